@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+)
+
+// Totals are the headline counts of the whole database.
+type Totals struct {
+	Persons       int64
+	KnownPersons  int64 // persons with at least a lead stage
+	Accounts      int64
+	Touchpoints   int64
+	Campaigns     int64
+	Opportunities int64
+	Orders        int64
+	WonRevenue    model.Money
+	Pipeline      model.Money
+	Cost          model.Money
+}
+
+// Totals counts everything in one round trip per table.
+func (s *Store) Totals(ctx context.Context) (Totals, error) {
+	var t Totals
+	var won, pipe, cost int64
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM persons),
+		(SELECT COUNT(*) FROM persons WHERE stage <> 'visitor'),
+		(SELECT COUNT(*) FROM accounts),
+		(SELECT COUNT(*) FROM touchpoints),
+		(SELECT COUNT(*) FROM campaigns),
+		(SELECT COUNT(*) FROM opportunities),
+		(SELECT COUNT(*) FROM orders),
+		(SELECT COALESCE(SUM(amount_fen), 0) FROM orders),
+		(SELECT COALESCE(SUM(amount_fen), 0) FROM opportunities),
+		(SELECT COALESCE(SUM(cost_fen), 0) FROM daily_costs)`).Scan(
+		&t.Persons, &t.KnownPersons, &t.Accounts, &t.Touchpoints, &t.Campaigns,
+		&t.Opportunities, &t.Orders, &won, &pipe, &cost)
+	t.WonRevenue, t.Pipeline, t.Cost = model.Money(won), model.Money(pipe), model.Money(cost)
+	return t, err
+}
+
+// Window is a half-open time range [From, To); a zero bound is open.
+type Window struct {
+	From time.Time
+	To   time.Time
+}
+
+// clause returns a condition on col and its arguments.
+func (w Window) clause(col string) (string, []any) {
+	cond, args := "1=1", []any{}
+	if !w.From.IsZero() {
+		cond += " AND " + col + " >= ?"
+		args = append(args, utc(w.From))
+	}
+	if !w.To.IsZero() {
+		cond += " AND " + col + " < ?"
+		args = append(args, utc(w.To))
+	}
+	return cond, args
+}
+
+const stageRank = `CASE to_stage WHEN 'lead' THEN 1 WHEN 'mql' THEN 2 WHEN 'sql' THEN 3 WHEN 'opportunity' THEN 4 WHEN 'customer' THEN 5 ELSE 0 END`
+
+// StageReach counts, for the persons who became leads inside w (a cohort),
+// how many reached each funnel stage or a later one, at any time.
+func (s *Store) StageReach(ctx context.Context, w Window) (map[model.Stage]int64, error) {
+	cond, args := w.clause("changed_at")
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT m, COUNT(*) FROM (
+			SELECT person_id, MAX(`+stageRank+`) AS m FROM stage_changes
+			WHERE person_id IN (SELECT person_id FROM stage_changes WHERE to_stage = 'lead' AND `+cond+`)
+			GROUP BY person_id) x
+		GROUP BY m`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byRank := map[int]int64{}
+	for rows.Next() {
+		var m int
+		var n int64
+		if err := rows.Scan(&m, &n); err != nil {
+			return nil, err
+		}
+		byRank[m] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := map[model.Stage]int64{}
+	for i, st := range model.FunnelStages {
+		for m, n := range byRank {
+			if m >= i+1 {
+				out[st] += n
+			}
+		}
+	}
+	return out, nil
+}
+
+// StageEntries counts the persons who entered each stage inside w.
+func (s *Store) StageEntries(ctx context.Context, w Window) (map[model.Stage]int64, error) {
+	cond, args := w.clause("changed_at")
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT to_stage, COUNT(DISTINCT person_id) FROM stage_changes WHERE `+cond+` GROUP BY to_stage`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[model.Stage]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[model.Stage(st)] = n
+	}
+	return out, rows.Err()
+}
+
+// ChannelRow is one line of the by-channel table. Leads, opportunities and
+// revenue are credited to the first touch of the person (for opportunities
+// and orders: of the opportunity's primary contact).
+type ChannelRow struct {
+	Channel       model.Channel
+	Touchpoints   int64
+	Leads         int64
+	Cost          model.Money
+	Opportunities int64
+	Pipeline      model.Money
+	Won           int64
+	WonRevenue    model.Money
+}
+
+// ChannelSummary builds the by-channel table for the window.
+func (s *Store) ChannelSummary(ctx context.Context, w Window) ([]ChannelRow, error) {
+	rows := map[model.Channel]*ChannelRow{}
+	get := func(ch string) *ChannelRow {
+		c := model.Channel(ch)
+		if c == "" {
+			c = model.ChannelUnknown
+		}
+		r := rows[c]
+		if r == nil {
+			r = &ChannelRow{Channel: c}
+			rows[c] = r
+		}
+		return r
+	}
+	type query struct {
+		sql  string
+		col  string
+		scan func(ch string, a, b int64)
+	}
+	queries := []query{
+		{`SELECT channel, COUNT(*), 0 FROM touchpoints WHERE %s GROUP BY channel`, "occurred_at",
+			func(ch string, a, _ int64) { get(ch).Touchpoints = a }},
+		{`SELECT first_touch_channel, COUNT(*), 0 FROM persons WHERE lead_at IS NOT NULL AND %s GROUP BY first_touch_channel`, "lead_at",
+			func(ch string, a, _ int64) { get(ch).Leads = a }},
+		{`SELECT c.channel, COALESCE(SUM(d.cost_fen), 0), 0 FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id WHERE %s GROUP BY c.channel`, "d.day",
+			func(ch string, a, _ int64) { get(ch).Cost = model.Money(a) }},
+		{`SELECT p.first_touch_channel, COUNT(*), COALESCE(SUM(o.amount_fen), 0) FROM opportunities o
+			JOIN opportunity_contacts oc ON oc.opportunity_id = o.id AND oc.is_primary
+			JOIN persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "o.created_at",
+			func(ch string, a, b int64) { r := get(ch); r.Opportunities, r.Pipeline = a, model.Money(b) }},
+		{`SELECT p.first_touch_channel, COUNT(*), COALESCE(SUM(r.amount_fen), 0) FROM orders r
+			JOIN opportunity_contacts oc ON oc.opportunity_id = r.opportunity_id AND oc.is_primary
+			JOIN persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "r.ordered_at",
+			func(ch string, a, b int64) { r := get(ch); r.Won, r.WonRevenue = a, model.Money(b) }},
+	}
+	for _, qu := range queries {
+		cond, args := w.clause(qu.col)
+		if qu.col == "d.day" {
+			cond, args = w.dayClause(qu.col)
+		}
+		if err := s.each(ctx, fmt.Sprintf(qu.sql, cond), args, func(r *sql.Rows) error {
+			var ch string
+			var a, b int64
+			if err := r.Scan(&ch, &a, &b); err != nil {
+				return err
+			}
+			qu.scan(ch, a, b)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]ChannelRow, 0, len(rows))
+	for _, ch := range model.Channels {
+		if r, ok := rows[ch]; ok {
+			out = append(out, *r)
+			delete(rows, ch)
+		}
+	}
+	for _, r := range rows { // channels outside the known list, if rules added any
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+// dayClause is clause for DATE columns: days are compared as dates.
+func (w Window) dayClause(col string) (string, []any) {
+	day := func(t time.Time) time.Time {
+		t = t.UTC()
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	cond, args := "1=1", []any{}
+	if !w.From.IsZero() {
+		cond += " AND " + col + " >= ?"
+		args = append(args, day(w.From))
+	}
+	if !w.To.IsZero() {
+		cond += " AND " + col + " < ?"
+		args = append(args, day(w.To.Add(24*time.Hour-time.Nanosecond)))
+	}
+	return cond, args
+}
+
+func (s *Store) each(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
