@@ -248,3 +248,14 @@ func firstLine(err error) string {
 	}
 	return s
 }
+
+// Checkpoint folds SQLite's write-ahead log into the main file, so that the
+// file alone is the whole database (before it is moved or copied). It does
+// nothing on PostgreSQL.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	_, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}

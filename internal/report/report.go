@@ -1,0 +1,174 @@
+// Package report turns stored facts into the figures marketers read: the
+// headline totals, the lifecycle funnel with its conversion rates, and the
+// by-channel table. Rates and ratios are computed here, once, for the API and
+// the pages alike.
+package report
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// Reporter answers report questions from a store.
+type Reporter struct{ Store *store.Store }
+
+// Stats are the headline figures.
+type Stats struct {
+	Persons       int64       `json:"persons"`
+	KnownPersons  int64       `json:"known_persons"`
+	Accounts      int64       `json:"accounts"`
+	Touchpoints   int64       `json:"touchpoints"`
+	Campaigns     int64       `json:"campaigns"`
+	Opportunities int64       `json:"opportunities"`
+	Orders        int64       `json:"orders"`
+	WonRevenue    model.Money `json:"won_revenue"`
+	Pipeline      model.Money `json:"pipeline"`
+	Cost          model.Money `json:"cost"`
+	Currency      string      `json:"currency"`
+	// ROI is won revenue per yuan of cost; nil when there is no cost.
+	ROI *float64 `json:"roi"`
+}
+
+// Stats returns the headline figures of the whole database.
+func (r Reporter) Stats(ctx context.Context) (Stats, error) {
+	t, err := r.Store.Totals(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	return Stats{
+		Persons: t.Persons, KnownPersons: t.KnownPersons, Accounts: t.Accounts, Touchpoints: t.Touchpoints,
+		Campaigns: t.Campaigns, Opportunities: t.Opportunities, Orders: t.Orders,
+		WonRevenue: t.WonRevenue, Pipeline: t.Pipeline, Cost: t.Cost, Currency: "CNY",
+		ROI: ratio(int64(t.WonRevenue), int64(t.Cost)),
+	}, nil
+}
+
+// FunnelMode says how the funnel counts.
+type FunnelMode string
+
+const (
+	// Cohort follows the persons who became leads in the window and counts
+	// how many of them reached each later stage (at any time). Rates are
+	// true conversion rates between 0 and 1.
+	Cohort FunnelMode = "cohort"
+	// Period counts the persons who entered each stage inside the window,
+	// whenever they started. Rates compare volumes and can exceed 1.
+	Period FunnelMode = "period"
+)
+
+// FunnelStage is one step of the funnel.
+type FunnelStage struct {
+	Stage model.Stage `json:"stage"`
+	Count int64       `json:"count"`
+	// Rate is Count divided by the previous stage's count (nil for the first
+	// stage, or when the previous count is zero).
+	Rate *float64 `json:"rate"`
+}
+
+// Funnel is the lifecycle funnel for a window.
+type Funnel struct {
+	Mode   FunnelMode    `json:"mode"`
+	From   *time.Time    `json:"from"`
+	To     *time.Time    `json:"to"`
+	Stages []FunnelStage `json:"stages"`
+	// Overall is customers divided by leads.
+	Overall *float64 `json:"overall_rate"`
+}
+
+// Funnel counts the lifecycle stages in w.
+func (r Reporter) Funnel(ctx context.Context, w store.Window, mode FunnelMode) (Funnel, error) {
+	var counts map[model.Stage]int64
+	var err error
+	switch mode {
+	case Cohort, "":
+		mode = Cohort
+		counts, err = r.Store.StageReach(ctx, w)
+	case Period:
+		counts, err = r.Store.StageEntries(ctx, w)
+	default:
+		return Funnel{}, fmt.Errorf("unknown funnel mode %q (want cohort or period)", mode)
+	}
+	if err != nil {
+		return Funnel{}, err
+	}
+	f := Funnel{Mode: mode, From: timePtr(w.From), To: timePtr(w.To)}
+	for i, st := range model.FunnelStages {
+		s := FunnelStage{Stage: st, Count: counts[st]}
+		if i > 0 {
+			s.Rate = ratio(s.Count, f.Stages[i-1].Count)
+		}
+		f.Stages = append(f.Stages, s)
+	}
+	f.Overall = ratio(f.Stages[len(f.Stages)-1].Count, f.Stages[0].Count)
+	return f, nil
+}
+
+// ChannelRow is one line of the by-channel table, first-touch credited.
+type ChannelRow struct {
+	Channel       model.Channel `json:"channel"`
+	Touchpoints   int64         `json:"touchpoints"`
+	Leads         int64         `json:"leads"`
+	Cost          model.Money   `json:"cost"`
+	CostPerLead   *model.Money  `json:"cost_per_lead"`
+	Opportunities int64         `json:"opportunities"`
+	Pipeline      model.Money   `json:"pipeline"`
+	Won           int64         `json:"won"`
+	WonRevenue    model.Money   `json:"won_revenue"`
+	ROI           *float64      `json:"roi"`
+}
+
+// Channels returns the by-channel table for w, plus a total row.
+func (r Reporter) Channels(ctx context.Context, w store.Window) ([]ChannelRow, ChannelRow, error) {
+	rows, err := r.Store.ChannelSummary(ctx, w)
+	if err != nil {
+		return nil, ChannelRow{}, err
+	}
+	out := make([]ChannelRow, 0, len(rows))
+	var total ChannelRow
+	total.Channel = "total"
+	for _, c := range rows {
+		row := ChannelRow{Channel: c.Channel, Touchpoints: c.Touchpoints, Leads: c.Leads, Cost: c.Cost,
+			Opportunities: c.Opportunities, Pipeline: c.Pipeline, Won: c.Won, WonRevenue: c.WonRevenue}
+		finish(&row)
+		out = append(out, row)
+		total.Touchpoints += c.Touchpoints
+		total.Leads += c.Leads
+		total.Cost += c.Cost
+		total.Opportunities += c.Opportunities
+		total.Pipeline += c.Pipeline
+		total.Won += c.Won
+		total.WonRevenue += c.WonRevenue
+	}
+	finish(&total)
+	return out, total, nil
+}
+
+func finish(r *ChannelRow) {
+	r.ROI = ratio(int64(r.WonRevenue), int64(r.Cost))
+	if r.Leads > 0 && r.Cost > 0 {
+		// Round half away from zero to the fen, in integers.
+		cpl := model.Money((int64(r.Cost)*2 + r.Leads) / (2 * r.Leads))
+		r.CostPerLead = &cpl
+	}
+}
+
+func ratio(a, b int64) *float64 {
+	if b == 0 {
+		return nil
+	}
+	v := math.Round(float64(a)/float64(b)*10000) / 10000
+	return &v
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
