@@ -217,13 +217,6 @@ func (s *Store) insertID(ctx context.Context, ex interface {
 // PostgreSQL keeps), so that a value reads back equal on both engines.
 func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-func utcPtr(t *time.Time) any {
-	if t == nil || t.IsZero() {
-		return nil
-	}
-	return utc(*t)
-}
-
 // nullID stores 0 as NULL for optional references.
 func nullID(id int64) any {
 	if id == 0 {
