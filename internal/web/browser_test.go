@@ -1,0 +1,246 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store/storetest"
+)
+
+// chromiumPath finds a Chromium to drive, or skips (fails on CI, where the
+// chromium package is installed).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("REVLOOP_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("Chromium is required on CI: apt-get install chromium")
+	}
+	t.Skip("Chromium not found (apt-get install chromium); set CI=true to fail instead")
+	return ""
+}
+
+// TestBrowserLoginOverviewLanguageLogout drives a real headless Chromium
+// against the real server: log in through the form, read the overview,
+// filter it, switch language, log out. With REVLOOP_SCREENSHOT set it saves
+// screenshots to /tmp/revloop-*.png.
+func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium := chromiumPath(t)
+	s := storetest.SQLite(t)
+	loadFixture(t, s)
+	a := auth.New(s)
+	if _, err := a.CreateUser(ctx, testEmail, "李娜", model.RoleMarketer, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe(sctx, "127.0.0.1:0", func(u string) { urls <- u }) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	var base string
+	select {
+	case base = <-urls:
+	case err := <-done:
+		t.Fatalf("server: %v", err)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox, // tests run as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("accept-lang", "zh-CN,zh"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 1100),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	defer cancelTimeout()
+
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	location := func() string {
+		t.Helper()
+		loc, err := chromedp.Run(bctx, chromedp.Location())
+		if err != nil {
+			t.Fatalf("location: %v", err)
+		}
+		return loc
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	shoot := func(name string) {
+		t.Helper()
+		if os.Getenv("REVLOOP_SCREENSHOT") == "" {
+			return
+		}
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		path := "/tmp/revloop-" + name + ".png"
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+
+	// An anonymous visit lands on the login page, in Chinese.
+	run("open overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#email")))
+	if loc := location(); loc != base+"/login?next=%2F" {
+		t.Fatalf("anonymous visit went to %s", loc)
+	}
+	if got := text("h1"); got != "登录" {
+		t.Fatalf("login title %q", got)
+	}
+	shoot("login")
+
+	run("wrong password",
+		chromedp.SendKeys(css("#email"), testEmail),
+		chromedp.SendKeys(css("#password"), "not the password"),
+		chromedp.Click(css("#login-submit")),
+		chromedp.WaitVisible(css("#login-error")))
+	if got := text("#login-error"); !strings.Contains(got, "邮箱或密码错误") {
+		t.Fatalf("wrong password message %q", got)
+	}
+
+	run("log in",
+		chromedp.SendKeys(css("#password"), testPassword),
+		chromedp.Click(css("#login-submit")),
+		chromedp.WaitVisible(css("#stat-won-revenue")))
+	if loc := location(); loc != base+"/" {
+		t.Fatalf("after login at %s", loc)
+	}
+	// The session cookie is Secure and Chromium kept it on http://127.0.0.1,
+	// which it treats as a secure context: that is why the login worked.
+	cookies, err := chromedp.Call(bctx, network.GetCookies, network.GetCookiesParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session *network.Cookie
+	for _, c := range cookies.Cookies {
+		if c.Name == sessionCookie {
+			session = c
+		}
+	}
+	if session == nil || !session.Secure || !session.HTTPOnly || session.SameSite != network.CookieSameSiteLax {
+		t.Fatalf("session cookie in the browser: %+v", session)
+	}
+
+	lang, err := chromedp.Run(bctx, chromedp.AttributeValue(css("html"), "lang"))
+	if err != nil || lang.Value != "zh-CN" {
+		t.Errorf("html lang %+v, %v", lang, err)
+	}
+	want := map[string]string{
+		"h1":                                          "营销概览",
+		"#stat-won-revenue .card-value":               "¥480,000.00",
+		"#stat-cost .card-value":                      "¥2,234.56",
+		"#stat-pipeline .card-value":                  "¥500,000.00",
+		"#stat-roi .card-value":                       "214.81×",
+		"#stat-persons .card-value":                   "3",
+		"#stat-touchpoints .card-value":               "5",
+		`#channels tr[data-channel="paid_search"] th`: "付费搜索",
+		`#channels tr[data-channel="webinar"] th`:     "线上研讨会",
+		`#funnel tr[data-stage="lead"] .count`:        "2",
+		`#funnel tr[data-stage="sql"] .rate`:          "50.0%",
+		"#funnel-overall":                             "50.0%",
+		".user":                                       testEmail,
+	}
+	for sel, w := range want {
+		if got := text(sel); got != w {
+			t.Errorf("%s = %q, want %q", sel, got, w)
+		}
+	}
+	shoot("overview")
+
+	// Filter from January 12: one person became a lead from then on.
+	run("filter",
+		chromedp.SetValue(css(`input[name="from"]`), "2026-01-12"),
+		chromedp.Submit(css(`form.filters`)),
+		chromedp.WaitVisible(css(`input[name="from"][value="2026-01-12"]`)))
+	if loc := location(); !strings.Contains(loc, "from=2026-01-12") {
+		t.Fatalf("filter went to %s", loc)
+	}
+	if got := text(`#funnel tr[data-stage="lead"] .count`); got != "1" {
+		t.Errorf("filtered leads %q", got)
+	}
+
+	// Switch to English; the choice sticks on the next visit.
+	run("switch to English",
+		chromedp.Click(css(`.langs a[data-lang="en"]`)),
+		chromedp.WaitReady(css(`html[lang="en"]`)))
+	for sel, w := range map[string]string{
+		"h1": "Marketing overview",
+		`#channels tr[data-channel="paid_search"] th`: "Paid search",
+		"#range":  "Since 2026-01-12",
+		"#logout": "Log out",
+	} {
+		if got := text(sel); got != w {
+			t.Errorf("en %s = %q, want %q", sel, got, w)
+		}
+	}
+	run("reload", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#stat-won-revenue")))
+	if got := text("h1"); got != "Marketing overview" {
+		t.Errorf("language not remembered: %q", got)
+	}
+	shoot("overview-en")
+
+	run("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#email")))
+	if loc := location(); loc != base+"/login" {
+		t.Fatalf("after logout at %s", loc)
+	}
+	if got := text("h1"); got != "Sign in" {
+		t.Errorf("login title after logout %q", got)
+	}
+	run("overview after logout", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#email")))
+	if loc := location(); !strings.HasPrefix(loc, base+"/login") {
+		t.Fatalf("overview after logout at %s", loc)
+	}
+}

@@ -1,0 +1,349 @@
+// Package web is revloop's HTTP server: the JSON API under /api/v1, the
+// server-rendered dashboard pages (zh-CN and English), login sessions,
+// health and readiness probes and Prometheus metrics. Handlers are thin:
+// they parse a request, ask the report or auth package, and render.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/report"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// Options are what a Server needs from the command that starts it.
+type Options struct {
+	Store   *store.Store
+	Auth    *auth.Service
+	Logger  *slog.Logger
+	Version string
+	// InsecureCookies drops the Secure attribute from cookies, for
+	// plain-HTTP deployments that are not on loopback. By default cookies
+	// are Secure: browsers keep Secure cookies over https and over plain
+	// http to loopback (127.0.0.1, localhost), which they treat as a secure
+	// context, so `revloop serve` on a laptop works without it.
+	InsecureCookies bool
+}
+
+// Server serves the API, the pages and the operational endpoints.
+type Server struct {
+	store           *store.Store
+	auth            *auth.Service
+	reports         report.Reporter
+	log             *slog.Logger
+	version         string
+	insecureCookies bool
+
+	catalog    catalog
+	pages      map[string]*template.Template
+	static     map[string]staticFile
+	metrics    *metrics
+	mux        *http.ServeMux
+	handler    http.Handler
+	loginSlots chan struct{}
+}
+
+// maxConcurrentLogins bounds simultaneous password checks: each argon2id
+// check takes 64 MiB, so a burst of logins must queue rather than exhaust
+// memory.
+const maxConcurrentLogins = 4
+
+// New builds a Server; it fails only when the embedded templates or
+// translations are broken or a required option is missing.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("web: Options.Store is required")
+	}
+	if opts.Auth == nil {
+		opts.Auth = auth.New(opts.Store)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	s := &Server{
+		store:           opts.Store,
+		auth:            opts.Auth,
+		reports:         report.Reporter{Store: opts.Store},
+		log:             opts.Logger,
+		version:         opts.Version,
+		insecureCookies: opts.InsecureCookies,
+		metrics:         newMetrics(opts.Version),
+		loginSlots:      make(chan struct{}, maxConcurrentLogins),
+	}
+	var err error
+	if s.catalog, err = loadCatalog(); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if s.static, err = loadStatic(); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if s.pages, err = s.parseTemplates(); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	s.routes()
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, http.StatusForbidden, "cross-origin request refused: submit forms from revloop's own pages", "error.forbidden")
+	}))
+	s.handler = s.observe(s.recoverPanics(securityHeaders(csrf.Handler(http.HandlerFunc(s.dispatch)))))
+	return s, nil
+}
+
+// Handler is the whole server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /metrics", s.metrics.handler())
+	m.HandleFunc("GET /static/{file...}", s.serveStatic)
+	m.HandleFunc("GET /favicon.ico", s.favicon)
+
+	m.HandleFunc("GET /login", s.loginPage)
+	m.HandleFunc("POST /login", s.loginSubmit)
+	m.HandleFunc("POST /logout", s.logout)
+	m.Handle("GET /{$}", s.requireUser(s.overview))
+
+	m.Handle("GET /api/v1/stats", s.requireAPI(s.apiStats))
+	m.Handle("GET /api/v1/funnel", s.requireAPI(s.apiFunnel))
+	m.Handle("GET /api/v1/channels", s.requireAPI(s.apiChannels))
+	s.mux = m
+}
+
+// dispatch routes a request and answers unknown paths and wrong methods in
+// the caller's language: JSON under /api/, a page elsewhere.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// The mux's own answer says whether the path exists for other methods.
+	rec := &discardWriter{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.code == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		s.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow")), "error.method_not_allowed")
+		return
+	}
+	s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s", r.URL.Path), "error.not_found")
+}
+
+// discardWriter captures a status and headers and drops the body.
+type discardWriter struct {
+	header http.Header
+	code   int
+}
+
+func (d *discardWriter) Header() http.Header { return d.header }
+func (d *discardWriter) WriteHeader(code int) {
+	if d.code == 0 {
+		d.code = code
+	}
+}
+func (d *discardWriter) Write(b []byte) (int, error) {
+	d.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+// isAPI says whether a request expects JSON answers, errors included.
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+// fail answers an error: {"error": apiMsg} for the API, a translated page
+// (pageKey) otherwise.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, apiMsg, pageKey string) {
+	if isAPI(r) {
+		writeJSONError(w, code, apiMsg)
+		return
+	}
+	s.renderError(w, r, code, pageKey)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("readiness check failed", "db", s.store.Where(), "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("database unavailable\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// statusWriter remembers the status code for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	bytes int64
+}
+
+func (sw *statusWriter) WriteHeader(code int) {
+	if sw.code == 0 {
+		sw.code = code
+	}
+	sw.ResponseWriter.WriteHeader(code)
+}
+
+func (sw *statusWriter) Write(b []byte) (int, error) {
+	if sw.code == 0 {
+		sw.code = http.StatusOK
+	}
+	n, err := sw.ResponseWriter.Write(b)
+	sw.bytes += int64(n)
+	return n, err
+}
+
+func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
+
+// observe logs every request (method, path, status, duration; never the
+// query, headers or cookies, which may carry secrets) and counts it in the
+// metrics under its route pattern.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		d := time.Since(start)
+		if sw.code == 0 {
+			sw.code = http.StatusOK
+		}
+		route := r.Pattern // set by the mux on this same request
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.observe(route, methodLabel(r.Method), sw.code, d)
+		level := slog.LevelInfo
+		switch {
+		case sw.code >= 500:
+			level = slog.LevelError
+		case quietRoute(route):
+			level = slog.LevelDebug // probes and scrapes every few seconds would drown the log
+		}
+		s.log.LogAttrs(r.Context(), level, "http request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
+			slog.Int("status", sw.code), slog.Duration("duration", d), slog.Int64("bytes", sw.bytes))
+	})
+}
+
+// quietRoute says whether a route is logged at debug level when it succeeds.
+func quietRoute(route string) bool {
+	switch route {
+	case "GET /healthz", "GET /readyz", "GET /metrics", "GET /static/{file...}":
+		return true
+	}
+	return false
+}
+
+// recoverPanics turns a handler panic into a 500 (JSON for the API, a page
+// otherwise) and logs the stack, so that one bad request never takes the
+// process down or shows a trace to the user.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.fail(w, r, http.StatusInternalServerError, "internal server error", "error.internal")
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders applies the headers every answer carries. The CSP allows
+// only this origin: no inline script or style, no CDN.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ListenAndServe serves on addr until ctx is cancelled, then shuts down
+// gracefully, giving requests in flight up to 10 s. ready, if not nil, is
+// called with the base URL once the listener is bound.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(baseURL string)) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	base := baseURL(ln.Addr())
+	s.log.Info("listening", "url", base, "version", s.version)
+	if ready != nil {
+		ready(base)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// baseURL names a bound listener as a URL a local client can use: an
+// unspecified address (":8080") is reached through 127.0.0.1.
+func baseURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}

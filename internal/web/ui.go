@@ -1,0 +1,432 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/report"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// sessionCookie holds a login session token.
+const sessionCookie = "revloop_session"
+
+// secureCookies says whether cookies carry the Secure attribute. Browsers
+// keep Secure cookies on https and on plain http to loopback, so only
+// deployments serving plain http to other hosts turn it off.
+func (s *Server) secureCookies(*http.Request) bool { return !s.insecureCookies }
+
+// staticFile is an embedded asset with a content hash for cache validation.
+type staticFile struct {
+	body  []byte
+	etag  string
+	ctype string
+}
+
+func loadStatic() (map[string]staticFile, error) {
+	out := map[string]staticFile{}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		ctype := mime.TypeByExtension(path.Ext(p))
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		out[strings.TrimPrefix(p, "static/")] = staticFile{body: b, etag: `"` + hex.EncodeToString(sum[:8]) + `"`, ctype: ctype}
+		return nil
+	})
+	return out, err
+}
+
+// assetURL names an asset with its hash, so that it can be cached for long
+// and still change with a new release.
+func (s *Server) assetURL(name string) string {
+	f, ok := s.static[name]
+	if !ok {
+		return "/static/" + name
+	}
+	return "/static/" + name + "?v=" + strings.Trim(f.etag, `"`)
+}
+
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	f, ok := s.static[r.PathValue("file")]
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", f.ctype)
+	h.Set("ETag", f.etag)
+	if r.URL.Query().Get("v") == strings.Trim(f.etag, `"`) {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "public, max-age=3600")
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+}
+
+func (s *Server) favicon(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, s.assetURL("favicon.svg"), http.StatusMovedPermanently)
+}
+
+func (s *Server) parseTemplates() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"money":    formatMoney,
+		"moneyPtr": formatMoneyPtr,
+		"int":      formatInt,
+		"percent":  formatPercent,
+		"roiHTML":  roiHTML,
+		"asset":    s.assetURL,
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"login", "overview", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	L        Locale
+	Title    string
+	User     *model.User
+	Langs    []LangLink
+	Version  string
+	Content  any
+	BodyName string
+}
+
+// render writes a page, rendered in full first so that a template error
+// becomes a clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name, titleKey string, content any) {
+	loc := s.locale(w, r)
+	d := pageData{L: loc, Title: loc.T(titleKey), Langs: langLinks(r, loc), Version: s.version, Content: content, BodyName: name}
+	if u, ok := userFrom(r.Context()); ok {
+		d.User = &u
+	}
+	var buf bytes.Buffer
+	if err := s.pages[name].Execute(&buf, d); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Language, Cookie")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}
+
+// locale picks the request's language and remembers an explicit ?lang=.
+func (s *Server) locale(w http.ResponseWriter, r *http.Request) Locale {
+	l, explicit := requestLang(r)
+	if explicit {
+		s.setLangCookie(w, r, l)
+	}
+	return s.catalog.locale(l)
+}
+
+type errorPage struct {
+	Code    int
+	Message string
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, code int, key string) {
+	loc := s.catalog.locale(langOnly(r))
+	s.render(w, r, code, "error", "error.title", errorPage{Code: code, Message: loc.T(key)})
+}
+
+func langOnly(r *http.Request) Lang {
+	l, _ := requestLang(r)
+	return l
+}
+
+// requireUser lets a logged-in user through and sends everyone else to
+// the login page, remembering where they were going.
+func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.sessionUser(r)
+		if errors.Is(err, auth.ErrNoSession) {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			s.log.Error("check session", "err", err)
+			s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+			return
+		}
+		next(w, r.WithContext(withUser(r.Context(), u)))
+	})
+}
+
+func (s *Server) sessionUser(r *http.Request) (model.User, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return model.User{}, auth.ErrNoSession
+	}
+	return s.auth.SessionUser(r.Context(), c.Value)
+}
+
+// safeNext accepts only a path on this site as a place to go after login:
+// "/x?y" yes; "//evil.example", "/\evil.example", "https://evil.example" no.
+func safeNext(next string) string {
+	if next == "" || len(next) > 2048 || !strings.HasPrefix(next, "/") ||
+		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") {
+		return "/"
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f {
+			return "/"
+		}
+	}
+	return next
+}
+
+type loginForm struct {
+	Email string
+	Next  string
+	Error string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if _, err := s.sessionUser(r); err == nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	// The language links repeat the query: give them the checked next only.
+	q := r.URL.Query()
+	q.Del("next")
+	if next != "/" {
+		q.Set("next", next)
+	}
+	r = r.WithContext(r.Context())
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	r.URL = &u
+	s.render(w, r, http.StatusOK, "login", "login.title", loginForm{Next: next})
+}
+
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.render(w, r, http.StatusBadRequest, "login", "login.title", loginForm{Next: "/", Error: s.catalog.locale(langOnly(r)).T("login.missing_fields")})
+		return
+	}
+	loc := s.catalog.locale(langOnly(r))
+	form := loginForm{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: safeNext(r.PostForm.Get("next"))}
+	password := r.PostForm.Get("password")
+	if form.Email == "" || password == "" {
+		form.Error = loc.T("login.missing_fields")
+		s.render(w, r, http.StatusBadRequest, "login", "login.title", form)
+		return
+	}
+	if len(password) > 1024 || len(form.Email) > 320 {
+		form.Error = loc.T("login.bad_credentials")
+		s.render(w, r, http.StatusUnauthorized, "login", "login.title", form)
+		return
+	}
+	token, u, err := s.login(r.Context(), form.Email, password)
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials):
+		s.log.Info("login failed", "reason", "bad credentials")
+		form.Error = loc.T("login.bad_credentials")
+		s.render(w, r, http.StatusUnauthorized, "login", "login.title", form)
+		return
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, errLoginBusy):
+		form.Error = loc.T("login.busy")
+		s.render(w, r, http.StatusServiceUnavailable, "login", "login.title", form)
+		return
+	case err != nil:
+		s.log.Error("login", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
+	s.log.Info("login", "user_id", u.ID)
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/", MaxAge: int(s.auth.SessionTTL / time.Second),
+		HttpOnly: true, Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, form.Next, http.StatusSeeOther)
+}
+
+var errLoginBusy = errors.New("too many concurrent logins")
+
+// login runs auth.Login inside the bounded pool of password checks.
+func (s *Server) login(ctx context.Context, email, password string) (string, model.User, error) {
+	wait := time.NewTimer(10 * time.Second)
+	defer wait.Stop()
+	select {
+	case s.loginSlots <- struct{}{}:
+	case <-wait.C:
+		return "", model.User{}, errLoginBusy
+	case <-ctx.Done():
+		return "", model.User{}, ctx.Err()
+	}
+	defer func() { <-s.loginSlots }()
+	return s.auth.Login(ctx, email, password)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.auth.Logout(r.Context(), c.Value); err != nil {
+			s.log.Error("logout", "err", err)
+			s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// overviewPage is the dashboard's content.
+type overviewPage struct {
+	Stats    report.Stats
+	From, To string // as typed, for the form
+	Mode     report.FunnelMode
+	Range    string // the window in words
+	Error    string
+	Funnel   *funnelView
+	Channels []report.ChannelRow
+	Total    report.ChannelRow
+}
+
+// funnelView adds bar lengths to the report's funnel.
+type funnelView struct {
+	report.Funnel
+	Bars []funnelBar
+}
+
+type funnelBar struct {
+	report.FunnelStage
+	Width float64 // percent of the largest stage, for the bar
+	X     float64 // where the bar starts, centred like a funnel
+}
+
+func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
+	loc := s.catalog.locale(langOnly(r))
+	q := r.URL.Query()
+	p := overviewPage{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Mode: report.Cohort}
+	stats, err := s.reports.Stats(r.Context())
+	if err != nil {
+		s.log.Error("overview stats", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
+	p.Stats = stats
+	win, werr := parseWindow(r)
+	mode, merr := parseMode(q.Get("mode"))
+	var we *windowError
+	switch {
+	case errors.As(werr, &we):
+		switch we.Param {
+		case "from":
+			p.Error = loc.T("error.bad_from")
+		case "to":
+			p.Error = loc.T("error.bad_to")
+		default:
+			p.Error = loc.T("error.from_after_to")
+		}
+	case merr != nil:
+		p.Error = loc.T("error.bad_mode")
+	}
+	if p.Error != "" {
+		s.render(w, r, http.StatusBadRequest, "overview", "overview.title", p)
+		return
+	}
+	p.Mode = mode
+	p.Range = rangeText(loc, p.From, p.To)
+	f, err := s.reports.Funnel(r.Context(), win, mode)
+	if err != nil {
+		s.log.Error("overview funnel", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
+	p.Funnel = newFunnelView(f)
+	if p.Channels, p.Total, err = s.reports.Channels(r.Context(), win); err != nil {
+		s.log.Error("overview channels", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
+	s.render(w, r, http.StatusOK, "overview", "overview.title", p)
+}
+
+func newFunnelView(f report.Funnel) *funnelView {
+	v := &funnelView{Funnel: f}
+	var top int64
+	for _, st := range f.Stages {
+		top = max(top, st.Count)
+	}
+	for _, st := range f.Stages {
+		b := funnelBar{FunnelStage: st}
+		if top > 0 {
+			b.Width = float64(st.Count) / float64(top) * 100
+			if st.Count > 0 && b.Width < 0.5 {
+				b.Width = 0.5 // keep a sliver visible
+			}
+		}
+		b.X = (100 - b.Width) / 2
+		v.Bars = append(v.Bars, b)
+	}
+	return v
+}
+
+// rangeText says which days the page shows.
+func rangeText(loc Locale, from, to string) string {
+	switch {
+	case from != "" && to != "":
+		return loc.T("overview.range", "from", from, "to", to)
+	case from != "":
+		return loc.T("overview.since", "from", from)
+	case to != "":
+		return loc.T("overview.until", "to", to)
+	}
+	return loc.T("overview.all_time")
+}
+
+// Empty reports whether a funnel has no one in it.
+func (f *funnelView) Empty() bool {
+	for _, st := range f.Stages {
+		if st.Count > 0 {
+			return false
+		}
+	}
+	return true
+}
