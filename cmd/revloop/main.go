@@ -51,6 +51,9 @@ func commands() []command {
 		{"migrate", "bring the database schema up to date", runMigrate},
 		{"user", "create and list users who log in", runUser},
 		{"apikey", "create, list and revoke API keys", runAPIKey},
+		{"writekey", "create, list and revoke collector write keys", runWriteKey},
+		{"import", "import ad costs and offline events from CSV files", runImport},
+		{"link", "create and list tracked links and their QR codes", runLink},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -51,6 +51,14 @@ type Server struct {
 	mux        *http.ServeMux
 	handler    http.Handler
 	loginSlots chan struct{}
+
+	// Extension points for the features mounted by the *Routes methods:
+	// background work started with the listener and stopped after it
+	// drains, and public endpoints exempt from the cross-origin form check
+	// (the collector, tracked links and pixels are called from other sites).
+	starters   []func(ctx context.Context) error
+	closers    []func(ctx context.Context) error
+	csrfBypass []string
 }
 
 // maxConcurrentLogins bounds simultaneous password checks: each argon2id
@@ -93,8 +101,13 @@ func New(opts Options) (*Server, error) {
 	if s.pages, err = s.parseTemplates(); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	s.routes()
+	if err := s.routes(); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	csrf := http.NewCrossOriginProtection()
+	for _, p := range s.csrfBypass {
+		csrf.AddInsecureBypassPattern(p)
+	}
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, "cross-origin request refused: submit forms from revloop's own pages", "error.forbidden")
 	}))
@@ -105,7 +118,7 @@ func New(opts Options) (*Server, error) {
 // Handler is the whole server as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-func (s *Server) routes() {
+func (s *Server) routes() error {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
@@ -122,6 +135,12 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/funnel", s.requireAPI(s.apiFunnel))
 	m.Handle("GET /api/v1/channels", s.requireAPI(s.apiChannels))
 	s.mux = m
+	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.linkRoutes} {
+		if err := mount(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dispatch routes a request and answers unknown paths and wrong methods in
@@ -314,6 +333,12 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(bas
 	if ready != nil {
 		ready(base)
 	}
+	for _, start := range s.starters {
+		if err := start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -326,6 +351,11 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(bas
 	err = srv.Shutdown(sctx)
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if cerr := s.closers[i](sctx); cerr != nil && err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("shut down: %w", err)
