@@ -43,3 +43,20 @@ func TestAppendEventsIsIdempotent(t *testing.T) {
 		}
 	})
 }
+
+func TestSettings(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		var v struct{ AnonymiseIP bool }
+		if ok, err := s.Setting(ctx, "collector", &v); ok || err != nil {
+			t.Fatalf("missing setting: %v %v", ok, err)
+		}
+		for _, want := range []bool{true, false} {
+			if err := s.SetSetting(ctx, "collector", struct{ AnonymiseIP bool }{want}); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := s.Setting(ctx, "collector", &v); !ok || err != nil || v.AnonymiseIP != want {
+				t.Fatalf("setting: %v %v %+v", ok, err, v)
+			}
+		}
+	})
+}
