@@ -36,7 +36,7 @@ func (g *gen) buildCosts() {
 		k := &g.keywords[ki]
 		c := k.camp
 		for d := c.startDay; d <= c.endDay && d < g.days; d++ {
-			clicks := int64(kwClicks[ki*g.days+d]) + int64(g.poisson(k.untracked*g.scale*dayFactor(d)))
+			clicks := int64(kwClicks[ki*g.days+d]) + int64(g.poisson(untrackedClicks*k.untracked*g.scale*dayFactor(d)))
 			imp := int64(float64(clicks)/k.ctr*g.uniform(0.8, 1.2)) + int64(g.poisson(10*g.scale*dayFactor(d)))
 			if imp == 0 {
 				continue
@@ -52,7 +52,7 @@ func (g *gen) buildCosts() {
 		case model.ChannelPaidSocial, model.ChannelDisplay:
 			cpc := float64(c.cpcMin+c.cpcMax) / 2
 			for d := c.startDay; d <= c.endDay && d < g.days; d++ {
-				clicks := int64(campClicks[c.idx*g.days+d]) + int64(g.poisson(c.untracked*g.scale*dayFactor(d)))
+				clicks := int64(campClicks[c.idx*g.days+d]) + int64(g.poisson(untrackedClicks*c.untracked*g.scale*dayFactor(d)))
 				imp := int64(float64(clicks)/c.ctr*g.uniform(0.8, 1.2)) + int64(g.poisson(50*g.scale))
 				if imp == 0 {
 					continue
@@ -65,14 +65,14 @@ func (g *gen) buildCosts() {
 			g.lumpCost(c, c.eventDay-10, 3_000, 10_000)
 			g.lumpCost(c, c.eventDay, 5_000, 15_000)
 		case model.ChannelOfflineEvent:
-			lo, hi := int64(120_000), int64(300_000)
+			lo, hi := int64(300_000), int64(800_000) // booth, build, travel
 			switch c.kind {
 			case "conference":
-				lo, hi = 300_000, 500_000
+				lo, hi = 600_000, 1_200_000
 			case "salon":
-				lo, hi = 20_000, 50_000
+				lo, hi = 30_000, 80_000
 			case "roundtable":
-				lo, hi = 40_000, 80_000
+				lo, hi = 60_000, 120_000
 			}
 			g.lumpCost(c, c.eventDay-14, 5_000, 20_000)
 			g.lumpCost(c, c.eventDay, lo, hi)
@@ -99,6 +99,12 @@ func (g *gen) buildCosts() {
 		}
 	}
 }
+
+// untrackedClicks scales the paid clicks that never become a tracked touch
+// (bounces, blocked trackers, clicks from people who never come back), so
+// that spend and click volumes look like a real account's and cost per lead
+// lands where Chinese B2B software marketers see it (hundreds of yuan).
+const untrackedClicks = 5
 
 func firstDayOfMonth(t int64) bool { return unixTime(t).Day() == 1 }
 
