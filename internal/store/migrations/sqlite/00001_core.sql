@@ -140,7 +140,7 @@ CREATE TABLE touchpoints (
     click_id     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX touchpoints_person_time ON touchpoints(person_id, occurred_at);
-CREATE INDEX touchpoints_time ON touchpoints(occurred_at);
+CREATE INDEX touchpoints_time ON touchpoints(occurred_at, channel);
 CREATE INDEX touchpoints_campaign ON touchpoints(campaign_id);
 
 CREATE TABLE daily_costs (
