@@ -54,6 +54,7 @@ func commands() []command {
 		{"writekey", "create, list and revoke collector write keys", runWriteKey},
 		{"import", "import ad costs and offline events from CSV files", runImport},
 		{"link", "create and list tracked links and their QR codes", runLink},
+		{"attribute", "credit conversions to channels from path or touch files", runAttribute},
 		{"version", "print the version", runVersion},
 	}
 }
