@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 ARGS     ?=
 
-.PHONY: all build run test vet staticcheck unit bench clean
+.PHONY: all build run test vet staticcheck unit fuzz bench clean
 
 all: build
 
@@ -34,7 +34,19 @@ staticcheck:
 unit:
 	$(GO) test -count=1 -timeout 15m ./...
 
-test: vet staticcheck build unit
+# Each fuzz target runs briefly on top of its seed corpus (which `unit`
+# already runs as ordinary tests).
+FUZZTIME ?= 5s
+FUZZ := ./internal/collect:FuzzDecode ./internal/channel:FuzzParseURL ./internal/channel:FuzzClassify \
+	./internal/identity:FuzzNormalise ./internal/importer:FuzzImportCosts ./internal/importer:FuzzImportEvents \
+	./internal/attribution:FuzzReadPaths
+
+fuzz:
+	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
+test: vet staticcheck build unit fuzz
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...

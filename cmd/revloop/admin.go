@@ -15,18 +15,24 @@ import (
 
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/config"
+	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// openStore opens the database and brings its schema up to date. A database
-// from a newer revloop is refused before anything is written.
+// openStore opens the database and brings its schema up to date, the job
+// queue's tables included. A database from a newer revloop is refused
+// before anything is written.
 func openStore(ctx context.Context, dsn string) (*store.Store, error) {
 	s, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := jobs.Migrate(ctx, s); err != nil {
 		s.Close()
 		return nil, err
 	}

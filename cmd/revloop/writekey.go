@@ -3,8 +3,108 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/revloop/revloop/internal/collect"
+	"github.com/revloop/revloop/internal/config"
+	"github.com/revloop/revloop/internal/store"
 )
 
 func runWriteKey(ctx context.Context, c *cli, args []string) error {
-	return errors.New("not built yet")
+	return subcommands(c, "writekey", args, map[string]func([]string) error{
+		"create": func(args []string) error { return writekeyCreate(ctx, c, args) },
+		"list":   func(args []string) error { return writekeyList(ctx, c, args) },
+		"revoke": func(args []string) error { return writekeyRevoke(ctx, c, args) },
+	}, "Manage collector write keys (the key a website or server SDK sends events with).")
+}
+
+func writekeyCreate(ctx context.Context, c *cli, args []string) error {
+	var cfg config.Config
+	var name string
+	fs := newFlags(c, "writekey create", "writekey create --name NAME [--db DB]",
+		"Create a write key for a source of events (a website, an app, a server). The key is printed as the last line.\n"+
+			"Write keys are public by nature (they sit in web pages); revoke one to stop its intake.")
+	b := config.NewBinder(fs, c.env)
+	cfg.BindDB(b, config.DefaultDB)
+	fs.StringVar(&name, "name", "", "what sends with the key, e.g. www.example.cn (required)")
+	if err := parse(fs, b, args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(name) == "" {
+		return usageError{"--name is required"}
+	}
+	s, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	k, err := collect.CreateWriteKey(ctx, s, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "created write key %d %q:\n%s\n", k.ID, k.Name, k.Key)
+	return nil
+}
+
+func writekeyList(ctx context.Context, c *cli, args []string) error {
+	var cfg config.Config
+	fs := newFlags(c, "writekey list", "writekey list [--db DB]", "List write keys, newest first.")
+	b := config.NewBinder(fs, c.env)
+	cfg.BindDB(b, config.DefaultDB)
+	if err := parse(fs, b, args); err != nil {
+		return err
+	}
+	s, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	keys, err := s.WriteKeys(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tKEY\tCREATED\tSTATUS")
+	for _, k := range keys {
+		status := "active"
+		if k.RevokedAt != nil {
+			status = "revoked " + k.RevokedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Key, k.CreatedAt.Format(time.RFC3339), status)
+	}
+	return tw.Flush()
+}
+
+func writekeyRevoke(ctx context.Context, c *cli, args []string) error {
+	var cfg config.Config
+	var id string
+	fs := newFlags(c, "writekey revoke", "writekey revoke --id ID [--db DB]",
+		"Revoke a write key: the collector answers 401 to it from then on (within 10 s on running servers). Stored events stay.")
+	b := config.NewBinder(fs, c.env)
+	cfg.BindDB(b, config.DefaultDB)
+	fs.StringVar(&id, "id", "", "id of the key, as writekey list shows (required)")
+	if err := parse(fs, b, args); err != nil {
+		return err
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return usageError{fmt.Sprintf("--id %q: want a positive key id", id)}
+	}
+	s, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.RevokeWriteKey(ctx, n, time.Now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no write key with id %d", n)
+		}
+		return err
+	}
+	fmt.Fprintf(c.stdout, "revoked write key %d\n", n)
+	return nil
 }

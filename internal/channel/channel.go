@@ -28,4 +28,9 @@ type Touch struct {
 	Referrer  string
 	EventType string // track, page, ...
 	EventName string
+	// CampaignChannel is the channel of the campaign the touch was matched
+	// to (by utm_campaign or a tracked link), if any.
+	CampaignChannel string
+	// Promoter names the employee whose shared link brought the touch.
+	Promoter string
 }

@@ -19,6 +19,7 @@ type Reporter struct{ Store *store.Store }
 
 // Stats are the headline figures.
 type Stats struct {
+	Events        int64       `json:"events"` // raw events stored
 	Persons       int64       `json:"persons"`
 	KnownPersons  int64       `json:"known_persons"`
 	Accounts      int64       `json:"accounts"`
@@ -41,7 +42,7 @@ func (r Reporter) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	return Stats{
-		Persons: t.Persons, KnownPersons: t.KnownPersons, Accounts: t.Accounts, Touchpoints: t.Touchpoints,
+		Events: t.Events, Persons: t.Persons, KnownPersons: t.KnownPersons, Accounts: t.Accounts, Touchpoints: t.Touchpoints,
 		Campaigns: t.Campaigns, Opportunities: t.Opportunities, Orders: t.Orders,
 		WonRevenue: t.WonRevenue, Pipeline: t.Pipeline, Cost: t.Cost, Currency: "CNY",
 		ROI: ratio(int64(t.WonRevenue), int64(t.Cost)),

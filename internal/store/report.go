@@ -21,15 +21,18 @@ type Totals struct {
 	WonRevenue    model.Money
 	Pipeline      model.Money
 	Cost          model.Money
+	Events        int64 // raw events stored
 }
 
-// Totals counts everything in one round trip per table.
+// Totals counts everything in one round trip per table. Persons merged
+// into another (OneID tombstones kept for undo) are not counted.
 func (s *Store) Totals(ctx context.Context) (Totals, error) {
 	var t Totals
 	var won, pipe, cost int64
 	err := s.r.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM persons),
-		(SELECT COUNT(*) FROM persons WHERE stage <> 'visitor'),
+		(SELECT COUNT(*) FROM events),
+		(SELECT COUNT(*) FROM persons WHERE merged_into_id IS NULL),
+		(SELECT COUNT(*) FROM persons WHERE stage <> 'visitor' AND merged_into_id IS NULL),
 		(SELECT COUNT(*) FROM accounts),
 		(SELECT COUNT(*) FROM touchpoints),
 		(SELECT COUNT(*) FROM campaigns),
@@ -38,7 +41,7 @@ func (s *Store) Totals(ctx context.Context) (Totals, error) {
 		(SELECT COALESCE(SUM(amount_fen), 0) FROM orders),
 		(SELECT COALESCE(SUM(amount_fen), 0) FROM opportunities),
 		(SELECT COALESCE(SUM(cost_fen), 0) FROM daily_costs)`).Scan(
-		&t.Persons, &t.KnownPersons, &t.Accounts, &t.Touchpoints, &t.Campaigns,
+		&t.Events, &t.Persons, &t.KnownPersons, &t.Accounts, &t.Touchpoints, &t.Campaigns,
 		&t.Opportunities, &t.Orders, &won, &pipe, &cost)
 	t.WonRevenue, t.Pipeline, t.Cost = model.Money(won), model.Money(pipe), model.Money(cost)
 	return t, err

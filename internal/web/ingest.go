@@ -1,6 +1,27 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
 
-// ingestRoutes mounts the Segment-compatible collector (/v1/...) and write keys.
-func (s *Server) ingestRoutes(m *http.ServeMux) error { return nil }
+	"github.com/revloop/revloop/internal/collect"
+)
+
+// ingestRoutes mounts the Segment-compatible collector (/v1/...). Its
+// committers start with the listener and drain on shutdown after the last
+// request is answered, so that everything acknowledged stays committed.
+func (s *Server) ingestRoutes(m *http.ServeMux) error {
+	c, err := collect.New(collect.Options{
+		Store:      s.store,
+		Logger:     s.log,
+		Registerer: s.metrics.registry,
+		Notify:     s.notifyEvents,
+	})
+	if err != nil {
+		return err
+	}
+	c.Mount(m)
+	s.starters = append(s.starters, c.Start)
+	s.closers = append(s.closers, c.Close)
+	s.csrfBypass = append(s.csrfBypass, collect.BypassPatterns()...)
+	return nil
+}

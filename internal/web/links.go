@@ -1,6 +1,625 @@
 package web
 
-import "net/http"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// linkRoutes mounts tracked links, QR codes, pixels and imports.
-func (s *Server) linkRoutes(m *http.ServeMux) error { return nil }
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/channel"
+	"github.com/revloop/revloop/internal/collect"
+	"github.com/revloop/revloop/internal/importer"
+	"github.com/revloop/revloop/internal/links"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// SettingPublicURL (string) is the address people reach revloop at, e.g.
+// "https://m.example.cn": short links and QR codes are built on it. Without
+// it they are built on the address of the request.
+const SettingPublicURL = "links.public_url"
+
+// linkSource names the built-in write key that link clicks and pixels are
+// stored under when the pixel names none of its own.
+const linkSource = "links"
+
+// maxImportBody bounds an uploaded CSV file.
+const maxImportBody = importer.MaxFileBytes
+
+// linkMetrics counts what the public link endpoints turned away.
+type linkMetrics struct {
+	pixelRejected *prometheus.CounterVec
+	clicks        prometheus.Counter
+}
+
+// linkRoutes mounts tracked links, QR codes, pixels, imports and the
+// browser SDK.
+func (s *Server) linkRoutes(m *http.ServeMux) error {
+	lm := &linkMetrics{
+		pixelRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "revloop_pixel_rejected_total",
+			Help: "Tracking pixel requests not stored, by reason.",
+		}, []string{"reason"}),
+		clicks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "revloop_link_clicks_total",
+			Help: "Tracked link clicks redirected and recorded.",
+		}),
+	}
+	if err := s.metrics.registry.Register(lm.pixelRejected); err != nil {
+		return err
+	}
+	if err := s.metrics.registry.Register(lm.clicks); err != nil {
+		return err
+	}
+	m.HandleFunc("GET /r/{code}", func(w http.ResponseWriter, r *http.Request) { s.linkRedirect(w, r, lm) })
+	m.HandleFunc("GET /r/{code}/qr.png", s.linkQR)
+	m.HandleFunc("GET /r/{code}/qr.svg", s.linkQR)
+	m.HandleFunc("GET /p.gif", func(w http.ResponseWriter, r *http.Request) { s.pixel(w, r, lm) })
+
+	m.Handle("GET /api/v1/links", s.requireRole(model.RoleMarketer, s.apiLinks))
+	m.Handle("POST /api/v1/links", s.requireRole(model.RoleMarketer, s.apiCreateLink))
+	m.Handle("POST /api/v1/links/{id}/revoke", s.requireRole(model.RoleMarketer, s.apiRevokeLink))
+	m.Handle("GET /api/v1/imports", s.requireRole(model.RoleMarketer, s.apiImports))
+	m.Handle("POST /api/v1/imports/costs", s.requireRole(model.RoleMarketer, s.apiImport("costs")))
+	m.Handle("POST /api/v1/imports/events", s.requireRole(model.RoleMarketer, s.apiImport("events")))
+	return s.sdkRoutes(m)
+}
+
+// requireRole is requireAPI plus a minimum role, of the API key or of the
+// logged-in user (sessions are accepted for GET only, as by requireAPI).
+func (s *Server) requireRole(min model.Role, next http.HandlerFunc) http.Handler {
+	return s.requireAPI(func(w http.ResponseWriter, r *http.Request) {
+		var role model.Role
+		if key, ok := bearer(r.Header.Get("Authorization")); ok && key != "" {
+			k, err := s.auth.CheckAPIKey(r.Context(), key)
+			if err != nil {
+				s.apiInternal(w, r, err)
+				return
+			}
+			role = k.Role
+		} else if c, err := r.Cookie(sessionCookie); err == nil {
+			u, err := s.auth.SessionUser(r.Context(), c.Value)
+			if err != nil {
+				s.apiInternal(w, r, err)
+				return
+			}
+			role = u.Role
+		}
+		if !auth.Allows(role, min) {
+			writeJSONError(w, http.StatusForbidden, fmt.Sprintf("this needs the %s role or above; yours is %s", min, role))
+			return
+		}
+		next(w, r)
+	})
+}
+
+// publicBase is the scheme and host short links are built on.
+func (s *Server) publicBase(r *http.Request) string {
+	var v string
+	if ok, err := s.store.Setting(r.Context(), SettingPublicURL, &v); err == nil && ok && v != "" {
+		return strings.TrimRight(v, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// liveLink finds a link that may be followed: unknown, malformed and
+// revoked codes are all ErrNotFound.
+func (s *Server) liveLink(ctx context.Context, code string) (store.TrackedLink, error) {
+	if !links.ValidCode(code) {
+		return store.TrackedLink{}, store.ErrNotFound
+	}
+	l, err := s.store.TrackedLinkByCode(ctx, code)
+	if err == nil && l.RevokedAt != nil {
+		return l, store.ErrNotFound
+	}
+	return l, err
+}
+
+// anonCookie is the first-party cookie that holds a link visitor's
+// anonymous id on revloop's own host.
+const anonCookie = "rl_aid"
+
+// linkRedirect answers GET /r/{code}: a 302 to the link's landing URL with
+// UTM appended, after the click is stored. Only a stored link's own target
+// is ever redirected to: nothing in the request chooses where.
+func (s *Server) linkRedirect(w http.ResponseWriter, r *http.Request, lm *linkMetrics) {
+	l, err := s.liveLink(r.Context(), r.PathValue("code"))
+	if errors.Is(err, store.ErrNotFound) {
+		s.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if err != nil {
+		s.log.Error("tracked link", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
+	target, err := links.ParseTarget(l.TargetURL)
+	if err != nil { // stored links were checked; a changed rule must not open a redirect
+		s.log.Error("tracked link has a bad target", "code", l.Code, "err", err)
+		s.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	aid := ""
+	if c, err := r.Cookie(anonCookie); err == nil && links.ValidAnonymousID(c.Value) {
+		aid = c.Value
+	} else {
+		aid = links.NewAnonymousID()
+	}
+	utm := links.UTM{Source: l.UTMSource, Medium: l.UTMMedium, Campaign: l.UTMCampaign, Term: l.UTMTerm, Content: l.UTMContent}
+	landing := links.Landing(target, utm, aid)
+	ev, err := s.linkClickEvent(r, l, landing, aid)
+	if err == nil {
+		_, err = s.store.AppendEvents(r.Context(), []model.Event{ev})
+	}
+	if err != nil {
+		// The visitor still gets where they were going; the lost touch is logged.
+		s.log.Error("record tracked link click", "code", l.Code, "err", err)
+	} else {
+		lm.clicks.Inc()
+		s.notifyEvents()
+	}
+	http.SetCookie(w, &http.Cookie{Name: anonCookie, Value: aid, Path: "/", MaxAge: 2 * 365 * 24 * 3600,
+		HttpOnly: true, Secure: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"), SameSite: http.SameSiteLaxMode})
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer-when-downgrade")
+	http.Redirect(w, r, landing, http.StatusFound)
+}
+
+// requestIP is the peer address, anonymised when the collector's setting
+// says so.
+func (s *Server) requestIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	var anon bool
+	if ok, err := s.store.Setting(r.Context(), collect.SettingAnonymizeIP, &anon); err == nil && ok && anon {
+		return collect.AnonymizeIP(host)
+	}
+	return host
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// linkClickEvent is the touch a click leaves: a track "Tracked Link
+// Clicked" with the link, campaign, promoter and card in its properties,
+// the effective UTM (the landing URL's own parameters win) in
+// context.campaign, under the links write key, with a fresh message id.
+func (s *Server) linkClickEvent(r *http.Request, l store.TrackedLink, landing, aid string) (model.Event, error) {
+	key, err := s.store.BuiltinWriteKey(r.Context(), linkSource, collect.NewWriteKey)
+	if err != nil {
+		return model.Event{}, err
+	}
+	now := time.Now().UTC()
+	utm, click := channel.ParseURL(landing)
+	camp := map[string]string{}
+	for k, v := range map[string]string{"source": utm.Source, "medium": utm.Medium, "name": utm.Campaign, "term": utm.Term, "content": utm.Content} {
+		if v != "" {
+			camp[k] = v
+		}
+	}
+	props := map[string]any{"link_code": l.Code, "campaign_code": l.CampaignCode, "url": landing}
+	if l.PromoterID != 0 {
+		props["promoter_id"] = l.PromoterID
+		props["promoter"] = l.PromoterEmail
+	}
+	if l.CardID != "" {
+		props["card_id"] = l.CardID
+	}
+	mid := "link-" + links.NewAnonymousID()
+	ua := clip(r.UserAgent(), 512)
+	ref := clip(r.Referer(), 2048)
+	ip := s.requestIP(r)
+	payload, err := json.Marshal(map[string]any{
+		"type": "track", "event": "Tracked Link Clicked", "messageId": mid, "anonymousId": aid,
+		"timestamp": now, "properties": props,
+		"context": map[string]any{"campaign": camp, "ip": ip, "userAgent": ua,
+			"page": map[string]any{"url": landing, "referrer": ref}, "library": map[string]string{"name": "revloop-links"}},
+	})
+	if err != nil {
+		return model.Event{}, err
+	}
+	return model.Event{WriteKeyID: key.ID, MessageID: mid, Type: model.EventTrack, Name: "Tracked Link Clicked", AnonymousID: aid,
+		Timestamp: now, ReceivedAt: now, IP: ip, UserAgent: ua, URL: landing, Referrer: ref,
+		Source: utm.Source, Medium: utm.Medium, Campaign: utm.Campaign, Term: utm.Term, Content: utm.Content,
+		ClickIDType: click.Type, ClickID: click.Value, Payload: payload}, nil
+}
+
+// linkQR answers /r/{code}/qr.png and qr.svg: the short URL as a QR code.
+// They are public like the link itself (it is what gets printed on event
+// badges and posters); a revoked or unknown code is 404.
+func (s *Server) linkQR(w http.ResponseWriter, r *http.Request) {
+	l, err := s.liveLink(r.Context(), r.PathValue("code"))
+	if errors.Is(err, store.ErrNotFound) {
+		s.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if err != nil {
+		s.log.Error("tracked link QR", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
+	short := s.publicBase(r) + "/r/" + l.Code
+	var body []byte
+	ctype := "image/svg+xml"
+	if strings.HasSuffix(r.URL.Path, ".png") {
+		scale, _ := strconv.Atoi(r.URL.Query().Get("scale"))
+		if scale == 0 {
+			scale = 8
+		}
+		body, err = links.QRPNG(short, scale)
+		ctype = "image/png"
+	} else {
+		body, err = links.QRSVG(short)
+	}
+	if err != nil {
+		s.log.Error("render QR code", "code", l.Code, "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Content-Disposition", fmt.Sprintf(`inline; filename="revloop-%s%s"`, l.Code, r.URL.Path[strings.LastIndex(r.URL.Path, "."):]))
+	w.Write(body)
+}
+
+// gif1x1 is a transparent 1×1 GIF.
+var gif1x1 = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b")
+
+// pixel answers GET /p.gif with a 1×1 GIF whatever happens: an email client
+// must never show a broken image. Bad input is counted by reason and not
+// stored.
+func (s *Server) pixel(w http.ResponseWriter, r *http.Request, lm *linkMetrics) {
+	defer func() {
+		h := w.Header()
+		h.Set("Content-Type", "image/gif")
+		h.Set("Cache-Control", "no-cache, no-store, must-revalidate, private")
+		h.Set("Pragma", "no-cache")
+		h.Set("Expires", "0")
+		w.Write(gif1x1)
+	}()
+	reject := func(reason string) { lm.pixelRejected.WithLabelValues(reason).Inc() }
+	if len(r.URL.RawQuery) > 4096 {
+		reject("too_long")
+		return
+	}
+	p, err := links.ParsePixel(r.URL.Query())
+	var pe *links.PixelError
+	if errors.As(err, &pe) {
+		reject(pe.Reason)
+		return
+	}
+	key, err := s.store.WriteKeyByKey(r.Context(), p.WriteKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		reject("unknown_write_key")
+		return
+	case err != nil:
+		s.log.Error("pixel write key", "err", err)
+		reject("error")
+		return
+	case key.RevokedAt != nil:
+		reject("revoked_write_key")
+		return
+	}
+	now := time.Now().UTC()
+	mid := p.MessageID
+	if mid == "" {
+		mid = "px-" + links.NewAnonymousID()
+	}
+	camp := map[string]string{}
+	for k, v := range map[string]string{"source": p.UTM.Source, "medium": p.UTM.Medium, "name": p.UTM.Campaign, "term": p.UTM.Term, "content": p.UTM.Content} {
+		if v != "" {
+			camp[k] = v
+		}
+	}
+	ua := clip(r.UserAgent(), 512)
+	ip := s.requestIP(r)
+	msg := map[string]any{"type": "track", "event": p.Event, "messageId": mid, "timestamp": now, "properties": map[string]any{},
+		"context": map[string]any{"campaign": camp, "ip": ip, "userAgent": ua, "library": map[string]string{"name": "revloop-pixel"}}}
+	if p.AnonymousID != "" {
+		msg["anonymousId"] = p.AnonymousID
+	}
+	if p.UserID != "" {
+		msg["userId"] = p.UserID
+	}
+	payload, err := json.Marshal(msg)
+	if err != nil {
+		reject("error")
+		return
+	}
+	ev := model.Event{WriteKeyID: key.ID, MessageID: mid, Type: model.EventTrack, Name: p.Event, UserID: p.UserID, AnonymousID: p.AnonymousID,
+		Timestamp: now, ReceivedAt: now, IP: ip, UserAgent: ua, Source: p.UTM.Source, Medium: p.UTM.Medium, Campaign: p.UTM.Campaign,
+		Term: p.UTM.Term, Content: p.UTM.Content, Payload: payload}
+	if _, err := s.store.AppendEvents(r.Context(), []model.Event{ev}); err != nil {
+		s.log.Error("store pixel event", "err", err)
+		reject("error")
+		return
+	}
+	s.notifyEvents()
+}
+
+// linkJSON is a tracked link in the API.
+type linkJSON struct {
+	ID         int64      `json:"id"`
+	Code       string     `json:"code"`
+	ShortURL   string     `json:"short_url"`
+	QRPNG      string     `json:"qr_png"`
+	QRSVG      string     `json:"qr_svg"`
+	Campaign   string     `json:"campaign"`
+	TargetURL  string     `json:"target_url"`
+	UTMSource  string     `json:"utm_source,omitempty"`
+	UTMMedium  string     `json:"utm_medium,omitempty"`
+	UTMCamp    string     `json:"utm_campaign,omitempty"`
+	UTMTerm    string     `json:"utm_term,omitempty"`
+	UTMContent string     `json:"utm_content,omitempty"`
+	Promoter   string     `json:"promoter,omitempty"`
+	PromoterID int64      `json:"promoter_id,omitempty"`
+	CardID     string     `json:"card_id,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+func linkView(base string, l store.TrackedLink) linkJSON {
+	short := base + "/r/" + l.Code
+	return linkJSON{ID: l.ID, Code: l.Code, ShortURL: short, QRPNG: short + "/qr.png", QRSVG: short + "/qr.svg", Campaign: l.CampaignCode,
+		TargetURL: l.TargetURL, UTMSource: l.UTMSource, UTMMedium: l.UTMMedium, UTMCamp: l.UTMCampaign, UTMTerm: l.UTMTerm, UTMContent: l.UTMContent,
+		Promoter: l.PromoterEmail, PromoterID: l.PromoterID, CardID: l.CardID, CreatedAt: l.CreatedAt, RevokedAt: l.RevokedAt}
+}
+
+// LinkRequest is what creating a tracked link takes (API body and CLI).
+type LinkRequest struct {
+	Campaign   string `json:"campaign"`   // campaign code (required)
+	URL        string `json:"url"`        // landing URL; the campaign's landing URL when empty
+	Promoter   string `json:"promoter"`   // email or id of the employee sharing the link
+	CardID     string `json:"card_id"`    // sales rep's business-card id
+	UTMSource  string `json:"utm_source"` // defaults: see CreateLink
+	UTMMedium  string `json:"utm_medium"`
+	UTMCamp    string `json:"utm_campaign"`
+	UTMTerm    string `json:"utm_term"`
+	UTMContent string `json:"utm_content"`
+}
+
+// LinkInputError is a request that cannot make a link; its text says why.
+type LinkInputError struct{ Msg string }
+
+func (e *LinkInputError) Error() string { return e.Msg }
+
+// CreateLink validates a request and stores a tracked link. UTM defaults:
+// utm_campaign is the campaign code; a link with a promoter is
+// utm_medium=employee_sharing, utm_source=revloop_link otherwise
+// utm_medium=tracked_link; a link with a card id, utm_content=card-ID.
+func CreateLink(ctx context.Context, st *store.Store, req LinkRequest) (store.TrackedLink, error) {
+	bad := func(format string, args ...any) error { return &LinkInputError{Msg: fmt.Sprintf(format, args...)} }
+	code := strings.TrimSpace(req.Campaign)
+	if code == "" {
+		return store.TrackedLink{}, bad("campaign is required (a campaign code)")
+	}
+	c, err := st.LinkCampaignByCode(ctx, code)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.TrackedLink{}, bad("campaign %q does not exist", clip(code, 100))
+	}
+	if err != nil {
+		return store.TrackedLink{}, err
+	}
+	target := strings.TrimSpace(req.URL)
+	if target == "" {
+		target = c.LandingURL
+	}
+	if target == "" {
+		return store.TrackedLink{}, bad("url is required: campaign %s has no landing URL", c.Code)
+	}
+	u, err := links.ParseTarget(target)
+	if err != nil {
+		return store.TrackedLink{}, bad("%v", err)
+	}
+	l := store.TrackedLink{CampaignID: c.ID, CampaignCode: c.Code, TargetURL: u.String(), CardID: strings.TrimSpace(req.CardID),
+		UTMSource: strings.TrimSpace(req.UTMSource), UTMMedium: strings.TrimSpace(req.UTMMedium), UTMCampaign: strings.TrimSpace(req.UTMCamp),
+		UTMTerm: strings.TrimSpace(req.UTMTerm), UTMContent: strings.TrimSpace(req.UTMContent), CreatedAt: time.Now()}
+	if len(l.CardID) > 100 {
+		return l, bad("card_id is longer than 100 bytes")
+	}
+	if p := strings.TrimSpace(req.Promoter); p != "" {
+		var u model.User
+		if id, perr := strconv.ParseInt(p, 10, 64); perr == nil {
+			u, err = st.UserByID(ctx, id)
+		} else {
+			u, err = st.UserByEmail(ctx, strings.ToLower(p))
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return l, bad("promoter %q is not a user: create the user first (revloop user create)", clip(p, 100))
+		}
+		if err != nil {
+			return l, err
+		}
+		l.PromoterID, l.PromoterEmail = u.ID, u.Email
+	}
+	if l.UTMCampaign == "" {
+		l.UTMCampaign = c.Code
+	}
+	if l.UTMSource == "" {
+		l.UTMSource = "revloop_link"
+	}
+	if l.UTMMedium == "" {
+		l.UTMMedium = "tracked_link"
+		if l.PromoterID != 0 {
+			l.UTMMedium = "employee_sharing"
+		}
+	}
+	if l.UTMContent == "" && l.CardID != "" {
+		l.UTMContent = "card-" + l.CardID
+	}
+	if err := (links.UTM{Source: l.UTMSource, Medium: l.UTMMedium, Campaign: l.UTMCampaign, Term: l.UTMTerm, Content: l.UTMContent}).Check(); err != nil {
+		return l, bad("%v", err)
+	}
+	for range 5 {
+		l.Code = links.NewCode()
+		l.ID, err = st.CreateTrackedLink(ctx, l)
+		if !errors.Is(err, store.ErrDuplicate) {
+			break
+		}
+	}
+	return l, err
+}
+
+func (s *Server) apiCreateLink(w http.ResponseWriter, r *http.Request) {
+	var req LinkRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "body must be a JSON object with campaign, url, promoter, card_id, utm_*: "+err.Error())
+		return
+	}
+	l, err := CreateLink(r.Context(), s.store, req)
+	var ie *LinkInputError
+	if errors.As(err, &ie) {
+		writeJSONError(w, http.StatusBadRequest, ie.Msg)
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, linkView(s.publicBase(r), l))
+}
+
+func (s *Server) apiLinks(w http.ResponseWriter, r *http.Request) {
+	var campaignID int64
+	if code := r.URL.Query().Get("campaign"); code != "" {
+		c, err := s.store.LinkCampaignByCode(r.Context(), code)
+		if errors.Is(err, store.ErrNotFound) {
+			writeJSONError(w, http.StatusNotFound, fmt.Sprintf("campaign %q does not exist", clip(code, 100)))
+			return
+		}
+		if err != nil {
+			s.apiInternal(w, r, err)
+			return
+		}
+		campaignID = c.ID
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeJSONError(w, http.StatusBadRequest, "limit must be a number from 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	list, err := s.store.TrackedLinks(r.Context(), campaignID, limit)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	base := s.publicBase(r)
+	out := make([]linkJSON, 0, len(list))
+	for _, l := range list {
+		out = append(out, linkView(base, l))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"links": out})
+}
+
+func (s *Server) apiRevokeLink(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeJSONError(w, http.StatusBadRequest, "link id must be a positive number")
+		return
+	}
+	if err := s.store.RevokeTrackedLink(r.Context(), id, time.Now()); errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no tracked link %d", id))
+		return
+	} else if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	l, err := s.store.TrackedLinkByID(r.Context(), id)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, linkView(s.publicBase(r), l))
+}
+
+func (s *Server) apiImports(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.Imports(r.Context(), 100)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []store.Import{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"imports": list})
+}
+
+// apiImport takes a CSV file as the request body (?name= names it in the
+// import log; events take ?create_campaigns=true). A file with bad rows is
+// 422 with every bad row listed.
+func (s *Server) apiImport(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is over %d MiB", maxImportBody>>20))
+			return
+		}
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, "cannot read the request body: "+err.Error())
+			return
+		}
+		name := clip(strings.TrimSpace(r.URL.Query().Get("name")), 200)
+		if name == "" {
+			name = "upload.csv"
+		}
+		create, _ := strconv.ParseBool(r.URL.Query().Get("create_campaigns"))
+		im := &importer.Importer{Store: s.store, CreateCampaigns: create}
+		var res importer.Result
+		if kind == "costs" {
+			res, err = im.Costs(r.Context(), name, data)
+		} else {
+			res, err = im.Events(r.Context(), name, data)
+		}
+		var bad *importer.BadRowsError
+		switch {
+		case errors.As(err, &bad):
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": bad.Error(), "bad_rows": bad.Rows, "bad_row_count": bad.Total})
+			return
+		case err != nil && r.Context().Err() == nil && isInputError(err):
+			writeJSONError(w, http.StatusBadRequest, err.Error())
+			return
+		case err != nil:
+			s.apiInternal(w, r, err)
+			return
+		}
+		if kind == "events" && !res.AlreadyImported && res.RowsNew > 0 {
+			s.notifyEvents()
+		}
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// isInputError tells a file the importer refused (its message is for the
+// user) from a failure of the database.
+func isInputError(err error) bool {
+	var ie importer.InputError
+	return errors.As(err, &ie)
+}

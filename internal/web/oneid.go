@@ -1,10 +1,436 @@
 package web
 
-import "net/http"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// oneIDRoutes mounts persons, identities and their timelines.
-func (s *Server) oneIDRoutes(m *http.ServeMux) error { return nil }
+	"github.com/revloop/revloop/internal/channel"
+	"github.com/revloop/revloop/internal/identity"
+	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// oneIDState is what the OneID routes keep on the server.
+type oneIDState struct {
+	runner *jobs.Runner
+}
+
+// maxRulesBody bounds a PUT of the channel rules.
+const maxRulesBody = 1 << 20
+
+// oneIDRoutes mounts persons, identities, their timelines and the channel
+// rules, and runs event processing (River) with the server.
+func (s *Server) oneIDRoutes(m *http.ServeMux) error {
+	s.oneID.runner = jobs.NewRunner(s.store, s.log, jobs.Options{})
+	s.starters = append(s.starters, s.oneID.runner.Start)
+	s.closers = append(s.closers, s.oneID.runner.Stop)
+
+	m.Handle("GET /api/v1/persons", s.requireAPI(s.apiPersonLookup))
+	m.Handle("GET /api/v1/persons/{id}", s.requireAPI(s.apiPerson))
+	m.Handle("GET /api/v1/persons/{id}/timeline", s.requireAPI(s.apiTimeline))
+	m.Handle("GET /api/v1/persons/merges", s.requireAPI(s.apiMerges))
+	m.Handle("POST /api/v1/persons/merges", s.requireRole(model.RoleMarketer, s.apiMerge))
+	m.Handle("POST /api/v1/persons/merges/{id}/undo", s.requireRole(model.RoleMarketer, s.apiUndoMerge))
+	m.Handle("GET /api/v1/identity/conflicts", s.requireAPI(s.apiConflicts))
+	m.Handle("GET /api/v1/channels/rules", s.requireAPI(s.apiRules))
+	m.Handle("PUT /api/v1/channels/rules", s.requireRole(model.RoleMarketer, s.apiPutRules))
+	m.Handle("POST /api/v1/channels/reclassify", s.requireRole(model.RoleMarketer, s.apiReclassify))
+	return nil
+}
 
 // notifyEvents is called after new events are durably stored, so that
 // processing can start without waiting for the next sweep.
-func (s *Server) notifyEvents() {}
+func (s *Server) notifyEvents() {
+	if s.oneID.runner != nil {
+		s.oneID.runner.Notify()
+	}
+}
+
+type identifierJSON struct {
+	Type      model.IdentityType `json:"type"`
+	Value     string             `json:"value"`
+	CreatedAt time.Time          `json:"created_at"`
+}
+
+type accountJSON struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Domain   string `json:"domain"`
+	Industry string `json:"industry"`
+}
+
+type personJSON struct {
+	ID                 int64            `json:"id"`
+	Name               string           `json:"name"`
+	Title              string           `json:"title"`
+	Email              string           `json:"email"`
+	Phone              string           `json:"phone"`
+	Stage              model.Stage      `json:"stage"`
+	LeadAt             *time.Time       `json:"lead_at"`
+	FirstSeenAt        time.Time        `json:"first_seen_at"`
+	FirstTouchChannel  model.Channel    `json:"first_touch_channel"`
+	FirstTouchCampaign *int64           `json:"first_touch_campaign_id"`
+	MergedIntoID       *int64           `json:"merged_into_id"`
+	Account            *accountJSON     `json:"account"`
+	Identifiers        []identifierJSON `json:"identifiers"`
+	Counts             struct {
+		Touchpoints int64 `json:"touchpoints"`
+		Events      int64 `json:"events"`
+	} `json:"counts"`
+}
+
+func newPersonJSON(d store.PersonDetail) personJSON {
+	p := personJSON{ID: d.ID, Name: d.Name, Title: d.Title, Email: d.Email, Phone: d.Phone, Stage: d.Stage, LeadAt: d.LeadAt,
+		FirstSeenAt: d.FirstSeenAt, FirstTouchChannel: d.FirstTouchChannel, Identifiers: []identifierJSON{}}
+	if d.FirstTouchCampaign != 0 {
+		p.FirstTouchCampaign = &d.FirstTouchCampaign
+	}
+	if d.MergedIntoID != 0 {
+		p.MergedIntoID = &d.MergedIntoID
+	}
+	if d.Account != nil {
+		p.Account = &accountJSON{ID: d.Account.ID, Name: d.Account.Name, Domain: d.Account.Domain, Industry: d.Account.Industry}
+	}
+	for _, i := range d.Identities {
+		p.Identifiers = append(p.Identifiers, identifierJSON{Type: i.Type, Value: i.Value, CreatedAt: i.CreatedAt})
+	}
+	p.Counts.Touchpoints, p.Counts.Events = d.Touchpoints, d.Events
+	return p
+}
+
+// apiPersonLookup answers GET /api/v1/persons?identifier=TYPE:VALUE; the
+// value is normalised as on ingest.
+func (s *Server) apiPersonLookup(w http.ResponseWriter, r *http.Request) {
+	raw := r.URL.Query().Get("identifier")
+	typ, value, ok := strings.Cut(raw, ":")
+	if strings.TrimSpace(raw) == "" || !ok {
+		writeJSONError(w, http.StatusBadRequest, "identifier: want ?identifier=TYPE:VALUE, e.g. email:li@acme.cn, with TYPE one of "+typeList())
+		return
+	}
+	t, err := identity.ParseType(typ)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "identifier: "+err.Error())
+		return
+	}
+	region, err := jobs.PhoneRegion(r.Context(), s.store)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	v, err := identity.Normaliser{PhoneRegion: region}.Normalise(t, value)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "identifier: "+err.Error()+"; such a value never identifies anyone")
+		return
+	}
+	d, err := s.store.PersonByIdentity(r.Context(), t, v)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person has %s %s", t, v))
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPersonJSON(d))
+}
+
+func typeList() string {
+	names := make([]string, len(identity.Types))
+	for i, t := range identity.Types {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+func pathID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		shown := raw
+		if len(shown) > 40 {
+			shown = shown[:40] + "…"
+		}
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("%s id %q: want a positive number", what, shown))
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) apiPerson(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "person")
+	if !ok {
+		return
+	}
+	d, err := s.store.PersonDetail(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPersonJSON(d))
+}
+
+type timelineEventJSON struct {
+	ID           int64     `json:"id"`
+	MessageID    string    `json:"messageId"`
+	Type         string    `json:"type"`
+	Name         string    `json:"name"`
+	Timestamp    time.Time `json:"timestamp"`
+	Channel      string    `json:"channel"`
+	Source       string    `json:"source"`
+	Medium       string    `json:"medium"`
+	Campaign     string    `json:"campaign"` // the matched campaign's code, else utm_campaign as sent
+	CampaignID   *int64    `json:"campaign_id"`
+	CampaignName string    `json:"campaign_name"`
+	URL          string    `json:"url"`
+}
+
+type timelineJSON struct {
+	PersonID  int64               `json:"person_id"`
+	Events    []timelineEventJSON `json:"events"`
+	Truncated bool                `json:"truncated"`
+}
+
+const (
+	defaultTimelineLimit = 1000
+	maxTimelineLimit     = 10000
+)
+
+func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "person")
+	if !ok {
+		return
+	}
+	limit := defaultTimelineLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxTimelineLimit {
+			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("limit: want a number from 1 to %d", maxTimelineLimit))
+			return
+		}
+		limit = n
+	}
+	d, err := s.store.PersonDetail(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	events, err := s.store.PersonTimeline(r.Context(), d.ID, limit+1)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	out := timelineJSON{PersonID: d.ID, Events: []timelineEventJSON{}}
+	if len(events) > limit {
+		events, out.Truncated = events[:limit], true
+	}
+	for _, e := range events {
+		j := timelineEventJSON{ID: e.ID, MessageID: e.MessageID, Type: e.Type, Name: e.Name, Timestamp: e.Timestamp, Channel: e.Channel,
+			Source: e.Source, Medium: e.Medium, Campaign: e.RawCampaign, CampaignName: e.CampaignName, URL: e.URL}
+		if e.CampaignID != 0 {
+			j.CampaignID = &e.CampaignID
+			j.Campaign = e.CampaignCode
+		}
+		out.Events = append(out.Events, j)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func listLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeJSONError(w, http.StatusBadRequest, "limit: want a number from 1 to 1000")
+			return 0, false
+		}
+		limit = n
+	}
+	return limit, true
+}
+
+func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
+	limit, ok := listLimit(w, r)
+	if !ok {
+		return
+	}
+	var all bool
+	switch st := r.URL.Query().Get("status"); st {
+	case "", "open":
+	case "all":
+		all = true
+	default:
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want open (the default) or all", clipParam(st)))
+		return
+	}
+	cs, err := s.store.IdentityConflicts(r.Context(), all, limit)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conflicts": cs})
+}
+
+func clipParam(v string) string {
+	if len(v) > 40 {
+		return v[:40] + "…"
+	}
+	return v
+}
+
+func (s *Server) apiMerges(w http.ResponseWriter, r *http.Request) {
+	limit, ok := listLimit(w, r)
+	if !ok {
+		return
+	}
+	ms, err := s.store.PersonMerges(r.Context(), limit)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"merges": ms})
+}
+
+// apiMerge merges two persons by hand, e.g. after reviewing a conflict:
+// {"into": 12, "from": 34, "reason": "same person, checked by phone"}.
+func (s *Server) apiMerge(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Into   int64  `json:"into"`
+		From   int64  `json:"from"`
+		Reason string `json:"reason"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "malformed JSON: want {\"into\": PERSON_ID, \"from\": PERSON_ID, \"reason\": \"...\"}: "+err.Error())
+		return
+	}
+	if req.Into <= 0 || req.From <= 0 {
+		writeJSONError(w, http.StatusBadRequest, "into and from must both be person ids")
+		return
+	}
+	reason := strings.TrimSpace(req.Reason)
+	if reason == "" {
+		reason = "merged by hand"
+	}
+	id, err := s.store.MergePersons(r.Context(), req.Into, req.From, reason, s.actor(r))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeJSONError(w, http.StatusNotFound, err.Error())
+		return
+	case errors.Is(err, store.ErrMergeRefused):
+		writeJSONError(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"merge_id": id, "into_id": req.Into, "from_id": req.From})
+}
+
+func (s *Server) apiUndoMerge(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "merge")
+	if !ok {
+		return
+	}
+	m, err := s.store.UndoMerge(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no merge %d", id))
+		return
+	case errors.Is(err, store.ErrMergeRefused):
+		writeJSONError(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) {
+	rs, err := jobs.LoadRules(r.Context(), s.store)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rs)
+}
+
+// apiPutRules validates and saves a rule set, then reclassifies the
+// touchpoints made from events and says how many changed.
+func (s *Server) apiPutRules(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRulesBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("rule set larger than %d bytes", maxRulesBody))
+			return
+		}
+		writeJSONError(w, http.StatusBadRequest, "cannot read the request body")
+		return
+	}
+	rs, err := channel.ParseRules(body)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid channel rules: "+err.Error())
+		return
+	}
+	rs.UpdatedAt, rs.UpdatedBy = nil, ""
+	canonical, err := json.Marshal(rs)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	id, err := s.store.SaveChannelRules(r.Context(), canonical, s.actor(r))
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	res, err := jobs.Reclassify(r.Context(), s.store, rs)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": id, "rules": len(rs.Rules), "reclassified": res})
+}
+
+func (s *Server) apiReclassify(w http.ResponseWriter, r *http.Request) {
+	rs, err := jobs.LoadRules(r.Context(), s.store)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	res, err := jobs.Reclassify(r.Context(), s.store, rs)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reclassified": res})
+}
+
+// actor names who made a change, for logs kept with it.
+func (s *Server) actor(r *http.Request) string {
+	if key, ok := bearer(r.Header.Get("Authorization")); ok && key != "" {
+		if k, err := s.auth.CheckAPIKey(r.Context(), key); err == nil {
+			return "api key " + k.Name + " (" + k.Prefix + "…)"
+		}
+	}
+	if u, err := s.sessionUser(r); err == nil {
+		return u.Email
+	}
+	return ""
+}

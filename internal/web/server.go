@@ -59,6 +59,8 @@ type Server struct {
 	starters   []func(ctx context.Context) error
 	closers    []func(ctx context.Context) error
 	csrfBypass []string
+
+	oneID oneIDState // job runner for event processing (oneid.go)
 }
 
 // maxConcurrentLogins bounds simultaneous password checks: each argon2id

@@ -1,0 +1,267 @@
+package importer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+)
+
+// Offline event kinds and the track event each becomes.
+var eventKinds = map[string]string{
+	"registered": "Event Registered",
+	"checked_in": "Event Checked In",
+	"badge_scan": "Badge Scanned",
+	"attended":   "Event Attended",
+}
+
+// kindAliases reads the event column, in English or Chinese.
+var kindAliases = map[string]string{
+	"registered": "registered", "register": "registered", "registration": "registered", "signup": "registered", "sign_up": "registered", "报名": "registered", "已报名": "registered", "注册": "registered",
+	"checked_in": "checked_in", "check_in": "checked_in", "checkin": "checked_in", "check-in": "checked_in", "签到": "checked_in", "已签到": "checked_in",
+	"badge_scan": "badge_scan", "badge": "badge_scan", "scan": "badge_scan", "badge scan": "badge_scan", "扫码": "badge_scan", "扫描": "badge_scan", "扫胸卡": "badge_scan", "展会扫码": "badge_scan",
+	"attended": "attended", "attend": "attended", "attendee": "attended", "参会": "attended", "出席": "attended", "已参会": "attended",
+}
+
+var eventAliases = map[string][]string{
+	"time":     {"time", "timestamp", "datetime", "date", "时间", "日期", "报名时间", "签到时间", "扫码时间"},
+	"event":    {"event", "event_type", "type", "action", "事件", "类型", "事件类型", "状态"},
+	"campaign": {"campaign", "campaign_code", "活动", "活动编号", "活动代码", "活动编码"},
+	"email":    {"email", "e-mail", "mail", "邮箱", "电子邮件", "电子邮箱"},
+	"phone":    {"phone", "mobile", "tel", "手机", "手机号", "手机号码", "电话"},
+	"name":     {"name", "full_name", "姓名"},
+	"company":  {"company", "company_name", "organisation", "organization", "公司", "公司名称", "单位"},
+	"title":    {"title", "job_title", "position", "职位", "职务"},
+	"unionid":  {"wechat_unionid", "unionid", "union_id", "微信unionid"},
+	"user_id":  {"user_id", "userid", "crm_id"},
+}
+
+// EventRow is one offline touch.
+type EventRow struct {
+	Line     int
+	Time     time.Time
+	Kind     string // registered, checked_in, badge_scan, attended
+	Campaign string // campaign code
+	Email    string
+	Phone    string
+	Name     string
+	Company  string
+	Title    string
+	UnionID  string
+	UserID   string
+}
+
+// EventFile is a parsed offline events file.
+type EventFile struct {
+	Encoding string
+	Rows     []EventRow
+	Notes    []string
+}
+
+// ParseEvents reads registrations, check-ins and badge scans: one person
+// and one event per row. Times without a zone are in loc. It returns
+// *BadRowsError when any row is bad.
+func ParseEvents(data []byte, loc *time.Location) (*EventFile, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	recs, enc, err := readCSV(data)
+	if err != nil {
+		return nil, err
+	}
+	f := &EventFile{Encoding: enc}
+	var cols columns
+	start := -1
+	for i := 0; i < len(recs) && i < maxPreamble+1; i++ {
+		if c, ok := matchHeader(recs[i].fields, eventAliases, []string{"time", "event", "campaign"}); ok {
+			cols, start = c, i+1
+			break
+		}
+	}
+	if start < 0 {
+		return nil, errors.New("no header found: expected columns time, event, campaign and at least one of email, phone, wechat_unionid, user_id " +
+			"(optional: name, company, title)")
+	}
+	if _, ok := cols["email"]; !ok {
+		if _, ok := cols["phone"]; !ok {
+			if _, ok := cols["unionid"]; !ok {
+				if _, ok := cols["user_id"]; !ok {
+					return nil, errors.New("the header has no person identifier: add an email, phone, wechat_unionid or user_id column")
+				}
+			}
+		}
+	}
+	var bad rowErrors
+	for _, rec := range recs[start:] {
+		if blank(rec.fields) {
+			continue
+		}
+		row, err := eventRow(cols, rec, loc)
+		if err != nil {
+			bad.add(rec.line, "%v", err)
+			continue
+		}
+		f.Rows = append(f.Rows, row)
+	}
+	if err := bad.err(); err != nil {
+		return nil, err
+	}
+	if len(f.Rows) == 0 {
+		return nil, errors.New("the file has a header but no data rows")
+	}
+	return f, nil
+}
+
+func eventRow(cols columns, rec record, loc *time.Location) (EventRow, error) {
+	get := func(f string) string { return cols.get(rec.fields, f) }
+	row := EventRow{Line: rec.line, Campaign: get("campaign"), Name: get("name"), Company: get("company"), Title: get("title"),
+		UnionID: get("unionid"), UserID: get("user_id")}
+	for _, c := range []struct{ v, what string }{{row.Campaign, "campaign"}, {row.Name, "name"}, {row.Company, "company"}, {row.Title, "title"},
+		{row.UnionID, "WeChat UnionID"}, {row.UserID, "user id"}, {get("email"), "email"}, {get("phone"), "phone"}} {
+		if err := checkCell(c.v, c.what); err != nil {
+			return row, err
+		}
+	}
+	t, err := parseEventTime(get("time"), loc)
+	if err != nil {
+		return row, err
+	}
+	row.Time = t
+	kind, ok := kindAliases[strings.ToLower(strings.TrimSpace(get("event")))]
+	if !ok {
+		return row, fmt.Errorf("event %q is not one of registered, checked_in, badge_scan, attended", get("event"))
+	}
+	row.Kind = kind
+	if row.Campaign == "" {
+		return row, errors.New("campaign code is empty")
+	}
+	if e := strings.ToLower(strings.TrimSpace(get("email"))); e != "" {
+		at := strings.LastIndexByte(e, '@')
+		if at < 1 || at == len(e)-1 || strings.ContainsAny(e, " ,;<>") {
+			return row, fmt.Errorf("email %q is not an email address", get("email"))
+		}
+		row.Email = e
+	}
+	if p := strings.TrimSpace(get("phone")); p != "" {
+		digits := 0
+		for _, c := range p {
+			switch {
+			case c >= '0' && c <= '9':
+				digits++
+			case strings.ContainsRune("+-() .", c):
+			default:
+				return row, fmt.Errorf("phone %q holds characters a phone number does not", p)
+			}
+		}
+		if digits < 5 || digits > 20 {
+			return row, fmt.Errorf("phone %q is not a phone number", p)
+		}
+		row.Phone = p
+	}
+	if row.Email == "" && row.Phone == "" && row.UnionID == "" && row.UserID == "" {
+		return row, errors.New("no email, phone, WeChat UnionID or user id: the touch would belong to nobody")
+	}
+	return row, nil
+}
+
+// parseEventTime reads a time ("2024-05-01 09:30", "2024/5/1 9:30:00",
+// RFC 3339) or a bare day (taken as midnight); times without a zone are in loc.
+func parseEventTime(s string, loc *time.Location) (time.Time, error) {
+	v := strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	for _, layout := range []string{"2006-1-2 15:04:05", "2006-1-2 15:04", "2006/1/2 15:04:05", "2006/1/2 15:04", "2006-1-2T15:04:05", "2006-1-2T15:04"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			if t.Year() < 2000 || t.Year() > 2100 {
+				return time.Time{}, fmt.Errorf("time %q is out of range", s)
+			}
+			return t.UTC(), nil
+		}
+	}
+	if strings.ContainsAny(v, ":") {
+		return time.Time{}, fmt.Errorf("time %q is not a time (use YYYY-MM-DD HH:MM)", s)
+	}
+	d, err := parseDay(v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q is not a time (use YYYY-MM-DD HH:MM)", s)
+	}
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).UTC(), nil
+}
+
+// identifier is the row's strongest person identifier, for its anonymous id.
+func (r EventRow) identifier() string {
+	switch {
+	case r.UserID != "":
+		return "user_id:" + r.UserID
+	case r.Email != "":
+		return "email:" + r.Email
+	case r.UnionID != "":
+		return "wechat_unionid:" + r.UnionID
+	}
+	return "phone:" + r.Phone
+}
+
+func hashHex(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Events turns a row into an identify (the person's traits) and a track
+// (the touch). Their message ids are hashes of the row's content, not of
+// the file, so importing the same rows again (in any file) adds nothing.
+func (r EventRow) Events(writeKeyID int64, receivedAt time.Time) []model.Event {
+	anon := "imp-" + hashHex(r.identifier())[:24]
+	touchID := "imp-t-" + hashHex("touch", r.Kind, r.Time.UTC().Format(time.RFC3339Nano), r.Campaign, r.Email, r.Phone, r.UnionID, r.UserID)[:40]
+	traitsID := "imp-i-" + hashHex("traits", r.Email, r.Phone, r.UnionID, r.UserID, r.Name, r.Company, r.Title)[:40]
+	medium := "event"
+	if r.Kind == "badge_scan" {
+		medium = "exhibition"
+	}
+	traits := map[string]string{}
+	for k, v := range map[string]string{"email": r.Email, "phone": r.Phone, "name": r.Name, "company": r.Company, "title": r.Title, "wechat_unionid": r.UnionID} {
+		if v != "" {
+			traits[k] = v
+		}
+	}
+	campaign := map[string]string{"name": r.Campaign, "source": "offline", "medium": medium}
+	library := map[string]string{"name": "revloop-import", "version": "1"}
+	ts := r.Time.UTC()
+	base := func(typ model.EventType, id, name string) model.Event {
+		return model.Event{WriteKeyID: writeKeyID, MessageID: id, Type: typ, Name: name, UserID: r.UserID, AnonymousID: anon,
+			Timestamp: ts, ReceivedAt: receivedAt, Source: "offline", Medium: medium, Campaign: r.Campaign}
+	}
+	identify := base(model.EventIdentify, traitsID, "")
+	identify.Payload = mustJSON(map[string]any{"type": "identify", "messageId": traitsID, "anonymousId": anon, "userId": nilIfEmpty(r.UserID),
+		"timestamp": ts, "traits": traits, "context": map[string]any{"library": library, "campaign": campaign}})
+	name := eventKinds[r.Kind]
+	track := base(model.EventTrack, touchID, name)
+	track.Payload = mustJSON(map[string]any{"type": "track", "event": name, "messageId": touchID, "anonymousId": anon, "userId": nilIfEmpty(r.UserID),
+		"timestamp": ts, "properties": map[string]any{"campaign_code": r.Campaign, "event_type": r.Kind},
+		"context": map[string]any{"library": library, "campaign": campaign, "traits": traits}})
+	return []model.Event{identify, track}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only maps of strings and times: cannot fail
+	}
+	return b
+}

@@ -1,0 +1,316 @@
+// Package jobs runs revloop's background work on River: processing stored
+// events into persons, accounts and touchpoints (OneID and channel
+// classification), a periodic sweep that picks up anything left
+// unprocessed, and reclassification after the channel rules change. Every
+// job is idempotent: events are marked processed in the same transaction as
+// what was derived from them, and a replayed event rewrites its own
+// touchpoint rather than adding one.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/channel"
+	"github.com/revloop/revloop/internal/identity"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// batchSize is how many events one processing transaction takes.
+const batchSize = 500
+
+// LoadRules returns the active channel rules: the saved ones, or the
+// defaults when none were saved.
+func LoadRules(ctx context.Context, s *store.Store) (*channel.RuleSet, error) {
+	saved, err := s.ChannelRules(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return channel.DefaultRules(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rs, err := channel.ParseRules(saved.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("stored channel rules %d: %w", saved.ID, err)
+	}
+	at := saved.CreatedAt
+	rs.UpdatedAt, rs.UpdatedBy = &at, saved.CreatedBy
+	return rs, nil
+}
+
+// PhoneRegion reads the default phone region setting (CN when unset).
+func PhoneRegion(ctx context.Context, s *store.Store) (string, error) {
+	region := identity.DefaultPhoneRegion
+	if _, err := s.Setting(ctx, identity.PhoneRegionSetting, &region); err != nil {
+		return "", err
+	}
+	return region, nil
+}
+
+// Processor derives persons, accounts and touchpoints from stored events.
+type Processor struct {
+	Store    *store.Store
+	Rules    *channel.RuleSet
+	Resolver identity.Resolver
+}
+
+// NewProcessor loads the current rules and settings.
+func NewProcessor(ctx context.Context, s *store.Store) (*Processor, error) {
+	rules, err := LoadRules(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	region, err := PhoneRegion(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return &Processor{Store: s, Rules: rules, Resolver: identity.Resolver{Normaliser: identity.Normaliser{PhoneRegion: region}}}, nil
+}
+
+// ProcessPending processes every unprocessed event and returns how many it
+// processed. It is what the processing job runs; tests and the CLI call it
+// directly.
+func ProcessPending(ctx context.Context, s *store.Store) (int, error) {
+	n, _, err := processFor(ctx, s, 0)
+	return n, err
+}
+
+// processFor processes events until none are left or, when budget > 0, the
+// budget is spent; more says whether events may remain.
+func processFor(ctx context.Context, s *store.Store, budget time.Duration) (total int, more bool, err error) {
+	p, err := NewProcessor(ctx, s)
+	if err != nil {
+		return 0, false, err
+	}
+	start := time.Now()
+	for {
+		n, err := s.ProcessEvents(ctx, batchSize, p.Process)
+		total += n
+		if err != nil {
+			return total, true, err
+		}
+		if n == 0 {
+			return total, false, nil
+		}
+		if budget > 0 && time.Since(start) > budget {
+			return total, true, nil
+		}
+	}
+}
+
+// leadEvents are the track events that make a known visitor a lead (form
+// fills), compared lower-cased.
+var leadEvents = map[string]bool{
+	"form submitted": true, "signed up": true, "demo requested": true, "trial started": true, "contact requested": true,
+}
+
+// Process derives everything from one event inside the batch transaction.
+func (p *Processor) Process(tx *store.ProcessTx, ev *model.Event) error {
+	if ev.Bot && isTouch(ev.Type) {
+		// A crawler's page views are kept raw but are never a touch or a
+		// person. identify, alias and group still link identities: server
+		// SDKs send them with user agents a bot list may match.
+		return nil
+	}
+	msg := identity.ParseMessage(ev)
+	res, err := p.Resolver.Resolve(tx, ev, msg)
+	if err != nil {
+		return fmt.Errorf("resolve identity: %w", err)
+	}
+	if isTouch(ev.Type) {
+		tp, err := p.touchpoint(tx, ev, msg, res.PersonID)
+		if err != nil {
+			return err
+		}
+		if err := tx.UpsertTouchpoint(tp, ev.ID); err != nil {
+			return fmt.Errorf("write touchpoint: %w", err)
+		}
+		if res.PersonID != 0 {
+			if err := tx.RefreshFirstTouch(res.PersonID); err != nil {
+				return err
+			}
+		}
+	}
+	if res.PersonID != 0 {
+		reason := ""
+		switch {
+		case ev.Type == model.EventTrack && leadEvents[strings.ToLower(strings.TrimSpace(ev.Name))]:
+			reason = fmt.Sprintf("form fill: %s (event %d)", ev.Name, ev.ID)
+		case ev.Type == model.EventIdentify && res.Email != "":
+			reason = fmt.Sprintf("identified with an email (event %d)", ev.ID)
+		}
+		if reason != "" {
+			// A form that told us nothing about who filled it makes no lead.
+			known, err := tx.Known(res.PersonID)
+			if err != nil {
+				return err
+			}
+			if !known {
+				reason = ""
+			}
+		}
+		if reason != "" {
+			if _, err := tx.MakeLead(res.PersonID, ev.Timestamp, reason); err != nil {
+				return fmt.Errorf("make lead: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func isTouch(t model.EventType) bool {
+	return t == model.EventPage || t == model.EventScreen || t == model.EventTrack
+}
+
+// touchpoint derives the touchpoint of a page, screen or track event.
+func (p *Processor) touchpoint(tx *store.ProcessTx, ev *model.Event, msg identity.Message, person int64) (model.Touchpoint, error) {
+	camp, err := tx.CampaignByRef(ev.Campaign)
+	if err != nil {
+		return model.Touchpoint{}, err
+	}
+	kw, err := tx.KeywordID(camp.ID, ev.Term)
+	if err != nil {
+		return model.Touchpoint{}, err
+	}
+	content, err := tx.ContentID(ev.Content, ev.URL)
+	if err != nil {
+		return model.Touchpoint{}, err
+	}
+	promoter, err := tx.PromoterID(promoterRef(msg))
+	if err != nil {
+		return model.Touchpoint{}, err
+	}
+	t := TouchOf(TouchInput{
+		EventType: string(ev.Type), EventName: ev.Name, URL: ev.URL, Referrer: ev.Referrer,
+		Source: ev.Source, Medium: ev.Medium, Campaign: ev.Campaign, Term: ev.Term, Content: ev.Content,
+		ClickIDType: ev.ClickIDType, ClickID: ev.ClickID, CampaignChannel: camp.Channel, PromoterID: promoter,
+	})
+	c := p.Rules.Classify(t)
+	return model.Touchpoint{
+		PersonID: person, AnonymousID: ev.AnonymousID, OccurredAt: ev.Timestamp, Type: touchType(ev),
+		Channel: c.Channel, Source: c.Source, Medium: c.Medium, CampaignID: camp.ID, KeywordID: kw, ContentID: content,
+		PromoterID: promoter, URL: ev.URL, Referrer: ev.Referrer, ClickID: ev.ClickID,
+	}, nil
+}
+
+// promoterRef is the employee a shared link names: properties.promoter (a
+// user id or email), or the same key in context.
+func promoterRef(m identity.Message) string {
+	for _, src := range []map[string]any{m.Properties, m.Context} {
+		for _, k := range []string{"promoter_id", "promoter", "promoterId", "shared_by"} {
+			switch v := src[k].(type) {
+			case string:
+				if strings.TrimSpace(v) != "" {
+					return v
+				}
+			case float64:
+				if v > 0 && v == float64(int64(v)) {
+					return strconv.FormatInt(int64(v), 10)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// TouchInput is what classification of a stored touch is derived from; the
+// same for processing and reclassification, so that both agree.
+type TouchInput struct {
+	EventType, EventName, URL, Referrer     string
+	Source, Medium, Campaign, Term, Content string
+	ClickIDType, ClickID, CampaignChannel   string
+	PromoterID                              int64
+}
+
+// TouchOf builds the channel.Touch of a stored event.
+func TouchOf(in TouchInput) channel.Touch {
+	t := channel.Touch{
+		UTM:             channel.UTM{Source: in.Source, Medium: in.Medium, Campaign: in.Campaign, Term: in.Term, Content: in.Content},
+		ClickID:         channel.ClickID{Type: in.ClickIDType, Value: in.ClickID},
+		URL:             in.URL,
+		Referrer:        in.Referrer,
+		EventType:       in.EventType,
+		EventName:       in.EventName,
+		CampaignChannel: in.CampaignChannel,
+	}
+	if in.PromoterID != 0 {
+		t.Promoter = strconv.FormatInt(in.PromoterID, 10)
+	}
+	return t
+}
+
+var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
+
+// touchType names a touchpoint by its event: page_view, screen_view, or the
+// track event's name in snake case ("Form Submitted" → form_submit).
+func touchType(ev *model.Event) string {
+	switch ev.Type {
+	case model.EventPage:
+		return "page_view"
+	case model.EventScreen:
+		return "screen_view"
+	}
+	name := strings.Trim(nonWord.ReplaceAllString(strings.ToLower(ev.Name), "_"), "_")
+	switch name {
+	case "form_submitted":
+		return "form_submit"
+	case "":
+		return "track"
+	}
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	return name
+}
+
+// ReclassifyResult says what a reclassification changed.
+type ReclassifyResult struct {
+	Examined int `json:"examined"` // touchpoints made from events
+	Changed  int `json:"changed"`  // of which the channel changed
+	Updated  int `json:"updated"`  // of which the channel, source or medium changed
+}
+
+// Reclassify re-derives the channel, source and medium of every touchpoint
+// made from an event with rs, writes those that changed, and refreshes the
+// first touch of their persons. Touchpoints loaded without an event (bulk
+// loads, the demo) keep their channel.
+func Reclassify(ctx context.Context, s *store.Store, rs *channel.RuleSet) (ReclassifyResult, error) {
+	var res ReclassifyResult
+	var after int64
+	for {
+		batch, err := s.TouchSources(ctx, after, 2000)
+		if err != nil {
+			return res, err
+		}
+		if len(batch) == 0 {
+			return res, nil
+		}
+		var changes []store.Reclassified
+		for _, t := range batch {
+			after = t.TouchpointID
+			res.Examined++
+			c := rs.Classify(TouchOf(TouchInput{
+				EventType: t.EventType, EventName: t.EventName, URL: t.URL, Referrer: t.Referrer,
+				Source: t.UTMSource, Medium: t.UTMMedium, Campaign: t.UTMCampaign, Term: t.UTMTerm, Content: t.UTMContent,
+				ClickIDType: t.ClickIDType, ClickID: t.ClickID, CampaignChannel: t.CampaignChannel, PromoterID: t.PromoterID,
+			}))
+			if string(c.Channel) != t.Channel {
+				res.Changed++
+			}
+			if string(c.Channel) != t.Channel || c.Source != t.Source || c.Medium != t.Medium {
+				changes = append(changes, store.Reclassified{TouchpointID: t.TouchpointID, PersonID: t.PersonID,
+					Channel: string(c.Channel), Source: c.Source, Medium: c.Medium})
+			}
+		}
+		if err := s.UpdateTouchChannels(ctx, changes); err != nil {
+			return res, err
+		}
+		res.Updated += len(changes)
+	}
+}

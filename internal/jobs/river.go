@@ -1,0 +1,228 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/revloop/revloop/internal/store"
+)
+
+// driver picks River's driver for the store's engine, over the store's own
+// write pool (one connection on SQLite, as River's SQLite driver wants).
+func driver(s *store.Store) riverdriver.Driver[*sql.Tx] {
+	if s.Dialect() == store.Postgres {
+		return riverdatabasesql.New(s.WriterDB())
+	}
+	return riversqlite.New(s.WriterDB())
+}
+
+// Migrate applies River's own schema migrations (its job tables). It is
+// idempotent and runs with revloop's migrations on start and on `migrate`.
+func Migrate(ctx context.Context, s *store.Store) error {
+	m, err := rivermigrate.New(driver(s), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("job queue migrations on %s: %w", s.Where(), err)
+	}
+	return nil
+}
+
+// ProcessEventsArgs is the job that processes unprocessed events, enqueued
+// (debounced) after the collector commits new ones.
+type ProcessEventsArgs struct{}
+
+// Kind names the job in River's table.
+func (ProcessEventsArgs) Kind() string { return "process_events" }
+
+// SweepEventsArgs is the periodic job that picks up events left
+// unprocessed, e.g. after a crash between commit and enqueue.
+type SweepEventsArgs struct{}
+
+// Kind names the job in River's table.
+func (SweepEventsArgs) Kind() string { return "sweep_events" }
+
+// jobBudget bounds one job's run; a backlog larger than that continues in a
+// follow-up job, so that no job hits River's timeout.
+const jobBudget = 40 * time.Second
+
+type processWorker struct {
+	river.WorkerDefaults[ProcessEventsArgs]
+	r *Runner
+}
+
+func (w *processWorker) Timeout(*river.Job[ProcessEventsArgs]) time.Duration { return 5 * time.Minute }
+
+func (w *processWorker) Work(ctx context.Context, _ *river.Job[ProcessEventsArgs]) error {
+	return w.r.work(ctx)
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepEventsArgs]
+	r *Runner
+}
+
+func (w *sweepWorker) Timeout(*river.Job[SweepEventsArgs]) time.Duration { return 5 * time.Minute }
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepEventsArgs]) error {
+	return w.r.work(ctx)
+}
+
+// Options tune a Runner; zero values take the defaults.
+type Options struct {
+	SweepInterval time.Duration // default 30 s
+	Debounce      time.Duration // how long notifications gather before one job is enqueued; default 200 ms
+	PollInterval  time.Duration // how often idle workers look for jobs; default 250 ms
+}
+
+// Runner owns the River client of one revloop process.
+type Runner struct {
+	store  *store.Store
+	log    *slog.Logger
+	opts   Options
+	notify chan struct{}
+
+	mu     sync.Mutex
+	client *river.Client[*sql.Tx]
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// NewRunner prepares a runner; nothing runs until Start.
+func NewRunner(s *store.Store, log *slog.Logger, opts Options) *Runner {
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = 30 * time.Second
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = 200 * time.Millisecond
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 250 * time.Millisecond
+	}
+	return &Runner{store: s, log: log, opts: opts, notify: make(chan struct{}, 1)}
+}
+
+// Start applies River's migrations and starts the client: workers, the
+// periodic sweep, and the loop that turns notifications into jobs. Jobs are
+// not cancelled when ctx ends; Stop drains them.
+func (r *Runner) Start(ctx context.Context) error {
+	if err := Migrate(ctx, r.store); err != nil {
+		return err
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &processWorker{r: r})
+	river.AddWorker(workers, &sweepWorker{r: r})
+	client, err := river.NewClient(driver(r.store), &river.Config{
+		Logger:                      r.log.With("component", "jobs"),
+		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Workers:                     workers,
+		PollOnly:                    true,
+		FetchCooldown:               50 * time.Millisecond,
+		FetchPollInterval:           r.opts.PollInterval,
+		CompletedJobRetentionPeriod: time.Hour,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(r.opts.SweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepEventsArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})},
+	})
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	r.mu.Lock()
+	r.client, r.stop, r.done = client, make(chan struct{}), make(chan struct{})
+	r.mu.Unlock()
+	go r.enqueueLoop(r.stop, r.done)
+	return nil
+}
+
+// Stop stops enqueuing and lets running jobs finish (until ctx ends).
+func (r *Runner) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	client, stop, done := r.client, r.stop, r.done
+	r.client = nil
+	r.mu.Unlock()
+	if client == nil {
+		return nil
+	}
+	close(stop)
+	<-done
+	return client.Stop(ctx)
+}
+
+// Notify says new events were committed. It never blocks: notifications
+// that arrive while one is pending fold into it.
+func (r *Runner) Notify() {
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner) enqueueLoop(stop, done chan struct{}) {
+	defer close(done)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-r.notify:
+		}
+		// Gather the notifications of a burst into one job.
+		select {
+		case <-stop:
+			return
+		case <-time.After(r.opts.Debounce):
+		}
+		r.mu.Lock()
+		client := r.client
+		r.mu.Unlock()
+		if client == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := client.Insert(ctx, ProcessEventsArgs{}, nil); err != nil {
+			// The sweep picks the events up; nothing is lost.
+			r.log.Warn("enqueue event processing", "err", err)
+		}
+		cancel()
+	}
+}
+
+// work processes events for up to jobBudget and hands any remainder to a
+// follow-up job.
+func (r *Runner) work(ctx context.Context) error {
+	n, more, err := processFor(ctx, r.store, jobBudget)
+	if n > 0 {
+		r.log.Debug("processed events", "count", n)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return fmt.Errorf("process events: %w", err)
+	}
+	if more {
+		if client := river.ClientFromContext[*sql.Tx](ctx); client != nil {
+			if _, err := client.Insert(ctx, ProcessEventsArgs{}, nil); err != nil {
+				r.log.Warn("enqueue follow-up processing", "err", err)
+			}
+		}
+	}
+	return nil
+}

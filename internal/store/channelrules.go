@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// ChannelRuleSet is a stored channel grouping rule set (JSON, validated by
+// the channel package before it is saved).
+type ChannelRuleSet struct {
+	ID        int64
+	Rules     []byte
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// ChannelRules returns the active (newest) rule set, or ErrNotFound when
+// none was ever saved and the defaults apply.
+func (s *Store) ChannelRules(ctx context.Context) (ChannelRuleSet, error) {
+	var rs ChannelRuleSet
+	var raw string
+	err := s.r.QueryRowContext(ctx, "SELECT id, rules, created_by, created_at FROM channel_rule_sets ORDER BY id DESC LIMIT 1").
+		Scan(&rs.ID, &raw, &rs.CreatedBy, &rs.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rs, ErrNotFound
+	}
+	rs.Rules = []byte(raw)
+	rs.CreatedAt = rs.CreatedAt.UTC()
+	return rs, err
+}
+
+// SaveChannelRules stores a new active rule set; older ones stay as history.
+func (s *Store) SaveChannelRules(ctx context.Context, rules []byte, by string) (int64, error) {
+	return s.insertID(ctx, s.w, "INSERT INTO channel_rule_sets (rules, created_by, created_at) VALUES (?, ?, ?)",
+		string(rules), clip(by, 200), utc(time.Now()))
+}
+
+// TouchSource is what a touchpoint made from an event was derived from, for
+// reclassification.
+type TouchSource struct {
+	TouchpointID    int64
+	PersonID        int64
+	Channel         string
+	Source          string
+	Medium          string
+	EventType       string
+	EventName       string
+	URL             string
+	Referrer        string
+	UTMSource       string
+	UTMMedium       string
+	UTMCampaign     string
+	UTMTerm         string
+	UTMContent      string
+	ClickIDType     string
+	ClickID         string
+	CampaignChannel string
+	PromoterID      int64
+}
+
+// TouchSources walks the touchpoints made from events with id > afterID,
+// up to limit of them, in id order.
+func (s *Store) TouchSources(ctx context.Context, afterID int64, limit int) ([]TouchSource, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT t.id, COALESCE(t.person_id, 0), t.channel, t.source, t.medium, e.type, e.name, e.url, e.referrer,
+		e.source, e.medium, e.campaign, e.term, e.content, e.click_id_type, e.click_id, COALESCE(c.channel, ''), COALESCE(t.promoter_id, 0)
+		FROM touchpoints t JOIN events e ON e.id = t.event_id LEFT JOIN campaigns c ON c.id = t.campaign_id
+		WHERE t.id > ? ORDER BY t.id LIMIT ?`), afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TouchSource
+	for rows.Next() {
+		var t TouchSource
+		if err := rows.Scan(&t.TouchpointID, &t.PersonID, &t.Channel, &t.Source, &t.Medium, &t.EventType, &t.EventName, &t.URL, &t.Referrer,
+			&t.UTMSource, &t.UTMMedium, &t.UTMCampaign, &t.UTMTerm, &t.UTMContent, &t.ClickIDType, &t.ClickID, &t.CampaignChannel, &t.PromoterID); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Reclassified is a touchpoint's new channel, source and medium.
+type Reclassified struct {
+	TouchpointID int64
+	PersonID     int64
+	Channel      string
+	Source       string
+	Medium       string
+}
+
+// UpdateTouchChannels writes new channels in one transaction and refreshes
+// the first touch of the persons concerned.
+func (s *Store) UpdateTouchChannels(ctx context.Context, changes []Reclassified) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, s.q("UPDATE touchpoints SET channel = ?, source = ?, medium = ? WHERE id = ?"))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		persons := map[int64]bool{}
+		for _, c := range changes {
+			if _, err := st.ExecContext(ctx, c.Channel, clip(c.Source, 200), clip(c.Medium, 200), c.TouchpointID); err != nil {
+				return err
+			}
+			if c.PersonID != 0 {
+				persons[c.PersonID] = true
+			}
+		}
+		for id := range persons {
+			if err := refreshFirstTouch(ctx, s, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,519 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+)
+
+// IdentityConflict is a pair of persons that look like one human but each
+// hold a different identifier of the same kind, so they were not merged.
+type IdentityConflict struct {
+	ID         int64      `json:"id"`
+	PersonA    int64      `json:"person_a"`
+	PersonB    int64      `json:"person_b"`
+	Type       string     `json:"type"`
+	ValueA     string     `json:"value_a"`
+	ValueB     string     `json:"value_b"`
+	EventID    int64      `json:"event_id,omitempty"`
+	Reason     string     `json:"reason"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ResolvedAt *time.Time `json:"resolved_at"`
+}
+
+// RecordConflict stores a conflict once per pair of persons and kind.
+func (p *ProcessTx) RecordConflict(c IdentityConflict) error {
+	if c.PersonA > c.PersonB {
+		c.PersonA, c.PersonB = c.PersonB, c.PersonA
+		c.ValueA, c.ValueB = c.ValueB, c.ValueA
+	}
+	_, err := p.exec(`INSERT INTO identity_conflicts (person_a, person_b, type, value_a, value_b, event_id, reason, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (person_a, person_b, type) DO NOTHING`,
+		c.PersonA, c.PersonB, c.Type, c.ValueA, c.ValueB, nullID(c.EventID), clip(c.Reason, 500), p.now)
+	return err
+}
+
+// IdentityConflicts lists conflicts, newest first; only unresolved ones
+// unless all is set.
+func (s *Store) IdentityConflicts(ctx context.Context, all bool, limit int) ([]IdentityConflict, error) {
+	where := "WHERE resolved_at IS NULL"
+	if all {
+		where = ""
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, person_a, person_b, type, value_a, value_b, COALESCE(event_id, 0), reason, created_at, resolved_at
+		FROM identity_conflicts `+where+` ORDER BY id DESC LIMIT ?`), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []IdentityConflict{}
+	for rows.Next() {
+		var c IdentityConflict
+		var resolved sql.NullTime
+		if err := rows.Scan(&c.ID, &c.PersonA, &c.PersonB, &c.Type, &c.ValueA, &c.ValueB, &c.EventID, &c.Reason, &c.CreatedAt, &resolved); err != nil {
+			return nil, err
+		}
+		c.CreatedAt = c.CreatedAt.UTC()
+		if resolved.Valid {
+			t := resolved.Time.UTC()
+			c.ResolvedAt = &t
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// MergeUndone says whether a merge between the two persons was undone: a
+// person split by hand is not merged back automatically.
+func (p *ProcessTx) MergeUndone(a, b int64) (bool, error) {
+	var n int
+	err := p.row(`SELECT COUNT(*) FROM person_merges WHERE undone_at IS NOT NULL AND
+		((into_id = ? AND from_id = ?) OR (into_id = ? AND from_id = ?))`, a, b, b, a).Scan(&n)
+	return n > 0, err
+}
+
+// PersonMerge is one logged merge.
+type PersonMerge struct {
+	ID        int64      `json:"id"`
+	IntoID    int64      `json:"into_id"`
+	FromID    int64      `json:"from_id"`
+	Reason    string     `json:"reason"`
+	EventID   int64      `json:"event_id,omitempty"`
+	Actor     string     `json:"actor"`
+	CreatedAt time.Time  `json:"created_at"`
+	UndoneAt  *time.Time `json:"undone_at"`
+}
+
+// personSnapshot is what a merge changes on the persons rows, kept so that
+// undo can put it back.
+type personSnapshot struct {
+	Stage        string     `json:"stage"`
+	StageAt      *time.Time `json:"stage_at"`
+	LeadAt       *time.Time `json:"lead_at"`
+	FirstSeenAt  time.Time  `json:"first_seen_at"`
+	FirstChannel string     `json:"first_touch_channel"`
+	FirstCamp    *int64     `json:"first_touch_campaign"`
+	AccountID    *int64     `json:"account_id"`
+	Name         string     `json:"name"`
+	Title        string     `json:"title"`
+	Email        string     `json:"email"`
+	Phone        string     `json:"phone"`
+}
+
+func readSnapshot(ctx context.Context, s *Store, tx *sql.Tx, id int64) (personSnapshot, error) {
+	var ps personSnapshot
+	var stageAt, leadAt sql.NullTime
+	var camp, acct sql.NullInt64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT stage, stage_at, lead_at, first_seen_at, first_touch_channel, first_touch_campaign,
+		account_id, name, title, email, phone FROM persons WHERE id = ?`), id).Scan(&ps.Stage, &stageAt, &leadAt, &ps.FirstSeenAt,
+		&ps.FirstChannel, &camp, &acct, &ps.Name, &ps.Title, &ps.Email, &ps.Phone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ps, fmt.Errorf("person %d: %w", id, ErrNotFound)
+	}
+	ps.FirstSeenAt = ps.FirstSeenAt.UTC()
+	if stageAt.Valid {
+		t := stageAt.Time.UTC()
+		ps.StageAt = &t
+	}
+	if leadAt.Valid {
+		t := leadAt.Time.UTC()
+		ps.LeadAt = &t
+	}
+	if camp.Valid {
+		ps.FirstCamp = &camp.Int64
+	}
+	if acct.Valid {
+		ps.AccountID = &acct.Int64
+	}
+	return ps, err
+}
+
+func stageRankOf(st string) int {
+	for i, s := range []model.Stage{model.StageVisitor, model.StageLead, model.StageMQL, model.StageSQL, model.StageOpportunity, model.StageCustomer} {
+		if string(s) == st {
+			return i
+		}
+	}
+	return 0
+}
+
+// MergePersons merges person from into person into, inside the processing
+// transaction.
+func (p *ProcessTx) MergePersons(into, from int64, reason string, eventID int64) (int64, error) {
+	return mergePersons(p.ctx, p.s, p.tx, into, from, reason, "oneid", eventID, p.now)
+}
+
+// MergePersons merges two persons by hand (a reviewed conflict). It returns
+// the merge's id.
+func (s *Store) MergePersons(ctx context.Context, into, from int64, reason, actor string) (int64, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = mergePersons(ctx, s, tx, into, from, reason, actor, 0, utc(time.Now()))
+		return err
+	})
+	return id, err
+}
+
+// ErrMergeRefused is a merge or undo that cannot be done as asked.
+var ErrMergeRefused = errors.New("merge refused")
+
+// mergePersons moves everything of `from` (identifiers, touchpoints,
+// events, stage history, opportunity roles, tasks) to `into`, logs each
+// moved row so that the merge can be undone, and leaves `from` as a
+// tombstone pointing at `into`.
+func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, reason, actor string, eventID int64, now time.Time) (int64, error) {
+	if into == from {
+		return 0, fmt.Errorf("%w: cannot merge person %d into itself", ErrMergeRefused, into)
+	}
+	ex := func(q string, args ...any) error {
+		_, err := tx.ExecContext(ctx, s.q(q), args...)
+		return err
+	}
+	for _, id := range []int64{into, from} {
+		var merged sql.NullInt64
+		err := tx.QueryRowContext(ctx, s.q("SELECT merged_into_id FROM persons WHERE id = ?"), id).Scan(&merged)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("person %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if merged.Valid {
+			return 0, fmt.Errorf("%w: person %d was already merged into person %d", ErrMergeRefused, id, merged.Int64)
+		}
+	}
+	a, err := readSnapshot(ctx, s, tx, into)
+	if err != nil {
+		return 0, err
+	}
+	b, err := readSnapshot(ctx, s, tx, from)
+	if err != nil {
+		return 0, err
+	}
+	snap, _ := json.Marshal(map[string]personSnapshot{"into": a, "from": b})
+	mid, err := s.insertID(ctx, tx, `INSERT INTO person_merges (into_id, from_id, reason, event_id, actor, snapshot, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, into, from, clip(reason, 500), nullID(eventID), clip(actor, 200), string(snap), now)
+	if err != nil {
+		return 0, err
+	}
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`INSERT INTO person_merge_items (merge_id, kind, id_type, id_value) SELECT ?, 'identity', type, value FROM identities WHERE person_id = ?`, []any{mid, from}},
+		{`UPDATE identities SET person_id = ? WHERE person_id = ?`, []any{into, from}},
+		{`INSERT INTO person_merge_items (merge_id, kind, item_id) SELECT ?, 'touchpoint', id FROM touchpoints WHERE person_id = ?`, []any{mid, from}},
+		{`UPDATE touchpoints SET person_id = ? WHERE person_id = ?`, []any{into, from}},
+		{`INSERT INTO person_merge_items (merge_id, kind, item_id) SELECT ?, 'event', id FROM events WHERE person_id = ?`, []any{mid, from}},
+		{`UPDATE events SET person_id = ? WHERE person_id = ?`, []any{into, from}},
+		{`INSERT INTO person_merge_items (merge_id, kind, item_id) SELECT ?, 'stage_change', id FROM stage_changes WHERE person_id = ?`, []any{mid, from}},
+		{`UPDATE stage_changes SET person_id = ? WHERE person_id = ?`, []any{into, from}},
+		{`INSERT INTO person_merge_items (merge_id, kind, item_id) SELECT ?, 'task', id FROM tasks WHERE person_id = ?`, []any{mid, from}},
+		{`UPDATE tasks SET person_id = ? WHERE person_id = ?`, []any{into, from}},
+		// Opportunity roles: moved where `into` has none on the
+		// opportunity; dropped (and remembered) where it has one.
+		{`INSERT INTO person_merge_items (merge_id, kind, item_id, id_type, id_value)
+			SELECT ?, CASE WHEN EXISTS (SELECT 1 FROM opportunity_contacts o2 WHERE o2.opportunity_id = oc.opportunity_id AND o2.person_id = ?)
+				THEN 'opp_dropped' ELSE 'opp_moved' END, oc.opportunity_id, oc.role, CASE WHEN oc.is_primary THEN '1' ELSE '0' END
+			FROM opportunity_contacts oc WHERE oc.person_id = ?`, []any{mid, into, from}},
+		{`DELETE FROM opportunity_contacts WHERE person_id = ? AND opportunity_id IN (SELECT opportunity_id FROM opportunity_contacts WHERE person_id = ?)`, []any{from, into}},
+		{`UPDATE opportunity_contacts SET person_id = ? WHERE person_id = ?`, []any{into, from}},
+	}
+	for _, st := range steps {
+		if err := ex(st.q, st.args...); err != nil {
+			return 0, fmt.Errorf("merge person %d into %d: %w", from, into, err)
+		}
+	}
+	// The survivor takes the further stage, the earlier dates and whatever
+	// profile fields it lacked.
+	stage, stageAt := a.Stage, a.StageAt
+	if stageRankOf(b.Stage) > stageRankOf(a.Stage) {
+		stage, stageAt = b.Stage, b.StageAt
+	}
+	leadAt := a.LeadAt
+	if b.LeadAt != nil && (leadAt == nil || b.LeadAt.Before(*leadAt)) {
+		leadAt = b.LeadAt
+	}
+	firstSeen, firstCh, firstCamp := a.FirstSeenAt, a.FirstChannel, a.FirstCamp
+	if b.FirstSeenAt.Before(a.FirstSeenAt) || firstCh == "" {
+		firstSeen = minTime(a.FirstSeenAt, b.FirstSeenAt)
+		if b.FirstChannel != "" {
+			firstCh, firstCamp = b.FirstChannel, b.FirstCamp
+		}
+	}
+	acct := a.AccountID
+	if acct == nil {
+		acct = b.AccountID
+	}
+	if err := ex(`UPDATE persons SET stage = ?, stage_at = ?, lead_at = ?, first_seen_at = ?, first_touch_channel = ?, first_touch_campaign = ?,
+		account_id = ?, name = ?, title = ?, email = ?, phone = ? WHERE id = ?`,
+		stage, timeArg(stageAt), timeArg(leadAt), utc(firstSeen), firstCh, int64Arg(firstCamp), int64Arg(acct),
+		orElse(a.Name, b.Name), orElse(a.Title, b.Title), orElse(a.Email, b.Email), orElse(a.Phone, b.Phone), into); err != nil {
+		return 0, err
+	}
+	// The tombstone no longer counts as a lead of its own.
+	if err := ex(`UPDATE persons SET merged_into_id = ?, lead_at = NULL WHERE id = ?`, into, from); err != nil {
+		return 0, err
+	}
+	if err := refreshFirstTouch(ctx, s, tx, into); err != nil {
+		return 0, err
+	}
+	if err := ex(`UPDATE touchpoints SET account_id = (SELECT account_id FROM persons WHERE id = ?) WHERE person_id = ?`, into, into); err != nil {
+		return 0, err
+	}
+	return mid, nil
+}
+
+// UndoMerge puts back what a merge moved: identifiers, touchpoints, events,
+// stage history, opportunity roles and tasks return to the merged person,
+// both persons' stage and first touch are restored, and the pair is not
+// merged automatically again. A merge whose persons were merged further
+// since must have that later merge undone first.
+func (s *Store) UndoMerge(ctx context.Context, id int64) (PersonMerge, error) {
+	var m PersonMerge
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var undone sql.NullTime
+		var snap string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id, into_id, from_id, reason, COALESCE(event_id, 0), actor, created_at, undone_at, snapshot
+			FROM person_merges WHERE id = ?`), id).Scan(&m.ID, &m.IntoID, &m.FromID, &m.Reason, &m.EventID, &m.Actor, &m.CreatedAt, &undone, &snap)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if undone.Valid {
+			return fmt.Errorf("%w: merge %d was already undone at %s", ErrMergeRefused, id, undone.Time.UTC().Format(time.RFC3339))
+		}
+		var later int64
+		err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM person_merges WHERE undone_at IS NULL AND id > ? AND
+			(from_id = ? OR from_id = ?) ORDER BY id LIMIT 1`), id, m.IntoID, m.FromID).Scan(&later)
+		if err == nil {
+			return fmt.Errorf("%w: a person of merge %d was merged again by merge %d; undo merge %d first", ErrMergeRefused, id, later, later)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var snaps map[string]personSnapshot
+		if err := json.Unmarshal([]byte(snap), &snaps); err != nil {
+			return fmt.Errorf("merge %d: unreadable snapshot: %w", id, err)
+		}
+		into, from := m.IntoID, m.FromID
+		steps := []struct {
+			q    string
+			args []any
+		}{
+			{`UPDATE identities SET person_id = ? WHERE person_id = ? AND EXISTS (SELECT 1 FROM person_merge_items m
+				WHERE m.merge_id = ? AND m.kind = 'identity' AND m.id_type = identities.type AND m.id_value = identities.value)`, []any{from, into, id}},
+			{`UPDATE touchpoints SET person_id = ? WHERE person_id = ? AND id IN (SELECT item_id FROM person_merge_items WHERE merge_id = ? AND kind = 'touchpoint')`, []any{from, into, id}},
+			{`UPDATE events SET person_id = ? WHERE person_id = ? AND id IN (SELECT item_id FROM person_merge_items WHERE merge_id = ? AND kind = 'event')`, []any{from, into, id}},
+			{`UPDATE stage_changes SET person_id = ? WHERE person_id = ? AND id IN (SELECT item_id FROM person_merge_items WHERE merge_id = ? AND kind = 'stage_change')`, []any{from, into, id}},
+			{`UPDATE tasks SET person_id = ? WHERE person_id = ? AND id IN (SELECT item_id FROM person_merge_items WHERE merge_id = ? AND kind = 'task')`, []any{from, into, id}},
+			{`UPDATE opportunity_contacts SET person_id = ? WHERE person_id = ? AND opportunity_id IN (SELECT item_id FROM person_merge_items WHERE merge_id = ? AND kind = 'opp_moved')`, []any{from, into, id}},
+			{`INSERT INTO opportunity_contacts (opportunity_id, person_id, role, is_primary)
+				SELECT item_id, ?, id_type, id_value = '1' FROM person_merge_items WHERE merge_id = ? AND kind = 'opp_dropped'
+				ON CONFLICT (opportunity_id, person_id) DO NOTHING`, []any{from, id}},
+		}
+		for _, st := range steps {
+			if _, err := tx.ExecContext(ctx, s.q(st.q), st.args...); err != nil {
+				return fmt.Errorf("undo merge %d: %w", id, err)
+			}
+		}
+		for pid, ps := range map[int64]personSnapshot{into: snaps["into"], from: snaps["from"]} {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE persons SET stage = ?, stage_at = ?, lead_at = ?, first_seen_at = ?, first_touch_channel = ?,
+				first_touch_campaign = ?, account_id = ?, name = ?, title = ?, email = ?, phone = ?, merged_into_id = NULL WHERE id = ?`),
+				ps.Stage, timeArg(ps.StageAt), timeArg(ps.LeadAt), utc(ps.FirstSeenAt), ps.FirstChannel, int64Arg(ps.FirstCamp),
+				int64Arg(ps.AccountID), ps.Name, ps.Title, ps.Email, ps.Phone, pid); err != nil {
+				return err
+			}
+			// Whatever happened to the survivor after the merge stays:
+			// its latest stage change and earliest lead still count.
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE persons SET
+				lead_at = COALESCE((SELECT MIN(changed_at) FROM stage_changes WHERE person_id = ? AND to_stage = 'lead'), lead_at),
+				stage = COALESCE((SELECT to_stage FROM stage_changes WHERE person_id = ? ORDER BY changed_at DESC, id DESC LIMIT 1), stage)
+				WHERE id = ?`), pid, pid, pid); err != nil {
+				return err
+			}
+			if err := refreshFirstTouch(ctx, s, tx, pid); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE touchpoints SET account_id = (SELECT account_id FROM persons WHERE id = ?) WHERE person_id = ?`), pid, pid); err != nil {
+				return err
+			}
+		}
+		now := utc(time.Now())
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE person_merges SET undone_at = ? WHERE id = ?"), now, id); err != nil {
+			return err
+		}
+		m.UndoneAt = &now
+		m.CreatedAt = m.CreatedAt.UTC()
+		return nil
+	})
+	return m, err
+}
+
+// PersonMerges lists merges, newest first.
+func (s *Store) PersonMerges(ctx context.Context, limit int) ([]PersonMerge, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, into_id, from_id, reason, COALESCE(event_id, 0), actor, created_at, undone_at
+		FROM person_merges ORDER BY id DESC LIMIT ?`), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []PersonMerge{}
+	for rows.Next() {
+		var m PersonMerge
+		var undone sql.NullTime
+		if err := rows.Scan(&m.ID, &m.IntoID, &m.FromID, &m.Reason, &m.EventID, &m.Actor, &m.CreatedAt, &undone); err != nil {
+			return nil, err
+		}
+		m.CreatedAt = m.CreatedAt.UTC()
+		if undone.Valid {
+			t := undone.Time.UTC()
+			m.UndoneAt = &t
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// PersonDetail is a person with its identifiers, account and counts.
+type PersonDetail struct {
+	model.Person
+	MergedIntoID int64
+	Identities   []model.Identity
+	Account      *model.Account
+	Touchpoints  int64
+	Events       int64
+}
+
+// PersonByIdentity finds the person an identifier points at.
+func (s *Store) PersonByIdentity(ctx context.Context, t model.IdentityType, value string) (PersonDetail, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, s.q("SELECT person_id FROM identities WHERE type = ? AND value = ?"), string(t), value).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PersonDetail{}, ErrNotFound
+	}
+	if err != nil {
+		return PersonDetail{}, err
+	}
+	return s.PersonDetail(ctx, id)
+}
+
+// PersonDetail reads a person with its identifiers, account and counts.
+func (s *Store) PersonDetail(ctx context.Context, id int64) (PersonDetail, error) {
+	var d PersonDetail
+	var stage, ch string
+	var stageAt, leadAt sql.NullTime
+	var acct, camp, owner, merged sql.NullInt64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, account_id, name, title, email, phone, stage, stage_at, grade, owner_id, first_seen_at,
+		first_touch_channel, first_touch_campaign, lead_at, created_at, merged_into_id,
+		(SELECT COUNT(*) FROM touchpoints WHERE person_id = persons.id), (SELECT COUNT(*) FROM events WHERE person_id = persons.id)
+		FROM persons WHERE id = ?`), id).Scan(&d.ID, &acct, &d.Name, &d.Title, &d.Email, &d.Phone, &stage, &stageAt, &d.Grade, &owner,
+		&d.FirstSeenAt, &ch, &camp, &leadAt, &d.CreatedAt, &merged, &d.Touchpoints, &d.Events)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Stage, d.FirstTouchChannel = model.Stage(stage), model.Channel(ch)
+	d.AccountID, d.FirstTouchCampaign, d.OwnerID, d.MergedIntoID = acct.Int64, camp.Int64, owner.Int64, merged.Int64
+	d.FirstSeenAt, d.CreatedAt = d.FirstSeenAt.UTC(), d.CreatedAt.UTC()
+	if stageAt.Valid {
+		d.StageAt = stageAt.Time.UTC()
+	}
+	if leadAt.Valid {
+		t := leadAt.Time.UTC()
+		d.LeadAt = &t
+	}
+	if d.Identities, err = scanIdentities(s.r.QueryContext(ctx, s.q("SELECT person_id, type, value, created_at FROM identities WHERE person_id = ? ORDER BY type, value"), id)); err != nil {
+		return d, err
+	}
+	if d.AccountID != 0 {
+		var a model.Account
+		err := s.r.QueryRowContext(ctx, s.q("SELECT id, name, name_en, domain, industry, size_band, region, city, tier, created_at FROM accounts WHERE id = ?"), d.AccountID).
+			Scan(&a.ID, &a.Name, &a.NameEN, &a.Domain, &a.Industry, &a.SizeBand, &a.Region, &a.City, &a.Tier, &a.CreatedAt)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return d, err
+		}
+		if err == nil {
+			a.CreatedAt = a.CreatedAt.UTC()
+			d.Account = &a
+		}
+	}
+	return d, nil
+}
+
+// TimelineEvent is one event of a person's timeline.
+type TimelineEvent struct {
+	ID           int64
+	MessageID    string
+	Type         string
+	Name         string
+	Timestamp    time.Time
+	URL          string
+	Channel      string // of the touchpoint made from the event; empty for identify, alias, group
+	Source       string
+	Medium       string
+	CampaignID   int64
+	CampaignCode string
+	CampaignName string
+	RawCampaign  string // utm_campaign as sent
+}
+
+// PersonTimeline returns up to limit events of a person in time order.
+func (s *Store) PersonTimeline(ctx context.Context, personID int64, limit int) ([]TimelineEvent, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT e.id, e.message_id, e.type, e.name, e.ts, e.url, COALESCE(t.channel, ''),
+		COALESCE(t.source, e.source), COALESCE(t.medium, e.medium), COALESCE(c.id, 0), COALESCE(c.code, ''), COALESCE(c.name, ''), e.campaign
+		FROM events e LEFT JOIN touchpoints t ON t.event_id = e.id LEFT JOIN campaigns c ON c.id = t.campaign_id
+		WHERE e.person_id = ? ORDER BY e.ts, e.id LIMIT ?`), personID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []TimelineEvent{}
+	for rows.Next() {
+		var e TimelineEvent
+		if err := rows.Scan(&e.ID, &e.MessageID, &e.Type, &e.Name, &e.Timestamp, &e.URL, &e.Channel, &e.Source, &e.Medium,
+			&e.CampaignID, &e.CampaignCode, &e.CampaignName, &e.RawCampaign); err != nil {
+			return nil, err
+		}
+		e.Timestamp = e.Timestamp.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func timeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return utc(*t)
+}
+
+func int64Arg(v *int64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+func orElse(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

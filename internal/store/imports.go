@@ -1,0 +1,306 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+)
+
+// Import is one imported file. A file is recognised by the hash of its
+// bytes: importing it again is ErrAlreadyImported and changes nothing.
+type Import struct {
+	ID          int64     `json:"id"`
+	Kind        string    `json:"kind"` // "costs" or "events"
+	FileHash    string    `json:"file_hash"`
+	FileName    string    `json:"file_name"`
+	Layout      string    `json:"layout"`       // the column layout the file was read with
+	RowsRead    int       `json:"rows_read"`    // data rows in the file
+	RowsNew     int       `json:"rows_new"`     // rows that added something
+	RowsUpdated int       `json:"rows_updated"` // rows that replaced a stored value (costs only)
+	RowsSame    int       `json:"rows_same"`    // rows already stored with the same values
+	RowsSkipped int       `json:"rows_skipped"` // totals rows and similar, skipped with a note
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// ErrAlreadyImported is returned when the same file was imported before.
+var ErrAlreadyImported = errors.New("already imported, nothing changed")
+
+const importCols = "id, kind, file_hash, file_name, layout, rows_read, rows_new, rows_updated, rows_same, rows_skipped, created_at"
+
+func scanImport(row interface{ Scan(...any) error }) (Import, error) {
+	var im Import
+	err := row.Scan(&im.ID, &im.Kind, &im.FileHash, &im.FileName, &im.Layout, &im.RowsRead, &im.RowsNew, &im.RowsUpdated,
+		&im.RowsSame, &im.RowsSkipped, &im.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return im, ErrNotFound
+	}
+	im.CreatedAt = im.CreatedAt.UTC()
+	return im, err
+}
+
+// ImportByHash finds an earlier import of the same file.
+func (s *Store) ImportByHash(ctx context.Context, kind, hash string) (Import, error) {
+	return scanImport(s.r.QueryRowContext(ctx, s.q("SELECT "+importCols+" FROM imports WHERE kind = ? AND file_hash = ?"), kind, hash))
+}
+
+// Imports lists imports, newest first.
+func (s *Store) Imports(ctx context.Context, limit int) ([]Import, error) {
+	var out []Import
+	err := s.each(ctx, "SELECT "+importCols+" FROM imports ORDER BY id DESC LIMIT ?", []any{limit}, func(rows *sql.Rows) error {
+		im, err := scanImport(rows)
+		out = append(out, im)
+		return err
+	})
+	return out, err
+}
+
+// recordImport stores the import row inside tx; a second import of the
+// same file (even one racing this one) is ErrAlreadyImported.
+func (s *Store) recordImport(ctx context.Context, tx *sql.Tx, im *Import) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM imports WHERE kind = ? AND file_hash = ?"), im.Kind, im.FileHash).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return ErrAlreadyImported
+	}
+	if im.CreatedAt.IsZero() {
+		im.CreatedAt = time.Now()
+	}
+	id, err := s.insertID(ctx, tx, "INSERT INTO imports (kind, file_hash, file_name, layout, rows_read, rows_new, rows_updated, rows_same, rows_skipped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		im.Kind, im.FileHash, im.FileName, im.Layout, im.RowsRead, im.RowsNew, im.RowsUpdated, im.RowsSame, im.RowsSkipped, utc(im.CreatedAt))
+	if isUniqueViolation(err) {
+		return ErrAlreadyImported
+	}
+	im.ID = id
+	return err
+}
+
+// ImportEvents appends the events of one file, grouped by the row they
+// came from, and records the import, all in one transaction. A row whose
+// events were all stored before (same write key and message id) counts as
+// RowsSame, any other as RowsNew. Campaigns named in newCampaigns (codes)
+// are created first, in the same transaction, as offline events.
+func (s *Store) ImportEvents(ctx context.Context, im Import, rows [][]model.Event, newCampaigns []string) (Import, error) {
+	im.Kind = "events"
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		im.RowsNew, im.RowsSame, im.RowsUpdated = 0, 0, 0
+		for _, code := range newCampaigns {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO campaigns (code, name, channel, kind, created_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (code) DO NOTHING`), code, code, string(model.ChannelOfflineEvent), "offline_event", utc(time.Now())); err != nil {
+				return fmt.Errorf("create campaign %s: %w", code, err)
+			}
+		}
+		st, err := tx.PrepareContext(ctx, s.q("INSERT INTO events ("+eventCols+") VALUES ("+
+			strings.TrimSuffix(strings.Repeat("?, ", len(eventColList)), ", ")+") ON CONFLICT (write_key_id, message_id) DO NOTHING"))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, row := range rows {
+			added := false
+			for i := range row {
+				res, err := st.ExecContext(ctx, eventArgs(&row[i])...)
+				if err != nil {
+					return fmt.Errorf("store event %s: %w", row[i].MessageID, err)
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					added = true
+				}
+			}
+			if added {
+				im.RowsNew++
+			} else {
+				im.RowsSame++
+			}
+		}
+		return s.recordImport(ctx, tx, &im)
+	})
+	return im, err
+}
+
+// CostRow is one line of an ad platform's daily report, with names as the
+// platform writes them. Campaigns, ad groups and keywords are found by name
+// (and created when missing).
+type CostRow struct {
+	Line        int // in the file, for messages
+	Day         time.Time
+	Platform    string
+	Channel     model.Channel // for campaigns created by the import
+	Account     string
+	Campaign    string
+	AdGroup     string
+	Keyword     string
+	Impressions int64
+	Clicks      int64
+	Cost        model.Money
+}
+
+// ImportCosts upserts daily costs keyed by (day, campaign, ad group,
+// keyword) and records the import, all in one transaction: a failure leaves
+// nothing behind. Importing rows already stored changes nothing.
+func (s *Store) ImportCosts(ctx context.Context, im Import, rows []CostRow) (Import, error) {
+	im.Kind = "costs"
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		im.RowsNew, im.RowsSame, im.RowsUpdated = 0, 0, 0
+		r := costResolver{s: s, tx: tx, campaigns: map[[3]string]int64{}, adGroups: map[adGroupKey]int64{}, keywords: map[keywordKey]int64{}}
+		for i := range rows {
+			row := &rows[i]
+			change, err := r.upsert(ctx, row)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", row.Line, err)
+			}
+			switch change {
+			case costNew:
+				im.RowsNew++
+			case costUpdated:
+				im.RowsUpdated++
+			default:
+				im.RowsSame++
+			}
+		}
+		return s.recordImport(ctx, tx, &im)
+	})
+	return im, err
+}
+
+type costChange int
+
+const (
+	costSame costChange = iota
+	costNew
+	costUpdated
+)
+
+type adGroupKey struct {
+	campaign int64
+	name     string
+}
+
+type keywordKey struct {
+	campaign, adGroup int64
+	text              string
+}
+
+// costResolver finds or creates campaigns, ad groups and keywords inside
+// one import transaction, remembering what it found.
+type costResolver struct {
+	s         *Store
+	tx        *sql.Tx
+	campaigns map[[3]string]int64
+	adGroups  map[adGroupKey]int64
+	keywords  map[keywordKey]int64
+}
+
+func (r *costResolver) upsert(ctx context.Context, row *CostRow) (costChange, error) {
+	if row.Cost < 0 || row.Impressions < 0 || row.Clicks < 0 {
+		return 0, errors.New("negative cost, impressions or clicks")
+	}
+	campaign, err := r.campaign(ctx, row)
+	if err != nil {
+		return 0, err
+	}
+	var adGroup, keyword int64
+	if row.AdGroup != "" {
+		if adGroup, err = r.adGroup(ctx, campaign, row.AdGroup); err != nil {
+			return 0, err
+		}
+	}
+	if row.Keyword != "" {
+		if keyword, err = r.keyword(ctx, campaign, adGroup, row.Keyword); err != nil {
+			return 0, err
+		}
+	}
+	day := time.Date(row.Day.Year(), row.Day.Month(), row.Day.Day(), 0, 0, 0, 0, time.UTC)
+	var id, impressions, clicks, cost int64
+	err = r.tx.QueryRowContext(ctx, r.s.q(`SELECT id, impressions, clicks, cost_fen FROM daily_costs
+		WHERE day = ? AND campaign_id = ? AND COALESCE(ad_group_id, 0) = ? AND COALESCE(keyword_id, 0) = ?`),
+		day, campaign, adGroup, keyword).Scan(&id, &impressions, &clicks, &cost)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = r.tx.ExecContext(ctx, r.s.q(`INSERT INTO daily_costs (day, platform, campaign_id, ad_group_id, keyword_id, impressions, clicks, cost_fen)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), day, row.Platform, campaign, nullID(adGroup), nullID(keyword), row.Impressions, row.Clicks, int64(row.Cost))
+		return costNew, err
+	case err != nil:
+		return 0, err
+	case impressions == row.Impressions && clicks == row.Clicks && cost == int64(row.Cost):
+		return costSame, nil
+	}
+	_, err = r.tx.ExecContext(ctx, r.s.q("UPDATE daily_costs SET impressions = ?, clicks = ?, cost_fen = ? WHERE id = ?"),
+		row.Impressions, row.Clicks, int64(row.Cost), id)
+	return costUpdated, err
+}
+
+// campaign matches by platform and name, preferring a campaign of the same
+// ad account; one of another account is a different campaign. A campaign
+// found without an account takes the row's.
+func (r *costResolver) campaign(ctx context.Context, row *CostRow) (int64, error) {
+	key := [3]string{row.Platform, row.Account, row.Campaign}
+	if id, ok := r.campaigns[key]; ok {
+		return id, nil
+	}
+	var id int64
+	var account string
+	err := r.tx.QueryRowContext(ctx, r.s.q(`SELECT id, ad_account FROM campaigns WHERE platform = ? AND name = ? AND (ad_account = ? OR ad_account = '')
+		ORDER BY CASE WHEN ad_account = ? THEN 0 ELSE 1 END, id LIMIT 1`), row.Platform, row.Campaign, row.Account, row.Account).Scan(&id, &account)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		sum := sha256.Sum256([]byte(row.Platform + "\x00" + row.Account + "\x00" + row.Campaign))
+		code := row.Platform + "-" + hex.EncodeToString(sum[:5])
+		id, err = r.s.insertID(ctx, r.tx, `INSERT INTO campaigns (code, name, channel, platform, kind, ad_account, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			code, row.Campaign, string(row.Channel), row.Platform, "ads", row.Account, utc(time.Now()))
+		if err != nil {
+			return 0, fmt.Errorf("create campaign %q: %w", row.Campaign, err)
+		}
+	case err != nil:
+		return 0, err
+	case account == "" && row.Account != "":
+		if _, err := r.tx.ExecContext(ctx, r.s.q("UPDATE campaigns SET ad_account = ? WHERE id = ?"), row.Account, id); err != nil {
+			return 0, err
+		}
+	}
+	r.campaigns[key] = id
+	return id, nil
+}
+
+func (r *costResolver) adGroup(ctx context.Context, campaign int64, name string) (int64, error) {
+	key := adGroupKey{campaign, name}
+	if id, ok := r.adGroups[key]; ok {
+		return id, nil
+	}
+	var id int64
+	err := r.tx.QueryRowContext(ctx, r.s.q("SELECT id FROM ad_groups WHERE campaign_id = ? AND name = ? ORDER BY id LIMIT 1"), campaign, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		id, err = r.s.insertID(ctx, r.tx, "INSERT INTO ad_groups (campaign_id, name) VALUES (?, ?)", campaign, name)
+	}
+	if err != nil {
+		return 0, err
+	}
+	r.adGroups[key] = id
+	return id, nil
+}
+
+func (r *costResolver) keyword(ctx context.Context, campaign, adGroup int64, text string) (int64, error) {
+	key := keywordKey{campaign, adGroup, text}
+	if id, ok := r.keywords[key]; ok {
+		return id, nil
+	}
+	var id int64
+	err := r.tx.QueryRowContext(ctx, r.s.q("SELECT id FROM keywords WHERE campaign_id = ? AND COALESCE(ad_group_id, 0) = ? AND text = ? ORDER BY id LIMIT 1"),
+		campaign, adGroup, text).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		id, err = r.s.insertID(ctx, r.tx, "INSERT INTO keywords (campaign_id, ad_group_id, text) VALUES (?, ?, ?)", campaign, nullID(adGroup), text)
+	}
+	if err != nil {
+		return 0, err
+	}
+	r.keywords[key] = id
+	return id, nil
+}

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+)
+
+// TrackedLink is a short code that redirects to a campaign's landing page
+// and records a touch. PromoterID is the employee who shared it (全员营销),
+// CardID a sales rep's business-card id.
+type TrackedLink struct {
+	ID            int64
+	Code          string
+	CampaignID    int64
+	CampaignCode  string // read only: joined from campaigns
+	TargetURL     string
+	UTMSource     string
+	UTMMedium     string
+	UTMCampaign   string
+	UTMTerm       string
+	UTMContent    string
+	PromoterID    int64
+	PromoterEmail string // read only: joined from users
+	CardID        string
+	CreatedAt     time.Time
+	RevokedAt     *time.Time
+}
+
+const linkSelect = `SELECT l.id, l.code, l.campaign_id, c.code, l.target_url, l.utm_source, l.utm_medium, l.utm_campaign,
+	l.utm_term, l.utm_content, COALESCE(l.promoter_id, 0), COALESCE(u.email, ''), l.card_id, l.created_at, l.revoked_at
+	FROM tracked_links l JOIN campaigns c ON c.id = l.campaign_id LEFT JOIN users u ON u.id = l.promoter_id`
+
+func scanLink(row interface{ Scan(...any) error }) (TrackedLink, error) {
+	var l TrackedLink
+	var revoked sql.NullTime
+	err := row.Scan(&l.ID, &l.Code, &l.CampaignID, &l.CampaignCode, &l.TargetURL, &l.UTMSource, &l.UTMMedium, &l.UTMCampaign,
+		&l.UTMTerm, &l.UTMContent, &l.PromoterID, &l.PromoterEmail, &l.CardID, &l.CreatedAt, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, ErrNotFound
+	}
+	l.CreatedAt = l.CreatedAt.UTC()
+	if revoked.Valid {
+		t := revoked.Time.UTC()
+		l.RevokedAt = &t
+	}
+	return l, err
+}
+
+// CreateTrackedLink stores a link and returns its id; a taken code is
+// ErrDuplicate, so that the caller can draw another.
+func (s *Store) CreateTrackedLink(ctx context.Context, l TrackedLink) (int64, error) {
+	if l.CreatedAt.IsZero() {
+		l.CreatedAt = time.Now()
+	}
+	id, err := s.insertID(ctx, s.w, `INSERT INTO tracked_links (code, campaign_id, target_url, utm_source, utm_medium, utm_campaign,
+		utm_term, utm_content, promoter_id, card_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.Code, l.CampaignID, l.TargetURL, l.UTMSource, l.UTMMedium, l.UTMCampaign, l.UTMTerm, l.UTMContent,
+		nullID(l.PromoterID), l.CardID, utc(l.CreatedAt))
+	if isUniqueViolation(err) {
+		return 0, fmt.Errorf("tracked link %s: %w", l.Code, ErrDuplicate)
+	}
+	return id, err
+}
+
+// TrackedLinkByCode finds a link, revoked or not.
+func (s *Store) TrackedLinkByCode(ctx context.Context, code string) (TrackedLink, error) {
+	return scanLink(s.r.QueryRowContext(ctx, s.q(linkSelect+" WHERE l.code = ?"), code))
+}
+
+// TrackedLinkByID finds a link, revoked or not.
+func (s *Store) TrackedLinkByID(ctx context.Context, id int64) (TrackedLink, error) {
+	return scanLink(s.r.QueryRowContext(ctx, s.q(linkSelect+" WHERE l.id = ?"), id))
+}
+
+// TrackedLinks lists links, newest first, at most limit of them; a
+// campaignID above 0 keeps that campaign's only.
+func (s *Store) TrackedLinks(ctx context.Context, campaignID int64, limit int) ([]TrackedLink, error) {
+	q, args := linkSelect, []any{}
+	if campaignID > 0 {
+		q += " WHERE l.campaign_id = ?"
+		args = append(args, campaignID)
+	}
+	q += " ORDER BY l.id DESC LIMIT ?"
+	args = append(args, limit)
+	var out []TrackedLink
+	err := s.each(ctx, q, args, func(rows *sql.Rows) error {
+		l, err := scanLink(rows)
+		out = append(out, l)
+		return err
+	})
+	return out, err
+}
+
+// RevokeTrackedLink stops a link: its code then answers 404. Revoking twice
+// keeps the first time.
+func (s *Store) RevokeTrackedLink(ctx context.Context, id int64, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q("UPDATE tracked_links SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?"), utc(at), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// LinkCampaign is the part of a campaign that tracked links and imports
+// refer to.
+type LinkCampaign struct {
+	ID         int64
+	Code       string
+	Name       string
+	Channel    model.Channel
+	Platform   string
+	LandingURL string
+}
+
+// LinkCampaignByCode finds a campaign by its code.
+func (s *Store) LinkCampaignByCode(ctx context.Context, code string) (LinkCampaign, error) {
+	var c LinkCampaign
+	err := s.r.QueryRowContext(ctx, s.q("SELECT id, code, name, channel, platform, landing_url FROM campaigns WHERE code = ?"), code).
+		Scan(&c.ID, &c.Code, &c.Name, &c.Channel, &c.Platform, &c.LandingURL)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	return c, err
+}
+
+// builtinKeyName prefixes the names of write keys revloop makes for its own
+// sources (tracked links, pixels, imports), so that they are told apart from
+// keys people create.
+const builtinKeyName = "revloop:"
+
+// BuiltinWriteKey returns the write key of one of revloop's own event
+// sources ("links", "imports"), creating it with newKey() the first time.
+// Events from that source are stored under it, so that their message ids
+// never collide with a client's.
+func (s *Store) BuiltinWriteKey(ctx context.Context, source string, newKey func() string) (model.WriteKey, error) {
+	name := builtinKeyName + source
+	find := func() (model.WriteKey, error) {
+		return scanWriteKey(s.w.QueryRowContext(ctx, s.q("SELECT "+writeKeyCols+" FROM write_keys WHERE name = ? AND revoked_at IS NULL ORDER BY id LIMIT 1"), name))
+	}
+	k, err := find()
+	if !errors.Is(err, ErrNotFound) {
+		return k, err
+	}
+	if _, err := s.CreateWriteKey(ctx, model.WriteKey{Name: name, Key: newKey()}); err != nil && !errors.Is(err, ErrDuplicate) {
+		return k, fmt.Errorf("create write key %s: %w", name, err)
+	}
+	return find()
+}

@@ -1,0 +1,307 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/channel"
+	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
+)
+
+// oneIDEnv is a server over an empty database with a viewer and a
+// marketer API key, and a write key to append events with.
+type oneIDEnv struct {
+	s              *store.Store
+	h              http.Handler
+	viewer, editor string
+	kid            int64
+	seq            int
+}
+
+func newOneIDEnv(t *testing.T, s *store.Store) *oneIDEnv {
+	t.Helper()
+	a := auth.New(s)
+	viewer, _, err := a.CreateAPIKey(ctx, "viewer", model.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	editor, _, err := a.CreateAPIKey(ctx, "marketing ops", model.RoleMarketer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := s.CreateWriteKey(ctx, model.WriteKey{Name: "site", Key: "wk_oneid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &oneIDEnv{s: s, h: srv.Handler(), viewer: viewer, editor: editor, kid: kid}
+}
+
+func (e *oneIDEnv) send(t *testing.T, ev model.Event, min int, payload string) {
+	t.Helper()
+	e.seq++
+	ev.WriteKeyID, ev.MessageID = e.kid, fmt.Sprintf("msg-%d", e.seq)
+	ev.Timestamp = day0.Add(time.Duration(min) * time.Minute)
+	ev.ReceivedAt = ev.Timestamp
+	if payload == "" {
+		payload = "{}"
+	}
+	ev.Payload = []byte(payload)
+	if _, err := e.s.AppendEvents(ctx, []model.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *oneIDEnv) call(t *testing.T, method, target, key, body string) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := httptest.NewRequest(method, target, rd)
+	if key != "" {
+		r.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, r)
+	res := rec.Result()
+	if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Fatalf("%s %s: content type %q", method, target, ct)
+	}
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func (e *oneIDEnv) get(t *testing.T, target string, wantCode int, v any) string {
+	t.Helper()
+	code, body := e.call(t, http.MethodGet, target, e.viewer, "")
+	if code != wantCode {
+		t.Fatalf("GET %s: status %d, want %d: %s", target, code, wantCode, body)
+	}
+	if v != nil {
+		if err := json.Unmarshal([]byte(body), v); err != nil {
+			t.Fatalf("decode %s: %v", body, err)
+		}
+	}
+	return body
+}
+
+func TestAPIPersonsTimelineAndStats(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newOneIDEnv(t, s)
+		e.send(t, model.Event{Type: model.EventPage, AnonymousID: "anon-1", URL: "https://www.revloop.cn/?utm_source=baidu&utm_medium=cpc&utm_campaign=spring",
+			Source: "baidu", Medium: "cpc", Campaign: "spring"}, 0, "")
+		e.send(t, model.Event{Type: model.EventTrack, Name: "Form Submitted", AnonymousID: "anon-1"}, 3,
+			`{"properties":{"email":"Foo@X.cn","phone":"13812345679"}}`)
+		e.send(t, model.Event{Type: model.EventIdentify, AnonymousID: "anon-1", UserID: "crm-7"}, 4, `{"traits":{"name":"Foo"}}`)
+		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+
+		var p personJSON
+		e.get(t, "/api/v1/persons?identifier=email:%20Foo@X.cn%20", http.StatusOK, &p)
+		var ids []string
+		for _, i := range p.Identifiers {
+			ids = append(ids, string(i.Type)+":"+i.Value)
+		}
+		if strings.Join(ids, " ") != "anonymous_id:anon-1 email:foo@x.cn phone:+8613812345679 user_id:crm-7" {
+			t.Fatalf("identifiers %v", ids)
+		}
+		if p.Counts.Touchpoints != 2 || p.Counts.Events != 3 || p.Stage != model.StageLead || p.FirstTouchChannel != model.ChannelPaidSearch {
+			t.Fatalf("person %+v", p)
+		}
+		if p.Account == nil || p.Account.Domain != "x.cn" {
+			t.Fatalf("account %+v", p.Account)
+		}
+		// Every identifier type finds the same person, normalised as on ingest.
+		for _, q := range []string{"phone:+86%20138-1234-5679", "user_id:crm-7", "ANONYMOUS_ID:anon-1", "email:foo@x.cn"} {
+			var other personJSON
+			e.get(t, "/api/v1/persons?identifier="+q, http.StatusOK, &other)
+			if other.ID != p.ID {
+				t.Fatalf("%s found person %d, want %d", q, other.ID, p.ID)
+			}
+		}
+		var byID personJSON
+		e.get(t, fmt.Sprintf("/api/v1/persons/%d", p.ID), http.StatusOK, &byID)
+		if byID.ID != p.ID || len(byID.Identifiers) != 4 {
+			t.Fatalf("by id: %+v", byID)
+		}
+
+		var tl struct {
+			PersonID int64 `json:"person_id"`
+			Events   []map[string]any
+		}
+		e.get(t, fmt.Sprintf("/api/v1/persons/%d/timeline", p.ID), http.StatusOK, &tl)
+		if len(tl.Events) != 3 {
+			t.Fatalf("timeline %+v", tl)
+		}
+		// The form fill carries no UTM of its own, so the rules call it
+		// direct; identify is no touch and has no channel.
+		want := []string{"page||paid_search|spring|msg-1", "track|Form Submitted|direct||msg-2", "identify||||msg-3"}
+		for i, ev := range tl.Events {
+			got := fmt.Sprintf("%v|%v|%v|%v|%v", ev["type"], ev["name"], ev["channel"], ev["campaign"], ev["messageId"])
+			if got != want[i] {
+				t.Errorf("timeline event %d: %s, want %s", i, got, want[i])
+			}
+		}
+
+		var stats map[string]json.RawMessage
+		e.get(t, "/api/v1/stats", http.StatusOK, &stats)
+		if string(stats["events"]) != "3" || string(stats["persons"]) != "1" || string(stats["touchpoints"]) != "2" {
+			t.Fatalf("stats %v", stats)
+		}
+	})
+}
+
+func TestAPIPersonsErrors(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newOneIDEnv(t, s)
+		cases := []struct {
+			target string
+			code   int
+			want   string
+		}{
+			{"/api/v1/persons", 400, "identifier: want ?identifier=TYPE:VALUE"},
+			{"/api/v1/persons?identifier=foo@x.cn", 400, "want ?identifier=TYPE:VALUE"},
+			{"/api/v1/persons?identifier=mail:foo@x.cn", 400, `unknown identifier type "mail" (want one of user_id, crm_id, wechat_unionid, wecom_external_userid, wechat_openid, email, phone, anonymous_id)`},
+			{"/api/v1/persons?identifier=email:test@test.com", 400, "placeholder value"},
+			{"/api/v1/persons?identifier=email:Wang@X.cn", 404, "no person has email wang@x.cn"},
+			{"/api/v1/persons/abc", 400, `person id "abc": want a positive number`},
+			{"/api/v1/persons/999", 404, "no person 999"},
+			{"/api/v1/persons/999/timeline", 404, "no person 999"},
+			{"/api/v1/persons/1/timeline?limit=0", 400, "limit: want a number from 1 to 10000"},
+			{"/api/v1/identity/conflicts?status=closed", 400, `status "closed": want open (the default) or all`},
+		}
+		for _, c := range cases {
+			code, body := e.call(t, http.MethodGet, c.target, e.viewer, "")
+			var msg apiError
+			if err := json.Unmarshal([]byte(body), &msg); err != nil {
+				t.Fatalf("GET %s: %s is not a JSON error: %v", c.target, body, err)
+			}
+			if code != c.code || !strings.Contains(msg.Error, c.want) {
+				t.Errorf("GET %s: %d %s; want %d with %q", c.target, code, body, c.code, c.want)
+			}
+		}
+		if code, _ := e.call(t, http.MethodGet, "/api/v1/persons?identifier=email:a@x.cn", "", ""); code != http.StatusUnauthorized {
+			t.Errorf("no key: %d", code)
+		}
+	})
+}
+
+func TestAPIConflictsMergesUndo(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newOneIDEnv(t, s)
+		e.send(t, model.Event{Type: model.EventIdentify, UserID: "u1"}, 0, `{"traits":{"email":"a@acme.cn"}}`)
+		e.send(t, model.Event{Type: model.EventIdentify, UserID: "u2"}, 1, `{"traits":{"email":"b@acme.cn"}}`)
+		e.send(t, model.Event{Type: model.EventIdentify, UserID: "u1"}, 2, `{"traits":{"email":"b@acme.cn"}}`)
+		e.send(t, model.Event{Type: model.EventPage, AnonymousID: "dev"}, 3, "")
+		e.send(t, model.Event{Type: model.EventIdentify, AnonymousID: "dev", UserID: "u2"}, 4, "")
+		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		var cs struct{ Conflicts []store.IdentityConflict }
+		e.get(t, "/api/v1/identity/conflicts", http.StatusOK, &cs)
+		if len(cs.Conflicts) != 1 || cs.Conflicts[0].Type != "user_id" || cs.Conflicts[0].ValueA != "u1" || cs.Conflicts[0].ValueB != "u2" {
+			t.Fatalf("conflicts %+v", cs)
+		}
+		var ms struct{ Merges []store.PersonMerge }
+		e.get(t, "/api/v1/persons/merges", http.StatusOK, &ms)
+		if len(ms.Merges) != 1 {
+			t.Fatalf("merges %+v", ms)
+		}
+		undo := fmt.Sprintf("/api/v1/persons/merges/%d/undo", ms.Merges[0].ID)
+		if code, body := e.call(t, http.MethodPost, undo, e.viewer, ""); code != http.StatusForbidden {
+			t.Fatalf("viewer undo: %d %s", code, body)
+		}
+		if code, body := e.call(t, http.MethodPost, undo, e.editor, ""); code != http.StatusOK || !strings.Contains(body, `"undone_at":"`) {
+			t.Fatalf("undo: %d %s", code, body)
+		}
+		if code, body := e.call(t, http.MethodPost, undo, e.editor, ""); code != http.StatusConflict || !strings.Contains(body, "already undone") {
+			t.Fatalf("second undo: %d %s", code, body)
+		}
+		var dev, u2 personJSON
+		e.get(t, "/api/v1/persons?identifier=anonymous_id:dev", http.StatusOK, &dev)
+		e.get(t, "/api/v1/persons?identifier=user_id:u2", http.StatusOK, &u2)
+		if dev.ID == u2.ID || dev.Counts.Touchpoints != 1 || u2.Counts.Touchpoints != 0 {
+			t.Fatalf("after undo: dev %+v, u2 %+v", dev, u2)
+		}
+		// Merging by hand after review, then the refusal to merge again.
+		body := fmt.Sprintf(`{"into":%d,"from":%d,"reason":"checked by phone"}`, u2.ID, dev.ID)
+		if code, out := e.call(t, http.MethodPost, "/api/v1/persons/merges", e.editor, body); code != http.StatusCreated {
+			t.Fatalf("manual merge: %d %s", code, out)
+		}
+		if code, out := e.call(t, http.MethodPost, "/api/v1/persons/merges", e.editor, body); code != http.StatusConflict || !strings.Contains(out, "already merged") {
+			t.Fatalf("merge again: %d %s", code, out)
+		}
+		if code, out := e.call(t, http.MethodPost, "/api/v1/persons/merges", e.editor, `{"into":1}`); code != http.StatusBadRequest {
+			t.Fatalf("bad merge: %d %s", code, out)
+		}
+	})
+}
+
+func TestAPIChannelRules(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newOneIDEnv(t, s)
+		e.send(t, model.Event{Type: model.EventPage, AnonymousID: "a", URL: "https://www.revloop.cn/", Source: "partner-x"}, 0, "")
+		e.send(t, model.Event{Type: model.EventPage, AnonymousID: "b", URL: "https://www.revloop.cn/", Source: "baidu", Medium: "cpc"}, 1, "")
+		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		var rs channel.RuleSet
+		e.get(t, "/api/v1/channels/rules", http.StatusOK, &rs)
+		if len(rs.Rules) != len(channel.DefaultRules().Rules) || rs.UpdatedAt != nil {
+			t.Fatalf("default rules: %d rules, updated %v", len(rs.Rules), rs.UpdatedAt)
+		}
+		rs.Rules = append([]channel.Rule{{Name: "Partners", Channel: model.ChannelReferral,
+			When: []channel.Condition{{Field: "source", Match: "prefix", Value: "partner-"}}}}, rs.Rules...)
+		doc, _ := json.Marshal(rs)
+
+		if code, body := e.call(t, http.MethodPut, "/api/v1/channels/rules", e.viewer, string(doc)); code != http.StatusForbidden {
+			t.Fatalf("viewer PUT: %d %s", code, body)
+		}
+		bad := strings.Replace(string(doc), `"field":"source","match":"prefix"`, `"field":"sauce","match":"prefix"`, 1)
+		code, body := e.call(t, http.MethodPut, "/api/v1/channels/rules", e.editor, bad)
+		if code != http.StatusBadRequest || !strings.Contains(body, `rules[0] (\"Partners\"): when[0]: unknown field \"sauce\"`) {
+			t.Fatalf("bad rules: %d %s", code, body)
+		}
+		code, body = e.call(t, http.MethodPut, "/api/v1/channels/rules", e.editor, string(doc))
+		if code != http.StatusOK || !strings.Contains(body, `"reclassified":{"examined":2,"changed":1,"updated":1}`) {
+			t.Fatalf("PUT: %d %s", code, body)
+		}
+		var a personJSON
+		e.get(t, "/api/v1/persons?identifier=anonymous_id:a", http.StatusOK, &a)
+		if a.FirstTouchChannel != model.ChannelReferral {
+			t.Fatalf("after the rule change: %s", a.FirstTouchChannel)
+		}
+		var saved channel.RuleSet
+		e.get(t, "/api/v1/channels/rules", http.StatusOK, &saved)
+		if saved.Rules[0].Name != "Partners" || saved.UpdatedAt == nil || !strings.Contains(saved.UpdatedBy, "marketing ops") {
+			t.Fatalf("saved rules: first %q, updated %v by %q", saved.Rules[0].Name, saved.UpdatedAt, saved.UpdatedBy)
+		}
+		code, body = e.call(t, http.MethodPost, "/api/v1/channels/reclassify", e.editor, "")
+		if code != http.StatusOK || !strings.Contains(body, `"changed":0`) {
+			t.Fatalf("reclassify: %d %s", code, body)
+		}
+		code, body = e.call(t, http.MethodPut, "/api/v1/channels/rules", e.editor, `{"rules":[]}`)
+		if code != http.StatusBadRequest || !strings.Contains(body, "has no rules") {
+			t.Fatalf("empty rules: %d %s", code, body)
+		}
+	})
+}
