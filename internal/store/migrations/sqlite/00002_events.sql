@@ -39,8 +39,6 @@ CREATE TABLE events (
     UNIQUE (write_key_id, message_id)
 );
 CREATE INDEX events_unprocessed ON events(id) WHERE processed_at IS NULL;
-CREATE INDEX events_anonymous ON events(anonymous_id);
-CREATE INDEX events_user ON events(user_id);
 
 -- Touchpoints made from events point back to them.
 ALTER TABLE touchpoints ADD COLUMN event_id BIGINT REFERENCES events(id);
