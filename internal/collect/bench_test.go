@@ -158,7 +158,7 @@ func BenchmarkRawInsert(b *testing.B) {
 // BenchmarkDecode measures the decoder alone on the benchmark batch.
 func BenchmarkDecode(b *testing.B) {
 	body := benchBatch()
-	var bots botDetector
+	var bots BotDetector
 	for b.Loop() {
 		if _, err := Decode(Input{Kind: KindBatch, Body: body, ReceivedAt: time.Now(), RemoteIP: "127.0.0.1", IsBot: bots.IsBot}); err != nil {
 			b.Fatal(err)

@@ -15,13 +15,13 @@ import (
 //go:embed bots.txt
 var botPatterns string
 
-// botDetector flags bots by user agent. Most patterns are plain text: they
+// BotDetector flags bots by user agent; its zero value is ready to use. Most patterns are plain text: they
 // are found with an index on their first three bytes, one map lookup per
 // position of the user agent; patterns with a few alternatives ("[wW]get")
 // are expanded into plain texts first. The few real regular expressions run
 // one by one, each only when a text it requires occurs. Everything is built on first use; answers are cached per user
 // agent (traffic repeats a small set of them), the cache emptied when full.
-type botDetector struct {
+type BotDetector struct {
 	once     sync.Once
 	literals map[string][]string // first 3 bytes → patterns
 	res      []botRegexp         // the patterns that are not plain text
@@ -122,7 +122,7 @@ type botRegexp struct {
 	required string
 }
 
-func (d *botDetector) compile() {
+func (d *BotDetector) compile() {
 	d.literals = map[string][]string{}
 	d.cache = make(map[string]bool, 256)
 	ps, err := parseBotPatterns(botPatterns)
@@ -155,7 +155,7 @@ func minLen(ss []string) int {
 	return n
 }
 
-func (d *botDetector) match(ua string) bool {
+func (d *BotDetector) match(ua string) bool {
 	for i := 0; i+3 <= len(ua); i++ {
 		for _, lit := range d.literals[ua[i:i+3]] {
 			if strings.HasPrefix(ua[i:], lit) {
@@ -172,7 +172,7 @@ func (d *botDetector) match(ua string) bool {
 }
 
 // IsBot says whether a user agent belongs to a bot.
-func (d *botDetector) IsBot(ua string) bool {
+func (d *BotDetector) IsBot(ua string) bool {
 	if ua == "" {
 		return false
 	}

@@ -93,7 +93,7 @@ type Collector struct {
 	commits  *committer
 	limits   *limiter
 	keys     keyCache
-	bots     botDetector
+	bots     BotDetector
 	defaults RateLimit
 	refresh  time.Duration
 

@@ -302,7 +302,7 @@ func TestClientIP(t *testing.T) {
 }
 
 func TestBotList(t *testing.T) {
-	var d botDetector
+	var d BotDetector
 	data, err := readLines("testdata/bot_user_agents.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +330,7 @@ func TestBotList(t *testing.T) {
 }
 
 func TestBotFlagUsesThePersonsUserAgent(t *testing.T) {
-	var bots botDetector
+	var bots BotDetector
 	cases := []struct {
 		body, header string
 		bot          bool
@@ -400,7 +400,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(string(s.kind), []byte(s.body), true)
 	}
 	f.Fuzz(func(t *testing.T, kind string, body []byte, anonymize bool) {
-		var bots botDetector
+		var bots BotDetector
 		k := Kind(kind)
 		if _, ok := map[Kind]bool{"track": true, "identify": true, "page": true, "screen": true, "group": true, "alias": true, KindBatch: true}[k]; !ok {
 			k = KindBatch
@@ -463,7 +463,7 @@ func readLines(path string) ([]string, error) {
 }
 
 func BenchmarkBotMatch(b *testing.B) {
-	var d botDetector
+	var d BotDetector
 	d.once.Do(d.compile)
 	ua := "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
 	for b.Loop() {

@@ -238,7 +238,7 @@ func (s *Server) linkClickEvent(r *http.Request, l store.TrackedLink, landing, a
 		return model.Event{}, err
 	}
 	return model.Event{WriteKeyID: key.ID, MessageID: mid, Type: model.EventTrack, Name: "Tracked Link Clicked", AnonymousID: aid,
-		Timestamp: now, ReceivedAt: now, IP: ip, UserAgent: ua, URL: landing, Referrer: ref,
+		Timestamp: now, ReceivedAt: now, IP: ip, UserAgent: ua, Bot: s.bots.IsBot(ua), URL: landing, Referrer: ref,
 		Source: utm.Source, Medium: utm.Medium, Campaign: utm.Campaign, Term: utm.Term, Content: utm.Content,
 		ClickIDType: click.Type, ClickID: click.Value, Payload: payload}, nil
 }
@@ -348,7 +348,7 @@ func (s *Server) pixel(w http.ResponseWriter, r *http.Request, lm *linkMetrics) 
 		return
 	}
 	ev := model.Event{WriteKeyID: key.ID, MessageID: mid, Type: model.EventTrack, Name: p.Event, UserID: p.UserID, AnonymousID: p.AnonymousID,
-		Timestamp: now, ReceivedAt: now, IP: ip, UserAgent: ua, Source: p.UTM.Source, Medium: p.UTM.Medium, Campaign: p.UTM.Campaign,
+		Timestamp: now, ReceivedAt: now, IP: ip, UserAgent: ua, Bot: s.bots.IsBot(ua), Source: p.UTM.Source, Medium: p.UTM.Medium, Campaign: p.UTM.Campaign,
 		Term: p.UTM.Term, Content: p.UTM.Content, Payload: payload}
 	if _, err := s.store.AppendEvents(r.Context(), []model.Event{ev}); err != nil {
 		s.log.Error("store pixel event", "err", err)

@@ -116,6 +116,15 @@ func TestTrackedLinkRedirectRecordsTouch(t *testing.T) {
 		if err := db.QueryRow("SELECT COUNT(*), COUNT(DISTINCT message_id) FROM events WHERE anonymous_id = '"+aid.Value+"'").Scan(&n, &ids); err != nil || n != 2 || ids != 2 {
 			t.Errorf("%d events with %d message ids after two clicks, want 2 and 2 (%v)", n, ids, err)
 		}
+		// A link preview from a crawler still redirects, but its touch is flagged as a bot.
+		res = e.do(t, req{target: "/r/" + l.Code, header: map[string]string{"User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}})
+		if res.StatusCode != http.StatusFound {
+			t.Fatalf("crawler click: %d", res.StatusCode)
+		}
+		var humans, bots int
+		if err := db.QueryRow("SELECT COUNT(CASE WHEN bot THEN NULL ELSE 1 END), COUNT(CASE WHEN bot THEN 1 END) FROM events").Scan(&humans, &bots); err != nil || humans != 2 || bots != 1 {
+			t.Errorf("%d human and %d bot clicks, want 2 and 1 (%v)", humans, bots, err)
+		}
 	})
 }
 

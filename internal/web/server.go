@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -61,6 +62,10 @@ type Server struct {
 	csrfBypass []string
 
 	oneID oneIDState // job runner for event processing (oneid.go)
+
+	// bots flags tracked-link clicks and pixel hits from crawlers (link
+	// previews, mail scanners) the same way the collector flags events.
+	bots collect.BotDetector
 }
 
 // maxConcurrentLogins bounds simultaneous password checks: each argon2id
