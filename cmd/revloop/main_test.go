@@ -191,15 +191,15 @@ func TestDemoGeneratesAndServes(t *testing.T) {
 	}()
 	sc := bufio.NewScanner(pr)
 	var lines []string
-	for len(lines) < 3 && sc.Scan() {
+	for len(lines) < 4 && sc.Scan() {
 		lines = append(lines, sc.Text())
 	}
 	go io.Copy(io.Discard, pr)
-	if len(lines) < 3 {
+	if len(lines) < 4 {
 		t.Fatalf("demo printed %q; stderr %s", lines, errb.String())
 	}
 	url := lines[0]
-	if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasPrefix(lines[1], "admin: admin@revloop.local ") || !strings.HasPrefix(lines[2], "api key: rl_") {
+	if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasPrefix(lines[1], "admin: admin@revloop.local ") || !strings.HasPrefix(lines[2], "api key: rl_") || !strings.HasPrefix(lines[3], "write key: wk_") {
 		t.Fatalf("demo printed %q", lines)
 	}
 	key := strings.TrimPrefix(lines[2], "api key: ")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/config"
 	"github.com/revloop/revloop/internal/demo"
 	"github.com/revloop/revloop/internal/model"
@@ -66,7 +67,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	var noServe bool
 	fs := newFlags(c, "demo", "demo [--seed N] [--end YYYY-MM-DD] [--db DB] [--addr ADDR] [flags]",
 		"Generate 12 months of believable B2B marketing data into a fresh database, then serve it.\n"+
-			"Prints the URL, an admin login and an admin API key, one per line.")
+			"Prints the URL, an admin login, an admin API key and a collector write key, one per line.")
 	b := config.NewBinder(fs, c.env)
 	cfg.BindDB(b, "")
 	cfg.BindServer(b)
@@ -119,10 +120,15 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	wk, err := collect.CreateWriteKey(ctx, s, "demo web site")
+	if err != nil {
+		return err
+	}
 	credentials := func(first string) {
 		fmt.Fprintln(c.stdout, first)
 		fmt.Fprintf(c.stdout, "admin: %s %s\n", demoAdminEmail, password)
 		fmt.Fprintf(c.stdout, "api key: %s\n", key)
+		fmt.Fprintf(c.stdout, "write key: %s\n", wk.Key)
 	}
 	if noServe {
 		credentials("database: " + s.Where())
