@@ -1,0 +1,191 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/revloop/revloop/internal/collect"
+	"github.com/revloop/revloop/internal/identity"
+	"github.com/revloop/revloop/internal/model"
+)
+
+// runSetting is one run-time setting an administrator may change through
+// the API. check validates a value before it is stored, so that a setting
+// never holds something its reader would have to ignore.
+type runSetting struct {
+	Description string `json:"description"`
+	Default     any    `json:"default"`
+	check       func(raw []byte) (any, error)
+}
+
+func decodeStrict[T any](raw []byte) (T, error) {
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, err
+	}
+	if dec.More() {
+		return v, fmt.Errorf("more than one JSON value")
+	}
+	return v, nil
+}
+
+func runSettings() map[string]runSetting {
+	return map[string]runSetting{
+		collect.SettingAnonymizeIP: {
+			Description: "blank the last octet of IPv4 and the last 80 bits of IPv6 addresses before events are stored",
+			Default:     false,
+			check:       func(raw []byte) (any, error) { return decodeStrict[bool](raw) },
+		},
+		collect.SettingTrustedProxies: {
+			Description: "reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed",
+			Default:     []string{},
+			check: func(raw []byte) (any, error) {
+				list, err := decodeStrict[[]string](raw)
+				if err != nil {
+					return nil, err
+				}
+				for i, p := range list {
+					if _, err := netip.ParsePrefix(p); err != nil {
+						if _, aerr := netip.ParseAddr(p); aerr != nil {
+							return nil, fmt.Errorf("[%d] %q is not an address or CIDR", i, p)
+						}
+					}
+				}
+				if list == nil {
+					list = []string{}
+				}
+				return list, nil
+			},
+		},
+		collect.SettingRateLimit: {
+			Description: "per-write-key token bucket; events_per_second 0 turns the limit off",
+			Default:     collect.RateLimit{Rate: 2000, Burst: 10000},
+			check: func(raw []byte) (any, error) {
+				rl, err := decodeStrict[collect.RateLimit](raw)
+				if err != nil {
+					return nil, err
+				}
+				if rl.Rate < 0 || rl.Burst < 0 || math.IsNaN(rl.Rate) || math.IsInf(rl.Rate, 0) {
+					return nil, fmt.Errorf("events_per_second and burst must be zero or positive")
+				}
+				return rl, nil
+			},
+		},
+		SettingPublicURL: {
+			Description: "base URL of short links and QR codes, e.g. https://go.example.cn (empty: the request's host)",
+			Default:     "",
+			check: func(raw []byte) (any, error) {
+				v, err := decodeStrict[string](raw)
+				if err != nil || v == "" {
+					return v, err
+				}
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+					return nil, fmt.Errorf("%q is not an http(s) base URL", v)
+				}
+				return strings.TrimRight(v, "/"), nil
+			},
+		},
+		identity.PhoneRegionSetting: {
+			Description: "region assumed for phone numbers written without a country code (ISO 3166 code)",
+			Default:     "CN",
+			check: func(raw []byte) (any, error) {
+				v, err := decodeStrict[string](raw)
+				if err != nil {
+					return nil, err
+				}
+				v = strings.ToUpper(strings.TrimSpace(v))
+				if phonenumbers.GetCountryCodeForRegion(v) == 0 {
+					return nil, fmt.Errorf("%q is not a region with phone numbers (use a code such as CN, HK, SG, US)", v)
+				}
+				return v, nil
+			},
+		},
+	}
+}
+
+// settingsRoutes mounts the administrators' settings API.
+func (s *Server) settingsRoutes(m *http.ServeMux) error {
+	m.Handle("GET /api/v1/settings", s.requireRole(model.RoleAdmin, s.apiSettings))
+	m.Handle("PUT /api/v1/settings/{key}", s.requireRole(model.RoleAdmin, s.apiPutSetting))
+	return nil
+}
+
+type settingView struct {
+	Key         string `json:"key"`
+	Value       any    `json:"value"`
+	Default     any    `json:"default"`
+	Set         bool   `json:"set"`
+	Description string `json:"description"`
+}
+
+func (s *Server) apiSettings(w http.ResponseWriter, r *http.Request) {
+	defs := runSettings()
+	keys := make([]string, 0, len(defs))
+	for k := range defs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]settingView, 0, len(keys))
+	for _, k := range keys {
+		d := defs[k]
+		var raw json.RawMessage
+		set, err := s.store.Setting(r.Context(), k, &raw)
+		if err != nil {
+			s.apiInternal(w, r, err)
+			return
+		}
+		v := settingView{Key: k, Value: d.Default, Default: d.Default, Set: set, Description: d.Description}
+		if set {
+			v.Value = raw
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"settings": out})
+}
+
+func (s *Server) apiPutSetting(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	defs := runSettings()
+	d, ok := defs[key]
+	if !ok {
+		keys := make([]string, 0, len(defs))
+		for k := range defs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("unknown setting %q (known: %s)", key, strings.Join(keys, ", ")))
+		return
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "cannot read the request body")
+		return
+	}
+	if len(raw) > 64<<10 {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, "a setting value is at most 64 KiB")
+		return
+	}
+	v, err := d.check(raw)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("setting %s: %v", key, err))
+		return
+	}
+	if err := s.store.SetSetting(r.Context(), key, v); err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, settingView{Key: key, Value: v, Default: d.Default, Set: true, Description: d.Description})
+}
