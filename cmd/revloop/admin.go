@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,24 +41,16 @@ func openStore(ctx context.Context, dsn string) (*store.Store, error) {
 }
 
 func runMigrate(ctx context.Context, c *cli, args []string) error {
-	var cfg config.Config
-	fs := newFlags(c, "migrate", "migrate [--db DB]", "Apply the embedded schema migrations (also done by serve on start).")
-	b := config.NewBinder(fs, c.env)
-	cfg.BindDB(b, config.DefaultDB)
-	if err := parse(fs, b, args); err != nil {
-		return err
-	}
-	s, err := openStore(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	cur, _, err := s.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "%s database %s is at schema version %d\n", s.Dialect(), s.Where(), cur)
-	return nil
+	return storeCommand{name: "migrate", usage: "migrate [--db DB]",
+		summary: "Apply the embedded schema migrations (also done by serve on start).",
+		run: func(s *store.Store) error {
+			cur, _, err := s.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s database %s is at schema version %d\n", s.Dialect(), s.Where(), cur)
+			return nil
+		}}.exec(ctx, c, args)
 }
 
 func runVersion(_ context.Context, c *cli, args []string) error {
@@ -143,28 +136,19 @@ func (c *cli) readPassword() (password string, generated bool, err error) {
 }
 
 func userList(ctx context.Context, c *cli, args []string) error {
-	var cfg config.Config
-	fs := newFlags(c, "user list", "user list [--db DB]", "List users.")
-	b := config.NewBinder(fs, c.env)
-	cfg.BindDB(b, config.DefaultDB)
-	if err := parse(fs, b, args); err != nil {
-		return err
-	}
-	s, err := openStore(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	users, err := s.Users(ctx, "")
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tTERRITORY")
-	for _, u := range users {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.Role, u.Territory)
-	}
-	return tw.Flush()
+	return storeCommand{name: "user list", usage: "user list [--db DB]", summary: "List users.",
+		run: func(s *store.Store) error {
+			users, err := s.Users(ctx, "")
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tTERRITORY")
+			for _, u := range users {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.Role, u.Territory)
+			}
+			return tw.Flush()
+		}}.exec(ctx, c, args)
 }
 
 func runAPIKey(ctx context.Context, c *cli, args []string) error {
@@ -208,59 +192,88 @@ func apikeyCreate(ctx context.Context, c *cli, args []string) error {
 }
 
 func apikeyList(ctx context.Context, c *cli, args []string) error {
-	var cfg config.Config
-	fs := newFlags(c, "apikey list", "apikey list [--db DB]", "List API keys (never the keys themselves).")
-	b := config.NewBinder(fs, c.env)
-	cfg.BindDB(b, config.DefaultDB)
-	if err := parse(fs, b, args); err != nil {
-		return err
-	}
-	s, err := openStore(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	keys, err := s.APIKeys(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tROLE\tPREFIX\tCREATED\tSTATUS")
-	for _, k := range keys {
-		status := "active"
-		if k.RevokedAt != nil {
-			status = "revoked " + k.RevokedAt.Format(time.RFC3339)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Role, k.Prefix, k.CreatedAt.Format(time.RFC3339), status)
-	}
-	return tw.Flush()
+	return storeCommand{name: "apikey list", usage: "apikey list [--db DB]", summary: "List API keys (never the keys themselves).",
+		run: func(s *store.Store) error {
+			keys, err := s.APIKeys(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tROLE\tPREFIX\tCREATED\tSTATUS")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Role, k.Prefix, k.CreatedAt.Format(time.RFC3339), keyStatus(k.RevokedAt))
+			}
+			return tw.Flush()
+		}}.exec(ctx, c, args)
 }
 
 func apikeyRevoke(ctx context.Context, c *cli, args []string) error {
-	var cfg config.Config
 	var id string
-	fs := newFlags(c, "apikey revoke", "apikey revoke --id ID [--db DB]", "Revoke an API key; requests with it get 401 from then on.")
+	var n int64
+	return storeCommand{name: "apikey revoke", usage: "apikey revoke --id ID [--db DB]",
+		summary: "Revoke an API key; requests with it get 401 from then on.",
+		flags:   func(fs *flag.FlagSet) { fs.StringVar(&id, "id", "", "id of the key, as apikey list shows (required)") },
+		check:   func() (err error) { n, err = idFlag("id", id); return err },
+		run: func(s *store.Store) error {
+			if err := s.RevokeAPIKey(ctx, n, time.Now()); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("no API key with id %d", n)
+				}
+				return err
+			}
+			fmt.Fprintf(c.stdout, "revoked API key %d\n", n)
+			return nil
+		}}.exec(ctx, c, args)
+}
+
+// storeCommand is a subcommand that works on the database: it parses its
+// flags (with --db), checks them before anything is opened, so a rejected
+// command line never creates or touches a database, then runs on the
+// migrated store.
+type storeCommand struct {
+	name, usage, summary string
+	flags                func(fs *flag.FlagSet) // the command's own flags
+	check                func() error           // validation before the database is opened
+	run                  func(s *store.Store) error
+}
+
+func (sc storeCommand) exec(ctx context.Context, c *cli, args []string) error {
+	var cfg config.Config
+	fs := newFlags(c, sc.name, sc.usage, sc.summary)
 	b := config.NewBinder(fs, c.env)
 	cfg.BindDB(b, config.DefaultDB)
-	fs.StringVar(&id, "id", "", "id of the key, as apikey list shows (required)")
+	if sc.flags != nil {
+		sc.flags(fs)
+	}
 	if err := parse(fs, b, args); err != nil {
 		return err
 	}
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= 0 {
-		return usageError{fmt.Sprintf("--id %q: want a positive key id", id)}
+	if sc.check != nil {
+		if err := sc.check(); err != nil {
+			return err
+		}
 	}
 	s, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.RevokeAPIKey(ctx, n, time.Now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no API key with id %d", n)
-		}
-		return err
+	return sc.run(s)
+}
+
+// idFlag reads a required positive id flag.
+func idFlag(name, v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, usageError{fmt.Sprintf("--%s %q: want a positive key id", name, v)}
 	}
-	fmt.Fprintf(c.stdout, "revoked API key %d\n", n)
-	return nil
+	return n, nil
+}
+
+// keyStatus says whether a key is active or since when it is revoked.
+func keyStatus(revokedAt *time.Time) string {
+	if revokedAt == nil {
+		return "active"
+	}
+	return "revoked " + revokedAt.Format(time.RFC3339)
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -51,60 +51,38 @@ func writekeyCreate(ctx context.Context, c *cli, args []string) error {
 }
 
 func writekeyList(ctx context.Context, c *cli, args []string) error {
-	var cfg config.Config
-	fs := newFlags(c, "writekey list", "writekey list [--db DB]", "List write keys, newest first.")
-	b := config.NewBinder(fs, c.env)
-	cfg.BindDB(b, config.DefaultDB)
-	if err := parse(fs, b, args); err != nil {
-		return err
-	}
-	s, err := openStore(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	keys, err := s.WriteKeys(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tKEY\tCREATED\tSTATUS")
-	for _, k := range keys {
-		status := "active"
-		if k.RevokedAt != nil {
-			status = "revoked " + k.RevokedAt.Format(time.RFC3339)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Key, k.CreatedAt.Format(time.RFC3339), status)
-	}
-	return tw.Flush()
+	return storeCommand{name: "writekey list", usage: "writekey list [--db DB]", summary: "List write keys, newest first.",
+		run: func(s *store.Store) error {
+			keys, err := s.WriteKeys(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tKEY\tCREATED\tSTATUS")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Key, k.CreatedAt.Format(time.RFC3339), keyStatus(k.RevokedAt))
+			}
+			return tw.Flush()
+		}}.exec(ctx, c, args)
 }
 
 func writekeyRevoke(ctx context.Context, c *cli, args []string) error {
-	var cfg config.Config
 	var id string
-	fs := newFlags(c, "writekey revoke", "writekey revoke --id ID [--db DB]",
-		"Revoke a write key: the collector answers 401 to it from then on (within 10 s on running servers). Stored events stay.")
-	b := config.NewBinder(fs, c.env)
-	cfg.BindDB(b, config.DefaultDB)
-	fs.StringVar(&id, "id", "", "id of the key, as writekey list shows (required)")
-	if err := parse(fs, b, args); err != nil {
-		return err
-	}
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= 0 {
-		return usageError{fmt.Sprintf("--id %q: want a positive key id", id)}
-	}
-	s, err := openStore(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.RevokeWriteKey(ctx, n, time.Now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no write key with id %d", n)
-		}
-		return err
-	}
-	fmt.Fprintf(c.stdout, "revoked write key %d\n", n)
-	return nil
+	var n int64
+	return storeCommand{name: "writekey revoke", usage: "writekey revoke --id ID [--db DB]",
+		summary: "Revoke a write key: the collector answers 401 to it from then on (within 10 s on running servers). Stored events stay.",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&id, "id", "", "id of the key, as writekey list shows (required)")
+		},
+		check: func() (err error) { n, err = idFlag("id", id); return err },
+		run: func(s *store.Store) error {
+			if err := s.RevokeWriteKey(ctx, n, time.Now()); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("no write key with id %d", n)
+				}
+				return err
+			}
+			fmt.Fprintf(c.stdout, "revoked write key %d\n", n)
+			return nil
+		}}.exec(ctx, c, args)
 }
