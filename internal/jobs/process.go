@@ -90,7 +90,7 @@ func processFor(ctx context.Context, s *store.Store, budget time.Duration) (tota
 	}
 	start := time.Now()
 	for {
-		n, err := s.ProcessEvents(ctx, batchSize, p.Process)
+		n, err := s.ProcessEventsWith(ctx, batchSize, p.Prepare, p.Process)
 		total += n
 		if err != nil {
 			return total, true, err
@@ -108,6 +108,44 @@ func processFor(ctx context.Context, s *store.Store, budget time.Duration) (tota
 // fills), compared lower-cased.
 var leadEvents = map[string]bool{
 	"form submitted": true, "signed up": true, "demo requested": true, "trial started": true, "contact requested": true,
+}
+
+// Prepare reads, in one query per few hundred identifiers, who owns every
+// identifier the batch's events carry, so that resolving them costs no
+// round trip per identifier.
+func (p *Processor) Prepare(tx *store.ProcessTx, events []model.Event) error {
+	keys := make([]store.IdentityKey, 0, 2*len(events))
+	for i := range events {
+		ev := &events[i]
+		ids, _ := p.Resolver.Normaliser.Identifiers(ev, identity.ParseMessage(ev))
+		for _, id := range ids {
+			keys = append(keys, store.IdentityKey{Type: id.Type, Value: id.Value})
+		}
+		if ev.Type == model.EventAlias && strings.TrimSpace(ev.PreviousID) != "" {
+			for _, t := range []model.IdentityType{model.IdentityUserID, model.IdentityAnonymousID} {
+				if v, err := p.Resolver.Normaliser.Normalise(t, ev.PreviousID); err == nil {
+					keys = append(keys, store.IdentityKey{Type: t, Value: v})
+				}
+			}
+		}
+	}
+	return tx.PrefetchIdentities(keys)
+}
+
+// known says whether a person holds an identifier stronger than an
+// anonymous id: answered from the batch's identity cache when one of the
+// event's own strong identifiers points at the person, else by a query.
+func (p *Processor) known(tx *store.ProcessTx, ev *model.Event, msg identity.Message, person int64) (bool, error) {
+	ids, _ := p.Resolver.Normaliser.Identifiers(ev, msg)
+	for _, id := range ids {
+		if !id.Strong() {
+			continue
+		}
+		if owner, ok := tx.CachedOwner(id.Type, id.Value); ok && owner == person {
+			return true, nil
+		}
+	}
+	return tx.Known(person)
 }
 
 // Process derives everything from one event inside the batch transaction.
@@ -147,7 +185,7 @@ func (p *Processor) Process(tx *store.ProcessTx, ev *model.Event) error {
 		}
 		if reason != "" {
 			// A form that told us nothing about who filled it makes no lead.
-			known, err := tx.Known(res.PersonID)
+			known, err := p.known(tx, ev, msg, res.PersonID)
 			if err != nil {
 				return err
 			}

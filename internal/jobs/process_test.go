@@ -629,3 +629,44 @@ func TestFailingEventDoesNotBlockOthers(t *testing.T) {
 		}
 	})
 }
+
+// A touchpoint that cannot be written (here: a campaign that does not
+// exist) fails when the batch's deferred writes are flushed; the batch is
+// retried writing each at once, so that the failure is pinned on its event
+// and the others are processed.
+func TestFailingDeferredWriteIsPinnedOnItsEvent(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFeed(t, s)
+		for i := range 5 {
+			f.page(fmt.Sprintf("a%d", i), "", "https://www.revloop.cn/", "", i)
+		}
+		fn := func(p *store.ProcessTx, ev *model.Event) error {
+			tp := model.Touchpoint{AnonymousID: ev.AnonymousID, OccurredAt: ev.Timestamp, Type: "page_view", Channel: model.Channel("direct")}
+			if ev.MessageID == "m3" {
+				tp.CampaignID = 987654
+			}
+			return p.UpsertTouchpoint(tp, ev.ID)
+		}
+		for {
+			n, err := s.ProcessEvents(ctx, 10, fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if n := count(t, s, "SELECT COUNT(*) FROM events WHERE processed_at IS NULL"); n != 0 {
+			t.Fatalf("%d events left unprocessed", n)
+		}
+		if n := count(t, s, "SELECT COUNT(*) FROM events WHERE process_error <> '' AND message_id = 'm3'"); n != 1 {
+			t.Fatal("the failure was not recorded on m3")
+		}
+		if n := count(t, s, "SELECT COUNT(*) FROM events WHERE process_error <> ''"); n != 1 {
+			t.Fatalf("%d events failed, want 1", n)
+		}
+		if n := count(t, s, "SELECT COUNT(*) FROM touchpoints"); n != 4 {
+			t.Fatalf("%d touchpoints, want 4", n)
+		}
+	})
+}

@@ -145,7 +145,24 @@ func stageRankOf(st string) int {
 // MergePersons merges person from into person into, inside the processing
 // transaction.
 func (p *ProcessTx) MergePersons(into, from int64, reason string, eventID int64) (int64, error) {
-	return mergePersons(p.ctx, p.s, p.tx, into, from, reason, "oneid", eventID, p.now)
+	// The merge moves (and logs) the events of from: those of the batch
+	// processed so far must carry their persons first.
+	if err := p.flushTouches(); err != nil {
+		return 0, err
+	}
+	if err := p.flushProcessed(); err != nil {
+		return 0, err
+	}
+	mid, err := mergePersons(p.ctx, p.s, p.tx, into, from, reason, "oneid", eventID, p.now)
+	if err != nil {
+		return 0, err
+	}
+	for k, owner := range p.owners {
+		if owner == from {
+			p.owners[k] = into
+		}
+	}
+	return mid, nil
 }
 
 // MergePersons merges two persons by hand (a reviewed conflict). It returns

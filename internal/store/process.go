@@ -36,7 +36,44 @@ type ProcessTx struct {
 	contents  map[[2]string]int64
 	prior     map[int64]int64 // person of each event of the batch processed before (a replay)
 	person    int64           // the current event's person, written with processed_at
+
+	// owners caches identifier → person (0: none) for the batch; every
+	// write to identities inside the batch keeps it current.
+	owners map[IdentityKey]int64
+	// done are the events processed so far whose processed_at is not
+	// written yet: written in one statement per batch, and before anything
+	// (a merge) that moves events between persons.
+	done []processedEvent
+	// touches are touchpoints not written yet and refresh the persons
+	// whose first touch is to be refreshed after them: written in a few
+	// statements per batch, and before anything that reads or moves
+	// touchpoints or a person's first touch (account changes, merges).
+	// careful writes each at once instead: the retry of a batch whose
+	// deferred writes failed, so that the failure is pinned on its event.
+	touches []pendingTouch
+	refresh []int64
+	careful bool
 }
+
+type pendingTouch struct {
+	tp      model.Touchpoint
+	eventID int64
+}
+
+// errDeferred is a deferred write that failed: the batch is retried with
+// every write made at once.
+type errDeferred struct{ err error }
+
+func (e errDeferred) Error() string { return "deferred write: " + e.err.Error() }
+func (e errDeferred) Unwrap() error { return e.err }
+
+// IdentityKey is an identifier: its type and normalised value.
+type IdentityKey struct {
+	Type  model.IdentityType
+	Value string
+}
+
+type processedEvent struct{ id, person int64 }
 
 func (p *ProcessTx) stmt(query string) (*sql.Stmt, error) {
 	if st, ok := p.stmts[query]; ok {
@@ -96,15 +133,34 @@ func (p *ProcessTx) query(query string, args ...any) (*sql.Rows, error) {
 // sub-journal write per page.) It returns how many events it took,
 // including a failed one, and 0 when none were waiting.
 func (s *Store) ProcessEvents(ctx context.Context, limit int, fn func(p *ProcessTx, ev *model.Event) error) (int, error) {
+	return s.ProcessEventsWith(ctx, limit, nil, fn)
+}
+
+// ProcessEventsWith is ProcessEvents with a step that sees the whole batch
+// before its first event is processed (to prefetch what the batch needs,
+// e.g. with PrefetchIdentities); a failing prepare fails the batch.
+func (s *Store) ProcessEventsWith(ctx context.Context, limit int, prepare func(p *ProcessTx, events []model.Event) error,
+	fn func(p *ProcessTx, ev *model.Event) error) (int, error) {
 	if limit <= 0 {
 		limit = 500
 	}
+	n, err := s.processBatch(ctx, limit, prepare, fn, false)
+	var deferred errDeferred
+	if errors.As(err, &deferred) {
+		n, err = s.processBatch(ctx, limit, prepare, fn, true)
+	}
+	return n, err
+}
+
+func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *ProcessTx, events []model.Event) error,
+	fn func(p *ProcessTx, ev *model.Event) error, careful bool) (int, error) {
 	n := 0
 	var failed *model.Event
 	var failure error
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		p := &ProcessTx{s: s, tx: tx, ctx: ctx, now: utc(time.Now()), campaigns: map[string]CampaignRef{}, users: map[string]int64{},
-			stmts: map[string]*sql.Stmt{}, contents: map[[2]string]int64{}, prior: map[int64]int64{}}
+			stmts: map[string]*sql.Stmt{}, contents: map[[2]string]int64{}, prior: map[int64]int64{}, owners: map[IdentityKey]int64{},
+			careful: careful}
 		defer p.closeStmts()
 		if s.dialect == Postgres {
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(processLockKey)); err != nil {
@@ -115,6 +171,11 @@ func (s *Store) ProcessEvents(ctx context.Context, limit int, fn func(p *Process
 		if err != nil {
 			return err
 		}
+		if prepare != nil && len(events) > 0 {
+			if err := prepare(p, events); err != nil {
+				return err
+			}
+		}
 		for i := range events {
 			ev := &events[i]
 			p.person = 0
@@ -122,13 +183,20 @@ func (s *Store) ProcessEvents(ctx context.Context, limit int, fn func(p *Process
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				var deferred errDeferred
+				if errors.As(err, &deferred) {
+					return deferred // not this event's fault
+				}
 				failed, failure = ev, err
 				return errEventFailed
 			}
-			if _, err := p.exec("UPDATE events SET processed_at = ?, process_error = '', person_id = COALESCE(?, person_id) WHERE id = ?",
-				p.now, nullID(p.person), ev.ID); err != nil {
-				return err
-			}
+			p.done = append(p.done, processedEvent{ev.ID, p.person})
+		}
+		if err := p.flushTouches(); err != nil {
+			return err
+		}
+		if err := p.flushProcessed(); err != nil {
+			return err
 		}
 		n = len(events)
 		return nil
@@ -150,6 +218,133 @@ func (s *Store) ProcessEvents(ctx context.Context, limit int, fn func(p *Process
 }
 
 var errEventFailed = errors.New("event processing failed")
+
+// flushProcessed marks the events processed so far processed, with their
+// persons, in one statement per chunk.
+func (p *ProcessTx) flushProcessed() error {
+	const chunk = 200
+	for len(p.done) > 0 {
+		part := p.done[:min(chunk, len(p.done))]
+		p.done = p.done[len(part):]
+		var b strings.Builder
+		b.WriteString("WITH v (id, person) AS (VALUES ")
+		args := make([]any, 0, 1+2*len(part))
+		for i, e := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT))")
+			args = append(args, e.id, nullID(e.person))
+		}
+		b.WriteString(") UPDATE events SET processed_at = ?, process_error = '', person_id = COALESCE(v.person, events.person_id) FROM v WHERE events.id = v.id")
+		args = append(args, p.now)
+		if _, err := p.tx.ExecContext(p.ctx, p.s.q(b.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushTouches writes the deferred touchpoints, a few hundred per
+// statement, then refreshes the first touch of their persons in one
+// statement per few hundred persons. Its errors are errDeferred.
+func (p *ProcessTx) flushTouches() error {
+	const chunk = 200
+	for len(p.touches) > 0 {
+		part := p.touches[:min(chunk, len(p.touches))]
+		p.touches = p.touches[len(part):]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO touchpoints (person_id, account_id, anonymous_id, occurred_at, type, channel, source, medium,
+		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, event_id) VALUES `)
+		args := make([]any, 0, 16*len(part))
+		for i, t := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, (SELECT account_id FROM persons WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, touchArgs(t.tp, t.eventID)...)
+		}
+		b.WriteString(touchConflict)
+		if _, err := p.tx.ExecContext(p.ctx, p.s.q(b.String()), args...); err != nil {
+			p.touches, p.refresh = nil, nil
+			return errDeferred{fmt.Errorf("write touchpoints: %w", err)}
+		}
+	}
+	for len(p.refresh) > 0 {
+		part := p.refresh[:min(chunk, len(p.refresh))]
+		p.refresh = p.refresh[len(part):]
+		in := strings.Repeat(", ?", len(part))[2:]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		if _, err := p.tx.ExecContext(p.ctx, p.s.q(`UPDATE persons SET first_touch_channel = t.channel, first_touch_campaign = t.campaign_id,
+		first_seen_at = CASE WHEN persons.first_seen_at > t.occurred_at THEN t.occurred_at ELSE persons.first_seen_at END
+		FROM (SELECT person_id, occurred_at, channel, campaign_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY occurred_at, id) AS rn
+			FROM touchpoints WHERE person_id IN (`+in+`)) AS t
+		WHERE t.rn = 1 AND persons.id = t.person_id AND (persons.first_touch_channel <> t.channel
+			OR persons.first_touch_campaign IS DISTINCT FROM t.campaign_id OR persons.first_seen_at > t.occurred_at)`), args...); err != nil {
+			p.touches, p.refresh = nil, nil
+			return errDeferred{fmt.Errorf("refresh first touch: %w", err)}
+		}
+	}
+	return nil
+}
+
+// PrefetchIdentities reads the owners of identifiers in as few queries as
+// possible, so that IdentityOwner answers them without a round trip.
+func (p *ProcessTx) PrefetchIdentities(keys []IdentityKey) error {
+	const chunk = 400
+	var want []IdentityKey
+	seen := make(map[IdentityKey]bool, len(keys))
+	for _, k := range keys {
+		if _, ok := p.owners[k]; !ok && !seen[k] {
+			seen[k] = true
+			want = append(want, k)
+		}
+	}
+	for len(want) > 0 {
+		part := want[:min(chunk, len(want))]
+		want = want[len(part):]
+		var b strings.Builder
+		b.WriteString("SELECT type, value, person_id FROM identities WHERE (type, value) IN (VALUES ")
+		args := make([]any, 0, 2*len(part))
+		for i, k := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?)")
+			args = append(args, string(k.Type), k.Value)
+			p.owners[k] = 0
+		}
+		b.WriteString(")")
+		rows, err := p.tx.QueryContext(p.ctx, p.s.q(b.String()), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var typ, value string
+			var person int64
+			if err := rows.Scan(&typ, &value, &person); err != nil {
+				rows.Close()
+				return err
+			}
+			p.owners[IdentityKey{model.IdentityType(typ), value}] = person
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CachedOwner is the person an identifier points at when the batch already
+// knows it (prefetched or read before); ok is false otherwise.
+func (p *ProcessTx) CachedOwner(t model.IdentityType, value string) (person int64, ok bool) {
+	person, ok = p.owners[IdentityKey{t, value}]
+	return person, ok
+}
 
 func (p *ProcessTx) unprocessed(limit int) ([]model.Event, error) {
 	rows, err := p.tx.QueryContext(p.ctx, p.s.q(`SELECT id, write_key_id, message_id, type, name, user_id, anonymous_id, group_id, previous_id,
@@ -222,10 +417,17 @@ func (p *ProcessTx) SetEventPerson(personID int64) { p.person = personID }
 
 // IdentityOwner returns the person an identifier points at, 0 if none.
 func (p *ProcessTx) IdentityOwner(t model.IdentityType, value string) (int64, error) {
+	key := IdentityKey{t, value}
+	if id, ok := p.owners[key]; ok {
+		return id, nil
+	}
 	var id int64
 	err := p.row("SELECT person_id FROM identities WHERE type = ? AND value = ?", string(t), value).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		err = nil
+	}
+	if err == nil {
+		p.owners[key] = id
 	}
 	return id, err
 }
@@ -257,16 +459,32 @@ func scanIdentities(rows *sql.Rows, err error) ([]model.Identity, error) {
 // AddIdentity points an identifier at a person; an identifier that already
 // points somewhere is left alone.
 func (p *ProcessTx) AddIdentity(personID int64, t model.IdentityType, value string, at time.Time) error {
-	_, err := p.exec("INSERT INTO identities (type, value, person_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (type, value) DO NOTHING",
+	res, err := p.exec("INSERT INTO identities (type, value, person_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (type, value) DO NOTHING",
 		string(t), value, personID, utc(at))
-	return err
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		p.owners[IdentityKey{t, value}] = personID
+	} else {
+		delete(p.owners, IdentityKey{t, value}) // held by someone else: read again when asked
+	}
+	return nil
 }
 
 // MoveIdentity re-points an identifier (a shared device moving forward to
 // the person who now uses it). Nothing already derived moves with it.
 func (p *ProcessTx) MoveIdentity(t model.IdentityType, value string, personID int64) error {
-	_, err := p.exec("UPDATE identities SET person_id = ? WHERE type = ? AND value = ?", personID, string(t), value)
-	return err
+	res, err := p.exec("UPDATE identities SET person_id = ? WHERE type = ? AND value = ?", personID, string(t), value)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		p.owners[IdentityKey{t, value}] = personID
+	} else {
+		delete(p.owners, IdentityKey{t, value})
+	}
+	return nil
 }
 
 // NewPerson creates a visitor first seen at firstSeen.
@@ -364,6 +582,8 @@ func (p *ProcessTx) SetPersonAccount(personID, accountID int64, override bool) e
 	if override {
 		q = "UPDATE persons SET account_id = ? WHERE id = ?"
 	}
+	// Deferred touchpoints need no flush: they read the person's account
+	// when written.
 	if _, err := p.exec(q, accountID, personID); err != nil {
 		return err
 	}
@@ -475,44 +695,49 @@ func (p *ProcessTx) PromoterID(ref string) (int64, error) {
 
 // UpsertTouchpoint writes the touchpoint derived from an event. A replayed
 // event rewrites its touchpoint instead of adding a second one.
+// It is written with the batch's other touchpoints unless the batch is
+// careful (see ProcessTx.touches).
 func (p *ProcessTx) UpsertTouchpoint(tp model.Touchpoint, eventID int64) error {
+	if !p.careful {
+		p.touches = append(p.touches, pendingTouch{tp, eventID})
+		return nil
+	}
 	_, err := p.exec(`INSERT INTO touchpoints (person_id, account_id, anonymous_id, occurred_at, type, channel, source, medium,
 		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, event_id)
-		VALUES (?, (SELECT account_id FROM persons WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, (SELECT account_id FROM persons WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+touchConflict,
+		touchArgs(tp, eventID)...)
+	return err
+}
+
+const touchConflict = `
 		ON CONFLICT (event_id) DO UPDATE SET person_id = excluded.person_id, account_id = excluded.account_id,
 			occurred_at = excluded.occurred_at, type = excluded.type, channel = excluded.channel, source = excluded.source,
 			medium = excluded.medium, campaign_id = excluded.campaign_id, keyword_id = excluded.keyword_id,
 			content_id = excluded.content_id, promoter_id = excluded.promoter_id, url = excluded.url,
-			referrer = excluded.referrer, click_id = excluded.click_id`,
-		nullID(tp.PersonID), tp.PersonID, tp.AnonymousID, utc(tp.OccurredAt), tp.Type, string(tp.Channel), clip(tp.Source, 200), clip(tp.Medium, 200),
+			referrer = excluded.referrer, click_id = excluded.click_id`
+
+func touchArgs(tp model.Touchpoint, eventID int64) []any {
+	return []any{nullID(tp.PersonID), tp.PersonID, tp.AnonymousID, utc(tp.OccurredAt), tp.Type, string(tp.Channel), clip(tp.Source, 200), clip(tp.Medium, 200),
 		nullID(tp.CampaignID), nullID(tp.KeywordID), nullID(tp.ContentID), nullID(tp.PromoterID), clip(tp.URL, 2000), clip(tp.Referrer, 2000),
-		clip(tp.ClickID, 512), eventID)
-	return err
+		clip(tp.ClickID, 512), eventID}
 }
 
 // RefreshFirstTouch sets a person's first_seen_at to the earliest of what
 // it was and their earliest touchpoint, and the first-touch channel and
 // campaign to that touchpoint's.
 func (p *ProcessTx) RefreshFirstTouch(personID int64) error {
-	var at time.Time
-	var ch string
-	var camp sql.NullInt64
-	err := p.row(`SELECT occurred_at, channel, campaign_id FROM touchpoints WHERE person_id = ?
-		ORDER BY occurred_at, id LIMIT 1`, personID).Scan(&at, &ch, &camp)
-	if errors.Is(err, sql.ErrNoRows) {
+	if !p.careful {
+		if !containsInt64(p.refresh, personID) {
+			p.refresh = append(p.refresh, personID)
+		}
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	var campaign any
-	if camp.Valid {
-		campaign = camp.Int64
-	}
-	_, err = p.exec(`UPDATE persons SET first_touch_channel = ?, first_touch_campaign = ?,
-		first_seen_at = CASE WHEN first_seen_at > ? THEN ? ELSE first_seen_at END
-		WHERE id = ? AND (first_touch_channel <> ? OR first_touch_campaign IS DISTINCT FROM ? OR first_seen_at > ?)`,
-		ch, campaign, utc(at), utc(at), personID, ch, campaign, utc(at))
+	// One statement (a round trip less than reading the touchpoint first).
+	_, err := p.exec(`UPDATE persons SET first_touch_channel = t.channel, first_touch_campaign = t.campaign_id,
+		first_seen_at = CASE WHEN persons.first_seen_at > t.occurred_at THEN t.occurred_at ELSE persons.first_seen_at END
+		FROM (SELECT occurred_at, channel, campaign_id FROM touchpoints WHERE person_id = ? ORDER BY occurred_at, id LIMIT 1) AS t
+		WHERE persons.id = ? AND (persons.first_touch_channel <> t.channel OR persons.first_touch_campaign IS DISTINCT FROM t.campaign_id
+			OR persons.first_seen_at > t.occurred_at)`, personID, personID)
 	return err
 }
 
@@ -541,6 +766,18 @@ func refreshFirstTouch(ctx context.Context, s *Store, tx *sql.Tx, personID int64
 // MakeLead turns a visitor into a lead at `at`, with a stage change. A
 // person past the visitor stage is left alone, so replays change nothing.
 func (p *ProcessTx) MakeLead(personID int64, at time.Time, reason string) (bool, error) {
+	if p.s.dialect == Postgres {
+		// One round trip: the stage change is written only if the update
+		// changed the stage.
+		res, err := p.exec(`WITH u AS (UPDATE persons SET stage = 'lead', stage_at = ?, lead_at = COALESCE(lead_at, ?) WHERE id = ? AND stage = 'visitor' RETURNING id)
+			INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason) SELECT id, 'visitor', 'lead', CAST(? AS TIMESTAMPTZ), CAST(? AS TEXT) FROM u`,
+			utc(at), utc(at), personID, utc(at), clip(reason, 500))
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n > 0, err
+	}
 	res, err := p.exec("UPDATE persons SET stage = 'lead', stage_at = ?, lead_at = COALESCE(lead_at, ?) WHERE id = ? AND stage = 'visitor'",
 		utc(at), utc(at), personID)
 	if err != nil {
@@ -594,4 +831,13 @@ func (s *Store) ProcessErrors(ctx context.Context, limit int) (map[int64]string,
 		out[id] = msg
 	}
 	return out, rows.Err()
+}
+
+func containsInt64(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
