@@ -326,6 +326,8 @@ type overviewPage struct {
 	Funnel   *funnelView
 	Channels []report.ChannelRow
 	Total    report.ChannelRow
+	// Attribution is the model switcher's table (attribution.go).
+	Attribution *attributionView
 }
 
 // funnelView adds bar lengths to the report's funnel.
@@ -351,6 +353,11 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Stats = stats
+	if p.Attribution, err = s.overviewAttribution(r, loc); err != nil {
+		s.log.Error("overview attribution", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
 	win, werr := parseWindow(r)
 	mode, merr := parseMode(q.Get("mode"))
 	var we *windowError

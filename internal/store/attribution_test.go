@@ -1,0 +1,189 @@
+package store_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
+)
+
+// loadAttributionFixture: account 1 has a won deal (opportunity 1, two
+// contacts) and an order; account 2 an open opportunity whose contact has
+// no touches and an order without an opportunity.
+//
+//	person 1 (lead day 10): t1 day −400 paid_search · t2 day 0 paid_search · t3 day 10 webinar · t4 day 25 email · t5 day 50 direct
+//	person 2 (lead day 5):  t6 day 15 employee_sharing
+//	opportunity 1 created day 20, won day 40, ¥500,000; order 1 day 41 ¥480,000
+//	opportunity 2 created day 30 (person 3, no touches) ¥10,000; order 2 day 42 ¥1.00, no opportunity
+//	person 1 → mql day 12 and again day 13; person 2 → sql day 16
+func loadAttributionFixture(t *testing.T, s *store.Store) {
+	t.Helper()
+	err := s.Load(ctx, func(l store.Loader) error {
+		ins := func(table string, cols string, rows ...[]any) error {
+			return l.Insert(table, strings.Split(cols, ","), rows)
+		}
+		steps := []error{
+			ins("users", "id,email,name,role,created_at", []any{int64(1), "a@x.cn", "", "admin", day0}, []any{int64(2), "s@x.cn", "王芳", "sales", day0}),
+			ins("accounts", "id,name,created_at", []any{int64(1), "甲公司", day0}, []any{int64(2), "乙公司", day0}),
+			ins("campaigns", "id,code,name,name_en,channel,platform,created_at",
+				[]any{int64(1), "baidu-1", "百度搜索", "Baidu search", "paid_search", "baidu", day0},
+				[]any{int64(2), "web-1", "线上研讨会", "Webinar", "webinar", "", day0}),
+			ins("keywords", "id,campaign_id,text", []any{int64(1), int64(1), "cdp 系统"}),
+			ins("content_assets", "id,campaign_id,kind,title,title_en,created_at", []any{int64(1), int64(2), "webinar", "白皮书", "White paper", day0}),
+			ins("persons", "id,account_id,stage,first_seen_at,lead_at,created_at",
+				[]any{int64(1), int64(1), "customer", at(-400, 0), at(10, 0), at(-400, 0)},
+				[]any{int64(2), int64(1), "sql", at(15, 0), at(5, 0), at(15, 0)},
+				[]any{int64(3), int64(2), "lead", at(0, 0), nil, at(0, 0)}),
+			ins("touchpoints", "id,person_id,occurred_at,type,channel,source,medium,campaign_id,keyword_id,content_id,promoter_id",
+				[]any{int64(1), int64(1), at(-400, 0), "ad_click", "paid_search", "baidu", "cpc", int64(1), int64(1), nil, nil},
+				[]any{int64(2), int64(1), at(0, 0), "ad_click", "paid_search", "baidu", "cpc", int64(1), int64(1), nil, nil},
+				[]any{int64(3), int64(1), at(10, 0), "webinar_attend", "webinar", "", "", int64(2), nil, int64(1), nil},
+				[]any{int64(4), int64(1), at(25, 0), "email_click", "email", "", "", nil, nil, nil, nil},
+				[]any{int64(5), int64(1), at(50, 0), "page_view", "direct", "", "", nil, nil, nil, nil},
+				[]any{int64(6), int64(2), at(15, 0), "share_click", "employee_sharing", "", "", nil, nil, nil, int64(2)}),
+			ins("opportunities", "id,account_id,name,stage,amount_fen,created_at,closed_at",
+				[]any{int64(1), int64(1), "甲公司 CDP", "closed_won", int64(50000000), at(20, 0), at(40, 0)},
+				[]any{int64(2), int64(2), "乙公司 CDP", "proposal", int64(1000000), at(30, 0), nil}),
+			ins("opportunity_contacts", "opportunity_id,person_id,role,is_primary",
+				[]any{int64(1), int64(1), "decision_maker", true},
+				[]any{int64(1), int64(2), "user", false},
+				[]any{int64(2), int64(3), "user", true}),
+			ins("orders", "id,opportunity_id,account_id,amount_fen,ordered_at",
+				[]any{int64(1), int64(1), int64(1), int64(48000000), at(41, 0)},
+				[]any{int64(2), nil, int64(2), int64(100), at(42, 0)}),
+			ins("stage_changes", "id,person_id,from_stage,to_stage,changed_at",
+				[]any{int64(1), int64(1), "lead", "mql", at(12, 0)},
+				[]any{int64(2), int64(1), "lead", "mql", at(13, 0)},
+				[]any{int64(3), int64(2), "mql", "sql", at(16, 0)}),
+		}
+		for _, e := range steps {
+			if e != nil {
+				return e
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// journeyString prints journeys compactly for comparison.
+func journeyString(js []store.ConversionJourney) string {
+	var b strings.Builder
+	day := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return fmt.Sprint(int(t.Sub(day0).Hours() / 24))
+	}
+	for _, j := range js {
+		fmt.Fprintf(&b, "#%d@%s ¥%s lead=%s opp=%s [", j.ID, day(j.At), j.Value, day(j.LeadAt), day(j.OpportunityAt))
+		for i, t := range j.Touches {
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			fmt.Fprintf(&b, "t%d", t.ID)
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
+}
+
+func TestAttributionJourneys(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		loadAttributionFixture(t, s)
+		cases := []struct {
+			kind     store.ConversionKind
+			w        store.Window
+			lookback time.Duration
+			want     string
+		}{
+			// All contacts' touches; t1 is beyond the 365-day lookback, t4 and t5 after creation.
+			{store.ConvOpportunity, store.Window{}, 0,
+				"#1@20 ¥500000.00 lead=5 opp=20 [t2 t3 t6]\n#2@30 ¥10000.00 lead=- opp=30 []\n"},
+			{store.ConvOpportunity, store.Window{}, 500 * 24 * time.Hour,
+				"#1@20 ¥500000.00 lead=5 opp=20 [t1 t2 t3 t6]\n#2@30 ¥10000.00 lead=- opp=30 []\n"},
+			{store.ConvOpportunity, store.Window{From: at(25, 0)}, 0,
+				"#2@30 ¥10000.00 lead=- opp=30 []\n"},
+			{store.ConvOpportunity, store.Window{To: at(20, 0)}, 0, ""},
+			// Won: converted at closed_at, so the email after creation counts.
+			{store.ConvWon, store.Window{}, 0,
+				"#1@40 ¥500000.00 lead=5 opp=20 [t2 t3 t6 t4]\n"},
+			{store.ConvWon, store.Window{To: at(39, 0)}, 0, ""},
+			{store.ConvOrder, store.Window{}, 0,
+				"#1@41 ¥480000.00 lead=5 opp=20 [t2 t3 t6 t4]\n#2@42 ¥1.00 lead=- opp=- []\n"},
+			// The first entry into MQL counts, once per person.
+			{store.ConvMQL, store.Window{}, 0,
+				"#1@12 ¥0.00 lead=10 opp=- [t2 t3]\n"},
+			{store.ConvMQL, store.Window{From: at(13, 0)}, 0,
+				"#2@13 ¥0.00 lead=10 opp=- [t2 t3]\n"},
+			{store.ConvSQL, store.Window{}, 10 * 24 * time.Hour,
+				"#3@16 ¥0.00 lead=5 opp=- [t6]\n"},
+		}
+		for _, c := range cases {
+			js, err := s.AttributionJourneys(ctx, c.kind, c.w, c.lookback)
+			if err != nil {
+				t.Fatalf("%s: %v", c.kind, err)
+			}
+			if got := journeyString(js); got != c.want {
+				t.Errorf("%s %+v lookback %v:\ngot\n%s\nwant\n%s", c.kind, c.w, c.lookback, got, c.want)
+			}
+		}
+		js, err := s.AttributionJourneys(ctx, store.ConvOpportunity, store.Window{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t2 := js[0].Touches[0]
+		if t2.Source != "baidu" || t2.Medium != "cpc" || t2.CampaignID != 1 || t2.KeywordID != 1 || t2.PersonID != 1 || !t2.At.Equal(at(0, 0)) {
+			t.Errorf("touch keys: %+v", t2)
+		}
+		if t6 := js[0].Touches[2]; t6.PromoterID != 2 || t6.Channel != "employee_sharing" {
+			t.Errorf("promoter touch: %+v", t6)
+		}
+		if _, err := s.AttributionJourneys(ctx, "signup", store.Window{}, 0); err == nil {
+			t.Error("an unknown kind must fail")
+		}
+	})
+}
+
+func TestAttributionCostsAndNames(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		loadFixture(t, s)
+		c, err := s.AttributionCosts(ctx, store.Window{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ByChannel["paid_search"] != 223456 || c.ByCampaign[1] != 223456 || len(c.ByKeyword) != 0 {
+			t.Errorf("costs: %+v", c)
+		}
+		c, err = s.AttributionCosts(ctx, store.Window{From: at(1, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ByChannel["paid_search"] != 100000 {
+			t.Errorf("costs from day 1: %+v", c)
+		}
+		n, err := s.AttributionNames(ctx, []int64{1, 2, 99}, nil, nil, []int64{2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Campaigns[1][0] != "百度搜索" || n.Campaigns[2][0] != "线上研讨会" || len(n.Campaigns) != 2 || n.Promoters[2] != "s@x.cn" {
+			t.Errorf("names: %+v", n)
+		}
+	})
+}
+
+func TestParseConversionKind(t *testing.T) {
+	for _, ok := range []string{"opportunity", " WON ", "order", "mql", "sql"} {
+		if _, err := store.ParseConversionKind(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	if _, err := store.ParseConversionKind("lead"); err == nil || !strings.Contains(err.Error(), "opportunity, won, order, mql, sql") {
+		t.Errorf("lead: %v", err)
+	}
+}

@@ -1,0 +1,288 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
+)
+
+// attributionJSON is the part of the response the tests read; numbers stay
+// raw so that money is compared as printed.
+type attributionJSON struct {
+	Model         string                       `json:"model"`
+	Conversion    string                       `json:"conversion"`
+	By            string                       `json:"by"`
+	LookbackDays  int                          `json:"lookback_days"`
+	Conversions   int                          `json:"conversions"`
+	Credited      float64                      `json:"credited_conversions"`
+	CreditedValue json.RawMessage              `json:"credited_value"`
+	Uncredited    int                          `json:"uncredited_conversions"`
+	Cost          json.RawMessage              `json:"cost"`
+	Rows          []map[string]json.RawMessage `json:"rows"`
+	Sourced       map[string]json.RawMessage   `json:"sourced"`
+	Influenced    map[string]json.RawMessage   `json:"influenced"`
+}
+
+// rowsString prints rows as key=conversions/value/cost/roi[/name].
+func (a attributionJSON) rowsString() string {
+	var b strings.Builder
+	for _, r := range a.Rows {
+		var key string
+		json.Unmarshal(r["key"], &key)
+		b.WriteString(key + "=" + string(r["conversions"]) + "/" + string(r["value"]) + "/" + string(r["cost"]) + "/" + string(r["roi"]))
+		if n, ok := r["name"]; ok {
+			var name string
+			json.Unmarshal(n, &name)
+			b.WriteString("/" + name)
+		}
+		b.WriteString(" ")
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// The fixture (loadFixture): person 1 touched paid search (campaign 1,
+// January 10) then a webinar (campaign 2, January 11) before opportunity 1
+// (¥500,000, created January 15, won February 9) and its order (¥480,000).
+// Campaign 1 cost ¥2,234.56 over January 10 and 11. Person 2 touched a
+// webinar and reached MQL on January 30, person 1 on January 12.
+func TestAPIAttribution(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		cases := []struct {
+			query string
+			rows  string
+		}{
+			{"model=first", "paid_search=1/500000.00/2234.56/223.7577 webinar=0/0.00/0.00/null"},
+			{"model=last", "webinar=1/500000.00/0.00/null paid_search=0/0.00/2234.56/0"},
+			{"model=linear", "paid_search=0.5/250000.00/2234.56/111.8788 webinar=0.5/250000.00/0.00/null"},
+			{"model=linear&conversion=won", "paid_search=0.5/250000.00/2234.56/111.8788 webinar=0.5/250000.00/0.00/null"},
+			{"model=first&conversion=order", "paid_search=1/480000.00/2234.56/214.8074 webinar=0/0.00/0.00/null"},
+			{"model=linear&by=campaign", "1=0.5/250000.00/2234.56/111.8788/百度搜索 2=0.5/250000.00/0.00/null/线上研讨会"},
+			{"model=first&by=keyword", "(none)=1/500000.00/null/null"},
+			{"model=first&by=promoter", "(none)=1/500000.00/null/null"},
+			{"model=first&by=source", "(none)=1/500000.00/null/null"},
+			{"model=linear&conversion=mql", "webinar=1.5/0.00/0.00/null paid_search=0.5/0.00/2234.56/0"},
+			// Only January 11 on: one day of cost; the deal was created inside.
+			{"model=first&from=2026-01-11", "paid_search=1/500000.00/1000.00/500 webinar=0/0.00/0.00/null"},
+			// A one-day lookback: both touches are older than the deal's day before; nothing is credited.
+			{"model=first&lookback=1", "paid_search=0/0.00/2234.56/0"},
+			{"model=markov", "paid_search=0.5/250000.00/2234.56/111.8788 webinar=0.5/250000.00/0.00/null"},
+		}
+		for _, c := range cases {
+			var got attributionJSON
+			decodeJSON(t, e.api(t, "/api/v1/attribution?"+c.query), http.StatusOK, &got)
+			if g := got.rowsString(); g != c.rows {
+				t.Errorf("%s:\n got %s\nwant %s", c.query, g, c.rows)
+			}
+		}
+		var got attributionJSON
+		decodeJSON(t, e.api(t, "/api/v1/attribution?model=linear"), http.StatusOK, &got)
+		if got.Model != "linear" || got.Conversion != "opportunity" || got.By != "channel" || got.LookbackDays != 365 ||
+			got.Conversions != 1 || got.Credited != 1 || string(got.CreditedValue) != "500000.00" || string(got.Cost) != "2234.56" {
+			t.Errorf("header: %+v", got)
+		}
+		if string(got.Sourced["count"]) != "1" || string(got.Sourced["value"]) != "500000.00" ||
+			string(got.Influenced["count"]) != "1" || string(got.Influenced["value"]) != "500000.00" {
+			t.Errorf("sourced %v influenced %v", got.Sourced, got.Influenced)
+		}
+		got = attributionJSON{}
+		decodeJSON(t, e.api(t, "/api/v1/attribution?model=first&lookback=1"), http.StatusOK, &got)
+		if got.Conversions != 1 || got.Uncredited != 1 || got.Credited != 0 || string(got.Sourced["count"]) != "0" {
+			t.Errorf("lookback 1: %+v", got)
+		}
+		got = attributionJSON{}
+		decodeJSON(t, e.api(t, "/api/v1/attribution?model=first&conversion=sql"), http.StatusOK, &got)
+		if got.Sourced != nil || got.Conversions != 1 {
+			t.Errorf("sql: counts only, no sourced pipeline: %+v", got)
+		}
+	})
+}
+
+func TestAPIAttributionBadParams(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		cases := []struct {
+			query string
+			want  []string
+		}{
+			{"", []string{"model:", "first", "markov", "shapley-rate"}},
+			{"model=magic", []string{"model:", `"magic"`, "linear"}},
+			{"model=linear&conversion=lead", []string{"conversion:", `"lead"`, "opportunity, won, order, mql, sql"}},
+			{"model=linear&by=region", []string{"by:", `"region"`, "channel, campaign, keyword, asset, promoter, source"}},
+			{"model=linear&lookback=0", []string{"lookback:", "1 to 3650"}},
+			{"model=linear&lookback=ten", []string{"lookback:", `"ten"`}},
+			{"model=linear&from=yesterday", []string{"from:", "YYYY-MM-DD"}},
+			{"model=linear&from=2026-02-01&to=2026-01-01", []string{"before"}},
+			{"model=" + url.QueryEscape(strings.Repeat("x", 500)), []string{"model:", "…"}},
+		}
+		for _, c := range cases {
+			var got apiError
+			decodeJSON(t, e.api(t, "/api/v1/attribution?"+c.query), http.StatusBadRequest, &got)
+			for _, w := range c.want {
+				if !strings.Contains(got.Error, w) {
+					t.Errorf("%s: error %q lacks %q", c.query, got.Error, w)
+				}
+			}
+		}
+		res := e.do(t, req{target: "/api/v1/attribution?model=linear"})
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("no key: status %d", res.StatusCode)
+		}
+	})
+}
+
+func TestOverviewAttribution(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		c := e.login(t)
+		page := func(target string) (int, string) {
+			res := e.do(t, req{target: target, cookies: []*http.Cookie{c}})
+			return res.StatusCode, bodyOf(t, res)
+		}
+		code, body := page("/?lang=en")
+		for _, w := range []string{`<select name="model">`, `<option value="linear" selected>Linear</option>`, `<option value="markov">Markov chain</option>`,
+			`id="attribution"`, `id="channels"`, `Marketing-sourced pipeline: ¥500,000.00 (1 opportunities)`} {
+			if code != 200 || !strings.Contains(body, w) {
+				t.Errorf("overview (%d) lacks %q", code, w)
+			}
+		}
+		row := func(body, ch string) string {
+			i := strings.Index(body, `id="attribution"`)
+			if i < 0 {
+				return ""
+			}
+			body = body[i:]
+			j := strings.Index(body, `<tr data-channel="`+ch+`">`)
+			if j < 0 {
+				return ""
+			}
+			k := strings.Index(body[j:], "</tr>")
+			return strings.Join(strings.Fields(body[j:j+k]), " ")
+		}
+		if r := row(body, "paid_search"); !strings.Contains(r, "<td class=\"num\">0.5</td>") || !strings.Contains(r, "250,000.00") || !strings.Contains(r, "240,000.00") {
+			t.Errorf("linear paid search row: %s", r)
+		}
+		_, body = page("/?model=first&lang=en")
+		if r := row(body, "paid_search"); !strings.Contains(r, "<td class=\"num\">1.0</td>") || !strings.Contains(r, "500,000.00") || !strings.Contains(r, "480,000.00") {
+			t.Errorf("first-touch paid search row: %s", r)
+		}
+		if !strings.Contains(body, `<option value="first" selected>First touch</option>`) {
+			t.Error("the switcher does not keep the chosen model")
+		}
+		_, body = page("/?model=w-shaped&lang=zh-CN")
+		if !strings.Contains(body, "多触点归因") || !strings.Contains(body, `<option value="w-shaped" selected>W 型</option>`) {
+			t.Error("Chinese overview lacks the attribution table or model names")
+		}
+		code, body = page("/?model=magic&lang=en")
+		if code != 200 || !strings.Contains(body, "Unknown attribution model") || !strings.Contains(body, `id="channels"`) {
+			t.Errorf("bad model: %d", code)
+		}
+	})
+}
+
+func TestRoundFen(t *testing.T) {
+	rows := []*attributionRow{{fen: 10000.0 / 3}, {fen: 10000.0 / 3}, {fen: 10000.0 / 3}, {fen: 0}}
+	roundFen(rows, 10000)
+	var sum model.Money
+	for _, r := range rows {
+		sum += r.Value
+	}
+	if sum != 10000 || rows[0].Value+rows[1].Value+rows[2].Value != 10000 || rows[3].Value != 0 {
+		t.Errorf("rounded: %v %v %v %v", rows[0].Value, rows[1].Value, rows[2].Value, rows[3].Value)
+	}
+	rows = []*attributionRow{{fen: 0.5}, {fen: 0.5}, {fen: 0.5}, {fen: 0.5}}
+	roundFen(rows, 2)
+	if rows[0].Value+rows[1].Value+rows[2].Value+rows[3].Value != 2 {
+		t.Errorf("halves: %v", rows)
+	}
+}
+
+// TestAPIAttributionRollUps: a buying group of two contacts, one opportunity
+// (¥300.00) and three touches, one per contact key; linear gives each touch
+// a third (¥100.00).
+func TestAPIAttributionRollUps(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		err := s.Load(ctx, func(l store.Loader) error {
+			ins := func(table string, cols string, rows ...[]any) error {
+				return l.Insert(table, strings.Split(cols, ","), rows)
+			}
+			for _, e := range []error{
+				ins("users", "id,email,name,role,created_at", []any{int64(1), "wang@x.cn", "王芳", "sales", day0}),
+				ins("accounts", "id,name,created_at", []any{int64(1), "甲公司", day0}),
+				ins("campaigns", "id,code,name,name_en,channel,platform,created_at", []any{int64(1), "baidu-1", "百度搜索", "Baidu search", "paid_search", "baidu", day0}),
+				ins("keywords", "id,campaign_id,text", []any{int64(1), int64(1), "cdp 系统"}),
+				ins("content_assets", "id,kind,title,title_en,created_at", []any{int64(1), "whitepaper", "白皮书", "White paper", day0}),
+				ins("persons", "id,account_id,stage,first_seen_at,created_at",
+					[]any{int64(1), int64(1), "opportunity", day0, day0}, []any{int64(2), int64(1), "opportunity", day0, day0}),
+				ins("touchpoints", "id,person_id,occurred_at,type,channel,source,medium,campaign_id,keyword_id,content_id,promoter_id",
+					[]any{int64(1), int64(1), at(0, 1), "ad_click", "paid_search", "baidu", "cpc", int64(1), int64(1), nil, nil},
+					[]any{int64(2), int64(1), at(1, 0), "download", "content", "", "", nil, nil, int64(1), nil},
+					[]any{int64(3), int64(2), at(2, 0), "share_click", "employee_sharing", "", "", nil, nil, nil, int64(1)}),
+				ins("daily_costs", "id,day,platform,campaign_id,keyword_id,cost_fen", []any{int64(1), day0, "baidu", int64(1), int64(1), int64(10000)}),
+				ins("opportunities", "id,account_id,name,stage,amount_fen,created_at", []any{int64(1), int64(1), "CDP", "proposal", int64(30000), at(5, 0)}),
+				ins("opportunity_contacts", "opportunity_id,person_id,is_primary", []any{int64(1), int64(1), true}, []any{int64(1), int64(2), false}),
+			} {
+				if e != nil {
+					return e
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := New(Options{Store: s, Auth: auth.New(s), Logger: slog.New(slog.DiscardHandler), Version: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _, err := auth.New(s).CreateAPIKey(ctx, "test", model.RoleViewer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &env{store: s, srv: srv, h: srv.Handler(), key: key}
+		// key=conversions (2 decimals)/value/cost/roi/name/name_en
+		row := func(r map[string]json.RawMessage) string {
+			var key, name, nameEN string
+			var conv float64
+			json.Unmarshal(r["key"], &key)
+			json.Unmarshal(r["name"], &name)
+			json.Unmarshal(r["name_en"], &nameEN)
+			json.Unmarshal(r["conversions"], &conv)
+			return fmt.Sprintf("%s=%.2f/%s/%s/%s/%s/%s", key, conv, r["value"], r["cost"], r["roi"], name, nameEN)
+		}
+		cases := map[string]string{
+			"channel":  "content=0.33/100.00/0.00/null//; employee_sharing=0.33/100.00/0.00/null//; paid_search=0.33/100.00/100.00/1//",
+			"campaign": "(none)=0.67/200.00/null/null//; 1=0.33/100.00/100.00/1/百度搜索/Baidu search",
+			"keyword":  "(none)=0.67/200.00/null/null//; 1=0.33/100.00/100.00/1/cdp 系统/",
+			"asset":    "(none)=0.67/200.00/null/null//; 1=0.33/100.00/null/null/白皮书/White paper",
+			"promoter": "(none)=0.67/200.00/null/null//; 1=0.33/100.00/null/null/王芳/",
+			"source":   "(none)=0.67/200.00/null/null//; baidu / cpc=0.33/100.00/null/null//",
+		}
+		for by, want := range cases {
+			var got attributionJSON
+			decodeJSON(t, e.api(t, "/api/v1/attribution?model=linear&by="+by), http.StatusOK, &got)
+			var rows []string
+			for _, r := range got.Rows {
+				rows = append(rows, row(r))
+			}
+			if g := strings.Join(rows, "; "); g != want {
+				t.Errorf("by=%s:\n got %s\nwant %s", by, g, want)
+			}
+		}
+		// Sourced: the first touch (paid search) is marketing.
+		var got attributionJSON
+		decodeJSON(t, e.api(t, "/api/v1/attribution?model=w-shaped"), http.StatusOK, &got)
+		if string(got.Sourced["value"]) != "300.00" || string(got.Influenced["count"]) != "1" || string(got.CreditedValue) != "300.00" {
+			t.Errorf("w-shaped: %+v", got)
+		}
+	})
+}
