@@ -34,9 +34,10 @@ staticcheck:
 unit:
 	$(GO) test -count=1 -timeout 15m ./...
 
-# Each fuzz target runs briefly on top of its seed corpus (which `unit`
-# already runs as ordinary tests).
-FUZZTIME ?= 5s
+# Each fuzz target runs a fixed number of inputs on top of its seed corpus
+# (which `unit` already runs as ordinary tests). Counts, not durations: a
+# duration can expire while an input is being minimised and fail the run.
+FUZZTIME ?= 20000x
 FUZZ := ./internal/collect:FuzzDecode ./internal/channel:FuzzParseURL ./internal/channel:FuzzClassify \
 	./internal/identity:FuzzNormalise ./internal/importer:FuzzImportCosts ./internal/importer:FuzzImportEvents \
 	./internal/attribution:FuzzReadPaths
@@ -44,7 +45,7 @@ FUZZ := ./internal/collect:FuzzDecode ./internal/channel:FuzzParseURL ./internal
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x $$pkg || exit 1; done
 
 test: vet staticcheck build unit fuzz
 
