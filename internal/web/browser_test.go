@@ -14,6 +14,7 @@ import (
 
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
 
@@ -51,47 +52,9 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 	if _, err := a.CreateUser(ctx, testEmail, "李娜", model.RoleMarketer, testPassword); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- srv.ListenAndServe(sctx, "127.0.0.1:0", func(u string) { urls <- u }) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
-	var base string
-	select {
-	case base = <-urls:
-	case err := <-done:
-		t.Fatalf("server: %v", err)
-	}
+	_, base := serveForBrowser(t, s, a)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1100),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelTimeout()
+	bctx := newBrowser(t, chromium, chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.WindowSize(1440, 1100))
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
@@ -243,4 +206,55 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 	if loc := location(); !strings.HasPrefix(loc, base+"/login") {
 		t.Fatalf("overview after logout at %s", loc)
 	}
+}
+
+// serveForBrowser runs the real server on a free loopback port until the
+// test ends and returns it with its base URL.
+func serveForBrowser(t *testing.T, s *store.Store, a *auth.Service) (*Server, string) {
+	t.Helper()
+	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe(sctx, "127.0.0.1:0", func(u string) { urls <- u }) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	select {
+	case base := <-urls:
+		return srv, base
+	case err := <-done:
+		t.Fatalf("server: %v", err)
+		return nil, ""
+	}
+}
+
+// newBrowser starts headless Chromium with the flags this machine needs
+// (root: no sandbox; a closed network: no background connections) and a
+// fresh profile, for at most 90 s.
+func newBrowser(t *testing.T, chromium string, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox, // tests run as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(opts, extra...)...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
+	return bctx
 }

@@ -1,10 +1,8 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,26 +34,7 @@ func TestBrowserSDKFromTrackedLinkToFormFill(t *testing.T) {
 	s := storetest.SQLite(t)
 	loadFixture(t, s)
 	a := auth.New(s)
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- srv.ListenAndServe(sctx, "127.0.0.1:0", func(u string) { urls <- u }) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
-	var base string
-	select {
-	case base = <-urls:
-	case err := <-done:
-		t.Fatalf("server: %v", err)
-	}
+	srv, base := serveForBrowser(t, s, a)
 	wk, err := collect.CreateWriteKey(ctx, s, "www")
 	if err != nil {
 		t.Fatal(err)
@@ -99,24 +78,7 @@ func TestBrowserSDKFromTrackedLinkToFormFill(t *testing.T) {
 		decodeJSON(t, e.send(t, http.MethodPost, "/api/v1/links", key, "application/json", string(b)), http.StatusCreated, &l)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelTimeout()
+	bctx := newBrowser(t, chromium)
 
 	var mu sync.Mutex
 	var requested []string
