@@ -168,13 +168,8 @@ func (s *Server) apiPerson(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := s.store.PersonDetail(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	d, ok := s.personOr404(w, r, id)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, newPersonJSON(d))
@@ -220,13 +215,8 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	d, err := s.store.PersonDetail(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	d, ok := s.personOr404(w, r, id)
+	if !ok {
 		return
 	}
 	events, err := s.store.PersonTimeline(r.Context(), d.ID, limit+1)
@@ -433,4 +423,19 @@ func (s *Server) actor(r *http.Request) string {
 		return u.Email
 	}
 	return ""
+}
+
+// personOr404 loads a person for a handler, answering 404 or 500 itself
+// when it cannot.
+func (s *Server) personOr404(w http.ResponseWriter, r *http.Request, id int64) (store.PersonDetail, bool) {
+	d, err := s.store.PersonDetail(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
+		return d, false
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return d, false
+	}
+	return d, true
 }
