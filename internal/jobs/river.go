@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/revloop/revloop/internal/store"
 )
@@ -53,6 +54,66 @@ type SweepEventsArgs struct{}
 
 // Kind names the job in River's table.
 func (SweepEventsArgs) Kind() string { return "sweep_events" }
+
+// TaskArgs runs one named Task: periodically, or after events were
+// processed when the task asks for it.
+type TaskArgs struct {
+	Name string `json:"name"`
+}
+
+// Kind names the job in River's table.
+func (TaskArgs) Kind() string { return "task" }
+
+// Task is work another part of revloop hands the runner: incremental
+// scoring or attribution after new events, a model retrain, an SLA check.
+// Run must be idempotent: a task may run twice, or late.
+type Task struct {
+	Name         string
+	Every        time.Duration // 0: not periodic
+	RunOnStart   bool          // with Every: also run once when the runner starts
+	AfterProcess bool          // enqueue after each processing run that processed events
+	Run          func(ctx context.Context) error
+}
+
+type taskWorker struct {
+	river.WorkerDefaults[TaskArgs]
+	r *Runner
+}
+
+func (w *taskWorker) Timeout(*river.Job[TaskArgs]) time.Duration { return 10 * time.Minute }
+
+func (w *taskWorker) Work(ctx context.Context, job *river.Job[TaskArgs]) error {
+	w.r.mu.Lock()
+	t, ok := w.r.tasks[job.Args.Name]
+	w.r.mu.Unlock()
+	if !ok {
+		// A task of another version of revloop; nothing to do here.
+		w.r.log.Warn("unknown task", "name", job.Args.Name)
+		return nil
+	}
+	if err := t.Run(ctx); err != nil {
+		return fmt.Errorf("task %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// AddTask registers a task; call it before Start. A second task with the
+// same name replaces the first. An AfterProcess task without Every runs at
+// least once a minute as well.
+func (r *Runner) AddTask(t Task) {
+	if t.AfterProcess && t.Every <= 0 {
+		t.Every = time.Minute
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tasks == nil {
+		r.tasks = map[string]Task{}
+	}
+	if _, dup := r.tasks[t.Name]; !dup {
+		r.taskOrder = append(r.taskOrder, t.Name)
+	}
+	r.tasks[t.Name] = t
+}
 
 // jobBudget bounds one job's run; a backlog larger than that continues in a
 // follow-up job, so that no job hits River's timeout.
@@ -94,10 +155,12 @@ type Runner struct {
 	opts   Options
 	notify chan struct{}
 
-	mu     sync.Mutex
-	client *river.Client[*sql.Tx]
-	stop   chan struct{}
-	done   chan struct{}
+	mu        sync.Mutex
+	tasks     map[string]Task
+	taskOrder []string
+	client    *river.Client[*sql.Tx]
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // NewRunner prepares a runner; nothing runs until Start.
@@ -127,6 +190,23 @@ func (r *Runner) Start(ctx context.Context) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &processWorker{r: r})
 	river.AddWorker(workers, &sweepWorker{r: r})
+	river.AddWorker(workers, &taskWorker{r: r})
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(r.opts.SweepInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return SweepEventsArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})}
+	r.mu.Lock()
+	for _, name := range r.taskOrder {
+		t := r.tasks[name]
+		if t.Every <= 0 {
+			continue
+		}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(t.Every),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return TaskArgs{Name: name}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+			},
+			&river.PeriodicJobOpts{RunOnStart: t.RunOnStart}))
+	}
+	r.mu.Unlock()
 	client, err := river.NewClient(driver(r.store), &river.Config{
 		Logger:                      r.log.With("component", "jobs"),
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
@@ -135,9 +215,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		FetchCooldown:               50 * time.Millisecond,
 		FetchPollInterval:           r.opts.PollInterval,
 		CompletedJobRetentionPeriod: time.Hour,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(r.opts.SweepInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return SweepEventsArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs:                periodic,
 	})
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
@@ -217,12 +295,34 @@ func (r *Runner) work(ctx context.Context) error {
 		}
 		return fmt.Errorf("process events: %w", err)
 	}
-	if more {
-		if client := river.ClientFromContext[*sql.Tx](ctx); client != nil {
-			if _, err := client.Insert(ctx, ProcessEventsArgs{}, nil); err != nil {
-				r.log.Warn("enqueue follow-up processing", "err", err)
+	client := river.ClientFromContext[*sql.Tx](ctx)
+	if more && client != nil {
+		if _, err := client.Insert(ctx, ProcessEventsArgs{}, nil); err != nil {
+			r.log.Warn("enqueue follow-up processing", "err", err)
+		}
+	}
+	if n > 0 && client != nil {
+		r.mu.Lock()
+		var names []string
+		for _, name := range r.taskOrder {
+			if r.tasks[name].AfterProcess {
+				names = append(names, name)
+			}
+		}
+		r.mu.Unlock()
+		for _, name := range names {
+			// One pending run per task: a burst of events folds into it.
+			opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+			if _, err := client.Insert(ctx, TaskArgs{Name: name}, opts); err != nil {
+				r.log.Warn("enqueue task", "task", name, "err", err)
 			}
 		}
 	}
 	return nil
 }
+
+// pendingStates make a task unique while a run waits or runs (River
+// requires the running state in the set). Events that arrive during a run
+// are picked up by the next one: every AfterProcess task is also periodic.
+var pendingStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled}

@@ -36,13 +36,34 @@ func ParseRole(s string) (Role, error) {
 type Stage string
 
 const (
-	StageVisitor     Stage = "visitor" // anonymous, not yet a lead
+	StageVisitor     Stage = "visitor"    // anonymous, not yet in the lifecycle
+	StageSubscriber  Stage = "subscriber" // known and reachable (a follower, a newsletter reader), not yet a lead
 	StageLead        Stage = "lead"
 	StageMQL         Stage = "mql"
 	StageSQL         Stage = "sql"
 	StageOpportunity Stage = "opportunity"
 	StageCustomer    Stage = "customer"
+	// Side states, outside the forward order.
+	StageNurture      Stage = "nurture"      // recycled: back to marketing for nurturing
+	StageDisqualified Stage = "disqualified" // not a buyer (competitor, student, no fit)
 )
+
+// LifecycleStages are the stages in forward order; Stage.Rank follows it.
+var LifecycleStages = []Stage{StageVisitor, StageSubscriber, StageLead, StageMQL, StageSQL, StageOpportunity, StageCustomer}
+
+// Rank is the position of a stage in LifecycleStages, or -1 for the side
+// states and unknown stages.
+func (s Stage) Rank() int {
+	for i, st := range LifecycleStages {
+		if st == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Valid reports whether s is a known stage, side states included.
+func (s Stage) Valid() bool { return s.Rank() >= 0 || s == StageNurture || s == StageDisqualified }
 
 // FunnelStages are the lifecycle stages a funnel counts, in order.
 var FunnelStages = []Stage{StageLead, StageMQL, StageSQL, StageOpportunity, StageCustomer}
@@ -289,11 +310,13 @@ type Order struct {
 
 // StageChange is one step of a person's lifecycle history.
 type StageChange struct {
-	PersonID  int64
-	FromStage Stage
-	ToStage   Stage
-	ChangedAt time.Time
-	Reason    string
+	PersonID    int64
+	FromStage   Stage
+	ToStage     Stage
+	ChangedAt   time.Time
+	Reason      string
+	Actor       string // "user:ID", "rule:NAME", "scoring", "system"; empty in history loaded from elsewhere
+	RuleVersion int64  // the scoring rule version that moved the person, 0 if none
 }
 
 // Task is a follow-up, an SLA escalation or a review action item.

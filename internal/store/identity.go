@@ -407,6 +407,22 @@ type PersonDetail struct {
 	Account      *model.Account
 	Touchpoints  int64
 	Events       int64
+	Qualification
+}
+
+// Qualification is what scoring, predictive scoring and routing keep on a
+// person.
+type Qualification struct {
+	SDRClass             string
+	FitScore             float64
+	EngagementScore      float64
+	Score                float64
+	ScoreVersion         int64      // 0: never scored
+	ScoredAt             *time.Time // nil: never scored
+	PredictedProbability *float64   // nil: no model has scored the person
+	PredictedAt          *time.Time
+	OwnerName            string
+	OwnerEmail           string
 }
 
 // PersonByIdentity finds the person an identifier points at.
@@ -427,12 +443,17 @@ func (s *Store) PersonDetail(ctx context.Context, id int64) (PersonDetail, error
 	var d PersonDetail
 	var stage, ch string
 	var stageAt, leadAt sql.NullTime
-	var acct, camp, owner, merged sql.NullInt64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, account_id, name, title, email, phone, stage, stage_at, grade, owner_id, first_seen_at,
-		first_touch_channel, first_touch_campaign, lead_at, created_at, merged_into_id,
-		(SELECT COUNT(*) FROM touchpoints WHERE person_id = persons.id), (SELECT COUNT(*) FROM events WHERE person_id = persons.id)
-		FROM persons WHERE id = ?`), id).Scan(&d.ID, &acct, &d.Name, &d.Title, &d.Email, &d.Phone, &stage, &stageAt, &d.Grade, &owner,
-		&d.FirstSeenAt, &ch, &camp, &leadAt, &d.CreatedAt, &merged, &d.Touchpoints, &d.Events)
+	var acct, camp, owner, merged, version sql.NullInt64
+	var scoredAt, predictedAt sql.NullTime
+	var predicted sql.NullFloat64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT persons.id, account_id, persons.name, title, persons.email, phone, stage, stage_at, grade, owner_id, first_seen_at,
+		first_touch_channel, first_touch_campaign, lead_at, persons.created_at, merged_into_id,
+		(SELECT COUNT(*) FROM touchpoints WHERE person_id = persons.id), (SELECT COUNT(*) FROM events WHERE person_id = persons.id),
+		sdr_class, fit_score, engagement_score, score, score_version, scored_at, predicted_probability, predicted_at,
+		COALESCE(u.name, ''), COALESCE(u.email, '')
+		FROM persons LEFT JOIN users u ON u.id = persons.owner_id WHERE persons.id = ?`), id).Scan(&d.ID, &acct, &d.Name, &d.Title, &d.Email, &d.Phone, &stage, &stageAt, &d.Grade, &owner,
+		&d.FirstSeenAt, &ch, &camp, &leadAt, &d.CreatedAt, &merged, &d.Touchpoints, &d.Events,
+		&d.SDRClass, &d.FitScore, &d.EngagementScore, &d.Score, &version, &scoredAt, &predicted, &predictedAt, &d.OwnerName, &d.OwnerEmail)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, ErrNotFound
 	}
@@ -442,6 +463,18 @@ func (s *Store) PersonDetail(ctx context.Context, id int64) (PersonDetail, error
 	d.Stage, d.FirstTouchChannel = model.Stage(stage), model.Channel(ch)
 	d.AccountID, d.FirstTouchCampaign, d.OwnerID, d.MergedIntoID = acct.Int64, camp.Int64, owner.Int64, merged.Int64
 	d.FirstSeenAt, d.CreatedAt = d.FirstSeenAt.UTC(), d.CreatedAt.UTC()
+	d.ScoreVersion = version.Int64
+	if scoredAt.Valid {
+		t := scoredAt.Time.UTC()
+		d.ScoredAt = &t
+	}
+	if predicted.Valid {
+		d.PredictedProbability = &predicted.Float64
+	}
+	if predictedAt.Valid {
+		t := predictedAt.Time.UTC()
+		d.PredictedAt = &t
+	}
 	if stageAt.Valid {
 		d.StageAt = stageAt.Time.UTC()
 	}

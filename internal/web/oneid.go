@@ -84,6 +84,27 @@ type personJSON struct {
 		Touchpoints int64 `json:"touchpoints"`
 		Events      int64 `json:"events"`
 	} `json:"counts"`
+
+	// Qualification: scores, prediction, grade, SDR class and owner.
+	FitScore             float64    `json:"fit_score"`
+	EngagementScore      float64    `json:"engagement_score"`
+	Score                float64    `json:"score"`
+	ScoreVersion         *int64     `json:"score_rule_version"`
+	ScoredAt             *time.Time `json:"scored_at"`
+	PredictedProbability *float64   `json:"predicted_probability"`
+	PredictedAt          *time.Time `json:"predicted_at"`
+	Grade                string     `json:"grade"`
+	SDRClass             string     `json:"sdr_class"`
+	Owner                *ownerJSON `json:"owner"`
+	// Explanations, filled by the scoring and prediction handlers.
+	ScoreExplanation  any `json:"score_explanation,omitempty"`
+	PredictionFactors any `json:"prediction_factors,omitempty"`
+}
+
+type ownerJSON struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
 }
 
 func newPersonJSON(d store.PersonDetail) personJSON {
@@ -102,6 +123,15 @@ func newPersonJSON(d store.PersonDetail) personJSON {
 		p.Identifiers = append(p.Identifiers, identifierJSON{Type: i.Type, Value: i.Value, CreatedAt: i.CreatedAt})
 	}
 	p.Counts.Touchpoints, p.Counts.Events = d.Touchpoints, d.Events
+	p.FitScore, p.EngagementScore, p.Score = d.FitScore, d.EngagementScore, d.Score
+	if d.ScoreVersion != 0 {
+		p.ScoreVersion = &d.ScoreVersion
+	}
+	p.ScoredAt, p.PredictedProbability, p.PredictedAt = d.ScoredAt, d.PredictedProbability, d.PredictedAt
+	p.Grade, p.SDRClass = d.Grade, d.SDRClass
+	if d.OwnerID != 0 {
+		p.Owner = &ownerJSON{ID: d.OwnerID, Name: d.OwnerName, Email: d.OwnerEmail}
+	}
 	return p
 }
 
@@ -172,7 +202,17 @@ func (s *Server) apiPerson(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, newPersonJSON(d))
+	p := newPersonJSON(d)
+	var err error
+	if p.ScoreExplanation, err = s.scoreExplanation(r.Context(), d); err != nil {
+		s.apiInternal(w, r, fmt.Errorf("explain score of person %d: %w", id, err))
+		return
+	}
+	if p.PredictionFactors, err = s.predictionFactors(r.Context(), d); err != nil {
+		s.apiInternal(w, r, fmt.Errorf("explain prediction of person %d: %w", id, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
 }
 
 type timelineEventJSON struct {

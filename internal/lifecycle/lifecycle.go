@@ -1,0 +1,76 @@
+// Package lifecycle holds the rules of the lead lifecycle: which stage
+// moves are allowed, and who may make them. Stages, in forward order:
+// subscriber, lead, mql, sql, opportunity, customer; nurture (recycled) and
+// disqualified are side states.
+//
+// Forward moves may be automatic (a score crossing the MQL threshold, an
+// SDR accepting, an opportunity created or won). Every other move — back
+// down the order, into or out of a side state — needs a person or an
+// explicit rule behind it, and a reason.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// Actor prefixes: who moved a person.
+const (
+	ActorUser    = "user:"   // a person, by user id: "user:12"
+	ActorRule    = "rule:"   // an explicit rule, by name: "rule:recycle-after-90d"
+	ActorScoring = "scoring" // the scoring engine crossing the MQL threshold
+	ActorSystem  = "system"  // automatic forward moves (opportunity created, won)
+)
+
+// ErrNotAllowed is wrapped by Check's refusals.
+var ErrNotAllowed = errors.New("stage move not allowed")
+
+// Forward reports whether from → to moves forward in the lifecycle order.
+func Forward(from, to model.Stage) bool {
+	return from.Rank() >= 0 && to.Rank() > from.Rank()
+}
+
+// Check reports whether a move from → to by actor with reason is allowed.
+func Check(from, to model.Stage, reason, actor string) error {
+	if !to.Valid() || to == model.StageVisitor {
+		return fmt.Errorf("%w: unknown target stage %q", ErrNotAllowed, to)
+	}
+	if !from.Valid() {
+		return fmt.Errorf("%w: unknown current stage %q", ErrNotAllowed, from)
+	}
+	if from == to {
+		return fmt.Errorf("%w: the person is already in %s", ErrNotAllowed, to)
+	}
+	if actor == "" {
+		return fmt.Errorf("%w: a move needs an actor", ErrNotAllowed)
+	}
+	if Forward(from, to) {
+		return nil
+	}
+	if !strings.HasPrefix(actor, ActorUser) && !strings.HasPrefix(actor, ActorRule) {
+		return fmt.Errorf("%w: %s → %s is not a forward move; only a person or an explicit rule may make it", ErrNotAllowed, from, to)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("%w: %s → %s is not a forward move and needs a reason", ErrNotAllowed, from, to)
+	}
+	return nil
+}
+
+// Move checks and applies one move for a person currently in from. It
+// reports false (and no error) when the person had left from meanwhile.
+func Move(ctx context.Context, s *store.Store, personID int64, from, to model.Stage, at time.Time, reason, actor string, ruleVersion int64) (bool, error) {
+	if err := Check(from, to, reason, actor); err != nil {
+		return false, err
+	}
+	ok, err := s.MoveStages(ctx, []store.StageMove{{PersonID: personID, From: from, To: to, At: at, Reason: reason, Actor: actor, RuleVersion: ruleVersion}})
+	if err != nil {
+		return false, err
+	}
+	return ok[0], nil
+}
