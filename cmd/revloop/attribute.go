@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -15,16 +16,28 @@ import (
 
 	"github.com/revloop/revloop/internal/attribution"
 	"github.com/revloop/revloop/internal/config"
+	"github.com/revloop/revloop/internal/credits"
+	"github.com/revloop/revloop/internal/store"
 )
 
-func runAttribute(_ context.Context, c *cli, args []string) error {
+func runAttribute(ctx context.Context, c *cli, args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && name == "recompute" {
+			return runAttributeRecompute(ctx, c, args)
+		}
+	}
 	var paths, touches, journeys, modelName, format, sep, order, halfLife, lookback, bootstrap, samples, seed string
 	fs := newFlags(c, "attribute",
-		"attribute (--paths FILE | --touches FILE --journeys FILE) --model MODEL [--order K] [--half-life DAYS] [--lookback DAYS] [--bootstrap N --seed S] [--samples N --seed S] [--sep '>'] [--format json|csv]",
+		"attribute (--paths FILE | --touches FILE --journeys FILE) --model MODEL [--order K] [--half-life DAYS] [--lookback DAYS] [--bootstrap N --seed S] [--samples N --seed S] [--sep '>'] [--format json|csv]\n"+
+			"       revloop attribute --recompute [--incremental] [--db DB]",
 		"Credit conversions to channels under an attribution model, from path data (ChannelAttribution's layout:\n"+
 			"path,total_conversions,total_conversion_value[,total_null]) or from touch-level data (touches: journey_id,time,channel;\n"+
 			"journeys: journey_id,converted,value,lead_at,opportunity_at,converted_at). FILE - reads standard input.\n\n"+
-			"Models: "+modelList()+".\nSee docs/attribution.md for their exact definitions.")
+			"Models: "+modelList()+".\nSee docs/attribution.md for their exact definitions.\n\n"+
+			"With --recompute it recomputes the credits stored in the database instead (see revloop attribute --recompute -h).")
 	b := config.NewBinder(fs, c.env)
 	b.String(&paths, "paths", "REVLOOP_ATTRIBUTE_PATHS", "", "path data file (CSV, comma or semicolon delimited)")
 	b.String(&touches, "touches", "REVLOOP_ATTRIBUTE_TOUCHES", "", "touches file: journey_id,time,channel")
@@ -255,4 +268,40 @@ func writeCreditsCSV(w io.Writer, r *attribution.Result) error {
 	cw.Write(total)
 	cw.Flush()
 	return cw.Error()
+}
+
+// runAttributeRecompute recomputes the stored attribution credits of a
+// database: all of them, or with --incremental only what changed since the
+// last run.
+func runAttributeRecompute(ctx context.Context, c *cli, args []string) error {
+	var recompute, incremental bool
+	return storeCommand{name: "attribute --recompute", usage: "attribute --recompute [--incremental] [--db DB]",
+		summary: "Recompute the attribution credits stored per conversion and touch for every model, as a running server\n" +
+			"does once a day (fully) and after new events and every five minutes (incrementally).",
+		flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&recompute, "recompute", false, "recompute the stored credits (required)")
+			fs.BoolVar(&incremental, "incremental", false, "recompute only conversions that are new or changed or got new touches")
+		},
+		check: func() error {
+			if !recompute {
+				return usageError{"--recompute is required"}
+			}
+			return nil
+		},
+		run: func(s *store.Store) error {
+			mode := credits.Full
+			if incremental {
+				mode = credits.Incremental
+			}
+			st, err := credits.Recompute(ctx, s, mode, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s recompute: %d conversions, %d credit rows written, %d conversions dropped in %.2f s\n",
+				st.Mode, st.Conversions, st.Credits, st.Deleted, st.Took.Seconds())
+			for _, n := range st.Notes {
+				fmt.Fprintln(c.stdout, "note:", n)
+			}
+			return nil
+		}}.exec(ctx, c, args)
 }

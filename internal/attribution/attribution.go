@@ -97,6 +97,11 @@ type Options struct {
 	// IsDirect tells last-non-direct which channels are Direct; nil means
 	// names equal to "direct" or "(direct)", ignoring case.
 	IsDirect func(channel string) bool
+	// Weights are channel weights of markov and shapley-rate from an
+	// earlier fit (see ChannelWeights), by model and channel name, for
+	// TouchCredits and TouchShares; a model without them is fitted on the
+	// journeys at hand. Attribute always fits.
+	Weights map[Model]map[string]float64
 }
 
 // DefaultHalfLife is time-decay's half-life unless Options say otherwise.

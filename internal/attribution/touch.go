@@ -30,20 +30,15 @@ func TouchCredits(js *Journeys, m Model, o Options) ([]TouchCredit, error) {
 		return nil, err
 	}
 	var weight []float64 // by channel, for markov and shapley-rate
-	switch m {
-	case Markov:
-		_, _, re, err := markovCredits(js, o.order())
-		if err != nil {
-			return nil, err
+	if m == Markov || m == ShapleyRate {
+		named, ok := o.Weights[m]
+		if !ok {
+			var err error
+			if named, err = ChannelWeights(js, m, o); err != nil {
+				return nil, err
+			}
 		}
-		weight = re
-	case ShapleyRate:
-		ss := channelSets(js)
-		phi, err := rateShapley(ss, ss.conv, ss.null, len(js.names), o.Samples, o.Seed)
-		if err != nil {
-			return nil, err
-		}
-		weight = phi
+		weight = weightsByID(js, named)
 	}
 	rule := m
 	if m.DataDriven() {
@@ -60,19 +55,7 @@ func TouchCredits(js *Journeys, m Model, o Options) ([]TouchCredit, error) {
 		w = grow(w, t1-t0)
 		s.shares(j, w)
 		if weight != nil {
-			// w is now 1/(distinct · touches of the channel); reweight by
-			// the channel's model weight.
-			sum := 0.0
-			for i, c := range js.ch[t0:t1] {
-				if weight[c] > 0 {
-					sum += w[i] * weight[c]
-				}
-			}
-			if sum > 0 {
-				for i, c := range js.ch[t0:t1] {
-					w[i] = w[i] * max(weight[c], 0) / sum
-				}
-			}
+			reweight(w, js.ch[t0:t1], weight)
 		}
 		for i, c := range js.ch[t0:t1] {
 			tc := TouchCredit{Journey: j, Touch: i, Channel: js.names[c],

@@ -75,6 +75,9 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if err := s.Load(ctx, g.load); err != nil {
 		return Summary{}, fmt.Errorf("load demo data: %w", err)
 	}
+	if err := afterLoad(ctx, s, unixTime(g.tl)); err != nil {
+		return Summary{}, err
+	}
 	return g.summary(), nil
 }
 

@@ -448,3 +448,7 @@ func benchGenerate(b *testing.B, s *store.Store, path string) {
 		b.ReportMetric(float64(st.Size())/(1<<20), "MB")
 	}
 }
+
+func TestRoutingStoryIsConsistent(t *testing.T) {
+	onBothEngines(t, demo.Options{Seed: 7, End: end, Scale: 0.02}, checkRouting) // routing_demo_test.go
+}

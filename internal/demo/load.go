@@ -93,10 +93,14 @@ func (g *gen) load(l store.Loader) error {
 			x := &g.identities[i]
 			return []any{string(x.typ), x.value, x.person, ts(x.created)}
 		}},
-		{"touchpoints", "id,person_id,account_id,anonymous_id,occurred_at,type,channel,source,medium,campaign_id,keyword_id,content_id,promoter_id,url,referrer,click_id", len(g.touches), func(i int) []any {
+		{"touchpoints", "id,person_id,account_id,anonymous_id,occurred_at,type,channel,source,medium,campaign_id,ad_group_id,keyword_id,content_id,promoter_id,url,referrer,click_id", len(g.touches), func(i int) []any {
 			t := &g.touches[i]
+			var adGroup int64 // the ad group of the clicked keyword
+			if t.keyword != 0 {
+				adGroup = g.keywords[t.keyword-1].adGroup
+			}
 			return []any{t.id, t.person, id(t.account), t.anon, ts(t.at), t.typ, string(t.ch), t.source, t.medium,
-				id(t.campaign), id(t.keyword), id(t.content), id(t.promoter), t.url, t.referrer, t.clickID}
+				id(t.campaign), id(adGroup), id(t.keyword), id(t.content), id(t.promoter), t.url, t.referrer, t.clickID}
 		}},
 		{"daily_costs", "id,day,platform,campaign_id,ad_group_id,keyword_id,impressions,clicks,cost_fen", len(g.costs), func(i int) []any {
 			c := &g.costs[i]
@@ -114,15 +118,17 @@ func (g *gen) load(l store.Loader) error {
 			o := &g.orders[i]
 			return []any{o.id, o.opp, o.account, o.amount, ts(o.at)}
 		}},
-		{"stage_changes", "id,person_id,from_stage,to_stage,changed_at,reason", len(g.changes), func(i int) []any {
+		{"stage_changes", "id,person_id,from_stage,to_stage,changed_at,reason,actor,rule_version", len(g.changes), func(i int) []any {
 			c := &g.changes[i]
-			return []any{c.id, c.person, string(c.from), string(c.to), ts(c.at), c.reason}
+			actor, version := g.actorOf(c)
+			return []any{c.id, c.person, string(c.from), string(c.to), ts(c.at), c.reason, actor, version}
 		}},
 		{"tasks", "id,kind,title,person_id,opportunity_id,assignee_id,due_at,done_at,created_at", len(g.tasks), func(i int) []any {
 			t := &g.tasks[i]
 			return []any{t.id, t.kind, t.title, id(t.person), id(t.opp), id(t.assignee), ts(t.due), ts(t.done), ts(t.created)}
 		}},
 	}
+	steps = g.withRouting(steps) // routing.go: teams, absences, assignments, activities, escalations
 	for _, s := range steps {
 		if err := insert(l, s.table, s.cols, s.n, s.row); err != nil {
 			return err

@@ -306,14 +306,14 @@ type staffDef struct {
 // under three managers, marketers, and a few colleagues who share content.
 // Ids start at 2; id 1 is left for nobody.
 var staff = []staffDef{
-	{"陈立华", "chen.lihua", model.RoleSales, "east", -1, 2},
+	{"陈立华", "chen.lihua", model.RoleSales, "east", 19, 2},
 	{"周晓明", "zhou.xiaoming", model.RoleSales, "east", 0, 3},
 	{"孙佳怡", "sun.jiayi", model.RoleSales, "east", 0, 3},
 	{"吴俊", "wu.jun", model.RoleSales, "east", 0, 2},
-	{"王海涛", "wang.haitao", model.RoleSales, "north", -1, 2},
+	{"王海涛", "wang.haitao", model.RoleSales, "north", 19, 2},
 	{"李娜", "li.na", model.RoleSales, "north", 4, 3},
 	{"赵鹏", "zhao.peng", model.RoleSales, "north", 4, 2},
-	{"黄志强", "huang.zhiqiang", model.RoleSales, "south", -1, 2},
+	{"黄志强", "huang.zhiqiang", model.RoleSales, "south", 19, 2},
 	{"林婷", "lin.ting", model.RoleSales, "south", 7, 3},
 	{"郑浩", "zheng.hao", model.RoleSales, "south", 7, 2},
 	{"刘思远", "liu.siyuan", model.RoleSales, "west", 4, 2},
@@ -325,6 +325,9 @@ var staff = []staffDef{
 	{"高明", "gao.ming", model.RoleViewer, "", -1, 1},
 	{"罗斌", "luo.bin", model.RoleViewer, "", -1, 1.5},
 	{"梁颖", "liang.ying", model.RoleViewer, "", -1, 1},
+	// The head of sales: the regional leaders' manager, so that their own
+	// missed follow-ups escalate to somebody. Covers no territory.
+	{"钱志远", "qian.zhiyuan", model.RoleSales, "", -1, 0.5},
 }
 
 // userDomain is the demo company's mail domain; nobody would log in with it.
@@ -337,10 +340,10 @@ func (g *gen) buildUsers() {
 		if s.manager >= 0 {
 			u.manager = int64(s.manager + 2)
 		}
-		if s.role == model.RoleSales {
+		if s.role == model.RoleSales && s.territory != "" {
 			u.capacity = 200
 			u.isRep = true
-			u.isLeader = s.manager < 0
+			u.isLeader = staff[s.manager].territory == ""
 		}
 		g.users = append(g.users, u)
 	}

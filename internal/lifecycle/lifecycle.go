@@ -23,10 +23,24 @@ import (
 // Actor prefixes: who moved a person.
 const (
 	ActorUser    = "user:"   // a person, by user id: "user:12"
+	ActorAPIKey  = "apikey:" // a person working through an API key, by key name: "apikey:crm-sync"
 	ActorRule    = "rule:"   // an explicit rule, by name: "rule:recycle-after-90d"
 	ActorScoring = "scoring" // the scoring engine crossing the MQL threshold
 	ActorSystem  = "system"  // automatic forward moves (opportunity created, won)
 )
+
+// ByPerson reports whether actor is a person: a logged-in user or someone
+// calling the API with a key. An API key stands for whoever holds it, so it
+// is treated like a user.
+func ByPerson(actor string) bool {
+	return (strings.HasPrefix(actor, ActorUser) && len(actor) > len(ActorUser)) ||
+		(strings.HasPrefix(actor, ActorAPIKey) && len(actor) > len(ActorAPIKey))
+}
+
+// ByRule reports whether actor is an explicit rule.
+func ByRule(actor string) bool {
+	return strings.HasPrefix(actor, ActorRule) && len(actor) > len(ActorRule)
+}
 
 // ErrNotAllowed is wrapped by Check's refusals.
 var ErrNotAllowed = errors.New("stage move not allowed")
@@ -53,7 +67,7 @@ func Check(from, to model.Stage, reason, actor string) error {
 	if Forward(from, to) {
 		return nil
 	}
-	if !strings.HasPrefix(actor, ActorUser) && !strings.HasPrefix(actor, ActorRule) {
+	if !ByPerson(actor) && !ByRule(actor) {
 		return fmt.Errorf("%w: %s → %s is not a forward move; only a person or an explicit rule may make it", ErrNotAllowed, from, to)
 	}
 	if strings.TrimSpace(reason) == "" {

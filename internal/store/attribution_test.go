@@ -167,7 +167,7 @@ func TestAttributionCostsAndNames(t *testing.T) {
 		if c.ByChannel["paid_search"] != 100000 {
 			t.Errorf("costs from day 1: %+v", c)
 		}
-		n, err := s.AttributionNames(ctx, []int64{1, 2, 99}, nil, nil, []int64{2})
+		n, err := s.AttributionNames(ctx, []int64{1, 2, 99}, nil, nil, nil, []int64{2})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -14,19 +16,88 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/attribution"
+	"github.com/revloop/revloop/internal/credits"
+	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// attributionRoutes mounts GET /api/v1/attribution. Credits are computed on
-// request from the stored touches and conversions; they are not stored.
+// attributionRoutes mounts GET /api/v1/attribution and POST
+// /api/v1/attribution/recompute, and hands the job runner the tasks that
+// keep the stored credits current: an incremental run after each batch of
+// processed events and every five minutes, and a full run once a day.
 func (s *Server) attributionRoutes(m *http.ServeMux) error {
+	keeper := credits.NewKeeper(s.store)
+	if s.oneID.runner != nil {
+		run := func(mode credits.Mode) func(ctx context.Context) error {
+			return func(ctx context.Context) error {
+				st, err := keeper.Run(ctx, mode, time.Now())
+				if err == nil && st.Conversions+st.Deleted > 0 {
+					s.log.Info("attribution credits", "mode", mode, "conversions", st.Conversions, "deleted", st.Deleted,
+						"credits", st.Credits, "took", st.Took)
+				}
+				for _, n := range st.Notes {
+					s.log.Warn("attribution credits", "note", n)
+				}
+				return err
+			}
+		}
+		s.oneID.runner.AddTask(jobs.Task{Name: "attribution_credits", Every: creditsEvery, RunOnStart: true, AfterProcess: true,
+			Run: run(credits.Incremental)})
+		s.oneID.runner.AddTask(jobs.Task{Name: "attribution_credits_full", Every: 24 * time.Hour, Run: run(credits.Full)})
+	}
 	m.Handle("GET /api/v1/attribution", s.requireAPI(s.apiAttribution))
+	m.Handle("POST /api/v1/attribution/recompute", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
+		s.apiRecompute(w, r, keeper)
+	}))
 	return nil
 }
 
+// creditsEvery is how often the incremental run of the stored credits
+// runs besides after event processing (conversions arrive from the CRM
+// without events).
+const creditsEvery = 5 * time.Minute
+
+// apiRecompute recomputes the stored credits now: fully unless the body
+// says {"mode": "incremental"}.
+func (s *Server) apiRecompute(w http.ResponseWriter, r *http.Request, keeper *credits.Keeper) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "body: larger than 1 MiB or unreadable")
+		return
+	}
+	mode := credits.Full
+	if len(strings.TrimSpace(string(body))) > 0 {
+		var req struct {
+			Mode string `json:"mode"`
+		}
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeJSONError(w, http.StatusBadRequest, "body: want a JSON object such as {\"mode\": \"full\"}: "+err.Error())
+			return
+		}
+		if req.Mode != "" {
+			if mode, err = credits.ParseMode(req.Mode); err != nil {
+				writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("mode: unknown mode %q: use full or incremental", shorten(req.Mode)))
+				return
+			}
+		}
+	}
+	st, err := keeper.TryRun(r.Context(), mode, time.Now())
+	switch {
+	case errors.Is(err, credits.ErrBusy):
+		writeJSONError(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
 // attributionDims are the ?by= roll-ups.
-var attributionDims = []string{"channel", "campaign", "keyword", "asset", "promoter", "source"}
+var attributionDims = []string{"channel", "source", "campaign", "adgroup", "keyword", "asset", "promoter"}
 
 // maxLookbackDays bounds ?lookback= (ten years).
 const maxLookbackDays = 3650
@@ -101,7 +172,7 @@ func parseAttributionQuery(r *http.Request) (attributionQuery, error) {
 
 // attributionRow is one line of the response.
 type attributionRow struct {
-	Key           string       `json:"key"` // channel, "source / medium", or the id of the campaign, keyword, asset or promoter; "(none)"
+	Key           string       `json:"key"` // channel, "source / medium", or the id of the campaign, ad group, keyword, asset or promoter; "(none)"
 	Name          string       `json:"name,omitempty"`
 	NameEN        string       `json:"name_en,omitempty"`
 	Conversions   float64      `json:"conversions"`
@@ -142,6 +213,10 @@ type attributionResponse struct {
 	Rows            []attributionRow `json:"rows"`
 	Sourced         *pipelineSplit   `json:"sourced,omitempty"`
 	Influenced      *pipelineSplit   `json:"influenced,omitempty"`
+	// Source says where the credits come from: "stored" (the stored
+	// per-touch credits, as of CreditsAsOf) or "computed" (on request).
+	Source      string     `json:"source"`
+	CreditsAsOf *time.Time `json:"credits_as_of,omitempty"`
 }
 
 func (s *Server) apiAttribution(w http.ResponseWriter, r *http.Request) {
@@ -169,16 +244,6 @@ type modelError struct{ err error }
 
 func (e *modelError) Error() string { return e.err.Error() }
 
-// isMarketing reports whether a channel is marketing's doing: anything but
-// Direct, Outbound (sales) and Unknown.
-func isMarketing(ch string) bool {
-	switch model.Channel(ch) {
-	case model.ChannelDirect, model.ChannelOutbound, model.ChannelUnknown, "":
-		return false
-	}
-	return true
-}
-
 func idKey(id int64) string {
 	if id == 0 {
 		return noneKey
@@ -186,21 +251,208 @@ func idKey(id int64) string {
 	return strconv.FormatInt(id, 10)
 }
 
-// attribute reads the journeys and credits them.
+// storedColumn says whether the stored credits answer a request, and
+// from which column: they hold every model's per-touch shares at the
+// default lookback and half-life. markov and shapley-rate by channel are
+// defined on the window's journeys and always computed on request;
+// shapley's channel totals are its per-touch shares summed.
+func storedColumn(aq attributionQuery) (int, bool) {
+	if aq.Lookback != store.DefaultLookback {
+		return 0, false
+	}
+	if aq.By == "channel" && (aq.Model == attribution.Markov || aq.Model == attribution.ShapleyRate) {
+		return 0, false
+	}
+	return credits.Column(aq.Model)
+}
+
+// attribute credits a request's conversions: from the stored credits when
+// they match the request and cover the window's conversions, else from
+// journeys read and computed on request.
 func (s *Server) attribute(ctx context.Context, aq attributionQuery) (*attributionResponse, error) {
-	cjs, err := s.store.AttributionJourneys(ctx, aq.Conversion, aq.Window, aq.Lookback)
+	if col, ok := storedColumn(aq); ok {
+		current, asOf, err := s.store.CreditsCurrent(ctx, aq.Conversion, aq.Window)
+		if err != nil {
+			return nil, err
+		}
+		if current {
+			return s.attributeStored(ctx, aq, col, asOf)
+		}
+	}
+	return s.attributeLiveCached(ctx, aq)
+}
+
+// liveCache keeps recent answers computed on request (markov and
+// shapley-rate by channel read every touch: seconds on a large database),
+// keyed by the request and by what the data looked like: the stored
+// credits' last run of the kind and the newest touch. An answer is reused
+// until either moves, so it is never staler than the stored credits.
+type liveCache struct {
+	mu      sync.Mutex
+	entries map[string]*attributionResponse
+}
+
+// maxLiveCache bounds the cache; when full it starts over.
+const maxLiveCache = 64
+
+func (s *Server) attributeLiveCached(ctx context.Context, aq attributionQuery) (*attributionResponse, error) {
+	st, _, err := s.store.CreditStateOf(ctx, aq.Conversion)
 	if err != nil {
 		return nil, err
 	}
+	mark, err := s.store.MaxTouchID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("%s|%s|%s|%v|%v|%d|%d|%d", aq.Model, aq.Conversion, aq.By, aq.Window.From.UnixNano(), aq.Window.To.UnixNano(),
+		aq.Lookback, st.ComputedAt.UnixNano(), mark)
+	c := &s.attrLive
+	c.mu.Lock()
+	res, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok {
+		cp := *res
+		cp.Rows = slices.Clone(res.Rows)
+		return &cp, nil
+	}
+	res, err = s.attributeLive(ctx, aq)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= maxLiveCache {
+		c.entries = map[string]*attributionResponse{}
+	}
+	cp := *res
+	cp.Rows = slices.Clone(res.Rows)
+	c.entries[key] = &cp
+	c.mu.Unlock()
+	return res, nil
+}
+
+func (s *Server) newResponse(aq attributionQuery) *attributionResponse {
 	res := &attributionResponse{Model: aq.Model, Conversion: aq.Conversion, By: aq.By,
 		From: utcPtr(aq.Window.From), To: utcPtr(aq.Window.To), LookbackDays: int(aq.Lookback / (24 * time.Hour)),
-		Currency: "CNY", Rows: []attributionRow{}}
-	money := aq.Conversion == store.ConvOpportunity || aq.Conversion == store.ConvWon || aq.Conversion == store.ConvOrder
-	if money {
+		Currency: "CNY", Rows: []attributionRow{}, Source: "computed"}
+	if aq.Conversion == store.ConvOpportunity || aq.Conversion == store.ConvWon || aq.Conversion == store.ConvOrder {
 		res.Sourced, res.Influenced = &pipelineSplit{}, &pipelineSplit{}
 	}
+	return res
+}
+
+// rowSet collects rows by key in the order they are first seen.
+type rowSet struct {
+	rows  map[string]*attributionRow
+	order []string
+}
+
+func (rs *rowSet) row(k string) *attributionRow {
+	if r, ok := rs.rows[k]; ok {
+		return r
+	}
+	if rs.rows == nil {
+		rs.rows = map[string]*attributionRow{}
+	}
+	r := &attributionRow{Key: k}
+	rs.rows[k] = r
+	rs.order = append(rs.order, k)
+	return r
+}
+
+// attributeStored sums the stored credits.
+func (s *Server) attributeStored(ctx context.Context, aq attributionQuery, col int, asOf time.Time) (*attributionResponse, error) {
+	sums, tot, err := s.store.StoredCredits(ctx, aq.Conversion, col, aq.By, aq.Window)
+	if err != nil {
+		return nil, err
+	}
+	res := s.newResponse(aq)
+	res.Source, res.CreditsAsOf = "stored", &asOf
+	res.Conversions, res.Value = tot.Conversions, tot.Value
+	res.Uncredited, res.UncreditedValue = tot.Uncredited, tot.UncreditedValue
+	res.Credited = float64(tot.Conversions - tot.Uncredited)
+	res.CreditedValue = tot.Value - tot.UncreditedValue
+	if res.Sourced != nil {
+		*res.Sourced = pipelineSplit{Count: tot.Sourced, Value: tot.SourcedValue}
+		*res.Influenced = pipelineSplit{Count: tot.Influenced, Value: tot.InfluencedValue}
+	}
+	var rs rowSet
+	for _, c := range sums {
+		k := c.Key
+		if k == "" {
+			k = noneKey
+		}
+		r := rs.row(k)
+		r.Conversions += c.Conversions
+		r.fen += c.Fen
+	}
+	return s.finishAttribution(ctx, aq, res, &rs)
+}
+
+// attributeLive reads the journeys and credits them on request. markov and
+// shapley-rate also read the journeys of persons without a conversion in
+// the window, which they learn from.
+func (s *Server) attributeLive(ctx context.Context, aq attributionQuery) (*attributionResponse, error) {
+	res := s.newResponse(aq)
+	heads, err := s.store.ConversionHeads(ctx, aq.Conversion, aq.Window, nil)
+	if err != nil {
+		return nil, err
+	}
+	heads = slices.DeleteFunc(heads, func(h store.ConversionHead) bool { return !h.First })
 	js := attribution.NewJourneys()
+	o := attribution.Options{}
+	fitted := aq.Model == attribution.Markov || aq.Model == attribution.ShapleyRate
+	needNull := fitted
+	if fitted && aq.By != "channel" {
+		// Drill-downs split journeys by the channel weights of the stored
+		// global fit when there is one (see docs/attribution.md).
+		named, err := s.store.CreditWeights(ctx, aq.Conversion)
+		if err != nil {
+			return nil, err
+		}
+		if col, _ := credits.Column(aq.Model); named[store.CreditColumns[col]] != nil {
+			o.Weights = map[attribution.Model]map[string]float64{aq.Model: named[store.CreditColumns[col]]}
+			needNull = false
+		}
+	}
+	jo := store.JourneyOptions{Lookback: aq.Lookback, ChannelsOnly: aq.By == "channel"}
+	if needNull {
+		var chans []int32
+		var times []int64
+		jo.Window = aq.Window
+		jo.NonConverting = func(_ int, _ int64, ts []store.AttributionTouch) error {
+			chans, times = chans[:0], times[:0]
+			for _, t := range ts {
+				chans = append(chans, js.Channel(t.Channel))
+				times = append(times, t.At.UnixNano())
+			}
+			return js.AddTimed(chans, times, false, 0, 0, time.Time{}, time.Time{}, time.Time{})
+		}
+	}
+	var cjs []store.ConversionJourney
+	if needNull && aq.By == "channel" {
+		// One scan of all touches serves both.
+		all, err := s.store.JourneysOf(ctx, [][]store.ConversionHead{heads}, jo)
+		if err != nil {
+			return nil, err
+		}
+		cjs = all[0]
+	} else {
+		nulls := jo.NonConverting
+		jo.NonConverting = nil
+		all, err := s.store.JourneysOf(ctx, [][]store.ConversionHead{heads}, jo)
+		if err != nil {
+			return nil, err
+		}
+		cjs = all[0]
+		if nulls != nil {
+			if _, err := s.store.JourneysOf(ctx, [][]store.ConversionHead{heads}, store.JourneyOptions{Lookback: aq.Lookback,
+				ChannelsOnly: true, NonConverting: nulls, Window: aq.Window}); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var creditedFen int64
+	credited := 0
 	for _, cj := range cjs {
 		res.Conversions++
 		res.Value += cj.Value
@@ -212,7 +464,7 @@ func (s *Server) attribute(ctx context.Context, aq attributionQuery) (*attributi
 				sm = t.Source + " / " + t.Medium
 			}
 			j.Touches[i] = attribution.Touch{Time: t.At, Channel: t.Channel, Ref: t.ID, Keys: attribution.Keys{
-				SourceMedium: sm, Campaign: idKey(t.CampaignID), Keyword: idKey(t.KeywordID),
+				SourceMedium: sm, Campaign: idKey(t.CampaignID), AdGroup: idKey(t.AdGroupID), Keyword: idKey(t.KeywordID),
 				Content: idKey(t.ContentID), Promoter: idKey(t.PromoterID)}}
 		}
 		if js.Add(j, aq.Lookback) == 0 {
@@ -220,60 +472,31 @@ func (s *Server) attribute(ctx context.Context, aq attributionQuery) (*attributi
 			res.UncreditedValue += cj.Value
 			continue
 		}
+		credited++
 		creditedFen += int64(cj.Value)
-		if money {
-			if isMarketing(cj.Touches[0].Channel) {
+		if res.Sourced != nil {
+			if credits.Sourced(cj) {
 				res.Sourced.Count++
 				res.Sourced.Value += cj.Value
 			}
-			before := cj.OpportunityAt
-			if before.IsZero() {
-				before = cj.At
-			}
-			for _, t := range cj.Touches {
-				if t.At.After(before) {
-					break
-				}
-				if isMarketing(t.Channel) {
-					res.Influenced.Count++
-					res.Influenced.Value += cj.Value
-					break
-				}
+			if credits.Influenced(cj) {
+				res.Influenced.Count++
+				res.Influenced.Value += cj.Value
 			}
 		}
 	}
 	res.CreditedValue = model.Money(creditedFen)
 	res.Credited = float64(res.Conversions - res.Uncredited)
 
-	costs, err := s.store.AttributionCosts(ctx, aq.Window)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range costs.ByChannel {
-		res.Cost += c
-	}
-	res.ROI = moneyRatio(float64(res.CreditedValue), res.Cost)
-
-	rows := map[string]*attributionRow{}
-	var order []string
-	row := func(k string) *attributionRow {
-		if r, ok := rows[k]; ok {
-			return r
-		}
-		r := &attributionRow{Key: k}
-		rows[k] = r
-		order = append(order, k)
-		return r
-	}
-	if js.Len() > 0 {
-		o := attribution.Options{}
+	var rs rowSet
+	if credited > 0 {
 		if aq.By == "channel" {
 			ar, err := attribution.Attribute(js, aq.Model, o)
 			if err != nil {
 				return nil, &modelError{err}
 			}
 			for _, c := range ar.Channels {
-				r := row(c.Channel)
+				r := rs.row(c.Channel)
 				r.Conversions, r.fen, r.RemovalEffect = c.Conversions, c.Value, c.RemovalEffect
 			}
 		} else {
@@ -283,37 +506,47 @@ func (s *Server) attribute(ctx context.Context, aq attributionQuery) (*attributi
 			}
 			key := map[string]func(attribution.TouchCredit) string{
 				"campaign": func(c attribution.TouchCredit) string { return c.Keys.Campaign },
+				"adgroup":  func(c attribution.TouchCredit) string { return c.Keys.AdGroup },
 				"keyword":  func(c attribution.TouchCredit) string { return c.Keys.Keyword },
 				"asset":    func(c attribution.TouchCredit) string { return c.Keys.Content },
 				"promoter": func(c attribution.TouchCredit) string { return c.Keys.Promoter },
 				"source":   func(c attribution.TouchCredit) string { return c.Keys.SourceMedium },
 			}[aq.By]
 			for _, c := range attribution.RollUp(tc, key) {
-				r := row(c.Key)
+				r := rs.row(c.Key)
 				r.Conversions, r.fen = c.Conversions, c.Value
 			}
 		}
 	}
+	return s.finishAttribution(ctx, aq, res, &rs)
+}
+
+// finishAttribution adds cost, ROI and names to the rows, rounds their
+// value to whole fen adding up to the credited value, and sorts them.
+func (s *Server) finishAttribution(ctx context.Context, aq attributionQuery, res *attributionResponse, rs *rowSet) (*attributionResponse, error) {
+	costs, err := s.store.AttributionCosts(ctx, aq.Window)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range costs.ByChannel {
+		res.Cost += c
+	}
+	res.ROI = moneyRatio(float64(res.CreditedValue), res.Cost)
 	// Spend that bought nothing is a row too.
-	switch aq.By {
-	case "channel":
+	byID := map[string]map[int64]model.Money{"campaign": costs.ByCampaign, "adgroup": costs.ByAdGroup, "keyword": costs.ByKeyword}
+	if aq.By == "channel" {
 		for ch := range costs.ByChannel {
-			row(ch)
-		}
-	case "campaign":
-		for id := range costs.ByCampaign {
-			row(idKey(id))
-		}
-	case "keyword":
-		for id := range costs.ByKeyword {
-			row(idKey(id))
+			rs.row(ch)
 		}
 	}
-	out := make([]*attributionRow, 0, len(order))
-	for _, k := range order {
-		out = append(out, rows[k])
+	for id := range byID[aq.By] {
+		rs.row(idKey(id))
 	}
-	roundFen(out, creditedFen)
+	out := make([]*attributionRow, 0, len(rs.order))
+	for _, k := range rs.order {
+		out = append(out, rs.rows[k])
+	}
+	roundFen(out, int64(res.CreditedValue))
 	for _, r := range out {
 		var cost model.Money
 		var has bool
@@ -321,10 +554,8 @@ func (s *Server) attribute(ctx context.Context, aq attributionQuery) (*attributi
 		switch aq.By {
 		case "channel":
 			cost, has = costs.ByChannel[r.Key], true
-		case "campaign":
-			cost, has = costs.ByCampaign[id], id != 0
-		case "keyword":
-			cost, has = costs.ByKeyword[id], id != 0
+		case "campaign", "adgroup", "keyword":
+			cost, has = byID[aq.By][id], id != 0
 		}
 		if has {
 			c := cost
@@ -399,10 +630,12 @@ func (s *Server) nameRows(ctx context.Context, by string, rows []*attributionRow
 			ids = append(ids, id)
 		}
 	}
-	var camps, kws, assets, proms []int64
+	var camps, groups, kws, assets, proms []int64
 	switch by {
 	case "campaign":
 		camps = ids
+	case "adgroup":
+		groups = ids
 	case "keyword":
 		kws = ids
 	case "asset":
@@ -410,7 +643,7 @@ func (s *Server) nameRows(ctx context.Context, by string, rows []*attributionRow
 	case "promoter":
 		proms = ids
 	}
-	n, err := s.store.AttributionNames(ctx, camps, kws, assets, proms)
+	n, err := s.store.AttributionNames(ctx, camps, groups, kws, assets, proms)
 	if err != nil {
 		return err
 	}
@@ -422,6 +655,8 @@ func (s *Server) nameRows(ctx context.Context, by string, rows []*attributionRow
 		switch by {
 		case "campaign":
 			r.Name, r.NameEN = n.Campaigns[id][0], n.Campaigns[id][1]
+		case "adgroup":
+			r.Name = n.AdGroups[id][0]
 		case "keyword":
 			r.Name = n.Keywords[id]
 		case "asset":

@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/revloop/revloop/internal/attribution"
 	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/credits"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
@@ -30,6 +34,7 @@ type attributionJSON struct {
 	Rows          []map[string]json.RawMessage `json:"rows"`
 	Sourced       map[string]json.RawMessage   `json:"sourced"`
 	Influenced    map[string]json.RawMessage   `json:"influenced"`
+	Source        string                       `json:"source"`
 }
 
 // rowsString prints rows as key=conversions/value/cost/roi[/name].
@@ -75,7 +80,11 @@ func TestAPIAttribution(t *testing.T) {
 			{"model=first&from=2026-01-11", "paid_search=1/500000.00/1000.00/500 webinar=0/0.00/0.00/null"},
 			// A one-day lookback: both touches are older than the deal's day before; nothing is credited.
 			{"model=first&lookback=1", "paid_search=0/0.00/2234.56/0"},
-			{"model=markov", "paid_search=0.5/250000.00/2234.56/111.8788 webinar=0.5/250000.00/0.00/null"},
+			// Markov learns from persons 2 (webinar) and 3 (paid search twice,
+			// collapsed) too, whose journeys end without an opportunity:
+			// P = 2/3·(1/2·1/2) + 1/3·1/2 = 1/3; without paid search 1/6
+			// (RE 1/2), without webinar 0 (RE 1); credits 1/3 and 2/3.
+			{"model=markov", "webinar=0.6666666666666666/333333.33/0.00/null paid_search=0.3333333333333333/166666.67/2234.56/74.5859"},
 		}
 		for _, c := range cases {
 			var got attributionJSON
@@ -117,7 +126,7 @@ func TestAPIAttributionBadParams(t *testing.T) {
 			{"", []string{"model:", "first", "markov", "shapley-rate"}},
 			{"model=magic", []string{"model:", `"magic"`, "linear"}},
 			{"model=linear&conversion=lead", []string{"conversion:", `"lead"`, "opportunity, won, order, mql, sql"}},
-			{"model=linear&by=region", []string{"by:", `"region"`, "channel, campaign, keyword, asset, promoter, source"}},
+			{"model=linear&by=region", []string{"by:", `"region"`, "channel, source, campaign, adgroup, keyword, asset, promoter"}},
 			{"model=linear&lookback=0", []string{"lookback:", "1 to 3650"}},
 			{"model=linear&lookback=ten", []string{"lookback:", `"ten"`}},
 			{"model=linear&from=yesterday", []string{"from:", "YYYY-MM-DD"}},
@@ -219,14 +228,16 @@ func TestAPIAttributionRollUps(t *testing.T) {
 				ins("users", "id,email,name,role,created_at", []any{int64(1), "wang@x.cn", "王芳", "sales", day0}),
 				ins("accounts", "id,name,created_at", []any{int64(1), "甲公司", day0}),
 				ins("campaigns", "id,code,name,name_en,channel,platform,created_at", []any{int64(1), "baidu-1", "百度搜索", "Baidu search", "paid_search", "baidu", day0}),
-				ins("keywords", "id,campaign_id,text", []any{int64(1), int64(1), "cdp 系统"}),
+				ins("ad_groups", "id,campaign_id,name", []any{int64(1), int64(1), "品牌词"}, []any{int64(2), int64(1), "白皮书推广"}),
+				ins("keywords", "id,campaign_id,ad_group_id,text", []any{int64(1), int64(1), int64(1), "cdp 系统"}),
 				ins("content_assets", "id,kind,title,title_en,created_at", []any{int64(1), "whitepaper", "白皮书", "White paper", day0}),
 				ins("persons", "id,account_id,stage,first_seen_at,created_at",
 					[]any{int64(1), int64(1), "opportunity", day0, day0}, []any{int64(2), int64(1), "opportunity", day0, day0}),
-				ins("touchpoints", "id,person_id,occurred_at,type,channel,source,medium,campaign_id,keyword_id,content_id,promoter_id",
-					[]any{int64(1), int64(1), at(0, 1), "ad_click", "paid_search", "baidu", "cpc", int64(1), int64(1), nil, nil},
-					[]any{int64(2), int64(1), at(1, 0), "download", "content", "", "", nil, nil, int64(1), nil},
-					[]any{int64(3), int64(2), at(2, 0), "share_click", "employee_sharing", "", "", nil, nil, nil, int64(1)}),
+				// Touch 1's ad group comes from its keyword; touch 2 names its own.
+				ins("touchpoints", "id,person_id,occurred_at,type,channel,source,medium,campaign_id,ad_group_id,keyword_id,content_id,promoter_id",
+					[]any{int64(1), int64(1), at(0, 1), "ad_click", "paid_search", "baidu", "cpc", int64(1), nil, int64(1), nil, nil},
+					[]any{int64(2), int64(1), at(1, 0), "download", "content", "", "", nil, int64(2), nil, int64(1), nil},
+					[]any{int64(3), int64(2), at(2, 0), "share_click", "employee_sharing", "", "", nil, nil, nil, nil, int64(1)}),
 				ins("daily_costs", "id,day,platform,campaign_id,keyword_id,cost_fen", []any{int64(1), day0, "baidu", int64(1), int64(1), int64(10000)}),
 				ins("opportunities", "id,account_id,name,stage,amount_fen,created_at", []any{int64(1), int64(1), "CDP", "proposal", int64(30000), at(5, 0)}),
 				ins("opportunity_contacts", "opportunity_id,person_id,is_primary", []any{int64(1), int64(1), true}, []any{int64(1), int64(2), false}),
@@ -263,26 +274,138 @@ func TestAPIAttributionRollUps(t *testing.T) {
 			"channel":  "content=0.33/100.00/0.00/null//; employee_sharing=0.33/100.00/0.00/null//; paid_search=0.33/100.00/100.00/1//",
 			"campaign": "(none)=0.67/200.00/null/null//; 1=0.33/100.00/100.00/1/百度搜索/Baidu search",
 			"keyword":  "(none)=0.67/200.00/null/null//; 1=0.33/100.00/100.00/1/cdp 系统/",
+			"adgroup":  "(none)=0.33/100.00/null/null//; 1=0.33/100.00/100.00/1/品牌词/; 2=0.33/100.00/0.00/null/白皮书推广/",
 			"asset":    "(none)=0.67/200.00/null/null//; 1=0.33/100.00/null/null/白皮书/White paper",
 			"promoter": "(none)=0.67/200.00/null/null//; 1=0.33/100.00/null/null/王芳/",
 			"source":   "(none)=0.67/200.00/null/null//; baidu / cpc=0.33/100.00/null/null//",
 		}
-		for by, want := range cases {
-			var got attributionJSON
-			decodeJSON(t, e.api(t, "/api/v1/attribution?model=linear&by="+by), http.StatusOK, &got)
-			var rows []string
-			for _, r := range got.Rows {
-				rows = append(rows, row(r))
-			}
-			if g := strings.Join(rows, "; "); g != want {
-				t.Errorf("by=%s:\n got %s\nwant %s", by, g, want)
+		check := func(source string) {
+			t.Helper()
+			for by, want := range cases {
+				var got attributionJSON
+				decodeJSON(t, e.api(t, "/api/v1/attribution?model=linear&by="+by), http.StatusOK, &got)
+				var rows []string
+				for _, r := range got.Rows {
+					rows = append(rows, row(r))
+				}
+				if g := strings.Join(rows, "; "); g != want || got.Source != source {
+					t.Errorf("by=%s (%s, want %s):\n got %s\nwant %s", by, got.Source, source, g, want)
+				}
 			}
 		}
+		check("computed")
+		// The same from the stored credits.
+		if _, err := credits.Recompute(ctx, s, credits.Full, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		check("stored")
 		// Sourced: the first touch (paid search) is marketing.
 		var got attributionJSON
 		decodeJSON(t, e.api(t, "/api/v1/attribution?model=w-shaped"), http.StatusOK, &got)
 		if string(got.Sourced["value"]) != "300.00" || string(got.Influenced["count"]) != "1" || string(got.CreditedValue) != "300.00" {
 			t.Errorf("w-shaped: %+v", got)
+		}
+	})
+}
+
+// TestAPIAttributionStoredMatchesComputed: after a recompute, every model,
+// conversion and roll-up answered from the stored credits equals the
+// answer computed on request before; markov and shapley-rate by channel
+// stay computed.
+func TestAPIAttributionStoredMatchesComputed(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		var queries []string
+		for _, m := range attribution.Models {
+			for _, k := range store.ConversionKinds {
+				for _, by := range []string{"channel", "source", "campaign", "adgroup"} {
+					queries = append(queries, fmt.Sprintf("model=%s&conversion=%s&by=%s", m, k, by))
+				}
+			}
+			queries = append(queries, fmt.Sprintf("model=%s&from=2026-01-02", m), fmt.Sprintf("model=%s&conversion=mql&to=2026-01-10", m))
+		}
+		before := map[string]attributionJSON{}
+		for _, q := range queries {
+			var got attributionJSON
+			decodeJSON(t, e.api(t, "/api/v1/attribution?"+q), http.StatusOK, &got)
+			if got.Source != "computed" {
+				t.Fatalf("%s before any recompute: source %q", q, got.Source)
+			}
+			before[q] = got
+		}
+		var st struct {
+			Mode        string `json:"mode"`
+			Conversions int    `json:"conversions"`
+		}
+		decodeJSON(t, e.send(t, http.MethodPost, "/api/v1/attribution/recompute", e.marketerKey(t), "", ""), http.StatusOK, &st)
+		// opportunity 1, won 1, order 1, mql 2 (persons 1 and 2), sql 1.
+		if st.Mode != "full" || st.Conversions != 6 {
+			t.Errorf("recompute: %+v", st)
+		}
+		for _, q := range queries {
+			var got attributionJSON
+			decodeJSON(t, e.api(t, "/api/v1/attribution?"+q), http.StatusOK, &got)
+			want := before[q]
+			source := "stored"
+			byChannel := strings.Contains(q, "by=channel") || !strings.Contains(q, "by=")
+			if byChannel && (strings.Contains(q, "model=markov&") || strings.Contains(q, "model=shapley-rate&")) {
+				source = "computed"
+			}
+			if got.Source != source {
+				t.Errorf("%s: source %q, want %q", q, got.Source, source)
+			}
+			if got.Conversions != want.Conversions || got.Credited != want.Credited || string(got.CreditedValue) != string(want.CreditedValue) ||
+				got.Uncredited != want.Uncredited || fmt.Sprint(got.Sourced) != fmt.Sprint(want.Sourced) || fmt.Sprint(got.Influenced) != fmt.Sprint(want.Influenced) {
+				t.Errorf("%s: header\n got %+v\nwant %+v", q, got, want)
+			}
+			if len(got.Rows) != len(want.Rows) {
+				t.Errorf("%s: rows\n got %s\nwant %s", q, got.rowsString(), want.rowsString())
+				continue
+			}
+			for i := range got.Rows {
+				g, w := got.Rows[i], want.Rows[i]
+				var gc, wc float64
+				json.Unmarshal(g["conversions"], &gc)
+				json.Unmarshal(w["conversions"], &wc)
+				if string(g["key"]) != string(w["key"]) || math.Abs(gc-wc) > 1e-9 || string(g["value"]) != string(w["value"]) ||
+					string(g["cost"]) != string(w["cost"]) || string(g["roi"]) != string(w["roi"]) || string(g["name"]) != string(w["name"]) {
+					t.Errorf("%s: rows\n got %s\nwant %s", q, got.rowsString(), want.rowsString())
+					break
+				}
+			}
+		}
+	})
+}
+
+func TestAPIAttributionRecompute(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		const target = "/api/v1/attribution/recompute"
+		mk := e.marketerKey(t)
+		cases := []struct {
+			key, body string
+			code      int
+			want      string
+		}{
+			{"", "", http.StatusUnauthorized, ""},
+			{e.key, "", http.StatusForbidden, "marketer"},
+			{mk, `{"mode": "sometimes"}`, http.StatusBadRequest, `mode: unknown mode \"sometimes\": use full or incremental`},
+			{mk, `full`, http.StatusBadRequest, "body: want a JSON object"},
+			{mk, `{"mode": "full", "models": ["linear"]}`, http.StatusBadRequest, "body:"},
+			{mk, `{"mode": "full"}` + strings.Repeat(" ", 1<<20), http.StatusBadRequest, "larger than 1 MiB"},
+			{mk, `{"mode": "full"}`, http.StatusOK, `"mode":"full","conversions":6,"deleted":0,"credits":`},
+			{mk, "", http.StatusOK, `"mode":"full","conversions":6`},
+			{mk, `{"mode": "incremental"}`, http.StatusOK, `"mode":"incremental","conversions":0,"deleted":0,"credits":0`},
+		}
+		for _, c := range cases {
+			res := e.send(t, http.MethodPost, target, c.key, "application/json", c.body)
+			body := bodyOf(t, res)
+			if res.StatusCode != c.code || !strings.Contains(body, c.want) {
+				t.Errorf("key %.6s body %.40q: %d %s, want %d with %q", c.key, c.body, res.StatusCode, body, c.code, c.want)
+			}
+		}
+		if res := e.send(t, http.MethodGet, target, mk, "", ""); res.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET: %d", res.StatusCode)
 		}
 	})
 }

@@ -1,9 +1,947 @@
 package web
 
-import "net/http"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/identity"
+	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/lifecycle"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// lifecycleRulesEvery is how often the lifecycle rules run on their own.
+const lifecycleRulesEvery = time.Hour
+
+// maxLifecycleBody bounds every lifecycle and CRM request body.
+const maxLifecycleBody = 1 << 20
 
 // lifecycleRoutes mounts the lifecycle API: stage moves with history, SDR
-// classes and grades, and funnel figures.
+// actions, SDR classes and grades (by hand and by rules), the CRM's
+// opportunities and orders (which move contacts forward), and funnel
+// figures. It registers the periodic run of the lifecycle rules.
 func (s *Server) lifecycleRoutes(m *http.ServeMux) error {
+	if s.oneID.runner != nil {
+		s.oneID.runner.AddTask(jobs.Task{Name: "lifecycle_rules", Every: lifecycleRulesEvery, Run: func(ctx context.Context) error {
+			res, err := lifecycle.RunRules(ctx, s.store, time.Now())
+			if err == nil && (res.GradeChanges+res.SDRClassChanges+res.Moves) > 0 {
+				s.log.Info("lifecycle rules applied", "version", res.Version, "grades", res.GradeChanges, "sdr_classes", res.SDRClassChanges, "moves", res.Moves)
+			}
+			return err
+		}})
+	}
+	m.Handle("POST /api/v1/persons/{id}/stage", s.requireActor(model.RoleSales, s.apiMoveStage))
+	m.Handle("GET /api/v1/persons/{id}/stages", s.requireAPI(s.apiStageHistory))
+	m.Handle("POST /api/v1/persons/{id}/accept", s.requireActor(model.RoleSales, s.apiAccept))
+	m.Handle("POST /api/v1/persons/{id}/reject", s.requireActor(model.RoleSales, s.apiReject))
+	m.Handle("GET /api/v1/persons/{id}/qualification", s.requireAPI(s.apiQualification))
+	m.Handle("PUT /api/v1/persons/{id}/qualification", s.requireActor(model.RoleSales, s.apiSetQualification))
+	m.Handle("GET /api/v1/lifecycle/rules", s.requireAPI(s.apiLifecycleRules))
+	m.Handle("PUT /api/v1/lifecycle/rules", s.requireActor(model.RoleMarketer, s.apiPutLifecycleRules))
+	m.Handle("POST /api/v1/lifecycle/rules/run", s.requireActor(model.RoleMarketer, s.apiRunLifecycleRules))
+	m.Handle("GET /api/v1/lifecycle/funnel", s.requireAPI(s.apiLifecycleFunnel))
+	m.Handle("POST /api/v1/opportunities", s.requireActor(model.RoleSales, s.apiUpsertOpportunity))
+	m.Handle("GET /api/v1/opportunities/{id}", s.requireAPI(s.apiOpportunity))
+	m.Handle("PATCH /api/v1/opportunities/{id}", s.requireActor(model.RoleSales, s.apiPatchOpportunity))
+	m.Handle("POST /api/v1/orders", s.requireActor(model.RoleSales, s.apiUpsertOrder))
 	return nil
+}
+
+// requireActor authenticates a request that changes the lifecycle and
+// names who makes it: an API key ("apikey:NAME", with the key's role) or a
+// logged-in user ("user:ID", with the user's role), for any method (the
+// server refuses cross-origin form posts before this runs).
+func (s *Server) requireActor(min model.Role, next func(w http.ResponseWriter, r *http.Request, actor string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if authz := r.Header.Get("Authorization"); authz != "" {
+			s.requireRole(min, func(w http.ResponseWriter, r *http.Request) {
+				key, _ := bearer(authz)
+				k, err := s.auth.CheckAPIKey(r.Context(), key)
+				if err != nil {
+					s.apiInternal(w, r, err)
+					return
+				}
+				name := strings.TrimSpace(k.Name)
+				if name == "" {
+					name = k.Prefix
+				}
+				next(w, r, lifecycle.ActorAPIKey+clip(name, 100))
+			}).ServeHTTP(w, r)
+			return
+		}
+		c, err := r.Cookie(sessionCookie)
+		if err != nil || c.Value == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="revloop"`)
+			writeJSONError(w, http.StatusUnauthorized, "log in, or send Authorization: Bearer <key>")
+			return
+		}
+		u, err := s.auth.SessionUser(r.Context(), c.Value)
+		if errors.Is(err, auth.ErrNoSession) {
+			writeJSONError(w, http.StatusUnauthorized, "your session has ended: log in again")
+			return
+		}
+		if err != nil {
+			s.apiInternal(w, r, err)
+			return
+		}
+		if !auth.Allows(u.Role, min) {
+			writeJSONError(w, http.StatusForbidden, fmt.Sprintf("this needs the %s role or above; yours is %s", min, u.Role))
+			return
+		}
+		next(w, r, lifecycle.ActorUser+strconv.FormatInt(u.ID, 10))
+	})
+}
+
+// decodeBody reads a bounded JSON object strictly into v; it answers 400
+// and returns false when the body is not what want describes.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, want string) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLifecycleBody))
+	if err != nil {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxLifecycleBody))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "json: ")
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			msg = fmt.Sprintf("field %s: want %s, got a JSON %s", te.Field, te.Type, te.Value)
+		}
+		if errors.Is(err, io.EOF) {
+			msg = "empty body"
+		}
+		writeJSONError(w, http.StatusBadRequest, "body must be a JSON object "+want+": "+msg)
+		return false
+	}
+	if dec.More() {
+		writeJSONError(w, http.StatusBadRequest, "body must be one JSON object "+want+"; found more after it")
+		return false
+	}
+	return true
+}
+
+// stageChangeJSON is one step of a person's stage history.
+type stageChangeJSON struct {
+	From        model.Stage `json:"from"`
+	To          model.Stage `json:"to"`
+	At          time.Time   `json:"at"`
+	Reason      string      `json:"reason"`
+	Actor       string      `json:"actor"`
+	RuleVersion *int64      `json:"rule_version"`
+}
+
+type stageHistoryJSON struct {
+	PersonID int64             `json:"person_id"`
+	Stage    model.Stage       `json:"stage"`
+	StageAt  *time.Time        `json:"stage_at"`
+	Changes  []stageChangeJSON `json:"changes"`
+}
+
+func (s *Server) stageHistory(w http.ResponseWriter, r *http.Request, id int64, code int) {
+	st, at, err := s.store.PersonStage(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	hist, err := s.store.StageHistory(r.Context(), id)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	out := stageHistoryJSON{PersonID: id, Stage: st, StageAt: at, Changes: []stageChangeJSON{}}
+	for _, c := range hist {
+		j := stageChangeJSON{From: c.FromStage, To: c.ToStage, At: c.ChangedAt, Reason: c.Reason, Actor: c.Actor}
+		if c.RuleVersion != 0 {
+			v := c.RuleVersion
+			j.RuleVersion = &v
+		}
+		out.Changes = append(out.Changes, j)
+	}
+	writeJSON(w, code, out)
+}
+
+func (s *Server) apiStageHistory(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "person")
+	if !ok {
+		return
+	}
+	s.stageHistory(w, r, id, http.StatusOK)
+}
+
+// moveRequest is the body of a stage move.
+type moveRequest struct {
+	To     model.Stage `json:"to"`
+	Reason string      `json:"reason"`
+	// From, when given, is the stage the caller saw: the move is refused
+	// with 409 if the person is no longer in it.
+	From model.Stage `json:"from"`
+}
+
+// move applies one stage move for a caller and answers: 200 with the
+// history, 400 for a move the rules refuse, 404, or 409 when the person
+// moved meanwhile.
+func (s *Server) move(w http.ResponseWriter, r *http.Request, id int64, req moveRequest, actor string, allowedFrom ...model.Stage) {
+	if len(req.Reason) > 500 {
+		writeJSONError(w, http.StatusBadRequest, "reason: at most 500 bytes")
+		return
+	}
+	req.Reason = strings.TrimSpace(req.Reason)
+	cur, _, err := s.store.PersonStage(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	if req.From != "" && req.From != cur {
+		writeJSONError(w, http.StatusConflict, fmt.Sprintf("person %d moved meanwhile: it is in %s now, not %s; reload and decide again", id, cur, req.From))
+		return
+	}
+	if len(allowedFrom) > 0 {
+		ok := false
+		for _, st := range allowedFrom {
+			ok = ok || st == cur
+		}
+		if !ok {
+			names := make([]string, len(allowedFrom))
+			for i, st := range allowedFrom {
+				names[i] = string(st)
+			}
+			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("person %d is in %s; this action applies to persons in %s", id, cur, strings.Join(names, " or ")))
+			return
+		}
+	}
+	moved, err := lifecycle.Move(r.Context(), s.store, id, cur, req.To, time.Now(), req.Reason, actor, 0)
+	if errors.Is(err, lifecycle.ErrNotAllowed) {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	if !moved {
+		now, _, err := s.store.PersonStage(r.Context(), id)
+		if err != nil {
+			now = "another stage"
+		}
+		writeJSONError(w, http.StatusConflict, fmt.Sprintf("person %d moved meanwhile: it left %s (now %s) before this move was applied; reload and decide again", id, cur, now))
+		return
+	}
+	s.stageHistory(w, r, id, http.StatusOK)
+}
+
+func (s *Server) apiMoveStage(w http.ResponseWriter, r *http.Request, actor string) {
+	id, ok := pathID(w, r, "person")
+	if !ok {
+		return
+	}
+	var req moveRequest
+	if !decodeBody(w, r, &req, `{"to": STAGE, "reason": TEXT, "from": STAGE (optional)}`) {
+		return
+	}
+	if req.To == "" {
+		writeJSONError(w, http.StatusBadRequest, `to: missing; want one of subscriber, lead, mql, sql, opportunity, customer, nurture, disqualified`)
+		return
+	}
+	s.move(w, r, id, req, actor)
+}
+
+// apiAccept is an SDR accepting an MQL: mql → sql.
+func (s *Server) apiAccept(w http.ResponseWriter, r *http.Request, actor string) {
+	id, ok := pathID(w, r, "person")
+	if !ok {
+		return
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 && !decodeBody(w, r, &body, `{"reason": TEXT} (optional)`) {
+		return
+	}
+	if strings.TrimSpace(body.Reason) == "" {
+		body.Reason = "an SDR accepts"
+	}
+	s.move(w, r, id, moveRequest{To: model.StageSQL, Reason: body.Reason}, actor, model.StageMQL)
+}
+
+// apiReject is an SDR turning an MQL (or SQL) back: to nurture or
+// disqualified, with a reason.
+func (s *Server) apiReject(w http.ResponseWriter, r *http.Request, actor string) {
+	id, ok := pathID(w, r, "person")
+	if !ok {
+		return
+	}
+	var req moveRequest
+	if !decodeBody(w, r, &req, `{"to": "nurture"|"disqualified", "reason": TEXT}`) {
+		return
+	}
+	if req.To != model.StageNurture && req.To != model.StageDisqualified {
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf(`to %q: a rejected person goes to "nurture" or "disqualified"`, clip(string(req.To), 40)))
+		return
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		writeJSONError(w, http.StatusBadRequest, "reason: say why the person is rejected")
+		return
+	}
+	s.move(w, r, id, moveRequest{To: req.To, Reason: req.Reason, From: req.From}, actor, model.StageMQL, model.StageSQL)
+}
+
+type qualificationJSON struct {
+	PersonID int64 `json:"person_id"`
+	store.PersonQualification
+	History []store.QualificationChange `json:"history"`
+}
+
+func (s *Server) qualification(w http.ResponseWriter, r *http.Request, id int64) {
+	q, err := s.store.PersonQualification(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	h, err := s.store.QualificationHistory(r.Context(), id)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, qualificationJSON{PersonID: id, PersonQualification: q, History: h})
+}
+
+func (s *Server) apiQualification(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "person")
+	if !ok {
+		return
+	}
+	s.qualification(w, r, id)
+}
+
+// apiSetQualification sets a person's grade and/or SDR class by hand. An
+// absent field is left alone; "" clears it (and hands it back to the rules).
+func (s *Server) apiSetQualification(w http.ResponseWriter, r *http.Request, actor string) {
+	id, ok := pathID(w, r, "person")
+	if !ok {
+		return
+	}
+	var req struct {
+		Grade    *string `json:"grade"`
+		SDRClass *string `json:"sdr_class"`
+		Reason   string  `json:"reason"`
+	}
+	if !decodeBody(w, r, &req, `{"grade": "A"|"B"|"C"|"", "sdr_class": "opp"|"sql"|"mql"|"ma"|"non_target"|"", "reason": TEXT}`) {
+		return
+	}
+	if req.Grade == nil && req.SDRClass == nil {
+		writeJSONError(w, http.StatusBadRequest, `give "grade" and/or "sdr_class"`)
+		return
+	}
+	if len(req.Reason) > 500 {
+		writeJSONError(w, http.StatusBadRequest, "reason: at most 500 bytes")
+		return
+	}
+	now := time.Now()
+	var sets []store.QualificationSet
+	if req.Grade != nil {
+		g := strings.ToUpper(strings.TrimSpace(*req.Grade))
+		if g != "" && !lifecycle.ValidGrade(g) {
+			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf(`grade %q: want "A" (clear need and budget, short-term), "B" (fairly clear need, mid-term), "C" (unclear need, fits the ideal customer profile) or "" to clear`, clip(*req.Grade, 40)))
+			return
+		}
+		sets = append(sets, store.QualificationSet{PersonID: id, Field: store.FieldGrade, Value: g, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
+	}
+	if req.SDRClass != nil {
+		c := strings.ToLower(strings.TrimSpace(*req.SDRClass))
+		if c != "" && !lifecycle.ValidSDRClass(c) {
+			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf(`sdr_class %q: want one of %s, or "" to clear`, clip(*req.SDRClass, 40), strings.Join(lifecycle.SDRClasses, ", ")))
+			return
+		}
+		sets = append(sets, store.QualificationSet{PersonID: id, Field: store.FieldSDRClass, Value: c, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
+	}
+	if _, err := s.store.SetQualifications(r.Context(), sets); errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
+		return
+	} else if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	s.qualification(w, r, id)
+}
+
+type lifecycleRulesJSON struct {
+	Version   int64           `json:"version"`
+	UpdatedAt *time.Time      `json:"updated_at"`
+	UpdatedBy string          `json:"updated_by"`
+	Rules     json.RawMessage `json:"rules"`
+}
+
+func (s *Server) apiLifecycleRules(w http.ResponseWriter, r *http.Request) {
+	rs, saved, err := lifecycle.ActiveRules(r.Context(), s.store)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	b, err := json.Marshal(rs.Rules)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	out := lifecycleRulesJSON{Version: saved.Version, UpdatedBy: saved.CreatedBy, Rules: b}
+	if saved.Version != 0 {
+		out.UpdatedAt = &saved.CreatedAt
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiPutLifecycleRules replaces the lifecycle rules with a new version.
+func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, actor string) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLifecycleBody))
+	if err != nil {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("rules larger than %d bytes", maxLifecycleBody))
+		return
+	}
+	rs, err := lifecycle.ParseRules(body)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	canonical, err := json.Marshal(rs)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	if _, err := s.store.SaveLifecycleRules(r.Context(), canonical, time.Now(), actor); err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	s.apiLifecycleRules(w, r)
+}
+
+// apiRunLifecycleRules runs the lifecycle rules now and says what changed.
+func (s *Server) apiRunLifecycleRules(w http.ResponseWriter, r *http.Request, actor string) {
+	res, err := lifecycle.RunRules(r.Context(), s.store, time.Now())
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) apiLifecycleFunnel(w http.ResponseWriter, r *http.Request) {
+	win, err := parseWindow(r)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	q := r.URL.Query()
+	period, err := lifecycle.ParsePeriod(strings.ToLower(strings.TrimSpace(q.Get("period"))))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	by, err := lifecycle.ParseBy(strings.ToLower(strings.TrimSpace(q.Get("by"))))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	f, err := lifecycle.LoadFunnel(r.Context(), s.store, lifecycle.FunnelQuery{From: win.From, To: win.To, Period: period, By: by, Now: time.Now()})
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "from,to:") {
+			writeJSONError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+// crmTime reads an optional RFC 3339 time or YYYY-MM-DD (a UTC day).
+func crmTime(field, v string) (*time.Time, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	t, _, err := parseTime(field, v)
+	if err != nil {
+		return nil, err
+	}
+	if t.Year() < 1990 || t.Year() > 2200 {
+		return nil, fmt.Errorf("%s: %s is out of range (years 1990 to 2200)", field, v)
+	}
+	return &t, nil
+}
+
+func crmExternalID(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", fmt.Errorf("%s: missing; it identifies the record in your CRM, so that sending it again updates it", field)
+	}
+	if len(v) > 200 {
+		return "", fmt.Errorf("%s: at most 200 bytes", field)
+	}
+	return v, nil
+}
+
+type opportunityJSON struct {
+	ID         int64            `json:"id"`
+	ExternalID string           `json:"external_id"`
+	AccountID  int64            `json:"account_id"`
+	Name       string           `json:"name"`
+	OwnerID    *int64           `json:"owner_id"`
+	Stage      string           `json:"stage"`
+	Amount     model.Money      `json:"amount"`
+	Currency   string           `json:"currency"`
+	CreatedAt  time.Time        `json:"created_at"`
+	ClosedAt   *time.Time       `json:"closed_at"`
+	Contacts   []contactJSON    `json:"contacts"`
+	Created    bool             `json:"created"`
+	Moves      []contactMoveOut `json:"moves"`
+}
+
+type contactJSON struct {
+	PersonID int64       `json:"person_id"`
+	Stage    model.Stage `json:"stage"`
+	Primary  bool        `json:"primary"`
+}
+
+type contactMoveOut struct {
+	PersonID int64       `json:"person_id"`
+	From     model.Stage `json:"from"`
+	To       model.Stage `json:"to"`
+	At       time.Time   `json:"at"`
+	Reason   string      `json:"reason"`
+	Applied  bool        `json:"applied"`
+}
+
+func newOpportunityJSON(w store.OpportunityWrite) opportunityJSON {
+	o := w.Opportunity
+	out := opportunityJSON{ID: o.ID, ExternalID: o.ExternalID, AccountID: o.AccountID, Name: o.Name, Stage: o.Stage, Amount: o.Amount,
+		Currency: "CNY", CreatedAt: o.CreatedAt, ClosedAt: o.ClosedAt, Contacts: []contactJSON{}, Created: w.Created, Moves: []contactMoveOut{}}
+	if o.OwnerID != 0 {
+		id := o.OwnerID
+		out.OwnerID = &id
+	}
+	for i, c := range o.Contacts {
+		out.Contacts = append(out.Contacts, contactJSON{PersonID: c.PersonID, Stage: c.Stage, Primary: i == 0})
+	}
+	for i, m := range w.Moves {
+		out.Moves = append(out.Moves, contactMoveOut{PersonID: m.PersonID, From: m.From, To: m.To, At: m.At, Reason: m.Reason, Applied: w.Applied[i]})
+	}
+	return out
+}
+
+// opportunityRequest is an opportunity as a CRM sends it.
+type opportunityRequest struct {
+	ExternalID       string          `json:"external_id"`
+	AccountID        int64           `json:"account_id"`
+	AccountDomain    string          `json:"account_domain"`
+	Name             string          `json:"name"`
+	Amount           json.RawMessage `json:"amount"`
+	Stage            string          `json:"stage"`
+	OwnerEmail       string          `json:"owner_email"`
+	ContactPersonIDs []int64         `json:"contact_person_ids"`
+	ContactEmails    []string        `json:"contact_emails"`
+	CreatedAt        string          `json:"created_at"`
+	ClosedAt         string          `json:"closed_at"`
+}
+
+const maxContacts = 200
+
+// badRequest is an input error the handler answers with 400.
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+
+func bad(format string, args ...any) error { return &badRequest{fmt.Sprintf(format, args...)} }
+
+func (s *Server) resolveAccount(r *http.Request, id int64, domain string) (int64, error) {
+	switch {
+	case id != 0 && domain != "":
+		return 0, bad("give account_id or account_domain, not both")
+	case id < 0:
+		return 0, bad("account_id: want a positive number")
+	case id > 0:
+		ok, err := s.store.AccountExists(r.Context(), id)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, bad("account_id: no account %d", id)
+		}
+		return id, nil
+	case strings.TrimSpace(domain) != "":
+		got, err := s.store.AccountIDByDomain(r.Context(), domain)
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, bad("account_domain: no account has the domain %q", clip(domain, 100))
+		}
+		return got, err
+	}
+	return 0, nil
+}
+
+func (s *Server) resolveContacts(r *http.Request, ids []int64, emails []string) ([]int64, error) {
+	if ids == nil && emails == nil {
+		return nil, nil
+	}
+	if len(ids)+len(emails) > maxContacts {
+		return nil, bad("at most %d contacts", maxContacts)
+	}
+	out := []int64{}
+	for _, id := range ids {
+		if id <= 0 {
+			return nil, bad("contact_person_ids: %d is not a person id", id)
+		}
+		out = append(out, id)
+	}
+	region, err := jobs.PhoneRegion(r.Context(), s.store)
+	if err != nil {
+		return nil, err
+	}
+	norm := identity.Normaliser{PhoneRegion: region}
+	for _, e := range emails {
+		v, err := norm.Normalise(model.IdentityEmail, e)
+		if err != nil {
+			return nil, bad("contact_emails: %q: %v", clip(e, 100), err)
+		}
+		id, err := s.store.PersonIDByEmail(r.Context(), v)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, bad("contact_emails: no person has the email %s", v)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// answerCRMError answers a CRM write's error: 400 for bad input and
+// unknown references, 500 otherwise.
+func (s *Server) answerCRMError(w http.ResponseWriter, r *http.Request, err error) {
+	var br *badRequest
+	switch {
+	case errors.As(err, &br):
+		writeJSONError(w, http.StatusBadRequest, br.msg)
+	case errors.Is(err, store.ErrNotFound):
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+	default:
+		s.apiInternal(w, r, err)
+	}
+}
+
+// apiUpsertOpportunity creates an opportunity, or updates the one with the
+// same external_id, and moves its contacts forward.
+func (s *Server) apiUpsertOpportunity(w http.ResponseWriter, r *http.Request, actor string) {
+	var req opportunityRequest
+	if !decodeBody(w, r, &req, `{"external_id", "account_id" or "account_domain", "name", "amount": "120000.00", "stage", "owner_email", "contact_person_ids" or "contact_emails", "created_at"}`) {
+		return
+	}
+	in, err := s.opportunityInput(r, req)
+	if err != nil {
+		s.answerCRMError(w, r, err)
+		return
+	}
+	now := time.Now()
+	out, err := s.store.UpsertOpportunity(r.Context(), in, lifecycle.ContactMoves(now))
+	if err != nil {
+		s.answerCRMError(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if out.Created {
+		code = http.StatusCreated
+	}
+	writeJSON(w, code, newOpportunityJSON(out))
+}
+
+func (s *Server) opportunityInput(r *http.Request, req opportunityRequest) (store.OpportunityUpsert, error) {
+	var in store.OpportunityUpsert
+	var err error
+	if in.ExternalID, err = crmExternalID("external_id", req.ExternalID); err != nil {
+		return in, bad("%v", err)
+	}
+	if in.Name = strings.TrimSpace(req.Name); in.Name == "" || len(in.Name) > 500 {
+		return in, bad("name: want 1 to 500 bytes")
+	}
+	if in.Amount, err = lifecycle.ParseAmount(req.Amount); err != nil {
+		return in, bad("amount: %v", err)
+	}
+	if strings.TrimSpace(req.Stage) == "" {
+		return in, bad("stage: missing; e.g. qualification, proposal, negotiation, closed_won, closed_lost")
+	}
+	if in.Stage, err = lifecycle.NormaliseOpportunityStage(req.Stage); err != nil {
+		return in, bad("stage: %v", err)
+	}
+	if in.AccountID, err = s.resolveAccount(r, req.AccountID, req.AccountDomain); err != nil {
+		return in, err
+	}
+	if in.AccountID == 0 {
+		return in, bad("account_id or account_domain: missing; an opportunity belongs to an account")
+	}
+	if e := strings.TrimSpace(req.OwnerEmail); e != "" {
+		u, err := s.store.UserByEmail(r.Context(), e)
+		if errors.Is(err, store.ErrNotFound) {
+			return in, bad("owner_email: no user %q", clip(e, 100))
+		}
+		if err != nil {
+			return in, err
+		}
+		in.OwnerID = u.ID
+	}
+	if in.ContactIDs, err = s.resolveContacts(r, req.ContactPersonIDs, req.ContactEmails); err != nil {
+		return in, err
+	}
+	now := time.Now().UTC()
+	created, err := crmTime("created_at", req.CreatedAt)
+	if err != nil {
+		return in, bad("%v", err)
+	}
+	in.CreatedAt = now
+	if created != nil {
+		in.CreatedAt = *created
+	}
+	if in.ClosedAt, err = crmTime("closed_at", req.ClosedAt); err != nil {
+		return in, bad("%v", err)
+	}
+	return in, closeOpportunity(in.Stage, &in.ClosedAt, in.CreatedAt, now)
+}
+
+// closeOpportunity keeps closed_at consistent with the stage: a closed
+// opportunity without one closes now, an open one has none.
+func closeOpportunity(stage string, closedAt **time.Time, createdAt, now time.Time) error {
+	switch {
+	case !lifecycle.Closed(stage) && *closedAt != nil:
+		return bad("closed_at: given, but stage %s is open; send a closed stage (closed_won, closed_lost) or no closed_at", stage)
+	case !lifecycle.Closed(stage):
+		return nil
+	case *closedAt == nil:
+		*closedAt = &now
+	}
+	if (*closedAt).Before(createdAt) {
+		return bad("closed_at: %s is before the opportunity was created (%s)", (*closedAt).UTC().Format(time.RFC3339), createdAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (s *Server) apiOpportunity(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "opportunity")
+	if !ok {
+		return
+	}
+	o, err := s.store.Opportunity(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no opportunity %d", id))
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newOpportunityJSON(store.OpportunityWrite{Opportunity: o}))
+}
+
+// apiPatchOpportunity changes an opportunity's stage, amount or closing
+// time; winning it moves its contacts to customer.
+func (s *Server) apiPatchOpportunity(w http.ResponseWriter, r *http.Request, actor string) {
+	id, ok := pathID(w, r, "opportunity")
+	if !ok {
+		return
+	}
+	var req struct {
+		Stage    *string         `json:"stage"`
+		Amount   json.RawMessage `json:"amount"`
+		ClosedAt *string         `json:"closed_at"`
+	}
+	if !decodeBody(w, r, &req, `{"stage", "amount": "120000.00", "closed_at"} (each optional)`) {
+		return
+	}
+	if req.Stage == nil && req.Amount == nil && req.ClosedAt == nil {
+		writeJSONError(w, http.StatusBadRequest, `give at least one of "stage", "amount", "closed_at"`)
+		return
+	}
+	var stage string
+	var amount model.Money
+	var closedAt *time.Time
+	var err error
+	if req.Stage != nil {
+		if stage, err = lifecycle.NormaliseOpportunityStage(*req.Stage); err != nil {
+			writeJSONError(w, http.StatusBadRequest, "stage: "+err.Error())
+			return
+		}
+	}
+	if req.Amount != nil {
+		if amount, err = lifecycle.ParseAmount(req.Amount); err != nil {
+			writeJSONError(w, http.StatusBadRequest, "amount: "+err.Error())
+			return
+		}
+	}
+	if req.ClosedAt != nil {
+		if closedAt, err = crmTime("closed_at", *req.ClosedAt); err != nil {
+			writeJSONError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	now := time.Now().UTC()
+	out, err := s.store.UpdateOpportunity(r.Context(), id, func(o *model.Opportunity) error {
+		if req.Stage != nil {
+			if stage != o.Stage && !lifecycle.Closed(stage) {
+				o.ClosedAt = nil // reopened
+			}
+			if stage != o.Stage && lifecycle.Closed(stage) && closedAt == nil {
+				o.ClosedAt = nil // closes now, unless a time is given
+			}
+			o.Stage = stage
+		}
+		if req.Amount != nil {
+			o.Amount = amount
+		}
+		if closedAt != nil {
+			o.ClosedAt = closedAt
+		}
+		return closeOpportunity(o.Stage, &o.ClosedAt, o.CreatedAt, now)
+	}, lifecycle.ContactMoves(now))
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no opportunity %d", id))
+		return
+	}
+	if err != nil {
+		s.answerCRMError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newOpportunityJSON(out))
+}
+
+type orderJSON struct {
+	ID            int64            `json:"id"`
+	ExternalID    string           `json:"external_id"`
+	OpportunityID *int64           `json:"opportunity_id"`
+	AccountID     int64            `json:"account_id"`
+	Amount        model.Money      `json:"amount"`
+	Currency      string           `json:"currency"`
+	Kind          string           `json:"kind"`
+	OrderedAt     time.Time        `json:"ordered_at"`
+	Created       bool             `json:"created"`
+	Moves         []contactMoveOut `json:"moves"`
+}
+
+// apiUpsertOrder records an order (revenue), or updates the one with the
+// same external_id; an order's opportunity's contacts become customers.
+func (s *Server) apiUpsertOrder(w http.ResponseWriter, r *http.Request, actor string) {
+	var req struct {
+		ExternalID            string          `json:"external_id"`
+		OpportunityID         int64           `json:"opportunity_id"`
+		OpportunityExternalID string          `json:"opportunity_external_id"`
+		AccountID             int64           `json:"account_id"`
+		AccountDomain         string          `json:"account_domain"`
+		Amount                json.RawMessage `json:"amount"`
+		Kind                  string          `json:"kind"`
+		OrderedAt             string          `json:"ordered_at"`
+	}
+	if !decodeBody(w, r, &req, `{"external_id", "opportunity_id" or "opportunity_external_id", "account_id" or "account_domain", "amount": "120000.00", "kind": "new"|"renewal"|"upsell", "ordered_at"}`) {
+		return
+	}
+	in, err := func() (store.OrderUpsert, error) {
+		var in store.OrderUpsert
+		var err error
+		if in.ExternalID, err = crmExternalID("external_id", req.ExternalID); err != nil {
+			return in, bad("%v", err)
+		}
+		if in.Amount, err = lifecycle.ParseAmount(req.Amount); err != nil {
+			return in, bad("amount: %v", err)
+		}
+		switch in.Kind = strings.ToLower(strings.TrimSpace(req.Kind)); in.Kind {
+		case "":
+			in.Kind = "new"
+		case "new", "renewal", "upsell":
+		default:
+			return in, bad("kind %q: want new, renewal or upsell", clip(req.Kind, 40))
+		}
+		at, err := crmTime("ordered_at", req.OrderedAt)
+		if err != nil {
+			return in, bad("%v", err)
+		}
+		if at == nil {
+			return in, bad("ordered_at: missing; when the order was placed (RFC 3339 or YYYY-MM-DD)")
+		}
+		in.OrderedAt = *at
+		switch {
+		case req.OpportunityID != 0 && req.OpportunityExternalID != "":
+			return in, bad("give opportunity_id or opportunity_external_id, not both")
+		case req.OpportunityID < 0:
+			return in, bad("opportunity_id: want a positive number")
+		case req.OpportunityID > 0:
+			in.OpportunityID = req.OpportunityID
+		case strings.TrimSpace(req.OpportunityExternalID) != "":
+			id, err := s.store.OpportunityIDByExternal(r.Context(), strings.TrimSpace(req.OpportunityExternalID))
+			if errors.Is(err, store.ErrNotFound) {
+				return in, bad("opportunity_external_id: no opportunity %q; post the opportunity first", clip(req.OpportunityExternalID, 100))
+			}
+			if err != nil {
+				return in, err
+			}
+			in.OpportunityID = id
+		}
+		if in.AccountID, err = s.resolveAccount(r, req.AccountID, req.AccountDomain); err != nil {
+			return in, err
+		}
+		if in.OpportunityID != 0 {
+			o, err := s.store.Opportunity(r.Context(), in.OpportunityID)
+			if errors.Is(err, store.ErrNotFound) {
+				return in, bad("opportunity_id: no opportunity %d", in.OpportunityID)
+			}
+			if err != nil {
+				return in, err
+			}
+			if in.AccountID != 0 && in.AccountID != o.AccountID {
+				return in, bad("account: the order's account %d is not the opportunity's (%d)", in.AccountID, o.AccountID)
+			}
+			in.AccountID = o.AccountID
+		}
+		if in.AccountID == 0 {
+			return in, bad("account_id or account_domain: missing; an order without an opportunity needs its account")
+		}
+		return in, nil
+	}()
+	if err != nil {
+		s.answerCRMError(w, r, err)
+		return
+	}
+	out, err := s.store.UpsertOrder(r.Context(), in, lifecycle.OrderContactMoves(time.Now(), in.ExternalID, in.OrderedAt))
+	if err != nil {
+		s.answerCRMError(w, r, err)
+		return
+	}
+	res := orderJSON{ID: out.ID, ExternalID: in.ExternalID, AccountID: in.AccountID, Amount: in.Amount, Currency: "CNY", Kind: in.Kind,
+		OrderedAt: in.OrderedAt.UTC(), Created: out.Created, Moves: []contactMoveOut{}}
+	if in.OpportunityID != 0 {
+		res.OpportunityID = &in.OpportunityID
+	}
+	for i, m := range out.Moves {
+		res.Moves = append(res.Moves, contactMoveOut{PersonID: m.PersonID, From: m.From, To: m.To, At: m.At, Reason: m.Reason, Applied: out.Applied[i]})
+	}
+	code := http.StatusOK
+	if out.Created {
+		code = http.StatusCreated
+	}
+	writeJSON(w, code, res)
 }

@@ -1,8 +1,454 @@
 package web
 
-import "net/http"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// routingRoutes mounts assignment rules, activities and follow-up SLAs.
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/routing"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// maxRoutingBody bounds the JSON bodies of the routing endpoints.
+const maxRoutingBody = 1 << 20
+
+// routingRoutes mounts assignment rules, activities and follow-up SLAs, and
+// registers the assignment and SLA-check tasks with the job runner.
 func (s *Server) routingRoutes(m *http.ServeMux) error {
+	breaches := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "revloop_routing_sla_breaches_total",
+		Help: "Assignments marked as having missed their first-follow-up SLA (each raises one escalation task).",
+	})
+	if err := s.metrics.registry.Register(breaches); err != nil {
+		return err
+	}
+	rt := &routing.Router{Store: s.store, Now: func() time.Time { return s.auth.Now() }, OnBreach: func(n int) { breaches.Add(float64(n)) }}
+
+	m.Handle("GET /api/v1/routing/rules", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
+		rs, err := rt.Rules(r.Context())
+		if err != nil {
+			s.apiInternal(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rs)
+	}))
+	m.Handle("PUT /api/v1/routing/rules", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
+		s.apiPutRoutingRules(w, r, rt)
+	}))
+	m.Handle("POST /api/v1/routing/run", s.requireRole(model.RoleAdmin, func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithoutCancel(r.Context())
+		res, err := rt.Assign(ctx)
+		if err != nil {
+			s.apiInternal(w, r, fmt.Errorf("assign leads: %w", err))
+			return
+		}
+		n, err := rt.CheckSLA(ctx)
+		if err != nil {
+			s.apiInternal(w, r, fmt.Errorf("check SLAs: %w", err))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"assigned": res.Assigned, "waiting": res.Waiting, "breached": n})
+	}))
+	m.Handle("GET /api/v1/routing/report", s.requireAPI(func(w http.ResponseWriter, r *http.Request) {
+		win, err := parseWindow(r)
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rep, err := rt.Report(r.Context(), win.From, win.To)
+		if err != nil {
+			s.apiInternal(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
+	}))
+	m.Handle("GET /api/v1/routing/users", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
+		s.apiRoutingUsers(w, r, rt)
+	}))
+	m.Handle("PUT /api/v1/routing/users/{id}", s.requireRole(model.RoleAdmin, s.apiPutRoutingUser))
+	m.Handle("POST /api/v1/persons/{id}/assign", s.requireRole(model.RoleSales, func(w http.ResponseWriter, r *http.Request) {
+		s.apiAssignPerson(w, r, rt)
+	}))
+	m.Handle("GET /api/v1/persons/{id}/assignments", s.requireAPI(s.apiPersonAssignments))
+	m.Handle("POST /api/v1/activities", s.requireRole(model.RoleSales, func(w http.ResponseWriter, r *http.Request) {
+		s.apiLogActivity(w, r, rt)
+	}))
+	m.Handle("GET /api/v1/activities", s.requireAPI(s.apiActivities))
+
+	if s.oneID.runner != nil {
+		s.oneID.runner.AddTask(jobs.Task{Name: "routing_assign", AfterProcess: true, Every: time.Minute, Run: func(ctx context.Context) error {
+			res, err := rt.Assign(ctx)
+			if err == nil && (res.Assigned > 0 || res.Waiting > 0) {
+				s.log.Info("leads routed", "assigned", res.Assigned, "waiting", res.Waiting)
+			}
+			return err
+		}})
+		s.oneID.runner.AddTask(jobs.Task{Name: "routing_sla_check", Every: time.Minute, Run: func(ctx context.Context) error {
+			n, err := rt.CheckSLA(ctx)
+			if err == nil && n > 0 {
+				s.log.Info("first-follow-up SLAs missed", "escalated", n)
+			}
+			return err
+		}})
+	}
 	return nil
+}
+
+// readRoutingBody reads a bounded request body, answering the error itself.
+func readRoutingBody(w http.ResponseWriter, r *http.Request, what string) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRoutingBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s larger than %d bytes", what, maxRoutingBody))
+			return nil, false
+		}
+		writeJSONError(w, http.StatusBadRequest, "cannot read the request body")
+		return nil, false
+	}
+	return body, true
+}
+
+// decodeRoutingJSON decodes one JSON object, refusing unknown keys.
+func decodeRoutingJSON(body []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return errors.New("empty body: send a JSON object")
+		case errors.As(err, &te):
+			return fmt.Errorf("%s: want %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		return fmt.Errorf("malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return errors.New("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *routing.Router) {
+	body, ok := readRoutingBody(w, r, "rule set")
+	if !ok {
+		return
+	}
+	rs, err := routing.Parse(body)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid routing rules: "+err.Error())
+		return
+	}
+	users, err := s.store.RoutingUsers(r.Context(), nil)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	if err := rs.ResolvePools(routing.Users(users)); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid routing rules: "+err.Error())
+		return
+	}
+	canonical, err := json.Marshal(rs)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	if _, err := s.store.SaveRoutingRules(r.Context(), canonical, s.actor(r), s.auth.Now()); err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	saved, err := rt.Rules(r.Context())
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, saved)
+}
+
+// routingUserJSON is a user's routing settings and load.
+type routingUserJSON struct {
+	ID                int64      `json:"id"`
+	Email             string     `json:"email"`
+	Name              string     `json:"name"`
+	Role              model.Role `json:"role"`
+	Team              string     `json:"team"`
+	ManagerID         *int64     `json:"manager_id"`
+	Capacity          int        `json:"capacity"`
+	Open              int        `json:"open_assignments"`
+	Disabled          bool       `json:"disabled"`
+	OutOfOfficeFrom   *time.Time `json:"out_of_office_from"`
+	OutOfOfficeUntil  *time.Time `json:"out_of_office_until"`
+	AvailableForLeads bool       `json:"available_now"`
+}
+
+func (s *Server) apiRoutingUsers(w http.ResponseWriter, r *http.Request, rt *routing.Router) {
+	rs, err := rt.Rules(r.Context())
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	us, err := s.store.RoutingUsers(r.Context(), routing.WorkingStages(rs.TriggerStage))
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	now := s.auth.Now()
+	out := []routingUserJSON{}
+	for i, ru := range routing.Users(us) {
+		u := us[i]
+		j := routingUserJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Team: u.Team, Capacity: u.Capacity, Open: u.Open,
+			Disabled: u.Disabled, OutOfOfficeFrom: u.OutOfOffice, OutOfOfficeUntil: u.BackInOffice, AvailableForLeads: ru.Available(now)}
+		if u.ManagerID != 0 {
+			j.ManagerID = &u.ManagerID
+		}
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+func (s *Server) apiPutRoutingUser(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeJSONError(w, http.StatusBadRequest, "id: want a user id")
+		return
+	}
+	body, ok := readRoutingBody(w, r, "user settings")
+	if !ok {
+		return
+	}
+	var in struct {
+		Team             string     `json:"team"`
+		ManagerID        *int64     `json:"manager_id"`
+		Capacity         *int       `json:"capacity"`
+		OutOfOfficeFrom  *time.Time `json:"out_of_office_from"`
+		OutOfOfficeUntil *time.Time `json:"out_of_office_until"`
+	}
+	if err := decodeRoutingJSON(body, &in); err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	set := store.UserRouting{Team: strings.TrimSpace(in.Team), OutOfOffice: in.OutOfOfficeFrom, BackInOffice: in.OutOfOfficeUntil}
+	if len(set.Team) > 200 {
+		writeJSONError(w, http.StatusBadRequest, "team: longer than 200 bytes")
+		return
+	}
+	if in.Capacity != nil {
+		if *in.Capacity < 0 || *in.Capacity > 1_000_000 {
+			writeJSONError(w, http.StatusBadRequest, "capacity: want 0 (no limit) or a positive number of open assignments")
+			return
+		}
+		set.Capacity = *in.Capacity
+	}
+	if in.OutOfOfficeFrom != nil && in.OutOfOfficeUntil != nil && !in.OutOfOfficeUntil.After(*in.OutOfOfficeFrom) {
+		writeJSONError(w, http.StatusBadRequest, "out_of_office_until must be after out_of_office_from")
+		return
+	}
+	if in.ManagerID != nil && *in.ManagerID != 0 {
+		if *in.ManagerID == id {
+			writeJSONError(w, http.StatusBadRequest, "manager_id: a user cannot be their own manager")
+			return
+		}
+		if _, err := s.store.UserByID(r.Context(), *in.ManagerID); errors.Is(err, store.ErrNotFound) {
+			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("manager_id: no user %d", *in.ManagerID))
+			return
+		} else if err != nil {
+			s.apiInternal(w, r, err)
+			return
+		}
+		set.ManagerID = *in.ManagerID
+	}
+	if err := s.store.SetUserRouting(r.Context(), id, set); errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no user %d", id))
+		return
+	} else if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "team": set.Team, "manager_id": set.ManagerID, "capacity": set.Capacity,
+		"out_of_office_from": set.OutOfOffice, "out_of_office_until": set.BackInOffice})
+}
+
+// assignmentJSON is one assignment with its SLA clock.
+type assignmentJSON struct {
+	ID               int64       `json:"id"`
+	PersonID         int64       `json:"person_id"`
+	PersonStage      model.Stage `json:"person_stage"`
+	UserID           int64       `json:"user_id"`
+	UserEmail        string      `json:"user_email"`
+	UserName         string      `json:"user_name"`
+	Team             string      `json:"team"`
+	Rule             string      `json:"rule"`
+	Reason           string      `json:"reason,omitempty"`
+	RuleSetVersion   *int64      `json:"rule_set_version"`
+	AssignedBy       string      `json:"assigned_by"`
+	AssignedAt       time.Time   `json:"assigned_at"`
+	DueAt            time.Time   `json:"due_at"`
+	FirstFollowUpAt  *time.Time  `json:"first_follow_up_at"`
+	BreachedAt       *time.Time  `json:"breached_at"`
+	EscalationTaskID *int64      `json:"escalation_task_id"`
+	SupersededAt     *time.Time  `json:"superseded_at"`
+}
+
+func newAssignmentJSON(a store.Assignment) assignmentJSON {
+	j := assignmentJSON{ID: a.ID, PersonID: a.PersonID, PersonStage: a.PersonStage, UserID: a.UserID, UserEmail: a.UserEmail, UserName: a.UserName,
+		Team: a.UserTeam, Rule: a.Rule, Reason: a.Reason, AssignedBy: a.AssignedBy, AssignedAt: a.AssignedAt, DueAt: a.DueAt,
+		FirstFollowUpAt: a.FirstFollowUpAt, BreachedAt: a.BreachedAt, SupersededAt: a.SupersededAt}
+	if a.RuleSetID != 0 {
+		j.RuleSetVersion = &a.RuleSetID
+	}
+	if a.EscalationTaskID != 0 {
+		j.EscalationTaskID = &a.EscalationTaskID
+	}
+	return j
+}
+
+// routingError answers the errors of the Router's actions.
+func (s *Server) routingError(w http.ResponseWriter, r *http.Request, err error) {
+	var ie *routing.InputError
+	switch {
+	case errors.As(err, &ie):
+		writeJSONError(w, http.StatusBadRequest, ie.Error())
+	case errors.Is(err, routing.ErrNoPerson):
+		writeJSONError(w, http.StatusNotFound, "no such person")
+	default:
+		s.apiInternal(w, r, err)
+	}
+}
+
+func (s *Server) apiAssignPerson(w http.ResponseWriter, r *http.Request, rt *routing.Router) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeJSONError(w, http.StatusBadRequest, "id: want a person id")
+		return
+	}
+	body, ok := readRoutingBody(w, r, "assignment")
+	if !ok {
+		return
+	}
+	var in struct {
+		UserID    int64  `json:"user_id"`
+		UserEmail string `json:"user_email"`
+		Reason    string `json:"reason"`
+	}
+	if err := decodeRoutingJSON(body, &in); err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	a, err := rt.Reassign(r.Context(), id, in.UserID, in.UserEmail, in.Reason, s.actor(r))
+	if err != nil {
+		s.routingError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newAssignmentJSON(a))
+}
+
+func (s *Server) apiPersonAssignments(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeJSONError(w, http.StatusBadRequest, "id: want a person id")
+		return
+	}
+	as, err := s.store.PersonAssignments(r.Context(), id)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	out := []assignmentJSON{}
+	for _, a := range as {
+		out = append(out, newAssignmentJSON(a))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"person_id": id, "assignments": out})
+}
+
+// activityJSON is one logged sales activity.
+type activityJSON struct {
+	ID         int64     `json:"id"`
+	PersonID   int64     `json:"person_id"`
+	UserID     int64     `json:"user_id"`
+	UserEmail  string    `json:"user_email"`
+	UserName   string    `json:"user_name"`
+	Kind       string    `json:"kind"`
+	OccurredAt time.Time `json:"occurred_at"`
+	Note       string    `json:"note"`
+	LoggedBy   string    `json:"logged_by"`
+	LoggedAt   time.Time `json:"logged_at"`
+}
+
+func newActivityJSON(a store.Activity) activityJSON {
+	return activityJSON{ID: a.ID, PersonID: a.PersonID, UserID: a.UserID, UserEmail: a.UserEmail, UserName: a.UserName, Kind: a.Kind,
+		OccurredAt: a.OccurredAt, Note: a.Note, LoggedBy: a.CreatedBy, LoggedAt: a.CreatedAt}
+}
+
+func (s *Server) apiLogActivity(w http.ResponseWriter, r *http.Request, rt *routing.Router) {
+	body, ok := readRoutingBody(w, r, "activity")
+	if !ok {
+		return
+	}
+	var in struct {
+		PersonID   int64  `json:"person_id"`
+		UserID     int64  `json:"user_id"`
+		UserEmail  string `json:"user_email"`
+		Kind       string `json:"kind"`
+		OccurredAt string `json:"occurred_at"`
+		Note       string `json:"note"`
+	}
+	if err := decodeRoutingJSON(body, &in); err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var at time.Time
+	if v := strings.TrimSpace(in.OccurredAt); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("occurred_at: %q is not an RFC 3339 time such as 2026-01-31T14:05:00+08:00", clipParam(v)))
+			return
+		}
+		at = t
+	}
+	a, stamped, err := rt.LogActivity(r.Context(), routing.NewActivity{PersonID: in.PersonID, UserID: in.UserID, UserEmail: in.UserEmail,
+		Kind: in.Kind, OccurredAt: at, Note: in.Note, By: s.actor(r)})
+	if err != nil {
+		s.routingError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"activity": newActivityJSON(a), "first_follow_up": stamped})
+}
+
+// maxActivities bounds one page of activities.
+const maxActivities = 500
+
+func (s *Server) apiActivities(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	id, err := strconv.ParseInt(q.Get("person_id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeJSONError(w, http.StatusBadRequest, "person_id: want ?person_id=ID")
+		return
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxActivities {
+			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("limit: want a number from 1 to %d", maxActivities))
+			return
+		}
+	}
+	as, err := s.store.Activities(r.Context(), id, limit)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	out := []activityJSON{}
+	for _, a := range as {
+		out = append(out, newActivityJSON(a))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"person_id": id, "activities": out})
 }

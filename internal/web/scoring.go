@@ -2,18 +2,201 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
+	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/scoring"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// scoringRoutes mounts the scoring rules API.
+// maxScoringRulesBody bounds a PUT of the scoring rules.
+const maxScoringRulesBody = 1 << 20
+
+// scoringRunner serialises the rescoring runs of this process (after new
+// events, daily, after a rule change): one at a time, so that a replay
+// never races an incremental run. The store keeps a slower run from
+// overwriting a newer score across processes.
+type scoringRunner struct {
+	mu  sync.Mutex
+	srv *Server
+}
+
+func (sr *scoringRunner) full(ctx context.Context) (scoring.Result, error) {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	return scoring.Rescore(ctx, sr.srv.store, sr.srv.auth.Now(), nil)
+}
+
+func (sr *scoringRunner) incremental(ctx context.Context) (scoring.Result, error) {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	return scoring.RescoreNew(ctx, sr.srv.store, sr.srv.auth.Now())
+}
+
+// scoringRoutes mounts the scoring rules API and registers the rescoring
+// tasks: after each processing run that processed events (persons with
+// new activity only), and daily (everyone, so that decay shows).
 func (s *Server) scoringRoutes(m *http.ServeMux) error {
+	sr := &scoringRunner{srv: s}
+	m.Handle("GET /api/v1/scoring/rules", s.requireAPI(s.apiScoringRules))
+	m.Handle("PUT /api/v1/scoring/rules", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
+		s.apiPutScoringRules(w, r, sr)
+	}))
+	m.Handle("GET /api/v1/scoring/rules/versions", s.requireAPI(s.apiScoringVersions))
+	m.Handle("POST /api/v1/scoring/rescore", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
+		res, err := sr.full(context.WithoutCancel(r.Context()))
+		if err != nil {
+			s.apiInternal(w, r, fmt.Errorf("rescore: %w", err))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"rescore": res})
+	}))
+	if s.oneID.runner != nil {
+		s.oneID.runner.AddTask(jobs.Task{Name: "scoring_new_activity", AfterProcess: true, Run: func(ctx context.Context) error {
+			res, err := sr.incremental(ctx)
+			if err == nil && res.Persons > 0 {
+				s.log.Debug("rescored persons with new activity", "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
+			}
+			return err
+		}})
+		s.oneID.runner.AddTask(jobs.Task{Name: "scoring_daily", Every: 24 * time.Hour, Run: func(ctx context.Context) error {
+			res, err := sr.full(ctx)
+			if err == nil {
+				s.log.Info("daily rescore", "version", res.Version, "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
+			}
+			return err
+		}})
+	}
 	return nil
+}
+
+type scoringRulesJSON struct {
+	Version   int64           `json:"version"`
+	CreatedAt *time.Time      `json:"created_at"`
+	CreatedBy string          `json:"created_by"`
+	Default   bool            `json:"default"`
+	Rules     json.RawMessage `json:"rules"`
+	Rescore   *scoring.Result `json:"rescore,omitempty"`
+}
+
+func newScoringRulesJSON(rs scoring.RuleSet) scoringRulesJSON {
+	out := scoringRulesJSON{Version: rs.Version, CreatedBy: rs.CreatedBy, Default: rs.Default, Rules: rs.Rules.JSON()}
+	if !rs.CreatedAt.IsZero() {
+		t := rs.CreatedAt
+		out.CreatedAt = &t
+	}
+	return out
+}
+
+// apiScoringRules answers GET /api/v1/scoring/rules: the active rule set,
+// or with ?version=N an older one.
+func (s *Server) apiScoringRules(w http.ResponseWriter, r *http.Request) {
+	var rs scoring.RuleSet
+	var err error
+	if v := r.URL.Query().Get("version"); v != "" {
+		n, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil || n < 1 {
+			writeJSONError(w, http.StatusBadRequest, "version: want a positive number")
+			return
+		}
+		rs, err = scoring.Version(r.Context(), s.store, n)
+		if errors.Is(err, store.ErrNotFound) {
+			writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no scoring rules version %d", n))
+			return
+		}
+	} else {
+		rs, err = scoring.Active(r.Context(), s.store)
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newScoringRulesJSON(rs))
+}
+
+// apiPutScoringRules validates and stores a new rule version, then replays
+// every score with it before answering.
+func (s *Server) apiPutScoringRules(w http.ResponseWriter, r *http.Request, sr *scoringRunner) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxScoringRulesBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("rule set larger than %d bytes", maxScoringRulesBody))
+			return
+		}
+		writeJSONError(w, http.StatusBadRequest, "cannot read the request body")
+		return
+	}
+	rules, err := scoring.Parse(body)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid scoring rules: "+err.Error())
+		return
+	}
+	rs, err := scoring.Save(r.Context(), s.store, rules, s.actor(r), s.auth.Now())
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	// The replay finishes even if the client goes away: the new version
+	// is active already, and scores should follow it.
+	res, err := sr.full(context.WithoutCancel(r.Context()))
+	if err != nil {
+		s.log.Error("rescore after a rule change", "version", rs.Version, "err", err)
+		writeJSONError(w, http.StatusInternalServerError,
+			fmt.Sprintf("rules saved as version %d, but rescoring failed; POST /api/v1/scoring/rescore retries, the daily rescore too", rs.Version))
+		return
+	}
+	out := newScoringRulesJSON(rs)
+	out.Rescore = &res
+	writeJSON(w, http.StatusOK, out)
+}
+
+type scoringVersionJSON struct {
+	Version   int64      `json:"version"`
+	CreatedAt *time.Time `json:"created_at"`
+	CreatedBy string     `json:"created_by"`
+	Active    bool       `json:"active"`
+}
+
+// apiScoringVersions answers GET /api/v1/scoring/rules/versions, newest
+// first.
+func (s *Server) apiScoringVersions(w http.ResponseWriter, r *http.Request) {
+	sets, err := s.store.ScoringRuleSets(r.Context())
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	out := []scoringVersionJSON{}
+	for i, rs := range sets {
+		t := rs.CreatedAt
+		out = append(out, scoringVersionJSON{Version: rs.Version, CreatedAt: &t, CreatedBy: rs.CreatedBy, Active: i == 0})
+	}
+	if len(out) == 0 {
+		out = append(out, scoringVersionJSON{Version: 1, CreatedBy: "default", Active: true})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"versions": out})
 }
 
 // scoreExplanation says which rules gave a person how many points; nil
 // when there is nothing to say.
 func (s *Server) scoreExplanation(ctx context.Context, d store.PersonDetail) (any, error) {
-	return nil, nil
+	if d.MergedIntoID != 0 {
+		return nil, nil
+	}
+	b, err := scoring.Explain(ctx, s.store, d.ID, s.auth.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }

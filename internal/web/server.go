@@ -61,7 +61,9 @@ type Server struct {
 	closers    []func(ctx context.Context) error
 	csrfBypass []string
 
-	oneID oneIDState // job runner for event processing (oneid.go)
+	oneID    oneIDState   // job runner for event processing (oneid.go)
+	predict  predictState // one predictive model training at a time (predict.go)
+	attrLive liveCache    // recent computed-on-request attribution answers (attribution.go)
 
 	// bots flags tracked-link clicks and pixel hits from crawlers (link
 	// previews, mail scanners) the same way the collector flags events.

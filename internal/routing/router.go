@@ -1,0 +1,346 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// Router applies the active rule set to the store: it assigns pending
+// leads, checks SLAs, logs activities and reassigns by hand. Every method
+// takes the time from Now, so that tests can run a fake clock.
+type Router struct {
+	Store *store.Store
+	Now   func() time.Time
+	// OnBreach, when set, is told how many assignments a check marked
+	// breached (the web server counts them in its metrics).
+	OnBreach func(n int)
+}
+
+// Batch bounds the leads one run assigns and the breaches one check
+// marks; a larger backlog continues on the next run, a minute later.
+const Batch = 2000
+
+// ActorRouting is who assignments made by the rules are assigned by.
+const ActorRouting = "routing"
+
+func (r *Router) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Rules returns the active rule set (the defaults when none was saved).
+func (r *Router) Rules(ctx context.Context) (*RuleSet, error) {
+	stored, err := r.Store.RoutingRules(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return Default(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rs, err := Parse(stored.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("stored routing rules version %d: %w", stored.ID, err)
+	}
+	at := stored.CreatedAt
+	rs.Version, rs.UpdatedAt, rs.UpdatedBy = stored.ID, &at, stored.CreatedBy
+	return rs, nil
+}
+
+// WorkingStages are the stages in which a lead is being worked: the
+// trigger stage and the later ones before customer. A person who enters
+// them from outside is routed; an assignment is open while its person
+// stays in them.
+func WorkingStages(trigger model.Stage) []model.Stage {
+	var out []model.Stage
+	for _, st := range model.LifecycleStages {
+		if st.Rank() >= trigger.Rank() && st.Rank() < model.StageCustomer.Rank() {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// Users converts the store's users for Decide.
+func Users(us []store.RoutingUser) []User {
+	out := make([]User, len(us))
+	for i, u := range us {
+		out[i] = User{ID: u.ID, Email: u.Email, Team: u.Team, ManagerID: u.ManagerID, Capacity: u.Capacity, Open: u.Open,
+			Disabled: u.Disabled, Viewer: u.Role == model.RoleViewer, OutOfOffice: u.OutOfOffice, BackInOffice: u.BackInOffice}
+	}
+	return out
+}
+
+// AssignResult says what one assignment run did.
+type AssignResult struct {
+	Assigned int `json:"assigned"`
+	Waiting  int `json:"waiting"` // pending leads nobody could take
+}
+
+// Assign routes the leads pending since their last entry into the working
+// stages, oldest first, and writes the assignments with their due times.
+func (r *Router) Assign(ctx context.Context) (AssignResult, error) {
+	var res AssignResult
+	rs, err := r.Rules(ctx)
+	if err != nil {
+		return res, err
+	}
+	working := WorkingStages(rs.TriggerStage)
+	leads, err := r.Store.PendingLeads(ctx, working, Batch)
+	if err != nil || len(leads) == 0 {
+		return res, err
+	}
+	su, err := r.Store.RoutingUsers(ctx, working)
+	if err != nil {
+		return res, err
+	}
+	users := Users(su)
+	cursors, err := r.Store.RoutingCursors(ctx)
+	if err != nil {
+		return res, err
+	}
+	before := make(map[string]int64, len(cursors))
+	for k, v := range cursors {
+		before[k] = v
+	}
+	now := r.now()
+	due := rs.DueAt(now)
+	var as []store.NewAssignment
+	for _, l := range leads {
+		d := rs.Decide(Lead{PersonID: l.PersonID, Region: l.Region, Industry: l.Industry, Tier: l.Tier, Score: l.Score, AccountOwnerID: l.AccountOwnerID},
+			users, cursors, now)
+		if d.UserID == 0 {
+			res.Waiting++
+			continue
+		}
+		for i := range users {
+			if users[i].ID == d.UserID {
+				users[i].Open++
+			}
+		}
+		as = append(as, store.NewAssignment{PersonID: l.PersonID, UserID: d.UserID, Rule: d.Rule, RuleSetID: rs.Version,
+			AssignedBy: ActorRouting, AssignedAt: now, DueAt: due, EnteredAt: l.EnteredAt})
+	}
+	changed := map[string]int64{}
+	for k, v := range cursors {
+		if before[k] != v {
+			changed[k] = v
+		}
+	}
+	if len(as) == 0 {
+		return res, nil
+	}
+	ids, err := r.Store.SaveAssignments(ctx, as, changed, now)
+	if err != nil {
+		return res, err
+	}
+	for _, id := range ids {
+		if id != 0 {
+			res.Assigned++
+		}
+	}
+	return res, nil
+}
+
+// CheckSLA marks the open assignments past due as breached, each with one
+// escalation task for the owner's manager (else the first admin), and
+// returns how many it marked.
+func (r *Router) CheckSLA(ctx context.Context) (int, error) {
+	rs, err := r.Rules(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := r.now()
+	due, err := r.Store.DueBreaches(ctx, WorkingStages(rs.TriggerStage), now, Batch)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	admin := int64(-1)
+	es := make([]store.Escalation, 0, len(due))
+	for _, b := range due {
+		assignee := b.ManagerID
+		if assignee == 0 {
+			if admin < 0 {
+				if admin, err = r.Store.FirstAdmin(ctx); err != nil {
+					return 0, err
+				}
+			}
+			assignee = admin
+		}
+		es = append(es, store.Escalation{AssignmentID: b.AssignmentID, PersonID: b.PersonID, AssigneeID: assignee,
+			Title: EscalationTitle(b.PersonName, b.UserName), BreachedAt: b.DueAt, TaskDueAt: rs.DueAt(now), CreatedAt: now})
+	}
+	n, err := r.Store.Escalate(ctx, es)
+	if err == nil && n > 0 && r.OnBreach != nil {
+		r.OnBreach(n)
+	}
+	return n, err
+}
+
+// EscalationTitle is the title of an SLA escalation task.
+func EscalationTitle(person, owner string) string {
+	return "首次跟进超时：" + person + "（负责人：" + owner + "）"
+}
+
+// InputError is a request the caller must fix; Field names what was wrong.
+type InputError struct {
+	Field string
+	Msg   string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
+
+// ErrNoPerson is returned for an unknown person.
+var ErrNoPerson = errors.New("no such person")
+
+// ActivityKinds are the kinds of sales activity.
+var ActivityKinds = []string{"call", "email", "meeting", "wechat", "note"}
+
+// NewActivity is an activity to log; UserID or UserEmail names who did it.
+type NewActivity struct {
+	PersonID   int64
+	UserID     int64
+	UserEmail  string
+	Kind       string
+	OccurredAt time.Time // zero: now
+	Note       string
+	By         string // who logged it, for the record
+}
+
+// maxNote bounds an activity's note.
+const maxNote = 4000
+
+// LogActivity validates and stores an activity. Any activity by a user on
+// the sales side (not a viewer, not disabled) at or after the person's
+// current assignment is a follow-up: the earliest one stamps the
+// assignment's first follow-up.
+func (r *Router) LogActivity(ctx context.Context, in NewActivity) (store.Activity, bool, error) {
+	now := r.now()
+	kind := strings.ToLower(strings.TrimSpace(in.Kind))
+	known := false
+	for _, k := range ActivityKinds {
+		known = known || k == kind
+	}
+	if !known {
+		return store.Activity{}, false, &InputError{"kind", fmt.Sprintf("%q is not an activity kind: use one of %s", clipText(in.Kind), strings.Join(ActivityKinds, ", "))}
+	}
+	if in.PersonID <= 0 {
+		return store.Activity{}, false, &InputError{"person_id", "want the id of a person"}
+	}
+	if len(in.Note) > maxNote {
+		return store.Activity{}, false, &InputError{"note", fmt.Sprintf("longer than %d bytes", maxNote)}
+	}
+	at := in.OccurredAt
+	if at.IsZero() {
+		at = now
+	}
+	if at.After(now.Add(5 * time.Minute)) {
+		return store.Activity{}, false, &InputError{"occurred_at", "is in the future"}
+	}
+	if at.Year() < 2000 {
+		return store.Activity{}, false, &InputError{"occurred_at", "is before the year 2000"}
+	}
+	u, err := r.salesUser(ctx, "user", in.UserID, in.UserEmail)
+	if err != nil {
+		return store.Activity{}, false, err
+	}
+	if err := r.livePerson(ctx, in.PersonID); err != nil {
+		return store.Activity{}, false, err
+	}
+	a := store.Activity{PersonID: in.PersonID, UserID: u.ID, UserEmail: u.Email, UserName: u.Name, Kind: kind, OccurredAt: at,
+		Note: strings.TrimSpace(in.Note), CreatedBy: in.By, CreatedAt: now}
+	id, stamped, err := r.Store.AddActivity(ctx, a)
+	a.ID = id
+	a.OccurredAt, a.CreatedAt = at.UTC().Truncate(time.Microsecond), now.Truncate(time.Microsecond)
+	return a, stamped, err
+}
+
+// salesUser finds an enabled, non-viewer user by id or email.
+func (r *Router) salesUser(ctx context.Context, field string, id int64, email string) (model.User, error) {
+	var u model.User
+	var err error
+	switch {
+	case id > 0:
+		u, err = r.Store.UserByID(ctx, id)
+	case strings.TrimSpace(email) != "":
+		u, err = r.Store.UserByEmail(ctx, email)
+	default:
+		return u, &InputError{field + "_id", "name the user by " + field + "_id or " + field + "_email"}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		if id > 0 {
+			return u, &InputError{field + "_id", fmt.Sprintf("no user %d", id)}
+		}
+		return u, &InputError{field + "_email", fmt.Sprintf("no user %q", clipText(email))}
+	}
+	if err != nil {
+		return u, err
+	}
+	if u.DisabledAt != nil {
+		return u, &InputError{field, fmt.Sprintf("user %s is disabled", u.Email)}
+	}
+	if u.Role == model.RoleViewer {
+		return u, &InputError{field, fmt.Sprintf("user %s is a viewer; activities and leads belong to sales, marketers and admins", u.Email)}
+	}
+	return u, nil
+}
+
+func (r *Router) livePerson(ctx context.Context, id int64) error {
+	merged, err := r.Store.PersonRef(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNoPerson
+	}
+	if err != nil {
+		return err
+	}
+	if merged != 0 {
+		return &InputError{"person_id", fmt.Sprintf("person %d was merged into person %d: use that one", id, merged)}
+	}
+	return nil
+}
+
+// Reassign hands a person to a user by hand: the current assignment is
+// superseded and a new one starts its own SLA clock.
+func (r *Router) Reassign(ctx context.Context, personID, userID int64, userEmail, reason, by string) (store.Assignment, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return store.Assignment{}, &InputError{"reason", "say why the person is reassigned"}
+	}
+	if len(reason) > 500 {
+		return store.Assignment{}, &InputError{"reason", "longer than 500 bytes"}
+	}
+	if err := r.livePerson(ctx, personID); err != nil {
+		return store.Assignment{}, err
+	}
+	u, err := r.salesUser(ctx, "user", userID, userEmail)
+	if err != nil {
+		return store.Assignment{}, err
+	}
+	rs, err := r.Rules(ctx)
+	if err != nil {
+		return store.Assignment{}, err
+	}
+	now := r.now()
+	ids, err := r.Store.SaveAssignments(ctx, []store.NewAssignment{{PersonID: personID, UserID: u.ID, Rule: RuleManual, Reason: reason,
+		RuleSetID: rs.Version, AssignedBy: by, AssignedAt: now, DueAt: rs.DueAt(now)}}, nil, now)
+	if err != nil {
+		return store.Assignment{}, err
+	}
+	as, err := r.Store.PersonAssignments(ctx, personID)
+	if err != nil {
+		return store.Assignment{}, err
+	}
+	for _, a := range as {
+		if a.ID == ids[0] {
+			return a, nil
+		}
+	}
+	return store.Assignment{}, fmt.Errorf("assignment %d not found after saving it", ids[0])
+}

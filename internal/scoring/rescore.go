@@ -1,0 +1,395 @@
+package scoring
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/lifecycle"
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// RuleSet is a versioned rule set: the stored one, or the default
+// (version 1) while none was saved.
+type RuleSet struct {
+	Version   int64
+	CreatedAt time.Time // zero for the unsaved default
+	CreatedBy string
+	Rules     *Rules
+	Default   bool // the built-in default, never saved
+}
+
+// Active returns the active rule set.
+func Active(ctx context.Context, s *store.Store) (RuleSet, error) {
+	rs, err := s.ScoringRules(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return RuleSet{Version: 1, CreatedBy: "default", Rules: Default(), Default: true}, nil
+	}
+	if err != nil {
+		return RuleSet{}, err
+	}
+	return ruleSetOf(rs)
+}
+
+// Version returns one rule set by version, or store.ErrNotFound.
+func Version(ctx context.Context, s *store.Store, version int64) (RuleSet, error) {
+	rs, err := s.ScoringRulesVersion(ctx, version)
+	if errors.Is(err, store.ErrNotFound) && version == 1 {
+		if _, aerr := s.ScoringRules(ctx); errors.Is(aerr, store.ErrNotFound) {
+			return RuleSet{Version: 1, CreatedBy: "default", Rules: Default(), Default: true}, nil
+		}
+	}
+	if err != nil {
+		return RuleSet{}, err
+	}
+	return ruleSetOf(rs)
+}
+
+func ruleSetOf(rs store.ScoringRuleSet) (RuleSet, error) {
+	r, err := Parse(rs.Rules)
+	if err != nil {
+		return RuleSet{}, fmt.Errorf("stored scoring rules version %d: %w", rs.Version, err)
+	}
+	return RuleSet{Version: rs.Version, CreatedAt: rs.CreatedAt, CreatedBy: rs.CreatedBy, Rules: r}, nil
+}
+
+// Save stores rules as the new active version (the default is stored as
+// version 1 first when nothing was saved before). It does not rescore.
+func Save(ctx context.Context, s *store.Store, r *Rules, by string, now time.Time) (RuleSet, error) {
+	saved, err := s.SaveScoringRules(ctx, r.JSON(), by, Default().JSON(), now)
+	if err != nil {
+		return RuleSet{}, err
+	}
+	return RuleSet{Version: saved.Version, CreatedAt: saved.CreatedAt, CreatedBy: saved.CreatedBy, Rules: r}, nil
+}
+
+// TouchEvents names the touchpoints that no event is behind (bulk loads,
+// the demo) as events, so that one set of engagement rules scores both.
+// Page views are "page"; a type not listed here scores under its own name.
+var TouchEvents = map[string]string{
+	"page_view":        "page",
+	"content_download": "Content Downloaded",
+	"webinar_register": "Webinar Registered",
+	"webinar_attend":   "Webinar Attended",
+	"badge_scan":       "Event Check-in",
+	"form_submit":      "Form Submitted",
+	"email_open":       "Email Opened",
+	"email_click":      "Email Clicked",
+	"wechat_follow":    "WeChat Followed",
+	"wecom_add":        "WeCom Added",
+	"ad_click":         "Ad Clicked",
+	"share_click":      "Shared Link Clicked",
+	"call":             "Call",
+}
+
+// activityOf turns a stored row into an activity; ok is false for rows
+// that never score.
+func activityOf(row *store.ActivityRow) (event, path string, ok bool) {
+	if !row.FromEvent {
+		event, ok := TouchEvents[row.Type]
+		if !ok {
+			event = row.Type
+		}
+		return event, urlPath(row.URL), event != ""
+	}
+	switch row.Type {
+	case "page":
+		return "page", urlPath(row.URL), true
+	case "screen":
+		return "screen", "", true
+	case "track":
+		return row.Name, urlPath(row.URL), row.Name != ""
+	}
+	return "", "", false
+}
+
+// urlPath is the path of an absolute or relative URL, without query or
+// fragment; "" when there is no URL.
+func urlPath(u string) string {
+	if u == "" {
+		return ""
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+		j := strings.IndexByte(u, '/')
+		if j < 0 {
+			return "/"
+		}
+		u = u[j:]
+	}
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if u == "" {
+		return "/"
+	}
+	return u
+}
+
+func propertiesOf(payload string) map[string]any {
+	if payload == "" {
+		return nil
+	}
+	var m struct {
+		Properties map[string]any `json:"properties"`
+	}
+	if json.Unmarshal([]byte(payload), &m) != nil {
+		return nil
+	}
+	return m.Properties
+}
+
+func profileOf(p *store.ScoringProfile, traits bool) Profile {
+	out := Profile{Stage: p.Stage, Title: p.Title, Email: p.Email, Industry: p.Industry, SizeBand: p.SizeBand,
+		Employees: p.Employees, Region: p.Region, City: p.City, Tier: p.Tier}
+	if traits && p.Traits != "" && p.Traits != "{}" {
+		// Malformed traits count as none rather than stopping every score.
+		_ = json.Unmarshal([]byte(p.Traits), &out.Traits)
+	}
+	return out
+}
+
+// Result says what a rescoring run did.
+type Result struct {
+	Version    int64         `json:"version"`
+	Persons    int           `json:"persons"`    // persons scored
+	Updated    int           `json:"updated"`    // of which written (a newer score is kept)
+	Activities int           `json:"activities"` // activities that some rule counted
+	MovedToMQL int           `json:"moved_to_mql"`
+	Took       time.Duration `json:"-"`
+	TookMS     int64         `json:"took_ms"`
+	ReadMS     int64         `json:"read_ms"`  // reading persons and activities
+	WriteMS    int64         `json:"write_ms"` // writing scores and stage moves
+}
+
+// Rescore scores the persons with the given ids at now with the active
+// rules, or every person when only is nil (a full replay, which also
+// moves the incremental watermarks), and moves those who reach the MQL
+// threshold to mql.
+func Rescore(ctx context.Context, s *store.Store, now time.Time, only []int64) (Result, error) {
+	rs, err := Active(ctx, s)
+	if err != nil {
+		return Result{}, err
+	}
+	var hw store.ScoringWatermarks
+	if only == nil {
+		// Read the high water before the activities: what arrives during
+		// the run is picked up by the next incremental run.
+		if hw, err = s.ScoringHighWater(ctx); err != nil {
+			return Result{}, err
+		}
+	}
+	res, err := rescore(ctx, s, rs, now, only)
+	if err != nil || only != nil {
+		return res, err
+	}
+	if err := s.SetScoringWatermarks(ctx, hw, now); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// RescoreNew scores the persons with events or touches stored since the
+// last run (a full replay when scoring never ran).
+func RescoreNew(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
+	wm, err := s.ScoringWatermarks(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if !wm.Set {
+		return Rescore(ctx, s, now, nil)
+	}
+	hw, err := s.ScoringHighWater(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if hw.EventID <= wm.EventID && hw.TouchpointID <= wm.TouchpointID {
+		return Result{}, nil
+	}
+	ids, err := s.PersonsActiveBetween(ctx, wm, hw)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{}
+	if len(ids) > 0 {
+		rs, err := Active(ctx, s)
+		if err != nil {
+			return Result{}, err
+		}
+		if res, err = rescore(ctx, s, rs, now, ids); err != nil {
+			return res, err
+		}
+	}
+	hw.EventID, hw.TouchpointID = max(hw.EventID, wm.EventID), max(hw.TouchpointID, wm.TouchpointID)
+	return res, s.SetScoringWatermarks(ctx, hw, now)
+}
+
+// mqlOrBeyond are the stages a person who was ever in is never moved to
+// mql by score again.
+var mqlOrBeyond = []model.Stage{model.StageMQL, model.StageSQL, model.StageOpportunity, model.StageCustomer}
+
+func rescore(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, only []int64) (Result, error) {
+	start := time.Now()
+	r := rs.Rules
+	res := Result{Version: rs.Version}
+	profiles, err := s.ScoringProfiles(ctx, only)
+	if err != nil {
+		return res, fmt.Errorf("read persons: %w", err)
+	}
+	index := make(map[int64]int32, len(profiles))
+	for i := range profiles {
+		index[profiles[i].PersonID] = int32(i)
+	}
+
+	// Gather every counted activity as (person, rule, time), then bucket
+	// them by person; the database is read in whatever order is cheapest.
+	type personHit struct {
+		person int32
+		hit
+	}
+	var flat []personHit
+	var buf []int
+	err = s.ScoringActivities(ctx, only, r.payloadFor, func(row store.ActivityRow) error {
+		p, ok := index[row.PersonID]
+		if !ok {
+			return nil // merged, or not asked for
+		}
+		event, path, ok := activityOf(&row)
+		if !ok {
+			return nil
+		}
+		buf = r.match(event, path, propertiesOf(row.Properties), buf[:0])
+		at := row.At.UnixMicro()
+		for _, rule := range buf {
+			flat = append(flat, personHit{person: p, hit: hit{rule: int32(rule), at: at}})
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("read activities: %w", err)
+	}
+	res.Activities = len(flat)
+	res.ReadMS = time.Since(start).Milliseconds()
+	offsets := make([]int32, len(profiles)+1)
+	for _, h := range flat {
+		offsets[h.person+1]++
+	}
+	for i := 1; i < len(offsets); i++ {
+		offsets[i] += offsets[i-1]
+	}
+	hits := make([]hit, len(flat))
+	fill := make([]int32, len(profiles))
+	copy(fill, offsets[:len(profiles)])
+	for _, h := range flat {
+		hits[fill[h.person]] = h.hit
+		fill[h.person]++
+	}
+	flat = nil
+
+	nowMicro := now.UnixMicro()
+	scores := make([]store.PersonScore, len(profiles))
+	var candidates []int64
+	for i := range profiles {
+		sp := &profiles[i]
+		p := profileOf(sp, r.needTraits)
+		mine := hits[offsets[i]:offsets[i+1]]
+		sortHits(mine)
+		fit, eng, score := totals(r.fit(&p, nil), r.engagement(mine, nowMicro, nil))
+		scores[i] = store.PersonScore{PersonID: sp.PersonID, Fit: fit, Engagement: eng, Score: score}
+		if score >= r.MQLThreshold && (sp.Stage == model.StageLead || sp.Stage == model.StageSubscriber) {
+			candidates = append(candidates, sp.PersonID)
+		}
+	}
+	res.Persons = len(scores)
+	wrote := time.Now()
+	if res.Updated, err = s.WriteScores(ctx, scores, rs.Version, now); err != nil {
+		return res, fmt.Errorf("write scores: %w", err)
+	}
+	if res.MovedToMQL, err = moveToMQL(ctx, s, rs, now, candidates, profiles, index, scores); err != nil {
+		return res, err
+	}
+	res.WriteMS = time.Since(wrote).Milliseconds()
+	res.Took = time.Since(start)
+	res.TookMS = res.Took.Milliseconds()
+	return res, nil
+}
+
+// moveToMQL moves the candidates who were never in mql or beyond to mql,
+// at now, naming the crossing and the rule version.
+func moveToMQL(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, candidates []int64,
+	profiles []store.ScoringProfile, index map[int64]int32, scores []store.PersonScore) (int, error) {
+	if len(candidates) == 0 {
+		return 0, nil
+	}
+	before, err := s.EverReached(ctx, candidates, mqlOrBeyond)
+	if err != nil {
+		return 0, fmt.Errorf("read stage history: %w", err)
+	}
+	var moves []store.StageMove
+	for _, id := range candidates {
+		if before[id] {
+			continue
+		}
+		i := index[id]
+		from := profiles[i].Stage
+		reason := fmt.Sprintf("score %s ≥ %s", num(scores[i].Score), num(rs.Rules.MQLThreshold))
+		if err := lifecycle.Check(from, model.StageMQL, reason, lifecycle.ActorScoring); err != nil {
+			return 0, err
+		}
+		moves = append(moves, store.StageMove{PersonID: id, From: from, To: model.StageMQL, At: now, Reason: reason,
+			Actor: lifecycle.ActorScoring, RuleVersion: rs.Version})
+	}
+	moved := 0
+	for len(moves) > 0 {
+		part := moves[:min(500, len(moves))]
+		moves = moves[len(part):]
+		applied, err := s.MoveStages(ctx, part)
+		if err != nil {
+			return moved, fmt.Errorf("move to mql: %w", err)
+		}
+		for _, ok := range applied {
+			if ok {
+				moved++
+			}
+		}
+	}
+	return moved, nil
+}
+
+func num(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// Explain scores one person live at now with the active rules, saying
+// which rules gave how many points. It returns store.ErrNotFound for an
+// unknown or merged person.
+func Explain(ctx context.Context, s *store.Store, personID int64, now time.Time) (Breakdown, error) {
+	rs, err := Active(ctx, s)
+	if err != nil {
+		return Breakdown{}, err
+	}
+	profiles, err := s.ScoringProfiles(ctx, []int64{personID})
+	if err != nil {
+		return Breakdown{}, err
+	}
+	if len(profiles) == 0 {
+		return Breakdown{}, store.ErrNotFound
+	}
+	r := rs.Rules
+	var acts []Activity
+	err = s.ScoringActivities(ctx, []int64{personID}, r.payloadFor, func(row store.ActivityRow) error {
+		if event, path, ok := activityOf(&row); ok {
+			acts = append(acts, Activity{At: row.At, Event: event, Path: path, Properties: propertiesOf(row.Properties)})
+		}
+		return nil
+	})
+	if err != nil {
+		return Breakdown{}, err
+	}
+	b := r.Evaluate(profileOf(&profiles[0], r.needTraits), acts, now)
+	b.Version = rs.Version
+	return b, nil
+}

@@ -1,0 +1,786 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+)
+
+// This file holds the lifecycle's SQL: a person's stage and qualification
+// (grade, SDR class and who set them), the lifecycle rule sets, the CRM's
+// opportunities and orders, and the rows the funnel figures are built from.
+// internal/lifecycle decides; the store reads and writes.
+
+// PersonStage reads a person's current stage and since when. A person
+// merged into another is ErrNotFound.
+func (s *Store) PersonStage(ctx context.Context, id int64) (model.Stage, *time.Time, error) {
+	var st string
+	var at sql.NullTime
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT stage, stage_at FROM persons WHERE id = ? AND merged_into_id IS NULL`), id).Scan(&st, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, ErrNotFound
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if at.Valid {
+		t := at.Time.UTC()
+		return model.Stage(st), &t, nil
+	}
+	return model.Stage(st), nil, nil
+}
+
+// Qualification fields a person or a rule may set.
+const (
+	FieldGrade    = "grade"
+	FieldSDRClass = "sdr_class"
+)
+
+// QualificationSet asks to set one qualification field of a person.
+type QualificationSet struct {
+	PersonID    int64
+	Field       string // FieldGrade or FieldSDRClass
+	Value       string // "" clears the field
+	At          time.Time
+	Actor       string // "user:12", "apikey:NAME", "rule:NAME"
+	Reason      string
+	RuleVersion int64
+	// KeepManual skips the change when the current value was set by a
+	// person (actor "user:..." or "apikey:..."): rules pass it unless the
+	// rule says it may override people.
+	KeepManual bool
+}
+
+// QualificationChange is one step of a person's grade or SDR class history.
+type QualificationChange struct {
+	PersonID    int64     `json:"person_id"`
+	Field       string    `json:"field"`
+	Old         string    `json:"old"`
+	New         string    `json:"new"`
+	At          time.Time `json:"at"`
+	Actor       string    `json:"actor"`
+	Reason      string    `json:"reason"`
+	RuleVersion int64     `json:"rule_version,omitempty"`
+}
+
+// setByPerson mirrors lifecycle.ByPerson for the values stored in
+// grade_set_by and sdr_class_set_by.
+func setByPerson(actor string) bool {
+	return strings.HasPrefix(actor, "user:") || strings.HasPrefix(actor, "apikey:")
+}
+
+// SetQualifications applies sets in one transaction and reports which
+// changed something. A set whose value equals the current one changes
+// nothing, except that a person taking over a value a rule set makes it
+// theirs (so that rules leave it alone from then on). A person merged into
+// another, or missing, is ErrNotFound.
+func (s *Store) SetQualifications(ctx context.Context, sets []QualificationSet) ([]bool, error) {
+	applied := make([]bool, len(sets))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, q := range sets {
+			if q.Field != FieldGrade && q.Field != FieldSDRClass {
+				return fmt.Errorf("unknown qualification field %q", q.Field)
+			}
+			var cur, by string
+			err := tx.QueryRowContext(ctx, s.q(`SELECT `+q.Field+`, `+q.Field+`_set_by FROM persons WHERE id = ? AND merged_into_id IS NULL`), q.PersonID).Scan(&cur, &by)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("person %d: %w", q.PersonID, ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			if q.KeepManual && setByPerson(by) {
+				continue
+			}
+			if cur == q.Value && (by == q.Actor || !setByPerson(q.Actor)) {
+				continue
+			}
+			setBy := clip(q.Actor, 200)
+			if q.Value == "" {
+				setBy = "" // a cleared field belongs to the rules again
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE persons SET `+q.Field+` = ?, `+q.Field+`_set_by = ?, `+q.Field+`_set_at = ? WHERE id = ?`),
+				q.Value, setBy, utc(q.At), q.PersonID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO qualification_changes (person_id, field, old_value, new_value, changed_at, actor, reason, rule_version)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), q.PersonID, q.Field, cur, q.Value, utc(q.At), clip(q.Actor, 200), clip(q.Reason, 500), nullID(q.RuleVersion)); err != nil {
+				return err
+			}
+			applied[i] = true
+		}
+		return nil
+	})
+	return applied, err
+}
+
+// QualificationHistory returns a person's grade and SDR class changes, oldest first.
+func (s *Store) QualificationHistory(ctx context.Context, personID int64) ([]QualificationChange, error) {
+	out := []QualificationChange{}
+	err := s.each(ctx, `SELECT person_id, field, old_value, new_value, changed_at, actor, reason, COALESCE(rule_version, 0)
+		FROM qualification_changes WHERE person_id = ? ORDER BY changed_at, id`, []any{personID}, func(r *sql.Rows) error {
+		var c QualificationChange
+		if err := r.Scan(&c.PersonID, &c.Field, &c.Old, &c.New, &c.At, &c.Actor, &c.Reason, &c.RuleVersion); err != nil {
+			return err
+		}
+		c.At = c.At.UTC()
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+// PersonQualification is who set a person's grade and SDR class.
+type PersonQualification struct {
+	Grade         string     `json:"grade"`
+	GradeSetBy    string     `json:"grade_set_by"`
+	GradeSetAt    *time.Time `json:"grade_set_at"`
+	SDRClass      string     `json:"sdr_class"`
+	SDRClassSetBy string     `json:"sdr_class_set_by"`
+	SDRClassSetAt *time.Time `json:"sdr_class_set_at"`
+}
+
+// PersonQualification reads a person's grade and SDR class with who set them.
+func (s *Store) PersonQualification(ctx context.Context, id int64) (PersonQualification, error) {
+	var q PersonQualification
+	var ga, ca sql.NullTime
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT grade, grade_set_by, grade_set_at, sdr_class, sdr_class_set_by, sdr_class_set_at
+		FROM persons WHERE id = ? AND merged_into_id IS NULL`), id).Scan(&q.Grade, &q.GradeSetBy, &ga, &q.SDRClass, &q.SDRClassSetBy, &ca)
+	if errors.Is(err, sql.ErrNoRows) {
+		return q, ErrNotFound
+	}
+	q.GradeSetAt, q.SDRClassSetAt = timePtr(ga), timePtr(ca)
+	return q, err
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+// LifecycleRuleSet is one saved version of the lifecycle rules (JSON).
+type LifecycleRuleSet struct {
+	Version   int64
+	Rules     []byte
+	CreatedAt time.Time
+	CreatedBy string
+}
+
+// LifecycleRules reads the rule set in force; ErrNotFound when none was saved.
+func (s *Store) LifecycleRules(ctx context.Context) (LifecycleRuleSet, error) {
+	var rs LifecycleRuleSet
+	var rules string
+	err := s.r.QueryRowContext(ctx, `SELECT id, rules, created_at, created_by FROM lifecycle_rule_sets ORDER BY id DESC LIMIT 1`).
+		Scan(&rs.Version, &rules, &rs.CreatedAt, &rs.CreatedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rs, ErrNotFound
+	}
+	rs.Rules, rs.CreatedAt = []byte(rules), rs.CreatedAt.UTC()
+	return rs, err
+}
+
+// SaveLifecycleRules stores a new version of the rules and returns it.
+func (s *Store) SaveLifecycleRules(ctx context.Context, rules []byte, at time.Time, by string) (int64, error) {
+	return s.insertID(ctx, s.w, `INSERT INTO lifecycle_rule_sets (rules, created_at, created_by) VALUES (?, ?, ?)`, string(rules), utc(at), clip(by, 200))
+}
+
+// LifecyclePerson is what the lifecycle rules look at for one person.
+type LifecyclePerson struct {
+	ID            int64
+	Stage         model.Stage
+	StageAt       *time.Time
+	Score         float64
+	Predicted     *float64
+	Grade         string
+	GradeSetBy    string
+	SDRClass      string
+	SDRClassSetBy string
+	AccountTier   string
+	Industry      string
+	LastActivity  *time.Time // latest touchpoint; only filled when asked for
+	DemoRequest   bool       // only filled when asked for
+}
+
+// LifecyclePersons reads every person past the visitor stage (merged
+// persons excluded). withActivity fills LastActivity, withDemo DemoRequest:
+// both cost a pass over the touchpoints, so rules ask only when they need them.
+func (s *Store) LifecyclePersons(ctx context.Context, withActivity, withDemo bool) ([]LifecyclePerson, error) {
+	var out []LifecyclePerson
+	idx := map[int64]int{}
+	err := s.each(ctx, `SELECT p.id, p.stage, p.stage_at, p.score, p.predicted_probability, p.grade, p.grade_set_by, p.sdr_class, p.sdr_class_set_by,
+			COALESCE(a.tier, ''), COALESCE(a.industry, '')
+		FROM persons p LEFT JOIN accounts a ON a.id = p.account_id
+		WHERE p.stage <> 'visitor' AND p.merged_into_id IS NULL ORDER BY p.id`, nil, func(r *sql.Rows) error {
+		var p LifecyclePerson
+		var st string
+		var at sql.NullTime
+		var pred sql.NullFloat64
+		if err := r.Scan(&p.ID, &st, &at, &p.Score, &pred, &p.Grade, &p.GradeSetBy, &p.SDRClass, &p.SDRClassSetBy, &p.AccountTier, &p.Industry); err != nil {
+			return err
+		}
+		p.Stage, p.StageAt = model.Stage(st), timePtr(at)
+		if pred.Valid {
+			v := pred.Float64
+			p.Predicted = &v
+		}
+		idx[p.ID] = len(out)
+		out = append(out, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if withActivity {
+		err := s.each(ctx, `SELECT person_id, MAX(occurred_at) FROM touchpoints WHERE person_id IS NOT NULL GROUP BY person_id`, nil, func(r *sql.Rows) error {
+			var id int64
+			var raw any
+			if err := r.Scan(&id, &raw); err != nil {
+				return err
+			}
+			i, ok := idx[id]
+			if !ok {
+				return nil
+			}
+			t, err := anyTime(raw)
+			if err != nil {
+				return fmt.Errorf("last touch of person %d: %w", id, err)
+			}
+			if !t.IsZero() {
+				out[i].LastActivity = &t
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if withDemo {
+		// A demo request is a form sent from a /demo page, a touch typed as a
+		// demo request, or a tracked "Demo Requested" event.
+		err := s.each(ctx, `SELECT person_id, type, url FROM touchpoints WHERE person_id IS NOT NULL AND (type IN ('form_submit', 'form_submitted') OR LOWER(type) LIKE '%demo%')`, nil, func(r *sql.Rows) error {
+			var id int64
+			var typ, u string
+			if err := r.Scan(&id, &typ, &u); err != nil {
+				return err
+			}
+			if i, ok := idx[id]; ok && isDemoRequest(typ, u) {
+				out[i].DemoRequest = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		err = s.each(ctx, `SELECT DISTINCT person_id FROM events WHERE person_id IS NOT NULL AND type = 'track' AND LOWER(name) = 'demo requested'`, nil, func(r *sql.Rows) error {
+			var id int64
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			if i, ok := idx[id]; ok {
+				out[i].DemoRequest = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func isDemoRequest(typ, rawURL string) bool {
+	typ = strings.ToLower(typ)
+	if strings.Contains(typ, "demo") && strings.Contains(typ, "request") {
+		return true
+	}
+	if typ != "form_submit" && typ != "form_submitted" {
+		return false
+	}
+	p := strings.ToLower(rawURL)
+	if i := strings.Index(p, "://"); i >= 0 {
+		p = p[i+3:]
+		if j := strings.IndexByte(p, '/'); j >= 0 {
+			p = p[j:]
+		} else {
+			p = "/"
+		}
+	}
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	p = strings.TrimRight(p, "/")
+	return p == "/demo" || strings.HasPrefix(p, "/demo/")
+}
+
+// anyTime reads a time an aggregate returned: PostgreSQL gives a
+// time.Time, SQLite the stored text.
+func anyTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case nil:
+		return time.Time{}, nil
+	case time.Time:
+		return x.UTC(), nil
+	case []byte:
+		return parseStoredTime(string(x))
+	case string:
+		return parseStoredTime(x)
+	}
+	return time.Time{}, fmt.Errorf("unexpected time value %T", v)
+}
+
+var storedTimeLayouts = []string{
+	"2006-01-02 15:04:05.999999999 -0700 MST",
+	"2006-01-02 15:04:05.999999999-07:00",
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02",
+}
+
+func parseStoredTime(v string) (time.Time, error) {
+	// time.Time.String may append a monotonic clock reading.
+	if i := strings.Index(v, " m="); i >= 0 {
+		v = v[:i]
+	}
+	for _, l := range storedTimeLayouts {
+		if t, err := time.Parse(l, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unreadable stored time %q", v)
+}
+
+// ContactStage is an opportunity contact and the stage the person is in.
+type ContactStage struct {
+	PersonID int64
+	Stage    model.Stage
+	StageAt  *time.Time
+}
+
+// OpportunityRecord is an opportunity as the CRM API sees it.
+type OpportunityRecord struct {
+	model.Opportunity
+	ExternalID string
+	Contacts   []ContactStage // in order: the primary contact first
+}
+
+// ContactMoves plans the stage moves of an opportunity's contacts. It runs
+// inside the transaction that wrote the opportunity (or order), so that the
+// write and the moves commit together or not at all.
+type ContactMoves func(o OpportunityRecord, created bool) []StageMove
+
+// OpportunityUpsert is an opportunity sent by a CRM.
+type OpportunityUpsert struct {
+	ExternalID string
+	AccountID  int64
+	Name       string
+	OwnerID    int64
+	Stage      string
+	Amount     model.Money
+	CreatedAt  time.Time
+	ClosedAt   *time.Time
+	ContactIDs []int64 // nil keeps the contacts; the first one is the primary contact
+}
+
+// OpportunityWrite is the outcome of writing an opportunity or an order.
+type OpportunityWrite struct {
+	Opportunity OpportunityRecord
+	Created     bool
+	Moves       []StageMove
+	Applied     []bool
+}
+
+// UpsertOpportunity creates the opportunity with in.ExternalID, or updates
+// it when it exists, sets its contacts when in.ContactIDs is not nil, and
+// applies the moves plan returns, all in one transaction.
+func (s *Store) UpsertOpportunity(ctx context.Context, in OpportunityUpsert, plan ContactMoves) (OpportunityWrite, error) {
+	var out OpportunityWrite
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM opportunities WHERE external_id = ?`), in.ExternalID).Scan(&id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			id, err = s.insertID(ctx, tx, `INSERT INTO opportunities (external_id, account_id, name, owner_id, stage, amount_fen, created_at, closed_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.ExternalID, in.AccountID, clip(in.Name, 500), nullID(in.OwnerID), in.Stage, int64(in.Amount), utc(in.CreatedAt), optTime(in.ClosedAt))
+			if err != nil {
+				return err
+			}
+			out.Created = true
+		case err != nil:
+			return err
+		default:
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE opportunities SET account_id = ?, name = ?, owner_id = ?, stage = ?, amount_fen = ?, created_at = ?, closed_at = ? WHERE id = ?`),
+				in.AccountID, clip(in.Name, 500), nullID(in.OwnerID), in.Stage, int64(in.Amount), utc(in.CreatedAt), optTime(in.ClosedAt), id); err != nil {
+				return err
+			}
+		}
+		if in.ContactIDs != nil {
+			if err := s.setContactsTx(ctx, tx, id, in.ContactIDs); err != nil {
+				return err
+			}
+		}
+		return s.finishOpportunityTx(ctx, tx, id, out.Created, plan, &out)
+	})
+	return out, err
+}
+
+// UpdateOpportunity reads opportunity id, lets edit change it, writes it
+// back and applies the moves plan returns, in one transaction.
+func (s *Store) UpdateOpportunity(ctx context.Context, id int64, edit func(*model.Opportunity) error, plan ContactMoves) (OpportunityWrite, error) {
+	var out OpportunityWrite
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		o, err := s.opportunityTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := edit(&o.Opportunity); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE opportunities SET stage = ?, amount_fen = ?, closed_at = ? WHERE id = ?`),
+			o.Stage, int64(o.Amount), optTime(o.ClosedAt), id); err != nil {
+			return err
+		}
+		return s.finishOpportunityTx(ctx, tx, id, false, plan, &out)
+	})
+	return out, err
+}
+
+func (s *Store) finishOpportunityTx(ctx context.Context, tx *sql.Tx, id int64, created bool, plan ContactMoves, out *OpportunityWrite) error {
+	o, err := s.opportunityTx(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	out.Opportunity = o
+	if plan == nil {
+		return nil
+	}
+	out.Moves = plan(o, created)
+	out.Applied, err = moveStagesTx(ctx, s, tx, out.Moves)
+	return err
+}
+
+// setContactsTx makes ids (persons, merged ones resolved to the person they
+// were merged into) the opportunity's contacts, the first one primary.
+// Existing contacts keep their role.
+func (s *Store) setContactsTx(ctx context.Context, tx *sql.Tx, oppID int64, ids []int64) error {
+	var keep []int64
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		var live int64
+		err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(merged_into_id, id) FROM persons WHERE id = ?`), id).Scan(&live)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("contact person %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if !seen[live] {
+			seen[live] = true
+			keep = append(keep, live)
+		}
+	}
+	var existing []int64
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT person_id FROM opportunity_contacts WHERE opportunity_id = ?`), oppID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var p int64
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return err
+		}
+		existing = append(existing, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	had := map[int64]bool{}
+	for _, p := range existing {
+		had[p] = true
+		if !seen[p] {
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM opportunity_contacts WHERE opportunity_id = ? AND person_id = ?`), oppID, p); err != nil {
+				return err
+			}
+		}
+	}
+	for i, p := range keep {
+		if had[p] {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE opportunity_contacts SET is_primary = ? WHERE opportunity_id = ? AND person_id = ?`), i == 0, oppID, p); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO opportunity_contacts (opportunity_id, person_id, is_primary) VALUES (?, ?, ?)`), oppID, p, i == 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func optTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return utc(*t)
+}
+
+const opportunityCols = `id, account_id, name, COALESCE(owner_id, 0), stage, amount_fen, created_at, closed_at, COALESCE(external_id, '')`
+
+func (s *Store) opportunityTx(ctx context.Context, tx interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, id int64) (OpportunityRecord, error) {
+	var o OpportunityRecord
+	var closed sql.NullTime
+	var amount int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT `+opportunityCols+` FROM opportunities WHERE id = ?`), id).
+		Scan(&o.ID, &o.AccountID, &o.Name, &o.OwnerID, &o.Stage, &amount, &o.CreatedAt, &closed, &o.ExternalID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, fmt.Errorf("opportunity %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return o, err
+	}
+	o.Amount, o.CreatedAt, o.ClosedAt = model.Money(amount), o.CreatedAt.UTC(), timePtr(closed)
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT c.person_id, p.stage, p.stage_at FROM opportunity_contacts c JOIN persons p ON p.id = c.person_id
+		WHERE c.opportunity_id = ? ORDER BY c.is_primary DESC, c.person_id`), id)
+	if err != nil {
+		return o, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c ContactStage
+		var st string
+		var at sql.NullTime
+		if err := rows.Scan(&c.PersonID, &st, &at); err != nil {
+			return o, err
+		}
+		c.Stage, c.StageAt = model.Stage(st), timePtr(at)
+		o.Contacts = append(o.Contacts, c)
+	}
+	return o, rows.Err()
+}
+
+// Opportunity reads one opportunity with its contacts.
+func (s *Store) Opportunity(ctx context.Context, id int64) (OpportunityRecord, error) {
+	return s.opportunityTx(ctx, s.r, id)
+}
+
+// OpportunityIDByExternal finds an opportunity by its CRM id.
+func (s *Store) OpportunityIDByExternal(ctx context.Context, externalID string) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id FROM opportunities WHERE external_id = ?`), externalID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return id, err
+}
+
+// AccountIDByDomain finds the (oldest) account with a domain, compared lower-cased.
+func (s *Store) AccountIDByDomain(ctx context.Context, domain string) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id FROM accounts WHERE LOWER(domain) = ? ORDER BY id LIMIT 1`), strings.ToLower(strings.TrimSpace(domain))).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return id, err
+}
+
+// AccountExists reports whether an account exists.
+func (s *Store) AccountExists(ctx context.Context, id int64) (bool, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts WHERE id = ?`), id).Scan(&n)
+	return n > 0, err
+}
+
+// PersonIDByEmail finds the (live) person an email identifier points at;
+// the email must be normalised as on ingest.
+func (s *Store) PersonIDByEmail(ctx context.Context, email string) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT COALESCE(p.merged_into_id, p.id) FROM identities i JOIN persons p ON p.id = i.person_id
+		WHERE i.type = 'email' AND i.value = ?`), email).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return id, err
+}
+
+// OrderUpsert is an order sent by a CRM.
+type OrderUpsert struct {
+	ExternalID    string
+	OpportunityID int64 // 0: an order without an opportunity
+	AccountID     int64
+	Amount        model.Money
+	Kind          string // new, renewal, upsell
+	OrderedAt     time.Time
+}
+
+// OrderWrite is the outcome of UpsertOrder.
+type OrderWrite struct {
+	ID      int64
+	Created bool
+	OpportunityWrite
+}
+
+// UpsertOrder creates the order with in.ExternalID or updates it, and,
+// when it belongs to an opportunity, applies the moves plan returns for
+// that opportunity's contacts, all in one transaction.
+func (s *Store) UpsertOrder(ctx context.Context, in OrderUpsert, plan ContactMoves) (OrderWrite, error) {
+	var out OrderWrite
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM orders WHERE external_id = ?`), in.ExternalID).Scan(&out.ID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			out.ID, err = s.insertID(ctx, tx, `INSERT INTO orders (external_id, opportunity_id, account_id, amount_fen, kind, ordered_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				in.ExternalID, nullID(in.OpportunityID), in.AccountID, int64(in.Amount), in.Kind, utc(in.OrderedAt))
+			if err != nil {
+				return err
+			}
+			out.Created = true
+		case err != nil:
+			return err
+		default:
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET opportunity_id = ?, account_id = ?, amount_fen = ?, kind = ?, ordered_at = ? WHERE id = ?`),
+				nullID(in.OpportunityID), in.AccountID, int64(in.Amount), in.Kind, utc(in.OrderedAt), out.ID); err != nil {
+				return err
+			}
+		}
+		if in.OpportunityID == 0 {
+			return nil
+		}
+		return s.finishOpportunityTx(ctx, tx, in.OpportunityID, false, plan, &out.OpportunityWrite)
+	})
+	return out, err
+}
+
+// FunnelChange is one stage change with the first touch of its person, for
+// the funnel figures.
+type FunnelChange struct {
+	PersonID   int64
+	To         model.Stage
+	At         time.Time
+	Channel    string // filled only when asked for
+	CampaignID int64  // filled only when asked for
+}
+
+// FunnelChanges reads every stage change into the lifecycle stages and
+// side states the funnel counts; withChannel and withCampaign fill in the
+// person's first touch. A merge moves the merged person's changes to the
+// person it was merged into, so every change belongs to a live person.
+//
+// The first touches come from a second query over covering indexes rather
+// than a join: reading the wide persons rows would cost more than the
+// changes themselves.
+func (s *Store) FunnelChanges(ctx context.Context, withChannel, withCampaign bool) ([]FunnelChange, error) {
+	channel := map[int64]string{}
+	campaign := map[int64]int64{}
+	if withChannel {
+		err := s.each(ctx, `SELECT id, first_touch_channel FROM persons WHERE first_touch_channel <> ''`, nil, func(r *sql.Rows) error {
+			var id int64
+			var ch string
+			if err := r.Scan(&id, &ch); err != nil {
+				return err
+			}
+			channel[id] = ch
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if withCampaign {
+		err := s.each(ctx, `SELECT id, first_touch_campaign FROM persons WHERE first_touch_campaign IS NOT NULL`, nil, func(r *sql.Rows) error {
+			var id, c int64
+			if err := r.Scan(&id, &c); err != nil {
+				return err
+			}
+			campaign[id] = c
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []FunnelChange
+	// A plain scan reads the table in order; filtering on to_stage through
+	// its index would jump into the table once per row.
+	err := s.each(ctx, `SELECT person_id, to_stage, changed_at FROM stage_changes`, nil, func(r *sql.Rows) error {
+		var c FunnelChange
+		var st string
+		if err := r.Scan(&c.PersonID, &st, &c.At); err != nil {
+			return err
+		}
+		switch c.To = model.Stage(st); c.To {
+		case model.StageLead, model.StageMQL, model.StageSQL, model.StageOpportunity, model.StageCustomer, model.StageNurture, model.StageDisqualified:
+		default:
+			return nil
+		}
+		c.At = c.At.UTC()
+		c.Channel, c.CampaignID = channel[c.PersonID], campaign[c.PersonID]
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+// FunnelOpportunity is an opportunity with the first touch of its primary
+// contact (or, without one, of its first contact).
+type FunnelOpportunity struct {
+	ID         int64
+	Stage      string
+	Amount     model.Money
+	CreatedAt  time.Time
+	ClosedAt   *time.Time
+	Channel    string
+	CampaignID int64
+}
+
+// FunnelOpportunities reads every opportunity for the funnel's leading indicators.
+func (s *Store) FunnelOpportunities(ctx context.Context) ([]FunnelOpportunity, error) {
+	var out []FunnelOpportunity
+	err := s.each(ctx, `SELECT o.id, o.stage, o.amount_fen, o.created_at, o.closed_at, COALESCE(p.first_touch_channel, ''), COALESCE(p.first_touch_campaign, 0)
+		FROM opportunities o LEFT JOIN persons p ON p.id = (SELECT c.person_id FROM opportunity_contacts c WHERE c.opportunity_id = o.id
+			ORDER BY c.is_primary DESC, c.person_id LIMIT 1)`, nil, func(r *sql.Rows) error {
+		var o FunnelOpportunity
+		var amount int64
+		var closed sql.NullTime
+		if err := r.Scan(&o.ID, &o.Stage, &amount, &o.CreatedAt, &closed, &o.Channel, &o.CampaignID); err != nil {
+			return err
+		}
+		o.Amount, o.CreatedAt, o.ClosedAt = model.Money(amount), o.CreatedAt.UTC(), timePtr(closed)
+		out = append(out, o)
+		return nil
+	})
+	return out, err
+}
+
+// CampaignLabel names a campaign for grouped figures.
+type CampaignLabel struct {
+	Code string
+	Name string
+}
+
+// CampaignLabels reads every campaign's code and name by id.
+func (s *Store) CampaignLabels(ctx context.Context) (map[int64]CampaignLabel, error) {
+	out := map[int64]CampaignLabel{}
+	err := s.each(ctx, `SELECT id, code, name FROM campaigns`, nil, func(r *sql.Rows) error {
+		var id int64
+		var c CampaignLabel
+		if err := r.Scan(&id, &c.Code, &c.Name); err != nil {
+			return err
+		}
+		out[id] = c
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,161 @@
+package store_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
+)
+
+var lcDay = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+
+func loadLifecycleWorld(t *testing.T, s *store.Store) {
+	t.Helper()
+	err := s.Load(ctx, func(l store.Loader) error {
+		ins := func(table, cols string, rows ...[]any) error { return l.Insert(table, strings.Split(cols, ","), rows) }
+		for _, err := range []error{
+			ins("accounts", "id,name,domain,tier,industry,created_at",
+				[]any{int64(1), "甲公司", "Jia.cn", "A", "制造", lcDay}, []any{int64(2), "乙公司", "jia.cn", "B", "金融", lcDay}),
+			ins("persons", "id,account_id,stage,stage_at,first_seen_at,created_at",
+				[]any{int64(1), int64(1), "mql", lcDay, lcDay, lcDay},
+				[]any{int64(2), nil, "lead", nil, lcDay, lcDay},
+				[]any{int64(3), int64(2), "visitor", nil, lcDay, lcDay},
+				[]any{int64(4), int64(1), "lead", lcDay, lcDay, lcDay}),
+			ins("identities", "type,value,person_id,created_at", []any{"email", "li@jia.cn", int64(4), lcDay}),
+			ins("touchpoints", "id,person_id,occurred_at,type,channel,url",
+				[]any{int64(1), int64(1), lcDay.Add(time.Hour), "page_view", "direct", ""},
+				[]any{int64(2), int64(1), lcDay.Add(3*time.Hour + 1500*time.Microsecond), "form_submit", "direct", "https://x.cn/demo"},
+				[]any{int64(3), int64(2), lcDay.Add(2 * time.Hour), "Demo Request", "direct", ""},
+				[]any{int64(4), int64(4), lcDay.Add(2 * time.Hour), "form_submit", "direct", "https://x.cn/contact"}),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSetQualifications(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		loadLifecycleWorld(t, s)
+		set := func(q store.QualificationSet) bool {
+			t.Helper()
+			q.PersonID, q.At = 1, lcDay
+			ok, err := s.SetQualifications(ctx, []store.QualificationSet{q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok[0]
+		}
+		steps := []struct {
+			q       store.QualificationSet
+			applied bool
+			grade   string
+			by      string
+		}{
+			{store.QualificationSet{Field: store.FieldGrade, Value: "C", Actor: "rule:icp", KeepManual: true}, true, "C", "rule:icp"},
+			{store.QualificationSet{Field: store.FieldGrade, Value: "C", Actor: "rule:icp", KeepManual: true}, false, "C", "rule:icp"},   // unchanged
+			{store.QualificationSet{Field: store.FieldGrade, Value: "C", Actor: "user:7"}, true, "C", "user:7"},                          // a person takes it over
+			{store.QualificationSet{Field: store.FieldGrade, Value: "A", Actor: "rule:hot", KeepManual: true}, false, "C", "user:7"},     // kept
+			{store.QualificationSet{Field: store.FieldGrade, Value: "B", Actor: "apikey:crm"}, true, "B", "apikey:crm"},                  // another person
+			{store.QualificationSet{Field: store.FieldGrade, Value: "A", Actor: "rule:hot", KeepManual: true}, false, "B", "apikey:crm"}, // kept
+			{store.QualificationSet{Field: store.FieldGrade, Value: "A", Actor: "rule:boss", KeepManual: false}, true, "A", "rule:boss"}, // overrides
+			{store.QualificationSet{Field: store.FieldGrade, Value: "", Actor: "user:7", Reason: "unknown"}, true, "", ""},               // cleared: back to rules
+			{store.QualificationSet{Field: store.FieldGrade, Value: "B", Actor: "rule:hot", KeepManual: true}, true, "B", "rule:hot"},
+		}
+		for i, st := range steps {
+			if got := set(st.q); got != st.applied {
+				t.Fatalf("step %d: applied %v, want %v", i, got, st.applied)
+			}
+			q, err := s.PersonQualification(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q.Grade != st.grade || q.GradeSetBy != st.by {
+				t.Fatalf("step %d: grade %q by %q, want %q by %q", i, q.Grade, q.GradeSetBy, st.grade, st.by)
+			}
+		}
+		h, err := s.QualificationHistory(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) != 6 || h[5].Old != "" || h[5].New != "B" || h[4].Reason != "unknown" || h[4].Old != "A" {
+			t.Fatalf("history %+v", h)
+		}
+		if _, err := s.SetQualifications(ctx, []store.QualificationSet{{PersonID: 99, Field: store.FieldSDRClass, Value: "sql", At: lcDay, Actor: "user:1"}}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing person: %v", err)
+		}
+		if _, err := s.SetQualifications(ctx, []store.QualificationSet{{PersonID: 1, Field: "stage", Value: "sql", At: lcDay, Actor: "user:1"}}); err == nil {
+			t.Fatal("unknown field accepted")
+		}
+	})
+}
+
+func TestLifecycleRuleSetsAndPersons(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		loadLifecycleWorld(t, s)
+		if _, err := s.LifecycleRules(ctx); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("rules of a fresh database: %v", err)
+		}
+		v1, err := s.SaveLifecycleRules(ctx, []byte(`{"rules":[]}`), lcDay, "user:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v2, err := s.SaveLifecycleRules(ctx, []byte(`{"rules":[{"name":"x"}]}`), lcDay.Add(time.Hour), "apikey:ops")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.LifecycleRules(ctx)
+		if err != nil || v2 <= v1 || rs.Version != v2 || rs.CreatedBy != "apikey:ops" || !rs.CreatedAt.Equal(lcDay.Add(time.Hour)) || string(rs.Rules) != `{"rules":[{"name":"x"}]}` {
+			t.Fatalf("rules %+v %v (v1 %d)", rs, err, v1)
+		}
+
+		ps, err := s.LifecyclePersons(ctx, true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 3 {
+			t.Fatalf("%d persons, want 3 (no visitors)", len(ps))
+		}
+		p1, p2, p4 := ps[0], ps[1], ps[2]
+		if p1.ID != 1 || p1.AccountTier != "A" || p1.Industry != "制造" || !p1.DemoRequest || p1.LastActivity == nil ||
+			!p1.LastActivity.Equal(lcDay.Add(3*time.Hour+1500*time.Microsecond)) || p1.StageAt == nil || !p1.StageAt.Equal(lcDay) {
+			t.Errorf("person 1: %+v", p1)
+		}
+		if p2.ID != 2 || p2.AccountTier != "" || !p2.DemoRequest || p2.StageAt != nil {
+			t.Errorf("person 2: %+v", p2)
+		}
+		if p4.ID != 4 || p4.DemoRequest || p4.LastActivity == nil {
+			t.Errorf("person 4: %+v", p4)
+		}
+		ps, err = s.LifecyclePersons(ctx, false, false)
+		if err != nil || ps[0].LastActivity != nil || ps[0].DemoRequest {
+			t.Fatalf("without the costly inputs: %+v %v", ps[0], err)
+		}
+
+		// Lookups the CRM API resolves references with.
+		if id, err := s.AccountIDByDomain(ctx, " JIA.cn"); err != nil || id != 1 {
+			t.Errorf("account by domain: %d %v", id, err)
+		}
+		if _, err := s.AccountIDByDomain(ctx, "yi.cn"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown domain: %v", err)
+		}
+		if id, err := s.PersonIDByEmail(ctx, "li@jia.cn"); err != nil || id != 4 {
+			t.Errorf("person by email: %d %v", id, err)
+		}
+		if st, at, err := s.PersonStage(ctx, 2); err != nil || st != model.StageLead || at != nil {
+			t.Errorf("stage of 2: %s %v %v", st, at, err)
+		}
+		if _, _, err := s.PersonStage(ctx, 42); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("stage of a missing person: %v", err)
+		}
+	})
+}

@@ -1,0 +1,654 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+)
+
+// RoutingRuleSet is a stored assignment rule set (JSON, validated by the
+// routing package before it is saved). The newest is active; its id is its
+// version.
+type RoutingRuleSet struct {
+	ID        int64
+	Rules     []byte
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// RoutingRules returns the active (newest) rule set, or ErrNotFound when
+// none was ever saved and the defaults apply.
+func (s *Store) RoutingRules(ctx context.Context) (RoutingRuleSet, error) {
+	var rs RoutingRuleSet
+	var raw string
+	err := s.r.QueryRowContext(ctx, "SELECT id, rules, created_by, created_at FROM routing_rule_sets ORDER BY id DESC LIMIT 1").
+		Scan(&rs.ID, &raw, &rs.CreatedBy, &rs.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rs, ErrNotFound
+	}
+	rs.Rules = []byte(raw)
+	rs.CreatedAt = rs.CreatedAt.UTC()
+	return rs, err
+}
+
+// SaveRoutingRules stores a new active rule set; older ones stay as history.
+func (s *Store) SaveRoutingRules(ctx context.Context, rules []byte, by string, at time.Time) (int64, error) {
+	return s.insertID(ctx, s.w, "INSERT INTO routing_rule_sets (rules, created_by, created_at) VALUES (?, ?, ?)",
+		string(rules), clip(by, 200), utc(at))
+}
+
+// RoutingUser is a user with what routing needs to know about them.
+type RoutingUser struct {
+	ID           int64
+	Email        string
+	Name         string
+	Role         model.Role
+	Team         string
+	ManagerID    int64
+	Capacity     int
+	Disabled     bool
+	OutOfOffice  *time.Time
+	BackInOffice *time.Time
+	Open         int // open assignments, see OpenAssignmentCounts
+}
+
+// RoutingUsers lists every user with their open assignments counted over
+// the working stages (the stages in which an assignment still needs its
+// first follow-up).
+func (s *Store) RoutingUsers(ctx context.Context, working []model.Stage) ([]RoutingUser, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, email, name, role, team, COALESCE(manager_id, 0), capacity, disabled_at IS NOT NULL,
+		out_of_office_from, out_of_office_until FROM users ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RoutingUser
+	for rows.Next() {
+		var u RoutingUser
+		var role string
+		var from, until sql.NullTime
+		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &role, &u.Team, &u.ManagerID, &u.Capacity, &u.Disabled, &from, &until); err != nil {
+			return nil, err
+		}
+		u.Role = model.Role(role)
+		u.OutOfOffice, u.BackInOffice = nullTimePtr(from), nullTimePtr(until)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	open, err := s.OpenAssignmentCounts(ctx, working)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Open = open[out[i].ID]
+	}
+	return out, nil
+}
+
+// OpenAssignmentCounts counts, per user, the open assignments: a person's
+// current (not superseded) assignment, without a first follow-up, while the
+// person is still in one of the working stages.
+func (s *Store) OpenAssignmentCounts(ctx context.Context, working []model.Stage) (map[int64]int, error) {
+	in, args := stageList(working)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT a.user_id, COUNT(*) FROM assignments a JOIN persons p ON p.id = a.person_id
+		WHERE a.superseded_at IS NULL AND a.first_follow_up_at IS NULL AND p.stage IN (`+in+`) GROUP BY a.user_id`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// UserRouting is the routing side of a user's settings.
+type UserRouting struct {
+	Team         string
+	ManagerID    int64 // 0: none
+	Capacity     int   // 0: no limit
+	OutOfOffice  *time.Time
+	BackInOffice *time.Time
+}
+
+// SetUserRouting replaces a user's team, manager, capacity and
+// out-of-office window.
+func (s *Store) SetUserRouting(ctx context.Context, userID int64, r UserRouting) error {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE users SET team = ?, manager_id = ?, capacity = ?, out_of_office_from = ?, out_of_office_until = ?
+		WHERE id = ?`), clip(r.Team, 200), nullID(r.ManagerID), r.Capacity, optTimeUTC(r.OutOfOffice), optTimeUTC(r.BackInOffice), userID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// PendingLead is a person who reached the trigger stage and has had no
+// assignment since.
+type PendingLead struct {
+	PersonID       int64
+	Name           string
+	Stage          model.Stage
+	Region         string
+	Industry       string
+	Tier           string
+	Score          float64
+	AccountOwnerID int64
+	OwnerID        int64
+	EnteredAt      time.Time // the last entry into the working stages
+}
+
+// PendingLeads finds persons in the working stages (the trigger stage and
+// the later ones before customer) without an assignment made at or after
+// their last entry into those stages, oldest entry first. The entry is the
+// latest stage change into a working stage from outside them; a person
+// loaded without history counts from its stage time.
+func (s *Store) PendingLeads(ctx context.Context, working []model.Stage, limit int) ([]PendingLead, error) {
+	in, args := stageList(working)
+	all := append(append(append([]any{}, args...), args...), args...)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT q.id, q.name, q.stage, q.region, q.industry, q.tier, q.score, q.account_owner, q.owner, q.entered FROM (
+		SELECT p.id, p.name, p.stage, COALESCE(ac.region, '') AS region, COALESCE(ac.industry, '') AS industry, COALESCE(ac.tier, '') AS tier,
+			p.score, COALESCE(ac.owner_id, 0) AS account_owner, COALESCE(p.owner_id, 0) AS owner,
+			COALESCE((SELECT sc.changed_at FROM stage_changes sc WHERE sc.person_id = p.id AND sc.to_stage IN (`+in+`)
+				AND sc.from_stage NOT IN (`+in+`) ORDER BY sc.changed_at DESC, sc.id DESC LIMIT 1), p.stage_at, p.created_at) AS entered
+		FROM persons p LEFT JOIN accounts ac ON ac.id = p.account_id
+		WHERE p.stage IN (`+in+`) AND p.merged_into_id IS NULL) q
+		WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.person_id = q.id AND a.assigned_at >= q.entered)
+		ORDER BY q.entered, q.id LIMIT ?`), append(all, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PendingLead
+	for rows.Next() {
+		var l PendingLead
+		var stage string
+		var entered storedTime
+		if err := rows.Scan(&l.PersonID, &l.Name, &stage, &l.Region, &l.Industry, &l.Tier, &l.Score, &l.AccountOwnerID, &l.OwnerID, &entered); err != nil {
+			return nil, err
+		}
+		l.Stage, l.EnteredAt = model.Stage(stage), entered.t
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// NewAssignment is one assignment to write.
+type NewAssignment struct {
+	PersonID   int64
+	UserID     int64
+	Rule       string
+	Reason     string
+	RuleSetID  int64
+	AssignedBy string
+	AssignedAt time.Time
+	DueAt      time.Time
+	// EnteredAt guards automatic assignments: the person is skipped when
+	// an assignment at or after it exists by now (another run was first).
+	// Zero for manual reassignments.
+	EnteredAt time.Time
+}
+
+// SaveAssignments writes assignments and the round-robin cursors in one
+// transaction. Each supersedes the person's current assignment and sets
+// the person's owner. It returns, per assignment, its id (0 when skipped
+// because another run assigned the person meanwhile).
+func (s *Store) SaveAssignments(ctx context.Context, as []NewAssignment, cursors map[string]int64, at time.Time) ([]int64, error) {
+	ids := make([]int64, len(as))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, a := range as {
+			if s.dialect == Postgres {
+				// Serialise concurrent runs on the person (SQLite has one writer).
+				if _, err := tx.ExecContext(ctx, s.q("SELECT id FROM persons WHERE id = ? FOR UPDATE"), a.PersonID); err != nil {
+					return err
+				}
+			}
+			if !a.EnteredAt.IsZero() {
+				var n int
+				if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM assignments WHERE person_id = ? AND assigned_at >= ?"),
+					a.PersonID, utc(a.EnteredAt)).Scan(&n); err != nil {
+					return err
+				}
+				if n > 0 {
+					continue
+				}
+			}
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE assignments SET superseded_at = ? WHERE person_id = ? AND superseded_at IS NULL"),
+				utc(a.AssignedAt), a.PersonID); err != nil {
+				return err
+			}
+			id, err := s.insertID(ctx, tx, `INSERT INTO assignments (person_id, user_id, rule, reason, rule_set_id, assigned_by, assigned_at, due_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.PersonID, a.UserID, clip(a.Rule, 200), clip(a.Reason, 500), nullID(a.RuleSetID),
+				clip(a.AssignedBy, 200), utc(a.AssignedAt), utc(a.DueAt))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE persons SET owner_id = ? WHERE id = ?"), a.UserID, a.PersonID); err != nil {
+				return err
+			}
+			ids[i] = id
+		}
+		for rule, user := range cursors {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO routing_cursors (rule, last_user_id, updated_at) VALUES (?, ?, ?)
+				ON CONFLICT (rule) DO UPDATE SET last_user_id = excluded.last_user_id, updated_at = excluded.updated_at`),
+				clip(rule, 200), user, utc(at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// RoutingCursors returns the round-robin state: per rule, the user who took
+// its last lead.
+func (s *Store) RoutingCursors(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT rule, last_user_id FROM routing_cursors")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var rule string
+		var id int64
+		if err := rows.Scan(&rule, &id); err != nil {
+			return nil, err
+		}
+		out[rule] = id
+	}
+	return out, rows.Err()
+}
+
+// Assignment is a stored assignment.
+type Assignment struct {
+	ID               int64
+	PersonID         int64
+	PersonName       string
+	PersonStage      model.Stage
+	UserID           int64
+	UserEmail        string
+	UserName         string
+	UserTeam         string
+	Rule             string
+	Reason           string
+	RuleSetID        int64
+	AssignedBy       string
+	AssignedAt       time.Time
+	DueAt            time.Time
+	FirstFollowUpAt  *time.Time
+	BreachedAt       *time.Time
+	EscalationTaskID int64
+	SupersededAt     *time.Time
+}
+
+const assignmentCols = `a.id, a.person_id, p.name, p.stage, a.user_id, u.email, u.name, u.team, a.rule, a.reason, COALESCE(a.rule_set_id, 0), a.assigned_by,
+	a.assigned_at, a.due_at, a.first_follow_up_at, a.breached_at, COALESCE(a.escalation_task_id, 0), a.superseded_at
+	FROM assignments a JOIN persons p ON p.id = a.person_id JOIN users u ON u.id = a.user_id`
+
+func scanAssignments(rows *sql.Rows) ([]Assignment, error) {
+	defer rows.Close()
+	var out []Assignment
+	for rows.Next() {
+		var a Assignment
+		var stage string
+		var follow, breached, superseded sql.NullTime
+		if err := rows.Scan(&a.ID, &a.PersonID, &a.PersonName, &stage, &a.UserID, &a.UserEmail, &a.UserName, &a.UserTeam, &a.Rule, &a.Reason,
+			&a.RuleSetID, &a.AssignedBy, &a.AssignedAt, &a.DueAt, &follow, &breached, &a.EscalationTaskID, &superseded); err != nil {
+			return nil, err
+		}
+		a.PersonStage = model.Stage(stage)
+		a.AssignedAt, a.DueAt = a.AssignedAt.UTC(), a.DueAt.UTC()
+		a.FirstFollowUpAt, a.BreachedAt, a.SupersededAt = nullTimePtr(follow), nullTimePtr(breached), nullTimePtr(superseded)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// PersonAssignments lists a person's assignments, oldest first.
+func (s *Store) PersonAssignments(ctx context.Context, personID int64) ([]Assignment, error) {
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+assignmentCols+" WHERE a.person_id = ? ORDER BY a.assigned_at, a.id"), personID)
+	if err != nil {
+		return nil, err
+	}
+	return scanAssignments(rows)
+}
+
+// AssignmentsIn lists the assignments made in [from, to) (zero bounds are
+// open), oldest first.
+func (s *Store) AssignmentsIn(ctx context.Context, from, to time.Time) ([]Assignment, error) {
+	where, args := timeRange("a.assigned_at", from, to)
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+assignmentCols+" WHERE "+where+" ORDER BY a.assigned_at, a.id"), args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanAssignments(rows)
+}
+
+// OpenAssignments lists every open assignment (see OpenAssignmentCounts),
+// oldest first.
+func (s *Store) OpenAssignments(ctx context.Context, working []model.Stage) ([]Assignment, error) {
+	in, args := stageList(working)
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+assignmentCols+` WHERE a.superseded_at IS NULL AND a.first_follow_up_at IS NULL
+		AND p.stage IN (`+in+") ORDER BY a.assigned_at, a.id"), args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanAssignments(rows)
+}
+
+// DueBreach is an open assignment past its due time, not yet marked.
+type DueBreach struct {
+	AssignmentID int64
+	PersonID     int64
+	PersonName   string
+	UserID       int64
+	UserName     string
+	ManagerID    int64 // the owner's manager when enabled; 0 otherwise
+	DueAt        time.Time
+}
+
+// DueBreaches finds open assignments due at or before now that have not
+// been marked breached, oldest due first.
+func (s *Store) DueBreaches(ctx context.Context, working []model.Stage, now time.Time, limit int) ([]DueBreach, error) {
+	in, args := stageList(working)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT a.id, a.person_id, p.name, a.user_id, u.name, COALESCE(m.id, 0), a.due_at
+		FROM assignments a JOIN persons p ON p.id = a.person_id JOIN users u ON u.id = a.user_id
+		LEFT JOIN users m ON m.id = u.manager_id AND m.disabled_at IS NULL
+		WHERE a.superseded_at IS NULL AND a.first_follow_up_at IS NULL AND a.breached_at IS NULL AND a.due_at <= ?
+		AND p.stage IN (`+in+`) ORDER BY a.due_at, a.id LIMIT ?`), append(append([]any{utc(now)}, args...), limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DueBreach
+	for rows.Next() {
+		var b DueBreach
+		if err := rows.Scan(&b.AssignmentID, &b.PersonID, &b.PersonName, &b.UserID, &b.UserName, &b.ManagerID, &b.DueAt); err != nil {
+			return nil, err
+		}
+		b.DueAt = b.DueAt.UTC()
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// FirstAdmin is the enabled admin with the lowest id, or 0 when none.
+func (s *Store) FirstAdmin(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, s.q("SELECT id FROM users WHERE role = ? AND disabled_at IS NULL ORDER BY id LIMIT 1"), string(model.RoleAdmin)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// Escalation marks one assignment breached and raises its task.
+type Escalation struct {
+	AssignmentID int64
+	PersonID     int64
+	AssigneeID   int64 // 0: unassigned task
+	Title        string
+	BreachedAt   time.Time
+	TaskDueAt    time.Time
+	CreatedAt    time.Time
+}
+
+// Escalate marks assignments breached and creates one sla_escalation task
+// for each, in one transaction. An assignment already marked, or followed
+// up meanwhile, is skipped, so each gets at most one task however often
+// and however concurrently the check runs. It returns how many it marked.
+func (s *Store) Escalate(ctx context.Context, es []Escalation) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for _, e := range es {
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE assignments SET breached_at = ?
+				WHERE id = ? AND breached_at IS NULL AND first_follow_up_at IS NULL AND superseded_at IS NULL`), utc(e.BreachedAt), e.AssignmentID)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				continue
+			}
+			task, err := s.insertID(ctx, tx, `INSERT INTO tasks (kind, title, person_id, assignee_id, due_at, created_at) VALUES ('sla_escalation', ?, ?, ?, ?, ?)`,
+				clip(e.Title, 500), e.PersonID, nullID(e.AssigneeID), utc(e.TaskDueAt), utc(e.CreatedAt))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE assignments SET escalation_task_id = ? WHERE id = ?"), task, e.AssignmentID); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Task is a stored task.
+type Task struct {
+	ID         int64
+	Kind       string
+	Title      string
+	PersonID   int64
+	AssigneeID int64
+	DueAt      *time.Time
+	DoneAt     *time.Time
+	CreatedAt  time.Time
+}
+
+// TaskByID reads one task.
+func (s *Store) TaskByID(ctx context.Context, id int64) (Task, error) {
+	var t Task
+	var due, done sql.NullTime
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, kind, title, COALESCE(person_id, 0), COALESCE(assignee_id, 0), due_at, done_at, created_at
+		FROM tasks WHERE id = ?`), id).Scan(&t.ID, &t.Kind, &t.Title, &t.PersonID, &t.AssigneeID, &due, &done, &t.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	t.DueAt, t.DoneAt, t.CreatedAt = nullTimePtr(due), nullTimePtr(done), t.CreatedAt.UTC()
+	return t, err
+}
+
+// Activity is a logged sales activity: a call, email, meeting, WeChat
+// conversation or note about a person.
+type Activity struct {
+	ID         int64
+	PersonID   int64
+	UserID     int64
+	UserEmail  string
+	UserName   string
+	Kind       string
+	OccurredAt time.Time
+	Note       string
+	CreatedBy  string
+	CreatedAt  time.Time
+}
+
+// AddActivity stores an activity and stamps it as the first follow-up of
+// the person's current assignment when it is the earliest activity at or
+// after the assignment. It reports whether it stamped.
+func (s *Store) AddActivity(ctx context.Context, a Activity) (int64, bool, error) {
+	var id int64
+	stamped := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = s.insertID(ctx, tx, `INSERT INTO activities (person_id, user_id, kind, occurred_at, note, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, a.PersonID, a.UserID, a.Kind, utc(a.OccurredAt), clip(a.Note, 4000), clip(a.CreatedBy, 200), utc(a.CreatedAt))
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE assignments SET first_follow_up_at = ?
+			WHERE person_id = ? AND superseded_at IS NULL AND assigned_at <= ? AND (first_follow_up_at IS NULL OR first_follow_up_at > ?)`),
+			utc(a.OccurredAt), a.PersonID, utc(a.OccurredAt), utc(a.OccurredAt))
+		if err != nil {
+			return err
+		}
+		k, _ := res.RowsAffected()
+		stamped = k > 0
+		return nil
+	})
+	return id, stamped, err
+}
+
+// Activities lists a person's activities, newest first, at most limit.
+func (s *Store) Activities(ctx context.Context, personID int64, limit int) ([]Activity, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT a.id, a.person_id, a.user_id, u.email, u.name, a.kind, a.occurred_at, a.note, a.created_by, a.created_at
+		FROM activities a JOIN users u ON u.id = a.user_id WHERE a.person_id = ? ORDER BY a.occurred_at DESC, a.id DESC LIMIT ?`), personID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Activity
+	for rows.Next() {
+		var a Activity
+		if err := rows.Scan(&a.ID, &a.PersonID, &a.UserID, &a.UserEmail, &a.UserName, &a.Kind, &a.OccurredAt, &a.Note, &a.CreatedBy, &a.CreatedAt); err != nil {
+			return nil, err
+		}
+		a.OccurredAt, a.CreatedAt = a.OccurredAt.UTC(), a.CreatedAt.UTC()
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// PersonRef says whether a person exists and, if it was merged, into whom.
+func (s *Store) PersonRef(ctx context.Context, id int64) (mergedInto int64, err error) {
+	err = s.r.QueryRowContext(ctx, s.q("SELECT COALESCE(merged_into_id, 0) FROM persons WHERE id = ?"), id).Scan(&mergedInto)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return mergedInto, err
+}
+
+// Recycling is one move back from a sales stage to marketing.
+type Recycling struct {
+	PersonID  int64
+	From, To  model.Stage
+	ChangedAt time.Time
+	Reason    string
+	OwnerID   int64 // the person's assignee at the time, else its owner now; 0: none
+}
+
+// Recyclings lists the stage changes in [from, to) that moved a person from
+// one of fromStages back to one of toStages, oldest first.
+func (s *Store) Recyclings(ctx context.Context, fromStages, toStages []model.Stage, from, to time.Time) ([]Recycling, error) {
+	inFrom, argsFrom := stageList(fromStages)
+	inTo, argsTo := stageList(toStages)
+	where, argsTime := timeRange("sc.changed_at", from, to)
+	args := append(append(argsFrom, argsTo...), argsTime...)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT sc.person_id, sc.from_stage, sc.to_stage, sc.changed_at, sc.reason,
+		COALESCE((SELECT a.user_id FROM assignments a WHERE a.person_id = sc.person_id AND a.assigned_at <= sc.changed_at
+			ORDER BY a.assigned_at DESC, a.id DESC LIMIT 1), p.owner_id, 0)
+		FROM stage_changes sc JOIN persons p ON p.id = sc.person_id
+		WHERE sc.from_stage IN (`+inFrom+`) AND sc.to_stage IN (`+inTo+`) AND `+where+` ORDER BY sc.changed_at, sc.id`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Recycling
+	for rows.Next() {
+		var r Recycling
+		var f, t string
+		if err := rows.Scan(&r.PersonID, &f, &t, &r.ChangedAt, &r.Reason, &r.OwnerID); err != nil {
+			return nil, err
+		}
+		r.From, r.To, r.ChangedAt = model.Stage(f), model.Stage(t), r.ChangedAt.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// stageList is "?, ?, ?" and its arguments; an empty list matches nothing.
+func stageList(stages []model.Stage) (string, []any) {
+	if len(stages) == 0 {
+		return "NULL", nil
+	}
+	args := make([]any, len(stages))
+	for i, st := range stages {
+		args[i] = string(st)
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", len(stages)), ", "), args
+}
+
+// timeRange is a condition on col for [from, to), zero bounds open.
+func timeRange(col string, from, to time.Time) (string, []any) {
+	conds, args := []string{"1 = 1"}, []any{}
+	if !from.IsZero() {
+		conds, args = append(conds, col+" >= ?"), append(args, utc(from))
+	}
+	if !to.IsZero() {
+		conds, args = append(conds, col+" < ?"), append(args, utc(to))
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func nullTimePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func optTimeUTC(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return utc(*t)
+}
+
+// storedTime scans a time that an expression returned: PostgreSQL gives a
+// time.Time, SQLite (which types expressions by value, not by column) the
+// stored text.
+type storedTime struct{ t time.Time }
+
+var storedTimeFormats = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999 -0700 MST",
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+}
+
+func (st *storedTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		st.t = time.Time{}
+		return nil
+	case time.Time:
+		st.t = x.UTC()
+		return nil
+	case []byte:
+		v = string(x)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("unexpected time value %T", v)
+	}
+	if i := strings.Index(s, " m="); i >= 0 {
+		s = s[:i]
+	}
+	for _, l := range storedTimeFormats {
+		if t, err := time.Parse(l, s); err == nil {
+			st.t = t.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("unreadable stored time %q", s)
+}
