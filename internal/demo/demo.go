@@ -75,7 +75,13 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if err := s.Load(ctx, g.load); err != nil {
 		return Summary{}, fmt.Errorf("load demo data: %w", err)
 	}
-	if err := afterLoad(ctx, s, unixTime(g.tl)); err != nil {
+	// Scores, credits and the model are as of the end of the data, or now
+	// when the data year ends later today.
+	asOf := unixTime(g.tl)
+	if now := time.Now().UTC().Truncate(time.Second); now.Before(asOf) {
+		asOf = now
+	}
+	if err := afterLoad(ctx, s, asOf); err != nil {
 		return Summary{}, err
 	}
 	return g.summary(), nil

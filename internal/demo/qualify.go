@@ -2,7 +2,9 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/revloop/revloop/internal/credits"
@@ -17,19 +19,40 @@ import (
 // predictive model is trained so that every lead carries a probability.
 // asOf is the end of the data year.
 func afterLoad(ctx context.Context, s *store.Store, asOf time.Time) error {
-	if _, err := credits.Recompute(ctx, s, credits.Full, asOf); err != nil {
-		return fmt.Errorf("store attribution credits: %w", err)
+	// The three read the loaded data independently (none reads what another
+	// writes), so they run side by side; on SQLite their writes queue for
+	// the one writer connection.
+	steps := []struct {
+		what string
+		run  func() error
+	}{
+		{"store attribution credits", func() error {
+			_, err := credits.Recompute(ctx, s, credits.Full, asOf)
+			return err
+		}},
+		// The demo's own MQLs crossed the default rules' threshold when
+		// their story says so; the rescore gives everybody today's score,
+		// and moves the few leads whose score crosses it only today.
+		{"score persons", func() error {
+			_, err := scoring.Rescore(ctx, s, asOf, nil)
+			return err
+		}},
+		{"train the predictive model", func() error {
+			_, err := predictdb.Train(ctx, s, asOf)
+			return err
+		}},
 	}
-	// The demo's own MQLs crossed the default rules' threshold when their
-	// story says so; the rescore gives everybody today's score, and moves
-	// the few leads whose score crosses it only today.
-	if _, err := scoring.Rescore(ctx, s, asOf, nil); err != nil {
-		return fmt.Errorf("score persons: %w", err)
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, st := range steps {
+		wg.Go(func() {
+			if err := st.run(); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", st.what, err)
+			}
+		})
 	}
-	if _, err := predictdb.Train(ctx, s, asOf); err != nil {
-		return fmt.Errorf("train the predictive model: %w", err)
-	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // recycleRule names the rule that sends unresponsive MQLs back to lead.

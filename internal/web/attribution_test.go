@@ -409,3 +409,39 @@ func TestAPIAttributionRecompute(t *testing.T) {
 		}
 	})
 }
+
+// A markov answer computed on request is reused until the data moves: a
+// new touch gives a new answer at once.
+func TestAPIAttributionLiveCacheFollowsData(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		const q = "/api/v1/attribution?model=markov"
+		const before = "webinar=0.6666666666666666/333333.33/0.00/null paid_search=0.3333333333333333/166666.67/2234.56/74.5859"
+		for range 2 {
+			var got attributionJSON
+			decodeJSON(t, e.api(t, q), http.StatusOK, &got)
+			if g := got.rowsString(); g != before {
+				t.Fatalf("got %s\nwant %s", g, before)
+			}
+		}
+		// Person 3 (paid search on days 0 and 40, no opportunity) also saw
+		// a webinar on day 6: paths PS → W → conversion, W → null and
+		// PS → W → PS → null. From PS: W 2/3, null 1/3; from W:
+		// conversion, null and PS 1/3 each; so x_W = 3/7, x_PS = 2/7 and
+		// P = 2/3·2/7 + 1/3·3/7 = 1/3. Without PS, P = 1/3·1/3 = 1/9
+		// (RE 2/3); without W, P = 0 (RE 1). Credits 0.6 and 0.4.
+		insert := "INSERT INTO touchpoints (person_id, occurred_at, type, channel) VALUES (3, ?, 'webinar_attend', 'webinar')"
+		if s.Dialect() == store.Postgres {
+			insert = strings.Replace(insert, "?", "$1", 1)
+		}
+		if _, err := s.WriterDB().ExecContext(t.Context(), insert, at(6, 0)); err != nil {
+			t.Fatal(err)
+		}
+		var got attributionJSON
+		decodeJSON(t, e.api(t, q), http.StatusOK, &got)
+		const after = "webinar=0.6/300000.00/0.00/null paid_search=0.4/200000.00/2234.56/89.5031"
+		if g := got.rowsString(); g != after {
+			t.Errorf("after a new touch:\n got %s\nwant %s", g, after)
+		}
+	})
+}
