@@ -96,7 +96,7 @@ func (g *gen) createOpp(a *account, p *person, oc int64, expansion bool) int {
 		yuan *= 0.45
 	}
 	amount := int64(math.Round(yuan/1000)) * 1000 * 100
-	o := opp{id: int64(len(g.opps) + 1), account: a.id, owner: a.rep, created: oc, amount: amount}
+	o := opp{id: int64(len(g.opps) + 1), account: a.id, owner: a.rep, created: oc, amount: amount, expansion: expansion}
 	if amount >= 150_000_000 && g.chance(0.5) {
 		o.owner = g.leaderFor(a.city.region)
 	}
@@ -240,16 +240,20 @@ func (g *gen) buildOrders() {
 			at = o.closed
 		}
 		total := o.amount * int64(90+g.r.IntN(11)) / 100 / 10000 * 10000
+		kind := "new"
+		if o.expansion {
+			kind = "upsell"
+		}
 		if g.chance(0.25) {
 			second := g.after(at, g.between(20*day, 90*day))
 			if second < g.tl {
 				first := total * 7 / 10 / 10000 * 10000
-				g.orders = append(g.orders, order{id: int64(len(g.orders) + 1), opp: o.id, account: o.account, amount: first, at: at})
-				g.orders = append(g.orders, order{id: int64(len(g.orders) + 1), opp: o.id, account: o.account, amount: total - first, at: second})
+				g.orders = append(g.orders, order{id: int64(len(g.orders) + 1), opp: o.id, account: o.account, amount: first, at: at, kind: kind})
+				g.orders = append(g.orders, order{id: int64(len(g.orders) + 1), opp: o.id, account: o.account, amount: total - first, at: second, kind: kind})
 				continue
 			}
 		}
-		g.orders = append(g.orders, order{id: int64(len(g.orders) + 1), opp: o.id, account: o.account, amount: total, at: at})
+		g.orders = append(g.orders, order{id: int64(len(g.orders) + 1), opp: o.id, account: o.account, amount: total, at: at, kind: kind})
 	}
 }
 

@@ -114,9 +114,9 @@ func (g *gen) load(l store.Loader) error {
 			c := &g.contacts[i]
 			return []any{c.opp, c.person, c.role, c.primary}
 		}},
-		{"orders", "id,opportunity_id,account_id,amount_fen,ordered_at", len(g.orders), func(i int) []any {
+		{"orders", "id,opportunity_id,account_id,amount_fen,ordered_at,kind", len(g.orders), func(i int) []any {
 			o := &g.orders[i]
-			return []any{o.id, o.opp, o.account, o.amount, ts(o.at)}
+			return []any{o.id, o.opp, o.account, o.amount, ts(o.at), o.kind}
 		}},
 		{"stage_changes", "id,person_id,from_stage,to_stage,changed_at,reason,actor,rule_version", len(g.changes), func(i int) []any {
 			c := &g.changes[i]

@@ -139,6 +139,7 @@ type opp struct {
 	created, closed    int64 // closed = 0 while open
 	closeAt            int64 // when it closes or would close
 	won                bool
+	expansion          bool // more for an existing customer: its orders are upsells
 }
 
 type oppContact struct {
@@ -151,6 +152,7 @@ type order struct {
 	id, opp, account int64
 	amount           int64
 	at               int64
+	kind             string // new, upsell
 }
 
 type task struct {

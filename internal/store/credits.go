@@ -397,12 +397,34 @@ var creditDims = map[string]string{
 	"promoter": "COALESCE(t.promoter_id, 0)",
 }
 
+// OrderKinds are the kinds of orders (orders.kind).
+var OrderKinds = []string{"new", "renewal", "upsell"}
+
+// OrderIDsOfKind returns the ids of the orders of one kind.
+func (s *Store) OrderIDsOfKind(ctx context.Context, kind string) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	err := s.each(ctx, `SELECT id FROM orders WHERE kind = ?`, []any{kind}, func(r *sql.Rows) error {
+		var id int64
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		out[id] = true
+		return nil
+	})
+	return out, err
+}
+
 // storedConversionsSQL is the conversions of a kind in a window as stored,
-// each person's first entry only for mql and sql (as AttributionJourneys).
-func storedConversionsSQL(kind ConversionKind, w Window) (string, []any) {
+// each person's first entry only for mql and sql (as AttributionJourneys);
+// orderKind, when not empty, keeps the orders of that kind only.
+func storedConversionsSQL(kind ConversionKind, w Window, orderKind string) (string, []any) {
 	cond, args := w.clause("v.converted_at")
 	q := `SELECT v.conversion_id, v.value_fen, v.touches, v.sourced, v.influenced FROM attribution_conversions v WHERE v.kind = ? AND ` + cond
 	args = append([]any{string(kind)}, args...)
+	if kind == ConvOrder && orderKind != "" {
+		q += ` AND v.conversion_id IN (SELECT id FROM orders WHERE kind = ?)`
+		args = append(args, orderKind)
+	}
 	if kind == ConvMQL || kind == ConvSQL {
 		econd, eargs := w.clause("e.converted_at")
 		q += ` AND NOT EXISTS (SELECT 1 FROM attribution_conversions e WHERE e.kind = v.kind AND e.person_id = v.person_id AND ` + econd + `
@@ -413,16 +435,17 @@ func storedConversionsSQL(kind ConversionKind, w Window) (string, []any) {
 }
 
 // StoredCredits sums the stored credits of one model column (an index
-// into CreditColumns) over the conversions of a kind in w, by a dimension:
-// channel (as stored with the credits), or source, campaign, adgroup,
-// keyword, asset or promoter (as the touchpoints say now).
-func (s *Store) StoredCredits(ctx context.Context, kind ConversionKind, column int, by string, w Window) ([]CreditSum, CreditTotals, error) {
+// into CreditColumns) over the conversions of a kind in w (for orders,
+// of orderKind only unless it is empty), by a dimension: channel (as
+// stored with the credits), or source, campaign, adgroup, keyword, asset
+// or promoter (as the touchpoints say now).
+func (s *Store) StoredCredits(ctx context.Context, kind ConversionKind, column int, by string, w Window, orderKind string) ([]CreditSum, CreditTotals, error) {
 	var tot CreditTotals
 	dim, ok := creditDims[by]
 	if !ok || column < 0 || column >= NumCreditModels {
 		return nil, tot, fmt.Errorf("stored credits: unknown roll-up %q or model column %d", by, column)
 	}
-	convQ, convArgs := storedConversionsSQL(kind, w)
+	convQ, convArgs := storedConversionsSQL(kind, w, orderKind)
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(value_fen), 0),
 			COALESCE(SUM(CASE WHEN touches = 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN touches = 0 THEN value_fen ELSE 0 END), 0),
 			COALESCE(SUM(sourced), 0), COALESCE(SUM(sourced * value_fen), 0), COALESCE(SUM(influenced), 0), COALESCE(SUM(influenced * value_fen), 0)

@@ -113,6 +113,7 @@ type attributionQuery struct {
 	By         string
 	Window     store.Window
 	Lookback   time.Duration
+	OrderKind  string // conversion=order only: new, renewal or upsell; empty for all
 }
 
 // paramError names the parameter that was wrong.
@@ -148,6 +149,15 @@ func parseAttributionQuery(r *http.Request) (attributionQuery, error) {
 			names[i] = string(k)
 		}
 		return aq, &paramError{"conversion", fmt.Sprintf("unknown conversion %q: use one of %s", shorten(conv), strings.Join(names, ", "))}
+	}
+	if v := strings.ToLower(strings.TrimSpace(q.Get("order_kind"))); v != "" {
+		if aq.Conversion != store.ConvOrder {
+			return aq, &paramError{"order_kind", "only with conversion=order"}
+		}
+		if !slices.Contains(store.OrderKinds, v) {
+			return aq, &paramError{"order_kind", fmt.Sprintf("unknown order kind %q: use one of %s", shorten(q.Get("order_kind")), strings.Join(store.OrderKinds, ", "))}
+		}
+		aq.OrderKind = v
 	}
 	aq.By = strings.ToLower(strings.TrimSpace(q.Get("by")))
 	if aq.By == "" {
@@ -194,6 +204,7 @@ type pipelineSplit struct {
 type attributionResponse struct {
 	Model        attribution.Model    `json:"model"`
 	Conversion   store.ConversionKind `json:"conversion"`
+	OrderKind    string               `json:"order_kind,omitempty"`
 	By           string               `json:"by"`
 	From         *time.Time           `json:"from"`
 	To           *time.Time           `json:"to"`
@@ -304,7 +315,7 @@ func (s *Server) attributeLiveCached(ctx context.Context, aq attributionQuery) (
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("%s|%s|%s|%v|%v|%d|%d|%d", aq.Model, aq.Conversion, aq.By, aq.Window.From.UnixNano(), aq.Window.To.UnixNano(),
+	key := fmt.Sprintf("%s|%s|%s|%s|%v|%v|%d|%d|%d", aq.Model, aq.Conversion, aq.OrderKind, aq.By, aq.Window.From.UnixNano(), aq.Window.To.UnixNano(),
 		aq.Lookback, st.ComputedAt.UnixNano(), mark)
 	c := &s.attrLive
 	c.mu.Lock()
@@ -331,7 +342,7 @@ func (s *Server) attributeLiveCached(ctx context.Context, aq attributionQuery) (
 }
 
 func (s *Server) newResponse(aq attributionQuery) *attributionResponse {
-	res := &attributionResponse{Model: aq.Model, Conversion: aq.Conversion, By: aq.By,
+	res := &attributionResponse{Model: aq.Model, Conversion: aq.Conversion, OrderKind: aq.OrderKind, By: aq.By,
 		From: utcPtr(aq.Window.From), To: utcPtr(aq.Window.To), LookbackDays: int(aq.Lookback / (24 * time.Hour)),
 		Currency: "CNY", Rows: []attributionRow{}, Source: "computed"}
 	if aq.Conversion == store.ConvOpportunity || aq.Conversion == store.ConvWon || aq.Conversion == store.ConvOrder {
@@ -361,7 +372,7 @@ func (rs *rowSet) row(k string) *attributionRow {
 
 // attributeStored sums the stored credits.
 func (s *Server) attributeStored(ctx context.Context, aq attributionQuery, col int, asOf time.Time) (*attributionResponse, error) {
-	sums, tot, err := s.store.StoredCredits(ctx, aq.Conversion, col, aq.By, aq.Window)
+	sums, tot, err := s.store.StoredCredits(ctx, aq.Conversion, col, aq.By, aq.Window, aq.OrderKind)
 	if err != nil {
 		return nil, err
 	}
@@ -398,6 +409,13 @@ func (s *Server) attributeLive(ctx context.Context, aq attributionQuery) (*attri
 		return nil, err
 	}
 	heads = slices.DeleteFunc(heads, func(h store.ConversionHead) bool { return !h.First })
+	if aq.OrderKind != "" {
+		ofKind, err := s.store.OrderIDsOfKind(ctx, aq.OrderKind)
+		if err != nil {
+			return nil, err
+		}
+		heads = slices.DeleteFunc(heads, func(h store.ConversionHead) bool { return !ofKind[h.ID] })
+	}
 	js := attribution.NewJourneys()
 	o := attribution.Options{}
 	fitted := aq.Model == attribution.Markov || aq.Model == attribution.ShapleyRate

@@ -322,7 +322,8 @@ func TestAPIAttributionStoredMatchesComputed(t *testing.T) {
 					queries = append(queries, fmt.Sprintf("model=%s&conversion=%s&by=%s", m, k, by))
 				}
 			}
-			queries = append(queries, fmt.Sprintf("model=%s&from=2026-01-02", m), fmt.Sprintf("model=%s&conversion=mql&to=2026-01-10", m))
+			queries = append(queries, fmt.Sprintf("model=%s&from=2026-01-02", m), fmt.Sprintf("model=%s&conversion=mql&to=2026-01-10", m),
+				fmt.Sprintf("model=%s&conversion=order&order_kind=new", m), fmt.Sprintf("model=%s&conversion=order&order_kind=upsell&by=campaign", m))
 		}
 		before := map[string]attributionJSON{}
 		for _, q := range queries {
@@ -442,6 +443,38 @@ func TestAPIAttributionLiveCacheFollowsData(t *testing.T) {
 		const after = "webinar=0.6/300000.00/0.00/null paid_search=0.4/200000.00/2234.56/89.5031"
 		if g := got.rowsString(); g != after {
 			t.Errorf("after a new touch:\n got %s\nwant %s", g, after)
+		}
+	})
+}
+
+// Orders can be credited by kind: the fixture's one order is a new one.
+func TestAPIAttributionOrderKind(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		for _, c := range []struct {
+			query       string
+			conversions int
+			rows        string
+		}{
+			{"model=first&conversion=order&order_kind=new", 1, "paid_search=1/480000.00/2234.56/214.8074 webinar=0/0.00/0.00/null"},
+			{"model=first&conversion=order&order_kind=UPSELL", 0, "paid_search=0/0.00/2234.56/0"},
+			{"model=markov&conversion=order&order_kind=renewal", 0, "paid_search=0/0.00/2234.56/0"},
+		} {
+			var got attributionJSON
+			decodeJSON(t, e.api(t, "/api/v1/attribution?"+c.query), http.StatusOK, &got)
+			if got.Conversions != c.conversions || got.rowsString() != c.rows {
+				t.Errorf("%s: %d conversions, rows %s; want %d, %s", c.query, got.Conversions, got.rowsString(), c.conversions, c.rows)
+			}
+		}
+		for q, want := range map[string]string{
+			"model=first&conversion=order&order_kind=gift": `order_kind: unknown order kind \"gift\": use one of new, renewal, upsell`,
+			"model=first&conversion=won&order_kind=new":    "order_kind: only with conversion=order",
+			"model=first&order_kind=new":                   "order_kind: only with conversion=order",
+		} {
+			res := e.api(t, "/api/v1/attribution?"+q)
+			if body := bodyOf(t, res); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, want) {
+				t.Errorf("%s: %d %s, want 400 with %s", q, res.StatusCode, body, want)
+			}
 		}
 	})
 }
