@@ -124,15 +124,6 @@ func reweight(w []float64, chans []int32, weight []float64) {
 // of TouchShares.
 func (js *Journeys) TouchRange(j int) (lo, hi int) { return int(js.start[j]), int(js.start[j+1]) }
 
-// Ref is the caller's identifier of touch t (see Touch.Ref); 0 for touches
-// of paths.
-func (js *Journeys) Ref(t int) int64 {
-	if t >= len(js.refs) {
-		return 0
-	}
-	return js.refs[t]
-}
-
 // weightsByID orders named channel weights by channel id; a channel
 // missing from them weighs 0.
 func weightsByID(js *Journeys, named map[string]float64) []float64 {

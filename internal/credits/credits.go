@@ -143,7 +143,7 @@ func Recompute(ctx context.Context, s *store.Store, mode Mode, now time.Time) (S
 func recomputeFull(ctx context.Context, s *store.Store, kinds []store.ConversionKind, mark int64, now time.Time, st *Stats) error {
 	groups := make([][]store.ConversionHead, len(kinds))
 	for g, k := range kinds {
-		heads, err := s.ConversionHeads(ctx, k, store.Window{}, nil)
+		heads, err := s.ConversionHeads(ctx, k, store.Window{}, "")
 		if err != nil {
 			return fmt.Errorf("read %s conversions: %w", k, err)
 		}
@@ -159,7 +159,7 @@ func recomputeFull(ctx context.Context, s *store.Store, kinds []store.Conversion
 	var times []int64
 	journeys, err := s.JourneysOf(ctx, groups, store.JourneyOptions{Lookback: Lookback, ChannelsOnly: true,
 		NonConverting: func(g int, _ int64, ts []store.AttributionTouch) error {
-			return addFit(fits[g], ts, false, 0, time.Time{}, time.Time{}, time.Time{}, &chans, &times)
+			return AddJourney(fits[g], ts, false, 0, time.Time{}, time.Time{}, time.Time{}, &chans, &times)
 		}})
 	if err != nil {
 		return fmt.Errorf("read journeys: %w", err)
@@ -168,7 +168,7 @@ func recomputeFull(ctx context.Context, s *store.Store, kinds []store.Conversion
 		converting := 0
 		for _, cj := range journeys[g] {
 			if cj.First && len(cj.Touches) > 0 {
-				if err := addFit(fits[g], cj.Touches, true, float64(cj.Value), cj.LeadAt, cj.OpportunityAt, cj.At, &chans, &times); err != nil {
+				if err := AddJourney(fits[g], cj.Touches, true, float64(cj.Value), cj.LeadAt, cj.OpportunityAt, cj.At, &chans, &times); err != nil {
 					return err
 				}
 				converting++
@@ -204,7 +204,7 @@ func recomputeFull(ctx context.Context, s *store.Store, kinds []store.Conversion
 // recomputeChanged recomputes the conversions of a kind that are new or
 // changed, or whose persons were touched, with the stored fit.
 func recomputeChanged(ctx context.Context, s *store.Store, kind store.ConversionKind, touched map[int64]bool, mark int64, now time.Time, st *Stats) error {
-	heads, err := s.ConversionHeads(ctx, kind, store.Window{}, nil)
+	heads, err := s.ConversionHeads(ctx, kind, store.Window{}, "")
 	if err != nil {
 		return fmt.Errorf("read %s conversions: %w", kind, err)
 	}
@@ -271,7 +271,7 @@ func anyTouched(persons []int64, touched map[int64]bool) bool {
 }
 
 // addFit adds one journey of touches already cut to its window to a fit.
-func addFit(js *attribution.Journeys, ts []store.AttributionTouch, converted bool, value float64, leadAt, oppAt, at time.Time, chans *[]int32, times *[]int64) error {
+func AddJourney(js *attribution.Journeys, ts []store.AttributionTouch, converted bool, value float64, leadAt, oppAt, at time.Time, chans *[]int32, times *[]int64) error {
 	if len(ts) == 0 {
 		return nil
 	}
@@ -326,7 +326,7 @@ func split(kind store.ConversionKind, cjs []store.ConversionJourney, weights map
 		if len(cj.Touches) == 0 {
 			continue
 		}
-		if err := addFit(js, cj.Touches, true, float64(cj.Value), cj.LeadAt, cj.OpportunityAt, cj.At, &chans, &times); err != nil {
+		if err := AddJourney(js, cj.Touches, true, float64(cj.Value), cj.LeadAt, cj.OpportunityAt, cj.At, &chans, &times); err != nil {
 			return b, err
 		}
 		added = append(added, i)

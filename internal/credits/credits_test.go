@@ -384,7 +384,7 @@ func TestNonConvertingJourneys(t *testing.T) {
 	})
 }
 
-func TestParseModeAndKeeper(t *testing.T) {
+func TestParseMode(t *testing.T) {
 	for _, ok := range []string{"full", "incremental"} {
 		if _, err := credits.ParseMode(ok); err != nil {
 			t.Errorf("%s: %v", ok, err)

@@ -117,15 +117,18 @@ type demoActivity struct {
 
 // demoRouting is what the demo's routing produced.
 type demoRouting struct {
-	rules       *routing.RuleSet
-	rulesJSON   []byte
-	assignments []demoAssignment
-	activities  []demoActivity
-	cursors     []struct {
-		rule string
-		user int64
-	}
+	rulesJSON    []byte
+	assignments  []demoAssignment
+	activities   []demoActivity
+	cursors      []demoCursor
 	lastAssigned int64
+}
+
+// demoCursor is one rule's round-robin turn: the user who took its last
+// lead.
+type demoCursor struct {
+	rule string
+	user int64
 }
 
 // ceilMinute is when the once-a-minute routing task first sees something
@@ -136,9 +139,8 @@ func ceilMinute(t int64) int64 { return (t/minute + 1) * minute }
 // journeys and raises the escalations of missed SLAs.
 func (g *gen) buildRouting() *demoRouting {
 	rs := g.demoRuleSet()
-	dr := &demoRouting{rules: rs}
+	dr := &demoRouting{}
 	dr.rulesJSON, _ = json.Marshal(rs)
-	clock := rs.Clock()
 	tsOf := func(t int64) time.Time { return time.Unix(t, 0).UTC() }
 
 	// Users as routing sees them, with the demo's capacities and absences.
@@ -215,7 +217,7 @@ func (g *gen) buildRouting() *demoRouting {
 			return false
 		}
 		users[userIdx(d.UserID)].Open++
-		due := clock.Add(tsOf(at), rs.FirstFollowUp()).Unix()
+		due := rs.DueAt(tsOf(at)).Unix()
 		dr.assignments = append(dr.assignments, demoAssignment{id: int64(len(dr.assignments) + 1), person: pid, user: d.UserID,
 			rule: d.Rule, assigned: at, due: due})
 		current[pid] = len(dr.assignments) - 1
@@ -319,7 +321,7 @@ func (g *gen) buildRouting() *demoRouting {
 		u := &g.users[userIdx(a.user)]
 		p := &g.persons[a.person-1]
 		t := task{id: int64(len(g.tasks) + 1), kind: "sla_escalation", title: routing.EscalationTitle(p.name, u.name),
-			person: a.person, assignee: u.manager, created: seen, due: clock.Add(tsOf(seen), rs.FirstFollowUp()).Unix()}
+			person: a.person, assignee: u.manager, created: seen, due: rs.DueAt(tsOf(seen)).Unix()}
 		if a.followUp != 0 {
 			t.done = a.followUp
 		}
@@ -334,19 +336,14 @@ func (g *gen) buildRouting() *demoRouting {
 			p.owner = a.user
 		}
 	}
+	var names []string
 	for _, r := range rs.Rules {
-		if id, ok := cursors[r.Name]; ok {
-			dr.cursors = append(dr.cursors, struct {
-				rule string
-				user int64
-			}{r.Name, id})
-		}
+		names = append(names, r.Name)
 	}
-	if id, ok := cursors[routing.RuleFallback]; ok {
-		dr.cursors = append(dr.cursors, struct {
-			rule string
-			user int64
-		}{routing.RuleFallback, id})
+	for _, name := range append(names, routing.RuleFallback) {
+		if id, ok := cursors[name]; ok {
+			dr.cursors = append(dr.cursors, demoCursor{name, id})
+		}
 	}
 	return dr
 }

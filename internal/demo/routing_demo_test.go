@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/routing"
+	"github.com/revloop/revloop/internal/store"
 )
 
 // checkRouting checks the demo's routing story: due times follow the
@@ -14,13 +15,13 @@ import (
 // worked), each breach has one escalation task for the owner's manager, and
 // first follow-ups are the first activities after the assignment.
 func checkRouting(t *testing.T, w world) {
-	stored, err := w.s.RoutingRules(ctx)
+	stored, err := w.s.ActiveRuleSet(ctx, store.RoutingRuleSets)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rs, err := routing.Parse(stored.Rules)
-	if err != nil || stored.ID != 1 || rs.TriggerStage != "mql" {
-		t.Fatalf("rule set %d: %v (trigger %s)", stored.ID, err, rs.TriggerStage)
+	if err != nil || stored.Version != 1 || rs.TriggerStage != "mql" {
+		t.Fatalf("rule set %d: %v (trigger %s)", stored.Version, err, rs.TriggerStage)
 	}
 	managers := map[int64]int64{}
 	rows, err := w.db.QueryContext(ctx, "SELECT id, COALESCE(manager_id, 0) FROM users")

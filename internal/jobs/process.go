@@ -28,7 +28,7 @@ const batchSize = 500
 // LoadRules returns the active channel rules: the saved ones, or the
 // defaults when none were saved.
 func LoadRules(ctx context.Context, s *store.Store) (*channel.RuleSet, error) {
-	saved, err := s.ChannelRules(ctx)
+	saved, err := s.ActiveRuleSet(ctx, store.ChannelRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
 		return channel.DefaultRules(), nil
 	}
@@ -37,7 +37,7 @@ func LoadRules(ctx context.Context, s *store.Store) (*channel.RuleSet, error) {
 	}
 	rs, err := channel.ParseRules(saved.Rules)
 	if err != nil {
-		return nil, fmt.Errorf("stored channel rules %d: %w", saved.ID, err)
+		return nil, fmt.Errorf("stored channel rules version %d: %w", saved.Version, err)
 	}
 	at := saved.CreatedAt
 	rs.UpdatedAt, rs.UpdatedBy = &at, saved.CreatedBy

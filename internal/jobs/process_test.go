@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -498,7 +499,7 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SaveChannelRules(ctx, []byte(custom), "test"); err != nil {
+		if _, err := s.SaveRuleSet(ctx, store.ChannelRuleSets, []byte(custom), "test", time.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
 		res, err := jobs.Reclassify(ctx, s, parsed)
@@ -531,6 +532,12 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 func TestRunnerProcessesAfterNotify(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		r := jobs.NewRunner(s, slog.New(slog.DiscardHandler), jobs.Options{SweepInterval: time.Hour, Debounce: 10 * time.Millisecond, PollInterval: 50 * time.Millisecond})
+		// Tasks: one runs after processing only (its period is an hour),
+		// one only on start, one never (hourly, not on start).
+		var after, onStart, never atomic.Int64
+		r.AddTask(jobs.Task{Name: "after", AfterProcess: true, Every: time.Hour, Run: func(context.Context) error { after.Add(1); return nil }})
+		r.AddTask(jobs.Task{Name: "start", Every: time.Hour, RunOnStart: true, Run: func(context.Context) error { onStart.Add(1); return nil }})
+		r.AddTask(jobs.Task{Name: "never", Every: time.Hour, Run: func(context.Context) error { never.Add(1); return nil }})
 		if err := r.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -565,6 +572,14 @@ func TestRunnerProcessesAfterNotify(t *testing.T) {
 		}
 		if n := count(t, s, "SELECT COUNT(*) FROM persons"); n != 7 {
 			t.Fatalf("%d persons", n)
+		}
+		for deadline := time.Now().Add(20 * time.Second); after.Load() == 0 || onStart.Load() == 0; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("tasks did not run: after processing %d, on start %d", after.Load(), onStart.Load())
+			}
+		}
+		if n := never.Load(); n != 0 {
+			t.Errorf("an hourly task without RunOnStart ran %d times", n)
 		}
 	})
 }

@@ -2,11 +2,11 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
@@ -121,26 +121,29 @@ type Leading struct {
 	OpenOlderThanMedianCycle int64    `json:"open_opportunities_older_than_median_cycle"`
 }
 
-// ParsePeriod checks a period name; "" is month.
-func ParsePeriod(v string) (string, error) {
-	switch v {
-	case "":
-		return PeriodMonth, nil
-	case PeriodWeek, PeriodMonth, PeriodQuarter:
-		return v, nil
-	}
-	return "", fmt.Errorf("period %q: want week, month or quarter", clipText(v))
+// QueryError is a funnel query the caller must fix: a bad period,
+// grouping or window.
+type QueryError struct{ msg string }
+
+func (e *QueryError) Error() string { return e.msg }
+
+func queryError(format string, args ...any) error {
+	return &QueryError{fmt.Sprintf(format, args...)}
 }
 
-// ParseBy checks a grouping name; "" is none.
-func ParseBy(v string) (string, error) {
-	switch v {
-	case "":
-		return ByNone, nil
-	case ByNone, ByChannel, ByCampaign:
-		return v, nil
+// choice reads a parameter that names one of names (case and surrounding
+// space ignored); "" is def.
+func choice(param, v, def string, names ...string) (string, error) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" {
+		return def, nil
 	}
-	return "", fmt.Errorf("by %q: want none, channel or campaign", clipText(v))
+	for _, n := range names {
+		if v == n {
+			return v, nil
+		}
+	}
+	return "", queryError("%s %q: want %s or %s", param, clipText(v), strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }
 
 // periodStart is the start of the period holding t (UTC; weeks start on Monday).
@@ -171,12 +174,12 @@ func periods(period string, from, to time.Time) ([]time.Time, error) {
 	var out []time.Time
 	for t := periodStart(period, from); t.Before(to); t = nextPeriod(period, t) {
 		if len(out) >= MaxFunnelPeriods {
-			return nil, fmt.Errorf("from,to: more than %d %ss; narrow the window or use a longer period", MaxFunnelPeriods, period)
+			return nil, queryError("from,to: more than %d %ss; narrow the window or use a longer period", MaxFunnelPeriods, period)
 		}
 		out = append(out, t)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("from,to: the window is empty")
+		return nil, queryError("from,to: the window is empty")
 	}
 	return append(out, nextPeriod(period, out[len(out)-1])), nil
 }
@@ -188,10 +191,14 @@ type FunnelInput struct {
 	Campaigns     map[int64]store.CampaignLabel
 }
 
-// LoadFunnel reads the store and computes the funnel.
+// LoadFunnel checks q, then reads the store and computes the funnel. A
+// query the caller must fix is a *QueryError, found before any reading.
 func LoadFunnel(ctx context.Context, s *store.Store, q FunnelQuery) (Funnel, error) {
+	q, starts, err := q.plan()
+	if err != nil {
+		return Funnel{}, err
+	}
 	var in FunnelInput
-	var err error
 	if in.Changes, err = s.FunnelChanges(ctx, q.By == ByChannel, q.By == ByCampaign); err != nil {
 		return Funnel{}, fmt.Errorf("funnel stage changes: %w", err)
 	}
@@ -203,7 +210,40 @@ func LoadFunnel(ctx context.Context, s *store.Store, q FunnelQuery) (Funnel, err
 			return Funnel{}, fmt.Errorf("funnel campaigns: %w", err)
 		}
 	}
-	return BuildFunnel(q, in)
+	return build(q, starts, in), nil
+}
+
+// plan checks q and fills in its defaults (period month, grouping none,
+// the 12 months up to now). It lists the period starts: one period before
+// the window (for the first period's MQL→SQL trend), the window's periods
+// widened to whole ones, and the end.
+func (q FunnelQuery) plan() (FunnelQuery, []time.Time, error) {
+	if q.Now.IsZero() {
+		q.Now = time.Now()
+	}
+	q.Now = q.Now.UTC()
+	var err error
+	if q.Period, err = choice("period", q.Period, PeriodMonth, PeriodWeek, PeriodMonth, PeriodQuarter); err != nil {
+		return q, nil, err
+	}
+	if q.By, err = choice("by", q.By, ByNone, ByNone, ByChannel, ByCampaign); err != nil {
+		return q, nil, err
+	}
+	if q.To.IsZero() {
+		q.To = q.Now
+	}
+	if q.From.IsZero() {
+		q.From = q.To.AddDate(-1, 0, 0)
+	}
+	if !q.From.Before(q.To) {
+		return q, nil, queryError("from,to: from must be before to")
+	}
+	starts, err := periods(q.Period, q.From, q.To)
+	if err != nil {
+		return q, nil, err
+	}
+	prev := periodStart(q.Period, starts[0].Add(-time.Nanosecond))
+	return q, append([]time.Time{prev}, starts...), nil
 }
 
 type groupKey struct{ key, label string }
@@ -264,33 +304,15 @@ type cell struct {
 // BuildFunnel computes the funnel figures. A person counts once per stage:
 // in the period in which they first entered it.
 func BuildFunnel(q FunnelQuery, in FunnelInput) (Funnel, error) {
-	if q.Now.IsZero() {
-		q.Now = time.Now()
-	}
-	q.Now = q.Now.UTC()
-	var err error
-	if q.Period, err = ParsePeriod(q.Period); err != nil {
-		return Funnel{}, err
-	}
-	if q.By, err = ParseBy(q.By); err != nil {
-		return Funnel{}, err
-	}
-	if q.To.IsZero() {
-		q.To = q.Now
-	}
-	if q.From.IsZero() {
-		q.From = q.To.AddDate(-1, 0, 0)
-	}
-	if !q.From.Before(q.To) {
-		return Funnel{}, errors.New("from,to: from must be before to")
-	}
-	// One period more in front, for the MQL→SQL trend of the first period.
-	starts, err := periods(q.Period, q.From, q.To)
+	q, starts, err := q.plan()
 	if err != nil {
 		return Funnel{}, err
 	}
-	prev := periodStart(q.Period, starts[0].Add(-time.Nanosecond))
-	starts = append([]time.Time{prev}, starts...)
+	return build(q, starts, in), nil
+}
+
+// build computes the funnel of a planned query.
+func build(q FunnelQuery, starts []time.Time, in FunnelInput) Funnel {
 	nper := len(starts) - 1
 	find := func(t time.Time) int {
 		if t.Before(starts[0]) || !t.Before(starts[nper]) {
@@ -372,9 +394,9 @@ func BuildFunnel(q FunnelQuery, in FunnelInput) (Funnel, error) {
 		closed time.Time
 		days   float64
 		amount model.Money
-		group  groupKey
 	}
-	var won []wonDeal
+	var won []wonDeal                 // every group's, by closing time
+	wonBy := map[groupKey][]wonDeal{} // per group, for the trailing amounts
 	oppGroup := make([]groupKey, len(in.Opportunities))
 	for k, o := range in.Opportunities {
 		g := in.group(q.By, o.Channel, o.CampaignID)
@@ -385,7 +407,9 @@ func BuildFunnel(q FunnelQuery, in FunnelInput) (Funnel, error) {
 			c.pipeline += o.Amount
 		}
 		if o.Stage == model.OppStageClosedWon && o.ClosedAt != nil {
-			won = append(won, wonDeal{*o.ClosedAt, o.ClosedAt.Sub(o.CreatedAt).Hours() / 24, o.Amount, g})
+			w := wonDeal{*o.ClosedAt, o.ClosedAt.Sub(o.CreatedAt).Hours() / 24, o.Amount}
+			won = append(won, w)
+			wonBy[g] = append(wonBy[g], w)
 		}
 	}
 	sort.Slice(won, func(i, j int) bool { return won[i].closed.Before(won[j].closed) })
@@ -456,8 +480,8 @@ func BuildFunnel(q FunnelQuery, in FunnelInput) (Funnel, error) {
 			l.TrailingSQLToWonRate = ratio(converted, cohort)
 			var sum model.Money
 			var n int64
-			for _, w := range won {
-				if w.group == g && !w.closed.Before(start.Add(-TrailingWindow)) && w.closed.Before(start) {
+			for _, w := range wonBy[g] {
+				if !w.closed.Before(start.Add(-TrailingWindow)) && w.closed.Before(start) {
 					sum += w.amount
 					n++
 				}
@@ -482,7 +506,7 @@ func BuildFunnel(q FunnelQuery, in FunnelInput) (Funnel, error) {
 		}
 		f.Periods = append(f.Periods, fp)
 	}
-	return f, nil
+	return f
 }
 
 func ratio(n, d int64) *float64 {

@@ -1,6 +1,8 @@
 package lifecycle
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,10 +230,32 @@ func TestBuildFunnel(t *testing.T) {
 	}
 	checkEntered(t, "Q1", group(t, f, 0, "all"), map[model.Stage]int64{"lead": 5, "mql": 4, "sql": 2, "customer": 2})
 
-	if _, err := BuildFunnel(FunnelQuery{Period: "day"}, FunnelInput{}); err == nil {
-		t.Error("period day accepted")
+	// Names are read case-insensitively.
+	q.Period, q.By = " Week", "CHANNEL"
+	if f, err = BuildFunnel(q, funnelInput()); err != nil || f.Period != PeriodWeek || f.By != ByChannel {
+		t.Fatalf("period %q by %q: %v", f.Period, f.By, err)
 	}
-	if _, err := BuildFunnel(FunnelQuery{By: "owner"}, FunnelInput{}); err == nil {
-		t.Error("by owner accepted")
+}
+
+func TestFunnelQueryErrors(t *testing.T) {
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		q    FunnelQuery
+		want string
+	}{
+		{FunnelQuery{Period: "day"}, `period "day": want week, month or quarter`},
+		{FunnelQuery{By: "Owner"}, `by "owner": want none, channel or campaign`},
+		{FunnelQuery{From: at, To: at}, "from,to: from must be before to"},
+		{FunnelQuery{From: at.AddDate(-26, 0, 0), To: at, Period: PeriodWeek}, "from,to: more than 260 weeks"},
+	} {
+		_, err := BuildFunnel(c.q, FunnelInput{})
+		var qe *QueryError
+		if !errors.As(err, &qe) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("BuildFunnel(%+v): %v, want a QueryError containing %q", c.q, err, c.want)
+		}
+		// LoadFunnel refuses it before reading: a nil store is never touched.
+		if _, err := LoadFunnel(ctx, nil, c.q); !errors.As(err, &qe) {
+			t.Errorf("LoadFunnel(%+v): %v, want a QueryError", c.q, err)
+		}
 	}
 }

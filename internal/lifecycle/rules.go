@@ -391,15 +391,17 @@ func (rs RuleSet) Decide(p store.LifecyclePerson, now time.Time, version int64) 
 		if reason == "" {
 			reason = "rule " + r.Name
 		}
+		set := func(field, value string) {
+			d.Sets = append(d.Sets, store.QualificationSet{PersonID: p.ID, Field: field, Value: value, At: now,
+				Actor: actor, Reason: reason, RuleVersion: version, KeepManual: !r.OverrideManual})
+		}
 		if wantsGrade {
 			gradeDone = true
-			d.Sets = append(d.Sets, store.QualificationSet{PersonID: p.ID, Field: store.FieldGrade, Value: r.Set.Grade, At: now,
-				Actor: actor, Reason: reason, RuleVersion: version, KeepManual: !r.OverrideManual})
+			set(store.FieldGrade, r.Set.Grade)
 		}
 		if wantsClass {
 			classDone = true
-			d.Sets = append(d.Sets, store.QualificationSet{PersonID: p.ID, Field: store.FieldSDRClass, Value: r.Set.SDRClass, At: now,
-				Actor: actor, Reason: reason, RuleVersion: version, KeepManual: !r.OverrideManual})
+			set(store.FieldSDRClass, r.Set.SDRClass)
 		}
 		if wantsMove {
 			moveDone = true
@@ -413,10 +415,10 @@ func (rs RuleSet) Decide(p store.LifecyclePerson, now time.Time, version int64) 
 
 // ActiveRules reads the rule set in force: version 0 and no rules when none
 // was saved.
-func ActiveRules(ctx context.Context, s *store.Store) (RuleSet, store.LifecycleRuleSet, error) {
-	saved, err := s.LifecycleRules(ctx)
+func ActiveRules(ctx context.Context, s *store.Store) (RuleSet, store.RuleSet, error) {
+	saved, err := s.ActiveRuleSet(ctx, store.LifecycleRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
-		return RuleSet{Rules: []Rule{}}, store.LifecycleRuleSet{Rules: []byte(`{"rules":[]}`)}, nil
+		return RuleSet{Rules: []Rule{}}, store.RuleSet{Rules: []byte(`{"rules":[]}`)}, nil
 	}
 	if err != nil {
 		return RuleSet{}, saved, err

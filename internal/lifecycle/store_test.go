@@ -167,7 +167,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 		if _, err := ParseRules([]byte(rules)); err != nil {
 			t.Fatal(err)
 		}
-		v1, err := s.SaveLifecycleRules(ctx, []byte(rules), day0, "user:1")
+		v1, err := s.SaveRuleSet(ctx, store.LifecycleRuleSets, []byte(rules), "user:1", day0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +178,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 		}
 		// 22 → C, 24 → A + sql (demo page); 23 keeps the hand-set B; 21 idle
 		// for 50 days is recycled, 20 (idle 40 days) is not yet.
-		want := RunResult{Version: v1, Evaluated: 5, GradeChanges: 2, SDRClassChanges: 1, KeptManual: 1, Moves: 1}
+		want := RunResult{Version: v1.Version, Evaluated: 5, GradeChanges: 2, SDRClassChanges: 1, KeptManual: 1, Moves: 1}
 		if res != want {
 			t.Fatalf("run at day 50: %+v, want %+v", res, want)
 		}
@@ -213,12 +213,12 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 
 		// A rule that says so overrides the hand-set grade.
 		rules2 := `{"rules": [{"name": "leads-c", "when": {"stage_in": ["lead"]}, "set": {"grade": "C"}, "override_manual": true}]}`
-		v2, err := s.SaveLifecycleRules(ctx, []byte(rules2), day0.AddDate(0, 0, 60), "user:1")
+		v2, err := s.SaveRuleSet(ctx, store.LifecycleRuleSets, []byte(rules2), "user:1", day0.AddDate(0, 0, 60), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res, err = RunRules(ctx, s, day0.AddDate(0, 0, 60))
-		if err != nil || res.Version != v2 || res.GradeChanges != 2 || res.KeptManual != 0 {
+		if err != nil || res.Version != v2.Version || res.GradeChanges != 2 || res.KeptManual != 0 {
 			t.Fatalf("override run: %+v %v", res, err)
 		}
 		hist, err := s.QualificationHistory(ctx, 23)
@@ -226,7 +226,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(hist) != 2 || hist[0].Actor != "user:1" || hist[0].Reason != "met them at the fair" || hist[1].Old != "B" || hist[1].New != "C" ||
-			hist[1].Actor != "rule:leads-c" || hist[1].RuleVersion != v2 {
+			hist[1].Actor != "rule:leads-c" || hist[1].RuleVersion != v2.Version {
 			t.Fatalf("qualification history of 23: %+v", hist)
 		}
 	})

@@ -100,10 +100,8 @@ func (m *Model) TopFeatures(n int) []Feature {
 // columnName describes a column for the model overview.
 func (m *Model) columnName(c Column) string {
 	if c.Level == "" {
-		for b, k := range behaviourKeys {
-			if k == c.Field {
-				return fmt.Sprintf("%s in the first %g days as a lead", behaviourNouns[b], m.WindowDays)
-			}
+		if b, ok := behaviourIndex[c.Field]; ok {
+			return fmt.Sprintf("%s in the first %g days as a lead", behaviourNouns[b], m.WindowDays)
 		}
 		return c.Field
 	}
@@ -160,10 +158,7 @@ var behaviourWords = [numBehaviours][3]string{
 
 // describe words a field's value for one person.
 func describe(field string, r Raw) string {
-	for b, k := range behaviourKeys {
-		if k != field {
-			continue
-		}
+	if b, ok := behaviourIndex[field]; ok {
 		n := r.Counts[b]
 		w := behaviourWords[b]
 		switch {
@@ -177,12 +172,9 @@ func describe(field string, r Raw) string {
 			return w[1]
 		}
 	}
-	for fi, f := range categoryFields {
-		if f != field {
-			continue
-		}
+	if fi, ok := categoryIndex[field]; ok {
 		lv := r.Categories[fi]
-		switch f {
+		switch field {
 		case fieldIndustry:
 			if lv == unknownLevel {
 				return "Industry unknown"

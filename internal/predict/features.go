@@ -55,7 +55,19 @@ const (
 	fieldFirstChannel = "first_channel"
 )
 
-var categoryFields = []string{fieldIndustry, fieldSize, fieldTier, fieldRegion, fieldSeniority, fieldEmail, fieldFirstChannel}
+var categoryFields = [...]string{fieldIndustry, fieldSize, fieldTier, fieldRegion, fieldSeniority, fieldEmail, fieldFirstChannel}
+
+// categoryIndex and behaviourIndex find a column's field among
+// categoryFields and behaviourKeys.
+var categoryIndex, behaviourIndex = indexOf(categoryFields[:]), indexOf(behaviourKeys[:])
+
+func indexOf(names []string) map[string]int {
+	m := make(map[string]int, len(names))
+	for i, n := range names {
+		m[n] = i
+	}
+	return m
+}
 
 // Behaviour is a kind of buyer action counted in the behaviour window.
 type behaviour int
@@ -90,7 +102,7 @@ var behaviourKeys = [numBehaviours]string{
 // Raw is a lead's features before encoding: one level per category field
 // and one count per behaviour.
 type Raw struct {
-	Categories [7]string
+	Categories [len(categoryFields)]string
 	Counts     [numBehaviours]int
 }
 
@@ -103,7 +115,7 @@ type Raw struct {
 // they follow the very decision the model predicts.
 func Extract(l Lead, now time.Time, window time.Duration) Raw {
 	var r Raw
-	r.Categories = [7]string{
+	r.Categories = [len(categoryFields)]string{
 		level(l.Industry),
 		sizeLevel(l.SizeBand, l.Employees),
 		tierLevel(l.Tier),

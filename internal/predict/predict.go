@@ -48,7 +48,9 @@ const DefaultWindow = 14 * 24 * time.Hour
 // DefaultHorizon is the outcome horizon when Config.Horizon is not set.
 const DefaultHorizon = 90 * 24 * time.Hour
 
-func (c Config) withDefaults() Config {
+// WithDefaults fills in the defaults of the fields left at zero (or out of
+// range).
+func (c Config) WithDefaults() Config {
 	if c.Window <= 0 {
 		c.Window = DefaultWindow
 	}
@@ -169,7 +171,7 @@ func examples(leads []Lead, now time.Time, cfg Config) []example {
 // model is refit on all examples to score persons. With too little data
 // the result says so and carries no model and no figures.
 func Train(leads []Lead, now time.Time, cfg Config) (Result, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	res := Result{TrainedAt: now.UTC(), Calibration: []CalibrationBin{}}
 	ex := examples(leads, now, cfg)
 	res.Examples = len(ex)
@@ -334,67 +336,42 @@ func meanSD(x [][]float64, j int) (float64, float64) {
 }
 
 // values are a lead's raw column values (before standardisation): 0/1 for
-// a category level, log(1+n) for a count.
+// a category level, log(1+n) for a count. A field's "other" column is 1
+// when the lead's level has no column of its own.
 func (m *Model) values(r Raw) []float64 {
 	out := make([]float64, len(m.Columns))
-	known := m.knownLevels()
+	var own [len(categoryFields)]bool // the lead's level has its own column
 	for j, c := range m.Columns {
-		out[j] = m.value(c, r, known)
+		if c.Level == "" {
+			if b, ok := behaviourIndex[c.Field]; ok {
+				out[j] = countValue(r.Counts[b])
+			}
+			continue
+		}
+		if fi, ok := categoryIndex[c.Field]; ok && c.Level != otherLevel && c.Level == r.Categories[fi] {
+			out[j], own[fi] = 1, true
+		}
+	}
+	for j, c := range m.Columns {
+		if c.Level != otherLevel {
+			continue
+		}
+		if fi, ok := categoryIndex[c.Field]; ok && !own[fi] {
+			out[j] = 1
+		}
 	}
 	return out
-}
-
-// knownLevels lists, per category field, the levels with their own column.
-func (m *Model) knownLevels() map[string]map[string]bool {
-	k := map[string]map[string]bool{}
-	for _, c := range m.Columns {
-		if c.Level == "" || c.Level == otherLevel {
-			continue
-		}
-		if k[c.Field] == nil {
-			k[c.Field] = map[string]bool{}
-		}
-		k[c.Field][c.Level] = true
-	}
-	return k
-}
-
-func (m *Model) value(c Column, r Raw, known map[string]map[string]bool) float64 {
-	if c.Level == "" {
-		for b, k := range behaviourKeys {
-			if k == c.Field {
-				return countValue(r.Counts[b])
-			}
-		}
-		return 0
-	}
-	for fi, f := range categoryFields {
-		if f != c.Field {
-			continue
-		}
-		lv := r.Categories[fi]
-		if c.Level == otherLevel {
-			if !known[f][lv] {
-				return 1
-			}
-			return 0
-		}
-		if lv == c.Level {
-			return 1
-		}
-		return 0
-	}
-	return 0
 }
 
 // contributions are each column's share of the logit, relative to the
 // average training example: coefficient × standardised deviation.
 func (m *Model) contributions(r Raw) []float64 {
-	known := m.knownLevels()
-	out := make([]float64, len(m.Columns))
+	out := m.values(r)
 	for j, c := range m.Columns {
 		if c.SD > 0 {
-			out[j] = c.Coef * (m.value(c, r, known) - c.Mean) / c.SD
+			out[j] = c.Coef * (out[j] - c.Mean) / c.SD
+		} else {
+			out[j] = 0
 		}
 	}
 	return out

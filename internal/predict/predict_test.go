@@ -30,7 +30,7 @@ func TestFitLogisticMatchesClosedForm(t *testing.T) {
 		t.Fatalf("intercept %v coef %v, want %v and %v", b0, coef[0], -math.Log(3), 2*math.Log(3))
 	}
 	// A penalty shrinks the coefficient towards zero, keeping its sign.
-	_, shrunk, err := FitLogistic(x, y, 2)
+	b0s, shrunk, err := FitLogistic(x, y, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,6 @@ func TestFitLogisticMatchesClosedForm(t *testing.T) {
 	}
 	// At the penalised optimum the gradient vanishes: Σ (p−y)·x + λβ = 0.
 	g := 2 * shrunk[0]
-	b0s, _, _ := FitLogistic(x, y, 2)
 	for i, r := range x {
 		p := sigmoid(b0s + shrunk[0]*r[0])
 		if y[i] {
@@ -370,7 +369,7 @@ func TestTrainWithoutLeakage(t *testing.T) {
 
 func TestTrainExamplesAndLabels(t *testing.T) {
 	now := t0.Add(400 * day)
-	cfg := Config{}.withDefaults()
+	cfg := Config{}.WithDefaults()
 	leads := []Lead{
 		{PersonID: 1, LeadAt: now.Add(-200 * day), OutcomeAt: now.Add(-150 * day)}, // positive
 		{PersonID: 2, LeadAt: now.Add(-200 * day), OutcomeAt: now.Add(-50 * day)},  // outcome after the 90-day horizon: negative

@@ -105,6 +105,11 @@ func NewClock(b BusinessHours) (*Clock, error) {
 	if err := b.normalise(); err != nil {
 		return nil, err
 	}
+	return b.clock(), nil
+}
+
+// clock builds the clock of normalised business hours.
+func (b *BusinessHours) clock() *Clock {
 	c := &Clock{holidays: map[string]bool{}}
 	c.loc, _ = time.LoadLocation(b.TimeZone)
 	for _, d := range b.Days {
@@ -115,7 +120,7 @@ func NewClock(b BusinessHours) (*Clock, error) {
 	for _, h := range b.Holidays {
 		c.holidays[h] = true
 	}
-	return c, nil
+	return c
 }
 
 // Location is the clock's time zone.

@@ -102,9 +102,6 @@ type RecycleCount struct {
 // maxWaitingShown bounds the waiting leads listed (all are counted).
 const maxWaitingShown = 50
 
-// maxWaitingCounted bounds the unassigned leads read to count them.
-const maxWaitingCounted = 100_000
-
 // Report builds the report of assignments made in [from, to) (zero bounds
 // are open).
 func (r *Router) Report(ctx context.Context, from, to time.Time) (*Report, error) {
@@ -159,23 +156,31 @@ func (r *Router) Report(ctx context.Context, from, to time.Time) (*Report, error
 	})
 	sort.Slice(rep.Teams, func(i, j int) bool { return rep.Teams[i].Team < rep.Teams[j].Team })
 
-	pending, err := r.Store.PendingLeads(ctx, working, maxWaitingCounted)
+	if rep.Waiting.Unassigned.Count, err = r.Store.CountPendingLeads(ctx, working); err != nil {
+		return nil, err
+	}
+	pending, err := r.Store.PendingLeads(ctx, working, maxWaitingShown)
 	if err != nil {
 		return nil, err
 	}
-	rep.Waiting.Unassigned.Count = len(pending)
 	rep.Waiting.Unassigned.Oldest = []WaitingRow{}
-	for _, l := range pending[:min(len(pending), maxWaitingShown)] {
+	for _, l := range pending {
 		rep.Waiting.Unassigned.Oldest = append(rep.Waiting.Unassigned.Oldest, WaitingRow{PersonID: l.PersonID, Name: l.Name, Stage: l.Stage,
 			Since: l.EnteredAt, AgeHours: hours(now.Sub(l.EnteredAt)), AgeBusinessHours: hours(clock.Between(l.EnteredAt, now))})
 	}
-	open, err := r.Store.OpenAssignments(ctx, working)
+	perUser, err := r.Store.OpenAssignmentCounts(ctx, working)
 	if err != nil {
 		return nil, err
 	}
-	rep.Waiting.NotFollowedUp.Count = len(open)
+	for _, n := range perUser {
+		rep.Waiting.NotFollowedUp.Count += n
+	}
+	open, err := r.Store.OpenAssignments(ctx, working, maxWaitingShown)
+	if err != nil {
+		return nil, err
+	}
 	rep.Waiting.NotFollowedUp.Oldest = []WaitingRow{}
-	for _, a := range open[:min(len(open), maxWaitingShown)] {
+	for _, a := range open {
 		due := a.DueAt
 		rep.Waiting.NotFollowedUp.Oldest = append(rep.Waiting.NotFollowedUp.Oldest, WaitingRow{PersonID: a.PersonID, Name: a.PersonName,
 			Stage: a.PersonStage, Since: a.AssignedAt, AgeHours: hours(now.Sub(a.AssignedAt)), AgeBusinessHours: hours(clock.Between(a.AssignedAt, now)),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ func (r *Router) now() time.Time {
 
 // Rules returns the active rule set (the defaults when none was saved).
 func (r *Router) Rules(ctx context.Context) (*RuleSet, error) {
-	stored, err := r.Store.RoutingRules(ctx)
+	stored, err := r.Store.ActiveRuleSet(ctx, store.RoutingRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
 		return Default(), nil
 	}
@@ -47,10 +48,10 @@ func (r *Router) Rules(ctx context.Context) (*RuleSet, error) {
 	}
 	rs, err := Parse(stored.Rules)
 	if err != nil {
-		return nil, fmt.Errorf("stored routing rules version %d: %w", stored.ID, err)
+		return nil, fmt.Errorf("stored routing rules version %d: %w", stored.Version, err)
 	}
 	at := stored.CreatedAt
-	rs.Version, rs.UpdatedAt, rs.UpdatedBy = stored.ID, &at, stored.CreatedBy
+	rs.Version, rs.UpdatedAt, rs.UpdatedBy = stored.Version, &at, stored.CreatedBy
 	return rs, nil
 }
 
@@ -106,10 +107,7 @@ func (r *Router) Assign(ctx context.Context) (AssignResult, error) {
 	if err != nil {
 		return res, err
 	}
-	before := make(map[string]int64, len(cursors))
-	for k, v := range cursors {
-		before[k] = v
-	}
+	before := maps.Clone(cursors)
 	now := r.now()
 	due := rs.DueAt(now)
 	var as []store.NewAssignment
@@ -333,14 +331,5 @@ func (r *Router) Reassign(ctx context.Context, personID, userID int64, userEmail
 	if err != nil {
 		return store.Assignment{}, err
 	}
-	as, err := r.Store.PersonAssignments(ctx, personID)
-	if err != nil {
-		return store.Assignment{}, err
-	}
-	for _, a := range as {
-		if a.ID == ids[0] {
-			return a, nil
-		}
-	}
-	return store.Assignment{}, fmt.Errorf("assignment %d not found after saving it", ids[0])
+	return r.Store.AssignmentByID(ctx, ids[0])
 }

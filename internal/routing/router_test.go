@@ -2,6 +2,7 @@ package routing_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,16 +98,15 @@ type entry = struct {
 	sqlAt   time.Time
 }
 
+// saveRules saves a rule set that must be valid.
 func saveRules(t *testing.T, s *store.Store, body string) {
 	t.Helper()
-	rs, err := routing.Parse([]byte(body))
-	if err != nil {
+	if _, err := routing.Parse([]byte(body)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SaveRoutingRules(ctx, []byte(body), "test", time.Now()); err != nil {
+	if _, err := s.SaveRuleSet(ctx, store.RoutingRuleSets, []byte(body), "test", time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
-	_ = rs
 }
 
 func owners(t *testing.T, s *store.Store, ids ...int64) []int64 {
@@ -124,18 +124,6 @@ func owners(t *testing.T, s *store.Store, ids ...int64) []int64 {
 		out = append(out, as[len(as)-1].UserID)
 	}
 	return out
-}
-
-func equal(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestAssignFollowUpAndBreach(t *testing.T) {
@@ -158,7 +146,7 @@ func TestAssignFollowUpAndBreach(t *testing.T) {
 		if res.Assigned != 5 || res.Waiting != 0 {
 			t.Fatalf("first run: %+v, want 5 assigned", res)
 		}
-		if got := owners(t, s, 1, 2, 3, 4, 5, 6); !equal(got, []int64{3, 4, 3, 4, 5, 0}) {
+		if got := owners(t, s, 1, 2, 3, 4, 5, 6); !slices.Equal(got, []int64{3, 4, 3, 4, 5, 0}) {
 			t.Fatalf("owners %v", got)
 		}
 		as, _ := s.PersonAssignments(ctx, 5)
@@ -375,7 +363,7 @@ func TestLeastBusyOnTheStore(t *testing.T) {
 		}
 		// 4 (no open lead) takes two; then both hold two and the turn after
 		// 4 wraps round to 3; then 4 is the less busy again.
-		if got := owners(t, s, 3, 4, 5, 6); !equal(got, []int64{4, 4, 3, 4}) {
+		if got := owners(t, s, 3, 4, 5, 6); !slices.Equal(got, []int64{4, 4, 3, 4}) {
 			t.Fatalf("owners %v, want [4 4 3 4]", got)
 		}
 		open, err := s.OpenAssignmentCounts(ctx, routing.WorkingStages(model.StageSQL))

@@ -258,10 +258,7 @@ func (rs *RuleSet) normalise() error {
 	if err := rs.SLA.normalise(); err != nil {
 		return err
 	}
-	var err error
-	if rs.clock, err = NewClock(rs.SLA.BusinessHours); err != nil {
-		return err
-	}
+	rs.clock = rs.SLA.BusinessHours.clock()
 	rs.due, _ = time.ParseDuration(rs.SLA.FirstFollowUp)
 
 	if len(rs.Rules) > maxRules {
@@ -293,6 +290,7 @@ func (rs *RuleSet) normalise() error {
 		if err := r.Pool.normalise(path + ".pool"); err != nil {
 			return err
 		}
+		var err error
 		if r.Method, err = normaliseMethod(path+".method", r.Method); err != nil {
 			return err
 		}
@@ -301,6 +299,7 @@ func (rs *RuleSet) normalise() error {
 		if err := f.Pool.normalise("fallback.pool"); err != nil {
 			return err
 		}
+		var err error
 		if f.Method, err = normaliseMethod("fallback.method", f.Method); err != nil {
 			return err
 		}

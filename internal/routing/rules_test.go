@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,7 +217,7 @@ func TestRoundRobinIsFair(t *testing.T) {
 	if got[3] != 100 || got[5] != 100 || got[7] != 100 || got[9] != 0 {
 		t.Fatalf("counts %v, want 100 each for 3, 5, 7", got)
 	}
-	if want := []int64{3, 5, 7, 3}; !equalIDs(order, want) {
+	if want := []int64{3, 5, 7, 3}; !slices.Equal(order, want) {
 		t.Fatalf("order %v, want %v", order, want)
 	}
 	// A user who is away misses turns, and the rotation carries on after
@@ -228,21 +229,9 @@ func TestRoundRobinIsFair(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		order = append(order, rs.Decide(Lead{}, users, cursors, cst(1, 5, 10, 0)).UserID)
 	}
-	if want := []int64{7, 3, 7}; !equalIDs(order, want) {
+	if want := []int64{7, 3, 7}; !slices.Equal(order, want) {
 		t.Fatalf("with 5 away: order %v, want %v", order, want)
 	}
-}
-
-func equalIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestLeastBusy(t *testing.T) {
@@ -257,7 +246,7 @@ func TestLeastBusy(t *testing.T) {
 	}
 	// 2 and 3 share the least load and alternate until they reach 1's
 	// three; from then on all three take turns.
-	if want := []int64{2, 3, 2, 3, 1, 2, 3, 1}; !equalIDs(order, want) {
+	if want := []int64{2, 3, 2, 3, 1, 2, 3, 1}; !slices.Equal(order, want) {
 		t.Fatalf("order %v, want %v", order, want)
 	}
 }

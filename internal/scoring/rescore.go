@@ -26,7 +26,7 @@ type RuleSet struct {
 
 // Active returns the active rule set.
 func Active(ctx context.Context, s *store.Store) (RuleSet, error) {
-	rs, err := s.ScoringRules(ctx)
+	rs, err := s.ActiveRuleSet(ctx, store.ScoringRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
 		return RuleSet{Version: 1, CreatedBy: "default", Rules: Default(), Default: true}, nil
 	}
@@ -38,9 +38,9 @@ func Active(ctx context.Context, s *store.Store) (RuleSet, error) {
 
 // Version returns one rule set by version, or store.ErrNotFound.
 func Version(ctx context.Context, s *store.Store, version int64) (RuleSet, error) {
-	rs, err := s.ScoringRulesVersion(ctx, version)
+	rs, err := s.RuleSetVersion(ctx, store.ScoringRuleSets, version)
 	if errors.Is(err, store.ErrNotFound) && version == 1 {
-		if _, aerr := s.ScoringRules(ctx); errors.Is(aerr, store.ErrNotFound) {
+		if _, aerr := s.ActiveRuleSet(ctx, store.ScoringRuleSets); errors.Is(aerr, store.ErrNotFound) {
 			return RuleSet{Version: 1, CreatedBy: "default", Rules: Default(), Default: true}, nil
 		}
 	}
@@ -50,7 +50,7 @@ func Version(ctx context.Context, s *store.Store, version int64) (RuleSet, error
 	return ruleSetOf(rs)
 }
 
-func ruleSetOf(rs store.ScoringRuleSet) (RuleSet, error) {
+func ruleSetOf(rs store.RuleSet) (RuleSet, error) {
 	r, err := Parse(rs.Rules)
 	if err != nil {
 		return RuleSet{}, fmt.Errorf("stored scoring rules version %d: %w", rs.Version, err)
@@ -61,7 +61,7 @@ func ruleSetOf(rs store.ScoringRuleSet) (RuleSet, error) {
 // Save stores rules as the new active version (the default is stored as
 // version 1 first when nothing was saved before). It does not rescore.
 func Save(ctx context.Context, s *store.Store, r *Rules, by string, now time.Time) (RuleSet, error) {
-	saved, err := s.SaveScoringRules(ctx, r.JSON(), by, Default().JSON(), now)
+	saved, err := s.SaveRuleSet(ctx, store.ScoringRuleSets, r.JSON(), by, now, Default().JSON())
 	if err != nil {
 		return RuleSet{}, err
 	}

@@ -16,8 +16,10 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // time_zone names must resolve on hosts without a zone database
 )
@@ -64,7 +66,8 @@ type EngagementRule struct {
 	PathPrefix string         `json:"path_prefix,omitempty"`
 	Properties map[string]any `json:"properties,omitempty"`
 
-	prefix string // PathPrefix folded to lower case
+	prefix string            // PathPrefix folded to lower case
+	props  map[string]string // Properties by their comparison keys (see scalar)
 }
 
 // Limits on a rule set, so that a hostile or mistaken one cannot make
@@ -131,7 +134,7 @@ func Parse(raw []byte) (*Rules, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Rules{Fit: []FitRule{}, Engagement: []EngagementRule{}}
+	r := &Rules{}
 	for k := range top {
 		switch k {
 		case "mql_threshold", "decay_half_life_days", "time_zone", "fit", "engagement":
@@ -161,36 +164,38 @@ func Parse(raw []byte) (*Rules, error) {
 			return nil, err
 		}
 	}
-	if v, ok := top["fit"]; ok {
-		items, err := array(v, "fit", maxRules)
-		if err != nil {
-			return nil, err
-		}
-		for i, item := range items {
-			f, err := parseFit(item, fmt.Sprintf("fit[%d]", i))
-			if err != nil {
-				return nil, err
-			}
-			r.Fit = append(r.Fit, f)
-		}
+	if r.Fit, err = parseList(top, "fit", parseFit); err != nil {
+		return nil, err
 	}
-	if v, ok := top["engagement"]; ok {
-		items, err := array(v, "engagement", maxRules)
-		if err != nil {
-			return nil, err
-		}
-		for i, item := range items {
-			e, err := parseEngagement(item, fmt.Sprintf("engagement[%d]", i))
-			if err != nil {
-				return nil, err
-			}
-			r.Engagement = append(r.Engagement, e)
-		}
+	if r.Engagement, err = parseList(top, "engagement", parseEngagement); err != nil {
+		return nil, err
 	}
 	if err := r.compile(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// parseList parses the list of rules under key (none when it is absent),
+// naming each rule key[i] in errors.
+func parseList[T any](top map[string]json.RawMessage, key string, parse func(json.RawMessage, string) (T, error)) ([]T, error) {
+	out := []T{}
+	v, ok := top[key]
+	if !ok {
+		return out, nil
+	}
+	items, err := array(v, key, maxRules)
+	if err != nil {
+		return nil, err
+	}
+	for i, item := range items {
+		x, err := parse(item, fmt.Sprintf("%s[%d]", key, i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 // compile prepares the lookups scoring needs; the rules are valid.
@@ -360,16 +365,16 @@ func parseEngagement(raw json.RawMessage, at string) (EngagementRule, error) {
 		if len(props) == 0 || len(props) > maxProperties {
 			return e, fmt.Errorf("%s.properties: want 1 to %d properties", at, maxProperties)
 		}
-		e.Properties = map[string]any{}
+		e.Properties, e.props = map[string]any{}, map[string]string{}
 		for k, pv := range props {
 			if k == "" || len(k) > maxText {
 				return e, fmt.Errorf("%s.properties: a property name must have 1 to %d characters", at, maxText)
 			}
-			x, _, err := scalar(pv, at+".properties."+k, true)
+			x, key, err := scalar(pv, at+".properties."+k, true)
 			if err != nil {
 				return e, err
 			}
-			e.Properties[k] = x
+			e.Properties[k], e.props[k] = x, key
 		}
 	}
 	return e, nil
@@ -425,11 +430,7 @@ func array(raw json.RawMessage, at string, limit int) ([]json.RawMessage, error)
 
 func onlyKeys(m map[string]json.RawMessage, at string, allowed []string) error {
 	for k := range m {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || k == a
-		}
-		if !ok {
+		if !slices.Contains(allowed, k) {
 			return fmt.Errorf("%s: unknown key %q (allowed: %s)", at, k, strings.Join(allowed, ", "))
 		}
 	}
@@ -558,11 +559,14 @@ const defaultRules = `{
   ]
 }`
 
-// Default returns the rule set that applies while none was saved.
-func Default() *Rules {
+// Default returns the rule set that applies while none was saved. It is
+// parsed once and shared: callers must not modify it.
+func Default() *Rules { return parsedDefault() }
+
+var parsedDefault = sync.OnceValue(func() *Rules {
 	r, err := Parse([]byte(defaultRules))
 	if err != nil {
 		panic(fmt.Sprintf("scoring: default rules: %v", err))
 	}
 	return r
-}
+})

@@ -247,7 +247,7 @@ func (r *Rules) match(event, path string, props map[string]any, dst []int) []int
 				continue
 			}
 		}
-		if len(e.Properties) > 0 && !propertiesMatch(e.Properties, props) {
+		if len(e.props) > 0 && !propertiesMatch(e.props, props) {
 			continue
 		}
 		dst = append(dst, i)
@@ -255,20 +255,13 @@ func (r *Rules) match(event, path string, props map[string]any, dst []int) []int
 	return dst
 }
 
-func propertiesMatch(want, got map[string]any) bool {
-	for k, w := range want {
+// propertiesMatch says whether got holds every property of want (name →
+// comparison key) with an equal value.
+func propertiesMatch(want map[string]string, got map[string]any) bool {
+	for k, key := range want {
 		v, ok := traitValue(got[k])
 		if !ok {
 			return false
-		}
-		var key string
-		switch x := w.(type) {
-		case string:
-			key = strings.ToLower(x)
-		case float64:
-			key = numKey(x)
-		case bool:
-			key = strconv.FormatBool(x)
 		}
 		have := strings.ToLower(v.str)
 		if v.isNum {

@@ -3,6 +3,7 @@ package scoring
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +155,7 @@ func TestFitRuleKinds(t *testing.T) {
 		for _, l := range b.Fit {
 			got = append(got, l.Rule)
 		}
-		if len(got) != len(c.hit) || (len(got) > 0 && !equalInts(got, c.hit)) {
+		if !slices.Equal(got, c.hit) {
 			t.Errorf("%s: rules %v, want %v", c.name, got, c.hit)
 		}
 	}
@@ -162,15 +163,6 @@ func TestFitRuleKinds(t *testing.T) {
 	if len(b.Fit) != 1 || b.Fit[0].Value != "制造" || b.Fit[0].Field != "industry" || b.Fit[0].Points != 15 {
 		t.Fatalf("fit line %+v", b.Fit)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return len(a) == len(b)
 }
 
 func TestEngagementDecay(t *testing.T) {

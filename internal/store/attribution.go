@@ -72,26 +72,26 @@ type ConversionJourney struct {
 // conversionSQL selects, per conversion kind, rows of (conversion id,
 // conversion time, value, opportunity creation time, person id, person's
 // lead time), one per person of the conversion, ordered by conversion.
-// %s is the condition on the conversion (window, ids).
-var conversionSQL = map[ConversionKind]struct{ rows, col, id string }{
+// %s is the condition on the conversion (window, order kind).
+var conversionSQL = map[ConversionKind]struct{ rows, col string }{
 	ConvOpportunity: {
 		rows: `SELECT o.id, o.created_at, o.amount_fen, o.created_at, oc.person_id, p.lead_at FROM opportunities o
 			LEFT JOIN opportunity_contacts oc ON oc.opportunity_id = o.id LEFT JOIN persons p ON p.id = oc.person_id
 			WHERE %s ORDER BY o.id`,
-		col: "o.created_at", id: "o.id",
+		col: "o.created_at",
 	},
 	ConvWon: {
 		rows: `SELECT o.id, o.closed_at, o.amount_fen, o.created_at, oc.person_id, p.lead_at FROM opportunities o
 			LEFT JOIN opportunity_contacts oc ON oc.opportunity_id = o.id LEFT JOIN persons p ON p.id = oc.person_id
 			WHERE o.stage = 'closed_won' AND o.closed_at IS NOT NULL AND %s ORDER BY o.id`,
-		col: "o.closed_at", id: "o.id",
+		col: "o.closed_at",
 	},
 	ConvOrder: {
 		rows: `SELECT r.id, r.ordered_at, r.amount_fen, o.created_at, oc.person_id, p.lead_at FROM orders r
 			LEFT JOIN opportunities o ON o.id = r.opportunity_id
 			LEFT JOIN opportunity_contacts oc ON oc.opportunity_id = r.opportunity_id LEFT JOIN persons p ON p.id = oc.person_id
 			WHERE %s ORDER BY r.id`,
-		col: "r.ordered_at", id: "r.id",
+		col: "r.ordered_at",
 	},
 }
 
@@ -128,14 +128,12 @@ func inList(col string, ids []int64) (string, []any) {
 }
 
 // ConversionHeads reads the conversions of a kind whose conversion time
-// lies inside w, without their touches; with ids, only those conversions
-// (nil: all). For mql and sql every entry into the stage is a head; First
+// lies inside w, without their touches; for orders with orderKind not
+// empty, only the orders of that kind (orders.kind: new, renewal or
+// upsell). For mql and sql every entry into the stage is a head; First
 // marks each person's first one among them. Heads come in the order of
 // AttributionJourneys.
-func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Window, ids []int64) ([]ConversionHead, error) {
-	if ids != nil && len(ids) == 0 {
-		return nil, nil
-	}
+func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Window, orderKind string) ([]ConversionHead, error) {
 	var out []ConversionHead
 	addPerson := func(p int64, leadAt sql.NullTime) {
 		h := &out[len(out)-1]
@@ -146,87 +144,57 @@ func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Wind
 			h.LeadAt = leadAt.Time.UTC()
 		}
 	}
-	stage := kind == ConvMQL || kind == ConvSQL
-	qs, ok := conversionSQL[kind]
-	if !ok && !stage {
-		return nil, fmt.Errorf("unknown conversion kind %q", kind)
+	if orderKind != "" && kind != ConvOrder {
+		return nil, fmt.Errorf("an order kind (%q) filters orders only, not %s conversions", orderKind, kind)
 	}
-	col, idCol := qs.col, qs.id
-	if stage {
-		col, idCol = "sc.changed_at", "sc.id"
-	}
-	// One pass per chunk of ids (one pass when reading all).
-	chunks := [][]int64{nil}
-	if ids != nil {
-		chunks = nil
-		for start := 0; start < len(ids); start += idChunk {
-			chunks = append(chunks, ids[start:min(start+idChunk, len(ids))])
-		}
-	}
-	seen := map[int64]bool{} // stage kinds: persons with a head already
-	for _, chunk := range chunks {
-		cond, args := w.clause(col)
-		if chunk != nil {
-			c, a := inList(idCol, chunk)
-			cond, args = cond+" AND "+c, append(args, a...)
-		}
-		var err error
-		if stage {
-			args = append([]any{string(kind)}, args...)
-			err = s.each(ctx, fmt.Sprintf(stageRowsSQL, cond), args, func(r *sql.Rows) error {
-				var id, p int64
-				var at time.Time
-				var leadAt sql.NullTime
-				if err := r.Scan(&id, &at, &p, &leadAt); err != nil {
-					return err
-				}
-				out = append(out, ConversionHead{ID: id, PersonID: p, At: at.UTC(), First: !seen[p]})
-				seen[p] = true
-				addPerson(p, leadAt)
-				return nil
-			})
-		} else {
-			err = s.each(ctx, fmt.Sprintf(qs.rows, cond), args, func(r *sql.Rows) error {
-				var id, value int64
-				var at time.Time
-				var oppAt, leadAt sql.NullTime
-				var p sql.NullInt64
-				if err := r.Scan(&id, &at, &value, &oppAt, &p, &leadAt); err != nil {
-					return err
-				}
-				if len(out) == 0 || out[len(out)-1].ID != id {
-					h := ConversionHead{ID: id, At: at.UTC(), Value: model.Money(value), First: true}
-					if oppAt.Valid {
-						h.OpportunityAt = oppAt.Time.UTC()
-					}
-					out = append(out, h)
-				}
-				if p.Valid {
-					addPerson(p.Int64, leadAt)
-				}
-				return nil
-			})
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if stage && len(chunks) > 1 {
-		// Chunks each come in person order; restore it over all of them.
-		slices.SortStableFunc(out, func(a, b ConversionHead) int {
-			if c := cmp.Compare(a.PersonID, b.PersonID); c != 0 {
-				return c
+	var err error
+	if kind == ConvMQL || kind == ConvSQL {
+		cond, args := w.clause("sc.changed_at")
+		seen := map[int64]bool{} // persons with a head already
+		err = s.each(ctx, fmt.Sprintf(stageRowsSQL, cond), append([]any{string(kind)}, args...), func(r *sql.Rows) error {
+			var id, p int64
+			var at time.Time
+			var leadAt sql.NullTime
+			if err := r.Scan(&id, &at, &p, &leadAt); err != nil {
+				return err
 			}
-			if c := a.At.Compare(b.At); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.ID, b.ID)
+			out = append(out, ConversionHead{ID: id, PersonID: p, At: at.UTC(), First: !seen[p]})
+			seen[p] = true
+			addPerson(p, leadAt)
+			return nil
 		})
-		clear(seen)
-		for i := range out {
-			out[i].First = !seen[out[i].PersonID]
-			seen[out[i].PersonID] = true
+	} else {
+		qs, ok := conversionSQL[kind]
+		if !ok {
+			return nil, fmt.Errorf("unknown conversion kind %q", kind)
 		}
+		cond, args := w.clause(qs.col)
+		if orderKind != "" {
+			cond, args = cond+" AND r.kind = ?", append(args, orderKind)
+		}
+		err = s.each(ctx, fmt.Sprintf(qs.rows, cond), args, func(r *sql.Rows) error {
+			var id, value int64
+			var at time.Time
+			var oppAt, leadAt sql.NullTime
+			var p sql.NullInt64
+			if err := r.Scan(&id, &at, &value, &oppAt, &p, &leadAt); err != nil {
+				return err
+			}
+			if len(out) == 0 || out[len(out)-1].ID != id {
+				h := ConversionHead{ID: id, At: at.UTC(), Value: model.Money(value), First: true}
+				if oppAt.Valid {
+					h.OpportunityAt = oppAt.Time.UTC()
+				}
+				out = append(out, h)
+			}
+			if p.Valid {
+				addPerson(p.Int64, leadAt)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, err
 	}
 	for i := range out {
 		slices.Sort(out[i].Persons)
@@ -242,7 +210,7 @@ func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Wind
 // without contacts, an order without an opportunity) come back with no
 // touches.
 func (s *Store) AttributionJourneys(ctx context.Context, kind ConversionKind, w Window, lookback time.Duration) ([]ConversionJourney, error) {
-	heads, err := s.ConversionHeads(ctx, kind, w, nil)
+	heads, err := s.ConversionHeads(ctx, kind, w, "")
 	if err != nil {
 		return nil, err
 	}
@@ -547,15 +515,11 @@ type AttributionNames struct {
 func (s *Store) AttributionNames(ctx context.Context, campaigns, adGroups, keywords, assets, promoters []int64) (AttributionNames, error) {
 	n := AttributionNames{Campaigns: map[int64][2]string{}, AdGroups: map[int64][2]string{}, Keywords: map[int64]string{},
 		Assets: map[int64][2]string{}, Promoters: map[int64]string{}}
-	read := func(table string, ids []int64, fn func(id int64, a, b string)) error {
-		for start := 0; start < len(ids); start += 500 {
-			chunk := ids[start:min(start+500, len(ids))]
-			args := make([]any, len(chunk))
-			for i, id := range chunk {
-				args[i] = id
-			}
-			q := fmt.Sprintf(table, strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ","))
-			if err := s.each(ctx, q, args, func(r *sql.Rows) error {
+	// query's %s is the condition on the id column.
+	read := func(query string, ids []int64, fn func(id int64, a, b string)) error {
+		for start := 0; start < len(ids); start += idChunk {
+			cond, args := inList("id", ids[start:min(start+idChunk, len(ids))])
+			if err := s.each(ctx, fmt.Sprintf(query, cond), args, func(r *sql.Rows) error {
 				var id int64
 				var a, b string
 				if err := r.Scan(&id, &a, &b); err != nil {
@@ -569,20 +533,20 @@ func (s *Store) AttributionNames(ctx context.Context, campaigns, adGroups, keywo
 		}
 		return nil
 	}
-	if err := read(`SELECT id, name, name_en FROM campaigns WHERE id IN (%s)`, campaigns, func(id int64, a, b string) { n.Campaigns[id] = [2]string{a, b} }); err != nil {
+	if err := read(`SELECT id, name, name_en FROM campaigns WHERE %s`, campaigns, func(id int64, a, b string) { n.Campaigns[id] = [2]string{a, b} }); err != nil {
 		return n, err
 	}
-	if err := read(`SELECT g.id, g.name, c.name FROM ad_groups g JOIN campaigns c ON c.id = g.campaign_id WHERE g.id IN (%s)`, adGroups,
+	if err := read(`SELECT id, name, (SELECT c.name FROM campaigns c WHERE c.id = campaign_id) FROM ad_groups WHERE %s`, adGroups,
 		func(id int64, a, b string) { n.AdGroups[id] = [2]string{a, b} }); err != nil {
 		return n, err
 	}
-	if err := read(`SELECT id, text, match_type FROM keywords WHERE id IN (%s)`, keywords, func(id int64, a, _ string) { n.Keywords[id] = a }); err != nil {
+	if err := read(`SELECT id, text, match_type FROM keywords WHERE %s`, keywords, func(id int64, a, _ string) { n.Keywords[id] = a }); err != nil {
 		return n, err
 	}
-	if err := read(`SELECT id, title, title_en FROM content_assets WHERE id IN (%s)`, assets, func(id int64, a, b string) { n.Assets[id] = [2]string{a, b} }); err != nil {
+	if err := read(`SELECT id, title, title_en FROM content_assets WHERE %s`, assets, func(id int64, a, b string) { n.Assets[id] = [2]string{a, b} }); err != nil {
 		return n, err
 	}
-	err := read(`SELECT id, name, email FROM users WHERE id IN (%s)`, promoters, func(id int64, a, b string) {
+	err := read(`SELECT id, name, email FROM users WHERE %s`, promoters, func(id int64, a, b string) {
 		if a == "" {
 			a = b
 		}

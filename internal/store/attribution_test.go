@@ -187,3 +187,99 @@ func TestParseConversionKind(t *testing.T) {
 		t.Errorf("lead: %v", err)
 	}
 }
+
+// TestOrderKindAndStoredCredits: conversion heads and stored credits of
+// orders filter by order kind alike; CreditsCurrent and CreditStamp follow
+// the writes and the data.
+func TestOrderKindAndStoredCredits(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		loadAttributionFixture(t, s)
+		if err := s.ExecForTest(ctx, "UPDATE orders SET kind = 'upsell' WHERE id = 2"); err != nil {
+			t.Fatal(err)
+		}
+		ids := func(hs []store.ConversionHead) string {
+			var b []string
+			for _, h := range hs {
+				b = append(b, fmt.Sprint(h.ID))
+			}
+			return strings.Join(b, ",")
+		}
+		for kind, want := range map[string]string{"": "1,2", "new": "1", "upsell": "2", "renewal": ""} {
+			hs, err := s.ConversionHeads(ctx, store.ConvOrder, store.Window{}, kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(hs); got != want {
+				t.Errorf("orders of kind %q: %s, want %s", kind, got, want)
+			}
+		}
+		if _, err := s.ConversionHeads(ctx, store.ConvWon, store.Window{}, "new"); err == nil || !strings.Contains(err.Error(), "orders only") {
+			t.Errorf("an order kind on won deals: %v", err)
+		}
+
+		// Before any run: not current, no stamp but the newest touch.
+		if ok, asOf, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{}); err != nil || ok || !asOf.IsZero() {
+			t.Errorf("before a run: %v %v %v", ok, asOf, err)
+		}
+		if ranAt, mark, err := s.CreditStamp(ctx, store.ConvOrder); err != nil || !ranAt.IsZero() || mark != 6 {
+			t.Errorf("stamp before a run: %v %d %v", ranAt, mark, err)
+		}
+		// Store order 1 (all of it on touch 2) and order 2 (no touches).
+		hs, err := s.ConversionHeads(ctx, store.ConvOrder, store.Window{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := store.CreditBatch{Kind: store.ConvOrder, Full: true, Watermark: 6, At: at(50, 0), Fitted: true,
+			Credits: []store.CreditRow{{ConversionID: 1, TouchID: 2, Channel: "paid_search", Shares: [store.NumCreditModels]float64{1}}}}
+		for _, h := range hs {
+			b.Conversions = append(b.Conversions, store.StoredConversion{ID: h.ID, At: h.At, Value: h.Value, Touches: int(h.ID % 2)})
+		}
+		if err := s.WriteCredits(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if ok, asOf, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{}); err != nil || !ok || !asOf.Equal(at(50, 0)) {
+			t.Errorf("after the run: %v %v %v", ok, asOf, err)
+		}
+		if ranAt, mark, err := s.CreditStamp(ctx, store.ConvOrder); err != nil || !ranAt.Equal(at(50, 0)) || mark != 6 {
+			t.Errorf("stamp after the run: %v %d %v", ranAt, mark, err)
+		}
+		for kind, want := range map[string]string{
+			"":        "2 conversions ¥480001.00, 1 uncredited; paid_search=1/48000000",
+			"new":     "1 conversions ¥480000.00, 0 uncredited; paid_search=1/48000000",
+			"upsell":  "1 conversions ¥1.00, 1 uncredited;",
+			"renewal": "0 conversions ¥0.00, 0 uncredited;",
+		} {
+			sums, tot, err := s.StoredCredits(ctx, store.ConvOrder, 0, "channel", store.Window{}, kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprintf("%d conversions ¥%s, %d uncredited;", tot.Conversions, tot.Value, tot.Uncredited)
+			for _, c := range sums {
+				got += fmt.Sprintf(" %s=%g/%.0f", c.Key, c.Conversions, c.Fen)
+			}
+			if got != want {
+				t.Errorf("stored credits of order kind %q: %s, want %s", kind, got, want)
+			}
+		}
+		// A changed amount, then a new order, make the stored credits stale;
+		// a window without the new order is still current.
+		if err := s.ExecForTest(ctx, "UPDATE orders SET amount_fen = 200 WHERE id = 2"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{}); err != nil || ok {
+			t.Errorf("after a changed amount: %v %v", ok, err)
+		}
+		if err := s.ExecForTest(ctx, "UPDATE orders SET amount_fen = 100 WHERE id = 2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ExecForTest(ctx, "INSERT INTO orders (id, account_id, amount_fen, ordered_at) VALUES (3, 2, 100, ?)", at(60, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{}); err != nil || ok {
+			t.Errorf("after a new order: %v %v", ok, err)
+		}
+		if ok, _, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{To: at(50, 0)}); err != nil || !ok {
+			t.Errorf("a window without the new order: %v %v", ok, err)
+		}
+	})
+}

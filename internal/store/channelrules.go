@@ -3,39 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"time"
 )
-
-// ChannelRuleSet is a stored channel grouping rule set (JSON, validated by
-// the channel package before it is saved).
-type ChannelRuleSet struct {
-	ID        int64
-	Rules     []byte
-	CreatedBy string
-	CreatedAt time.Time
-}
-
-// ChannelRules returns the active (newest) rule set, or ErrNotFound when
-// none was ever saved and the defaults apply.
-func (s *Store) ChannelRules(ctx context.Context) (ChannelRuleSet, error) {
-	var rs ChannelRuleSet
-	var raw string
-	err := s.r.QueryRowContext(ctx, "SELECT id, rules, created_by, created_at FROM channel_rule_sets ORDER BY id DESC LIMIT 1").
-		Scan(&rs.ID, &raw, &rs.CreatedBy, &rs.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return rs, ErrNotFound
-	}
-	rs.Rules = []byte(raw)
-	rs.CreatedAt = rs.CreatedAt.UTC()
-	return rs, err
-}
-
-// SaveChannelRules stores a new active rule set; older ones stay as history.
-func (s *Store) SaveChannelRules(ctx context.Context, rules []byte, by string) (int64, error) {
-	return s.insertID(ctx, s.w, "INSERT INTO channel_rule_sets (rules, created_by, created_at) VALUES (?, ?, ?)",
-		string(rules), clip(by, 200), utc(time.Now()))
-}
 
 // TouchSource is what a touchpoint made from an event was derived from, for
 // reclassification.

@@ -337,34 +337,42 @@ var currentConversionSQL = map[ConversionKind]struct{ from, id, at, value string
 // are as many and worth as much as the current ones. Touches that arrived
 // after the last run are not checked: the incremental run after event
 // processing catches them up. It also returns when the last run ended.
+// One query.
 func (s *Store) CreditsCurrent(ctx context.Context, kind ConversionKind, w Window) (bool, time.Time, error) {
-	st, ok, err := s.CreditStateOf(ctx, kind)
-	if err != nil || !ok {
-		return false, time.Time{}, err
-	}
 	c, known := currentConversionSQL[kind]
 	if !known {
 		return false, time.Time{}, fmt.Errorf("unknown conversion kind %q", kind)
 	}
 	cond, args := w.clause(c.at)
-	var n, value, missing int64
-	err = s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(`+c.value+`), 0), COALESCE(SUM(CASE WHEN NOT EXISTS (
-			SELECT 1 FROM attribution_conversions v WHERE v.kind = ? AND v.conversion_id = `+c.id+`) THEN 1 ELSE 0 END), 0)
-		FROM `+c.from+` AND `+cond), append([]any{string(kind)}, args...)...).Scan(&n, &value, &missing)
-	if err != nil {
-		return false, time.Time{}, err
-	}
-	if missing > 0 {
-		return false, st.ComputedAt, nil
-	}
 	vcond, vargs := w.clause("converted_at")
-	var sn, svalue int64
-	err = s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(value_fen), 0) FROM attribution_conversions WHERE kind = ? AND `+vcond),
-		append([]any{string(kind)}, vargs...)...).Scan(&sn, &svalue)
+	args = append(append([]any{string(kind)}, args...), string(kind))
+	args = append(append(args, vargs...), string(kind))
+	var n, value, missing, sn, svalue int64
+	var computedAt time.Time
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT cur.n, cur.fen, cur.missing, st.n, st.fen, a.computed_at FROM
+		(SELECT COUNT(*) AS n, COALESCE(SUM(`+c.value+`), 0) AS fen, COALESCE(SUM(CASE WHEN NOT EXISTS (
+			SELECT 1 FROM attribution_conversions v WHERE v.kind = ? AND v.conversion_id = `+c.id+`) THEN 1 ELSE 0 END), 0) AS missing
+		FROM `+c.from+` AND `+cond+`) cur
+		CROSS JOIN (SELECT COUNT(*) AS n, COALESCE(SUM(value_fen), 0) AS fen FROM attribution_conversions WHERE kind = ? AND `+vcond+`) st
+		CROSS JOIN attribution_state a WHERE a.kind = ?`), args...).Scan(&n, &value, &missing, &sn, &svalue, &computedAt)
+	if errors.Is(err, sql.ErrNoRows) { // no run yet
+		return false, time.Time{}, nil
+	}
 	if err != nil {
 		return false, time.Time{}, err
 	}
-	return sn == n && svalue == value, st.ComputedAt, nil
+	return missing == 0 && sn == n && svalue == value, computedAt.UTC(), nil
+}
+
+// CreditStamp is what answers computed on request are kept by: when the
+// kind's last credit run ended (zero before the first) and the highest
+// touchpoint id. One query.
+func (s *Store) CreditStamp(ctx context.Context, kind ConversionKind) (time.Time, int64, error) {
+	var computedAt sql.NullTime
+	var maxTouch int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT a.computed_at, (SELECT COALESCE(MAX(id), 0) FROM touchpoints)
+		FROM (SELECT 1 AS one) x LEFT JOIN attribution_state a ON a.kind = ?`), string(kind)).Scan(&computedAt, &maxTouch)
+	return computedAt.Time.UTC(), maxTouch, err
 }
 
 // CreditSum is one roll-up row of stored credits.
@@ -399,20 +407,6 @@ var creditDims = map[string]string{
 
 // OrderKinds are the kinds of orders (orders.kind).
 var OrderKinds = []string{"new", "renewal", "upsell"}
-
-// OrderIDsOfKind returns the ids of the orders of one kind.
-func (s *Store) OrderIDsOfKind(ctx context.Context, kind string) (map[int64]bool, error) {
-	out := map[int64]bool{}
-	err := s.each(ctx, `SELECT id FROM orders WHERE kind = ?`, []any{kind}, func(r *sql.Rows) error {
-		var id int64
-		if err := r.Scan(&id); err != nil {
-			return err
-		}
-		out[id] = true
-		return nil
-	})
-	return out, err
-}
 
 // storedConversionsSQL is the conversions of a kind in a window as stored,
 // each person's first entry only for mql and sql (as AttributionJourneys);

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -166,32 +167,6 @@ func timePtr(t sql.NullTime) *time.Time {
 	return &u
 }
 
-// LifecycleRuleSet is one saved version of the lifecycle rules (JSON).
-type LifecycleRuleSet struct {
-	Version   int64
-	Rules     []byte
-	CreatedAt time.Time
-	CreatedBy string
-}
-
-// LifecycleRules reads the rule set in force; ErrNotFound when none was saved.
-func (s *Store) LifecycleRules(ctx context.Context) (LifecycleRuleSet, error) {
-	var rs LifecycleRuleSet
-	var rules string
-	err := s.r.QueryRowContext(ctx, `SELECT id, rules, created_at, created_by FROM lifecycle_rule_sets ORDER BY id DESC LIMIT 1`).
-		Scan(&rs.Version, &rules, &rs.CreatedAt, &rs.CreatedBy)
-	if errors.Is(err, sql.ErrNoRows) {
-		return rs, ErrNotFound
-	}
-	rs.Rules, rs.CreatedAt = []byte(rules), rs.CreatedAt.UTC()
-	return rs, err
-}
-
-// SaveLifecycleRules stores a new version of the rules and returns it.
-func (s *Store) SaveLifecycleRules(ctx context.Context, rules []byte, at time.Time, by string) (int64, error) {
-	return s.insertID(ctx, s.w, `INSERT INTO lifecycle_rule_sets (rules, created_at, created_by) VALUES (?, ?, ?)`, string(rules), utc(at), clip(by, 200))
-}
-
 // LifecyclePerson is what the lifecycle rules look at for one person.
 type LifecyclePerson struct {
 	ID            int64
@@ -241,20 +216,12 @@ func (s *Store) LifecyclePersons(ctx context.Context, withActivity, withDemo boo
 	if withActivity {
 		err := s.each(ctx, `SELECT person_id, MAX(occurred_at) FROM touchpoints WHERE person_id IS NOT NULL GROUP BY person_id`, nil, func(r *sql.Rows) error {
 			var id int64
-			var raw any
-			if err := r.Scan(&id, &raw); err != nil {
-				return err
+			var last storedTime // an aggregate: SQLite gives it as text
+			if err := r.Scan(&id, &last); err != nil {
+				return fmt.Errorf("last touch: %w", err)
 			}
-			i, ok := idx[id]
-			if !ok {
-				return nil
-			}
-			t, err := anyTime(raw)
-			if err != nil {
-				return fmt.Errorf("last touch of person %d: %w", id, err)
-			}
-			if !t.IsZero() {
-				out[i].LastActivity = &t
+			if i, ok := idx[id]; ok && !last.t.IsZero() {
+				out[i].LastActivity = &last.t
 			}
 			return nil
 		})
@@ -304,58 +271,12 @@ func isDemoRequest(typ, rawURL string) bool {
 	if typ != "form_submit" && typ != "form_submitted" {
 		return false
 	}
-	p := strings.ToLower(rawURL)
-	if i := strings.Index(p, "://"); i >= 0 {
-		p = p[i+3:]
-		if j := strings.IndexByte(p, '/'); j >= 0 {
-			p = p[j:]
-		} else {
-			p = "/"
-		}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
 	}
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		p = p[:i]
-	}
-	p = strings.TrimRight(p, "/")
+	p := strings.TrimRight(strings.ToLower(u.Path), "/")
 	return p == "/demo" || strings.HasPrefix(p, "/demo/")
-}
-
-// anyTime reads a time an aggregate returned: PostgreSQL gives a
-// time.Time, SQLite the stored text.
-func anyTime(v any) (time.Time, error) {
-	switch x := v.(type) {
-	case nil:
-		return time.Time{}, nil
-	case time.Time:
-		return x.UTC(), nil
-	case []byte:
-		return parseStoredTime(string(x))
-	case string:
-		return parseStoredTime(x)
-	}
-	return time.Time{}, fmt.Errorf("unexpected time value %T", v)
-}
-
-var storedTimeLayouts = []string{
-	"2006-01-02 15:04:05.999999999 -0700 MST",
-	"2006-01-02 15:04:05.999999999-07:00",
-	time.RFC3339Nano,
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02",
-}
-
-func parseStoredTime(v string) (time.Time, error) {
-	// time.Time.String may append a monotonic clock reading.
-	if i := strings.Index(v, " m="); i >= 0 {
-		v = v[:i]
-	}
-	for _, l := range storedTimeLayouts {
-		if t, err := time.Parse(l, v); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("unreadable stored time %q", v)
 }
 
 // ContactStage is an opportunity contact and the stage the person is in.
@@ -682,39 +603,23 @@ type FunnelChange struct {
 // than a join: reading the wide persons rows would cost more than the
 // changes themselves.
 func (s *Store) FunnelChanges(ctx context.Context, withChannel, withCampaign bool) ([]FunnelChange, error) {
-	channel := map[int64]string{}
-	campaign := map[int64]int64{}
+	var channel map[int64]string
+	var campaign map[int64]int64
+	var err error
 	if withChannel {
-		err := s.each(ctx, `SELECT id, first_touch_channel FROM persons WHERE first_touch_channel <> ''`, nil, func(r *sql.Rows) error {
-			var id int64
-			var ch string
-			if err := r.Scan(&id, &ch); err != nil {
-				return err
-			}
-			channel[id] = ch
-			return nil
-		})
-		if err != nil {
+		if channel, err = idMap[string](ctx, s, `SELECT id, first_touch_channel FROM persons WHERE first_touch_channel <> ''`); err != nil {
 			return nil, err
 		}
 	}
 	if withCampaign {
-		err := s.each(ctx, `SELECT id, first_touch_campaign FROM persons WHERE first_touch_campaign IS NOT NULL`, nil, func(r *sql.Rows) error {
-			var id, c int64
-			if err := r.Scan(&id, &c); err != nil {
-				return err
-			}
-			campaign[id] = c
-			return nil
-		})
-		if err != nil {
+		if campaign, err = idMap[int64](ctx, s, `SELECT id, first_touch_campaign FROM persons WHERE first_touch_campaign IS NOT NULL`); err != nil {
 			return nil, err
 		}
 	}
 	var out []FunnelChange
 	// A plain scan reads the table in order; filtering on to_stage through
 	// its index would jump into the table once per row.
-	err := s.each(ctx, `SELECT person_id, to_stage, changed_at FROM stage_changes`, nil, func(r *sql.Rows) error {
+	err = s.each(ctx, `SELECT person_id, to_stage, changed_at FROM stage_changes`, nil, func(r *sql.Rows) error {
 		var c FunnelChange
 		var st string
 		if err := r.Scan(&c.PersonID, &st, &c.At); err != nil {
@@ -728,6 +633,21 @@ func (s *Store) FunnelChanges(ctx context.Context, withChannel, withCampaign boo
 		c.At = c.At.UTC()
 		c.Channel, c.CampaignID = channel[c.PersonID], campaign[c.PersonID]
 		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+// idMap reads a query of (id, value) rows into a map.
+func idMap[T any](ctx context.Context, s *Store, query string, args ...any) (map[int64]T, error) {
+	out := map[int64]T{}
+	err := s.each(ctx, query, args, func(r *sql.Rows) error {
+		var id int64
+		var v T
+		if err := r.Scan(&id, &v); err != nil {
+			return err
+		}
+		out[id] = v
 		return nil
 	})
 	return out, err

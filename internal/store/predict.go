@@ -207,7 +207,8 @@ const probabilityBatch = 400
 // transaction, sets predicted_probability and predicted_at (the run's
 // trained_at) for the given persons, so that readers never see
 // probabilities of a model that is not recorded. Merged persons are left
-// alone. It returns the run's id; m.Scored is set from probs.
+// alone. It returns the run's id; the run's scored count is len(probs),
+// whatever m.Scored says.
 func (s *Store) SavePredictionModel(ctx context.Context, m PredictionModel, probs []PersonProbability) (int64, error) {
 	if m.Status != PredictionReady && m.Status != PredictionInsufficientData {
 		return 0, fmt.Errorf("prediction model status %q: want %s or %s", m.Status, PredictionReady, PredictionInsufficientData)

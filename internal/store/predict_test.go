@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,12 +88,7 @@ func TestLeadHistories(t *testing.T) {
 		}
 		if len(hs) == 2 {
 			// Touches come in no particular order.
-			byTime := hs[0].Touches
-			for i := 1; i < len(byTime); i++ {
-				for j := i; j > 0 && byTime[j].At.Before(byTime[j-1].At); j-- {
-					byTime[j], byTime[j-1] = byTime[j-1], byTime[j]
-				}
-			}
+			slices.SortFunc(hs[0].Touches, func(a, b store.LeadTouch) int { return a.At.Compare(b.At) })
 		}
 		if !reflect.DeepEqual(hs, want) {
 			t.Fatalf("lead histories\n%+v\nwant\n%+v", hs, want)

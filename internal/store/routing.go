@@ -4,43 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
 )
-
-// RoutingRuleSet is a stored assignment rule set (JSON, validated by the
-// routing package before it is saved). The newest is active; its id is its
-// version.
-type RoutingRuleSet struct {
-	ID        int64
-	Rules     []byte
-	CreatedBy string
-	CreatedAt time.Time
-}
-
-// RoutingRules returns the active (newest) rule set, or ErrNotFound when
-// none was ever saved and the defaults apply.
-func (s *Store) RoutingRules(ctx context.Context) (RoutingRuleSet, error) {
-	var rs RoutingRuleSet
-	var raw string
-	err := s.r.QueryRowContext(ctx, "SELECT id, rules, created_by, created_at FROM routing_rule_sets ORDER BY id DESC LIMIT 1").
-		Scan(&rs.ID, &raw, &rs.CreatedBy, &rs.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return rs, ErrNotFound
-	}
-	rs.Rules = []byte(raw)
-	rs.CreatedAt = rs.CreatedAt.UTC()
-	return rs, err
-}
-
-// SaveRoutingRules stores a new active rule set; older ones stay as history.
-func (s *Store) SaveRoutingRules(ctx context.Context, rules []byte, by string, at time.Time) (int64, error) {
-	return s.insertID(ctx, s.w, "INSERT INTO routing_rule_sets (rules, created_by, created_at) VALUES (?, ?, ?)",
-		string(rules), clip(by, 200), utc(at))
-}
 
 // RoutingUser is a user with what routing needs to know about them.
 type RoutingUser struct {
@@ -59,28 +27,24 @@ type RoutingUser struct {
 
 // RoutingUsers lists every user with their open assignments counted over
 // the working stages (the stages in which an assignment still needs its
-// first follow-up).
+// first follow-up); without working stages Open stays 0.
 func (s *Store) RoutingUsers(ctx context.Context, working []model.Stage) ([]RoutingUser, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, email, name, role, team, COALESCE(manager_id, 0), capacity, disabled_at IS NOT NULL,
-		out_of_office_from, out_of_office_until FROM users ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []RoutingUser
-	for rows.Next() {
+	err := s.each(ctx, `SELECT id, email, name, role, team, COALESCE(manager_id, 0), capacity, disabled_at IS NOT NULL,
+		out_of_office_from, out_of_office_until FROM users ORDER BY id`, nil, func(rows *sql.Rows) error {
 		var u RoutingUser
 		var role string
 		var from, until sql.NullTime
 		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &role, &u.Team, &u.ManagerID, &u.Capacity, &u.Disabled, &from, &until); err != nil {
-			return nil, err
+			return err
 		}
 		u.Role = model.Role(role)
 		u.OutOfOffice, u.BackInOffice = nullTimePtr(from), nullTimePtr(until)
 		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil
+	})
+	if err != nil || len(working) == 0 {
+		return out, err
 	}
 	open, err := s.OpenAssignmentCounts(ctx, working)
 	if err != nil {
@@ -97,22 +61,18 @@ func (s *Store) RoutingUsers(ctx context.Context, working []model.Stage) ([]Rout
 // person is still in one of the working stages.
 func (s *Store) OpenAssignmentCounts(ctx context.Context, working []model.Stage) (map[int64]int, error) {
 	in, args := stageList(working)
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT a.user_id, COUNT(*) FROM assignments a JOIN persons p ON p.id = a.person_id
-		WHERE a.superseded_at IS NULL AND a.first_follow_up_at IS NULL AND p.stage IN (`+in+`) GROUP BY a.user_id`), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := map[int64]int{}
-	for rows.Next() {
+	err := s.each(ctx, `SELECT a.user_id, COUNT(*) FROM assignments a JOIN persons p ON p.id = a.person_id
+		WHERE a.superseded_at IS NULL AND a.first_follow_up_at IS NULL AND p.stage IN (`+in+`) GROUP BY a.user_id`, args, func(rows *sql.Rows) error {
 		var id int64
 		var n int
 		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
+			return err
 		}
 		out[id] = n
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // UserRouting is the routing side of a user's settings.
@@ -159,33 +119,43 @@ type PendingLead struct {
 // latest stage change into a working stage from outside them; a person
 // loaded without history counts from its stage time.
 func (s *Store) PendingLeads(ctx context.Context, working []model.Stage, limit int) ([]PendingLead, error) {
-	in, args := stageList(working)
-	all := append(append(append([]any{}, args...), args...), args...)
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT q.id, q.name, q.stage, q.region, q.industry, q.tier, q.score, q.account_owner, q.owner, q.entered FROM (
-		SELECT p.id, p.name, p.stage, COALESCE(ac.region, '') AS region, COALESCE(ac.industry, '') AS industry, COALESCE(ac.tier, '') AS tier,
-			p.score, COALESCE(ac.owner_id, 0) AS account_owner, COALESCE(p.owner_id, 0) AS owner,
-			COALESCE((SELECT sc.changed_at FROM stage_changes sc WHERE sc.person_id = p.id AND sc.to_stage IN (`+in+`)
-				AND sc.from_stage NOT IN (`+in+`) ORDER BY sc.changed_at DESC, sc.id DESC LIMIT 1), p.stage_at, p.created_at) AS entered
-		FROM persons p LEFT JOIN accounts ac ON ac.id = p.account_id
-		WHERE p.stage IN (`+in+`) AND p.merged_into_id IS NULL) q
-		WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.person_id = q.id AND a.assigned_at >= q.entered)
-		ORDER BY q.entered, q.id LIMIT ?`), append(all, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+	from, args := pendingLeads(working)
 	var out []PendingLead
-	for rows.Next() {
+	err := s.each(ctx, `SELECT q.id, q.name, q.stage, q.region, q.industry, q.tier, q.score, q.account_owner, q.owner, q.entered `+from+`
+		ORDER BY q.entered, q.id LIMIT ?`, append(args, limit), func(rows *sql.Rows) error {
 		var l PendingLead
 		var stage string
 		var entered storedTime
 		if err := rows.Scan(&l.PersonID, &l.Name, &stage, &l.Region, &l.Industry, &l.Tier, &l.Score, &l.AccountOwnerID, &l.OwnerID, &entered); err != nil {
-			return nil, err
+			return err
 		}
 		l.Stage, l.EnteredAt = model.Stage(stage), entered.t
 		out = append(out, l)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
+}
+
+// CountPendingLeads counts what PendingLeads lists, without a limit.
+func (s *Store) CountPendingLeads(ctx context.Context, working []model.Stage) (int, error) {
+	from, args := pendingLeads(working)
+	var n int
+	err := s.r.QueryRowContext(ctx, s.q("SELECT COUNT(*) "+from), args...).Scan(&n)
+	return n, err
+}
+
+// pendingLeads is the FROM and WHERE of PendingLeads, and its arguments.
+func pendingLeads(working []model.Stage) (string, []any) {
+	in, args := stageList(working)
+	return `FROM (
+		SELECT p.id, p.name, p.stage, COALESCE(ac.region, '') AS region, COALESCE(ac.industry, '') AS industry, COALESCE(ac.tier, '') AS tier,
+			p.score, COALESCE(ac.owner_id, 0) AS account_owner, COALESCE(p.owner_id, 0) AS owner,
+			COALESCE((SELECT sc.changed_at FROM stage_changes sc WHERE sc.person_id = p.id AND sc.to_stage IN (` + in + `)
+				AND sc.from_stage NOT IN (` + in + `) ORDER BY sc.changed_at DESC, sc.id DESC LIMIT 1), p.stage_at, p.created_at) AS entered
+		FROM persons p LEFT JOIN accounts ac ON ac.id = p.account_id
+		WHERE p.stage IN (` + in + `) AND p.merged_into_id IS NULL) q
+		WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.person_id = q.id AND a.assigned_at >= q.entered)`,
+		append(append(append([]any{}, args...), args...), args...)
 }
 
 // NewAssignment is one assignment to write.
@@ -258,21 +228,17 @@ func (s *Store) SaveAssignments(ctx context.Context, as []NewAssignment, cursors
 // RoutingCursors returns the round-robin state: per rule, the user who took
 // its last lead.
 func (s *Store) RoutingCursors(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT rule, last_user_id FROM routing_cursors")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
+	err := s.each(ctx, "SELECT rule, last_user_id FROM routing_cursors", nil, func(rows *sql.Rows) error {
 		var rule string
 		var id int64
 		if err := rows.Scan(&rule, &id); err != nil {
-			return nil, err
+			return err
 		}
 		out[rule] = id
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // Assignment is a stored assignment.
@@ -301,55 +267,57 @@ const assignmentCols = `a.id, a.person_id, p.name, p.stage, a.user_id, u.email, 
 	a.assigned_at, a.due_at, a.first_follow_up_at, a.breached_at, COALESCE(a.escalation_task_id, 0), a.superseded_at
 	FROM assignments a JOIN persons p ON p.id = a.person_id JOIN users u ON u.id = a.user_id`
 
-func scanAssignments(rows *sql.Rows) ([]Assignment, error) {
-	defer rows.Close()
+// assignments lists the assignments that cond (a condition, then ORDER BY
+// and LIMIT) selects.
+func (s *Store) assignments(ctx context.Context, cond string, args ...any) ([]Assignment, error) {
 	var out []Assignment
-	for rows.Next() {
+	err := s.each(ctx, "SELECT "+assignmentCols+" WHERE "+cond, args, func(rows *sql.Rows) error {
 		var a Assignment
 		var stage string
 		var follow, breached, superseded sql.NullTime
 		if err := rows.Scan(&a.ID, &a.PersonID, &a.PersonName, &stage, &a.UserID, &a.UserEmail, &a.UserName, &a.UserTeam, &a.Rule, &a.Reason,
 			&a.RuleSetID, &a.AssignedBy, &a.AssignedAt, &a.DueAt, &follow, &breached, &a.EscalationTaskID, &superseded); err != nil {
-			return nil, err
+			return err
 		}
 		a.PersonStage = model.Stage(stage)
 		a.AssignedAt, a.DueAt = a.AssignedAt.UTC(), a.DueAt.UTC()
 		a.FirstFollowUpAt, a.BreachedAt, a.SupersededAt = nullTimePtr(follow), nullTimePtr(breached), nullTimePtr(superseded)
 		out = append(out, a)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // PersonAssignments lists a person's assignments, oldest first.
 func (s *Store) PersonAssignments(ctx context.Context, personID int64) ([]Assignment, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+assignmentCols+" WHERE a.person_id = ? ORDER BY a.assigned_at, a.id"), personID)
-	if err != nil {
-		return nil, err
+	return s.assignments(ctx, "a.person_id = ? ORDER BY a.assigned_at, a.id", personID)
+}
+
+// AssignmentByID reads one assignment.
+func (s *Store) AssignmentByID(ctx context.Context, id int64) (Assignment, error) {
+	as, err := s.assignments(ctx, "a.id = ?", id)
+	if err == nil && len(as) == 0 {
+		err = ErrNotFound
 	}
-	return scanAssignments(rows)
+	if err != nil {
+		return Assignment{}, err
+	}
+	return as[0], nil
 }
 
 // AssignmentsIn lists the assignments made in [from, to) (zero bounds are
 // open), oldest first.
 func (s *Store) AssignmentsIn(ctx context.Context, from, to time.Time) ([]Assignment, error) {
 	where, args := timeRange("a.assigned_at", from, to)
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+assignmentCols+" WHERE "+where+" ORDER BY a.assigned_at, a.id"), args...)
-	if err != nil {
-		return nil, err
-	}
-	return scanAssignments(rows)
+	return s.assignments(ctx, where+" ORDER BY a.assigned_at, a.id", args...)
 }
 
-// OpenAssignments lists every open assignment (see OpenAssignmentCounts),
-// oldest first.
-func (s *Store) OpenAssignments(ctx context.Context, working []model.Stage) ([]Assignment, error) {
+// OpenAssignments lists the oldest open assignments (see
+// OpenAssignmentCounts), at most limit.
+func (s *Store) OpenAssignments(ctx context.Context, working []model.Stage, limit int) ([]Assignment, error) {
 	in, args := stageList(working)
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+assignmentCols+` WHERE a.superseded_at IS NULL AND a.first_follow_up_at IS NULL
-		AND p.stage IN (`+in+") ORDER BY a.assigned_at, a.id"), args...)
-	if err != nil {
-		return nil, err
-	}
-	return scanAssignments(rows)
+	return s.assignments(ctx, `a.superseded_at IS NULL AND a.first_follow_up_at IS NULL
+		AND p.stage IN (`+in+") ORDER BY a.assigned_at, a.id LIMIT ?", append(args, limit)...)
 }
 
 // DueBreach is an open assignment past its due time, not yet marked.
@@ -367,25 +335,21 @@ type DueBreach struct {
 // been marked breached, oldest due first.
 func (s *Store) DueBreaches(ctx context.Context, working []model.Stage, now time.Time, limit int) ([]DueBreach, error) {
 	in, args := stageList(working)
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT a.id, a.person_id, p.name, a.user_id, u.name, COALESCE(m.id, 0), a.due_at
+	var out []DueBreach
+	err := s.each(ctx, `SELECT a.id, a.person_id, p.name, a.user_id, u.name, COALESCE(m.id, 0), a.due_at
 		FROM assignments a JOIN persons p ON p.id = a.person_id JOIN users u ON u.id = a.user_id
 		LEFT JOIN users m ON m.id = u.manager_id AND m.disabled_at IS NULL
 		WHERE a.superseded_at IS NULL AND a.first_follow_up_at IS NULL AND a.breached_at IS NULL AND a.due_at <= ?
-		AND p.stage IN (`+in+`) ORDER BY a.due_at, a.id LIMIT ?`), append(append([]any{utc(now)}, args...), limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []DueBreach
-	for rows.Next() {
+		AND p.stage IN (`+in+`) ORDER BY a.due_at, a.id LIMIT ?`, append(append([]any{utc(now)}, args...), limit), func(rows *sql.Rows) error {
 		var b DueBreach
 		if err := rows.Scan(&b.AssignmentID, &b.PersonID, &b.PersonName, &b.UserID, &b.UserName, &b.ManagerID, &b.DueAt); err != nil {
-			return nil, err
+			return err
 		}
 		b.DueAt = b.DueAt.UTC()
 		out = append(out, b)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // FirstAdmin is the enabled admin with the lowest id, or 0 when none.
@@ -509,22 +473,19 @@ func (s *Store) AddActivity(ctx context.Context, a Activity) (int64, bool, error
 
 // Activities lists a person's activities, newest first, at most limit.
 func (s *Store) Activities(ctx context.Context, personID int64, limit int) ([]Activity, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT a.id, a.person_id, a.user_id, u.email, u.name, a.kind, a.occurred_at, a.note, a.created_by, a.created_at
-		FROM activities a JOIN users u ON u.id = a.user_id WHERE a.person_id = ? ORDER BY a.occurred_at DESC, a.id DESC LIMIT ?`), personID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []Activity
-	for rows.Next() {
-		var a Activity
-		if err := rows.Scan(&a.ID, &a.PersonID, &a.UserID, &a.UserEmail, &a.UserName, &a.Kind, &a.OccurredAt, &a.Note, &a.CreatedBy, &a.CreatedAt); err != nil {
-			return nil, err
-		}
-		a.OccurredAt, a.CreatedAt = a.OccurredAt.UTC(), a.CreatedAt.UTC()
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	err := s.each(ctx, `SELECT a.id, a.person_id, a.user_id, u.email, u.name, a.kind, a.occurred_at, a.note, a.created_by, a.created_at
+		FROM activities a JOIN users u ON u.id = a.user_id WHERE a.person_id = ? ORDER BY a.occurred_at DESC, a.id DESC LIMIT ?`,
+		[]any{personID, limit}, func(rows *sql.Rows) error {
+			var a Activity
+			if err := rows.Scan(&a.ID, &a.PersonID, &a.UserID, &a.UserEmail, &a.UserName, &a.Kind, &a.OccurredAt, &a.Note, &a.CreatedBy, &a.CreatedAt); err != nil {
+				return err
+			}
+			a.OccurredAt, a.CreatedAt = a.OccurredAt.UTC(), a.CreatedAt.UTC()
+			out = append(out, a)
+			return nil
+		})
+	return out, err
 }
 
 // PersonRef says whether a person exists and, if it was merged, into whom.
@@ -552,26 +513,22 @@ func (s *Store) Recyclings(ctx context.Context, fromStages, toStages []model.Sta
 	inTo, argsTo := stageList(toStages)
 	where, argsTime := timeRange("sc.changed_at", from, to)
 	args := append(append(argsFrom, argsTo...), argsTime...)
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT sc.person_id, sc.from_stage, sc.to_stage, sc.changed_at, sc.reason,
+	var out []Recycling
+	err := s.each(ctx, `SELECT sc.person_id, sc.from_stage, sc.to_stage, sc.changed_at, sc.reason,
 		COALESCE((SELECT a.user_id FROM assignments a WHERE a.person_id = sc.person_id AND a.assigned_at <= sc.changed_at
 			ORDER BY a.assigned_at DESC, a.id DESC LIMIT 1), p.owner_id, 0)
 		FROM stage_changes sc JOIN persons p ON p.id = sc.person_id
-		WHERE sc.from_stage IN (`+inFrom+`) AND sc.to_stage IN (`+inTo+`) AND `+where+` ORDER BY sc.changed_at, sc.id`), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Recycling
-	for rows.Next() {
+		WHERE sc.from_stage IN (`+inFrom+`) AND sc.to_stage IN (`+inTo+`) AND `+where+` ORDER BY sc.changed_at, sc.id`, args, func(rows *sql.Rows) error {
 		var r Recycling
 		var f, t string
 		if err := rows.Scan(&r.PersonID, &f, &t, &r.ChangedAt, &r.Reason, &r.OwnerID); err != nil {
-			return nil, err
+			return err
 		}
 		r.From, r.To, r.ChangedAt = model.Stage(f), model.Stage(t), r.ChangedAt.UTC()
 		out = append(out, r)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // stageList is "?, ?, ?" and its arguments; an empty list matches nothing.
@@ -618,37 +575,11 @@ func optTimeUTC(t *time.Time) any {
 // stored text.
 type storedTime struct{ t time.Time }
 
-var storedTimeFormats = []string{
-	"2006-01-02 15:04:05.999999999-07:00",
-	"2006-01-02 15:04:05.999999999 -0700 MST",
-	time.RFC3339Nano,
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999",
-}
-
-func (st *storedTime) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
+func (st *storedTime) Scan(v any) (err error) {
+	if v == nil {
 		st.t = time.Time{}
 		return nil
-	case time.Time:
-		st.t = x.UTC()
-		return nil
-	case []byte:
-		v = string(x)
 	}
-	s, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("unexpected time value %T", v)
-	}
-	if i := strings.Index(s, " m="); i >= 0 {
-		s = s[:i]
-	}
-	for _, l := range storedTimeFormats {
-		if t, err := time.Parse(l, s); err == nil {
-			st.t = t.UTC()
-			return nil
-		}
-	}
-	return fmt.Errorf("unreadable stored time %q", s)
+	st.t, err = activityTime(v)
+	return err
 }

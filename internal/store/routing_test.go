@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -41,16 +42,22 @@ func TestPendingLeadsAndTheAssignmentGuard(t *testing.T) {
 		if err != nil || len(pending) != 1 || !pending[0].EnteredAt.Equal(t0) || pending[0].Name != "王" {
 			t.Fatalf("pending %+v, %v", pending, err)
 		}
+		if n, err := s.CountPendingLeads(ctx, working); err != nil || n != 1 {
+			t.Fatalf("%d pending counted, %v; want 1", n, err)
+		}
 		a := store.NewAssignment{PersonID: 1, UserID: 2, Rule: "r", AssignedAt: t0.Add(time.Minute), DueAt: t0.Add(time.Hour), EnteredAt: t0}
 		ids, err := s.SaveAssignments(ctx, []store.NewAssignment{a, a}, map[string]int64{"r": 2}, t0)
 		if err != nil || ids[0] == 0 || ids[1] != 0 {
 			t.Fatalf("ids %v, %v: the second copy must be skipped", ids, err)
 		}
-		if pending, _ := s.PendingLeads(ctx, working, 10); len(pending) != 0 {
-			t.Fatalf("still pending: %+v", pending)
+		if pending, err := s.PendingLeads(ctx, working, 10); err != nil || len(pending) != 0 {
+			t.Fatalf("still pending: %+v, %v", pending, err)
 		}
-		if pending, _ := s.PendingLeads(ctx, nil, 10); len(pending) != 0 {
-			t.Fatalf("no working stages, yet pending: %+v", pending)
+		if n, err := s.CountPendingLeads(ctx, working); err != nil || n != 0 {
+			t.Fatalf("%d pending counted, %v; want 0", n, err)
+		}
+		if pending, err := s.PendingLeads(ctx, nil, 10); err != nil || len(pending) != 0 {
+			t.Fatalf("no working stages, yet pending: %+v, %v", pending, err)
 		}
 	})
 }
@@ -64,8 +71,20 @@ func TestEscalateOncePerAssignment(t *testing.T) {
 			t.Fatal(err)
 		}
 		working := []model.Stage{model.StageSQL}
-		if due, _ := s.DueBreaches(ctx, working, t0.Add(time.Hour), 10); len(due) != 0 {
-			t.Fatalf("due before its time: %+v", due)
+		if open, err := s.OpenAssignments(ctx, working, 10); err != nil || len(open) != 1 || open[0].ID != ids[0] || open[0].PersonName != "王" {
+			t.Fatalf("open %+v, %v", open, err)
+		}
+		if open, err := s.OpenAssignments(ctx, working, 0); err != nil || len(open) != 0 {
+			t.Fatalf("limit 0: %+v, %v", open, err)
+		}
+		if a, err := s.AssignmentByID(ctx, ids[0]); err != nil || a.PersonID != 1 || a.UserID != 2 || a.UserEmail != "rep@x.cn" {
+			t.Fatalf("assignment %+v, %v", a, err)
+		}
+		if _, err := s.AssignmentByID(ctx, ids[0]+1); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown assignment: %v", err)
+		}
+		if due, err := s.DueBreaches(ctx, working, t0.Add(time.Hour), 10); err != nil || len(due) != 0 {
+			t.Fatalf("due before its time: %+v, %v", due, err)
 		}
 		due, err := s.DueBreaches(ctx, working, t0.Add(2*time.Hour), 10)
 		if err != nil || len(due) != 1 || due[0].AssignmentID != ids[0] || due[0].ManagerID != 1 {
@@ -92,8 +111,8 @@ func TestEscalateOncePerAssignment(t *testing.T) {
 		if total != 1 {
 			t.Fatalf("%d escalations, want exactly 1", total)
 		}
-		if due, _ := s.DueBreaches(ctx, working, t0.Add(3*time.Hour), 10); len(due) != 0 {
-			t.Fatalf("breached assignment still due: %+v", due)
+		if due, err := s.DueBreaches(ctx, working, t0.Add(3*time.Hour), 10); err != nil || len(due) != 0 {
+			t.Fatalf("breached assignment still due: %+v, %v", due, err)
 		}
 		as, err := s.PersonAssignments(ctx, 1)
 		if err != nil || as[0].EscalationTaskID == 0 || as[0].BreachedAt == nil {

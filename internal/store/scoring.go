@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,82 +12,6 @@ import (
 
 	"github.com/revloop/revloop/internal/model"
 )
-
-// ScoringRuleSet is a stored scoring rule set (JSON, validated by the
-// scoring package before it is saved). Its id is the rule version.
-type ScoringRuleSet struct {
-	Version   int64
-	Rules     []byte
-	CreatedBy string
-	CreatedAt time.Time
-}
-
-// ScoringRules returns the active (newest) rule set, or ErrNotFound when
-// none was ever saved and the default rules apply.
-func (s *Store) ScoringRules(ctx context.Context) (ScoringRuleSet, error) {
-	return s.scoringRuleSet(ctx, "SELECT id, rules, created_by, created_at FROM scoring_rule_sets ORDER BY id DESC LIMIT 1")
-}
-
-// ScoringRulesVersion returns one rule set by version, or ErrNotFound.
-func (s *Store) ScoringRulesVersion(ctx context.Context, version int64) (ScoringRuleSet, error) {
-	return s.scoringRuleSet(ctx, "SELECT id, rules, created_by, created_at FROM scoring_rule_sets WHERE id = ?", version)
-}
-
-func (s *Store) scoringRuleSet(ctx context.Context, query string, args ...any) (ScoringRuleSet, error) {
-	var rs ScoringRuleSet
-	var raw string
-	err := s.r.QueryRowContext(ctx, s.q(query), args...).Scan(&rs.Version, &raw, &rs.CreatedBy, &rs.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return rs, ErrNotFound
-	}
-	rs.Rules, rs.CreatedAt = []byte(raw), rs.CreatedAt.UTC()
-	return rs, err
-}
-
-// ScoringRuleSets lists every stored rule set, newest first, without the
-// rules themselves.
-func (s *Store) ScoringRuleSets(ctx context.Context) ([]ScoringRuleSet, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, created_by, created_at FROM scoring_rule_sets ORDER BY id DESC")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ScoringRuleSet
-	for rows.Next() {
-		var rs ScoringRuleSet
-		if err := rows.Scan(&rs.Version, &rs.CreatedBy, &rs.CreatedAt); err != nil {
-			return nil, err
-		}
-		rs.CreatedAt = rs.CreatedAt.UTC()
-		out = append(out, rs)
-	}
-	return out, rows.Err()
-}
-
-// SaveScoringRules stores a new active rule set and returns it with its
-// version. When no rule set was ever stored, seed (the default rules, which
-// are version 1 until then) is stored first, so that version 1 keeps
-// meaning what it meant to the scores and stage changes that name it.
-func (s *Store) SaveScoringRules(ctx context.Context, rules []byte, by string, seed []byte, now time.Time) (ScoringRuleSet, error) {
-	rs := ScoringRuleSet{Rules: rules, CreatedBy: clip(by, 200), CreatedAt: utc(now)}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var n int64
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM scoring_rule_sets").Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 && seed != nil {
-			if _, err := s.insertID(ctx, tx, "INSERT INTO scoring_rule_sets (rules, created_by, created_at) VALUES (?, ?, ?)",
-				string(seed), "default", rs.CreatedAt); err != nil {
-				return err
-			}
-		}
-		var err error
-		rs.Version, err = s.insertID(ctx, tx, "INSERT INTO scoring_rule_sets (rules, created_by, created_at) VALUES (?, ?, ?)",
-			string(rules), rs.CreatedBy, rs.CreatedAt)
-		return err
-	})
-	return rs, err
-}
 
 // ScoringProfile is what fit scoring reads of a person and its account.
 type ScoringProfile struct {

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -49,37 +48,6 @@ func loadScoringWorld(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func TestScoringRuleSets(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, s *store.Store) {
-		if _, err := s.ScoringRules(ctx); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("no rules yet: %v", err)
-		}
-		a, err := s.SaveScoringRules(ctx, []byte(`{"a":1}`), "li@x.cn", []byte(`{"default":1}`), scoreT0)
-		if err != nil || a.Version != 2 {
-			t.Fatalf("first save %+v %v", a, err)
-		}
-		b, err := s.SaveScoringRules(ctx, []byte(`{"b":1}`), "wang@x.cn", []byte(`{"default":1}`), scoreT0.Add(time.Hour))
-		if err != nil || b.Version != 3 {
-			t.Fatalf("second save %+v %v", b, err)
-		}
-		active, err := s.ScoringRules(ctx)
-		if err != nil || active.Version != 3 || string(active.Rules) != `{"b":1}` || active.CreatedBy != "wang@x.cn" || !active.CreatedAt.Equal(scoreT0.Add(time.Hour)) {
-			t.Fatalf("active %+v %v", active, err)
-		}
-		v1, err := s.ScoringRulesVersion(ctx, 1)
-		if err != nil || string(v1.Rules) != `{"default":1}` || v1.CreatedBy != "default" {
-			t.Fatalf("seeded version 1 %+v %v", v1, err)
-		}
-		if _, err := s.ScoringRulesVersion(ctx, 9); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("version 9: %v", err)
-		}
-		list, err := s.ScoringRuleSets(ctx)
-		if err != nil || len(list) != 3 || list[0].Version != 3 || list[2].Version != 1 || list[0].Rules != nil {
-			t.Fatalf("history %+v %v", list, err)
-		}
-	})
 }
 
 func TestScoringProfilesAndActivities(t *testing.T) {

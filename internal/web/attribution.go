@@ -1,11 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -59,25 +58,23 @@ func (s *Server) attributionRoutes(m *http.ServeMux) error {
 const creditsEvery = 5 * time.Minute
 
 // apiRecompute recomputes the stored credits now: fully unless the body
-// says {"mode": "incremental"}.
+// says {"mode": "incremental"}. An empty body is a full run.
 func (s *Server) apiRecompute(w http.ResponseWriter, r *http.Request, keeper *credits.Keeper) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "body: larger than 1 MiB or unreadable")
+	body, ok := readBody(w, r, "body")
+	if !ok {
 		return
 	}
 	mode := credits.Full
-	if len(strings.TrimSpace(string(body))) > 0 {
+	if len(bytes.TrimSpace(body)) > 0 {
 		var req struct {
 			Mode string `json:"mode"`
 		}
-		dec := json.NewDecoder(strings.NewReader(string(body)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			writeJSONError(w, http.StatusBadRequest, "body: want a JSON object such as {\"mode\": \"full\"}: "+err.Error())
+		if err := parseObject(body, &req); err != nil {
+			writeJSONError(w, http.StatusBadRequest, `body must be a JSON object such as {"mode": "full"}: `+err.Error())
 			return
 		}
 		if req.Mode != "" {
+			var err error
 			if mode, err = credits.ParseMode(req.Mode); err != nil {
 				writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("mode: unknown mode %q: use full or incremental", shorten(req.Mode)))
 				return
@@ -295,9 +292,11 @@ func (s *Server) attribute(ctx context.Context, aq attributionQuery) (*attributi
 
 // liveCache keeps recent answers computed on request (markov and
 // shapley-rate by channel read every touch: seconds on a large database),
-// keyed by the request and by what the data looked like: the stored
-// credits' last run of the kind and the newest touch. An answer is reused
-// until either moves, so it is never staler than the stored credits.
+// keyed by the request and by store.CreditStamp: the kind's last credit
+// run and the newest touch. An answer is reused until either moves: a new
+// touch shows at once, anything else (a conversion, a cost, a changed
+// touch) after the next credit run, as in the stored credits. Answers are
+// shared: nobody modifies a response once it is built.
 type liveCache struct {
 	mu      sync.Mutex
 	entries map[string]*attributionResponse
@@ -307,36 +306,27 @@ type liveCache struct {
 const maxLiveCache = 64
 
 func (s *Server) attributeLiveCached(ctx context.Context, aq attributionQuery) (*attributionResponse, error) {
-	st, _, err := s.store.CreditStateOf(ctx, aq.Conversion)
+	ranAt, mark, err := s.store.CreditStamp(ctx, aq.Conversion)
 	if err != nil {
 		return nil, err
 	}
-	mark, err := s.store.MaxTouchID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	key := fmt.Sprintf("%s|%s|%s|%s|%v|%v|%d|%d|%d", aq.Model, aq.Conversion, aq.OrderKind, aq.By, aq.Window.From.UnixNano(), aq.Window.To.UnixNano(),
-		aq.Lookback, st.ComputedAt.UnixNano(), mark)
+	key := fmt.Sprintf("%s|%s|%s|%s|%d|%d|%d|%d|%d", aq.Model, aq.Conversion, aq.OrderKind, aq.By, aq.Window.From.UnixNano(),
+		aq.Window.To.UnixNano(), aq.Lookback, ranAt.UnixNano(), mark)
 	c := &s.attrLive
 	c.mu.Lock()
 	res, ok := c.entries[key]
 	c.mu.Unlock()
 	if ok {
-		cp := *res
-		cp.Rows = slices.Clone(res.Rows)
-		return &cp, nil
+		return res, nil
 	}
-	res, err = s.attributeLive(ctx, aq)
-	if err != nil {
+	if res, err = s.attributeLive(ctx, aq); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	if c.entries == nil || len(c.entries) >= maxLiveCache {
 		c.entries = map[string]*attributionResponse{}
 	}
-	cp := *res
-	cp.Rows = slices.Clone(res.Rows)
-	c.entries[key] = &cp
+	c.entries[key] = res
 	c.mu.Unlock()
 	return res, nil
 }
@@ -404,18 +394,11 @@ func (s *Server) attributeStored(ctx context.Context, aq attributionQuery, col i
 // the window, which they learn from.
 func (s *Server) attributeLive(ctx context.Context, aq attributionQuery) (*attributionResponse, error) {
 	res := s.newResponse(aq)
-	heads, err := s.store.ConversionHeads(ctx, aq.Conversion, aq.Window, nil)
+	heads, err := s.store.ConversionHeads(ctx, aq.Conversion, aq.Window, aq.OrderKind)
 	if err != nil {
 		return nil, err
 	}
 	heads = slices.DeleteFunc(heads, func(h store.ConversionHead) bool { return !h.First })
-	if aq.OrderKind != "" {
-		ofKind, err := s.store.OrderIDsOfKind(ctx, aq.OrderKind)
-		if err != nil {
-			return nil, err
-		}
-		heads = slices.DeleteFunc(heads, func(h store.ConversionHead) bool { return !ofKind[h.ID] })
-	}
 	js := attribution.NewJourneys()
 	o := attribution.Options{}
 	fitted := aq.Model == attribution.Markov || aq.Model == attribution.ShapleyRate
@@ -432,41 +415,31 @@ func (s *Server) attributeLive(ctx context.Context, aq attributionQuery) (*attri
 			needNull = false
 		}
 	}
-	jo := store.JourneyOptions{Lookback: aq.Lookback, ChannelsOnly: aq.By == "channel"}
+	// The non-converting journeys, when the model learns from them: by
+	// channel in the same scan as the conversions' touches (channels are
+	// all it reads), below the channel in a scan of their own.
+	var nulls store.JourneyOptions
 	if needNull {
 		var chans []int32
 		var times []int64
-		jo.Window = aq.Window
-		jo.NonConverting = func(_ int, _ int64, ts []store.AttributionTouch) error {
-			chans, times = chans[:0], times[:0]
-			for _, t := range ts {
-				chans = append(chans, js.Channel(t.Channel))
-				times = append(times, t.At.UnixNano())
-			}
-			return js.AddTimed(chans, times, false, 0, 0, time.Time{}, time.Time{}, time.Time{})
-		}
+		nulls = store.JourneyOptions{Lookback: aq.Lookback, ChannelsOnly: true, Window: aq.Window,
+			NonConverting: func(_ int, _ int64, ts []store.AttributionTouch) error {
+				return credits.AddJourney(js, ts, false, 0, time.Time{}, time.Time{}, time.Time{}, &chans, &times)
+			}}
 	}
-	var cjs []store.ConversionJourney
+	groups := [][]store.ConversionHead{heads}
+	jo := store.JourneyOptions{Lookback: aq.Lookback, ChannelsOnly: aq.By == "channel"}
 	if needNull && aq.By == "channel" {
-		// One scan of all touches serves both.
-		all, err := s.store.JourneysOf(ctx, [][]store.ConversionHead{heads}, jo)
-		if err != nil {
+		jo = nulls
+	}
+	all, err := s.store.JourneysOf(ctx, groups, jo)
+	if err != nil {
+		return nil, err
+	}
+	cjs := all[0]
+	if needNull && aq.By != "channel" {
+		if _, err := s.store.JourneysOf(ctx, groups, nulls); err != nil {
 			return nil, err
-		}
-		cjs = all[0]
-	} else {
-		nulls := jo.NonConverting
-		jo.NonConverting = nil
-		all, err := s.store.JourneysOf(ctx, [][]store.ConversionHead{heads}, jo)
-		if err != nil {
-			return nil, err
-		}
-		cjs = all[0]
-		if nulls != nil {
-			if _, err := s.store.JourneysOf(ctx, [][]store.ConversionHead{heads}, store.JourneyOptions{Lookback: aq.Lookback,
-				ChannelsOnly: true, NonConverting: nulls, Window: aq.Window}); err != nil {
-				return nil, err
-			}
 		}
 	}
 	var creditedFen int64

@@ -1,12 +1,10 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,9 +20,6 @@ import (
 
 // lifecycleRulesEvery is how often the lifecycle rules run on their own.
 const lifecycleRulesEvery = time.Hour
-
-// maxLifecycleBody bounds every lifecycle and CRM request body.
-const maxLifecycleBody = 1 << 20
 
 // lifecycleRoutes mounts the lifecycle API: stage moves with history, SDR
 // actions, SDR classes and grades (by hand and by rules), the CRM's
@@ -102,35 +97,6 @@ func (s *Server) requireActor(min model.Role, next func(w http.ResponseWriter, r
 	})
 }
 
-// decodeBody reads a bounded JSON object strictly into v; it answers 400
-// and returns false when the body is not what want describes.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any, want string) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLifecycleBody))
-	if err != nil {
-		writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxLifecycleBody))
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "json: ")
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			msg = fmt.Sprintf("field %s: want %s, got a JSON %s", te.Field, te.Type, te.Value)
-		}
-		if errors.Is(err, io.EOF) {
-			msg = "empty body"
-		}
-		writeJSONError(w, http.StatusBadRequest, "body must be a JSON object "+want+": "+msg)
-		return false
-	}
-	if dec.More() {
-		writeJSONError(w, http.StatusBadRequest, "body must be one JSON object "+want+"; found more after it")
-		return false
-	}
-	return true
-}
-
 // stageChangeJSON is one step of a person's stage history.
 type stageChangeJSON struct {
 	From        model.Stage `json:"from"`
@@ -148,19 +114,27 @@ type stageHistoryJSON struct {
 	Changes  []stageChangeJSON `json:"changes"`
 }
 
+// answered answers a store error, if there is one: 404 "no WHAT ID" when
+// the record does not exist, 500 otherwise. It reports whether it answered.
+func (s *Server) answered(w http.ResponseWriter, r *http.Request, err error, what string, id int64) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no %s %d", what, id))
+	default:
+		s.apiInternal(w, r, err)
+	}
+	return true
+}
+
 func (s *Server) stageHistory(w http.ResponseWriter, r *http.Request, id int64, code int) {
 	st, at, err := s.store.PersonStage(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.answered(w, r, err, "person", id) {
 		return
 	}
 	hist, err := s.store.StageHistory(r.Context(), id)
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.answered(w, r, err, "person", id) {
 		return
 	}
 	out := stageHistoryJSON{PersonID: id, Stage: st, StageAt: at, Changes: []stageChangeJSON{}}
@@ -202,12 +176,7 @@ func (s *Server) move(w http.ResponseWriter, r *http.Request, id int64, req move
 	}
 	req.Reason = strings.TrimSpace(req.Reason)
 	cur, _, err := s.store.PersonStage(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.answered(w, r, err, "person", id) {
 		return
 	}
 	if req.From != "" && req.From != cur {
@@ -312,17 +281,11 @@ type qualificationJSON struct {
 
 func (s *Server) qualification(w http.ResponseWriter, r *http.Request, id int64) {
 	q, err := s.store.PersonQualification(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.answered(w, r, err, "person", id) {
 		return
 	}
 	h, err := s.store.QualificationHistory(r.Context(), id)
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.answered(w, r, err, "person", id) {
 		return
 	}
 	writeJSON(w, http.StatusOK, qualificationJSON{PersonID: id, PersonQualification: q, History: h})
@@ -377,11 +340,7 @@ func (s *Server) apiSetQualification(w http.ResponseWriter, r *http.Request, act
 		}
 		sets = append(sets, store.QualificationSet{PersonID: id, Field: store.FieldSDRClass, Value: c, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
 	}
-	if _, err := s.store.SetQualifications(r.Context(), sets); errors.Is(err, store.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))
-		return
-	} else if err != nil {
-		s.apiInternal(w, r, err)
+	if _, err := s.store.SetQualifications(r.Context(), sets); s.answered(w, r, err, "person", id) {
 		return
 	}
 	s.qualification(w, r, id)
@@ -414,9 +373,8 @@ func (s *Server) apiLifecycleRules(w http.ResponseWriter, r *http.Request) {
 
 // apiPutLifecycleRules replaces the lifecycle rules with a new version.
 func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, actor string) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLifecycleBody))
-	if err != nil {
-		writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("rules larger than %d bytes", maxLifecycleBody))
+	body, ok := readBody(w, r, "rule set")
+	if !ok {
 		return
 	}
 	rs, err := lifecycle.ParseRules(body)
@@ -429,7 +387,7 @@ func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, ac
 		s.apiInternal(w, r, err)
 		return
 	}
-	if _, err := s.store.SaveLifecycleRules(r.Context(), canonical, time.Now(), actor); err != nil {
+	if _, err := s.store.SaveRuleSet(r.Context(), store.LifecycleRuleSets, canonical, actor, s.auth.Now(), nil); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
@@ -453,22 +411,13 @@ func (s *Server) apiLifecycleFunnel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	period, err := lifecycle.ParsePeriod(strings.ToLower(strings.TrimSpace(q.Get("period"))))
-	if err != nil {
+	f, err := lifecycle.LoadFunnel(r.Context(), s.store, lifecycle.FunnelQuery{From: win.From, To: win.To, Period: q.Get("period"), By: q.Get("by"), Now: time.Now()})
+	var qe *lifecycle.QueryError
+	if errors.As(err, &qe) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	by, err := lifecycle.ParseBy(strings.ToLower(strings.TrimSpace(q.Get("by"))))
 	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	f, err := lifecycle.LoadFunnel(r.Context(), s.store, lifecycle.FunnelQuery{From: win.From, To: win.To, Period: period, By: by, Now: time.Now()})
-	if err != nil {
-		if strings.HasPrefix(err.Error(), "from,to:") {
-			writeJSONError(w, http.StatusBadRequest, err.Error())
-			return
-		}
 		s.apiInternal(w, r, err)
 		return
 	}
@@ -749,12 +698,7 @@ func (s *Server) apiOpportunity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o, err := s.store.Opportunity(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no opportunity %d", id))
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.answered(w, r, err, "opportunity", id) {
 		return
 	}
 	writeJSON(w, http.StatusOK, newOpportunityJSON(store.OpportunityWrite{Opportunity: o}))

@@ -143,6 +143,12 @@ func TestAPIStageMoves(t *testing.T) {
 		e.expect(t, "POST", post(10, "stage"), e.sales, `{"reason":"x"}`, 400, "to: missing", nil)
 		e.expect(t, "POST", post(99, "stage"), e.sales, `{"to":"mql"}`, 404, "no person 99", nil)
 		e.expect(t, "POST", "/api/v1/persons/x/stage", e.sales, `{"to":"mql"}`, 400, "want a positive number", nil)
+		// Bodies are strict: one JSON object of the right types (none of
+		// these moves the person: the next move is its first).
+		e.expect(t, "POST", post(10, "stage"), e.sales, `{"to":"mql"} {"to":"sql"}`, 400, "found more after the first JSON value", nil)
+		e.expect(t, "POST", post(10, "stage"), e.sales, `{"to":5}`, 400, "field to: want", nil)
+		e.expect(t, "POST", post(10, "stage"), e.sales, "", 400, "empty body", nil)
+		e.expect(t, "POST", post(10, "stage"), e.sales, `{"to":"mql","reason":"`+strings.Repeat("x", 1<<20)+`"}`, 413, "body larger than 1048576 bytes", nil)
 
 		// Forward: no reason needed; the API key is the actor.
 		var h stageHistoryJSON
@@ -218,6 +224,23 @@ func TestAPIQualificationAndRules(t *testing.T) {
 		e.expect(t, "PUT", "/api/v1/lifecycle/rules", "session", rules, 200, "", &saved)
 		if saved.Version == 0 || saved.UpdatedBy != user || saved.UpdatedAt == nil || !strings.Contains(string(saved.Rules), `"no_activity_days_gte":45`) {
 			t.Fatalf("saved rules: %+v %s", saved, saved.Rules)
+		}
+		// A refused rule set leaves the one in force as it was.
+		for _, c := range []struct {
+			body string
+			code int
+			want string
+		}{
+			{"", 400, "rules: empty body"},
+			{`{"rules":[]} {"rules":[]}`, 400, "unexpected data after the JSON object"},
+			{`{"rules":[{"name":"c","when":{"score_gte":1},"set":{"grade":"C"},"description":"` + strings.Repeat("x", 1<<20) + `"}]}`, 413, "rule set larger than 1048576 bytes"},
+		} {
+			e.expect(t, "PUT", "/api/v1/lifecycle/rules", "session", c.body, c.code, c.want, nil)
+		}
+		var still lifecycleRulesJSON
+		e.expect(t, "GET", "/api/v1/lifecycle/rules", e.viewer, "", 200, "", &still)
+		if still.Version != saved.Version || string(still.Rules) != string(saved.Rules) {
+			t.Fatalf("after refused rule sets: version %d %s, want %d %s", still.Version, still.Rules, saved.Version, saved.Rules)
 		}
 
 		// Run: 11 keeps its hand-set values; 12 and 14 (mql) and 13 (sql)
@@ -364,6 +387,7 @@ func TestAPILifecycleFunnel(t *testing.T) {
 		e.expect(t, "GET", "/api/v1/lifecycle/funnel?by=owner", key, "", 400, "want none, channel or campaign", nil)
 		e.expect(t, "GET", "/api/v1/lifecycle/funnel?from=2026-02-01&to=2026-01-01", key, "", 400, "from", nil)
 		e.expect(t, "GET", "/api/v1/lifecycle/funnel?from=2000-01-01&to=2026-01-01&period=week", key, "", 400, "narrow the window", nil)
+		e.expect(t, "GET", "/api/v1/lifecycle/funnel?from=2026-01-01&to=2026-02-28&period=WEEK&by=Channel", key, "", 200, `"period":"week","by":"channel"`, nil)
 
 		// The fixture: person 1 (paid search) lead Jan 11, mql 12, sql 13,
 		// opp 15, customer Feb 9; person 2 (webinar) lead Jan 12, mql Jan 30.

@@ -483,10 +483,7 @@ func CreateLink(ctx context.Context, st *store.Store, req LinkRequest) (store.Tr
 
 func (s *Server) apiCreateLink(w http.ResponseWriter, r *http.Request) {
 	var req LinkRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "body must be a JSON object with campaign, url, promoter, card_id, utm_*: "+err.Error())
+	if !decodeBody(w, r, &req, "with campaign, url, promoter, card_id, utm_*") {
 		return
 	}
 	l, err := CreateLink(r.Context(), s.store, req)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,9 +20,6 @@ import (
 type oneIDState struct {
 	runner *jobs.Runner
 }
-
-// maxRulesBody bounds a PUT of the channel rules.
-const maxRulesBody = 1 << 20
 
 // oneIDRoutes mounts persons, identities, their timelines and the channel
 // rules, and runs event processing (River) with the server.
@@ -343,10 +339,7 @@ func (s *Server) apiMerge(w http.ResponseWriter, r *http.Request) {
 		From   int64  `json:"from"`
 		Reason string `json:"reason"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "malformed JSON: want {\"into\": PERSON_ID, \"from\": PERSON_ID, \"reason\": \"...\"}: "+err.Error())
+	if !decodeBody(w, r, &req, `{"into": PERSON_ID, "from": PERSON_ID, "reason": "..."}`) {
 		return
 	}
 	if req.Into <= 0 || req.From <= 0 {
@@ -404,14 +397,8 @@ func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) {
 // apiPutRules validates and saves a rule set, then reclassifies the
 // touchpoints made from events and says how many changed.
 func (s *Server) apiPutRules(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRulesBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("rule set larger than %d bytes", maxRulesBody))
-			return
-		}
-		writeJSONError(w, http.StatusBadRequest, "cannot read the request body")
+	body, ok := readBody(w, r, "rule set")
+	if !ok {
 		return
 	}
 	rs, err := channel.ParseRules(body)
@@ -425,7 +412,7 @@ func (s *Server) apiPutRules(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	id, err := s.store.SaveChannelRules(r.Context(), canonical, s.actor(r))
+	saved, err := s.store.SaveRuleSet(r.Context(), store.ChannelRuleSets, canonical, s.actor(r), s.auth.Now(), nil)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
@@ -435,7 +422,7 @@ func (s *Server) apiPutRules(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": id, "rules": len(rs.Rules), "reclassified": res})
+	writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": saved.Version, "rules": len(rs.Rules), "reclassified": res})
 }
 
 func (s *Server) apiReclassify(w http.ResponseWriter, r *http.Request) {

@@ -133,12 +133,7 @@ func (s *Server) apiPredictionModel(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	out, err := s.predictionModelJSON(r.Context(), m)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	s.writePredictionModel(w, r, m)
 }
 
 func (s *Server) apiTrainPredictionModel(w http.ResponseWriter, r *http.Request) {
@@ -151,6 +146,12 @@ func (s *Server) apiTrainPredictionModel(w http.ResponseWriter, r *http.Request)
 		s.apiInternal(w, r, fmt.Errorf("train predictive model: %w", err))
 		return
 	}
+	s.writePredictionModel(w, r, m)
+}
+
+// writePredictionModel answers 200 with a training run as
+// predictionModelJSON.
+func (s *Server) writePredictionModel(w http.ResponseWriter, r *http.Request, m store.PredictionModel) {
 	out, err := s.predictionModelJSON(r.Context(), m)
 	if err != nil {
 		s.apiInternal(w, r, err)

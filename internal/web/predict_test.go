@@ -154,6 +154,20 @@ func TestPredictionModelAPI(t *testing.T) {
 		if !strings.Contains(busy.Error, "already in progress") {
 			t.Fatalf("busy: %+v", busy)
 		}
+
+		// A later run without enough data is the latest; persons keep the
+		// probabilities of the model before it, which the answer names.
+		if _, err := s.SavePredictionModel(ctx, store.PredictionModel{TrainedAt: predictNow.Add(time.Hour),
+			Status: store.PredictionInsufficientData, Message: "only 3 leads"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		var later modelAnswer
+		decodeJSON(t, e.call(t, "GET", "/api/v1/scoring/model", keys[model.RoleViewer]), http.StatusOK, &later)
+		if later.Status != "insufficient_data" || later.Message != "only 3 leads" || later.TrainedAt != "2026-06-01T13:00:00Z" ||
+			later.AUC != nil || len(later.TopFeatures) != 0 || later.WindowDays != nil ||
+			later.ActiveModel == nil || *later.ActiveModel != trained.TrainedAt {
+			t.Fatalf("after an insufficient run: %+v", later)
+		}
 	})
 }
 

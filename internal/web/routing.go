@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,9 +17,6 @@ import (
 	"github.com/revloop/revloop/internal/routing"
 	"github.com/revloop/revloop/internal/store"
 )
-
-// maxRoutingBody bounds the JSON bodies of the routing endpoints.
-const maxRoutingBody = 1 << 20
 
 // routingRoutes mounts assignment rules, activities and follow-up SLAs, and
 // registers the assignment and SLA-check tasks with the job runner.
@@ -104,43 +100,22 @@ func (s *Server) routingRoutes(m *http.ServeMux) error {
 	return nil
 }
 
-// readRoutingBody reads a bounded request body, answering the error itself.
-func readRoutingBody(w http.ResponseWriter, r *http.Request, what string) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRoutingBody))
+// fieldTime reads an optional RFC 3339 time from a JSON field, with an
+// error that names the field.
+func fieldTime(field, v string) (*time.Time, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s larger than %d bytes", what, maxRoutingBody))
-			return nil, false
-		}
-		writeJSONError(w, http.StatusBadRequest, "cannot read the request body")
-		return nil, false
+		return nil, fmt.Errorf("%s: %q is not an RFC 3339 time such as 2026-01-31T14:05:00+08:00", field, clipParam(v))
 	}
-	return body, true
-}
-
-// decodeRoutingJSON decodes one JSON object, refusing unknown keys.
-func decodeRoutingJSON(body []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.Is(err, io.EOF):
-			return errors.New("empty body: send a JSON object")
-		case errors.As(err, &te):
-			return fmt.Errorf("%s: want %s, got JSON %s", te.Field, te.Type, te.Value)
-		}
-		return fmt.Errorf("malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if dec.More() {
-		return errors.New("unexpected data after the JSON object")
-	}
-	return nil
+	return &t, nil
 }
 
 func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *routing.Router) {
-	body, ok := readRoutingBody(w, r, "rule set")
+	body, ok := readBody(w, r, "rule set")
 	if !ok {
 		return
 	}
@@ -163,7 +138,7 @@ func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *
 		s.apiInternal(w, r, err)
 		return
 	}
-	if _, err := s.store.SaveRoutingRules(r.Context(), canonical, s.actor(r), s.auth.Now()); err != nil {
+	if _, err := s.store.SaveRuleSet(r.Context(), store.RoutingRuleSets, canonical, s.actor(r), s.auth.Now(), nil); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
@@ -217,27 +192,29 @@ func (s *Server) apiRoutingUsers(w http.ResponseWriter, r *http.Request, rt *rou
 }
 
 func (s *Server) apiPutRoutingUser(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeJSONError(w, http.StatusBadRequest, "id: want a user id")
-		return
-	}
-	body, ok := readRoutingBody(w, r, "user settings")
+	id, ok := pathID(w, r, "user")
 	if !ok {
 		return
 	}
 	var in struct {
-		Team             string     `json:"team"`
-		ManagerID        *int64     `json:"manager_id"`
-		Capacity         *int       `json:"capacity"`
-		OutOfOfficeFrom  *time.Time `json:"out_of_office_from"`
-		OutOfOfficeUntil *time.Time `json:"out_of_office_until"`
+		Team             string `json:"team"`
+		ManagerID        *int64 `json:"manager_id"`
+		Capacity         *int   `json:"capacity"`
+		OutOfOfficeFrom  string `json:"out_of_office_from"`
+		OutOfOfficeUntil string `json:"out_of_office_until"`
 	}
-	if err := decodeRoutingJSON(body, &in); err != nil {
+	if !decodeBody(w, r, &in, `{"team", "manager_id", "capacity", "out_of_office_from", "out_of_office_until"}`) {
+		return
+	}
+	set := store.UserRouting{Team: strings.TrimSpace(in.Team)}
+	var err error
+	if set.OutOfOffice, err = fieldTime("out_of_office_from", in.OutOfOfficeFrom); err == nil {
+		set.BackInOffice, err = fieldTime("out_of_office_until", in.OutOfOfficeUntil)
+	}
+	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	set := store.UserRouting{Team: strings.TrimSpace(in.Team), OutOfOffice: in.OutOfOfficeFrom, BackInOffice: in.OutOfOfficeUntil}
 	if len(set.Team) > 200 {
 		writeJSONError(w, http.StatusBadRequest, "team: longer than 200 bytes")
 		return
@@ -249,7 +226,7 @@ func (s *Server) apiPutRoutingUser(w http.ResponseWriter, r *http.Request) {
 		}
 		set.Capacity = *in.Capacity
 	}
-	if in.OutOfOfficeFrom != nil && in.OutOfOfficeUntil != nil && !in.OutOfOfficeUntil.After(*in.OutOfOfficeFrom) {
+	if set.OutOfOffice != nil && set.BackInOffice != nil && !set.BackInOffice.After(*set.OutOfOffice) {
 		writeJSONError(w, http.StatusBadRequest, "out_of_office_until must be after out_of_office_from")
 		return
 	}
@@ -326,12 +303,7 @@ func (s *Server) routingError(w http.ResponseWriter, r *http.Request, err error)
 }
 
 func (s *Server) apiAssignPerson(w http.ResponseWriter, r *http.Request, rt *routing.Router) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeJSONError(w, http.StatusBadRequest, "id: want a person id")
-		return
-	}
-	body, ok := readRoutingBody(w, r, "assignment")
+	id, ok := pathID(w, r, "person")
 	if !ok {
 		return
 	}
@@ -340,8 +312,7 @@ func (s *Server) apiAssignPerson(w http.ResponseWriter, r *http.Request, rt *rou
 		UserEmail string `json:"user_email"`
 		Reason    string `json:"reason"`
 	}
-	if err := decodeRoutingJSON(body, &in); err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+	if !decodeBody(w, r, &in, `{"user_id" or "user_email", "reason"}`) {
 		return
 	}
 	a, err := rt.Reassign(r.Context(), id, in.UserID, in.UserEmail, in.Reason, s.actor(r))
@@ -353,9 +324,8 @@ func (s *Server) apiAssignPerson(w http.ResponseWriter, r *http.Request, rt *rou
 }
 
 func (s *Server) apiPersonAssignments(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeJSONError(w, http.StatusBadRequest, "id: want a person id")
+	id, ok := pathID(w, r, "person")
+	if !ok {
 		return
 	}
 	as, err := s.store.PersonAssignments(r.Context(), id)
@@ -390,10 +360,6 @@ func newActivityJSON(a store.Activity) activityJSON {
 }
 
 func (s *Server) apiLogActivity(w http.ResponseWriter, r *http.Request, rt *routing.Router) {
-	body, ok := readRoutingBody(w, r, "activity")
-	if !ok {
-		return
-	}
 	var in struct {
 		PersonID   int64  `json:"person_id"`
 		UserID     int64  `json:"user_id"`
@@ -402,18 +368,17 @@ func (s *Server) apiLogActivity(w http.ResponseWriter, r *http.Request, rt *rout
 		OccurredAt string `json:"occurred_at"`
 		Note       string `json:"note"`
 	}
-	if err := decodeRoutingJSON(body, &in); err != nil {
+	if !decodeBody(w, r, &in, `{"person_id", "user_id" or "user_email", "kind", "occurred_at", "note"}`) {
+		return
+	}
+	occurred, err := fieldTime("occurred_at", in.OccurredAt)
+	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	var at time.Time
-	if v := strings.TrimSpace(in.OccurredAt); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("occurred_at: %q is not an RFC 3339 time such as 2026-01-31T14:05:00+08:00", clipParam(v)))
-			return
-		}
-		at = t
+	if occurred != nil {
+		at = *occurred
 	}
 	a, stamped, err := rt.LogActivity(r.Context(), routing.NewActivity{PersonID: in.PersonID, UserID: in.UserID, UserEmail: in.UserEmail,
 		Kind: in.Kind, OccurredAt: at, Note: in.Note, By: s.actor(r)})

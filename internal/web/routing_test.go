@@ -162,6 +162,7 @@ func TestRoutingFlowAPI(t *testing.T) {
 		// Manual reassignment to the admin, who never follows up: one
 		// breach, one escalation (no manager: the admin), one count.
 		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/persons/2/assign", sales, `{"user_id": 1}`), 400, "reason")
+		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/persons/2/assign", sales, ``), 400, "empty body")
 		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/persons/2/assign", sales, `{"user_id": 77, "reason": "x"}`), 400, "no user 77")
 		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/persons/99/assign", sales, `{"user_id": 1, "reason": "x"}`), 404, "no such person")
 		var re assignmentJSON
@@ -202,21 +203,33 @@ func TestRoutingFlowAPI(t *testing.T) {
 		wantRoutingError(t, e.sendJSON(t, "PUT", "/api/v1/routing/users/2", admin, `{"capacity": -1}`), 400, "capacity")
 		wantRoutingError(t, e.sendJSON(t, "PUT", "/api/v1/routing/users/2", admin, `{"manager_id": 2}`), 400, "own manager")
 		wantRoutingError(t, e.sendJSON(t, "PUT", "/api/v1/routing/users/9", admin, `{}`), 404, "no user 9")
+		wantRoutingError(t, e.sendJSON(t, "PUT", "/api/v1/routing/users/abc", admin, `{}`), 400, `user id "abc"`)
+		wantRoutingError(t, e.sendJSON(t, "GET", "/api/v1/persons/0/assignments", e.key, ""), 400, `person id "0"`)
 		wantRoutingError(t, e.sendJSON(t, "PUT", "/api/v1/routing/users/2", admin,
 			`{"out_of_office_from": "2026-02-10T00:00:00Z", "out_of_office_until": "2026-02-09T00:00:00Z"}`), 400, "after")
+		wantRoutingError(t, e.sendJSON(t, "PUT", "/api/v1/routing/users/2", admin, `{"out_of_office_until": "next week"}`), 400,
+			`out_of_office_until: "next week" is not an RFC 3339 time`)
+		wantRoutingError(t, e.sendJSON(t, "PUT", "/api/v1/routing/users/2", admin, `{"capacity": "five"}`), 400, "field capacity: want int")
+		wantRoutingError(t, e.sendJSON(t, "PUT", "/api/v1/routing/users/2", admin, `{"teams": "east"}`), 400, `unknown field "teams"`)
 		decodeJSON(t, e.sendJSON(t, "PUT", "/api/v1/routing/users/2", admin,
-			`{"team": "east", "manager_id": 1, "capacity": 5, "out_of_office_from": "2026-02-02T00:00:00Z", "out_of_office_until": "2026-02-09T00:00:00Z"}`), 200, &out)
+			`{"team": " east ", "manager_id": 1, "capacity": 5, "out_of_office_from": "2026-02-02T08:00:00+08:00", "out_of_office_until": "2026-02-09T00:00:00Z"}`), 200, &out)
+		if out["team"] != "east" || out["manager_id"] != float64(1) || out["capacity"] != float64(5) || out["out_of_office_from"] != "2026-02-02T08:00:00+08:00" {
+			t.Fatalf("saved settings %v", out)
+		}
 		var users struct{ Users []routingUserJSON }
 		decodeJSON(t, e.sendJSON(t, "GET", "/api/v1/routing/users", marketer, ""), 200, &users)
+		byID := map[int64]routingUserJSON{}
 		for _, u := range users.Users {
-			if u.ID == 2 && (u.Team != "east" || u.Capacity != 5 || u.ManagerID == nil || *u.ManagerID != 1 || u.AvailableForLeads) {
-				t.Fatalf("user 2 %+v", u)
-			}
-			if u.ID == 1 && u.Open != 0 { // breached, but not followed up: still open
-				if u.Open != 1 {
-					t.Fatalf("user 1 open %d", u.Open)
-				}
-			}
+			byID[u.ID] = u
+		}
+		u2 := byID[2]
+		if u2.Team != "east" || u2.Capacity != 5 || u2.ManagerID == nil || *u2.ManagerID != 1 || u2.AvailableForLeads ||
+			u2.OutOfOfficeFrom == nil || !u2.OutOfOfficeFrom.Equal(time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC)) {
+			t.Fatalf("user 2 %+v", u2)
+		}
+		// User 1 holds person 2: breached, but not followed up, so still open.
+		if u1 := byID[1]; u1.Open != 1 || u1.ManagerID != nil || !u1.AvailableForLeads {
+			t.Fatalf("user 1 %+v", u1)
 		}
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -16,9 +15,6 @@ import (
 	"github.com/revloop/revloop/internal/scoring"
 	"github.com/revloop/revloop/internal/store"
 )
-
-// maxScoringRulesBody bounds a PUT of the scoring rules.
-const maxScoringRulesBody = 1 << 20
 
 // scoringRunner serialises the rescoring runs of this process (after new
 // events, daily, after a rule change): one at a time, so that a replay
@@ -125,14 +121,8 @@ func (s *Server) apiScoringRules(w http.ResponseWriter, r *http.Request) {
 // apiPutScoringRules validates and stores a new rule version, then replays
 // every score with it before answering.
 func (s *Server) apiPutScoringRules(w http.ResponseWriter, r *http.Request, sr *scoringRunner) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxScoringRulesBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("rule set larger than %d bytes", maxScoringRulesBody))
-			return
-		}
-		writeJSONError(w, http.StatusBadRequest, "cannot read the request body")
+	body, ok := readBody(w, r, "rule set")
+	if !ok {
 		return
 	}
 	rules, err := scoring.Parse(body)
@@ -169,7 +159,7 @@ type scoringVersionJSON struct {
 // apiScoringVersions answers GET /api/v1/scoring/rules/versions, newest
 // first.
 func (s *Server) apiScoringVersions(w http.ResponseWriter, r *http.Request) {
-	sets, err := s.store.ScoringRuleSets(r.Context())
+	sets, err := s.store.RuleSetHistory(r.Context(), store.ScoringRuleSets)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return

@@ -28,11 +28,8 @@ func Train(ctx context.Context, s *store.Store, now time.Time) (store.Prediction
 func TrainWith(ctx context.Context, s *store.Store, now time.Time, cfg predict.Config) (store.PredictionModel, error) {
 	start := time.Now()
 	now = now.UTC().Truncate(time.Microsecond)
-	window := cfg.Window
-	if window <= 0 {
-		window = predict.DefaultWindow
-	}
-	hs, err := s.LeadHistories(ctx, window)
+	cfg = cfg.WithDefaults()
+	hs, err := s.LeadHistories(ctx, cfg.Window)
 	if err != nil {
 		return store.PredictionModel{}, fmt.Errorf("predictive scoring: %w", err)
 	}
@@ -40,7 +37,6 @@ func TrainWith(ctx context.Context, s *store.Store, now time.Time, cfg predict.C
 	for i, h := range hs {
 		leads[i] = Lead(h)
 	}
-	cfg.Window = window
 	res, err := predict.Train(leads, now, cfg)
 	if err != nil {
 		return store.PredictionModel{}, fmt.Errorf("predictive scoring: %w", err)
@@ -85,7 +81,7 @@ func Lead(h store.LeadHistory) predict.Lead {
 		l.OutcomeAt = *h.OutcomeAt
 	}
 	for i, t := range h.Touches {
-		l.Touches[i] = predict.Touch{At: t.At, Type: t.Type, Channel: t.Channel, URL: t.URL}
+		l.Touches[i] = predict.Touch(t)
 	}
 	return l
 }
