@@ -133,15 +133,6 @@ func readSnapshot(ctx context.Context, s *Store, tx *sql.Tx, id int64) (personSn
 	return ps, err
 }
 
-func stageRankOf(st string) int {
-	for i, s := range []model.Stage{model.StageVisitor, model.StageLead, model.StageMQL, model.StageSQL, model.StageOpportunity, model.StageCustomer} {
-		if string(s) == st {
-			return i
-		}
-	}
-	return 0
-}
-
 // MergePersons merges person from into person into, inside the processing
 // transaction.
 func (p *ProcessTx) MergePersons(into, from int64, reason string, eventID int64) (int64, error) {
@@ -247,10 +238,10 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 			return 0, fmt.Errorf("merge person %d into %d: %w", from, into, err)
 		}
 	}
-	// The survivor takes the further stage, the earlier dates and whatever
-	// profile fields it lacked.
+	// The survivor takes the further stage (in the lifecycle's merge order),
+	// the earlier dates and whatever profile fields it lacked.
 	stage, stageAt := a.Stage, a.StageAt
-	if stageRankOf(b.Stage) > stageRankOf(a.Stage) {
+	if model.FurtherStage(model.Stage(a.Stage), model.Stage(b.Stage)) != model.Stage(a.Stage) {
 		stage, stageAt = b.Stage, b.StageAt
 	}
 	leadAt := a.LeadAt
@@ -273,6 +264,19 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 		stage, timeArg(stageAt), timeArg(leadAt), utc(firstSeen), firstCh, int64Arg(firstCamp), int64Arg(acct),
 		orElse(a.Name, b.Name), orElse(a.Title, b.Title), orElse(a.Email, b.Email), orElse(a.Phone, b.Phone), into); err != nil {
 		return 0, err
+	}
+	if stage != a.Stage {
+		// The survivor's stage changed: its history says so, like any other
+		// move, and the undo of the merge takes the row away again.
+		scid, err := s.insertID(ctx, tx, `INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason, actor)
+			VALUES (?, ?, ?, ?, ?, ?)`, into, a.Stage, stage, utc(now),
+			clip(fmt.Sprintf("merge %d: person %d, in %s, merged in", mid, from, b.Stage), 500), clip(actor, 200))
+		if err != nil {
+			return 0, fmt.Errorf("merge person %d into %d: stage change: %w", from, into, err)
+		}
+		if err := ex(`INSERT INTO person_merge_items (merge_id, kind, item_id) VALUES (?, 'merge_stage', ?)`, mid, scid); err != nil {
+			return 0, err
+		}
 	}
 	// The tombstone no longer counts as a lead of its own.
 	if err := ex(`UPDATE persons SET merged_into_id = ?, lead_at = NULL WHERE id = ?`, into, from); err != nil {
@@ -340,6 +344,11 @@ func (s *Store) UndoMerge(ctx context.Context, id int64) (PersonMerge, error) {
 			if _, err := tx.ExecContext(ctx, s.q(st.q), st.args...); err != nil {
 				return fmt.Errorf("undo merge %d: %w", id, err)
 			}
+		}
+		// The stage change the merge itself wrote goes with it.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM stage_changes WHERE id IN
+			(SELECT item_id FROM person_merge_items WHERE merge_id = ? AND kind = 'merge_stage')`), id); err != nil {
+			return fmt.Errorf("undo merge %d: %w", id, err)
 		}
 		for pid, ps := range map[int64]personSnapshot{into: snaps["into"], from: snaps["from"]} {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE persons SET stage = ?, stage_at = ?, lead_at = ?, first_seen_at = ?, first_touch_channel = ?,
