@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -61,6 +62,30 @@ func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM events").Scan(&n)
 	return n, err
+}
+
+// Backlog is how far event processing is behind intake.
+type Backlog struct {
+	Events int64      // events stored and not yet processed
+	Oldest *time.Time // when the oldest of them was received; nil when there are none
+}
+
+// ProcessingBacklog counts the events waiting for processing and finds the
+// oldest one's receipt time, in one query that the partial index
+// events_unprocessed (id, received_at) answers alone: its cost grows with
+// the backlog, not with the table, so it can run at every metrics scrape.
+func (s *Store) ProcessingBacklog(ctx context.Context) (Backlog, error) {
+	var b Backlog
+	var oldest storedTime // an aggregate: SQLite gives it as text
+	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*), MIN(received_at) FROM events WHERE processed_at IS NULL").Scan(&b.Events, &oldest)
+	if err != nil {
+		return b, fmt.Errorf("processing backlog: %w", err)
+	}
+	if !oldest.t.IsZero() {
+		t := oldest.t.UTC()
+		b.Oldest = &t
+	}
+	return b, nil
 }
 
 const writeKeyCols = "id, name, key, created_at, revoked_at"
