@@ -24,56 +24,195 @@ type IdentityConflict struct {
 	Reason     string     `json:"reason"`
 	CreatedAt  time.Time  `json:"created_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
+	// The decision, once resolved: merge or keep_apart, who made it, their
+	// note, and the merge it made (0 when the two were already one).
+	Decision  string `json:"decision,omitempty"`
+	DecidedBy string `json:"decided_by,omitempty"`
+	Note      string `json:"note,omitempty"`
+	MergeID   int64  `json:"merge_id,omitempty"`
 }
 
-// RecordConflict stores a conflict once per pair of persons and kind.
+// Decisions on an identity conflict.
+const (
+	DecisionMerge     = "merge"      // the two are one human: merge them
+	DecisionKeepApart = "keep_apart" // different humans: never merge them
+)
+
+// ConflictStatus selects conflicts by whether they were decided.
+type ConflictStatus string
+
+// Conflict statuses.
+const (
+	ConflictsOpen     ConflictStatus = "open"
+	ConflictsResolved ConflictStatus = "resolved"
+	ConflictsAll      ConflictStatus = "all"
+)
+
+// ErrConflictResolved is a decision on a conflict that was decided before.
+var ErrConflictResolved = errors.New("conflict already resolved")
+
+// RecordConflict stores a conflict once per pair of persons and kind, and
+// never for a pair a person kept apart.
 func (p *ProcessTx) RecordConflict(c IdentityConflict) error {
 	if c.PersonA > c.PersonB {
 		c.PersonA, c.PersonB = c.PersonB, c.PersonA
 		c.ValueA, c.ValueB = c.ValueB, c.ValueA
 	}
 	_, err := p.exec(`INSERT INTO identity_conflicts (person_a, person_b, type, value_a, value_b, event_id, reason, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (person_a, person_b, type) DO NOTHING`,
-		c.PersonA, c.PersonB, c.Type, c.ValueA, c.ValueB, nullID(c.EventID), clip(c.Reason, 500), p.now)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM identity_kept_apart WHERE person_a = ? AND person_b = ?)
+		ON CONFLICT (person_a, person_b, type) DO NOTHING`,
+		c.PersonA, c.PersonB, c.Type, c.ValueA, c.ValueB, nullID(c.EventID), clip(c.Reason, 500), p.now, c.PersonA, c.PersonB)
 	return err
 }
 
 // IdentityConflicts lists conflicts, newest first; only unresolved ones
 // unless all is set.
 func (s *Store) IdentityConflicts(ctx context.Context, all bool, limit int) ([]IdentityConflict, error) {
-	where := "WHERE resolved_at IS NULL"
 	if all {
-		where = ""
+		return s.IdentityConflictsByStatus(ctx, ConflictsAll, limit)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, person_a, person_b, type, value_a, value_b, COALESCE(event_id, 0), reason, created_at, resolved_at
-		FROM identity_conflicts `+where+` ORDER BY id DESC LIMIT ?`), limit)
+	return s.IdentityConflictsByStatus(ctx, ConflictsOpen, limit)
+}
+
+const conflictCols = `id, person_a, person_b, type, value_a, value_b, COALESCE(event_id, 0), reason, created_at, resolved_at,
+	decision, decided_by, note, COALESCE(merge_id, 0)`
+
+func scanConflict(row interface{ Scan(...any) error }) (IdentityConflict, error) {
+	var c IdentityConflict
+	var resolved sql.NullTime
+	err := row.Scan(&c.ID, &c.PersonA, &c.PersonB, &c.Type, &c.ValueA, &c.ValueB, &c.EventID, &c.Reason, &c.CreatedAt, &resolved,
+		&c.Decision, &c.DecidedBy, &c.Note, &c.MergeID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	c.CreatedAt = c.CreatedAt.UTC()
+	if resolved.Valid {
+		t := resolved.Time.UTC()
+		c.ResolvedAt = &t
+	}
+	return c, err
+}
+
+// IdentityConflictsByStatus lists conflicts, newest first: open ones
+// (never decided), resolved ones, or all.
+func (s *Store) IdentityConflictsByStatus(ctx context.Context, status ConflictStatus, limit int) ([]IdentityConflict, error) {
+	where := ""
+	switch status {
+	case ConflictsOpen:
+		where = "WHERE resolved_at IS NULL"
+	case ConflictsResolved:
+		where = "WHERE resolved_at IS NOT NULL"
+	case ConflictsAll:
+	default:
+		return nil, fmt.Errorf("conflict status %q: want open, resolved or all", status)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+conflictCols+` FROM identity_conflicts `+where+` ORDER BY id DESC LIMIT ?`), limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := []IdentityConflict{}
 	for rows.Next() {
-		var c IdentityConflict
-		var resolved sql.NullTime
-		if err := rows.Scan(&c.ID, &c.PersonA, &c.PersonB, &c.Type, &c.ValueA, &c.ValueB, &c.EventID, &c.Reason, &c.CreatedAt, &resolved); err != nil {
+		c, err := scanConflict(rows)
+		if err != nil {
 			return nil, err
-		}
-		c.CreatedAt = c.CreatedAt.UTC()
-		if resolved.Valid {
-			t := resolved.Time.UTC()
-			c.ResolvedAt = &t
 		}
 		out = append(out, c)
 	}
 	return out, rows.Err()
 }
 
-// MergeUndone says whether a merge between the two persons was undone: a
-// person split by hand is not merged back automatically.
+// ResolveConflict decides a conflict and logs the decision (who, when,
+// note) on it and on every other open conflict of the same pair, which the
+// decision settles too. merge merges the two persons (or those they were
+// merged into since) through the ordinary merge, logged and undoable, the
+// lower-numbered person surviving; keep_apart records them as different
+// people, so that events never merge them and no conflict is raised for
+// them again. A conflict decided before is ErrConflictResolved, an unknown
+// one ErrNotFound, an unknown decision ErrBadDecision.
+func (s *Store) ResolveConflict(ctx context.Context, id int64, decision, note, actor string) (IdentityConflict, error) {
+	if decision != DecisionMerge && decision != DecisionKeepApart {
+		return IdentityConflict{}, fmt.Errorf("%w %q: want %s or %s", ErrBadDecision, clip(decision, 40), DecisionMerge, DecisionKeepApart)
+	}
+	note, actor = clip(note, 1000), clip(actor, 200)
+	var out IdentityConflict
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		c, err := scanConflict(tx.QueryRowContext(ctx, s.q(`SELECT `+conflictCols+` FROM identity_conflicts WHERE id = ?`), id))
+		if err != nil {
+			return err
+		}
+		if c.ResolvedAt != nil {
+			return fmt.Errorf("%w: conflict %d was resolved (%s) by %s at %s", ErrConflictResolved, id, c.Decision, orElse(c.DecidedBy, "someone"),
+				c.ResolvedAt.Format(time.RFC3339))
+		}
+		a, err := survivorTx(ctx, s, tx, c.PersonA)
+		if err != nil {
+			return err
+		}
+		b, err := survivorTx(ctx, s, tx, c.PersonB)
+		if err != nil {
+			return err
+		}
+		a, b = min(a, b), max(a, b)
+		now := utc(time.Now())
+		var mergeID int64
+		switch {
+		case decision == DecisionMerge && a != b:
+			reason := fmt.Sprintf("conflict %d resolved: merge", id)
+			if note != "" {
+				reason += ": " + note
+			}
+			if mergeID, err = mergePersons(ctx, s, tx, a, b, reason, actor, 0, now); err != nil {
+				return err
+			}
+		case decision == DecisionKeepApart && a == b:
+			return fmt.Errorf("%w: persons %d and %d are one person now (merged since the conflict was raised); undo that merge first",
+				ErrMergeRefused, c.PersonA, c.PersonB)
+		case decision == DecisionKeepApart:
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO identity_kept_apart (person_a, person_b, conflict_id, decided_by, note, created_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_a, person_b) DO NOTHING`), a, b, id, actor, note, now); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE identity_conflicts SET resolved_at = ?, decision = ?, decided_by = ?, note = ?, merge_id = ?
+			WHERE resolved_at IS NULL AND (id = ? OR (person_a = ? AND person_b = ?))`),
+			now, decision, actor, note, nullID(mergeID), id, c.PersonA, c.PersonB); err != nil {
+			return err
+		}
+		c.ResolvedAt, c.Decision, c.DecidedBy, c.Note, c.MergeID = &now, decision, actor, note, mergeID
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// ErrBadDecision is a conflict decision other than merge and keep_apart.
+var ErrBadDecision = errors.New("unknown decision")
+
+// survivorTx follows a person's merges to the person it lives on in.
+func survivorTx(ctx context.Context, s *Store, tx *sql.Tx, id int64) (int64, error) {
+	for range 100 {
+		var merged sql.NullInt64
+		err := tx.QueryRowContext(ctx, s.q("SELECT merged_into_id FROM persons WHERE id = ?"), id).Scan(&merged)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("person %d: %w", id, ErrNotFound)
+		}
+		if err != nil || !merged.Valid {
+			return id, err
+		}
+		id = merged.Int64
+	}
+	return 0, fmt.Errorf("person %d: its merges form a chain over 100 long", id)
+}
+
+// MergeUndone says whether the two persons must not be merged
+// automatically: a merge between them was undone (a person split by hand
+// is not merged back) or a person decided they are different people.
 func (p *ProcessTx) MergeUndone(a, b int64) (bool, error) {
 	var n int
-	err := p.row(`SELECT COUNT(*) FROM person_merges WHERE undone_at IS NOT NULL AND
-		((into_id = ? AND from_id = ?) OR (into_id = ? AND from_id = ?))`, a, b, b, a).Scan(&n)
+	err := p.row(`SELECT (SELECT COUNT(*) FROM person_merges WHERE undone_at IS NOT NULL AND
+		((into_id = ? AND from_id = ?) OR (into_id = ? AND from_id = ?))) +
+		(SELECT COUNT(*) FROM identity_kept_apart WHERE person_a = ? AND person_b = ?)`, a, b, b, a, min(a, b), max(a, b)).Scan(&n)
 	return n > 0, err
 }
 

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -99,6 +100,120 @@ func TestMergeKeepsFurtherStage(t *testing.T) {
 					t.Errorf("after undo history %+v (%v), want the merge's change gone", hist, err)
 				}
 			})
+		}
+	})
+}
+
+// TestResolveConflict decides conflicts in the store: keep_apart stops
+// automatic merges and new conflicts of the pair, merge follows persons
+// merged since, and wrong decisions are refused.
+func TestResolveConflict(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		day := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+		for id := int64(1); id <= 5; id++ {
+			if err := s.ExecForTest(ctx, `INSERT INTO persons (id, stage, first_seen_at, created_at) VALUES (?, 'lead', ?, ?)`, id, day, day); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range [][]any{{int64(1), int64(2), "email", "a@x.cn", "b@x.cn"}, {int64(1), int64(2), "user_id", "u1", "u2"},
+			{int64(3), int64(4), "email", "c@x.cn", "d@x.cn"}} {
+			if err := s.ExecForTest(ctx, `INSERT INTO identity_conflicts (person_a, person_b, type, value_a, value_b, reason, created_at)
+				VALUES (?, ?, ?, ?, ?, 'test', ?)`, append(c, day)...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		open, err := s.IdentityConflictsByStatus(ctx, store.ConflictsOpen, 10)
+		if err != nil || len(open) != 3 {
+			t.Fatalf("open conflicts %+v (%v)", open, err)
+		}
+		byType := map[string]int64{}
+		for _, c := range open {
+			byType[fmt.Sprint(c.PersonA, c.Type)] = c.ID
+		}
+		if _, err := s.ResolveConflict(ctx, byType["1email"], "split", "", "user:1"); !errors.Is(err, store.ErrBadDecision) {
+			t.Errorf("unknown decision: %v", err)
+		}
+		if _, err := s.ResolveConflict(ctx, 999, store.DecisionMerge, "", "user:1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown conflict: %v", err)
+		}
+		got, err := s.ResolveConflict(ctx, byType["1email"], store.DecisionKeepApart, "colleagues", "user:1")
+		if err != nil || got.Decision != store.DecisionKeepApart || got.DecidedBy != "user:1" || got.Note != "colleagues" || got.ResolvedAt == nil {
+			t.Fatalf("keep apart: %+v, %v", got, err)
+		}
+		// The decision settles the pair's other conflict too.
+		if _, err := s.ResolveConflict(ctx, byType["1user_id"], store.DecisionMerge, "", "user:2"); !errors.Is(err, store.ErrConflictResolved) {
+			t.Errorf("the pair's other conflict: %v, want already resolved", err)
+		}
+		resolved, err := s.IdentityConflictsByStatus(ctx, store.ConflictsResolved, 10)
+		if err != nil || len(resolved) != 2 {
+			t.Fatalf("resolved %+v (%v)", resolved, err)
+		}
+
+		// Processing sees the pair as not to be merged and records no
+		// conflict for it, while other pairs are unaffected.
+		kid, err := s.CreateWriteKey(ctx, model.WriteKey{Name: "t", Key: "wk_t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AppendEvents(ctx, []model.Event{{WriteKeyID: kid, MessageID: "m1", Type: model.EventTrack, Name: "x", AnonymousID: "a",
+			Timestamp: day, ReceivedAt: day, Payload: []byte("{}")}}); err != nil {
+			t.Fatal(err)
+		}
+		var apart, apartRev, other bool
+		if _, err := s.ProcessEvents(ctx, 10, func(p *store.ProcessTx, ev *model.Event) error {
+			var err error
+			if apart, err = p.MergeUndone(1, 2); err != nil {
+				return err
+			}
+			if apartRev, err = p.MergeUndone(2, 1); err != nil {
+				return err
+			}
+			if other, err = p.MergeUndone(1, 3); err != nil {
+				return err
+			}
+			for _, c := range []store.IdentityConflict{{PersonA: 2, PersonB: 1, Type: "phone", ValueA: "1", ValueB: "2"},
+				{PersonA: 1, PersonB: 5, Type: "phone", ValueA: "1", ValueB: "5"}} {
+				if err := p.RecordConflict(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !apart || !apartRev || other {
+			t.Errorf("MergeUndone: 1-2 %v, 2-1 %v, 1-3 %v; want true, true, false", apart, apartRev, other)
+		}
+		all, err := s.IdentityConflictsByStatus(ctx, store.ConflictsAll, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pairs []string
+		for _, c := range all {
+			pairs = append(pairs, fmt.Sprintf("%d-%d %s", c.PersonA, c.PersonB, c.Type))
+		}
+		if got := strings.Join(pairs, ", "); got != "1-5 phone, 3-4 email, 1-2 user_id, 1-2 email" {
+			t.Errorf("conflicts %s, want no new one for 1-2", got)
+		}
+
+		// Merge after person 4 was merged into 5: the survivors merge.
+		if _, err := s.MergePersons(ctx, 5, 4, "test", "user:1"); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.ResolveConflict(ctx, byType["3email"], store.DecisionMerge, "", "user:3")
+		if err != nil || got.MergeID == 0 {
+			t.Fatalf("merge: %+v, %v", got, err)
+		}
+		if d, err := s.PersonDetail(ctx, 5); err != nil || d.MergedIntoID != 3 {
+			t.Errorf("person 5 after the decision: merged into %d (%v), want 3", d.MergedIntoID, err)
+		}
+		// keep_apart of persons that are one person now is refused.
+		c15 := all[0].ID
+		if _, err := s.MergePersons(ctx, 1, 3, "test", "user:1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ResolveConflict(ctx, c15, store.DecisionKeepApart, "", "user:3"); !errors.Is(err, store.ErrMergeRefused) {
+			t.Errorf("keep apart persons merged since: %v", err)
 		}
 	})
 }

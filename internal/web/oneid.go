@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/revloop/revloop/internal/channel"
 	"github.com/revloop/revloop/internal/identity"
 	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
@@ -35,6 +33,7 @@ func (s *Server) oneIDRoutes(m *http.ServeMux) error {
 	m.Handle("POST /api/v1/persons/merges", s.requireRole(model.RoleMarketer, s.apiMerge))
 	m.Handle("POST /api/v1/persons/merges/{id}/undo", s.requireRole(model.RoleMarketer, s.apiUndoMerge))
 	m.Handle("GET /api/v1/identity/conflicts", s.requireAPI(s.apiConflicts))
+	m.Handle("POST /api/v1/identity/conflicts/{id}/resolve", s.requireRole(model.RoleMarketer, s.apiResolveConflict))
 	m.Handle("GET /api/v1/channels/rules", s.requireAPI(s.apiRules))
 	m.Handle("PUT /api/v1/channels/rules", s.requireRole(model.RoleMarketer, s.apiPutRules))
 	m.Handle("POST /api/v1/channels/reclassify", s.requireRole(model.RoleMarketer, s.apiReclassify))
@@ -294,21 +293,55 @@ func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var all bool
+	status := store.ConflictsOpen
 	switch st := r.URL.Query().Get("status"); st {
 	case "", "open":
-	case "all":
-		all = true
+	case "resolved", "all":
+		status = store.ConflictStatus(st)
 	default:
-		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want open (the default) or all", clipParam(st)))
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want open (the default), resolved or all", clipParam(st)))
 		return
 	}
-	cs, err := s.store.IdentityConflicts(r.Context(), all, limit)
+	cs, err := s.store.IdentityConflictsByStatus(r.Context(), status, limit)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conflicts": cs})
+}
+
+// apiResolveConflict decides a conflict after review:
+// {"decision": "merge" | "keep_apart", "note": "..."}.
+func (s *Server) apiResolveConflict(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "conflict")
+	if !ok {
+		return
+	}
+	var req struct {
+		Decision string `json:"decision"`
+		Note     string `json:"note"`
+	}
+	want := `{"decision": "merge" | "keep_apart", "note": "..."}`
+	if !decodeBody(w, r, &req, want) {
+		return
+	}
+	if req.Decision != store.DecisionMerge && req.Decision != store.DecisionKeepApart {
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("decision %q: want merge (the two are one person) or keep_apart (different people)", clipParam(req.Decision)))
+		return
+	}
+	c, err := s.store.ResolveConflict(r.Context(), id, req.Decision, strings.TrimSpace(req.Note), s.actor(r))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no conflict %d", id))
+		return
+	case errors.Is(err, store.ErrConflictResolved), errors.Is(err, store.ErrMergeRefused):
+		writeJSONError(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
 func clipParam(v string) string {
@@ -394,36 +427,8 @@ func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rs)
 }
 
-// apiPutRules validates and saves a rule set, then reclassifies the
-// touchpoints made from events and says how many changed.
-func (s *Server) apiPutRules(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, "rule set")
-	if !ok {
-		return
-	}
-	rs, err := channel.ParseRules(body)
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "invalid channel rules: "+err.Error())
-		return
-	}
-	rs.UpdatedAt, rs.UpdatedBy = nil, ""
-	canonical, err := json.Marshal(rs)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	saved, err := s.store.SaveRuleSet(r.Context(), store.ChannelRuleSets, canonical, s.actor(r), s.auth.Now(), nil)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	res, err := jobs.Reclassify(r.Context(), s.store, rs)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": saved.Version, "rules": len(rs.Rules), "reclassified": res})
-}
+// apiPutRules answers PUT /api/v1/channels/rules (channelrules.go).
+func (s *Server) apiPutRules(w http.ResponseWriter, r *http.Request) { s.putChannelRules(w, r) }
 
 func (s *Server) apiReclassify(w http.ResponseWriter, r *http.Request) {
 	rs, err := jobs.LoadRules(r.Context(), s.store)

@@ -187,7 +187,7 @@ func TestAPIPersonsErrors(t *testing.T) {
 			{"/api/v1/persons/999", 404, "no person 999"},
 			{"/api/v1/persons/999/timeline", 404, "no person 999"},
 			{"/api/v1/persons/1/timeline?limit=0", 400, "limit: want a number from 1 to 10000"},
-			{"/api/v1/identity/conflicts?status=closed", 400, `status "closed": want open (the default) or all`},
+			{"/api/v1/identity/conflicts?status=closed", 400, `status "closed": want open (the default), resolved or all`},
 		}
 		for _, c := range cases {
 			code, body := e.call(t, http.MethodGet, c.target, e.viewer, "")
@@ -302,6 +302,137 @@ func TestAPIChannelRules(t *testing.T) {
 		code, body = e.call(t, http.MethodPut, "/api/v1/channels/rules", e.editor, `{"rules":[]}`)
 		if code != http.StatusBadRequest || !strings.Contains(body, "has no rules") {
 			t.Fatalf("empty rules: %d %s", code, body)
+		}
+	})
+}
+
+// conflictEnv makes two persons whose identifiers clash (u1 holds email a,
+// u2 email b, then u1 is seen with email b) and returns the conflict.
+func conflictEnv(t *testing.T, s *store.Store) (*oneIDEnv, store.IdentityConflict) {
+	t.Helper()
+	e := newOneIDEnv(t, s)
+	e.send(t, model.Event{Type: model.EventIdentify, UserID: "u1"}, 0, `{"traits":{"email":"a@acme.cn"}}`)
+	e.send(t, model.Event{Type: model.EventIdentify, UserID: "u2"}, 1, `{"traits":{"email":"b@acme.cn"}}`)
+	e.send(t, model.Event{Type: model.EventIdentify, UserID: "u1"}, 2, `{"traits":{"email":"b@acme.cn"}}`)
+	if _, err := jobs.ProcessPending(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	var cs struct{ Conflicts []store.IdentityConflict }
+	e.get(t, "/api/v1/identity/conflicts?status=open", http.StatusOK, &cs)
+	if len(cs.Conflicts) != 1 {
+		t.Fatalf("conflicts %+v, want one", cs)
+	}
+	return e, cs.Conflicts[0]
+}
+
+func TestAPIResolveConflictKeepApart(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e, c := conflictEnv(t, s)
+		target := fmt.Sprintf("/api/v1/identity/conflicts/%d/resolve", c.ID)
+		for _, tc := range []struct {
+			target, key, body string
+			code              int
+			want              string
+		}{
+			{target, e.viewer, `{"decision":"keep_apart"}`, http.StatusForbidden, "marketer role"},
+			{target, e.editor, `{"decision":"split"}`, http.StatusBadRequest, `decision \"split\": want merge (the two are one person) or keep_apart`},
+			{target, e.editor, `{"decision":"keep_apart","why":"x"}`, http.StatusBadRequest, "unknown field"},
+			{target, e.editor, ``, http.StatusBadRequest, "body must be a JSON object"},
+			{"/api/v1/identity/conflicts/999/resolve", e.editor, `{"decision":"keep_apart"}`, http.StatusNotFound, "no conflict 999"},
+			{"/api/v1/identity/conflicts/x/resolve", e.editor, `{"decision":"keep_apart"}`, http.StatusBadRequest, "conflict id"},
+		} {
+			if code, body := e.call(t, http.MethodPost, tc.target, tc.key, tc.body); code != tc.code || !strings.Contains(body, tc.want) {
+				t.Errorf("POST %s %s: %d %s, want %d with %q", tc.target, tc.body, code, body, tc.code, tc.want)
+			}
+		}
+		code, body := e.call(t, http.MethodPost, target, e.editor, `{"decision":"keep_apart","note":"two colleagues sharing a laptop"}`)
+		if code != http.StatusOK {
+			t.Fatalf("keep apart: %d %s", code, body)
+		}
+		var got store.IdentityConflict
+		if err := json.Unmarshal([]byte(body), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Decision != "keep_apart" || got.Note != "two colleagues sharing a laptop" || !strings.Contains(got.DecidedBy, "marketing ops") || got.ResolvedAt == nil {
+			t.Fatalf("resolved %+v", got)
+		}
+		if code, body := e.call(t, http.MethodPost, target, e.editor, `{"decision":"merge"}`); code != http.StatusConflict ||
+			!strings.Contains(body, "already resolved") || !strings.Contains(body, "keep_apart") {
+			t.Fatalf("second decision: %d %s", code, body)
+		}
+		var open, resolved struct{ Conflicts []store.IdentityConflict }
+		e.get(t, "/api/v1/identity/conflicts", http.StatusOK, &open)
+		e.get(t, "/api/v1/identity/conflicts?status=resolved", http.StatusOK, &resolved)
+		if len(open.Conflicts) != 0 || len(resolved.Conflicts) != 1 || resolved.Conflicts[0].Note != got.Note || resolved.Conflicts[0].DecidedBy != got.DecidedBy {
+			t.Fatalf("open %+v, resolved %+v", open, resolved)
+		}
+		// Later events linking the two, each way round and by a device the
+		// two share, merge nothing and raise nothing.
+		e.send(t, model.Event{Type: model.EventIdentify, UserID: "u2"}, 10, `{"traits":{"email":"a@acme.cn"}}`)
+		e.send(t, model.Event{Type: model.EventPage, AnonymousID: "laptop"}, 11, "")
+		e.send(t, model.Event{Type: model.EventIdentify, AnonymousID: "laptop", UserID: "u1"}, 12, "")
+		e.send(t, model.Event{Type: model.EventIdentify, AnonymousID: "laptop", UserID: "u2"}, 13, "")
+		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		var u1, u2 personJSON
+		e.get(t, "/api/v1/persons?identifier=user_id:u1", http.StatusOK, &u1)
+		e.get(t, "/api/v1/persons?identifier=user_id:u2", http.StatusOK, &u2)
+		if u1.ID == u2.ID || u1.MergedIntoID != nil || u2.MergedIntoID != nil {
+			t.Fatalf("kept apart, yet u1 %+v, u2 %+v", u1, u2)
+		}
+		var ms struct{ Merges []store.PersonMerge }
+		e.get(t, "/api/v1/persons/merges", http.StatusOK, &ms)
+		for _, m := range ms.Merges {
+			if (m.IntoID == u1.ID && m.FromID == u2.ID) || (m.IntoID == u2.ID && m.FromID == u1.ID) {
+				t.Errorf("merge %+v of persons kept apart", m)
+			}
+		}
+		var all struct{ Conflicts []store.IdentityConflict }
+		e.get(t, "/api/v1/identity/conflicts?status=all", http.StatusOK, &all)
+		if len(all.Conflicts) != 1 {
+			t.Fatalf("conflicts after keep_apart %+v, want only the resolved one", all.Conflicts)
+		}
+	})
+}
+
+func TestAPIResolveConflictMerge(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e, c := conflictEnv(t, s)
+		target := fmt.Sprintf("/api/v1/identity/conflicts/%d/resolve", c.ID)
+		code, body := e.call(t, http.MethodPost, target, e.editor, `{"decision":"merge","note":"same person, checked by phone"}`)
+		if code != http.StatusOK {
+			t.Fatalf("merge: %d %s", code, body)
+		}
+		var got store.IdentityConflict
+		if err := json.Unmarshal([]byte(body), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Decision != "merge" || got.MergeID == 0 {
+			t.Fatalf("resolved %+v", got)
+		}
+		var u1, u2 personJSON
+		e.get(t, "/api/v1/persons?identifier=user_id:u1", http.StatusOK, &u1)
+		e.get(t, "/api/v1/persons?identifier=user_id:u2", http.StatusOK, &u2)
+		if u1.ID != u2.ID || u1.ID != min(c.PersonA, c.PersonB) {
+			t.Fatalf("after merge u1 is %d, u2 %d; want both %d", u1.ID, u2.ID, min(c.PersonA, c.PersonB))
+		}
+		var ms struct{ Merges []store.PersonMerge }
+		e.get(t, "/api/v1/persons/merges", http.StatusOK, &ms)
+		if len(ms.Merges) != 1 || ms.Merges[0].ID != got.MergeID || !strings.Contains(ms.Merges[0].Reason, "checked by phone") ||
+			!strings.Contains(ms.Merges[0].Actor, "marketing ops") {
+			t.Fatalf("merges %+v", ms.Merges)
+		}
+		// The merge is undone like any other.
+		if code, body := e.call(t, http.MethodPost, fmt.Sprintf("/api/v1/persons/merges/%d/undo", got.MergeID), e.editor, ""); code != http.StatusOK {
+			t.Fatalf("undo: %d %s", code, body)
+		}
+		e.get(t, "/api/v1/persons?identifier=user_id:u2", http.StatusOK, &u2)
+		if u2.ID == u1.ID {
+			t.Fatalf("after undo u2 is still person %d", u2.ID)
+		}
+		if code, body := e.call(t, http.MethodPost, target, e.editor, `{"decision":"keep_apart"}`); code != http.StatusConflict {
+			t.Fatalf("decide again: %d %s", code, body)
 		}
 	})
 }
