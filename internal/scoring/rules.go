@@ -214,7 +214,8 @@ func (r *Rules) compile() error {
 	r.needTraits = false
 	r.payloadFor = nil
 	for _, f := range r.Fit {
-		if f.field.kind == fieldTrait {
+		// Account fields fall back to the person's traits.
+		if f.field.kind == fieldTrait || f.field.readsAccount() {
 			r.needTraits = true
 		}
 	}

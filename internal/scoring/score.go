@@ -11,7 +11,9 @@ import (
 	"github.com/revloop/revloop/internal/model"
 )
 
-// Profile is what fit rules test: a person and its account.
+// Profile is what fit rules test: a person and its account. An account
+// field the account lacks (or every one, for a person without an account)
+// is read from the person's own traits instead; see accountTraits.
 type Profile struct {
 	Stage     model.Stage
 	Title     string
@@ -40,6 +42,9 @@ type FitLine struct {
 	Field  string  `json:"field"`
 	Points float64 `json:"points"`
 	Value  string  `json:"value"`
+	// From names the trait the value was read from when the account
+	// lacked the field, e.g. "traits.employee_count"; empty otherwise.
+	From string `json:"from,omitempty"`
 }
 
 // EngagementLine is what one engagement rule gave: how many activities it
@@ -135,7 +140,7 @@ func (r *Rules) fit(p *Profile, lines *[]FitLine) float64 {
 		}
 		total += f.Points
 		if lines != nil {
-			*lines = append(*lines, FitLine{Rule: i, Field: f.Field, Points: f.Points, Value: v.str})
+			*lines = append(*lines, FitLine{Rule: i, Field: f.Field, Points: f.Points, Value: v.str, From: v.from})
 		}
 	}
 	return total
@@ -146,6 +151,7 @@ type value struct {
 	str   string
 	num   float64
 	isNum bool
+	from  string // the trait an account field was read from, if it was
 }
 
 func textValue(s string) (value, bool) {
@@ -161,6 +167,70 @@ func textValue(s string) (value, bool) {
 }
 
 func (p *Profile) value(f fieldRef) (value, bool) {
+	v, ok := p.ownValue(f)
+	if ok || !f.readsAccount() {
+		return v, ok
+	}
+	return p.traitFallback(f.kind)
+}
+
+// accountTraits are the identify traits an account field falls back to,
+// in order: the key as sent ("employee_count"), or a key of Segment's
+// nested "company" or "address" object ("company.employee_count").
+// They are the names identify traits use for these facts in the wild.
+func accountTraits(k fieldKind) []string {
+	switch k {
+	case fieldIndustry:
+		return []string{"industry", "company.industry"}
+	case fieldEmployees:
+		return []string{"employees", "employee_count", "number_of_employees", "company.employee_count", "company.employees"}
+	case fieldSizeBand:
+		return []string{"size_band", "company_size", "company.size_band", "company.company_size"}
+	case fieldRegion:
+		return []string{"region", "province", "state", "address.region", "address.state", "company.region"}
+	case fieldCity:
+		return []string{"city", "address.city", "company.city"}
+	case fieldTier:
+		return []string{"tier", "company.tier"}
+	}
+	return nil
+}
+
+// readsAccount says whether a field is one of the account's.
+func (f fieldRef) readsAccount() bool { return accountTraits(f.kind) != nil }
+
+// traitFallback reads an account field from the person's traits: the
+// first of accountTraits that holds a value (for employees, a positive
+// number).
+func (p *Profile) traitFallback(k fieldKind) (value, bool) {
+	if len(p.Traits) == 0 {
+		return value{}, false
+	}
+	for _, key := range accountTraits(k) {
+		x := p.Traits[key]
+		if outer, inner, nested := strings.Cut(key, "."); nested {
+			obj, _ := p.Traits[outer].(map[string]any)
+			x = obj[inner]
+		}
+		v, ok := traitValue(x)
+		if !ok {
+			continue
+		}
+		if k == fieldEmployees {
+			if !v.isNum || v.num < 1 || v.num > 1e9 {
+				continue
+			}
+			n := int(math.Round(v.num))
+			v = value{str: strconv.Itoa(n), num: float64(n), isNum: true}
+		}
+		v.from = "traits." + key
+		return v, true
+	}
+	return value{}, false
+}
+
+// ownValue is a field's value as the person and its account hold it.
+func (p *Profile) ownValue(f fieldRef) (value, bool) {
 	switch f.kind {
 	case fieldIndustry:
 		return textValue(p.Industry)
@@ -336,5 +406,6 @@ func (r *Rules) dayOf(at int64) int64 {
 	return int64(y)*10000 + int64(m)*100 + int64(d)
 }
 
-// NeedsTraits says whether any fit rule reads custom traits.
+// NeedsTraits says whether any fit rule reads the person's traits: a
+// custom trait, or an account field (which falls back to traits).
 func (r *Rules) NeedsTraits() bool { return r.needTraits }
