@@ -51,8 +51,8 @@ const (
 
 // Defaults.
 const (
-	DefaultRate            = 2000  // events per second per write key
-	DefaultBurst           = 10000 // events
+	DefaultRate            = 20000  // events per second per write key: what one server stores (docs/collector.md)
+	DefaultBurst           = 100000 // events
 	DefaultKeyCacheTTL     = 10 * time.Second
 	DefaultSettingsRefresh = 10 * time.Second
 	defaultGroupEvents     = 5000
@@ -104,6 +104,10 @@ type Collector struct {
 	stopLoop    chan struct{}
 	loopDone    chan struct{}
 	loopActive  atomic.Bool
+
+	linkKeyMu    sync.Mutex // guards the built-in links write key (hit.go)
+	linkKeyID    int64
+	linkKeyUntil time.Time
 }
 
 type settings struct {

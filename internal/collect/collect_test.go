@@ -420,14 +420,25 @@ func TestRateLimitAnswers429(t *testing.T) {
 		if n, _ := s.CountEvents(bg); n != 15 {
 			t.Fatalf("stored %d", n)
 		}
-		// The limit is a setting: turn it off.
+		// The limit is a setting. Raised, it applies to the very next
+		// request: the bucket emptied under the old limit starts afresh.
+		if err := s.SetSetting(bg, SettingRateLimit, RateLimit{Rate: 1, Burst: 100}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.c.ReloadSettings(bg); err != nil {
+			t.Fatal(err)
+		}
+		if a := ts.post(t, "/v1/batch", batch(15, 50), ts.basic()); a.status != 200 {
+			t.Fatalf("limit raised: %d %v", a.status, a.body)
+		}
+		// Turned off.
 		if err := s.SetSetting(bg, SettingRateLimit, RateLimit{Rate: 0}); err != nil {
 			t.Fatal(err)
 		}
 		if err := ts.c.ReloadSettings(bg); err != nil {
 			t.Fatal(err)
 		}
-		if a := ts.post(t, "/v1/batch", batch(15, 100), ts.basic()); a.status != 200 {
+		if a := ts.post(t, "/v1/batch", batch(65, 100), ts.basic()); a.status != 200 {
 			t.Fatalf("limit off: %d %v", a.status, a.body)
 		}
 		if c := ts.counter(t, "revloop_collector_rejected_total", "reason", ReasonRateLimited); c != 1 {

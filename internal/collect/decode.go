@@ -82,7 +82,7 @@ type Input struct {
 	Body        []byte // decompressed
 	ReceivedAt  time.Time
 	RemoteIP    string // the client address, proxies already resolved
-	UserAgent   string // the request's User-Agent header
+	UserAgent   string // the request's User-Agent header: stored when the message names none, never used to flag bots
 	AnonymizeIP bool
 	// IsBot tells bots by user agent; nil flags nothing.
 	IsBot func(userAgent string) bool
@@ -418,13 +418,13 @@ func decodeMessage(in Input, msg gjson.Result, batchContext, batchIntegrations m
 		e.UserAgent = clean(in.UserAgent, maxStoredFieldLength)
 	}
 	if in.IsBot != nil {
-		// The request's own User-Agent speaks for the person only when no
-		// server-side library sent the message on their behalf.
-		botUA := ctxUA
-		if lib := ctx.Get("library"); botUA == "" && (!lib.Exists() || lib.Type == gjson.Null) {
-			botUA = e.UserAgent
-		}
-		e.Bot = botUA != "" && in.IsBot(botUA)
+		// Only the person's own user agent can say they are a crawler. The
+		// request's User-Agent names whatever HTTP client posted the message:
+		// a backend calling the API directly (curl, python-requests, Java,
+		// okhttp, no header at all) is a person's server, not a bot. Requests
+		// a person's browser makes directly (link clicks, pixels) carry the
+		// browser's user agent in context.userAgent (see hit.go).
+		e.Bot = ctxUA != "" && in.IsBot(ctxUA)
 	}
 
 	if e.MessageID == "" {

@@ -336,8 +336,12 @@ func TestBotFlagUsesThePersonsUserAgent(t *testing.T) {
 		bot          bool
 	}{
 		{`{"anonymousId":"a","context":{"userAgent":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}}`, "Mozilla/5.0 Chrome/120", true},
-		{`{"anonymousId":"a"}`, "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", true},
-		{`{"anonymousId":"a"}`, "curl/8.5.0", true},
+		// The request's User-Agent names the HTTP client that posted, never the person.
+		{`{"anonymousId":"a"}`, "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", false},
+		{`{"anonymousId":"a"}`, "curl/8.5.0", false},
+		{`{"anonymousId":"a"}`, "python-requests/2.31.0", false},
+		{`{"anonymousId":"a"}`, "", false},
+		{`{"anonymousId":"a","context":{"userAgent":"curl/8.5.0"}}`, "Mozilla/5.0 Chrome/120", true},
 		// A server-side SDK (it names its library) speaks for a visitor: its own HTTP client is not the visitor.
 		{`{"anonymousId":"a","context":{"library":{"name":"@rudderstack/rudder-sdk-node"}}}`, "axios/1.7.2", false},
 		{`{"anonymousId":"a","context":{"library":{"name":"x"},"userAgent":"Mozilla/5.0 Chrome/120"}}`, "axios/1.7.2", false},
@@ -372,6 +376,16 @@ func TestRateLimiter(t *testing.T) {
 	}
 	if ok, _ := l.take(1, 5000, now.Add(time.Hour)); !ok {
 		t.Fatal("a batch larger than the burst can never pass")
+	}
+	// A changed limit starts the buckets afresh; setting the same one again does not.
+	l.take(1, 500, now.Add(time.Hour))
+	l.set(100, 500)
+	if ok, _ := l.take(1, 50, now.Add(time.Hour)); ok {
+		t.Fatal("setting the same limit again refilled the bucket")
+	}
+	l.set(100, 1000)
+	if ok, _ := l.take(1, 1000, now.Add(time.Hour)); !ok {
+		t.Fatal("a raised limit refused a full new burst")
 	}
 	l.set(0, 0)
 	if ok, _ := l.take(1, 1e6, now); !ok {

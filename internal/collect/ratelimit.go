@@ -25,11 +25,18 @@ func newLimiter(rate float64, burst int) *limiter {
 	return &limiter{rate: rate, burst: float64(burst), buckets: map[int64]*bucket{}}
 }
 
-// set changes the limits; buckets keep their tokens, capped at the new burst.
+// set changes the limits. A changed limit starts every bucket afresh, full
+// at the new burst: a bucket emptied under the old limit would otherwise
+// keep refusing a sender for as long as it takes to refill at the new rate,
+// so that raising the limit would seem not to work.
 func (l *limiter) set(rate float64, burst int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if rate == l.rate && float64(burst) == l.burst {
+		return
+	}
 	l.rate, l.burst = rate, float64(burst)
+	clear(l.buckets)
 }
 
 // take spends n tokens of key's bucket at now, or says how long to wait.

@@ -133,6 +133,12 @@ func (n Normaliser) Identifiers(ev *model.Event, m Message) (ids []Identifier, d
 	}
 	add(model.IdentityUserID, ev.UserID)
 	add(model.IdentityAnonymousID, ev.AnonymousID)
+	// A returning visitor who came back through a tracked link: the browser
+	// SDK keeps its own anonymous id and names the link's (the click's) here,
+	// so that the click's anonymous person is stitched to the visitor.
+	if rl, ok := m.Context["revloop"].(map[string]any); ok {
+		add(model.IdentityAnonymousID, scalar(rl["link_anonymous_id"]))
+	}
 	for t, keys := range traitKeys {
 		raw := lookup(m.Traits, keys)
 		if t == model.IdentityWeChatOpenID && raw != "" && !strings.Contains(raw, ":") {

@@ -102,13 +102,40 @@ func bearer(h string) (string, bool) {
 	return strings.TrimSpace(key), true
 }
 
+// statsJSON is the totals with how far processing is behind intake.
+type statsJSON struct {
+	report.Stats
+	Processing processingJSON `json:"processing"`
+}
+
+// processingJSON is the processing backlog: events stored but not yet made
+// into persons and touchpoints, and how long the oldest has waited.
+type processingJSON struct {
+	BacklogEvents        int64      `json:"backlog_events"`
+	OldestUnprocessedAt  *time.Time `json:"oldest_unprocessed_at"`
+	OldestUnprocessedAge float64    `json:"oldest_unprocessed_age_seconds"`
+}
+
+func processingView(b store.Backlog, now time.Time) processingJSON {
+	p := processingJSON{BacklogEvents: b.Events, OldestUnprocessedAt: b.Oldest}
+	if b.Oldest != nil {
+		p.OldestUnprocessedAge = max(0, now.Sub(*b.Oldest).Seconds())
+	}
+	return p
+}
+
 func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 	st, err := s.reports.Stats(r.Context())
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	b, err := s.store.ProcessingBacklog(r.Context())
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, statsJSON{Stats: st, Processing: processingView(b, time.Now())})
 }
 
 func (s *Server) apiFunnel(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,8 @@ import (
 	"github.com/revloop/revloop/internal/collect"
 )
 
-// ingestRoutes mounts the Segment-compatible collector (/v1/...). Its
+// ingestRoutes mounts the Segment-compatible collector (/v1/...); tracked
+// links and pixels (links.go) hand their hits to the same collector. Its
 // committers start with the listener and drain on shutdown after the last
 // request is answered, so that everything acknowledged stays committed.
 func (s *Server) ingestRoutes(m *http.ServeMux) error {
@@ -20,6 +21,10 @@ func (s *Server) ingestRoutes(m *http.ServeMux) error {
 		return err
 	}
 	c.Mount(m)
+	s.collector = c
+	if err := s.metrics.registry.Register(newBacklogCollector(s.store, s.log)); err != nil {
+		return err
+	}
 	s.starters = append(s.starters, c.Start)
 	s.closers = append(s.closers, c.Close)
 	s.csrfBypass = append(s.csrfBypass, collect.BypassPatterns()...)

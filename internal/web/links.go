@@ -2,11 +2,9 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/revloop/revloop/internal/auth"
-	"github.com/revloop/revloop/internal/channel"
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/importer"
 	"github.com/revloop/revloop/internal/links"
@@ -28,16 +25,13 @@ import (
 // it they are built on the address of the request.
 const SettingPublicURL = "links.public_url"
 
-// linkSource names the built-in write key that link clicks and pixels are
-// stored under when the pixel names none of its own.
-const linkSource = "links"
-
 // maxImportBody bounds an uploaded CSV file.
 const maxImportBody = importer.MaxFileBytes
 
 // linkMetrics counts what the public link endpoints turned away.
 type linkMetrics struct {
 	pixelRejected *prometheus.CounterVec
+	clickRejected *prometheus.CounterVec
 	clicks        prometheus.Counter
 }
 
@@ -49,16 +43,19 @@ func (s *Server) linkRoutes(m *http.ServeMux) error {
 			Name: "revloop_pixel_rejected_total",
 			Help: "Tracking pixel requests not stored, by reason.",
 		}, []string{"reason"}),
+		clickRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "revloop_link_click_rejected_total",
+			Help: "Tracked link clicks redirected but not recorded, by reason (rate_limited, error).",
+		}, []string{"reason"}),
 		clicks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "revloop_link_clicks_total",
 			Help: "Tracked link clicks redirected and recorded.",
 		}),
 	}
-	if err := s.metrics.registry.Register(lm.pixelRejected); err != nil {
-		return err
-	}
-	if err := s.metrics.registry.Register(lm.clicks); err != nil {
-		return err
+	for _, c := range []prometheus.Collector{lm.pixelRejected, lm.clickRejected, lm.clicks} {
+		if err := s.metrics.registry.Register(c); err != nil {
+			return err
+		}
 	}
 	m.HandleFunc("GET /r/{code}", func(w http.ResponseWriter, r *http.Request) { s.linkRedirect(w, r, lm) })
 	m.HandleFunc("GET /r/{code}/qr.png", s.linkQR)
@@ -160,16 +157,16 @@ func (s *Server) linkRedirect(w http.ResponseWriter, r *http.Request, lm *linkMe
 	}
 	utm := links.UTM{Source: l.UTMSource, Medium: l.UTMMedium, Campaign: l.UTMCampaign, Term: l.UTMTerm, Content: l.UTMContent}
 	landing := links.Landing(target, utm, aid)
-	ev, err := s.linkClickEvent(r, l, landing, aid)
-	if err == nil {
-		_, err = s.store.AppendEvents(r.Context(), []model.Event{ev})
-	}
-	if err != nil {
-		// The visitor still gets where they were going; the lost touch is logged.
+	var rej *collect.Rejection
+	switch err := s.collector.RecordClick(r, collect.Click{Link: l, Landing: landing, AnonymousID: aid}); {
+	case errors.As(err, &rej):
+		// The visitor still gets where they were going; the refused touch is counted.
+		lm.clickRejected.WithLabelValues(rej.Reason).Inc()
+	case err != nil:
 		s.log.Error("record tracked link click", "code", l.Code, "err", err)
-	} else {
+		lm.clickRejected.WithLabelValues("error").Inc()
+	default:
 		lm.clicks.Inc()
-		s.notifyEvents()
 	}
 	http.SetCookie(w, &http.Cookie{Name: anonCookie, Value: aid, Path: "/", MaxAge: 2 * 365 * 24 * 3600,
 		HttpOnly: true, Secure: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"), SameSite: http.SameSiteLaxMode})
@@ -178,69 +175,11 @@ func (s *Server) linkRedirect(w http.ResponseWriter, r *http.Request, lm *linkMe
 	http.Redirect(w, r, landing, http.StatusFound)
 }
 
-// requestIP is the peer address, anonymised when the collector's setting
-// says so.
-func (s *Server) requestIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	var anon bool
-	if ok, err := s.store.Setting(r.Context(), collect.SettingAnonymizeIP, &anon); err == nil && ok && anon {
-		return collect.AnonymizeIP(host)
-	}
-	return host
-}
-
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "")
-}
-
-// linkClickEvent is the touch a click leaves: a track "Tracked Link
-// Clicked" with the link, campaign, promoter and card in its properties,
-// the effective UTM (the landing URL's own parameters win) in
-// context.campaign, under the links write key, with a fresh message id.
-func (s *Server) linkClickEvent(r *http.Request, l store.TrackedLink, landing, aid string) (model.Event, error) {
-	key, err := s.store.BuiltinWriteKey(r.Context(), linkSource, collect.NewWriteKey)
-	if err != nil {
-		return model.Event{}, err
-	}
-	now := time.Now().UTC()
-	utm, click := channel.ParseURL(landing)
-	camp := map[string]string{}
-	for k, v := range map[string]string{"source": utm.Source, "medium": utm.Medium, "name": utm.Campaign, "term": utm.Term, "content": utm.Content} {
-		if v != "" {
-			camp[k] = v
-		}
-	}
-	props := map[string]any{"link_code": l.Code, "campaign_code": l.CampaignCode, "url": landing}
-	if l.PromoterID != 0 {
-		props["promoter_id"] = l.PromoterID
-		props["promoter"] = l.PromoterEmail
-	}
-	if l.CardID != "" {
-		props["card_id"] = l.CardID
-	}
-	mid := "link-" + links.NewAnonymousID()
-	ua := clip(r.UserAgent(), 512)
-	ref := clip(r.Referer(), 2048)
-	ip := s.requestIP(r)
-	payload, err := json.Marshal(map[string]any{
-		"type": "track", "event": "Tracked Link Clicked", "messageId": mid, "anonymousId": aid,
-		"timestamp": now, "properties": props,
-		"context": map[string]any{"campaign": camp, "ip": ip, "userAgent": ua,
-			"page": map[string]any{"url": landing, "referrer": ref}, "library": map[string]string{"name": "revloop-links"}},
-	})
-	if err != nil {
-		return model.Event{}, err
-	}
-	return model.Event{WriteKeyID: key.ID, MessageID: mid, Type: model.EventTrack, Name: "Tracked Link Clicked", AnonymousID: aid,
-		Timestamp: now, ReceivedAt: now, IP: ip, UserAgent: ua, Bot: s.bots.IsBot(ua), URL: landing, Referrer: ref,
-		Source: utm.Source, Medium: utm.Medium, Campaign: utm.Campaign, Term: utm.Term, Content: utm.Content,
-		ClickIDType: click.Type, ClickID: click.Value, Payload: payload}, nil
 }
 
 // linkQR answers /r/{code}/qr.png and qr.svg: the short URL as a QR code.
@@ -308,54 +247,14 @@ func (s *Server) pixel(w http.ResponseWriter, r *http.Request, lm *linkMetrics) 
 		reject(pe.Reason)
 		return
 	}
-	key, err := s.store.WriteKeyByKey(r.Context(), p.WriteKey)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		reject("unknown_write_key")
-		return
+	var rej *collect.Rejection
+	switch err := s.collector.RecordPixel(r, p); {
+	case errors.As(err, &rej) && rej.Status < 500:
+		reject(rej.Reason)
 	case err != nil:
-		s.log.Error("pixel write key", "err", err)
-		reject("error")
-		return
-	case key.RevokedAt != nil:
-		reject("revoked_write_key")
-		return
-	}
-	now := time.Now().UTC()
-	mid := p.MessageID
-	if mid == "" {
-		mid = "px-" + links.NewAnonymousID()
-	}
-	camp := map[string]string{}
-	for k, v := range map[string]string{"source": p.UTM.Source, "medium": p.UTM.Medium, "name": p.UTM.Campaign, "term": p.UTM.Term, "content": p.UTM.Content} {
-		if v != "" {
-			camp[k] = v
-		}
-	}
-	ua := clip(r.UserAgent(), 512)
-	ip := s.requestIP(r)
-	msg := map[string]any{"type": "track", "event": p.Event, "messageId": mid, "timestamp": now, "properties": map[string]any{},
-		"context": map[string]any{"campaign": camp, "ip": ip, "userAgent": ua, "library": map[string]string{"name": "revloop-pixel"}}}
-	if p.AnonymousID != "" {
-		msg["anonymousId"] = p.AnonymousID
-	}
-	if p.UserID != "" {
-		msg["userId"] = p.UserID
-	}
-	payload, err := json.Marshal(msg)
-	if err != nil {
-		reject("error")
-		return
-	}
-	ev := model.Event{WriteKeyID: key.ID, MessageID: mid, Type: model.EventTrack, Name: p.Event, UserID: p.UserID, AnonymousID: p.AnonymousID,
-		Timestamp: now, ReceivedAt: now, IP: ip, UserAgent: ua, Bot: s.bots.IsBot(ua), Source: p.UTM.Source, Medium: p.UTM.Medium, Campaign: p.UTM.Campaign,
-		Term: p.UTM.Term, Content: p.UTM.Content, Payload: payload}
-	if _, err := s.store.AppendEvents(r.Context(), []model.Event{ev}); err != nil {
 		s.log.Error("store pixel event", "err", err)
 		reject("error")
-		return
 	}
-	s.notifyEvents()
 }
 
 // linkJSON is a tracked link in the API.
@@ -569,8 +468,8 @@ func (s *Server) apiImports(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiImport takes a CSV file as the request body (?name= names it in the
-// import log; events take ?create_campaigns=true). A file with bad rows is
-// 422 with every bad row listed.
+// import log; ?create_campaigns=true creates the campaigns it names that
+// match none). A file with bad rows is 422 with every bad row listed.
 func (s *Server) apiImport(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
@@ -587,7 +486,13 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 		if name == "" {
 			name = "upload.csv"
 		}
-		create, _ := strconv.ParseBool(r.URL.Query().Get("create_campaigns"))
+		create := false
+		if v := r.URL.Query().Get("create_campaigns"); v != "" {
+			if create, err = strconv.ParseBool(v); err != nil {
+				writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("create_campaigns %q: want true or false", clip(v, 40)))
+				return
+			}
+		}
 		im := &importer.Importer{Store: s.store, CreateCampaigns: create}
 		var res importer.Result
 		if kind == "costs" {

@@ -65,9 +65,9 @@ type Server struct {
 	predict  predictState // one predictive model training at a time (predict.go)
 	attrLive liveCache    // recent computed-on-request attribution answers (attribution.go)
 
-	// bots flags tracked-link clicks and pixel hits from crawlers (link
-	// previews, mail scanners) the same way the collector flags events.
-	bots collect.BotDetector
+	// collector takes every event: the /v1 API, tracked-link clicks and
+	// pixel hits (ingest.go).
+	collector *collect.Collector
 }
 
 // maxConcurrentLogins bounds simultaneous password checks: each argon2id

@@ -71,7 +71,7 @@ func runSettings() map[string]runSetting {
 		},
 		collect.SettingRateLimit: {
 			Description: "per-write-key token bucket; events_per_second 0 turns the limit off",
-			Default:     collect.RateLimit{Rate: 2000, Burst: 10000},
+			Default:     collect.RateLimit{Rate: collect.DefaultRate, Burst: collect.DefaultBurst},
 			check: func(raw []byte) (any, error) {
 				rl, err := decodeStrict[collect.RateLimit](raw)
 				if err != nil {
@@ -186,6 +186,13 @@ func (s *Server) apiPutSetting(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.SetSetting(r.Context(), key, v); err != nil {
 		s.apiInternal(w, r, err)
 		return
+	}
+	if strings.HasPrefix(key, "collector.") && s.collector != nil {
+		// Applied now, not at the collector's next periodic reload: an
+		// administrator lifting a rate limit expects the next request through.
+		if err := s.collector.ReloadSettings(r.Context()); err != nil {
+			s.log.Warn("collector settings not reloaded", "err", err)
+		}
 	}
 	writeJSON(w, http.StatusOK, settingView{Key: key, Value: v, Default: d.Default, Set: true, Description: d.Description})
 }
