@@ -43,10 +43,11 @@ func importFile(ctx context.Context, c *cli, kind string, args []string) error {
 	var cfg config.Config
 	var tz string
 	var create bool
-	usage := "import " + kind + " FILE.csv [--db DB]"
+	usage := "import " + kind + " FILE.csv [--create-campaigns] [--db DB]"
 	summary := "Import daily ad spend, impressions and clicks by platform, account, campaign, ad group and keyword.\n" +
 		"The layout (Baidu, Ocean Engine, Tencent Ads, Google Ads, LinkedIn, generic) is found from the header;\n" +
-		"UTF-8, UTF-16 and GBK files are read. FILE - reads standard input."
+		"UTF-8, UTF-16 and GBK files are read. FILE - reads standard input. A campaign is found by platform and\n" +
+		"name, else by code or name in any case; one found by neither is a bad row unless --create-campaigns."
 	if kind == "events" {
 		usage = "import events FILE.csv [--tz +08:00] [--create-campaigns] [--db DB]"
 		summary = "Import offline touches: one row per person and event (registered, checked_in, badge_scan, attended)\n" +
@@ -57,7 +58,10 @@ func importFile(ctx context.Context, c *cli, kind string, args []string) error {
 	cfg.BindDB(b, config.DefaultDB)
 	if kind == "events" {
 		fs.StringVar(&tz, "tz", "+08:00", "UTC offset of times written without one, e.g. +08:00 or Z")
-		fs.BoolVar(&create, "create-campaigns", false, "create campaigns the file names that do not exist yet (as offline events)")
+		fs.BoolVar(&create, "create-campaigns", false, "create campaigns the file names that match none by code or name (as offline events)")
+	} else {
+		fs.BoolVar(&create, "create-campaigns", false, "create campaigns the file names that match none by code or name, in the channel\n"+
+			"their platform implies (search engines paid search, feeds and social networks paid social)")
 	}
 	file, err := parseWithFile(fs, b, args)
 	if err != nil {

@@ -16,7 +16,11 @@ func TestImportAndLinkCommands(t *testing.T) {
 			env := map[string]string{"REVLOOP_DB": engine.dsn(t)}
 			costs := "../../internal/importer/testdata/baidu_keywords_gbk.csv"
 			r := revloop(t, "", env, "import", "costs", costs)
-			if r.code != 0 || !strings.Contains(r.stdout, "(baidu layout, gb18030): 5 rows new") || !strings.Contains(r.stdout, "note: line 9: totals row skipped") {
+			if r.code != 1 || !strings.Contains(r.stderr, `line 4: campaign "品牌词" does not exist on baidu`) || !strings.Contains(r.stderr, "--create-campaigns") {
+				t.Errorf("costs, unknown campaigns: %+v", r)
+			}
+			r = revloop(t, "", env, "import", "costs", costs, "--create-campaigns")
+			if r.code != 0 || !strings.Contains(r.stdout, `note: line 4: campaign "品牌词" created as paid_search (platform baidu`) || !strings.Contains(r.stdout, "(baidu layout, gb18030): 5 rows new") || !strings.Contains(r.stdout, "note: line 9: totals row skipped") {
 				t.Fatalf("import costs: %+v", r)
 			}
 			r = revloop(t, "", env, "import", "costs", costs)

@@ -88,6 +88,13 @@ func ParsePlatform(s string) (string, error) {
 	return "", fmt.Errorf("platform %q is not a platform name (letters, digits and _; e.g. baidu, google_ads)", s)
 }
 
+// KnownPlatform says whether revloop knows the channel of a platform's
+// campaigns (else PlatformChannel guesses display).
+func KnownPlatform(platform string) bool {
+	_, ok := platformChannels[platform]
+	return ok
+}
+
 // PlatformChannel is the channel of a platform's ad campaigns: search
 // engines are paid search, feeds and social networks paid social, anything
 // else display.

@@ -21,8 +21,9 @@ type Importer struct {
 	// time (UTC+8) when nil.
 	Location *time.Location
 	Now      func() time.Time
-	// CreateCampaigns makes an events import create the campaigns it names
-	// that do not exist yet (as offline events) instead of refusing the rows.
+	// CreateCampaigns makes an import create the campaigns it names that
+	// match none stored (by code or name), in the channel their platform
+	// implies (offline events for events), instead of refusing the rows.
 	CreateCampaigns bool
 }
 
@@ -88,7 +89,27 @@ func (im *Importer) Costs(ctx context.Context, name string, data []byte) (Result
 		return Result{}, inputError(err)
 	}
 	rec := store.Import{FileHash: hash, FileName: name, Layout: f.Layout, RowsRead: f.Read, RowsSkipped: f.Skipped, CreatedAt: im.now()}
-	got, err := im.Store.ImportCosts(ctx, rec, f.Rows)
+	got, created, err := im.Store.ImportCosts(ctx, rec, f.Rows, im.CreateCampaigns)
+	var unknown *store.UnknownCampaignsError
+	if errors.As(err, &unknown) {
+		var bad rowErrors
+		first := map[[2]string]int{}
+		for _, u := range unknown.Rows {
+			key := [2]string{u.Platform, u.Campaign}
+			if line, seen := first[key]; seen {
+				bad.add(u.Line, "campaign %q does not exist on %s (see line %d)", u.Campaign, u.Platform, line)
+				continue
+			}
+			first[key] = u.Line
+			hint := "no campaign has this name or code"
+			if u.Hint != "" {
+				hint += "; " + u.Hint
+			}
+			bad.add(u.Line, "campaign %q does not exist on %s (%s): fix the name, or let the import create it as %s (%s)",
+				u.Campaign, u.Platform, hint, PlatformChannel(u.Platform), createHint)
+		}
+		return Result{}, bad.err()
+	}
 	if errors.Is(err, store.ErrAlreadyImported) {
 		r, _, err := im.earlier(ctx, "costs", hash)
 		return r, err
@@ -96,10 +117,21 @@ func (im *Importer) Costs(ctx context.Context, name string, data []byte) (Result
 	if err != nil {
 		return Result{}, fmt.Errorf("import costs: %w", err)
 	}
+	for _, c := range created {
+		note := fmt.Sprintf("line %d: campaign %q created as %s (platform %s, code %s)", c.Line, c.Name, c.Channel, c.Platform, c.Code)
+		if !KnownPlatform(c.Platform) {
+			note += "; revloop does not know this platform, so display is a guess: correct the campaign's channel if it is wrong"
+		}
+		f.Notes = append(f.Notes, note)
+	}
 	return Result{Import: got, Encoding: f.Encoding, Notes: f.Notes}, nil
 }
 
-// Events imports offline touches. Every row's campaign must exist.
+// createHint says how to ask an import to create campaigns.
+const createHint = "create_campaigns=true, or --create-campaigns"
+
+// Events imports offline touches. Every row's campaign must exist (by
+// code, or by code or name in any case) unless CreateCampaigns is set.
 func (im *Importer) Events(ctx context.Context, name string, data []byte) (Result, error) {
 	hash := fileHash(data)
 	if r, ok, err := im.earlier(ctx, "events", hash); ok || err != nil {
@@ -115,25 +147,36 @@ func (im *Importer) Events(ctx context.Context, name string, data []byte) (Resul
 	}
 	var bad rowErrors
 	var created []string
-	known := map[string]bool{}
-	for _, r := range f.Rows {
-		ok, seen := known[r.Campaign]
+	known := map[string]string{} // campaign as written → code ("" unknown)
+	firstLine := map[string]int{}
+	for i := range f.Rows {
+		r := &f.Rows[i]
+		code, seen := known[r.Campaign]
 		if !seen {
-			_, err := im.Store.LinkCampaignByCode(ctx, r.Campaign)
+			c, err := im.Store.FindImportCampaign(ctx, r.Campaign)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return Result{}, err
 			}
-			ok = err == nil
-			if !ok && im.CreateCampaigns {
-				ok = true
+			code = c.Code
+			if err != nil && im.CreateCampaigns {
+				code = r.Campaign
 				created = append(created, r.Campaign)
-				f.Notes = append(f.Notes, fmt.Sprintf("line %d: campaign %s created as an offline event", r.Line, r.Campaign))
+				f.Notes = append(f.Notes, fmt.Sprintf("line %d: campaign %s created as %s", r.Line, r.Campaign, model.ChannelOfflineEvent))
 			}
-			known[r.Campaign] = ok
+			known[r.Campaign] = code
 		}
-		if !ok {
-			bad.add(r.Line, "campaign %q does not exist: fix the code, or let the import create it (--create-campaigns)", r.Campaign)
+		if code == "" {
+			if line, ok := firstLine[r.Campaign]; ok {
+				bad.add(r.Line, "campaign %q does not exist (see line %d)", r.Campaign, line)
+				continue
+			}
+			firstLine[r.Campaign] = r.Line
+			bad.add(r.Line, "campaign %q does not exist (no campaign has this code or name): fix it, or let the import create it as %s (%s)",
+				r.Campaign, model.ChannelOfflineEvent, createHint)
+			continue
 		}
+		// The row names the campaign as stored, so that its touches find it.
+		r.Campaign = code
 	}
 	if err := bad.err(); err != nil {
 		return Result{}, err

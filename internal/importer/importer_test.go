@@ -43,7 +43,7 @@ func readCostState(t *testing.T, s *store.Store) costState {
 func TestImportCosts(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		im := &Importer{Store: s}
+		im := &Importer{Store: s, CreateCampaigns: true}
 		files := []struct {
 			name          string
 			rows, skipped int
@@ -112,7 +112,7 @@ func TestImportCosts(t *testing.T) {
 func TestImportCostsAllOrNothing(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		im := &Importer{Store: s}
+		im := &Importer{Store: s, CreateCampaigns: true}
 		before := readCostState(t, s)
 		bad := "date,platform,account,campaign,ad_group,keyword,impressions,clicks,cost\n" +
 			"2024-05-01,baidu,a,c1,g,k,10,1,1.00\n" +

@@ -83,6 +83,98 @@ func (s *Store) recordImport(ctx context.Context, tx *sql.Tx, im *Import) error 
 	return err
 }
 
+// campaignName is what imports match a campaign by.
+type campaignName struct {
+	id                           int64
+	code, name, nameEN, platform string
+}
+
+func readCampaignNames(ctx context.Context, s *Store, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]campaignName, error) {
+	rows, err := q.QueryContext(ctx, s.q("SELECT id, code, name, name_en, platform FROM campaigns ORDER BY id"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []campaignName{}
+	for rows.Next() {
+		var c campaignName
+		if err := rows.Scan(&c.id, &c.code, &c.name, &c.nameEN, &c.platform); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// matchCampaign finds the campaign an import row means when its name is
+// not the platform's exact campaign name: one whose code, name or English
+// name equals it in any case, on the row's platform (or, for a campaign
+// made by hand or by links, on none). A code beats a name, the row's
+// platform beats none. Two campaigns that match equally well match
+// neither: the file must say which (by code). An empty platform (offline
+// events) matches campaigns of every platform. When nothing matches, hint
+// says what was near: the same name on another platform, or the
+// campaigns the name could mean.
+func matchCampaign(all []campaignName, platform, v string) (found *campaignName, hint string) {
+	best := -1
+	var tie *campaignName
+	for i := range all {
+		c := &all[i]
+		rank := 0
+		switch {
+		case strings.EqualFold(c.code, v):
+			rank = 4
+		case strings.EqualFold(c.name, v) || (c.nameEN != "" && strings.EqualFold(c.nameEN, v)):
+			rank = 2
+		default:
+			continue
+		}
+		if platform != "" && c.platform != platform && c.platform != "" {
+			if hint == "" {
+				hint = fmt.Sprintf("campaign %s (%s) is on platform %s, not %s", c.code, c.name, c.platform, platform)
+			}
+			continue
+		}
+		if platform != "" && c.platform == platform {
+			rank++
+		}
+		switch {
+		case rank > best:
+			best, found, tie = rank, c, nil
+		case rank == best:
+			tie = c
+		}
+	}
+	if tie != nil {
+		return nil, fmt.Sprintf("it could mean campaign %s or %s: write the campaign's code", found.code, tie.code)
+	}
+	if found != nil {
+		hint = ""
+	}
+	return found, hint
+}
+
+// FindImportCampaign finds the campaign an offline-events row names: the
+// campaign with that code, else one whose code or name matches in any case
+// (see matchCampaign). It returns ErrNotFound when none does.
+func (s *Store) FindImportCampaign(ctx context.Context, v string) (LinkCampaign, error) {
+	c, err := s.LinkCampaignByCode(ctx, v)
+	if !errors.Is(err, ErrNotFound) {
+		return c, err
+	}
+	all, err := readCampaignNames(ctx, s, s.r)
+	if err != nil {
+		return c, err
+	}
+	m, _ := matchCampaign(all, "", v)
+	if m == nil {
+		return c, ErrNotFound
+	}
+	return s.LinkCampaignByCode(ctx, m.code)
+}
+
 // ImportEvents appends the events of one file, grouped by the row they
 // came from, and records the import, all in one transaction. A row whose
 // events were all stored before (same write key and message id) counts as
@@ -127,13 +219,14 @@ func (s *Store) ImportEvents(ctx context.Context, im Import, rows [][]model.Even
 }
 
 // CostRow is one line of an ad platform's daily report, with names as the
-// platform writes them. Campaigns, ad groups and keywords are found by name
+// platform writes them. Campaigns are found by platform and name, else by
+// code or name (created only when asked); ad groups and keywords by name
 // (and created when missing).
 type CostRow struct {
 	Line        int // in the file, for messages
 	Day         time.Time
 	Platform    string
-	Channel     model.Channel // for campaigns created by the import
+	Channel     model.Channel // for campaigns created by the import; empty: the platform implies none
 	Account     string
 	Campaign    string
 	AdGroup     string
@@ -143,17 +236,54 @@ type CostRow struct {
 	Cost        model.Money
 }
 
+// UnknownCampaign is an import row whose campaign matches none stored.
+type UnknownCampaign struct {
+	Line     int
+	Platform string // empty for offline events
+	Campaign string // as the file writes it
+	Hint     string // what is near, e.g. the same name on another platform
+}
+
+// UnknownCampaignsError lists the rows of an import whose campaigns match
+// none stored and were not to be created; nothing was imported.
+type UnknownCampaignsError struct{ Rows []UnknownCampaign }
+
+func (e *UnknownCampaignsError) Error() string {
+	return fmt.Sprintf("%d row(s) name a campaign that does not exist, nothing imported (first: line %d, %q)", len(e.Rows), e.Rows[0].Line, e.Rows[0].Campaign)
+}
+
+// CreatedCampaign is a campaign an import created, for its report.
+type CreatedCampaign struct {
+	Line     int // the first row that named it
+	Code     string
+	Name     string
+	Platform string
+	Channel  model.Channel
+}
+
 // ImportCosts upserts daily costs keyed by (day, campaign, ad group,
 // keyword) and records the import, all in one transaction: a failure leaves
-// nothing behind. Importing rows already stored changes nothing.
-func (s *Store) ImportCosts(ctx context.Context, im Import, rows []CostRow) (Import, error) {
+// nothing behind. Importing rows already stored changes nothing. A row's
+// campaign is the platform's campaign of that name, else one whose code or
+// name is the row's campaign (any case) on the same platform or on none;
+// else, with create, a new campaign in the row's Channel, and without it
+// the row is reported in an *UnknownCampaignsError, with every other such
+// row.
+func (s *Store) ImportCosts(ctx context.Context, im Import, rows []CostRow, create bool) (Import, []CreatedCampaign, error) {
 	im.Kind = "costs"
+	var created []CreatedCampaign
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		im.RowsNew, im.RowsSame, im.RowsUpdated = 0, 0, 0
-		r := costResolver{s: s, tx: tx, campaigns: map[[3]string]int64{}, adGroups: map[adGroupKey]int64{}, keywords: map[keywordKey]int64{}}
+		r := costResolver{s: s, tx: tx, create: create, campaigns: map[[3]string]int64{}, adGroups: map[adGroupKey]int64{}, keywords: map[keywordKey]int64{}}
+		var unknown []UnknownCampaign
 		for i := range rows {
 			row := &rows[i]
 			change, err := r.upsert(ctx, row)
+			var miss *UnknownCampaign
+			if errors.As(err, &miss) {
+				unknown = append(unknown, *miss)
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("line %d: %w", row.Line, err)
 			}
@@ -166,9 +296,20 @@ func (s *Store) ImportCosts(ctx context.Context, im Import, rows []CostRow) (Imp
 				im.RowsSame++
 			}
 		}
+		if len(unknown) > 0 {
+			return &UnknownCampaignsError{Rows: unknown}
+		}
+		created = r.created
 		return s.recordImport(ctx, tx, &im)
 	})
-	return im, err
+	if err != nil {
+		return im, nil, err
+	}
+	return im, created, nil
+}
+
+func (u *UnknownCampaign) Error() string {
+	return fmt.Sprintf("campaign %q does not exist", u.Campaign)
 }
 
 type costChange int
@@ -194,6 +335,9 @@ type keywordKey struct {
 type costResolver struct {
 	s         *Store
 	tx        *sql.Tx
+	create    bool
+	all       []campaignName // every campaign, read at the first miss
+	created   []CreatedCampaign
 	campaigns map[[3]string]int64
 	adGroups  map[adGroupKey]int64
 	keywords  map[keywordKey]int64
@@ -240,7 +384,9 @@ func (r *costResolver) upsert(ctx context.Context, row *CostRow) (costChange, er
 
 // campaign matches by platform and name, preferring a campaign of the same
 // ad account; one of another account is a different campaign. A campaign
-// found without an account takes the row's.
+// found without an account takes the row's. Failing that it matches by
+// code or name in any case (see matchCampaign), and failing that creates
+// the campaign when asked to, else reports the row as *UnknownCampaign.
 func (r *costResolver) campaign(ctx context.Context, row *CostRow) (int64, error) {
 	key := [3]string{row.Platform, row.Account, row.Campaign}
 	if id, ok := r.campaigns[key]; ok {
@@ -250,15 +396,34 @@ func (r *costResolver) campaign(ctx context.Context, row *CostRow) (int64, error
 	var account string
 	err := r.tx.QueryRowContext(ctx, r.s.q(`SELECT id, ad_account FROM campaigns WHERE platform = ? AND name = ? AND (ad_account = ? OR ad_account = '')
 		ORDER BY CASE WHEN ad_account = ? THEN 0 ELSE 1 END, id LIMIT 1`), row.Platform, row.Campaign, row.Account, row.Account).Scan(&id, &account)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		sum := sha256.Sum256([]byte(row.Platform + "\x00" + row.Account + "\x00" + row.Campaign))
-		code := row.Platform + "-" + hex.EncodeToString(sum[:5])
-		id, err = r.s.insertID(ctx, r.tx, `INSERT INTO campaigns (code, name, channel, platform, kind, ad_account, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			code, row.Campaign, string(row.Channel), row.Platform, "ads", row.Account, utc(time.Now()))
-		if err != nil {
-			return 0, fmt.Errorf("create campaign %q: %w", row.Campaign, err)
+	if errors.Is(err, sql.ErrNoRows) {
+		if r.all == nil {
+			if r.all, err = readCampaignNames(ctx, r.s, r.tx); err != nil {
+				return 0, err
+			}
 		}
+		c, hint := matchCampaign(r.all, row.Platform, row.Campaign)
+		switch {
+		case c != nil:
+			id = c.id
+		case !r.create:
+			return 0, &UnknownCampaign{Line: row.Line, Platform: row.Platform, Campaign: row.Campaign, Hint: hint}
+		case row.Channel == "":
+			return 0, fmt.Errorf("campaign %q does not exist and platform %s implies no channel to create it in; create the campaign first", row.Campaign, row.Platform)
+		default:
+			sum := sha256.Sum256([]byte(row.Platform + "\x00" + row.Account + "\x00" + row.Campaign))
+			code := row.Platform + "-" + hex.EncodeToString(sum[:5])
+			id, err = r.s.insertID(ctx, r.tx, `INSERT INTO campaigns (code, name, channel, platform, kind, ad_account, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				code, row.Campaign, string(row.Channel), row.Platform, "ads", row.Account, utc(time.Now()))
+			if err != nil {
+				return 0, fmt.Errorf("create campaign %q: %w", row.Campaign, err)
+			}
+			r.created = append(r.created, CreatedCampaign{Line: row.Line, Code: code, Name: row.Campaign, Platform: row.Platform, Channel: row.Channel})
+		}
+		r.campaigns[key] = id
+		return id, nil
+	}
+	switch {
 	case err != nil:
 		return 0, err
 	case account == "" && row.Account != "":

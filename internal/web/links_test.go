@@ -269,7 +269,27 @@ func TestImportAPI(t *testing.T) {
 		if len(bad.BadRows) != 1 || bad.BadRows[0].Line != 3 || !strings.Contains(bad.Error, "line 3") {
 			t.Errorf("bad: %+v", bad)
 		}
+		// A campaign that matches none is a bad row unless the import is
+		// asked to create it, in the platform's channel.
+		other := "date,platform,account,campaign,ad_group,keyword,impressions,clicks,cost\n2026-01-10,zhihu,acc,知乎内容,g,k,100,5,1\n"
+		decodeJSON(t, e.send(t, http.MethodPost, "/api/v1/imports/costs", key, "text/csv", other), http.StatusUnprocessableEntity, &bad)
+		if len(bad.BadRows) != 1 || bad.BadRows[0].Line != 2 || !strings.Contains(bad.BadRows[0].Reason, `campaign "知乎内容" does not exist on zhihu`) ||
+			!strings.Contains(bad.BadRows[0].Reason, "create_campaigns=true") {
+			t.Errorf("unknown campaign: %+v", bad)
+		}
 		var er apiError
+		decodeJSON(t, e.send(t, http.MethodPost, "/api/v1/imports/costs?create_campaigns=yes", key, "text/csv", other), http.StatusBadRequest, &er)
+		if er.Error != `create_campaigns "yes": want true or false` {
+			t.Errorf("create_campaigns=yes: %q", er.Error)
+		}
+		var created struct {
+			RowsNew int `json:"rows_new"`
+			Notes   []string
+		}
+		decodeJSON(t, e.send(t, http.MethodPost, "/api/v1/imports/costs?create_campaigns=true&name=zhihu.csv", key, "text/csv", other), http.StatusOK, &created)
+		if created.RowsNew != 1 || len(created.Notes) != 1 || !strings.Contains(created.Notes[0], `campaign "知乎内容" created as paid_social (platform zhihu`) {
+			t.Errorf("created: %+v", created)
+		}
 		decodeJSON(t, e.send(t, http.MethodPost, "/api/v1/imports/events", key, "text/csv", "what,ever\n1,2\n"), http.StatusBadRequest, &er)
 		if !strings.Contains(er.Error, "header") {
 			t.Errorf("events: %q", er.Error)
@@ -279,7 +299,7 @@ func TestImportAPI(t *testing.T) {
 		}
 		var list struct{ Imports []store.Import }
 		decodeJSON(t, e.send(t, http.MethodGet, "/api/v1/imports", key, "", ""), http.StatusOK, &list)
-		if len(list.Imports) != 1 || list.Imports[0].FileName != "jan.csv" {
+		if len(list.Imports) != 2 || list.Imports[0].FileName != "zhihu.csv" || list.Imports[1].FileName != "jan.csv" {
 			t.Errorf("imports %+v", list.Imports)
 		}
 	})
