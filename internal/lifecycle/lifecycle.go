@@ -1,7 +1,9 @@
 // Package lifecycle holds the rules of the lead lifecycle: which stage
 // moves are allowed, and who may make them. Stages, in forward order:
 // subscriber, lead, mql, sql, opportunity, customer; nurture (recycled) and
-// disqualified are side states.
+// disqualified are side states. The order itself lives in internal/model
+// (model.LifecycleStages, Stage.Rank), below the store, so that identity
+// merges keep the further stage by the same order (model.FurtherStage).
 //
 // Forward moves may be automatic (a score crossing the MQL threshold, an
 // SDR accepting, an opportunity created or won). Every other move — back
