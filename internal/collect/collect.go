@@ -350,21 +350,12 @@ func (c *Collector) handle(kind Kind) http.HandlerFunc {
 			}
 			keyID = id
 		}
-		if ok, wait := c.limits.take(keyID, len(dec.Events), received); !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-			c.fail(w, reject(http.StatusTooManyRequests, ReasonRateLimited,
-				"rate limit of this write key exceeded (%g events/s, burst %d): retry after %d s", st.rate.Rate, st.rate.Burst, max(secs, 1)))
+		if retry, rej := c.admit(keyID, dec.Events, received, st); rej != nil {
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
+			c.fail(w, rej)
 			return
 		}
-		bots := 0
-		for i := range dec.Events {
-			dec.Events[i].WriteKeyID = keyID
-			if dec.Events[i].Bot {
-				bots++
-			}
-		}
-		if err := c.commits.submit(ctx, dec.Events); err != nil {
+		if err := c.commit(ctx, dec.Events); err != nil {
 			if !errors.Is(err, errClosed) && !errors.Is(err, context.Canceled) {
 				c.log.Error("collector: events not stored", "events", len(dec.Events), "err", err)
 			}
@@ -372,9 +363,38 @@ func (c *Collector) handle(kind Kind) http.HandlerFunc {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "events not stored (temporary failure): retry the request"})
 			return
 		}
-		c.metrics.bots.Add(float64(bots))
 		writeJSON(w, http.StatusOK, map[string]any{"success": true})
 	}
+}
+
+// admit applies the write key's rate limit to decoded events and stamps
+// them with the key; a refusal says after how many seconds to retry. Every
+// source of events (posted messages, link clicks, pixels) passes here.
+func (c *Collector) admit(keyID int64, events []model.Event, at time.Time, st *settings) (int, *Rejection) {
+	if ok, wait := c.limits.take(keyID, len(events), at); !ok {
+		secs := max(int(math.Ceil(wait.Seconds())), 1)
+		return secs, reject(http.StatusTooManyRequests, ReasonRateLimited,
+			"rate limit of this write key exceeded (%g events/s, burst %d): retry after %d s", st.rate.Rate, st.rate.Burst, secs)
+	}
+	for i := range events {
+		events[i].WriteKeyID = keyID
+	}
+	return 0, nil
+}
+
+// commit group-commits admitted events and counts the bots among them.
+func (c *Collector) commit(ctx context.Context, events []model.Event) error {
+	if err := c.commits.submit(ctx, events); err != nil {
+		return err
+	}
+	bots := 0
+	for i := range events {
+		if events[i].Bot {
+			bots++
+		}
+	}
+	c.metrics.bots.Add(float64(bots))
+	return nil
 }
 
 func (c *Collector) fail(w http.ResponseWriter, rej *Rejection) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"time"
 
@@ -120,23 +119,16 @@ func (c *Collector) recordHit(r *http.Request, keyID int64, msg map[string]any) 
 		}
 		return err
 	}
-	if ok, wait := c.limits.take(keyID, len(dec.Events), received); !ok {
-		c.metrics.rejected.WithLabelValues(ReasonRateLimited).Inc()
-		return reject(http.StatusTooManyRequests, ReasonRateLimited,
-			"rate limit of this write key exceeded (%g events/s, burst %d): retry after %d s", st.rate.Rate, st.rate.Burst, max(int(math.Ceil(wait.Seconds())), 1))
-	}
-	for i := range dec.Events {
-		dec.Events[i].WriteKeyID = keyID
-		if dec.Events[i].Bot {
-			c.metrics.bots.Inc()
-		}
+	if _, rej := c.admit(keyID, dec.Events, received, st); rej != nil {
+		c.metrics.rejected.WithLabelValues(rej.Reason).Inc()
+		return rej
 	}
 	// The click is committed even if the visitor's browser goes away: a
 	// fresh context, bounded, since the answer matters to no one but the
 	// stored touch.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := c.commits.submit(sctx, dec.Events); err != nil {
+	if err := c.commit(sctx, dec.Events); err != nil {
 		return fmt.Errorf("store event: %w", err)
 	}
 	return nil
