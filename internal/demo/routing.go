@@ -9,6 +9,7 @@ import (
 
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/routing"
+	"github.com/revloop/revloop/internal/store"
 )
 
 // Routing in the demo: the company hands every MQL to sales with a
@@ -106,6 +107,11 @@ type demoAssignment struct {
 	followUp, breach int64 // 0 when none
 	task             int64 // the escalation task's id
 	closed           int64 // when its person left the working stages unfollowed
+	// supersededAt is when the assignment closed for good, closedReason
+	// why: the person was recycled, or assigned again. 0 while open (a
+	// person holds at most one open assignment).
+	supersededAt int64
+	closedReason string
 }
 
 // demoActivity is one logged sales activity.
@@ -329,6 +335,29 @@ func (g *gen) buildRouting() *demoRouting {
 		a.task = t.id
 	}
 
+	// Closing: an assignment closes when its person goes back to an
+	// earlier stage (recycled, disqualified: not on to customer), else
+	// when the person is assigned again.
+	back := map[int64][]int64{} // person → when it left the working stages backwards; looked up, never iterated
+	for i := range g.changes {
+		if c := &g.changes[i]; working[c.from] && !working[c.to] && c.to != model.StageCustomer {
+			back[c.person] = append(back[c.person], c.at)
+		}
+	}
+	next := map[int64]int64{} // person → when its next assignment was made; looked up, never iterated
+	for i := len(dr.assignments) - 1; i >= 0; i-- {
+		a := &dr.assignments[i]
+		for _, at := range back[a.person] {
+			if at >= a.assigned && (next[a.person] == 0 || at <= next[a.person]) && (a.supersededAt == 0 || at < a.supersededAt) {
+				a.supersededAt, a.closedReason = at, store.ClosedRecycled
+			}
+		}
+		if a.supersededAt == 0 && next[a.person] != 0 {
+			a.supersededAt, a.closedReason = next[a.person], store.ClosedReassigned
+		}
+		next[a.person] = a.assigned
+	}
+
 	// Owners: a routed person belongs to its assignee unless sales
 	// acceptance already gave it to the account's rep.
 	for _, a := range dr.assignments {
@@ -411,10 +440,11 @@ func (g *gen) withRouting(steps []loadStep) []loadStep {
 		loadStep{"routing_cursors", "rule,last_user_id,updated_at", len(dr.cursors), func(i int) []any {
 			return []any{dr.cursors[i].rule, dr.cursors[i].user, ts(dr.lastAssigned)}
 		}},
-		loadStep{"assignments", "id,person_id,user_id,rule,rule_set_id,assigned_by,assigned_at,due_at,first_follow_up_at,breached_at,escalation_task_id",
+		loadStep{"assignments", "id,person_id,user_id,rule,rule_set_id,assigned_by,assigned_at,due_at,first_follow_up_at,breached_at,escalation_task_id,superseded_at,closed_reason",
 			len(dr.assignments), func(i int) []any {
 				a := &dr.assignments[i]
-				return []any{a.id, a.person, a.user, a.rule, int64(1), routing.ActorRouting, ts(a.assigned), ts(a.due), ts(a.followUp), ts(a.breach), id(a.task)}
+				return []any{a.id, a.person, a.user, a.rule, int64(1), routing.ActorRouting, ts(a.assigned), ts(a.due), ts(a.followUp), ts(a.breach), id(a.task),
+					ts(a.supersededAt), a.closedReason}
 			}},
 		loadStep{"activities", "id,person_id,user_id,kind,occurred_at,note,created_by,created_at", len(dr.activities), func(i int) []any {
 			a := &dr.activities[i]

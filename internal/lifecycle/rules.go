@@ -453,40 +453,13 @@ func RunRules(ctx context.Context, s *store.Store, now time.Time) (RunResult, er
 	if err != nil {
 		return RunResult{}, err
 	}
-	res := RunResult{Version: saved.Version}
-	if len(rs.Rules) == 0 {
-		return res, nil
-	}
-	activity, demo := rs.needs()
-	persons, err := s.LifecyclePersons(ctx, activity, demo)
+	p, err := plan(ctx, s, rs, saved.Version, now)
 	if err != nil {
-		return res, fmt.Errorf("read persons for lifecycle rules: %w", err)
+		return p.RunResult, err
 	}
-	res.Evaluated = len(persons)
-	var sets []store.QualificationSet
-	var moves []store.StageMove
-	for _, p := range persons {
-		d := rs.Decide(p, now, saved.Version)
-		for _, q := range d.Sets {
-			cur, by := p.Grade, p.GradeSetBy
-			if q.Field == store.FieldSDRClass {
-				cur, by = p.SDRClass, p.SDRClassSetBy
-			}
-			if cur == q.Value {
-				continue // nothing to change; saves a write
-			}
-			if q.KeepManual && ByPerson(by) {
-				res.KeptManual++
-				continue
-			}
-			sets = append(sets, q)
-		}
-		if d.Move != nil {
-			moves = append(moves, *d.Move)
-		}
-	}
-	for i := 0; i < len(sets); i += runBatch {
-		batch := sets[i:min(i+runBatch, len(sets))]
+	res := p.RunResult
+	for i := 0; i < len(p.sets); i += runBatch {
+		batch := p.sets[i:min(i+runBatch, len(p.sets))]
 		applied, err := s.SetQualifications(ctx, batch)
 		if err != nil {
 			return res, fmt.Errorf("apply lifecycle rule values: %w", err)
@@ -502,8 +475,8 @@ func RunRules(ctx context.Context, s *store.Store, now time.Time) (RunResult, er
 			}
 		}
 	}
-	for i := 0; i < len(moves); i += runBatch {
-		batch := moves[i:min(i+runBatch, len(moves))]
+	for i := 0; i < len(p.moves); i += runBatch {
+		batch := p.moves[i:min(i+runBatch, len(p.moves))]
 		applied, err := s.MoveStages(ctx, batch)
 		if err != nil {
 			return res, fmt.Errorf("apply lifecycle stage rules: %w", err)
@@ -517,4 +490,107 @@ func RunRules(ctx context.Context, s *store.Store, now time.Time) (RunResult, er
 		}
 	}
 	return res, nil
+}
+
+// runPlan is what one run would write: the values and moves the rules
+// decide, and the persons as read. RunResult counts only what the read
+// already settles (evaluated, kept manual).
+type runPlan struct {
+	RunResult
+	sets    []store.QualificationSet
+	moves   []store.StageMove
+	persons map[int64]store.LifecyclePerson
+}
+
+// plan evaluates rs over every person past the visitor stage at now,
+// reading the store and writing nothing.
+func plan(ctx context.Context, s *store.Store, rs RuleSet, version int64, now time.Time) (runPlan, error) {
+	p := runPlan{RunResult: RunResult{Version: version}}
+	if len(rs.Rules) == 0 {
+		return p, nil
+	}
+	activity, demo := rs.needs()
+	persons, err := s.LifecyclePersons(ctx, activity, demo)
+	if err != nil {
+		return p, fmt.Errorf("read persons for lifecycle rules: %w", err)
+	}
+	p.Evaluated = len(persons)
+	p.persons = make(map[int64]store.LifecyclePerson, len(persons))
+	for _, person := range persons {
+		d := rs.Decide(person, now, version)
+		changed := false
+		for _, q := range d.Sets {
+			cur, by := person.Grade, person.GradeSetBy
+			if q.Field == store.FieldSDRClass {
+				cur, by = person.SDRClass, person.SDRClassSetBy
+			}
+			if cur == q.Value {
+				continue // nothing to change; saves a write
+			}
+			if q.KeepManual && ByPerson(by) {
+				p.KeptManual++
+				continue
+			}
+			p.sets = append(p.sets, q)
+			changed = true
+		}
+		if d.Move != nil {
+			p.moves = append(p.moves, *d.Move)
+			changed = true
+		}
+		if changed {
+			p.persons[person.ID] = person
+		}
+	}
+	return p, nil
+}
+
+// Preview says what a rule set would change if it ran now: counts, and a
+// sample of the changes, the stage moves first.
+type Preview struct {
+	Evaluated       int      `json:"evaluated"`
+	Persons         int      `json:"persons"` // persons with at least one change
+	GradeChanges    int      `json:"grade_changes"`
+	SDRClassChanges int      `json:"sdr_class_changes"`
+	Moves           int      `json:"moves"`
+	KeptManual      int      `json:"kept_manual"`
+	Sample          []Change `json:"sample"`
+}
+
+// Change is one value a run would change for one person.
+type Change struct {
+	PersonID int64  `json:"person_id"`
+	Field    string `json:"field"` // grade, sdr_class or stage
+	Before   string `json:"before"`
+	After    string `json:"after"`
+	Rule     string `json:"rule"`
+}
+
+// PreviewRules evaluates rs over every person at now as a run of the rules
+// would, without writing, and lists at most sample changes.
+func PreviewRules(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, sample int) (Preview, error) {
+	p, err := plan(ctx, s, rs, 0, now)
+	if err != nil {
+		return Preview{}, err
+	}
+	out := Preview{Evaluated: p.Evaluated, Persons: len(p.persons), KeptManual: p.KeptManual, Moves: len(p.moves), Sample: []Change{}}
+	add := func(c Change) {
+		if len(out.Sample) < sample {
+			out.Sample = append(out.Sample, c)
+		}
+	}
+	for _, m := range p.moves {
+		add(Change{PersonID: m.PersonID, Field: "stage", Before: string(m.From), After: string(m.To), Rule: strings.TrimPrefix(m.Actor, ActorRule)})
+	}
+	for _, q := range p.sets {
+		before := p.persons[q.PersonID].Grade
+		if q.Field == store.FieldGrade {
+			out.GradeChanges++
+		} else {
+			out.SDRClassChanges++
+			before = p.persons[q.PersonID].SDRClass
+		}
+		add(Change{PersonID: q.PersonID, Field: q.Field, Before: before, After: q.Value, Rule: strings.TrimPrefix(q.Actor, ActorRule)})
+	}
+	return out, nil
 }

@@ -83,39 +83,44 @@ func Users(us []store.RoutingUser) []User {
 type AssignResult struct {
 	Assigned int `json:"assigned"`
 	Waiting  int `json:"waiting"` // pending leads nobody could take
+	Closed   int `json:"closed"`  // open assignments of recycled persons closed
 }
 
-// Assign routes the leads pending since their last entry into the working
-// stages, oldest first, and writes the assignments with their due times.
-func (r *Router) Assign(ctx context.Context) (AssignResult, error) {
-	var res AssignResult
-	rs, err := r.Rules(ctx)
-	if err != nil {
-		return res, err
-	}
+// plan is what one assignment run would write.
+type plan struct {
+	leads   []store.PendingLead
+	as      []store.NewAssignment // for the leads somebody takes, in lead order
+	waiting []store.PendingLead   // the leads nobody could take
+	cursors map[string]int64      // the round-robin turns that moved
+	users   []User
+}
+
+// plan decides, with rs at now, where the oldest pending leads (at most
+// Batch) go, reading the store and writing nothing.
+func (r *Router) plan(ctx context.Context, rs *RuleSet, now time.Time) (plan, error) {
+	var p plan
 	working := WorkingStages(rs.TriggerStage)
 	leads, err := r.Store.PendingLeads(ctx, working, Batch)
 	if err != nil || len(leads) == 0 {
-		return res, err
+		return p, err
 	}
 	su, err := r.Store.RoutingUsers(ctx, working)
 	if err != nil {
-		return res, err
+		return p, err
 	}
 	users := Users(su)
 	cursors, err := r.Store.RoutingCursors(ctx)
 	if err != nil {
-		return res, err
+		return p, err
 	}
 	before := maps.Clone(cursors)
-	now := r.now()
 	due := rs.DueAt(now)
-	var as []store.NewAssignment
+	p.leads = leads
 	for _, l := range leads {
 		d := rs.Decide(Lead{PersonID: l.PersonID, Region: l.Region, Industry: l.Industry, Tier: l.Tier, Score: l.Score, AccountOwnerID: l.AccountOwnerID},
 			users, cursors, now)
 		if d.UserID == 0 {
-			res.Waiting++
+			p.waiting = append(p.waiting, l)
 			continue
 		}
 		for i := range users {
@@ -123,19 +128,41 @@ func (r *Router) Assign(ctx context.Context) (AssignResult, error) {
 				users[i].Open++
 			}
 		}
-		as = append(as, store.NewAssignment{PersonID: l.PersonID, UserID: d.UserID, Rule: d.Rule, RuleSetID: rs.Version,
+		p.as = append(p.as, store.NewAssignment{PersonID: l.PersonID, UserID: d.UserID, Rule: d.Rule, RuleSetID: rs.Version,
 			AssignedBy: ActorRouting, AssignedAt: now, DueAt: due, EnteredAt: l.EnteredAt})
 	}
-	changed := map[string]int64{}
+	p.cursors = map[string]int64{}
 	for k, v := range cursors {
 		if before[k] != v {
-			changed[k] = v
+			p.cursors[k] = v
 		}
 	}
-	if len(as) == 0 {
+	p.users = users
+	return p, nil
+}
+
+// Assign closes the open assignments of recycled persons, then routes the
+// leads pending since their last entry into the working stages, oldest
+// first, and writes the assignments with their due times.
+func (r *Router) Assign(ctx context.Context) (AssignResult, error) {
+	var res AssignResult
+	rs, err := r.Rules(ctx)
+	if err != nil {
+		return res, err
+	}
+	if res.Closed, err = r.Store.CloseRecycled(ctx, WorkingStages(rs.TriggerStage)); err != nil {
+		return res, fmt.Errorf("close assignments of recycled persons: %w", err)
+	}
+	now := r.now()
+	p, err := r.plan(ctx, rs, now)
+	if err != nil {
+		return res, err
+	}
+	res.Waiting = len(p.waiting)
+	if len(p.as) == 0 {
 		return res, nil
 	}
-	ids, err := r.Store.SaveAssignments(ctx, as, changed, now)
+	ids, err := r.Store.SaveAssignments(ctx, p.as, p.cursors, now)
 	if err != nil {
 		return res, err
 	}
@@ -147,6 +174,76 @@ func (r *Router) Assign(ctx context.Context) (AssignResult, error) {
 	return res, nil
 }
 
+// Preview says what saving a rule set would do to the leads waiting for
+// an assignee: who the next run would hand to whom.
+type Preview struct {
+	Pending      int         `json:"pending"`       // leads waiting for an assignee under these rules
+	Considered   int         `json:"considered"`    // of which one run takes (the oldest, at most Batch)
+	WouldAssign  int         `json:"would_assign"`  // of those, the leads somebody would take
+	WouldWait    int         `json:"would_wait"`    // and those nobody could take
+	OwnerChanges int         `json:"owner_changes"` // assigned to another user than their owner now
+	Sample       []Placement `json:"sample"`        // the oldest leads first
+}
+
+// Placement is where one waiting lead would go; owner 0 is nobody.
+type Placement struct {
+	PersonID         int64  `json:"person_id"`
+	OwnerBefore      int64  `json:"owner_before"`
+	OwnerBeforeEmail string `json:"owner_before_email,omitempty"`
+	OwnerAfter       int64  `json:"owner_after"`
+	OwnerAfterEmail  string `json:"owner_after_email,omitempty"`
+	Rule             string `json:"rule,omitempty"`
+}
+
+// Preview decides with rs (validated, its pools resolved) where the
+// waiting leads would go now, writing nothing, and lists at most sample
+// of them.
+func (r *Router) Preview(ctx context.Context, rs *RuleSet, sample int) (Preview, error) {
+	out := Preview{Sample: []Placement{}}
+	working := WorkingStages(rs.TriggerStage)
+	var err error
+	if out.Pending, err = r.Store.CountPendingLeads(ctx, working); err != nil {
+		return out, err
+	}
+	p, err := r.plan(ctx, rs, r.now())
+	if err != nil {
+		return out, err
+	}
+	out.Considered, out.WouldAssign, out.WouldWait = len(p.leads), len(p.as), len(p.waiting)
+	email := func(id int64) string {
+		for _, u := range p.users {
+			if u.ID == id {
+				return u.Email
+			}
+		}
+		return ""
+	}
+	to := make(map[int64]store.NewAssignment, len(p.as))
+	for _, a := range p.as {
+		to[a.PersonID] = a
+		if a.UserID != leadOwner(p.leads, a.PersonID) {
+			out.OwnerChanges++
+		}
+	}
+	for _, l := range p.leads[:min(sample, len(p.leads))] {
+		pl := Placement{PersonID: l.PersonID, OwnerBefore: l.OwnerID, OwnerBeforeEmail: email(l.OwnerID)}
+		if a, ok := to[l.PersonID]; ok {
+			pl.OwnerAfter, pl.OwnerAfterEmail, pl.Rule = a.UserID, email(a.UserID), a.Rule
+		}
+		out.Sample = append(out.Sample, pl)
+	}
+	return out, nil
+}
+
+func leadOwner(leads []store.PendingLead, personID int64) int64 {
+	for _, l := range leads {
+		if l.PersonID == personID {
+			return l.OwnerID
+		}
+	}
+	return 0
+}
+
 // CheckSLA marks the open assignments past due as breached, each with one
 // escalation task for the owner's manager (else the first admin), and
 // returns how many it marked.
@@ -155,8 +252,12 @@ func (r *Router) CheckSLA(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	working := WorkingStages(rs.TriggerStage)
+	if _, err := r.Store.CloseRecycled(ctx, working); err != nil {
+		return 0, fmt.Errorf("close assignments of recycled persons: %w", err)
+	}
 	now := r.now()
-	due, err := r.Store.DueBreaches(ctx, WorkingStages(rs.TriggerStage), now, Batch)
+	due, err := r.Store.DueBreaches(ctx, working, now, Batch)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}

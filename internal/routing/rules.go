@@ -54,6 +54,8 @@ type RuleSet struct {
 	Version   int64      `json:"version,omitempty"`
 	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 	UpdatedBy string     `json:"updated_by,omitempty"`
+	// Unchanged answers a PUT of the rules in force: no version was stored.
+	Unchanged bool `json:"unchanged,omitempty"`
 
 	clock *Clock
 	due   time.Duration
@@ -219,7 +221,7 @@ func Parse(raw []byte) (*RuleSet, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, invalid("", "unexpected data after the rule set object")
 	}
-	rs.Version, rs.UpdatedAt, rs.UpdatedBy = 0, nil, ""
+	rs.Version, rs.UpdatedAt, rs.UpdatedBy, rs.Unchanged = 0, nil, "", false
 	if err := rs.normalise(); err != nil {
 		return nil, err
 	}

@@ -1,10 +1,13 @@
 package scoring
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -233,13 +236,27 @@ func RescoreNew(ctx context.Context, s *store.Store, now time.Time) (Result, err
 // mql by score again.
 var mqlOrBeyond = []model.Stage{model.StageMQL, model.StageSQL, model.StageOpportunity, model.StageCustomer}
 
-func rescore(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, only []int64) (Result, error) {
+// computed is a replay's outcome before anything is written: every
+// person's new score, and who reached the MQL threshold while a lead or a
+// subscriber.
+type computed struct {
+	profiles   []store.ScoringProfile // as read, with the stored score
+	scores     []store.PersonScore    // in the order of profiles
+	index      map[int64]int32        // person id → position in profiles
+	candidates []int64
+	activities int
+	readMS     int64
+}
+
+// compute scores the persons with the given ids (everyone when only is
+// nil) at now with rs, reading the store and writing nothing.
+func compute(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, only []int64) (computed, error) {
 	start := time.Now()
 	r := rs.Rules
-	res := Result{Version: rs.Version}
+	var c computed
 	profiles, err := s.ScoringProfiles(ctx, only)
 	if err != nil {
-		return res, fmt.Errorf("read persons: %w", err)
+		return c, fmt.Errorf("read persons: %w", err)
 	}
 	index := make(map[int64]int32, len(profiles))
 	for i := range profiles {
@@ -271,10 +288,10 @@ func rescore(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, onl
 		return nil
 	})
 	if err != nil {
-		return res, fmt.Errorf("read activities: %w", err)
+		return c, fmt.Errorf("read activities: %w", err)
 	}
-	res.Activities = len(flat)
-	res.ReadMS = time.Since(start).Milliseconds()
+	c.activities = len(flat)
+	c.readMS = time.Since(start).Milliseconds()
 	offsets := make([]int32, len(profiles)+1)
 	for _, h := range flat {
 		offsets[h.person+1]++
@@ -305,12 +322,27 @@ func rescore(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, onl
 			candidates = append(candidates, sp.PersonID)
 		}
 	}
-	res.Persons = len(scores)
+	c.profiles, c.scores, c.index, c.candidates = profiles, scores, index, candidates
+	return c, nil
+}
+
+func rescore(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, only []int64) (Result, error) {
+	start := time.Now()
+	res := Result{Version: rs.Version}
+	c, err := compute(ctx, s, rs, now, only)
+	if err != nil {
+		return res, err
+	}
+	res.Activities, res.ReadMS, res.Persons = c.activities, c.readMS, len(c.scores)
 	wrote := time.Now()
-	if res.Updated, err = s.WriteScores(ctx, scores, rs.Version, now); err != nil {
+	if res.Updated, err = s.WriteScores(ctx, c.scores, rs.Version, now); err != nil {
 		return res, fmt.Errorf("write scores: %w", err)
 	}
-	if res.MovedToMQL, err = moveToMQL(ctx, s, rs, now, candidates, profiles, index, scores); err != nil {
+	moves, err := mqlMoves(ctx, s, rs, now, c)
+	if err != nil {
+		return res, err
+	}
+	if res.MovedToMQL, err = applyMoves(ctx, s, moves); err != nil {
 		return res, err
 	}
 	res.WriteMS = time.Since(wrote).Milliseconds()
@@ -319,31 +351,36 @@ func rescore(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, onl
 	return res, nil
 }
 
-// moveToMQL moves the candidates who were never in mql or beyond to mql,
-// at now, naming the crossing and the rule version.
-func moveToMQL(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, candidates []int64,
-	profiles []store.ScoringProfile, index map[int64]int32, scores []store.PersonScore) (int, error) {
-	if len(candidates) == 0 {
-		return 0, nil
+// mqlMoves are the moves to mql of the candidates who were never in mql
+// or beyond, at now, naming the crossing and the rule version. It only
+// reads.
+func mqlMoves(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c computed) ([]store.StageMove, error) {
+	if len(c.candidates) == 0 {
+		return nil, nil
 	}
-	before, err := s.EverReached(ctx, candidates, mqlOrBeyond)
+	before, err := s.EverReached(ctx, c.candidates, mqlOrBeyond)
 	if err != nil {
-		return 0, fmt.Errorf("read stage history: %w", err)
+		return nil, fmt.Errorf("read stage history: %w", err)
 	}
 	var moves []store.StageMove
-	for _, id := range candidates {
+	for _, id := range c.candidates {
 		if before[id] {
 			continue
 		}
-		i := index[id]
-		from := profiles[i].Stage
-		reason := fmt.Sprintf("score %s ≥ %s", num(scores[i].Score), num(rs.Rules.MQLThreshold))
+		i := c.index[id]
+		from := c.profiles[i].Stage
+		reason := fmt.Sprintf("score %s ≥ %s", num(c.scores[i].Score), num(rs.Rules.MQLThreshold))
 		if err := lifecycle.Check(from, model.StageMQL, reason, lifecycle.ActorScoring); err != nil {
-			return 0, err
+			return nil, err
 		}
 		moves = append(moves, store.StageMove{PersonID: id, From: from, To: model.StageMQL, At: now, Reason: reason,
 			Actor: lifecycle.ActorScoring, RuleVersion: rs.Version})
 	}
+	return moves, nil
+}
+
+// applyMoves writes stage moves in parts and counts those applied.
+func applyMoves(ctx context.Context, s *store.Store, moves []store.StageMove) (int, error) {
 	moved := 0
 	for len(moves) > 0 {
 		part := moves[:min(500, len(moves))]
@@ -359,6 +396,81 @@ func moveToMQL(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c
 		}
 	}
 	return moved, nil
+}
+
+// Preview says what saving a rule set would do: the replay that follows
+// a save, computed without writing anything.
+type Preview struct {
+	Persons        int           `json:"persons"`          // persons scored
+	ScoreChanges   int           `json:"score_changes"`    // of which the score would change
+	WouldBecomeMQL int           `json:"would_become_mql"` // moved to mql by the new scores
+	Sample         []ScoreChange `json:"sample"`           // the moves to mql first, then the largest changes
+}
+
+// ScoreChange is one person's score (and stage) before and after.
+type ScoreChange struct {
+	PersonID    int64       `json:"person_id"`
+	ScoreBefore float64     `json:"score_before"`
+	ScoreAfter  float64     `json:"score_after"`
+	StageBefore model.Stage `json:"stage_before"`
+	StageAfter  model.Stage `json:"stage_after"`
+}
+
+// PreviewRules replays every score at now with rules as the next version
+// would, without writing, and lists at most sample changed persons.
+func PreviewRules(ctx context.Context, s *store.Store, rules *Rules, now time.Time, sample int) (Preview, error) {
+	var p Preview
+	active, err := Active(ctx, s)
+	if err != nil {
+		return p, err
+	}
+	rs := RuleSet{Version: active.Version + 1, Rules: rules}
+	c, err := compute(ctx, s, rs, now, nil)
+	if err != nil {
+		return p, err
+	}
+	moves, err := mqlMoves(ctx, s, rs, now, c)
+	if err != nil {
+		return p, err
+	}
+	toMQL := make(map[int64]bool, len(moves))
+	for _, m := range moves {
+		toMQL[m.PersonID] = true
+	}
+	p.Persons, p.WouldBecomeMQL = len(c.scores), len(moves)
+	var changes []ScoreChange
+	for i, sc := range c.scores {
+		before := c.profiles[i]
+		if math.Abs(sc.Score-before.Score) < 0.005 && !toMQL[sc.PersonID] {
+			continue
+		}
+		if math.Abs(sc.Score-before.Score) >= 0.005 {
+			p.ScoreChanges++
+		}
+		ch := ScoreChange{PersonID: sc.PersonID, ScoreBefore: before.Score, ScoreAfter: sc.Score, StageBefore: before.Stage, StageAfter: before.Stage}
+		if toMQL[sc.PersonID] {
+			ch.StageAfter = model.StageMQL
+		}
+		changes = append(changes, ch)
+	}
+	slices.SortFunc(changes, func(a, b ScoreChange) int {
+		am, bm := a.StageAfter != a.StageBefore, b.StageAfter != b.StageBefore
+		if am != bm {
+			if am {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(math.Abs(b.ScoreAfter-b.ScoreBefore), math.Abs(a.ScoreAfter-a.ScoreBefore)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.PersonID, b.PersonID)
+	})
+	p.Sample = changes[:min(sample, len(changes))]
+	if p.Sample == nil {
+		p.Sample = []ScoreChange{}
+	}
+	return p, nil
 }
 
 func num(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }

@@ -8,3 +8,14 @@ func (s *Store) ExecForTest(ctx context.Context, query string, args ...any) erro
 	_, err := s.w.ExecContext(ctx, s.q(query), args...)
 	return err
 }
+
+// MigrateDownForTest undoes the migrations after version, so that a test
+// can load data as an older revloop left it and migrate up again.
+func (s *Store) MigrateDownForTest(ctx context.Context, version int64) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
+}

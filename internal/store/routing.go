@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,9 +175,17 @@ type NewAssignment struct {
 	EnteredAt time.Time
 }
 
+// Why an assignment closed (assignments.closed_reason).
+const (
+	ClosedReassigned = "reassigned" // the person was assigned again
+	ClosedRecycled   = "recycled"   // the person left the working stages for an earlier one
+)
+
 // SaveAssignments writes assignments and the round-robin cursors in one
-// transaction. Each supersedes the person's current assignment and sets
-// the person's owner. It returns, per assignment, its id (0 when skipped
+// transaction. Each closes the person's open assignment (a person holds at
+// most one; reason "reassigned" for a manual reassignment, "recycled" for
+// an automatic one, which is only made after the person left the working
+// stages and came back) and sets the person's owner. It returns, per assignment, its id (0 when skipped
 // because another run assigned the person meanwhile).
 func (s *Store) SaveAssignments(ctx context.Context, as []NewAssignment, cursors map[string]int64, at time.Time) ([]int64, error) {
 	ids := make([]int64, len(as))
@@ -198,8 +207,12 @@ func (s *Store) SaveAssignments(ctx context.Context, as []NewAssignment, cursors
 					continue
 				}
 			}
-			if _, err := tx.ExecContext(ctx, s.q("UPDATE assignments SET superseded_at = ? WHERE person_id = ? AND superseded_at IS NULL"),
-				utc(a.AssignedAt), a.PersonID); err != nil {
+			reason := ClosedReassigned
+			if !a.EnteredAt.IsZero() {
+				reason = ClosedRecycled
+			}
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE assignments SET superseded_at = ?, closed_reason = ? WHERE person_id = ? AND superseded_at IS NULL"),
+				utc(a.AssignedAt), reason, a.PersonID); err != nil {
 				return err
 			}
 			id, err := s.insertID(ctx, tx, `INSERT INTO assignments (person_id, user_id, rule, reason, rule_set_id, assigned_by, assigned_at, due_at)
@@ -223,6 +236,58 @@ func (s *Store) SaveAssignments(ctx context.Context, as []NewAssignment, cursors
 		return nil
 	})
 	return ids, err
+}
+
+// CloseRecycled closes the open assignments whose persons left the working
+// stages for an earlier stage (back to lead or nurture, disqualified: not
+// on to customer) after they were assigned. Each closes at the first such
+// stage change, reason "recycled", so that the SLA report stops counting it
+// as not followed up even if the person comes back and waits for a new
+// assignee. It returns how many it closed.
+func (s *Store) CloseRecycled(ctx context.Context, working []model.Stage) (int, error) {
+	in, args := stageList(working)
+	var earlier []model.Stage
+	for _, st := range append(append([]model.Stage{}, model.LifecycleStages...), model.StageNurture, model.StageDisqualified) {
+		if st != model.StageCustomer && !slices.Contains(working, st) {
+			earlier = append(earlier, st)
+		}
+	}
+	back, backArgs := stageList(earlier)
+	type closing struct {
+		id int64
+		at time.Time
+	}
+	var todo []closing
+	err := s.each(ctx, `SELECT a.id, MIN(sc.changed_at) FROM assignments a JOIN stage_changes sc ON sc.person_id = a.person_id
+		WHERE a.superseded_at IS NULL AND sc.changed_at >= a.assigned_at AND sc.from_stage IN (`+in+`) AND sc.to_stage IN (`+back+`)
+		GROUP BY a.id ORDER BY a.id`, append(args, backArgs...), func(rows *sql.Rows) error {
+		var c closing
+		var at storedTime
+		if err := rows.Scan(&c.id, &at); err != nil {
+			return err
+		}
+		c.at = at.t
+		todo = append(todo, c)
+		return nil
+	})
+	if err != nil || len(todo) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for _, c := range todo {
+			res, err := tx.ExecContext(ctx, s.q("UPDATE assignments SET superseded_at = ?, closed_reason = ? WHERE id = ? AND superseded_at IS NULL"),
+				utc(c.at), ClosedRecycled, c.id)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // RoutingCursors returns the round-robin state: per rule, the user who took
@@ -260,11 +325,12 @@ type Assignment struct {
 	FirstFollowUpAt  *time.Time
 	BreachedAt       *time.Time
 	EscalationTaskID int64
-	SupersededAt     *time.Time
+	SupersededAt     *time.Time // when it closed; nil while open
+	ClosedReason     string     // ClosedReassigned, ClosedRecycled; "" while open
 }
 
 const assignmentCols = `a.id, a.person_id, p.name, p.stage, a.user_id, u.email, u.name, u.team, a.rule, a.reason, COALESCE(a.rule_set_id, 0), a.assigned_by,
-	a.assigned_at, a.due_at, a.first_follow_up_at, a.breached_at, COALESCE(a.escalation_task_id, 0), a.superseded_at
+	a.assigned_at, a.due_at, a.first_follow_up_at, a.breached_at, COALESCE(a.escalation_task_id, 0), a.superseded_at, a.closed_reason
 	FROM assignments a JOIN persons p ON p.id = a.person_id JOIN users u ON u.id = a.user_id`
 
 // assignments lists the assignments that cond (a condition, then ORDER BY
@@ -276,7 +342,7 @@ func (s *Store) assignments(ctx context.Context, cond string, args ...any) ([]As
 		var stage string
 		var follow, breached, superseded sql.NullTime
 		if err := rows.Scan(&a.ID, &a.PersonID, &a.PersonName, &stage, &a.UserID, &a.UserEmail, &a.UserName, &a.UserTeam, &a.Rule, &a.Reason,
-			&a.RuleSetID, &a.AssignedBy, &a.AssignedAt, &a.DueAt, &follow, &breached, &a.EscalationTaskID, &superseded); err != nil {
+			&a.RuleSetID, &a.AssignedBy, &a.AssignedAt, &a.DueAt, &follow, &breached, &a.EscalationTaskID, &superseded, &a.ClosedReason); err != nil {
 			return err
 		}
 		a.PersonStage = model.Stage(stage)

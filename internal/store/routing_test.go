@@ -124,3 +124,167 @@ func TestEscalateOncePerAssignment(t *testing.T) {
 		}
 	})
 }
+
+// openAssignments lists a person's assignments that are not closed.
+func openAssignments(t *testing.T, s *store.Store, person int64) []store.Assignment {
+	t.Helper()
+	as, err := s.PersonAssignments(ctx, person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open []store.Assignment
+	for _, a := range as {
+		if a.SupersededAt == nil {
+			open = append(open, a)
+		}
+	}
+	return open
+}
+
+// TestAPersonHoldsOneOpenAssignment walks a lead through assignment,
+// recycling, a new assignment when it comes back, and a manual
+// reassignment: each step closes the one before, with its reason, and the
+// SLA's open list only ever shows the current one.
+func TestAPersonHoldsOneOpenAssignment(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		t0 := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
+		routingWorld(t, s, t0)
+		working := []model.Stage{model.StageSQL, model.StageOpportunity}
+		move := func(from, to model.Stage, at time.Time) {
+			t.Helper()
+			if ok, err := s.MoveStages(ctx, []store.StageMove{{PersonID: 1, From: from, To: to, At: at, Reason: "test", Actor: "user:1"}}); err != nil || !ok[0] {
+				t.Fatalf("move %s → %s: %v %v", from, to, ok, err)
+			}
+		}
+		assign := func(user int64, at, entered time.Time) int64 {
+			t.Helper()
+			ids, err := s.SaveAssignments(ctx, []store.NewAssignment{{PersonID: 1, UserID: user, AssignedAt: at, DueAt: at.Add(time.Hour), EnteredAt: entered}}, nil, at)
+			if err != nil || ids[0] == 0 {
+				t.Fatalf("assign: %v %v", ids, err)
+			}
+			return ids[0]
+		}
+		openIDs := func() []int64 {
+			t.Helper()
+			open, err := s.OpenAssignments(ctx, working, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, a := range open {
+				ids = append(ids, a.ID)
+			}
+			return ids
+		}
+		first := assign(2, t0.Add(time.Minute), t0)
+
+		// Recycled to nurture, then back: the first assignment closes at
+		// the recycling and is no longer "not followed up" while the
+		// person waits for a new assignee.
+		move(model.StageSQL, model.StageNurture, t0.Add(time.Hour))
+		move(model.StageNurture, model.StageSQL, t0.Add(2*time.Hour))
+		if ids := openIDs(); len(ids) != 1 || ids[0] != first {
+			t.Fatalf("before closing, open %v", ids)
+		}
+		if n, err := s.CloseRecycled(ctx, working); err != nil || n != 1 {
+			t.Fatalf("closed %d, %v; want 1", n, err)
+		}
+		if n, err := s.CloseRecycled(ctx, working); err != nil || n != 0 {
+			t.Fatalf("closed again %d, %v; want 0", n, err)
+		}
+		a, err := s.AssignmentByID(ctx, first)
+		if err != nil || a.SupersededAt == nil || !a.SupersededAt.Equal(t0.Add(time.Hour)) || a.ClosedReason != store.ClosedRecycled {
+			t.Fatalf("recycled assignment %+v, %v", a, err)
+		}
+		if ids := openIDs(); len(ids) != 0 {
+			t.Fatalf("after recycling, open %v", ids)
+		}
+		if n, err := s.CountPendingLeads(ctx, working); err != nil || n != 1 {
+			t.Fatalf("pending %d, %v; want the person back", n, err)
+		}
+
+		// Assigned again automatically, then reassigned by hand.
+		second := assign(1, t0.Add(3*time.Hour), t0.Add(2*time.Hour))
+		third := assign(2, t0.Add(4*time.Hour), time.Time{})
+		if a, err := s.AssignmentByID(ctx, second); err != nil || a.SupersededAt == nil || !a.SupersededAt.Equal(t0.Add(4*time.Hour)) || a.ClosedReason != store.ClosedReassigned {
+			t.Fatalf("reassigned %+v, %v", a, err)
+		}
+		if open := openAssignments(t, s, 1); len(open) != 1 || open[0].ID != third || open[0].ClosedReason != "" {
+			t.Fatalf("open assignments %+v, want only %d", open, third)
+		}
+		if ids := openIDs(); len(ids) != 1 || ids[0] != third {
+			t.Fatalf("SLA open list %v, want [%d]", ids, third)
+		}
+		// On to customer is not recycling: the assignment stays.
+		move(model.StageSQL, model.StageCustomer, t0.Add(5*time.Hour))
+		if n, err := s.CloseRecycled(ctx, working); err != nil || n != 0 {
+			t.Fatalf("closed %d on a win, %v", n, err)
+		}
+
+		// The database refuses a second open assignment.
+		err = s.ExecForTest(ctx, `INSERT INTO assignments (person_id, user_id, assigned_at, due_at) VALUES (1, 1, ?, ?)`, t0.Add(6*time.Hour), t0.Add(7*time.Hour))
+		if err == nil {
+			t.Fatal("a second open assignment was stored")
+		}
+	})
+}
+
+// TestMigrationClosesDuplicateAssignments loads assignments as an older
+// revloop left them (two open for one person, a stale one of a recycled
+// person) and checks the migration repairs them before the one-open index.
+func TestMigrationClosesDuplicateAssignments(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		t0 := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
+		routingWorld(t, s, t0)
+		if err := s.MigrateDownForTest(ctx, 13); err != nil {
+			t.Fatal(err)
+		}
+		h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO persons (id, name, stage, stage_at, first_seen_at, created_at) VALUES (2, '李', 'sql', ?, ?, ?), (3, '张', 'lead', ?, ?, ?)`,
+				[]any{h(0), h(0), h(0), h(0), h(0), h(0)}},
+			// Person 1: assigned, recycled, back and assigned again; both open.
+			{`INSERT INTO stage_changes (id, person_id, from_stage, to_stage, changed_at) VALUES (10, 1, 'sql', 'lead', ?), (11, 1, 'lead', 'sql', ?), (12, 3, 'sql', 'nurture', ?)`,
+				[]any{h(2), h(3), h(2)}},
+			{`INSERT INTO assignments (id, person_id, user_id, assigned_at, due_at) VALUES (1, 1, 2, ?, ?), (2, 1, 1, ?, ?)`, []any{h(1), h(2), h(4), h(5)}},
+			// Person 2: assigned twice without leaving; both open.
+			{`INSERT INTO assignments (id, person_id, user_id, assigned_at, due_at) VALUES (3, 2, 2, ?, ?), (4, 2, 1, ?, ?)`, []any{h(1), h(2), h(3), h(4)}},
+			// Person 3: recycled after its only assignment.
+			{`INSERT INTO assignments (id, person_id, user_id, assigned_at, due_at) VALUES (5, 3, 2, ?, ?)`, []any{h(1), h(2)}},
+		} {
+			if err := s.ExecForTest(ctx, q.sql, q.args...); err != nil {
+				t.Fatalf("%s: %v", q.sql, err)
+			}
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			id     int64
+			closed time.Time // zero: open
+			reason string
+		}{
+			{1, h(2), store.ClosedRecycled},
+			{2, time.Time{}, ""},
+			{3, h(3), store.ClosedReassigned},
+			{4, time.Time{}, ""},
+			{5, h(2), store.ClosedRecycled},
+		}
+		for _, w := range want {
+			a, err := s.AssignmentByID(ctx, w.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closed := time.Time{}
+			if a.SupersededAt != nil {
+				closed = *a.SupersededAt
+			}
+			if !closed.Equal(w.closed) || a.ClosedReason != w.reason {
+				t.Errorf("assignment %d: closed %v (%q), want %v (%q)", w.id, closed, a.ClosedReason, w.closed, w.reason)
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -351,9 +352,15 @@ type lifecycleRulesJSON struct {
 	UpdatedAt *time.Time      `json:"updated_at"`
 	UpdatedBy string          `json:"updated_by"`
 	Rules     json.RawMessage `json:"rules"`
+	// Unchanged: a PUT of the active rules, which stores no version.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 func (s *Server) apiLifecycleRules(w http.ResponseWriter, r *http.Request) {
+	s.writeLifecycleRules(w, r, false)
+}
+
+func (s *Server) writeLifecycleRules(w http.ResponseWriter, r *http.Request, unchanged bool) {
 	rs, saved, err := lifecycle.ActiveRules(r.Context(), s.store)
 	if err != nil {
 		s.apiInternal(w, r, err)
@@ -364,16 +371,23 @@ func (s *Server) apiLifecycleRules(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	out := lifecycleRulesJSON{Version: saved.Version, UpdatedBy: saved.CreatedBy, Rules: b}
+	out := lifecycleRulesJSON{Version: saved.Version, UpdatedBy: saved.CreatedBy, Rules: b, Unchanged: unchanged}
 	if saved.Version != 0 {
 		out.UpdatedAt = &saved.CreatedAt
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// apiPutLifecycleRules replaces the lifecycle rules with a new version.
+// lifecycleReadOnly are the keys a GET of the lifecycle rules puts beside
+// "rules"; a PUT ignores them.
+var lifecycleReadOnly = []string{"version", "updated_at", "updated_by", "unchanged"}
+
+// apiPutLifecycleRules replaces the lifecycle rules with a new version. It
+// takes what GET answers; rules identical to the active ones store
+// nothing. With ?dry_run=true it evaluates the rules over every person
+// and says what the next run would change, without saving.
 func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, actor string) {
-	body, ok := readBody(w, r, "rule set")
+	body, dry, ok := readRuleSet(w, r, "lifecycle", lifecycleReadOnly, "")
 	if !ok {
 		return
 	}
@@ -385,6 +399,32 @@ func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, ac
 	canonical, err := json.Marshal(rs)
 	if err != nil {
 		s.apiInternal(w, r, err)
+		return
+	}
+	active, saved, err := lifecycle.ActiveRules(r.Context(), s.store)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	current, err := json.Marshal(active)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	unchanged := bytes.Equal(canonical, current)
+	if dry {
+		p, err := lifecycle.PreviewRules(r.Context(), s.store, rs, s.auth.Now(), dryRunSample)
+		if err != nil {
+			s.apiInternal(w, r, fmt.Errorf("preview lifecycle rules: %w", err))
+			return
+		}
+		summary := fmt.Sprintf("%s would change: %s, %s, %s", plural(p.Persons, "person", "persons"),
+			plural(p.GradeChanges, "grade", "grades"), plural(p.SDRClassChanges, "SDR class", "SDR classes"), plural(p.Moves, "stage move", "stage moves"))
+		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "version": saved.Version, "unchanged": unchanged, "changes": p, "summary": summary})
+		return
+	}
+	if unchanged {
+		s.writeLifecycleRules(w, r, true)
 		return
 	}
 	if _, err := s.store.SaveRuleSet(r.Context(), store.LifecycleRuleSets, canonical, actor, s.auth.Now(), nil); err != nil {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/revloop/revloop/internal/channel"
 	"github.com/revloop/revloop/internal/identity"
 	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
@@ -429,36 +427,8 @@ func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rs)
 }
 
-// apiPutRules validates and saves a rule set, then reclassifies the
-// touchpoints made from events and says how many changed.
-func (s *Server) apiPutRules(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, "rule set")
-	if !ok {
-		return
-	}
-	rs, err := channel.ParseRules(body)
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "invalid channel rules: "+err.Error())
-		return
-	}
-	rs.UpdatedAt, rs.UpdatedBy = nil, ""
-	canonical, err := json.Marshal(rs)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	saved, err := s.store.SaveRuleSet(r.Context(), store.ChannelRuleSets, canonical, s.actor(r), s.auth.Now(), nil)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	res, err := jobs.Reclassify(r.Context(), s.store, rs)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": saved.Version, "rules": len(rs.Rules), "reclassified": res})
-}
+// apiPutRules answers PUT /api/v1/channels/rules (channelrules.go).
+func (s *Server) apiPutRules(w http.ResponseWriter, r *http.Request) { s.putChannelRules(w, r) }
 
 func (s *Server) apiReclassify(w http.ResponseWriter, r *http.Request) {
 	rs, err := jobs.LoadRules(r.Context(), s.store)

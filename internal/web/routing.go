@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,7 +54,7 @@ func (s *Server) routingRoutes(m *http.ServeMux) error {
 			s.apiInternal(w, r, fmt.Errorf("check SLAs: %w", err))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"assigned": res.Assigned, "waiting": res.Waiting, "breached": n})
+		writeJSON(w, http.StatusOK, map[string]any{"assigned": res.Assigned, "waiting": res.Waiting, "closed": res.Closed, "breached": n})
 	}))
 	m.Handle("GET /api/v1/routing/report", s.requireAPI(func(w http.ResponseWriter, r *http.Request) {
 		win, err := parseWindow(r)
@@ -114,8 +115,12 @@ func fieldTime(field, v string) (*time.Time, error) {
 	return &t, nil
 }
 
+// apiPutRoutingRules validates and stores a new rule version. It takes
+// what GET answers (version, updated_at and updated_by are ignored); rules
+// identical to the active ones store nothing. With ?dry_run=true it says
+// where the next run would hand the waiting leads, without saving.
 func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *routing.Router) {
-	body, ok := readBody(w, r, "rule set")
+	body, dry, ok := readRuleSet(w, r, "routing", nil, "")
 	if !ok {
 		return
 	}
@@ -136,6 +141,35 @@ func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *
 	canonical, err := json.Marshal(rs)
 	if err != nil {
 		s.apiInternal(w, r, err)
+		return
+	}
+	active, err := rt.Rules(r.Context())
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	cur := *active
+	cur.Version, cur.UpdatedAt, cur.UpdatedBy = 0, nil, ""
+	current, err := json.Marshal(&cur)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	unchanged := bytes.Equal(canonical, current)
+	if dry {
+		p, err := rt.Preview(r.Context(), rs, dryRunSample)
+		if err != nil {
+			s.apiInternal(w, r, fmt.Errorf("preview routing rules: %w", err))
+			return
+		}
+		summary := fmt.Sprintf("%s waiting: the next run would assign %s (%s to another owner than now), %s would keep waiting",
+			plural(p.Pending, "lead", "leads"), plural(p.WouldAssign, "lead", "leads"), plural(p.OwnerChanges, "lead", "leads"), plural(p.WouldWait, "lead", "leads"))
+		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "version": active.Version, "unchanged": unchanged, "changes": p, "summary": summary})
+		return
+	}
+	if unchanged {
+		active.Unchanged = true
+		writeJSON(w, http.StatusOK, active)
 		return
 	}
 	if _, err := s.store.SaveRuleSet(r.Context(), store.RoutingRuleSets, canonical, s.actor(r), s.auth.Now(), nil); err != nil {
@@ -274,12 +308,13 @@ type assignmentJSON struct {
 	BreachedAt       *time.Time  `json:"breached_at"`
 	EscalationTaskID *int64      `json:"escalation_task_id"`
 	SupersededAt     *time.Time  `json:"superseded_at"`
+	ClosedReason     string      `json:"closed_reason,omitempty"`
 }
 
 func newAssignmentJSON(a store.Assignment) assignmentJSON {
 	j := assignmentJSON{ID: a.ID, PersonID: a.PersonID, PersonStage: a.PersonStage, UserID: a.UserID, UserEmail: a.UserEmail, UserName: a.UserName,
 		Team: a.UserTeam, Rule: a.Rule, Reason: a.Reason, AssignedBy: a.AssignedBy, AssignedAt: a.AssignedAt, DueAt: a.DueAt,
-		FirstFollowUpAt: a.FirstFollowUpAt, BreachedAt: a.BreachedAt, SupersededAt: a.SupersededAt}
+		FirstFollowUpAt: a.FirstFollowUpAt, BreachedAt: a.BreachedAt, SupersededAt: a.SupersededAt, ClosedReason: a.ClosedReason}
 	if a.RuleSetID != 0 {
 		j.RuleSetVersion = &a.RuleSetID
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,6 +82,8 @@ type scoringRulesJSON struct {
 	Default   bool            `json:"default"`
 	Rules     json.RawMessage `json:"rules"`
 	Rescore   *scoring.Result `json:"rescore,omitempty"`
+	// Unchanged: a PUT of the active rules, which stores no version.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 func newScoringRulesJSON(rs scoring.RuleSet) scoringRulesJSON {
@@ -118,16 +121,51 @@ func (s *Server) apiScoringRules(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, newScoringRulesJSON(rs))
 }
 
+// scoringReadOnly are the keys a GET of the scoring rules (or a PUT's
+// answer) puts beside "rules"; a PUT ignores them.
+var scoringReadOnly = []string{"version", "created_at", "created_by", "default", "rescore", "unchanged"}
+
 // apiPutScoringRules validates and stores a new rule version, then replays
-// every score with it before answering.
+// every score with it before answering. It takes the bare rules or the
+// envelope GET answers; rules identical to the active ones store nothing.
+// With ?dry_run=true it replays without writing and says what would change.
 func (s *Server) apiPutScoringRules(w http.ResponseWriter, r *http.Request, sr *scoringRunner) {
-	body, ok := readBody(w, r, "rule set")
+	body, dry, ok := readRuleSet(w, r, "scoring", scoringReadOnly, "rules")
 	if !ok {
 		return
 	}
 	rules, err := scoring.Parse(body)
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, "invalid scoring rules: "+err.Error())
+		return
+	}
+	active, err := scoring.Active(r.Context(), s.store)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	unchanged := bytes.Equal(rules.JSON(), active.Rules.JSON())
+	if dry {
+		p := scoring.Preview{Sample: []scoring.ScoreChange{}}
+		if !unchanged {
+			if p, err = scoring.PreviewRules(r.Context(), s.store, rules, s.auth.Now(), dryRunSample); err != nil {
+				s.apiInternal(w, r, fmt.Errorf("preview scoring rules: %w", err))
+				return
+			}
+		}
+		summary := "the rules are the active ones: nothing would change"
+		if !unchanged {
+			summary = fmt.Sprintf("%s would become MQL; %s of %d would change", plural(p.WouldBecomeMQL, "person", "persons"),
+				plural(p.ScoreChanges, "score", "scores"), p.Persons)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "version": active.Version, "unchanged": unchanged,
+			"changes": p, "summary": summary})
+		return
+	}
+	if unchanged {
+		out := newScoringRulesJSON(active)
+		out.Unchanged = true
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	rs, err := scoring.Save(r.Context(), s.store, rules, s.actor(r), s.auth.Now())

@@ -1,0 +1,88 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/revloop/revloop/internal/channel"
+	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// channelReadOnly are the keys a GET of the channel rules (or a PUT's
+// answer) adds; a PUT ignores them.
+var channelReadOnly = []string{"updated_at", "updated_by", "version", "rule_set_id", "unchanged"}
+
+// putChannelRules validates and saves a channel rule set, then
+// reclassifies the touchpoints made from events and says how many
+// changed. It takes what GET answers; rules identical to the active ones
+// store nothing. With ?dry_run=true it classifies without writing and
+// says how many touchpoints would change channel.
+func (s *Server) putChannelRules(w http.ResponseWriter, r *http.Request) {
+	body, dry, ok := readRuleSet(w, r, "channel", channelReadOnly, "")
+	if !ok {
+		return
+	}
+	rs, err := channel.ParseRules(body)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid channel rules: "+err.Error())
+		return
+	}
+	rs.UpdatedAt, rs.UpdatedBy = nil, ""
+	canonical, err := json.Marshal(rs)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	active, err := jobs.LoadRules(r.Context(), s.store)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	cur := *active
+	cur.UpdatedAt, cur.UpdatedBy = nil, ""
+	current, err := json.Marshal(&cur)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	var version int64
+	if saved, err := s.store.ActiveRuleSet(r.Context(), store.ChannelRuleSets); err == nil {
+		version = saved.Version
+	} else if !errors.Is(err, store.ErrNotFound) {
+		s.apiInternal(w, r, err)
+		return
+	}
+	unchanged := bytes.Equal(canonical, current)
+	if dry {
+		p := jobs.ReclassifyPreview{Transitions: []jobs.ChannelTransition{}, Sample: []jobs.TouchChange{}}
+		if !unchanged {
+			if p, err = jobs.PreviewReclassify(r.Context(), s.store, rs, dryRunSample); err != nil {
+				s.apiInternal(w, r, fmt.Errorf("preview channel rules: %w", err))
+				return
+			}
+		}
+		summary := fmt.Sprintf("%s of %d would change channel, for %s", plural(p.Changed, "touchpoint", "touchpoints"), p.Examined,
+			plural(p.Persons, "person", "persons"))
+		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "version": version, "unchanged": unchanged, "changes": p, "summary": summary})
+		return
+	}
+	if unchanged {
+		writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": version, "version": version, "rules": len(rs.Rules), "unchanged": true})
+		return
+	}
+	saved, err := s.store.SaveRuleSet(r.Context(), store.ChannelRuleSets, canonical, s.actor(r), s.auth.Now(), nil)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	res, err := jobs.Reclassify(r.Context(), s.store, rs)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": saved.Version, "version": saved.Version, "rules": len(rs.Rules), "reclassified": res})
+}
