@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
@@ -188,6 +189,54 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, decision, note, a
 
 // ErrBadDecision is a conflict decision other than merge and keep_apart.
 var ErrBadDecision = errors.New("unknown decision")
+
+// inheritKeptApart makes the survivor of a merge kept apart from whoever
+// the merged person was kept apart from: a person's decision that two
+// records are different humans holds for the human, not for one record.
+// Each pair added is logged with the merge, so that undo removes it.
+func inheritKeptApart(ctx context.Context, s *Store, tx *sql.Tx, mid, into, from int64) error {
+	type pair struct {
+		other, conflict int64
+		decidedBy, note string
+		createdAt       time.Time
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT CASE WHEN person_a = ? THEN person_b ELSE person_a END, COALESCE(conflict_id, 0), decided_by, note, created_at
+		FROM identity_kept_apart WHERE person_a = ? OR person_b = ?`), from, from, from)
+	if err != nil {
+		return err
+	}
+	var pairs []pair
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.other, &p.conflict, &p.decidedBy, &p.note, &p.createdAt); err != nil {
+			rows.Close()
+			return err
+		}
+		if p.other != into {
+			pairs = append(pairs, p)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		a, b := min(into, p.other), max(into, p.other)
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO identity_kept_apart (person_a, person_b, conflict_id, decided_by, note, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_a, person_b) DO NOTHING`), a, b, nullID(p.conflict), p.decidedBy, p.note, utc(p.createdAt))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // kept apart already, by a decision of its own
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO person_merge_items (merge_id, kind, item_id, id_value) VALUES (?, 'kept_apart', ?, ?)`),
+			mid, a, strconv.FormatInt(b, 10)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // survivorTx follows a person's merges to the person it lives on in.
 func survivorTx(ctx context.Context, s *Store, tx *sql.Tx, id int64) (int64, error) {
@@ -417,6 +466,9 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 			return 0, err
 		}
 	}
+	if err := inheritKeptApart(ctx, s, tx, mid, into, from); err != nil {
+		return 0, fmt.Errorf("merge person %d into %d: %w", from, into, err)
+	}
 	// The tombstone no longer counts as a lead of its own.
 	if err := ex(`UPDATE persons SET merged_into_id = ?, lead_at = NULL WHERE id = ?`, into, from); err != nil {
 		return 0, err
@@ -484,9 +536,14 @@ func (s *Store) UndoMerge(ctx context.Context, id int64) (PersonMerge, error) {
 				return fmt.Errorf("undo merge %d: %w", id, err)
 			}
 		}
-		// The stage change the merge itself wrote goes with it.
+		// The stage change the merge itself wrote goes with it, and so do
+		// the kept-apart pairs the survivor inherited.
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM stage_changes WHERE id IN
 			(SELECT item_id FROM person_merge_items WHERE merge_id = ? AND kind = 'merge_stage')`), id); err != nil {
+			return fmt.Errorf("undo merge %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM identity_kept_apart WHERE EXISTS (SELECT 1 FROM person_merge_items m
+			WHERE m.merge_id = ? AND m.kind = 'kept_apart' AND m.item_id = identity_kept_apart.person_a AND m.id_value = CAST(identity_kept_apart.person_b AS TEXT))`), id); err != nil {
 			return fmt.Errorf("undo merge %d: %w", id, err)
 		}
 		for pid, ps := range map[int64]personSnapshot{into: snaps["into"], from: snaps["from"]} {

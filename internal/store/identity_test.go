@@ -217,3 +217,59 @@ func TestResolveConflict(t *testing.T) {
 		}
 	})
 }
+
+// TestKeptApartFollowsMerges checks that a person merged into another
+// hands its kept-apart pairs to the survivor, and that undoing the merge
+// takes them back.
+func TestKeptApartFollowsMerges(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		day := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+		for id := int64(1); id <= 3; id++ {
+			if err := s.ExecForTest(ctx, `INSERT INTO persons (id, stage, first_seen_at, created_at) VALUES (?, 'lead', ?, ?)`, id, day, day); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.ExecForTest(ctx, `INSERT INTO identity_conflicts (id, person_a, person_b, type, value_a, value_b, reason, created_at)
+			VALUES (1, 1, 2, 'email', 'a@x.cn', 'b@x.cn', 'test', ?)`, day); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ResolveConflict(ctx, 1, store.DecisionKeepApart, "", "user:1"); err != nil {
+			t.Fatal(err)
+		}
+		kid, err := s.CreateWriteKey(ctx, model.WriteKey{Name: "t", Key: "wk_t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := 0
+		apart := func(a, b int64) bool {
+			t.Helper()
+			seq++
+			if _, err := s.AppendEvents(ctx, []model.Event{{WriteKeyID: kid, MessageID: fmt.Sprint("m", seq), Type: model.EventTrack, Name: "x",
+				AnonymousID: "a", Timestamp: day, ReceivedAt: day, Payload: []byte("{}")}}); err != nil {
+				t.Fatal(err)
+			}
+			var got bool
+			if _, err := s.ProcessEvents(ctx, 10, func(p *store.ProcessTx, ev *model.Event) error {
+				var err error
+				got, err = p.MergeUndone(a, b)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		mid, err := s.MergePersons(ctx, 3, 2, "test", "user:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !apart(3, 1) {
+			t.Errorf("person 3, into which 2 was merged, is not kept apart from 1")
+		}
+		if _, err := s.UndoMerge(ctx, mid); err != nil {
+			t.Fatal(err)
+		}
+		if apart(3, 1) || !apart(1, 2) {
+			t.Errorf("after undo: 3-1 kept apart %v (want false), 1-2 %v (want true)", apart(3, 1), apart(1, 2))
+		}
+	})
+}
