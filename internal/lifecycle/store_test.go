@@ -164,8 +164,21 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 			{"name": "leads-c", "when": {"stage_in": ["lead"]}, "set": {"grade": "C"}},
 			{"name": "recycle", "when": {"stage_in": ["mql"], "no_activity_days_gte": 45}, "move_to": "nurture", "reason": "no activity for 45 days"}
 		]}`
-		if _, err := ParseRules([]byte(rules)); err != nil {
+		parsed, err := ParseRules([]byte(rules))
+		if err != nil {
 			t.Fatal(err)
+		}
+		// The dry run counts what the run below does, and writes nothing.
+		p, err := PreviewRules(ctx, s, parsed, day0.AddDate(0, 0, 50), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Evaluated != 5 || p.Persons != 3 || p.GradeChanges != 2 || p.SDRClassChanges != 1 || p.KeptManual != 1 || p.Moves != 1 || len(p.Sample) != 4 ||
+			p.Sample[0] != (Change{PersonID: 21, Field: "stage", Before: "mql", After: "nurture", Rule: "recycle"}) {
+			t.Fatalf("preview %+v", p)
+		}
+		if q, err := s.PersonQualification(ctx, 22); err != nil || q.Grade != "" || stageOf(t, s, 21) != model.StageMQL {
+			t.Fatalf("the preview wrote: %+v %v, 21 in %s", q, err, stageOf(t, s, 21))
 		}
 		v1, err := s.SaveRuleSet(ctx, store.LifecycleRuleSets, []byte(rules), "user:1", day0, nil)
 		if err != nil {

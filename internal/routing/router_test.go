@@ -502,3 +502,78 @@ func TestReportFigures(t *testing.T) {
 		}
 	})
 }
+
+// TestRecycledLeadClosesItsAssignment: a lead assigned, recycled and back
+// in sql waits for a new assignee without its old assignment counting as
+// "not followed up"; once reassigned it holds one open assignment. The
+// dry run beforehand says where the lead would go and writes nothing.
+func TestRecycledLeadClosesItsAssignment(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		world(t, s, map[int64]entry{1: {1, cst(5, 9, 0)}})
+		saveRules(t, s, `{"fallback": {"pool": {"users": ["a@x.cn", "b@x.cn"]}}}`)
+		clock := &fakeClock{cst(5, 10, 0)}
+		r := &routing.Router{Store: s, Now: clock.now}
+		rs, err := r.Rules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := r.Preview(ctx, rs, 10)
+		if err != nil || p.Pending != 1 || p.WouldAssign != 1 || len(p.Sample) != 1 || p.Sample[0].OwnerAfter != 3 || p.Sample[0].OwnerAfterEmail != "a@x.cn" {
+			t.Fatalf("preview %+v, %v", p, err)
+		}
+		if got := owners(t, s, 1); got[0] != 0 {
+			t.Fatalf("the preview assigned: %v", got)
+		}
+		if res, err := r.Assign(ctx); err != nil || res.Assigned != 1 {
+			t.Fatalf("assign %+v, %v", res, err)
+		}
+
+		// Recycled, then back while both users are away.
+		for _, m := range []store.StageMove{
+			{PersonID: 1, From: model.StageSQL, To: model.StageNurture, At: cst(5, 11, 0), Reason: "no budget", Actor: "user:3"},
+			{PersonID: 1, From: model.StageNurture, To: model.StageSQL, At: cst(5, 12, 0), Reason: "budget found", Actor: "user:3"},
+		} {
+			if ok, err := s.MoveStages(ctx, []store.StageMove{m}); err != nil || !ok[0] {
+				t.Fatalf("move %+v: %v %v", m, ok, err)
+			}
+		}
+		away := cst(5, 11, 30)
+		for _, id := range []int64{3, 4} {
+			if err := s.SetUserRouting(ctx, id, store.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &away}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.t = cst(5, 12, 30)
+		if res, err := r.Assign(ctx); err != nil || res.Closed != 1 || res.Assigned != 0 || res.Waiting != 1 {
+			t.Fatalf("assign while away %+v, %v", res, err)
+		}
+		rep, err := r.Report(ctx, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Waiting.NotFollowedUp.Count != 0 || len(rep.Waiting.NotFollowedUp.Oldest) != 0 || rep.Waiting.Unassigned.Count != 1 || rep.Total.Open != 0 {
+			t.Fatalf("report while waiting: not followed up %+v, unassigned %d, open %d", rep.Waiting.NotFollowedUp, rep.Waiting.Unassigned.Count, rep.Total.Open)
+		}
+
+		// Back in office: assigned again, one open assignment.
+		for _, id := range []int64{3, 4} {
+			if err := s.SetUserRouting(ctx, id, store.UserRouting{Team: "east", ManagerID: 2}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.t = cst(5, 13, 0)
+		if res, err := r.Assign(ctx); err != nil || res.Assigned != 1 {
+			t.Fatalf("assign again %+v, %v", res, err)
+		}
+		as, err := s.PersonAssignments(ctx, 1)
+		if err != nil || len(as) != 2 {
+			t.Fatalf("assignments %+v, %v", as, err)
+		}
+		if as[0].SupersededAt == nil || !as[0].SupersededAt.Equal(cst(5, 11, 0)) || as[0].ClosedReason != store.ClosedRecycled || as[1].SupersededAt != nil {
+			t.Fatalf("after reassignment: old %+v, new %+v", as[0], as[1])
+		}
+		if rep, err = r.Report(ctx, time.Time{}, time.Time{}); err != nil || rep.Waiting.NotFollowedUp.Count != 1 || rep.Waiting.Unassigned.Count != 0 {
+			t.Fatalf("report after reassignment %+v, %v", rep.Waiting, err)
+		}
+	})
+}

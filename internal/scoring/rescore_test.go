@@ -257,3 +257,64 @@ func TestRescoreNewPicksOnlyPersonsWithNewActivity(t *testing.T) {
 		}
 	})
 }
+
+// TestPreviewAgreesWithTheReplay: the dry run of a rule set lists the
+// changes the replay after saving it then makes, and writes nothing.
+func TestPreviewAgreesWithTheReplay(t *testing.T) {
+	for _, c := range []struct {
+		threshold int
+		toMQL     []int64 // persons the replay moves, in the sample's order
+	}{
+		{30, []int64{2}},
+		{20, []int64{2, 1, 6}}, // the largest rise first; 1 and 6 are below 30
+		{100, nil},
+	} {
+		t.Run(fmt.Sprint(c.threshold), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T, s *store.Store) {
+				loadWorld(t, s)
+				r, err := scoring.Parse(fmt.Appendf(nil, testRules, c.threshold))
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := scoring.PreviewRules(ctx, s, r, now, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for id := range map[int64]bool{1: true, 2: true, 3: true, 5: true, 6: true} {
+					if d := detail(t, s, id); d.ScoreVersion != 0 || d.ScoredAt != nil || len(lastHistory(t, s, id)) != map[int64]int{3: 2}[id] {
+						t.Fatalf("the preview wrote person %d: %+v", id, d.Qualification)
+					}
+				}
+				var moved []int64
+				for _, ch := range p.Sample {
+					if ch.StageAfter == model.StageMQL {
+						moved = append(moved, ch.PersonID)
+					}
+				}
+				// Every loaded score is 0, so every non-zero new score is a change.
+				if p.Persons != 5 || p.ScoreChanges != 5 || p.WouldBecomeMQL != len(c.toMQL) || fmt.Sprint(moved) != fmt.Sprint(c.toMQL) {
+					t.Fatalf("preview %+v, want %v to become MQL", p, c.toMQL)
+				}
+				save(t, s, c.threshold)
+				res, err := scoring.Rescore(ctx, s, now, nil)
+				if err != nil || res.MovedToMQL != p.WouldBecomeMQL || res.Persons != p.Persons {
+					t.Fatalf("replay %+v %v, preview said %d would move", res, err, p.WouldBecomeMQL)
+				}
+				for _, ch := range p.Sample {
+					if d := detail(t, s, ch.PersonID); d.Score != ch.ScoreAfter || d.Stage != ch.StageAfter {
+						t.Errorf("person %d: %v in %s after the replay, preview said %v in %s", ch.PersonID, d.Score, d.Stage, ch.ScoreAfter, ch.StageAfter)
+					}
+				}
+			})
+		})
+	}
+}
+
+func lastHistory(t *testing.T, s *store.Store, id int64) []model.StageChange {
+	t.Helper()
+	h, err := s.StageHistory(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
