@@ -20,6 +20,28 @@ type Message struct {
 	GroupTraits map[string]any
 	Properties  map[string]any
 	Context     map[string]any
+	// IdentifyTraits are an identify call's own traits: what is stored on
+	// the person (form fields of a track call are not).
+	IdentifyTraits map[string]any
+
+	// The traits by normalised key (see keyOf), built once per message.
+	traitIndex, groupIndex map[string]any
+}
+
+// trait is the first of keys (normalised names) the message's traits carry.
+func (m *Message) trait(keys []string) string {
+	if m.traitIndex == nil {
+		m.traitIndex = indexKeys(m.Traits)
+	}
+	return lookupIndex(m.traitIndex, keys)
+}
+
+// groupTrait is trait for a group call's traits.
+func (m *Message) groupTrait(keys []string) string {
+	if m.groupIndex == nil {
+		m.groupIndex = indexKeys(m.GroupTraits)
+	}
+	return lookupIndex(m.groupIndex, keys)
 }
 
 // ParseMessage reads the traits and properties of an event's payload. A
@@ -50,6 +72,7 @@ func ParseMessage(ev *model.Event) Message {
 		for k, v := range raw.Traits {
 			m.Traits[k] = v
 		}
+		m.IdentifyTraits = raw.Traits
 	case model.EventTrack:
 		// A form fill carries the person's details in its properties.
 		for k, v := range raw.Properties {
@@ -74,22 +97,38 @@ var traitKeys = map[model.IdentityType][]string{
 
 var appIDKeys = []string{"wechatappid", "appid", "wxappid"}
 
-func keyOf(k string) string {
-	return strings.ToLower(strings.NewReplacer("_", "", "-", "", " ", "").Replace(k))
-}
+// keySeparators are dropped from trait names before they are compared.
+var keySeparators = strings.NewReplacer("_", "", "-", "", " ", "")
+
+func keyOf(k string) string { return strings.ToLower(keySeparators.Replace(k)) }
 
 // lookup finds the first of keys in m (normalised key names).
 func lookup(m map[string]any, keys []string) string {
 	if len(m) == 0 {
 		return ""
 	}
+	return lookupIndex(indexKeys(m), keys)
+}
+
+// indexKeys maps normalised key names to values; of two keys that
+// normalise alike, the one that sorts first wins.
+func indexKeys(m map[string]any) map[string]any {
 	byKey := make(map[string]any, len(m))
-	for k, v := range m {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
 		nk := keyOf(k)
 		if _, dup := byKey[nk]; !dup {
-			byKey[nk] = v
+			byKey[nk] = m[k]
 		}
 	}
+	return byKey
+}
+
+func lookupIndex(byKey map[string]any, keys []string) string {
 	for _, k := range keys {
 		if v, ok := byKey[k]; ok {
 			if s := scalar(v); s != "" {
@@ -140,9 +179,9 @@ func (n Normaliser) Identifiers(ev *model.Event, m Message) (ids []Identifier, d
 		add(model.IdentityAnonymousID, scalar(rl["link_anonymous_id"]))
 	}
 	for t, keys := range traitKeys {
-		raw := lookup(m.Traits, keys)
+		raw := m.trait(keys)
 		if t == model.IdentityWeChatOpenID && raw != "" && !strings.Contains(raw, ":") {
-			if app := lookup(m.Traits, appIDKeys); app != "" {
+			if app := m.trait(appIDKeys); app != "" {
 				raw = app + ":" + raw
 			}
 		}
@@ -182,6 +221,8 @@ type Result struct {
 	Conflicts int    // identity conflicts recorded
 	Moved     bool   // a shared device moved forward to this person
 	Email     string // the first email the event carried, normalised
+	// TraitsChanged says the event changed the person's stored traits.
+	TraitsChanged bool
 }
 
 // Resolver applies the OneID policy inside a processing transaction.
@@ -194,8 +235,14 @@ type Resolver struct {
 // the person in an account. An event processed before (a replay) keeps the
 // person it was resolved to, so that replays never rewrite history.
 func (r Resolver) Resolve(p *store.ProcessTx, ev *model.Event, m Message) (Result, error) {
-	var res Result
 	ids, _ := r.Normaliser.Identifiers(ev, m)
+	return r.ResolveWith(p, ev, m, ids)
+}
+
+// ResolveWith is Resolve for an event whose identifiers were extracted
+// already (Normaliser.Identifiers).
+func (r Resolver) ResolveWith(p *store.ProcessTx, ev *model.Event, m Message, ids []Identifier) (Result, error) {
+	var res Result
 	if ev.Type == model.EventAlias && strings.TrimSpace(ev.PreviousID) != "" {
 		prev, err := r.previousID(p, ev.PreviousID)
 		if err != nil {
@@ -227,10 +274,86 @@ func (r Resolver) Resolve(p *store.ProcessTx, ev *model.Event, m Message) (Resul
 	if err := r.profile(p, person, ids, m); err != nil {
 		return res, err
 	}
+	if res.TraitsChanged, err = p.SetTraits(person, customTraits(m.IdentifyTraits)); err != nil {
+		return res, err
+	}
 	if err := r.account(p, ev, m, person, &res); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// reservedTraits are the identify traits (normalised names) that go to
+// the person's own fields, identifiers or account rather than to
+// persons.traits.
+var reservedTraits = func() map[string]bool {
+	m := map[string]bool{}
+	for _, keys := range [][]string{nameKeys, {"firstname", "lastname"}, titleKeys, companyKeys, appIDKeys} {
+		for _, k := range keys {
+			m[k] = true
+		}
+	}
+	for _, keys := range traitKeys {
+		for _, k := range keys {
+			m[k] = true
+		}
+	}
+	return m
+}()
+
+var (
+	nameKeys    = []string{"name", "fullname", "姓名"}
+	titleKeys   = []string{"title", "jobtitle", "职位"}
+	companyKeys = []string{"company", "companyname", "organization", "公司", "公司名称"}
+)
+
+// Bounds on what one message stores as traits.
+const (
+	maxTraitKeys     = 100
+	maxTraitKeyLen   = 64
+	maxTraitValueLen = 1000
+)
+
+// customTraits are the identify traits stored on the person: every trait
+// that is not reserved, as a string, number or boolean (null removes a
+// stored trait; objects and arrays are not kept), within bounds.
+func customTraits(traits map[string]any) map[string]any {
+	if len(traits) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(traits))
+	for k := range traits {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := map[string]any{}
+	for _, k := range names {
+		if len(out) >= maxTraitKeys {
+			break
+		}
+		if reservedTraits[keyOf(k)] || len(k) > maxTraitKeyLen || strings.TrimSpace(k) == "" {
+			continue
+		}
+		switch v := traits[k].(type) {
+		case string:
+			out[k] = clipString(v, maxTraitValueLen)
+		case float64, bool, nil:
+			out[k] = v
+		case json.Number:
+			out[k] = v.String()
+		}
+	}
+	return out
+}
+
+func clipString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }
 
 // previousID reads an alias's previousId: a user id when one is known by
@@ -468,10 +591,10 @@ func (r Resolver) profile(p *store.ProcessTx, person int64, ids []Identifier, m 
 			phone = id.Value
 		}
 	}
-	name := strings.TrimSpace(lookup(m.Traits, []string{"name", "fullname", "姓名"}))
+	name := strings.TrimSpace(m.trait(nameKeys))
 	if name == "" {
-		first := strings.TrimSpace(lookup(m.Traits, []string{"firstname"}))
-		last := strings.TrimSpace(lookup(m.Traits, []string{"lastname"}))
+		first := strings.TrimSpace(m.trait([]string{"firstname"}))
+		last := strings.TrimSpace(m.trait([]string{"lastname"}))
 		name = strings.TrimSpace(first + " " + last)
 		if isCJK(last + first) {
 			name = last + first // 姓 before 名
@@ -480,7 +603,7 @@ func (r Resolver) profile(p *store.ProcessTx, person int64, ids []Identifier, m 
 	if _, junk := junkValues[strings.ToLower(name)]; junk {
 		name = ""
 	}
-	title := strings.TrimSpace(lookup(m.Traits, []string{"title", "jobtitle", "职位"}))
+	title := strings.TrimSpace(m.trait(titleKeys))
 	if name == "" && title == "" && email == "" && phone == "" {
 		return nil
 	}
@@ -505,12 +628,12 @@ func (r Resolver) account(p *store.ProcessTx, ev *model.Event, m Message, person
 		if junkValues[strings.ToLower(gid)] {
 			gid = ""
 		}
-		name := strings.TrimSpace(lookup(m.GroupTraits, []string{"name", "company", "companyname", "公司", "公司名称"}))
-		domain := NormaliseDomain(lookup(m.GroupTraits, []string{"domain", "website", "url", "域名", "网站"}))
+		name := strings.TrimSpace(m.groupTrait([]string{"name", "company", "companyname", "公司", "公司名称"}))
+		domain := NormaliseDomain(m.groupTrait([]string{"domain", "website", "url", "域名", "网站"}))
 		if domain != "" && IsFreeMail(domain) {
 			domain = ""
 		}
-		industry := strings.TrimSpace(lookup(m.GroupTraits, []string{"industry", "行业"}))
+		industry := strings.TrimSpace(m.groupTrait([]string{"industry", "行业"}))
 		if gid == "" && domain == "" {
 			return nil
 		}
@@ -531,6 +654,9 @@ func (r Resolver) account(p *store.ProcessTx, ev *model.Event, m Message, person
 		res.AccountID = acct
 		return p.SetPersonAccount(person, acct, true)
 	}
+	if co, ok := m.IdentifyTraits["company"].(map[string]any); ok {
+		return r.company(p, co, person, res)
+	}
 	// Only an event that brings an email can place a person by domain
 	// (the person's earlier emails already had their chance).
 	domain := BusinessDomain(res.Email)
@@ -550,13 +676,65 @@ func (r Resolver) account(p *store.ProcessTx, ev *model.Event, m Message, person
 		return err
 	}
 	if acct == 0 {
-		name := strings.TrimSpace(lookup(m.Traits, []string{"company", "companyname", "organization", "公司", "公司名称"}))
+		name := strings.TrimSpace(m.trait(companyKeys))
 		if acct, err = p.CreateAccount(orFirst(name, domain), domain, "", ""); err != nil {
 			return err
 		}
 	}
 	res.AccountID = acct
 	return p.SetPersonAccount(person, acct, false)
+}
+
+// company places the person by identify's traits.company object (Segment's
+// spec: id, name, industry, employee_count, plan): an id is a group id and
+// moves the person to that account, as a group call would; otherwise the
+// company's domain (or the person's business email domain) finds or makes
+// the account of a person who has none. The company's industry and size
+// fill what the account lacks.
+func (r Resolver) company(p *store.ProcessTx, co map[string]any, person int64, res *Result) error {
+	gid := strings.TrimSpace(lookup(co, []string{"id", "groupid"}))
+	if junkValues[strings.ToLower(gid)] {
+		gid = ""
+	}
+	name := strings.TrimSpace(lookup(co, []string{"name", "companyname"}))
+	domain := NormaliseDomain(lookup(co, []string{"domain", "website", "url"}))
+	if domain != "" && IsFreeMail(domain) {
+		domain = ""
+	}
+	if domain == "" {
+		domain = BusinessDomain(res.Email)
+	}
+	industry := clipString(strings.TrimSpace(lookup(co, []string{"industry", "行业"})), 200)
+	employees := int64(0)
+	if n, err := strconv.ParseFloat(lookup(co, []string{"employeecount", "employees", "numberofemployees", "员工数"}), 64); err == nil && n > 0 && n < 1e8 {
+		employees = int64(n)
+	}
+	ps, err := p.Person(person)
+	if err != nil {
+		return err
+	}
+	acct := int64(0)
+	if gid != "" || ps.AccountID == 0 {
+		if acct, err = r.findAccount(p, gid, domain); err != nil {
+			return err
+		}
+		if acct == 0 && (gid != "" || domain != "" || name != "") {
+			if acct, err = p.CreateAccount(orFirst(name, orFirst(domain, gid)), domain, industry, gid); err != nil {
+				return err
+			}
+		}
+	}
+	if acct == 0 {
+		acct = ps.AccountID
+	} else if err := p.SetPersonAccount(person, acct, gid != ""); err != nil {
+		return err
+	}
+	if acct == 0 {
+		return nil
+	}
+	res.AccountID = acct
+	p.FillAccount(acct, industry, employees)
+	return nil
 }
 
 func (r Resolver) findAccount(p *store.ProcessTx, gid, domain string) (int64, error) {

@@ -23,7 +23,7 @@ import (
 )
 
 // batchSize is how many events one processing transaction takes.
-const batchSize = 500
+const batchSize = 1000
 
 // LoadRules returns the active channel rules: the saved ones, or the
 // defaults when none were saved.
@@ -58,6 +58,26 @@ type Processor struct {
 	Store    *store.Store
 	Rules    *channel.RuleSet
 	Resolver identity.Resolver
+
+	// parsed holds each event of the current batch read once by Prepare.
+	parsed map[int64]parsedEvent
+}
+
+// parsedEvent is what an event's payload says, read once per batch.
+type parsedEvent struct {
+	msg identity.Message
+	ids []identity.Identifier
+}
+
+// parse reads an event's message and identifiers, from the batch's
+// copy when Prepare saw the event.
+func (p *Processor) parse(ev *model.Event) parsedEvent {
+	if pe, ok := p.parsed[ev.ID]; ok {
+		return pe
+	}
+	msg := identity.ParseMessage(ev)
+	ids, _ := p.Resolver.Normaliser.Identifiers(ev, msg)
+	return parsedEvent{msg, ids}
 }
 
 // NewProcessor loads the current rules and settings.
@@ -115,11 +135,20 @@ var leadEvents = map[string]bool{
 // round trip per identifier.
 func (p *Processor) Prepare(tx *store.ProcessTx, events []model.Event) error {
 	keys := make([]store.IdentityKey, 0, 2*len(events))
+	var domains []string
+	p.parsed = make(map[int64]parsedEvent, len(events))
 	for i := range events {
 		ev := &events[i]
-		ids, _ := p.Resolver.Normaliser.Identifiers(ev, identity.ParseMessage(ev))
+		msg := identity.ParseMessage(ev)
+		ids, _ := p.Resolver.Normaliser.Identifiers(ev, msg)
+		p.parsed[ev.ID] = parsedEvent{msg, ids}
 		for _, id := range ids {
 			keys = append(keys, store.IdentityKey{Type: id.Type, Value: id.Value})
+			if id.Type == model.IdentityEmail {
+				if d := identity.BusinessDomain(id.Value); d != "" {
+					domains = append(domains, d)
+				}
+			}
 		}
 		if ev.Type == model.EventAlias && strings.TrimSpace(ev.PreviousID) != "" {
 			for _, t := range []model.IdentityType{model.IdentityUserID, model.IdentityAnonymousID} {
@@ -129,14 +158,16 @@ func (p *Processor) Prepare(tx *store.ProcessTx, events []model.Event) error {
 			}
 		}
 	}
-	return tx.PrefetchIdentities(keys)
+	if err := tx.PrefetchIdentities(keys); err != nil {
+		return err
+	}
+	return tx.PrefetchAccountDomains(domains)
 }
 
 // known says whether a person holds an identifier stronger than an
 // anonymous id: answered from the batch's identity cache when one of the
 // event's own strong identifiers points at the person, else by a query.
-func (p *Processor) known(tx *store.ProcessTx, ev *model.Event, msg identity.Message, person int64) (bool, error) {
-	ids, _ := p.Resolver.Normaliser.Identifiers(ev, msg)
+func (p *Processor) known(tx *store.ProcessTx, ids []identity.Identifier, person int64) (bool, error) {
 	for _, id := range ids {
 		if !id.Strong() {
 			continue
@@ -156,8 +187,9 @@ func (p *Processor) Process(tx *store.ProcessTx, ev *model.Event) error {
 		// SDKs send them with user agents a bot list may match.
 		return nil
 	}
-	msg := identity.ParseMessage(ev)
-	res, err := p.Resolver.Resolve(tx, ev, msg)
+	pe := p.parse(ev)
+	msg := pe.msg
+	res, err := p.Resolver.ResolveWith(tx, ev, msg, pe.ids)
 	if err != nil {
 		return fmt.Errorf("resolve identity: %w", err)
 	}
@@ -185,7 +217,7 @@ func (p *Processor) Process(tx *store.ProcessTx, ev *model.Event) error {
 		}
 		if reason != "" {
 			// A form that told us nothing about who filled it makes no lead.
-			known, err := p.known(tx, ev, msg, res.PersonID)
+			known, err := p.known(tx, pe.ids, res.PersonID)
 			if err != nil {
 				return err
 			}

@@ -59,6 +59,9 @@ func (p *ProcessTx) RecordConflict(c IdentityConflict) error {
 		c.PersonA, c.PersonB = c.PersonB, c.PersonA
 		c.ValueA, c.ValueB = c.ValueB, c.ValueA
 	}
+	if err := p.flush(); err != nil { // the persons must exist
+		return err
+	}
 	_, err := p.exec(`INSERT INTO identity_conflicts (person_a, person_b, type, value_a, value_b, event_id, reason, created_at)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM identity_kept_apart WHERE person_a = ? AND person_b = ?)
 		ON CONFLICT (person_a, person_b, type) DO NOTHING`,
@@ -324,18 +327,16 @@ func readSnapshot(ctx context.Context, s *Store, tx *sql.Tx, id int64) (personSn
 // MergePersons merges person from into person into, inside the processing
 // transaction.
 func (p *ProcessTx) MergePersons(into, from int64, reason string, eventID int64) (int64, error) {
-	// The merge moves (and logs) the events of from: those of the batch
-	// processed so far must carry their persons first.
-	if err := p.flushTouches(); err != nil {
-		return 0, err
-	}
-	if err := p.flushProcessed(); err != nil {
+	// The merge moves (and logs) the rows of from: what the batch kept in
+	// memory so far must be written first, and read again after.
+	if err := p.flush(); err != nil {
 		return 0, err
 	}
 	mid, err := mergePersons(p.ctx, p.s, p.tx, into, from, reason, "oneid", eventID, p.now)
 	if err != nil {
 		return 0, err
 	}
+	p.forget(into, from)
 	for k, owner := range p.owners {
 		if owner == from {
 			p.owners[k] = into

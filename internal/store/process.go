@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -31,28 +32,45 @@ type ProcessTx struct {
 	now time.Time
 
 	campaigns map[string]CampaignRef // cache by lower-cased code or name
+	keywords  map[termKey]int64
 	users     map[string]int64
 	stmts     map[string]*sql.Stmt // prepared once per batch: most of the cost of a small query is parsing it
-	contents  map[[2]string]int64
+	contents  *contentIndex
 	prior     map[int64]int64 // person of each event of the batch processed before (a replay)
 	person    int64           // the current event's person, written with processed_at
 
 	// owners caches identifier → person (0: none) for the batch; every
 	// write to identities inside the batch keeps it current.
 	owners map[IdentityKey]int64
+	// people are the persons the batch read or made, changed in memory
+	// and written by flush (see processbatch.go).
+	people     map[int64]*batchPerson
+	newPersons []int64
+	newIdents  []model.Identity
+	leads      []pendingLead
+	// Accounts by domain and group id (0: none), and those made or changed.
+	byDomain     map[string]int64
+	byGroup      map[string]int64
+	newAccounts  map[int64]*pendingAccount
+	accountOrder []int64
+	// Ids reserved for new rows, per table.
+	ids      map[string][]int64
+	idRounds map[string]int
+	lastID   map[string]int64
 	// done are the events processed so far whose processed_at is not
-	// written yet: written in one statement per batch, and before anything
-	// (a merge) that moves events between persons.
-	done []processedEvent
-	// touches are touchpoints not written yet and refresh the persons
-	// whose first touch is to be refreshed after them: written in a few
-	// statements per batch, and before anything that reads or moves
-	// touchpoints or a person's first touch (account changes, merges).
-	// careful writes each at once instead: the retry of a batch whose
-	// deferred writes failed, so that the failure is pinned on its event.
+	// written yet. touches are touchpoints not written yet and refresh the
+	// persons whose first touch is to be refreshed after them.
+	done    []processedEvent
 	touches []pendingTouch
 	refresh []int64
+	// careful flushes after every event: the retry of a batch whose
+	// deferred writes failed, so that the failure is pinned on its event.
 	careful bool
+}
+
+type termKey struct {
+	campaign int64
+	term     string
 }
 
 type pendingTouch struct {
@@ -158,12 +176,15 @@ func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *Pro
 	var failed *model.Event
 	var failure error
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		p := &ProcessTx{s: s, tx: tx, ctx: ctx, now: utc(time.Now()), campaigns: map[string]CampaignRef{}, users: map[string]int64{},
-			stmts: map[string]*sql.Stmt{}, contents: map[[2]string]int64{}, prior: map[int64]int64{}, owners: map[IdentityKey]int64{},
-			careful: careful}
+		p := newProcessTx(s, tx, ctx, careful)
 		defer p.closeStmts()
 		if s.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(processLockKey)); err != nil {
+			// Every statement of a batch looks rows up by key. During a
+			// burst the tables grow faster than autovacuum analyses them,
+			// and with the stale statistics the planner joins a batch's
+			// few hundred rows by scanning a whole table; without seq
+			// scans it uses the indexes, as it would with fresh statistics.
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1), set_config('enable_seqscan', 'off', true)", int64(processLockKey)); err != nil {
 				return err
 			}
 		}
@@ -179,23 +200,26 @@ func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *Pro
 		for i := range events {
 			ev := &events[i]
 			p.person = 0
-			if err := fn(p, ev); err != nil {
+			err := fn(p, ev)
+			if err == nil {
+				p.done = append(p.done, processedEvent{ev.ID, p.person})
+				if careful {
+					err = p.flush()
+				}
+			}
+			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				var deferred errDeferred
-				if errors.As(err, &deferred) {
+				if errors.As(err, &deferred) && !careful {
 					return deferred // not this event's fault
 				}
 				failed, failure = ev, err
 				return errEventFailed
 			}
-			p.done = append(p.done, processedEvent{ev.ID, p.person})
 		}
-		if err := p.flushTouches(); err != nil {
-			return err
-		}
-		if err := p.flushProcessed(); err != nil {
+		if err := p.flush(); err != nil {
 			return err
 		}
 		n = len(events)
@@ -218,6 +242,14 @@ func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *Pro
 }
 
 var errEventFailed = errors.New("event processing failed")
+
+func newProcessTx(s *Store, tx *sql.Tx, ctx context.Context, careful bool) *ProcessTx {
+	return &ProcessTx{s: s, tx: tx, ctx: ctx, now: utc(time.Now()), careful: careful,
+		campaigns: map[string]CampaignRef{}, keywords: map[termKey]int64{}, users: map[string]int64{},
+		stmts: map[string]*sql.Stmt{}, prior: map[int64]int64{}, owners: map[IdentityKey]int64{},
+		people: map[int64]*batchPerson{}, byDomain: map[string]int64{}, byGroup: map[string]int64{},
+		newAccounts: map[int64]*pendingAccount{}, ids: map[string][]int64{}, idRounds: map[string]int{}, lastID: map[string]int64{}}
+}
 
 // flushProcessed marks the events processed so far processed, with their
 // persons, in one statement per chunk.
@@ -246,49 +278,98 @@ func (p *ProcessTx) flushProcessed() error {
 }
 
 // flushTouches writes the deferred touchpoints, a few hundred per
-// statement, then refreshes the first touch of their persons in one
-// statement per few hundred persons. Its errors are errDeferred.
+// statement, then moves the first touch of the persons whose earliest
+// touch is now one of them.
 func (p *ProcessTx) flushTouches() error {
-	const chunk = 200
-	for len(p.touches) > 0 {
-		part := p.touches[:min(chunk, len(p.touches))]
-		p.touches = p.touches[len(part):]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO touchpoints (person_id, account_id, anonymous_id, occurred_at, type, channel, source, medium,
-		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, event_id) VALUES `)
-		args := make([]any, 0, 16*len(part))
-		for i, t := range part {
-			if i > 0 {
-				b.WriteString(", ")
+	touches := p.touches
+	p.touches = nil
+	rows := make([][]any, 0, len(touches))
+	for _, t := range touches {
+		acct := int64(0)
+		if t.tp.PersonID != 0 {
+			bp, err := p.cachedPerson(t.tp.PersonID)
+			if err != nil {
+				return err
 			}
-			b.WriteString("(?, (SELECT account_id FROM persons WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, touchArgs(t.tp, t.eventID)...)
+			acct = bp.state.AccountID
 		}
-		b.WriteString(touchConflict)
-		if _, err := p.tx.ExecContext(p.ctx, p.s.q(b.String()), args...); err != nil {
-			p.touches, p.refresh = nil, nil
-			return errDeferred{fmt.Errorf("write touchpoints: %w", err)}
-		}
+		tp := t.tp
+		tp.AccountID = acct
+		rows = append(rows, touchArgs(tp, t.eventID))
 	}
+	if err := p.execRows(`INSERT INTO touchpoints (person_id, account_id, anonymous_id, occurred_at, type, channel, source, medium,
+		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, event_id) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", touchConflict, 16, rows); err != nil {
+		return err
+	}
+	// The earliest new touch of each person becomes their first touch when
+	// it is earlier than the one they had (on a tie the older touchpoint,
+	// with the lower id, stays first). A replayed event may have changed a
+	// touch that was first: those persons are refreshed from the table.
+	var moves [][]any
+	for person, t := range earliestTouches(touches) {
+		bp := p.people[person]
+		if _, replay := p.prior[t.eventID]; replay || bp == nil || bp.firstTouchUnknown {
+			if !containsInt64(p.refresh, person) {
+				p.refresh = append(p.refresh, person)
+			}
+			continue
+		}
+		if bp.firstTouchAt != nil && !t.tp.OccurredAt.Before(*bp.firstTouchAt) {
+			continue
+		}
+		at := utc(t.tp.OccurredAt)
+		bp.firstTouchAt = &at
+		moves = append(moves, []any{person, string(t.tp.Channel), nullID(t.tp.CampaignID), at})
+	}
+	if err := p.execRows("WITH v (id, channel, campaign_id, at) AS (VALUES ",
+		"(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), "+p.castArg("TIMESTAMPTZ")+")",
+		`) UPDATE persons SET first_touch_channel = v.channel, first_touch_campaign = v.campaign_id,
+			first_seen_at = CASE WHEN persons.first_seen_at > v.at THEN v.at ELSE persons.first_seen_at END
+		FROM v WHERE persons.id = v.id`, 4, moves); err != nil {
+		return fmt.Errorf("move first touch: %w", err)
+	}
+	const chunk = 200
 	for len(p.refresh) > 0 {
 		part := p.refresh[:min(chunk, len(p.refresh))]
 		p.refresh = p.refresh[len(part):]
-		in := strings.Repeat(", ?", len(part))[2:]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
+		in, args := inList("person_id", part)
 		if _, err := p.tx.ExecContext(p.ctx, p.s.q(`UPDATE persons SET first_touch_channel = t.channel, first_touch_campaign = t.campaign_id,
 		first_seen_at = CASE WHEN persons.first_seen_at > t.occurred_at THEN t.occurred_at ELSE persons.first_seen_at END
 		FROM (SELECT person_id, occurred_at, channel, campaign_id, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY occurred_at, id) AS rn
-			FROM touchpoints WHERE person_id IN (`+in+`)) AS t
+			FROM touchpoints WHERE `+in+`) AS t
 		WHERE t.rn = 1 AND persons.id = t.person_id AND (persons.first_touch_channel <> t.channel
 			OR persons.first_touch_campaign IS DISTINCT FROM t.campaign_id OR persons.first_seen_at > t.occurred_at)`), args...); err != nil {
-			p.touches, p.refresh = nil, nil
-			return errDeferred{fmt.Errorf("refresh first touch: %w", err)}
+			return fmt.Errorf("refresh first touch: %w", err)
 		}
+		p.forgetFirstTouch(part)
 	}
 	return nil
+}
+
+// earliestTouches is each person's earliest touch among touches (the
+// first written on a tie).
+func earliestTouches(touches []pendingTouch) map[int64]pendingTouch {
+	out := map[int64]pendingTouch{}
+	for _, t := range touches {
+		if t.tp.PersonID == 0 {
+			continue
+		}
+		if cur, ok := out[t.tp.PersonID]; !ok || t.tp.OccurredAt.Before(cur.tp.OccurredAt) {
+			out[t.tp.PersonID] = t
+		}
+	}
+	return out
+}
+
+// forgetFirstTouch drops what the batch knows of the persons' first
+// touches after the table was read for them.
+func (p *ProcessTx) forgetFirstTouch(ids []int64) {
+	for _, id := range ids {
+		if bp := p.people[id]; bp != nil {
+			bp.firstTouchUnknown = true
+		}
+	}
 }
 
 // PrefetchIdentities reads the owners of identifiers in as few queries as
@@ -296,6 +377,7 @@ func (p *ProcessTx) flushTouches() error {
 func (p *ProcessTx) PrefetchIdentities(keys []IdentityKey) error {
 	const chunk = 400
 	var want []IdentityKey
+	var found []int64
 	seen := make(map[IdentityKey]bool, len(keys))
 	for _, k := range keys {
 		if _, ok := p.owners[k]; !ok && !seen[k] {
@@ -330,13 +412,15 @@ func (p *ProcessTx) PrefetchIdentities(keys []IdentityKey) error {
 				return err
 			}
 			p.owners[IdentityKey{model.IdentityType(typ), value}] = person
+			found = append(found, person)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
 	}
-	return nil
+	// Resolution reads the owners' rows and identifiers next.
+	return p.loadPersons(found)
 }
 
 // CachedOwner is the person an identifier points at when the batch already
@@ -388,25 +472,33 @@ func (p *ProcessTx) EventPerson(eventID int64) (int64, error) {
 // Known says whether a person holds an identifier stronger than an
 // anonymous id.
 func (p *ProcessTx) Known(personID int64) (bool, error) {
-	var n int
-	err := p.row("SELECT COUNT(*) FROM identities WHERE person_id = ? AND type <> 'anonymous_id'", personID).Scan(&n)
-	return n > 0, err
+	ids, err := p.Identities(personID)
+	if err != nil {
+		return false, err
+	}
+	for _, i := range ids {
+		if i.Type != model.IdentityAnonymousID {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
-// Survivor follows merged_into_id to the person a merged person lives on in.
+// Survivor follows merged_into_id to the person a merged person lives on
+// in; 0 for a person that does not exist.
 func (p *ProcessTx) Survivor(personID int64) (int64, error) {
 	for range 64 { // a chain longer than this would be a cycle
-		var into sql.NullInt64
-		if err := p.row("SELECT merged_into_id FROM persons WHERE id = ?", personID).Scan(&into); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return 0, nil
-			}
+		bp, err := p.cachedPerson(personID)
+		if errors.Is(err, ErrNotFound) {
+			return 0, nil
+		}
+		if err != nil {
 			return 0, err
 		}
-		if !into.Valid {
+		if bp.mergedInto == 0 {
 			return personID, nil
 		}
-		personID = into.Int64
+		personID = bp.mergedInto
 	}
 	return 0, fmt.Errorf("person %d: merge chain too long", personID)
 }
@@ -434,7 +526,14 @@ func (p *ProcessTx) IdentityOwner(t model.IdentityType, value string) (int64, er
 
 // Identities lists a person's identifiers.
 func (p *ProcessTx) Identities(personID int64) ([]model.Identity, error) {
-	return scanIdentities(p.query("SELECT person_id, type, value, created_at FROM identities WHERE person_id = ? ORDER BY created_at, type, value", personID))
+	bp, err := p.cachedPerson(personID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return bp.idents, nil
 }
 
 func scanIdentities(rows *sql.Rows, err error) ([]model.Identity, error) {
@@ -459,26 +558,36 @@ func scanIdentities(rows *sql.Rows, err error) ([]model.Identity, error) {
 // AddIdentity points an identifier at a person; an identifier that already
 // points somewhere is left alone.
 func (p *ProcessTx) AddIdentity(personID int64, t model.IdentityType, value string, at time.Time) error {
-	res, err := p.exec("INSERT INTO identities (type, value, person_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (type, value) DO NOTHING",
-		string(t), value, personID, utc(at))
+	owner, err := p.IdentityOwner(t, value)
+	if err != nil || owner != 0 {
+		return err
+	}
+	bp, err := p.cachedPerson(personID)
 	if err != nil {
 		return err
 	}
-	if n, err := res.RowsAffected(); err == nil && n == 1 {
-		p.owners[IdentityKey{t, value}] = personID
-	} else {
-		delete(p.owners, IdentityKey{t, value}) // held by someone else: read again when asked
-	}
+	id := model.Identity{PersonID: personID, Type: t, Value: value, CreatedAt: utc(at)}
+	p.owners[IdentityKey{t, value}] = personID
+	bp.idents = append(bp.idents, id)
+	p.newIdents = append(p.newIdents, id)
 	return nil
 }
 
 // MoveIdentity re-points an identifier (a shared device moving forward to
 // the person who now uses it). Nothing already derived moves with it.
 func (p *ProcessTx) MoveIdentity(t model.IdentityType, value string, personID int64) error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	old, err := p.IdentityOwner(t, value)
+	if err != nil {
+		return err
+	}
 	res, err := p.exec("UPDATE identities SET person_id = ? WHERE type = ? AND value = ?", personID, string(t), value)
 	if err != nil {
 		return err
 	}
+	p.forget(old, personID)
 	if n, err := res.RowsAffected(); err == nil && n == 1 {
 		p.owners[IdentityKey{t, value}] = personID
 	} else {
@@ -489,9 +598,14 @@ func (p *ProcessTx) MoveIdentity(t model.IdentityType, value string, personID in
 
 // NewPerson creates a visitor first seen at firstSeen.
 func (p *ProcessTx) NewPerson(firstSeen time.Time) (int64, error) {
-	var id int64
-	err := p.row("INSERT INTO persons (stage, first_seen_at, created_at) VALUES ('visitor', ?, ?) RETURNING id", utc(firstSeen), p.now).Scan(&id)
-	return id, err
+	id, err := p.nextID("persons")
+	if err != nil {
+		return 0, err
+	}
+	p.people[id] = &batchPerson{state: PersonState{ID: id, Stage: model.StageVisitor}, traits: map[string]any{},
+		firstSeen: utc(firstSeen), isNew: true, identsLoaded: true}
+	p.newPersons = append(p.newPersons, id)
+	return id, nil
 }
 
 // PersonState is what processing needs to know about a person.
@@ -501,30 +615,80 @@ type PersonState struct {
 	Stage     model.Stage
 	Email     string
 	Name      string
+	Title     string
+	Phone     string
 }
 
 // Person reads a person's state.
 func (p *ProcessTx) Person(id int64) (PersonState, error) {
-	var ps PersonState
-	var stage string
-	err := p.row("SELECT id, COALESCE(account_id, 0), stage, email, name FROM persons WHERE id = ?", id).Scan(&ps.ID, &ps.AccountID, &stage, &ps.Email, &ps.Name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ps, ErrNotFound
+	bp, err := p.cachedPerson(id)
+	if err != nil {
+		return PersonState{}, err
 	}
-	ps.Stage = model.Stage(stage)
-	return ps, err
+	return bp.state, nil
 }
 
 // FillProfile sets a person's name, title, email and phone where they are
 // still empty; values already there win.
 func (p *ProcessTx) FillProfile(personID int64, name, title, email, phone string) error {
-	_, err := p.exec(`UPDATE persons SET
-		name = CASE WHEN name = '' THEN ? ELSE name END,
-		title = CASE WHEN title = '' THEN ? ELSE title END,
-		email = CASE WHEN email = '' THEN ? ELSE email END,
-		phone = CASE WHEN phone = '' THEN ? ELSE phone END
-		WHERE id = ?`, clip(name, 200), clip(title, 200), email, phone, personID)
-	return err
+	bp, err := p.cachedPerson(personID)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		field *string
+		value string
+	}{{&bp.state.Name, clip(name, 200)}, {&bp.state.Title, clip(title, 200)}, {&bp.state.Email, email}, {&bp.state.Phone, phone}} {
+		if *f.field == "" && f.value != "" {
+			*f.field = f.value
+			bp.profileDirty = true
+		}
+	}
+	return nil
+}
+
+// SetTraits stores traits on a person: each key given replaces the one
+// stored, a null value removes it, the rest stay. It says whether anything
+// changed.
+func (p *ProcessTx) SetTraits(personID int64, traits map[string]any) (bool, error) {
+	if len(traits) == 0 {
+		return false, nil
+	}
+	bp, err := p.cachedPerson(personID)
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	for k, v := range traits {
+		old, had := bp.traits[k]
+		switch {
+		case v == nil && had:
+			delete(bp.traits, k)
+			changed = true
+		case v != nil && (!had || !sameJSON(old, v)):
+			bp.traits[k] = v
+			changed = true
+		}
+	}
+	if changed {
+		bp.traitsDirty = true
+	}
+	return changed, nil
+}
+
+// Traits are the traits stored on a person.
+func (p *ProcessTx) Traits(personID int64) (map[string]any, error) {
+	bp, err := p.cachedPerson(personID)
+	if err != nil {
+		return nil, err
+	}
+	return bp.traits, nil
+}
+
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
 }
 
 func clip(s string, n int) string {
@@ -539,57 +703,112 @@ func clip(s string, n int) string {
 
 // AccountByGroupID finds the account a `group` call named; 0 if none.
 func (p *ProcessTx) AccountByGroupID(groupID string) (int64, error) {
+	if id, ok := p.byGroup[groupID]; ok {
+		return id, nil
+	}
 	var id int64
 	err := p.row("SELECT id FROM accounts WHERE group_id = ? ORDER BY id LIMIT 1", groupID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		err = nil
+	}
+	if err == nil {
+		p.byGroup[groupID] = id
 	}
 	return id, err
 }
 
 // AccountByDomain finds the account with a (lower-case) domain; 0 if none.
 func (p *ProcessTx) AccountByDomain(domain string) (int64, error) {
+	if id, ok := p.byDomain[domain]; ok {
+		return id, nil
+	}
 	var id int64
 	err := p.row("SELECT id FROM accounts WHERE domain = ? ORDER BY id LIMIT 1", domain).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		err = nil
+	}
+	if err == nil {
+		p.byDomain[domain] = id
 	}
 	return id, err
 }
 
 // CreateAccount stores a new account and returns its id.
 func (p *ProcessTx) CreateAccount(name, domain, industry, groupID string) (int64, error) {
-	return p.s.insertID(p.ctx, p.tx, "INSERT INTO accounts (name, domain, industry, group_id, created_at) VALUES (?, ?, ?, ?, ?)",
-		clip(name, 200), domain, clip(industry, 200), clip(groupID, 200), p.now)
+	id, err := p.nextID("accounts")
+	if err != nil {
+		return 0, err
+	}
+	p.newAccounts[id] = &pendingAccount{id: id, name: name, domain: domain, industry: industry, groupID: groupID, isNew: true}
+	p.accountOrder = append(p.accountOrder, id)
+	if _, ok := p.byDomain[domain]; domain != "" && (!ok || p.byDomain[domain] == 0) {
+		p.byDomain[domain] = id
+	}
+	if _, ok := p.byGroup[groupID]; groupID != "" && (!ok || p.byGroup[groupID] == 0) {
+		p.byGroup[groupID] = id
+	}
+	return id, nil
 }
 
 // UpdateAccount overwrites the traits a `group` call sent (empty ones are
 // left as they are) and claims the group id when the account has none.
 func (p *ProcessTx) UpdateAccount(id int64, name, domain, industry, groupID string) error {
-	_, err := p.exec(`UPDATE accounts SET
-		name = CASE WHEN ? <> '' THEN ? ELSE name END,
-		domain = CASE WHEN ? <> '' THEN ? ELSE domain END,
-		industry = CASE WHEN ? <> '' THEN ? ELSE industry END,
-		group_id = CASE WHEN group_id = '' THEN ? ELSE group_id END
-		WHERE id = ?`, name, clip(name, 200), domain, domain, industry, clip(industry, 200), clip(groupID, 200), id)
-	return err
+	a, ok := p.newAccounts[id]
+	if !ok {
+		a = &pendingAccount{id: id}
+		p.newAccounts[id] = a
+		p.accountOrder = append(p.accountOrder, id)
+	}
+	for _, f := range []struct {
+		field *string
+		value string
+	}{{&a.name, name}, {&a.domain, domain}, {&a.industry, industry}} {
+		if f.value != "" {
+			*f.field = f.value
+		}
+	}
+	if a.groupID == "" {
+		a.groupID = groupID
+	}
+	if domain != "" {
+		if cur, ok := p.byDomain[domain]; !ok || cur == 0 {
+			p.byDomain[domain] = id
+		}
+	}
+	return nil
+}
+
+// FillAccount sets an account's industry and employee count where it has
+// none yet (what a person's company traits say).
+func (p *ProcessTx) FillAccount(id int64, industry string, employees int64) {
+	a, ok := p.newAccounts[id]
+	if !ok {
+		a = &pendingAccount{id: id}
+		p.newAccounts[id] = a
+		p.accountOrder = append(p.accountOrder, id)
+	}
+	if a.fillIndustry == "" {
+		a.fillIndustry = industry
+	}
+	if a.fillEmployees == 0 && employees > 0 {
+		a.fillEmployees = employees
+	}
 }
 
 // SetPersonAccount assigns a person to an account. Unless override is set,
 // a person who already belongs to an account keeps it.
 func (p *ProcessTx) SetPersonAccount(personID, accountID int64, override bool) error {
-	q := "UPDATE persons SET account_id = ? WHERE id = ? AND account_id IS NULL"
-	if override {
-		q = "UPDATE persons SET account_id = ? WHERE id = ?"
-	}
-	// Deferred touchpoints need no flush: they read the person's account
-	// when written.
-	if _, err := p.exec(q, accountID, personID); err != nil {
+	bp, err := p.cachedPerson(personID)
+	if err != nil {
 		return err
 	}
-	// Touchpoints carry the account for account-level reports.
-	_, err := p.exec("UPDATE touchpoints SET account_id = (SELECT account_id FROM persons WHERE id = ?) WHERE person_id = ?", personID, personID)
-	return err
+	if bp.state.AccountID == accountID || (!override && bp.state.AccountID != 0) {
+		return nil
+	}
+	bp.state.AccountID = accountID
+	bp.accountDirty = true
+	bp.override = bp.override || override
+	return nil
 }
 
 // CampaignRef is a campaign as touch derivation sees it.
@@ -634,39 +853,75 @@ func (p *ProcessTx) KeywordID(campaignID int64, term string) (int64, error) {
 	if campaignID == 0 || term == "" {
 		return 0, nil
 	}
+	key := termKey{campaignID, term}
+	if id, ok := p.keywords[key]; ok {
+		return id, nil
+	}
 	var id int64
 	err := p.row("SELECT id FROM keywords WHERE campaign_id = ? AND LOWER(text) = ? ORDER BY id LIMIT 1", campaignID, term).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		err = nil
+	}
+	if err == nil && len(p.keywords) < 10000 {
+		p.keywords[key] = id
 	}
 	return id, err
 }
 
 // ContentID matches utm_content (a title) or the page URL to a content
-// asset; 0 if none.
+// asset; 0 if none. The lowest id of the assets that match wins.
 func (p *ProcessTx) ContentID(content, pageURL string) (int64, error) {
 	content = strings.ToLower(strings.TrimSpace(content))
 	pageURL = strings.TrimSpace(pageURL)
 	if content == "" && pageURL == "" {
 		return 0, nil
 	}
-	key := [2]string{content, pageURL}
-	if id, ok := p.contents[key]; ok {
-		return id, nil
+	if p.contents == nil {
+		ci, err := p.loadContents()
+		if err != nil {
+			return 0, err
+		}
+		p.contents = ci
 	}
-	if len(p.contents) > 10000 {
-		clear(p.contents)
+	best := int64(0)
+	for _, id := range []int64{p.contents.byTitle[content], p.contents.byURL[pageURL]} {
+		if id != 0 && (best == 0 || id < best) {
+			best = id
+		}
 	}
-	var id int64
-	err := p.row(`SELECT id FROM content_assets WHERE (? <> '' AND (LOWER(title) = ? OR LOWER(title_en) = ?)) OR (? <> '' AND url = ?)
-		ORDER BY id LIMIT 1`, content, content, content, pageURL, pageURL).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = nil
+	return best, nil
+}
+
+// contentIndex holds every content asset by lower-cased title (either
+// language) and by URL, keeping the lowest id of each.
+type contentIndex struct {
+	byTitle map[string]int64
+	byURL   map[string]int64
+}
+
+func (p *ProcessTx) loadContents() (*contentIndex, error) {
+	ci := &contentIndex{byTitle: map[string]int64{}, byURL: map[string]int64{}}
+	rows, err := p.tx.QueryContext(p.ctx, "SELECT id, LOWER(title), LOWER(title_en), url FROM content_assets ORDER BY id")
+	if err != nil {
+		return nil, err
 	}
-	if err == nil {
-		p.contents[key] = id
+	defer rows.Close()
+	keep := func(m map[string]int64, k string, id int64) {
+		if _, ok := m[k]; k != "" && !ok {
+			m[k] = id
+		}
 	}
-	return id, err
+	for rows.Next() {
+		var id int64
+		var title, titleEN, url string
+		if err := rows.Scan(&id, &title, &titleEN, &url); err != nil {
+			return nil, err
+		}
+		keep(ci.byTitle, title, id)
+		keep(ci.byTitle, titleEN, id)
+		keep(ci.byURL, url, id)
+	}
+	return ci, rows.Err()
 }
 
 // PromoterID finds the employee a shared link names, by user id or email; 0
@@ -693,20 +948,12 @@ func (p *ProcessTx) PromoterID(ref string) (int64, error) {
 	return id, nil
 }
 
-// UpsertTouchpoint writes the touchpoint derived from an event. A replayed
-// event rewrites its touchpoint instead of adding a second one.
-// It is written with the batch's other touchpoints unless the batch is
-// careful (see ProcessTx.touches).
+// UpsertTouchpoint writes the touchpoint derived from an event with the
+// batch's other touchpoints. A replayed event rewrites its touchpoint
+// instead of adding a second one.
 func (p *ProcessTx) UpsertTouchpoint(tp model.Touchpoint, eventID int64) error {
-	if !p.careful {
-		p.touches = append(p.touches, pendingTouch{tp, eventID})
-		return nil
-	}
-	_, err := p.exec(`INSERT INTO touchpoints (person_id, account_id, anonymous_id, occurred_at, type, channel, source, medium,
-		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, event_id)
-		VALUES (?, (SELECT account_id FROM persons WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+touchConflict,
-		touchArgs(tp, eventID)...)
-	return err
+	p.touches = append(p.touches, pendingTouch{tp, eventID})
+	return nil
 }
 
 const touchConflict = `
@@ -717,28 +964,17 @@ const touchConflict = `
 			referrer = excluded.referrer, click_id = excluded.click_id`
 
 func touchArgs(tp model.Touchpoint, eventID int64) []any {
-	return []any{nullID(tp.PersonID), tp.PersonID, tp.AnonymousID, utc(tp.OccurredAt), tp.Type, string(tp.Channel), clip(tp.Source, 200), clip(tp.Medium, 200),
+	return []any{nullID(tp.PersonID), nullID(tp.AccountID), tp.AnonymousID, utc(tp.OccurredAt), tp.Type, string(tp.Channel), clip(tp.Source, 200), clip(tp.Medium, 200),
 		nullID(tp.CampaignID), nullID(tp.KeywordID), nullID(tp.ContentID), nullID(tp.PromoterID), clip(tp.URL, 2000), clip(tp.Referrer, 2000),
 		clip(tp.ClickID, 512), eventID}
 }
 
 // RefreshFirstTouch sets a person's first_seen_at to the earliest of what
 // it was and their earliest touchpoint, and the first-touch channel and
-// campaign to that touchpoint's.
+// campaign to that touchpoint's, once the batch's touchpoints are written.
 func (p *ProcessTx) RefreshFirstTouch(personID int64) error {
-	if !p.careful {
-		if !containsInt64(p.refresh, personID) {
-			p.refresh = append(p.refresh, personID)
-		}
-		return nil
-	}
-	// One statement (a round trip less than reading the touchpoint first).
-	_, err := p.exec(`UPDATE persons SET first_touch_channel = t.channel, first_touch_campaign = t.campaign_id,
-		first_seen_at = CASE WHEN persons.first_seen_at > t.occurred_at THEN t.occurred_at ELSE persons.first_seen_at END
-		FROM (SELECT occurred_at, channel, campaign_id FROM touchpoints WHERE person_id = ? ORDER BY occurred_at, id LIMIT 1) AS t
-		WHERE persons.id = ? AND (persons.first_touch_channel <> t.channel OR persons.first_touch_campaign IS DISTINCT FROM t.campaign_id
-			OR persons.first_seen_at > t.occurred_at)`, personID, personID)
-	return err
+	// flushTouches works it out from the touches it writes.
+	return nil
 }
 
 func refreshFirstTouch(ctx context.Context, s *Store, tx *sql.Tx, personID int64) error {
@@ -766,29 +1002,16 @@ func refreshFirstTouch(ctx context.Context, s *Store, tx *sql.Tx, personID int64
 // MakeLead turns a visitor into a lead at `at`, with a stage change. A
 // person past the visitor stage is left alone, so replays change nothing.
 func (p *ProcessTx) MakeLead(personID int64, at time.Time, reason string) (bool, error) {
-	if p.s.dialect == Postgres {
-		// One round trip: the stage change is written only if the update
-		// changed the stage.
-		res, err := p.exec(`WITH u AS (UPDATE persons SET stage = 'lead', stage_at = ?, lead_at = COALESCE(lead_at, ?) WHERE id = ? AND stage = 'visitor' RETURNING id)
-			INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason) SELECT id, 'visitor', 'lead', CAST(? AS TIMESTAMPTZ), CAST(? AS TEXT) FROM u`,
-			utc(at), utc(at), personID, utc(at), clip(reason, 500))
-		if err != nil {
-			return false, err
-		}
-		n, err := res.RowsAffected()
-		return n > 0, err
-	}
-	res, err := p.exec("UPDATE persons SET stage = 'lead', stage_at = ?, lead_at = COALESCE(lead_at, ?) WHERE id = ? AND stage = 'visitor'",
-		utc(at), utc(at), personID)
+	bp, err := p.cachedPerson(personID)
 	if err != nil {
 		return false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if bp.state.Stage != model.StageVisitor {
 		return false, nil
 	}
-	_, err = p.exec("INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason) VALUES (?, 'visitor', 'lead', ?, ?)",
-		personID, utc(at), clip(reason, 500))
-	return err == nil, err
+	bp.state.Stage = model.StageLead
+	p.leads = append(p.leads, pendingLead{person: personID, at: at, reason: reason})
+	return true, nil
 }
 
 // ReplayEvents clears processed_at on the events with from <= id <= to (0
@@ -811,6 +1034,13 @@ func (s *Store) ReplayEvents(ctx context.Context, from, to int64) (int64, error)
 func (s *Store) UnprocessedEvents(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM events WHERE processed_at IS NULL").Scan(&n)
+	return n, err
+}
+
+// CountPersonTouchpoints counts the touchpoints that belong to a person.
+func (s *Store) CountPersonTouchpoints(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM touchpoints WHERE person_id IS NOT NULL").Scan(&n)
 	return n, err
 }
 

@@ -1,0 +1,510 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+)
+
+// The processing transaction keeps what a batch reads and writes about
+// persons, identifiers and accounts in memory and writes it in a few
+// multi-row statements when the batch ends (or before anything that needs
+// the rows on disk: a merge, a moved identifier, a conflict). A batch
+// holds the processing lock (PostgreSQL) or the one writer (SQLite), so
+// what it read cannot be changed by another batch meanwhile; writes from
+// elsewhere (the CRM API, a person's stage moved by hand) are guarded in
+// SQL where they could collide (profile fields fill only what is empty, a
+// lead is made only of a visitor).
+
+// batchPerson is the batch's copy of one persons row.
+type batchPerson struct {
+	state      PersonState
+	traits     map[string]any
+	mergedInto int64
+	firstSeen  time.Time
+	isNew      bool // inserted when the batch flushes
+
+	profileDirty bool // name, title, email or phone filled
+	traitsDirty  bool
+	accountDirty bool // account set; accountOverride: even over another one
+	override     bool
+
+	idents       []model.Identity
+	identsLoaded bool
+
+	// firstTouchAt is when the person's earliest touchpoint happened (nil:
+	// none); firstTouchUnknown says it must be read from the table.
+	firstTouchAt      *time.Time
+	firstTouchUnknown bool
+}
+
+type pendingAccount struct {
+	id                              int64
+	name, domain, industry, groupID string
+	// Filled only where the account has no value yet.
+	fillIndustry  string
+	fillEmployees int64
+	isNew         bool
+}
+
+type pendingLead struct {
+	person int64
+	at     time.Time
+	reason string
+}
+
+// maxParams bounds the parameters of one statement (SQLite allows 32,766,
+// PostgreSQL 65,535).
+const maxParams = 30000
+
+// rowsChunk is how many rows of width params fit one statement.
+func rowsChunk(width int) int { return max(1, min(500, maxParams/width)) }
+
+// castArg is a parameter with a type PostgreSQL can read inside VALUES;
+// SQLite takes the value as it is bound (a CAST to a type SQLite does not
+// know would give it numeric affinity and mangle a timestamp).
+func (p *ProcessTx) castArg(typ string) string {
+	if p.s.dialect == Postgres {
+		return "CAST(? AS " + typ + ")"
+	}
+	return "?"
+}
+
+// execRows runs head + one (row) per entry + tail, in as few statements as
+// the parameter limit allows.
+func (p *ProcessTx) execRows(head, row, tail string, width int, rows [][]any) error {
+	chunk := rowsChunk(width)
+	for len(rows) > 0 {
+		part := rows[:min(chunk, len(rows))]
+		rows = rows[len(part):]
+		var b strings.Builder
+		b.WriteString(head)
+		args := make([]any, 0, width*len(part))
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+			args = append(args, r...)
+		}
+		b.WriteString(tail)
+		if _, err := p.tx.ExecContext(p.ctx, p.s.q(b.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextID reserves an id for a new row of table (persons or accounts).
+// PostgreSQL hands out blocks of its sequence; SQLite, whose one writer
+// this transaction holds, counts on from the largest id.
+func (p *ProcessTx) nextID(table string) (int64, error) {
+	pool := p.ids[table]
+	if len(pool) == 0 {
+		n := 64 << min(p.idRounds[table], 4)
+		p.idRounds[table]++
+		if p.s.dialect == Postgres {
+			rows, err := p.tx.QueryContext(p.ctx, "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)", table, n)
+			if err != nil {
+				return 0, err
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return 0, err
+				}
+				pool = append(pool, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return 0, err
+			}
+		} else {
+			last, ok := p.lastID[table]
+			if !ok {
+				if err := p.tx.QueryRowContext(p.ctx, "SELECT COALESCE(MAX(id), 0) FROM "+table).Scan(&last); err != nil {
+					return 0, err
+				}
+			}
+			for i := range n {
+				pool = append(pool, last+int64(i)+1)
+			}
+			p.lastID[table] = last + int64(n)
+		}
+	}
+	id := pool[0]
+	p.ids[table] = pool[1:]
+	return id, nil
+}
+
+// loadPersons reads the rows and identifiers of the persons not yet in the
+// batch's cache, a few hundred per query.
+func (p *ProcessTx) loadPersons(ids []int64) error {
+	var want []int64
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		if _, ok := p.people[id]; !ok && id != 0 && !seen[id] {
+			seen[id] = true
+			want = append(want, id)
+		}
+	}
+	const chunk = 400
+	for len(want) > 0 {
+		part := want[:min(chunk, len(want))]
+		want = want[len(part):]
+		in, args := inList("id", part)
+		rows, err := p.tx.QueryContext(p.ctx, p.s.q(`SELECT id, COALESCE(account_id, 0), stage, email, name, title, phone, traits,
+			COALESCE(merged_into_id, 0), first_seen_at, (SELECT MIN(t.occurred_at) FROM touchpoints t WHERE t.person_id = persons.id)
+			FROM persons WHERE `+in), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			bp := &batchPerson{identsLoaded: true}
+			var stage, traits string
+			var first storedTime // an aggregate: SQLite gives it as text
+			if err := rows.Scan(&bp.state.ID, &bp.state.AccountID, &stage, &bp.state.Email, &bp.state.Name, &bp.state.Title, &bp.state.Phone,
+				&traits, &bp.mergedInto, &bp.firstSeen, &first); err != nil {
+				rows.Close()
+				return err
+			}
+			if !first.t.IsZero() {
+				t := utc(first.t)
+				bp.firstTouchAt = &t
+			}
+			bp.state.Stage = model.Stage(stage)
+			bp.traits = parseTraits(traits)
+			p.people[bp.state.ID] = bp
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		in, _ = inList("person_id", part)
+		idents, err := scanIdentities(p.tx.QueryContext(p.ctx, p.s.q(`SELECT person_id, type, value, created_at FROM identities
+			WHERE `+in+` ORDER BY created_at, type, value`), args...))
+		if err != nil {
+			return err
+		}
+		for _, i := range idents {
+			if bp := p.people[i.PersonID]; bp != nil {
+				bp.idents = append(bp.idents, i)
+			}
+		}
+	}
+	return nil
+}
+
+func parseTraits(s string) map[string]any {
+	m := map[string]any{}
+	if s != "" && s != "{}" {
+		_ = json.Unmarshal([]byte(s), &m)
+	}
+	return m
+}
+
+// cachedPerson is the batch's copy of a person, read when first asked
+// for; nil (and ErrNotFound) for a person that does not exist.
+func (p *ProcessTx) cachedPerson(id int64) (*batchPerson, error) {
+	if bp, ok := p.people[id]; ok {
+		return bp, nil
+	}
+	if err := p.loadPersons([]int64{id}); err != nil {
+		return nil, err
+	}
+	bp, ok := p.people[id]
+	if !ok {
+		return nil, fmt.Errorf("person %d: %w", id, ErrNotFound)
+	}
+	return bp, nil
+}
+
+// forget drops persons from the cache, after something wrote them
+// directly (a merge).
+func (p *ProcessTx) forget(ids ...int64) {
+	for _, id := range ids {
+		delete(p.people, id)
+	}
+}
+
+// PrefetchAccountDomains reads which account holds each of the (lower-case)
+// business domains, so that AccountByDomain answers them without a round
+// trip.
+func (p *ProcessTx) PrefetchAccountDomains(domains []string) error {
+	var want []any
+	seen := map[string]bool{}
+	for _, d := range domains {
+		if _, ok := p.byDomain[d]; !ok && d != "" && !seen[d] {
+			seen[d] = true
+			want = append(want, d)
+		}
+	}
+	const chunk = 400
+	for len(want) > 0 {
+		part := want[:min(chunk, len(want))]
+		want = want[len(part):]
+		for _, d := range part {
+			p.byDomain[d.(string)] = 0
+		}
+		in := strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")
+		rows, err := p.tx.QueryContext(p.ctx, p.s.q(`SELECT domain, MIN(id) FROM accounts WHERE domain IN (`+in+`) GROUP BY domain`), part...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d string
+			var id int64
+			if err := rows.Scan(&d, &id); err != nil {
+				rows.Close()
+				return err
+			}
+			p.byDomain[d] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush writes everything the batch has kept in memory, in an order that
+// satisfies the foreign keys. Its errors are errDeferred.
+func (p *ProcessTx) flush() error {
+	steps := []struct {
+		what string
+		fn   func() error
+	}{
+		{"write accounts", p.flushAccounts},
+		{"write persons", p.flushNewPersons},
+		{"write identifiers", p.flushIdentities},
+		{"update persons", p.flushPersonUpdates},
+		{"write touchpoints", p.flushTouches},
+		{"make leads", p.flushLeads},
+		{"mark events processed", p.flushProcessed},
+	}
+	for _, st := range steps {
+		if err := st.fn(); err != nil {
+			p.reset()
+			return errDeferred{fmt.Errorf("%s: %w", st.what, err)}
+		}
+	}
+	return nil
+}
+
+// reset drops what a failed flush left pending; the batch is rolled back.
+func (p *ProcessTx) reset() {
+	p.newAccounts, p.accountOrder, p.newPersons, p.newIdents = nil, nil, nil, nil
+	p.touches, p.refresh, p.leads, p.done = nil, nil, nil, nil
+}
+
+func (p *ProcessTx) flushAccounts() error {
+	var inserts, updates [][]any
+	for _, id := range p.accountOrder {
+		a := p.newAccounts[id]
+		if a.isNew {
+			inserts = append(inserts, []any{a.id, clip(a.name, 200), a.domain, clip(orElse(a.industry, a.fillIndustry), 200), a.fillEmployees,
+				clip(a.groupID, 200), p.now})
+		} else {
+			updates = append(updates, []any{a.id, clip(a.name, 200), a.domain, clip(a.industry, 200), clip(a.groupID, 200),
+				clip(a.fillIndustry, 200), a.fillEmployees})
+		}
+	}
+	p.newAccounts, p.accountOrder = map[int64]*pendingAccount{}, nil
+	if err := p.execRows("INSERT INTO accounts (id, name, domain, industry, employees, group_id, created_at) VALUES ", "(?, ?, ?, ?, ?, ?, ?)", "", 7, inserts); err != nil {
+		return err
+	}
+	// What a group call sent overwrites (empty values are left as they
+	// are); the group id is claimed only by an account that has none; a
+	// person's company traits fill what is empty.
+	return p.execRows("WITH v (id, name, domain, industry, group_id, fill_industry, fill_employees) AS (VALUES ",
+		"(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))",
+		`) UPDATE accounts SET name = CASE WHEN v.name <> '' THEN v.name ELSE accounts.name END,
+			domain = CASE WHEN v.domain <> '' THEN v.domain ELSE accounts.domain END,
+			industry = CASE WHEN v.industry <> '' THEN v.industry WHEN accounts.industry = '' THEN v.fill_industry ELSE accounts.industry END,
+			employees = CASE WHEN accounts.employees = 0 THEN v.fill_employees ELSE accounts.employees END,
+			group_id = CASE WHEN accounts.group_id = '' THEN v.group_id ELSE accounts.group_id END
+		FROM v WHERE accounts.id = v.id`, 7, updates)
+}
+
+func (p *ProcessTx) flushNewPersons() error {
+	if len(p.newPersons) == 0 {
+		return nil
+	}
+	// A new person's first touch and lead come with the row itself.
+	first := earliestTouches(p.touches)
+	leads := map[int64]pendingLead{}
+	kept := p.leads[:0]
+	for _, l := range p.leads {
+		if bp := p.people[l.person]; bp != nil && bp.isNew {
+			if _, dup := leads[l.person]; !dup {
+				leads[l.person] = l
+			}
+			continue
+		}
+		kept = append(kept, l)
+	}
+	p.leads = kept
+	rows := make([][]any, 0, len(p.newPersons))
+	var changes [][]any
+	for _, id := range p.newPersons {
+		bp := p.people[id]
+		if bp == nil {
+			continue
+		}
+		bp.isNew, bp.profileDirty, bp.traitsDirty, bp.accountDirty = false, false, false, false
+		firstSeen := utc(bp.firstSeen)
+		var channel string
+		var campaign any
+		if t, ok := first[id]; ok {
+			at := utc(t.tp.OccurredAt)
+			bp.firstTouchAt = &at
+			channel, campaign = string(t.tp.Channel), nullID(t.tp.CampaignID)
+			if at.Before(firstSeen) {
+				firstSeen = at
+			}
+		}
+		stage, stageAt, leadAt := "visitor", any(nil), any(nil)
+		if l, ok := leads[id]; ok {
+			stage, stageAt, leadAt = "lead", utc(l.at), utc(l.at)
+			changes = append(changes, []any{id, utc(l.at), clip(l.reason, 500)})
+		}
+		rows = append(rows, []any{id, nullID(bp.state.AccountID), clip(bp.state.Name, 200), clip(bp.state.Title, 200), bp.state.Email, bp.state.Phone,
+			traitsJSON(bp.traits), stage, stageAt, leadAt, firstSeen, channel, campaign, p.now})
+	}
+	p.newPersons = nil
+	if err := p.execRows(`INSERT INTO persons (id, account_id, name, title, email, phone, traits, stage, stage_at, lead_at,
+		first_seen_at, first_touch_channel, first_touch_campaign, created_at) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", 14, rows); err != nil {
+		return err
+	}
+	return p.execRows("INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason) VALUES ",
+		"(?, 'visitor', 'lead', ?, ?)", "", 3, changes)
+}
+
+func traitsJSON(m map[string]any) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+func (p *ProcessTx) flushIdentities() error {
+	rows := make([][]any, len(p.newIdents))
+	for i, id := range p.newIdents {
+		rows[i] = []any{string(id.Type), id.Value, id.PersonID, utc(id.CreatedAt)}
+	}
+	p.newIdents = nil
+	return p.execRows("INSERT INTO identities (type, value, person_id, created_at) VALUES ", "(?, ?, ?, ?)",
+		" ON CONFLICT (type, value) DO NOTHING", 4, rows)
+}
+
+// flushPersonUpdates writes the profile fields, traits and accounts the
+// batch changed on persons that existed before it, then gives their
+// touchpoints the new account.
+func (p *ProcessTx) flushPersonUpdates() error {
+	var profiles, traits, accounts [][]any
+	var moved []int64
+	for id, bp := range p.people {
+		if bp.isNew {
+			continue
+		}
+		if bp.profileDirty {
+			profiles = append(profiles, []any{id, clip(bp.state.Name, 200), clip(bp.state.Title, 200), bp.state.Email, bp.state.Phone})
+		}
+		if bp.traitsDirty {
+			traits = append(traits, []any{id, traitsJSON(bp.traits)})
+		}
+		if bp.accountDirty {
+			accounts = append(accounts, []any{id, bp.state.AccountID, bp.override})
+			moved = append(moved, id)
+		}
+		bp.profileDirty, bp.traitsDirty, bp.accountDirty, bp.override = false, false, false, false
+	}
+	if err := p.execRows("WITH v (id, name, title, email, phone) AS (VALUES ",
+		"(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))",
+		`) UPDATE persons SET name = CASE WHEN persons.name = '' THEN v.name ELSE persons.name END,
+			title = CASE WHEN persons.title = '' THEN v.title ELSE persons.title END,
+			email = CASE WHEN persons.email = '' THEN v.email ELSE persons.email END,
+			phone = CASE WHEN persons.phone = '' THEN v.phone ELSE persons.phone END
+		FROM v WHERE persons.id = v.id`, 5, profiles); err != nil {
+		return err
+	}
+	if err := p.execRows("WITH v (id, traits) AS (VALUES ", "(CAST(? AS BIGINT), CAST(? AS TEXT))",
+		") UPDATE persons SET traits = v.traits FROM v WHERE persons.id = v.id", 2, traits); err != nil {
+		return err
+	}
+	if err := p.execRows("WITH v (id, account_id, override) AS (VALUES ", "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BOOLEAN))",
+		`) UPDATE persons SET account_id = v.account_id FROM v WHERE persons.id = v.id AND (v.override OR persons.account_id IS NULL)`,
+		3, accounts); err != nil {
+		return err
+	}
+	// Touchpoints carry the account for account-level reports.
+	for len(moved) > 0 {
+		part := moved[:min(400, len(moved))]
+		moved = moved[len(part):]
+		in, args := inList("person_id", part)
+		if _, err := p.tx.ExecContext(p.ctx, p.s.q(`UPDATE touchpoints SET account_id = (SELECT account_id FROM persons WHERE persons.id = touchpoints.person_id)
+			WHERE `+in), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushLeads makes leads of the persons the batch found to be leads, where
+// they still are visitors, and records each stage change.
+func (p *ProcessTx) flushLeads() error {
+	leads := p.leads
+	p.leads = nil
+	chunk := rowsChunk(3)
+	for len(leads) > 0 {
+		part := leads[:min(chunk, len(leads))]
+		leads = leads[len(part):]
+		byID := make(map[int64]pendingLead, len(part))
+		var b strings.Builder
+		b.WriteString("WITH v (id, at) AS (VALUES ")
+		args := make([]any, 0, 2*len(part)+0)
+		for i, l := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(CAST(? AS BIGINT), " + p.castArg("TIMESTAMPTZ") + ")")
+			args = append(args, l.person, utc(l.at))
+			byID[l.person] = l
+		}
+		b.WriteString(`) UPDATE persons SET stage = 'lead', stage_at = v.at, lead_at = COALESCE(persons.lead_at, v.at)
+			FROM v WHERE persons.id = v.id AND persons.stage = 'visitor' RETURNING persons.id`)
+		rows, err := p.tx.QueryContext(p.ctx, p.s.q(b.String()), args...)
+		if err != nil {
+			return err
+		}
+		var changes [][]any
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			l := byID[id]
+			changes = append(changes, []any{id, utc(l.at), clip(l.reason, 500)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := p.execRows("INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason) VALUES ",
+			"(?, 'visitor', 'lead', ?, ?)", "", 3, changes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
