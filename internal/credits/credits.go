@@ -6,7 +6,9 @@
 //
 // An incremental run recomputes the conversions that are new, whose time,
 // value, milestones or persons changed, or whose persons got touches since
-// the last run (touchpoint ids only grow), and drops conversions that no
+// the last run (touchpoint ids only grow) or were logged as changed since
+// (store person_changes: a merge moves touches whose ids the last run has
+// passed already, an undo moves them back), and drops conversions that no
 // longer exist or qualify. A full run recomputes everything and refits the
 // data-driven models on converting and non-converting journeys.
 package credits
@@ -96,12 +98,17 @@ func Recompute(ctx context.Context, s *store.Store, mode Mode, now time.Time) (S
 	if mode != Full && mode != Incremental {
 		return st, fmt.Errorf("unknown mode %q", mode)
 	}
-	// Read the watermark first: touches added while the run reads are
-	// above it, so the next run looks at them again.
+	// Read the watermarks first: touches and person changes added while
+	// the run reads are above them, so the next run looks at them again.
 	mark, err := s.MaxTouchID(ctx)
 	if err != nil {
 		return st, fmt.Errorf("read touch watermark: %w", err)
 	}
+	changeMark, err := s.MaxPersonChangeID(ctx)
+	if err != nil {
+		return st, fmt.Errorf("read person change watermark: %w", err)
+	}
+	marks := watermarks{touch: mark, change: changeMark}
 	var full, incr []store.ConversionKind
 	states := map[store.ConversionKind]store.CreditState{}
 	for _, k := range store.ConversionKinds {
@@ -117,19 +124,26 @@ func Recompute(ctx context.Context, s *store.Store, mode Mode, now time.Time) (S
 		}
 	}
 	if len(full) > 0 {
-		if err := recomputeFull(ctx, s, full, mark, now, &st); err != nil {
+		if err := recomputeFull(ctx, s, full, marks, now, &st); err != nil {
 			return st, err
 		}
 	}
-	touched := map[int64]map[int64]bool{} // by watermark
+	touched := map[watermarks]map[int64]bool{} // by the kind's watermarks
 	for _, k := range incr {
-		w := states[k].Watermark
-		if touched[w] == nil {
-			if touched[w], err = s.PersonsTouchedBetween(ctx, w, mark); err != nil {
-				return st, fmt.Errorf("read new touches: %w", err)
+		from := watermarks{touch: states[k].Watermark, change: states[k].ChangeWatermark}
+		if touched[from] == nil {
+			if touched[from], err = touchedBetween(ctx, s, from, marks); err != nil {
+				return st, err
 			}
 		}
-		if err := recomputeChanged(ctx, s, k, touched[w], mark, now, &st); err != nil {
+		if err := recomputeChanged(ctx, s, k, touched[from], marks, now, &st); err != nil {
+			return st, err
+		}
+	}
+	if mode == Full {
+		// Once a day is often enough to drop the changes every reader
+		// has passed.
+		if _, err := s.PrunePersonChanges(ctx, now); err != nil {
 			return st, err
 		}
 	}
@@ -138,9 +152,30 @@ func Recompute(ctx context.Context, s *store.Store, mode Mode, now time.Time) (S
 	return st, nil
 }
 
+// watermarks are how far a run has read: touchpoint ids and person_changes
+// ids.
+type watermarks struct{ touch, change int64 }
+
+// touchedBetween lists the persons with touches, or logged changes, above
+// from and up to upTo.
+func touchedBetween(ctx context.Context, s *store.Store, from, upTo watermarks) (map[int64]bool, error) {
+	touched, err := s.PersonsTouchedBetween(ctx, from.touch, upTo.touch)
+	if err != nil {
+		return nil, fmt.Errorf("read new touches: %w", err)
+	}
+	changed, err := s.PersonChangesBetween(ctx, from.change, upTo.change)
+	if err != nil {
+		return nil, fmt.Errorf("read person changes: %w", err)
+	}
+	for _, p := range changed {
+		touched[p] = true
+	}
+	return touched, nil
+}
+
 // recomputeFull recomputes every conversion of the kinds and refits the
 // data-driven models, reading all touches once.
-func recomputeFull(ctx context.Context, s *store.Store, kinds []store.ConversionKind, mark int64, now time.Time, st *Stats) error {
+func recomputeFull(ctx context.Context, s *store.Store, kinds []store.ConversionKind, mark watermarks, now time.Time, st *Stats) error {
 	groups := make([][]store.ConversionHead, len(kinds))
 	for g, k := range kinds {
 		heads, err := s.ConversionHeads(ctx, k, store.Window{}, "")
@@ -186,7 +221,7 @@ func recomputeFull(ctx context.Context, s *store.Store, kinds []store.Conversion
 		if err != nil {
 			return fmt.Errorf("%s credits: %w", k, err)
 		}
-		b.Full, b.Watermark, b.At, b.Fitted = true, mark, now, true
+		b.Full, b.Watermark, b.ChangeWatermark, b.At, b.Fitted = true, mark.touch, mark.change, now, true
 		b.Weights = map[string]map[string]float64{}
 		for m, w := range weights {
 			b.Weights[columnName(m)] = w
@@ -202,8 +237,8 @@ func recomputeFull(ctx context.Context, s *store.Store, kinds []store.Conversion
 }
 
 // recomputeChanged recomputes the conversions of a kind that are new or
-// changed, or whose persons were touched, with the stored fit.
-func recomputeChanged(ctx context.Context, s *store.Store, kind store.ConversionKind, touched map[int64]bool, mark int64, now time.Time, st *Stats) error {
+// changed, or whose persons were touched or changed, with the stored fit.
+func recomputeChanged(ctx context.Context, s *store.Store, kind store.ConversionKind, touched map[int64]bool, mark watermarks, now time.Time, st *Stats) error {
 	heads, err := s.ConversionHeads(ctx, kind, store.Window{}, "")
 	if err != nil {
 		return fmt.Errorf("read %s conversions: %w", kind, err)
@@ -240,7 +275,7 @@ func recomputeChanged(ctx context.Context, s *store.Store, kind store.Conversion
 			weights[m] = map[string]float64{}
 		}
 	}
-	b := store.CreditBatch{Kind: kind, Delete: gone, Watermark: mark, At: now}
+	b := store.CreditBatch{Kind: kind, Delete: gone, Watermark: mark.touch, ChangeWatermark: mark.change, At: now}
 	if len(redo) > 0 {
 		js, err := s.JourneysOf(ctx, [][]store.ConversionHead{redo}, store.JourneyOptions{Lookback: Lookback, ChannelsOnly: true})
 		if err != nil {

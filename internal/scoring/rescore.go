@@ -198,7 +198,11 @@ func Rescore(ctx context.Context, s *store.Store, now time.Time, only []int64) (
 }
 
 // RescoreNew scores the persons with events or touches stored since the
-// last run (a full replay when scoring never ran).
+// last run, and those logged as changed since (merged, a merge undone,
+// traits or account changed: a merge moves touches and events whose ids
+// the last run has passed already). A person merged away is not scored
+// again; its survivor is, with everything moved to it. A full replay when
+// scoring never ran.
 func RescoreNew(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
 	wm, err := s.ScoringWatermarks(ctx)
 	if err != nil {
@@ -211,7 +215,7 @@ func RescoreNew(ctx context.Context, s *store.Store, now time.Time) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
-	if hw.EventID <= wm.EventID && hw.TouchpointID <= wm.TouchpointID {
+	if hw.EventID <= wm.EventID && hw.TouchpointID <= wm.TouchpointID && hw.PersonChangeID <= wm.PersonChangeID {
 		return Result{}, nil
 	}
 	ids, err := s.PersonsActiveBetween(ctx, wm, hw)
@@ -229,6 +233,7 @@ func RescoreNew(ctx context.Context, s *store.Store, now time.Time) (Result, err
 		}
 	}
 	hw.EventID, hw.TouchpointID = max(hw.EventID, wm.EventID), max(hw.TouchpointID, wm.TouchpointID)
+	hw.PersonChangeID = max(hw.PersonChangeID, wm.PersonChangeID)
 	return res, s.SetScoringWatermarks(ctx, hw, now)
 }
 

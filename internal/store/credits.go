@@ -60,25 +60,28 @@ type CreditBatch struct {
 	// Weights, when not nil, replace the kind's stored channel weights:
 	// model column → channel → weight.
 	Weights map[string]map[string]float64
-	// Watermark is the highest touchpoint id the batch has seen; the
-	// stored one only grows.
-	Watermark int64
-	At        time.Time
-	Fitted    bool // the batch carries a new global fit
+	// Watermark is the highest touchpoint id the batch has seen, and
+	// ChangeWatermark the highest person_changes id; the stored ones only
+	// grow.
+	Watermark       int64
+	ChangeWatermark int64
+	At              time.Time
+	Fitted          bool // the batch carries a new global fit
 }
 
 // CreditState is what the last run left for a kind.
 type CreditState struct {
-	Watermark  int64
-	ComputedAt time.Time
-	FittedAt   time.Time // zero: never fitted
+	Watermark       int64 // highest touchpoint id read
+	ChangeWatermark int64 // highest person_changes id read
+	ComputedAt      time.Time
+	FittedAt        time.Time // zero: never fitted
 }
 
 // CreditStateOf reads a kind's state; ok is false before its first run.
 func (s *Store) CreditStateOf(ctx context.Context, kind ConversionKind) (st CreditState, ok bool, err error) {
 	var fitted sql.NullTime
-	err = s.r.QueryRowContext(ctx, s.q(`SELECT touch_watermark, computed_at, fitted_at FROM attribution_state WHERE kind = ?`), string(kind)).
-		Scan(&st.Watermark, &st.ComputedAt, &fitted)
+	err = s.r.QueryRowContext(ctx, s.q(`SELECT touch_watermark, change_watermark, computed_at, fitted_at FROM attribution_state WHERE kind = ?`), string(kind)).
+		Scan(&st.Watermark, &st.ChangeWatermark, &st.ComputedAt, &fitted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, false, nil
 	}
@@ -309,11 +312,13 @@ func (s *Store) WriteCredits(ctx context.Context, b CreditBatch) error {
 		if b.Fitted {
 			fitted = at
 		}
-		err = tx.exec(`INSERT INTO attribution_state (kind, touch_watermark, computed_at, fitted_at) VALUES (?, ?, ?, ?)
+		err = tx.exec(`INSERT INTO attribution_state (kind, touch_watermark, change_watermark, computed_at, fitted_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (kind) DO UPDATE SET computed_at = excluded.computed_at,
 				touch_watermark = CASE WHEN excluded.touch_watermark > attribution_state.touch_watermark
 					THEN excluded.touch_watermark ELSE attribution_state.touch_watermark END,
-				fitted_at = COALESCE(excluded.fitted_at, attribution_state.fitted_at)`, kind, b.Watermark, at, fitted)
+				change_watermark = CASE WHEN excluded.change_watermark > attribution_state.change_watermark
+					THEN excluded.change_watermark ELSE attribution_state.change_watermark END,
+				fitted_at = COALESCE(excluded.fitted_at, attribution_state.fitted_at)`, kind, b.Watermark, b.ChangeWatermark, at, fitted)
 		if err != nil {
 			return fmt.Errorf("write attribution_state: %w", err)
 		}

@@ -480,6 +480,11 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 	if err := ex(`UPDATE touchpoints SET account_id = (SELECT account_id FROM persons WHERE id = ?) WHERE person_id = ?`, into, into); err != nil {
 		return 0, err
 	}
+	// The moved touches and events keep their ids, below what incremental
+	// scoring and credits have read: the log tells them to look again.
+	if err := recordPersonChanges(ctx, s, tx, []int64{into, from}, ChangeMerge, now); err != nil {
+		return 0, fmt.Errorf("merge person %d into %d: %w", from, into, err)
+	}
 	return mid, nil
 }
 
@@ -572,6 +577,9 @@ func (s *Store) UndoMerge(ctx context.Context, id int64) (PersonMerge, error) {
 		now := utc(time.Now())
 		if _, err := tx.ExecContext(ctx, s.q("UPDATE person_merges SET undone_at = ? WHERE id = ?"), now, id); err != nil {
 			return err
+		}
+		if err := recordPersonChanges(ctx, s, tx, []int64{into, from}, ChangeUnmerge, now); err != nil {
+			return fmt.Errorf("undo merge %d: %w", id, err)
 		}
 		m.UndoneAt = &now
 		m.CreatedAt = m.CreatedAt.UTC()

@@ -407,7 +407,10 @@ func (s *Store) EverReached(ctx context.Context, ids []int64, stages []model.Sta
 type ScoringWatermarks struct {
 	EventID      int64 // every event with id ≤ EventID is scored
 	TouchpointID int64 // every touchpoint (without an event) with id ≤ TouchpointID is scored
-	Set          bool  // false: scoring never ran
+	// every person logged in person_changes with id ≤ PersonChangeID is
+	// scored (merges, undone merges, traits and account changes)
+	PersonChangeID int64
+	Set            bool // false: scoring never ran
 }
 
 // ScoringWatermarks reads the watermarks.
@@ -429,6 +432,8 @@ func (s *Store) ScoringWatermarks(ctx context.Context) (ScoringWatermarks, error
 			w.EventID, w.Set = v, true
 		case "touchpoints":
 			w.TouchpointID, w.Set = v, true
+		case "person_changes":
+			w.PersonChangeID = v
 		}
 	}
 	return w, rows.Err()
@@ -437,7 +442,7 @@ func (s *Store) ScoringWatermarks(ctx context.Context) (ScoringWatermarks, error
 // SetScoringWatermarks stores the watermarks.
 func (s *Store) SetScoringWatermarks(ctx context.Context, w ScoringWatermarks, now time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for name, v := range map[string]int64{"events": w.EventID, "touchpoints": w.TouchpointID} {
+		for name, v := range map[string]int64{"events": w.EventID, "touchpoints": w.TouchpointID, "person_changes": w.PersonChangeID} {
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO scoring_watermarks (name, value, moved_at) VALUES (?, ?, ?)
 				ON CONFLICT (name) DO UPDATE SET value = excluded.value, moved_at = excluded.moved_at`), name, v, utc(now)); err != nil {
 				return err
@@ -448,15 +453,16 @@ func (s *Store) SetScoringWatermarks(ctx context.Context, w ScoringWatermarks, n
 }
 
 // ScoringHighWater returns the highest ids incremental scoring may read up
-// to now: the newest touchpoint, and the newest event
-// below the oldest one still unprocessed (an unprocessed event has no
-// person yet; it is read once processing gave it one).
+// to now: the newest touchpoint, the newest person change, and the newest
+// event below the oldest one still unprocessed (an unprocessed event has
+// no person yet; it is read once processing gave it one).
 func (s *Store) ScoringHighWater(ctx context.Context) (ScoringWatermarks, error) {
 	var w ScoringWatermarks
 	var unprocessed sql.NullInt64
 	err := s.r.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(id) FROM events), 0),
 		(SELECT MIN(id) FROM events WHERE processed_at IS NULL),
-		COALESCE((SELECT MAX(id) FROM touchpoints), 0)`).Scan(&w.EventID, &unprocessed, &w.TouchpointID)
+		COALESCE((SELECT MAX(id) FROM touchpoints), 0),
+		COALESCE((SELECT MAX(id) FROM person_changes), 0)`).Scan(&w.EventID, &unprocessed, &w.TouchpointID, &w.PersonChangeID)
 	if err != nil {
 		return w, err
 	}
@@ -468,12 +474,15 @@ func (s *Store) ScoringHighWater(ctx context.Context) (ScoringWatermarks, error)
 }
 
 // PersonsActiveBetween returns the persons with events in (from.EventID,
-// to.EventID] or touchpoints without an event in (from.TouchpointID,
-// to.TouchpointID], in id order.
+// to.EventID], touchpoints without an event in (from.TouchpointID,
+// to.TouchpointID] or changes logged in (from.PersonChangeID,
+// to.PersonChangeID], in id order. Merged-away persons may be among them
+// (both persons of a merge are logged); ScoringProfiles leaves them out.
 func (s *Store) PersonsActiveBetween(ctx context.Context, from, to ScoringWatermarks) ([]int64, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT person_id FROM events WHERE id > ? AND id <= ? AND person_id IS NOT NULL
 		UNION SELECT person_id FROM touchpoints WHERE id > ? AND id <= ? AND event_id IS NULL AND person_id IS NOT NULL
-		ORDER BY 1`), from.EventID, to.EventID, from.TouchpointID, to.TouchpointID)
+		UNION SELECT person_id FROM person_changes WHERE id > ? AND id <= ?
+		ORDER BY 1`), from.EventID, to.EventID, from.TouchpointID, to.TouchpointID, from.PersonChangeID, to.PersonChangeID)
 	if err != nil {
 		return nil, err
 	}
