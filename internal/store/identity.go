@@ -621,6 +621,8 @@ type PersonDetail struct {
 	Account      *model.Account
 	Touchpoints  int64
 	Events       int64
+	// Traits are the identify traits stored on the person (never nil).
+	Traits map[string]any
 	Qualification
 }
 
@@ -660,14 +662,15 @@ func (s *Store) PersonDetail(ctx context.Context, id int64) (PersonDetail, error
 	var acct, camp, owner, merged, version sql.NullInt64
 	var scoredAt, predictedAt sql.NullTime
 	var predicted sql.NullFloat64
+	var traits string
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT persons.id, account_id, persons.name, title, persons.email, phone, stage, stage_at, grade, owner_id, first_seen_at,
 		first_touch_channel, first_touch_campaign, lead_at, persons.created_at, merged_into_id,
 		(SELECT COUNT(*) FROM touchpoints WHERE person_id = persons.id), (SELECT COUNT(*) FROM events WHERE person_id = persons.id),
 		sdr_class, fit_score, engagement_score, score, score_version, scored_at, predicted_probability, predicted_at,
-		COALESCE(u.name, ''), COALESCE(u.email, '')
+		COALESCE(u.name, ''), COALESCE(u.email, ''), persons.traits
 		FROM persons LEFT JOIN users u ON u.id = persons.owner_id WHERE persons.id = ?`), id).Scan(&d.ID, &acct, &d.Name, &d.Title, &d.Email, &d.Phone, &stage, &stageAt, &d.Grade, &owner,
 		&d.FirstSeenAt, &ch, &camp, &leadAt, &d.CreatedAt, &merged, &d.Touchpoints, &d.Events,
-		&d.SDRClass, &d.FitScore, &d.EngagementScore, &d.Score, &version, &scoredAt, &predicted, &predictedAt, &d.OwnerName, &d.OwnerEmail)
+		&d.SDRClass, &d.FitScore, &d.EngagementScore, &d.Score, &version, &scoredAt, &predicted, &predictedAt, &d.OwnerName, &d.OwnerEmail, &traits)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, ErrNotFound
 	}
@@ -675,6 +678,7 @@ func (s *Store) PersonDetail(ctx context.Context, id int64) (PersonDetail, error
 		return d, err
 	}
 	d.Stage, d.FirstTouchChannel = model.Stage(stage), model.Channel(ch)
+	d.Traits = parseTraits(traits)
 	d.AccountID, d.FirstTouchCampaign, d.OwnerID, d.MergedIntoID = acct.Int64, camp.Int64, owner.Int64, merged.Int64
 	d.FirstSeenAt, d.CreatedAt = d.FirstSeenAt.UTC(), d.CreatedAt.UTC()
 	d.ScoreVersion = version.Int64

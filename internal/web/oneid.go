@@ -75,6 +75,7 @@ type personJSON struct {
 	MergedIntoID       *int64           `json:"merged_into_id"`
 	Account            *accountJSON     `json:"account"`
 	Identifiers        []identifierJSON `json:"identifiers"`
+	Traits             map[string]any   `json:"traits"`
 	Counts             struct {
 		Touchpoints int64 `json:"touchpoints"`
 		Events      int64 `json:"events"`
@@ -104,7 +105,10 @@ type ownerJSON struct {
 
 func newPersonJSON(d store.PersonDetail) personJSON {
 	p := personJSON{ID: d.ID, Name: d.Name, Title: d.Title, Email: d.Email, Phone: d.Phone, Stage: d.Stage, LeadAt: d.LeadAt,
-		FirstSeenAt: d.FirstSeenAt, FirstTouchChannel: d.FirstTouchChannel, Identifiers: []identifierJSON{}}
+		FirstSeenAt: d.FirstSeenAt, FirstTouchChannel: d.FirstTouchChannel, Identifiers: []identifierJSON{}, Traits: d.Traits}
+	if p.Traits == nil {
+		p.Traits = map[string]any{}
+	}
 	if d.FirstTouchCampaign != 0 {
 		p.FirstTouchCampaign = &d.FirstTouchCampaign
 	}
