@@ -14,7 +14,7 @@ const (
 	ChangeMerge   = "merge"   // merged into another person, or another merged into it
 	ChangeUnmerge = "unmerge" // a merge it took part in was undone
 	ChangeTraits  = "traits"  // its traits changed
-	ChangeAccount = "account" // its account changed
+	ChangeAccount = "account" // its account, or a field of its account, changed
 )
 
 // personChangesChunk bounds the rows of one INSERT (three arguments each).
@@ -48,6 +48,31 @@ func recordPersonChanges(ctx context.Context, s *Store, tx *sql.Tx, ids []int64,
 		}
 	}
 	return nil
+}
+
+// recordAccountChanges logs every person of the accounts (merged-away
+// persons left out) as changed for reason ChangeAccount, inside tx: fit
+// rules read the account's fields, so a change to them (a group call, a
+// CRM update) changes the scores of all its persons.
+func recordAccountChanges(ctx context.Context, s *Store, tx *sql.Tx, accountIDs []int64, now time.Time) error {
+	ids := slices.DeleteFunc(slices.Clone(accountIDs), func(id int64) bool { return id == 0 })
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	at := utc(now)
+	return inChunks(ids, func(part []int64, in string, args []any) error {
+		q := `INSERT INTO person_changes (person_id, reason, created_at) SELECT id, ?, ? FROM persons
+			WHERE merged_into_id IS NULL AND account_id IN ` + in + ` ORDER BY id`
+		if _, err := tx.ExecContext(ctx, s.q(q), append([]any{ChangeAccount, at}, args...)...); err != nil {
+			return fmt.Errorf("record changes of the persons of %d accounts: %w", len(part), err)
+		}
+		return nil
+	})
+}
+
+// RecordAccountChanges logs in a transaction of its own that the fields of
+// the accounts changed, for changes made outside event processing.
+func (s *Store) RecordAccountChanges(ctx context.Context, accountIDs []int64, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return recordAccountChanges(ctx, s, tx, accountIDs, now) })
 }
 
 // RecordPersonChanges logs in a transaction of its own that the persons

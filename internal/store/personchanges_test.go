@@ -127,3 +127,55 @@ func TestPersonChangesLog(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountChangesLogItsPersons: a change of an account's fields logs
+// each of its persons once, not the merged-away ones nor other accounts'.
+func TestAccountChangesLogItsPersons(t *testing.T) {
+	cases := []struct {
+		name     string
+		accounts []int64
+		want     []int64
+	}{
+		{"one account", []int64{1}, []int64{1, 2}},
+		{"two accounts, repeated, and none", []int64{2, 0, 1, 2}, []int64{1, 2, 4}},
+		{"an account without persons", []int64{3}, nil},
+	}
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		err := s.Load(ctx, func(l store.Loader) error {
+			if err := l.Insert("accounts", []string{"id", "name", "created_at"},
+				[][]any{{int64(1), "甲", day0}, {int64(2), "乙", day0}, {int64(3), "丙", day0}}); err != nil {
+				return err
+			}
+			return l.Insert("persons", []string{"id", "account_id", "stage", "first_seen_at", "created_at", "merged_into_id"}, [][]any{
+				{int64(1), int64(1), "lead", day0, day0, nil},
+				{int64(2), int64(1), "lead", day0, day0, nil},
+				{int64(3), int64(2), "lead", day0, day0, int64(4)},
+				{int64(4), int64(2), "lead", day0, day0, nil},
+				{int64(5), nil, "lead", day0, day0, nil},
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			before, err := s.MaxPersonChangeID(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RecordAccountChanges(ctx, c.accounts, day0); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			after, err := s.MaxPersonChangeID(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.PersonChangesBetween(ctx, before, after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, c.want) || after-before != int64(len(c.want)) {
+				t.Errorf("%s: logged %v in %d rows, want %v once each", c.name, got, after-before, c.want)
+			}
+		}
+	})
+}
