@@ -368,6 +368,10 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 	if into == from {
 		return 0, fmt.Errorf("%w: cannot merge person %d into itself", ErrMergeRefused, into)
 	}
+	// First, before any row is touched: the merge logs person changes.
+	if err := lockPersonChanges(ctx, s, tx); err != nil {
+		return 0, err
+	}
 	ex := func(q string, args ...any) error {
 		_, err := tx.ExecContext(ctx, s.q(q), args...)
 		return err
@@ -496,6 +500,10 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 func (s *Store) UndoMerge(ctx context.Context, id int64) (PersonMerge, error) {
 	var m PersonMerge
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// First, before any row is touched: the undo logs person changes.
+		if err := lockPersonChanges(ctx, s, tx); err != nil {
+			return err
+		}
 		var undone sql.NullTime
 		var snap string
 		err := tx.QueryRowContext(ctx, s.q(`SELECT id, into_id, from_id, reason, COALESCE(event_id, 0), actor, created_at, undone_at, snapshot

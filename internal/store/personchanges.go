@@ -20,10 +20,28 @@ const (
 // personChangesChunk bounds the rows of one INSERT (three arguments each).
 const personChangesChunk = 500
 
+// lockPersonChanges takes the processing lock (PostgreSQL) for the rest of
+// tx, before it draws person_changes ids. Readers keep the highest id
+// they have read; were two writers to draw ids concurrently, the smaller
+// could commit after a reader saw the larger and never be read. Under the
+// lock ids commit in the order they are drawn. Event processing holds the
+// lock already (taking it again is a no-op), so merges and undos by hand
+// wait for the batch in progress. SQLite has one writer.
+func lockPersonChanges(ctx context.Context, s *Store, tx *sql.Tx) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(processLockKey)); err != nil {
+		return fmt.Errorf("take the processing lock: %w", err)
+	}
+	return nil
+}
+
 // recordPersonChanges logs that the persons changed for reason, inside
 // tx: incremental scoring and credits recompute them on their next run
 // although no new event or touch names them. Zero ids are skipped, and so
-// are repeats within ids.
+// are repeats within ids. On PostgreSQL tx must hold the processing lock
+// (event processing does; others call lockPersonChanges first).
 func recordPersonChanges(ctx context.Context, s *Store, tx *sql.Tx, ids []int64, reason string, now time.Time) error {
 	seen := make(map[int64]bool, len(ids))
 	keep := make([]int64, 0, len(ids))
@@ -53,7 +71,8 @@ func recordPersonChanges(ctx context.Context, s *Store, tx *sql.Tx, ids []int64,
 // recordAccountChanges logs every person of the accounts (merged-away
 // persons left out) as changed for reason ChangeAccount, inside tx: fit
 // rules read the account's fields, so a change to them (a group call, a
-// CRM update) changes the scores of all its persons.
+// CRM update) changes the scores of all its persons. On PostgreSQL tx
+// must hold the processing lock, as for recordPersonChanges.
 func recordAccountChanges(ctx context.Context, s *Store, tx *sql.Tx, accountIDs []int64, now time.Time) error {
 	ids := slices.DeleteFunc(slices.Clone(accountIDs), func(id int64) bool { return id == 0 })
 	slices.Sort(ids)
@@ -72,7 +91,12 @@ func recordAccountChanges(ctx context.Context, s *Store, tx *sql.Tx, accountIDs 
 // RecordAccountChanges logs in a transaction of its own that the fields of
 // the accounts changed, for changes made outside event processing.
 func (s *Store) RecordAccountChanges(ctx context.Context, accountIDs []int64, now time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return recordAccountChanges(ctx, s, tx, accountIDs, now) })
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := lockPersonChanges(ctx, s, tx); err != nil {
+			return err
+		}
+		return recordAccountChanges(ctx, s, tx, accountIDs, now)
+	})
 }
 
 // RecordPersonChanges logs in a transaction of its own that the persons
@@ -82,7 +106,12 @@ func (s *Store) RecordPersonChanges(ctx context.Context, ids []int64, reason str
 	if strings.TrimSpace(reason) == "" {
 		return fmt.Errorf("record person changes: a reason is required")
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error { return recordPersonChanges(ctx, s, tx, ids, reason, now) })
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := lockPersonChanges(ctx, s, tx); err != nil {
+			return err
+		}
+		return recordPersonChanges(ctx, s, tx, ids, reason, now)
+	})
 }
 
 // MaxPersonChangeID is the highest person_changes id (ids only grow, also
