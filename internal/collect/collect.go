@@ -71,6 +71,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Notify is called after a commit that stored new events.
 	Notify func()
+	// Ingest stores a commit's events and returns how many were new; nil
+	// means Store.IngestEvents. The server passes one that processes the
+	// events in the same transaction (jobs.Ingester).
+	Ingest func(ctx context.Context, events []model.Event) (int, error)
 	// RateLimit applies until the SettingRateLimit setting says otherwise;
 	// the zero value means DefaultRate and DefaultBurst.
 	RateLimit       RateLimit
@@ -153,7 +157,11 @@ func New(opts Options) (*Collector, error) {
 		decodeSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)),
 	}
 	c.keys = keyCache{store: opts.Store, ttl: opts.KeyCacheTTL, now: opts.Now, m: map[string]keyEntry{}}
-	c.commits = newCommitter(opts.Store, opts.Logger, opts.Committers, defaultGroupEvents, c.committed)
+	ingest := opts.Ingest
+	if ingest == nil {
+		ingest = opts.Store.IngestEvents
+	}
+	c.commits = newCommitter(ingest, opts.Logger, opts.Committers, defaultGroupEvents, c.committed)
 	c.settings.Store(&settings{rate: opts.RateLimit})
 	return c, nil
 }

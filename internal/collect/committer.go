@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
-	"github.com/revloop/revloop/internal/store"
 )
 
 // errClosed answers requests that arrive while the collector shuts down;
@@ -20,7 +19,7 @@ var errClosed = errors.New("collector is shutting down")
 // then answer every request in it. A burst of small requests thus costs one
 // commit (one fsync) instead of one each.
 type committer struct {
-	store     *store.Store
+	ingest    func(ctx context.Context, events []model.Event) (int, error)
 	log       *slog.Logger
 	maxEvents int
 	workers   int
@@ -40,8 +39,9 @@ type commitRequest struct {
 	done   chan error
 }
 
-func newCommitter(s *store.Store, log *slog.Logger, workers, maxEvents int, onCommit func(int, int, time.Duration, error)) *committer {
-	return &committer{store: s, log: log, maxEvents: maxEvents, workers: workers, timeout: 30 * time.Second, onCommit: onCommit,
+func newCommitter(ingest func(context.Context, []model.Event) (int, error), log *slog.Logger, workers, maxEvents int,
+	onCommit func(int, int, time.Duration, error)) *committer {
+	return &committer{ingest: ingest, log: log, maxEvents: maxEvents, workers: workers, timeout: 30 * time.Second, onCommit: onCommit,
 		queue: make(chan *commitRequest, 4096), quit: make(chan struct{}), exited: make(chan struct{})}
 }
 
@@ -174,7 +174,7 @@ func (c *committer) write(events []model.Event) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	start := time.Now()
-	n, err := c.store.IngestEvents(ctx, events)
+	n, err := c.ingest(ctx, events)
 	if c.onCommit != nil {
 		c.onCommit(len(events), n, time.Since(start), err)
 	}

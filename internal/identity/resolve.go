@@ -726,8 +726,17 @@ func (r Resolver) company(p *store.ProcessTx, co map[string]any, person int64, r
 	}
 	if acct == 0 {
 		acct = ps.AccountID
-	} else if err := p.SetPersonAccount(person, acct, gid != ""); err != nil {
-		return err
+	} else {
+		if gid != "" {
+			// Found by domain: the account claims the id, as after a
+			// group call.
+			if err := p.UpdateAccount(acct, "", "", "", gid); err != nil {
+				return err
+			}
+		}
+		if err := p.SetPersonAccount(person, acct, gid != ""); err != nil {
+			return err
+		}
 	}
 	if acct == 0 {
 		return nil

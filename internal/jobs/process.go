@@ -11,9 +11,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/revloop/revloop/internal/channel"
@@ -59,8 +61,28 @@ type Processor struct {
 	Rules    *channel.RuleSet
 	Resolver identity.Resolver
 
-	// parsed holds each event of the current batch read once by Prepare.
+	// parsed holds each event of the current batch read once by Prepare;
+	// early those read before the batch began (ParseAhead), by message.
 	parsed map[int64]parsedEvent
+	early  map[messageKey]parsedEvent
+}
+
+type messageKey struct {
+	writeKey int64
+	message  string
+}
+
+// ParseAhead reads the payloads and identifiers of events about to be
+// processed, before their transaction begins: the work that needs no
+// database then runs while another commit holds the writer.
+func (p *Processor) ParseAhead(events []model.Event) {
+	p.early = make(map[messageKey]parsedEvent, len(events))
+	for i := range events {
+		ev := &events[i]
+		msg := identity.ParseMessage(ev)
+		ids, _ := p.Resolver.Normaliser.Identifiers(ev, msg)
+		p.early[messageKey{ev.WriteKeyID, ev.MessageID}] = parsedEvent{msg, ids}
+	}
 }
 
 // parsedEvent is what an event's payload says, read once per batch.
@@ -139,9 +161,13 @@ func (p *Processor) Prepare(tx *store.ProcessTx, events []model.Event) error {
 	p.parsed = make(map[int64]parsedEvent, len(events))
 	for i := range events {
 		ev := &events[i]
-		msg := identity.ParseMessage(ev)
-		ids, _ := p.Resolver.Normaliser.Identifiers(ev, msg)
-		p.parsed[ev.ID] = parsedEvent{msg, ids}
+		pe, ok := p.early[messageKey{ev.WriteKeyID, ev.MessageID}]
+		if !ok {
+			pe.msg = identity.ParseMessage(ev)
+			pe.ids, _ = p.Resolver.Normaliser.Identifiers(ev, pe.msg)
+		}
+		p.parsed[ev.ID] = pe
+		ids := pe.ids
 		for _, id := range ids {
 			keys = append(keys, store.IdentityKey{Type: id.Type, Value: id.Value})
 			if id.Type == model.IdentityEmail {
@@ -383,4 +409,76 @@ func Reclassify(ctx context.Context, s *store.Store, rs *channel.RuleSet) (Recla
 		}
 		res.Updated += len(changes)
 	}
+}
+
+// Ingester stores collected events and processes them in the same
+// transaction (store.IngestProcessed), so that intake and processing write
+// each event once. When processing fails for any event of a commit, the
+// commit's events are stored unprocessed instead and the runner processes
+// them (and pins the failure on its event): nothing acknowledged is lost.
+type Ingester struct {
+	store *store.Store
+	log   *slog.Logger
+	// processed is called after a commit whose events were processed
+	// (the runner's tasks that follow processing); unprocessed after one
+	// that left them to the runner.
+	processed, unprocessed func()
+
+	mu      sync.Mutex
+	proc    *Processor
+	loaded  time.Time
+	refresh time.Duration
+}
+
+// NewIngester builds an Ingester. processed and unprocessed may be nil.
+func NewIngester(s *store.Store, log *slog.Logger, processed, unprocessed func()) *Ingester {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Ingester{store: s, log: log, processed: processed, unprocessed: unprocessed, refresh: time.Second}
+}
+
+// processor is the current Processor: channel rules and settings are read
+// again at most once a second, so that a change applies to what arrives
+// a second later (a rules change reclassifies what came before).
+func (in *Ingester) processor(ctx context.Context) (*Processor, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.proc != nil && time.Since(in.loaded) < in.refresh {
+		return in.proc, nil
+	}
+	p, err := NewProcessor(ctx, in.store)
+	if err != nil {
+		return nil, err
+	}
+	in.proc, in.loaded = p, time.Now()
+	return p, nil
+}
+
+// Ingest stores events (once per write key and message id) and returns how
+// many were new.
+func (in *Ingester) Ingest(ctx context.Context, events []model.Event) (int, error) {
+	p, err := in.processor(ctx)
+	if err == nil {
+		// A Processor keeps the batch it prepared: one commit at a time.
+		batch := &Processor{Store: p.Store, Rules: p.Rules, Resolver: p.Resolver}
+		batch.ParseAhead(events)
+		var n int
+		n, err = in.store.IngestProcessed(ctx, events, batch.Prepare, batch.Process)
+		if err == nil {
+			if n > 0 && in.processed != nil {
+				in.processed()
+			}
+			return n, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	in.log.Warn("processing at intake failed; events are stored for the runner", "events", len(events), "err", err)
+	n, err := in.store.IngestEvents(ctx, events)
+	if err == nil && n > 0 && in.unprocessed != nil {
+		in.unprocessed()
+	}
+	return n, err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -146,14 +147,18 @@ type Options struct {
 	SweepInterval time.Duration // default 30 s
 	Debounce      time.Duration // how long notifications gather before one job is enqueued; default 200 ms
 	PollInterval  time.Duration // how often idle workers look for jobs; default 250 ms
+	TaskDelay     time.Duration // how long after processing its tasks run; default 2 s
 }
 
 // Runner owns the River client of one revloop process.
 type Runner struct {
-	store  *store.Store
-	log    *slog.Logger
-	opts   Options
-	notify chan struct{}
+	store     *store.Store
+	log       *slog.Logger
+	opts      Options
+	notify    chan struct{}
+	processed chan struct{}
+	// processedFlag is set by Processed and taken by the enqueue loop.
+	processedFlag atomic.Bool
 
 	mu        sync.Mutex
 	tasks     map[string]Task
@@ -177,7 +182,10 @@ func NewRunner(s *store.Store, log *slog.Logger, opts Options) *Runner {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 250 * time.Millisecond
 	}
-	return &Runner{store: s, log: log, opts: opts, notify: make(chan struct{}, 1)}
+	if opts.TaskDelay <= 0 {
+		opts.TaskDelay = 2 * time.Second
+	}
+	return &Runner{store: s, log: log, opts: opts, notify: make(chan struct{}, 1), processed: make(chan struct{}, 1)}
 }
 
 // Start applies River's migrations and starts the client: workers, the
@@ -256,16 +264,24 @@ func (r *Runner) Notify() {
 func (r *Runner) enqueueLoop(stop, done chan struct{}) {
 	defer close(done)
 	for {
+		process := false
 		select {
 		case <-stop:
 			return
 		case <-r.notify:
+			process = true
+		case <-r.processed:
 		}
 		// Gather the notifications of a burst into one job.
 		select {
 		case <-stop:
 			return
 		case <-time.After(r.opts.Debounce):
+		}
+		select {
+		case <-r.notify:
+			process = true
+		default:
 		}
 		r.mu.Lock()
 		client := r.client
@@ -274,9 +290,14 @@ func (r *Runner) enqueueLoop(stop, done chan struct{}) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if _, err := client.Insert(ctx, ProcessEventsArgs{}, nil); err != nil {
-			// The sweep picks the events up; nothing is lost.
-			r.log.Warn("enqueue event processing", "err", err)
+		if process {
+			if _, err := client.Insert(ctx, ProcessEventsArgs{}, nil); err != nil {
+				// The sweep picks the events up; nothing is lost.
+				r.log.Warn("enqueue event processing", "err", err)
+			}
+		}
+		if r.processedFlag.Swap(false) {
+			r.enqueueAfterProcess(ctx, client)
 		}
 		cancel()
 	}
@@ -302,23 +323,41 @@ func (r *Runner) work(ctx context.Context) error {
 		}
 	}
 	if n > 0 && client != nil {
-		r.mu.Lock()
-		var names []string
-		for _, name := range r.taskOrder {
-			if r.tasks[name].AfterProcess {
-				names = append(names, name)
-			}
-		}
-		r.mu.Unlock()
-		for _, name := range names {
-			// One pending run per task: a burst of events folds into it.
-			opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
-			if _, err := client.Insert(ctx, TaskArgs{Name: name}, opts); err != nil {
-				r.log.Warn("enqueue task", "task", name, "err", err)
-			}
-		}
+		r.enqueueAfterProcess(ctx, client)
 	}
 	return nil
+}
+
+// enqueueAfterProcess enqueues the tasks that follow processing.
+func (r *Runner) enqueueAfterProcess(ctx context.Context, client *river.Client[*sql.Tx]) {
+	r.mu.Lock()
+	var names []string
+	for _, name := range r.taskOrder {
+		if r.tasks[name].AfterProcess {
+			names = append(names, name)
+		}
+	}
+	r.mu.Unlock()
+	for _, name := range names {
+		// One pending run per task: a burst of events folds into it, and
+		// the run waits TaskDelay so that a burst does not rerun its tasks
+		// continually while it is being processed.
+		opts := &river.InsertOpts{ScheduledAt: time.Now().Add(r.opts.TaskDelay), UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+		if _, err := client.Insert(ctx, TaskArgs{Name: name}, opts); err != nil {
+			r.log.Warn("enqueue task", "task", name, "err", err)
+		}
+	}
+}
+
+// Processed says events were processed outside the runner (at intake, by
+// an Ingester): the tasks that follow processing are enqueued after the
+// debounce, as after the runner's own processing. It never blocks.
+func (r *Runner) Processed() {
+	r.processedFlag.Store(true)
+	select {
+	case r.processed <- struct{}{}:
+	default:
+	}
 }
 
 // pendingStates make a task unique while a run waits or runs (River

@@ -59,7 +59,7 @@ func (p *ProcessTx) RecordConflict(c IdentityConflict) error {
 		c.PersonA, c.PersonB = c.PersonB, c.PersonA
 		c.ValueA, c.ValueB = c.ValueB, c.ValueA
 	}
-	if err := p.flush(); err != nil { // the persons must exist
+	if err := p.flushForDirectWrite(); err != nil { // the persons and the event must exist
 		return err
 	}
 	_, err := p.exec(`INSERT INTO identity_conflicts (person_a, person_b, type, value_a, value_b, event_id, reason, created_at)
@@ -294,6 +294,7 @@ type personSnapshot struct {
 	Title        string     `json:"title"`
 	Email        string     `json:"email"`
 	Phone        string     `json:"phone"`
+	Traits       string     `json:"traits,omitempty"` // absent from merges logged before traits were kept
 }
 
 func readSnapshot(ctx context.Context, s *Store, tx *sql.Tx, id int64) (personSnapshot, error) {
@@ -301,8 +302,8 @@ func readSnapshot(ctx context.Context, s *Store, tx *sql.Tx, id int64) (personSn
 	var stageAt, leadAt sql.NullTime
 	var camp, acct sql.NullInt64
 	err := tx.QueryRowContext(ctx, s.q(`SELECT stage, stage_at, lead_at, first_seen_at, first_touch_channel, first_touch_campaign,
-		account_id, name, title, email, phone FROM persons WHERE id = ?`), id).Scan(&ps.Stage, &stageAt, &leadAt, &ps.FirstSeenAt,
-		&ps.FirstChannel, &camp, &acct, &ps.Name, &ps.Title, &ps.Email, &ps.Phone)
+		account_id, name, title, email, phone, traits FROM persons WHERE id = ?`), id).Scan(&ps.Stage, &stageAt, &leadAt, &ps.FirstSeenAt,
+		&ps.FirstChannel, &camp, &acct, &ps.Name, &ps.Title, &ps.Email, &ps.Phone, &ps.Traits)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ps, fmt.Errorf("person %d: %w", id, ErrNotFound)
 	}
@@ -329,7 +330,7 @@ func readSnapshot(ctx context.Context, s *Store, tx *sql.Tx, id int64) (personSn
 func (p *ProcessTx) MergePersons(into, from int64, reason string, eventID int64) (int64, error) {
 	// The merge moves (and logs) the rows of from: what the batch kept in
 	// memory so far must be written first, and read again after.
-	if err := p.flush(); err != nil {
+	if err := p.flushForDirectWrite(); err != nil {
 		return 0, err
 	}
 	mid, err := mergePersons(p.ctx, p.s, p.tx, into, from, reason, "oneid", eventID, p.now)
@@ -452,10 +453,15 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 	if acct == nil {
 		acct = b.AccountID
 	}
+	// Traits: the survivor's win, the merged person's fill the rest.
+	traits := parseTraits(b.Traits)
+	for k, v := range parseTraits(a.Traits) {
+		traits[k] = v
+	}
 	if err := ex(`UPDATE persons SET stage = ?, stage_at = ?, lead_at = ?, first_seen_at = ?, first_touch_channel = ?, first_touch_campaign = ?,
-		account_id = ?, name = ?, title = ?, email = ?, phone = ? WHERE id = ?`,
+		account_id = ?, name = ?, title = ?, email = ?, phone = ?, traits = ? WHERE id = ?`,
 		stage, timeArg(stageAt), timeArg(leadAt), utc(firstSeen), firstCh, int64Arg(firstCamp), int64Arg(acct),
-		orElse(a.Name, b.Name), orElse(a.Title, b.Title), orElse(a.Email, b.Email), orElse(a.Phone, b.Phone), into); err != nil {
+		orElse(a.Name, b.Name), orElse(a.Title, b.Title), orElse(a.Email, b.Email), orElse(a.Phone, b.Phone), traitsJSON(traits), into); err != nil {
 		return 0, err
 	}
 	if stage != a.Stage {
@@ -562,9 +568,10 @@ func (s *Store) UndoMerge(ctx context.Context, id int64) (PersonMerge, error) {
 		}
 		for pid, ps := range map[int64]personSnapshot{into: snaps["into"], from: snaps["from"]} {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE persons SET stage = ?, stage_at = ?, lead_at = ?, first_seen_at = ?, first_touch_channel = ?,
-				first_touch_campaign = ?, account_id = ?, name = ?, title = ?, email = ?, phone = ?, merged_into_id = NULL WHERE id = ?`),
+				first_touch_campaign = ?, account_id = ?, name = ?, title = ?, email = ?, phone = ?, merged_into_id = NULL,
+				traits = CASE WHEN ? = '' THEN traits ELSE ? END WHERE id = ?`),
 				ps.Stage, timeArg(ps.StageAt), timeArg(ps.LeadAt), utc(ps.FirstSeenAt), ps.FirstChannel, int64Arg(ps.FirstCamp),
-				int64Arg(ps.AccountID), ps.Name, ps.Title, ps.Email, ps.Phone, pid); err != nil {
+				int64Arg(ps.AccountID), ps.Name, ps.Title, ps.Email, ps.Phone, ps.Traits, ps.Traits, pid); err != nil {
 				return err
 			}
 			// Whatever happened to the survivor after the merge stays:

@@ -66,6 +66,13 @@ type ProcessTx struct {
 	// careful flushes after every event: the retry of a batch whose
 	// deferred writes failed, so that the failure is pinned on its event.
 	careful bool
+	// ingest says the batch's events are new (IngestProcessed): they are
+	// inserted processed rather than updated. current is the event being
+	// processed; stored are those inserted ahead (for a row that refers to
+	// its event, a merge or a conflict) and updated when done.
+	ingest  bool
+	current *model.Event
+	stored  map[int64]bool
 }
 
 type termKey struct {
@@ -91,7 +98,10 @@ type IdentityKey struct {
 	Value string
 }
 
-type processedEvent struct{ id, person int64 }
+type processedEvent struct {
+	id, person int64
+	ev         *model.Event // the event itself, when the batch stores it (ingest)
+}
 
 func (p *ProcessTx) stmt(query string) (*sql.Stmt, error) {
 	if st, ok := p.stmts[query]; ok {
@@ -178,15 +188,8 @@ func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *Pro
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		p := newProcessTx(s, tx, ctx, careful)
 		defer p.closeStmts()
-		if s.dialect == Postgres {
-			// Every statement of a batch looks rows up by key. During a
-			// burst the tables grow faster than autovacuum analyses them,
-			// and with the stale statistics the planner joins a batch's
-			// few hundred rows by scanning a whole table; without seq
-			// scans it uses the indexes, as it would with fresh statistics.
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1), set_config('enable_seqscan', 'off', true)", int64(processLockKey)); err != nil {
-				return err
-			}
+		if err := p.lock(); err != nil {
+			return err
 		}
 		events, err := p.unprocessed(limit)
 		if err != nil {
@@ -202,7 +205,7 @@ func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *Pro
 			p.person = 0
 			err := fn(p, ev)
 			if err == nil {
-				p.done = append(p.done, processedEvent{ev.ID, p.person})
+				p.done = append(p.done, processedEvent{id: ev.ID, person: p.person})
 				if careful {
 					err = p.flush()
 				}
@@ -243,6 +246,24 @@ func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *Pro
 
 var errEventFailed = errors.New("event processing failed")
 
+// lock takes the processing lock (PostgreSQL; SQLite has one writer).
+func (p *ProcessTx) lock() error {
+	if p.s.dialect != Postgres {
+		return nil
+	}
+	// Every statement of a batch looks rows up by key. During a burst the
+	// tables grow faster than autovacuum analyses them, and with the stale
+	// statistics the planner joins a batch's few hundred rows by scanning
+	// a whole table or index; without seq scans, hash and merge joins it
+	// looks each row up in an index, as it would with fresh statistics.
+	// The penalty those settings put on a plan that must scan anyway (a
+	// small table without an index for the lookup) would cross the JIT
+	// threshold, and compiling costs a hundred times the query: no JIT.
+	_, err := p.tx.ExecContext(p.ctx, `SELECT pg_advisory_xact_lock($1), set_config('enable_seqscan', 'off', true),
+		set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)`, int64(processLockKey))
+	return err
+}
+
 func newProcessTx(s *Store, tx *sql.Tx, ctx context.Context, careful bool) *ProcessTx {
 	return &ProcessTx{s: s, tx: tx, ctx: ctx, now: utc(time.Now()), careful: careful,
 		campaigns: map[string]CampaignRef{}, keywords: map[termKey]int64{}, users: map[string]int64{},
@@ -254,27 +275,162 @@ func newProcessTx(s *Store, tx *sql.Tx, ctx context.Context, careful bool) *Proc
 // flushProcessed marks the events processed so far processed, with their
 // persons, in one statement per chunk.
 func (p *ProcessTx) flushProcessed() error {
-	const chunk = 200
-	for len(p.done) > 0 {
-		part := p.done[:min(chunk, len(p.done))]
-		p.done = p.done[len(part):]
+	var updates []processedEvent
+	var inserts [][]any
+	for _, e := range p.done {
+		if e.ev == nil || p.stored[e.id] {
+			updates = append(updates, e)
+			continue
+		}
+		inserts = append(inserts, append(append([]any{e.id}, eventArgs(e.ev)...), p.now, nullID(e.person)))
+	}
+	p.done = nil
+	if err := p.execRows("INSERT INTO events (id, "+eventCols+", processed_at, person_id) VALUES ",
+		"("+strings.TrimSuffix(strings.Repeat("?, ", len(eventColList)+3), ", ")+")", "", len(eventColList)+3, inserts); err != nil {
+		return err
+	}
+	rows := make([][]any, len(updates))
+	for i, e := range updates {
+		rows[i] = []any{e.id, nullID(e.person), p.now}
+	}
+	return p.execRows("WITH v (id, person, at) AS (VALUES ", "(CAST(? AS BIGINT), CAST(? AS BIGINT), "+p.castArg("TIMESTAMPTZ")+")",
+		") UPDATE events SET processed_at = v.at, process_error = '', person_id = COALESCE(v.person, events.person_id) FROM v WHERE events.id = v.id",
+		3, rows)
+}
+
+// storeCurrentEvent inserts the event being processed ahead of the batch's
+// other new events (still unprocessed; it is marked when done), for a row
+// about to be written that refers to it. Outside ingest the event is
+// stored already.
+func (p *ProcessTx) storeCurrentEvent() error {
+	if !p.ingest || p.current == nil || p.stored[p.current.ID] {
+		return nil
+	}
+	if _, err := p.tx.ExecContext(p.ctx, p.s.q("INSERT INTO events (id, "+eventCols+") VALUES ("+
+		strings.TrimSuffix(strings.Repeat("?, ", len(eventColList)+1), ", ")+")"), append([]any{p.current.ID}, eventArgs(p.current)...)...); err != nil {
+		return err
+	}
+	p.stored[p.current.ID] = true
+	return nil
+}
+
+// IngestProcessed stores new events and processes them in the same
+// transaction, the collector's fast path: each event is written once,
+// already processed, instead of stored, read back and updated. Events
+// stored before (the same write key and message id, a retry) or twice in
+// the list are skipped. prepare and fn are those of ProcessEventsWith.
+// When fn fails for any event nothing is written and the error is
+// returned: the caller stores the events the plain way (IngestEvents) for
+// processing to pin the failure on its event. It returns the events that
+// were new.
+func (s *Store) IngestProcessed(ctx context.Context, events []model.Event, prepare func(p *ProcessTx, events []model.Event) error,
+	fn func(p *ProcessTx, ev *model.Event) error) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		p := newProcessTx(s, tx, ctx, false)
+		p.ingest, p.stored = true, map[int64]bool{}
+		defer p.closeStmts()
+		if err := p.lock(); err != nil {
+			return err
+		}
+		fresh, err := p.newEvents(events)
+		if err != nil {
+			return err
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		if prepare != nil {
+			if err := prepare(p, fresh); err != nil {
+				return err
+			}
+		}
+		for i := range fresh {
+			ev := &fresh[i]
+			p.person, p.current = 0, ev
+			if err := fn(p, ev); err != nil {
+				return fmt.Errorf("process event %s: %w", ev.MessageID, err)
+			}
+			p.done = append(p.done, processedEvent{id: ev.ID, person: p.person, ev: ev})
+		}
+		p.current = nil
+		if err := p.flush(); err != nil {
+			return err
+		}
+		n = len(fresh)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// newEvents drops the events already stored or repeated in the list and
+// gives the others their ids.
+func (p *ProcessTx) newEvents(events []model.Event) ([]model.Event, error) {
+	type msgKey struct {
+		key int64
+		msg string
+	}
+	seen := make(map[msgKey]bool, len(events))
+	keys := make([]msgKey, 0, len(events))
+	for i := range events {
+		k := msgKey{events[i].WriteKeyID, events[i].MessageID}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	stored := map[msgKey]bool{}
+	const chunk = 400
+	for len(keys) > 0 {
+		part := keys[:min(chunk, len(keys))]
+		keys = keys[len(part):]
 		var b strings.Builder
-		b.WriteString("WITH v (id, person) AS (VALUES ")
-		args := make([]any, 0, 1+2*len(part))
-		for i, e := range part {
+		b.WriteString("SELECT write_key_id, message_id FROM events WHERE (write_key_id, message_id) IN (VALUES ")
+		args := make([]any, 0, 2*len(part))
+		for i, k := range part {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT))")
-			args = append(args, e.id, nullID(e.person))
+			b.WriteString("(" + p.castArg("BIGINT") + ", " + p.castArg("TEXT") + ")")
+			args = append(args, k.key, k.msg)
 		}
-		b.WriteString(") UPDATE events SET processed_at = ?, process_error = '', person_id = COALESCE(v.person, events.person_id) FROM v WHERE events.id = v.id")
-		args = append(args, p.now)
-		if _, err := p.tx.ExecContext(p.ctx, p.s.q(b.String()), args...); err != nil {
-			return err
+		b.WriteString(")")
+		rows, err := p.tx.QueryContext(p.ctx, p.s.q(b.String()), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k msgKey
+			if err := rows.Scan(&k.key, &k.msg); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			stored[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	out := make([]model.Event, 0, len(events))
+	for i := range events {
+		k := msgKey{events[i].WriteKeyID, events[i].MessageID}
+		if stored[k] {
+			continue
+		}
+		stored[k] = true
+		ev := events[i]
+		id, err := p.nextID("events")
+		if err != nil {
+			return nil, err
+		}
+		ev.ID = id
+		out = append(out, ev)
+	}
+	return out, nil
 }
 
 // flushTouches writes the deferred touchpoints, a few hundred per
@@ -769,6 +925,13 @@ func (p *ProcessTx) UpdateAccount(id int64, name, domain, industry, groupID stri
 	}
 	if a.groupID == "" {
 		a.groupID = groupID
+	}
+	if groupID != "" {
+		// The account claims the group id unless it has one (then the
+		// lookup finds it by that id next time anyway).
+		if cur, ok := p.byGroup[groupID]; !ok || cur == 0 {
+			p.byGroup[groupID] = id
+		}
 	}
 	if domain != "" {
 		if cur, ok := p.byDomain[domain]; !ok || cur == 0 {

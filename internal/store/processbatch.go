@@ -73,9 +73,26 @@ func (p *ProcessTx) castArg(typ string) string {
 	return "?"
 }
 
-// execRows runs head + one (row) per entry + tail, in as few statements as
-// the parameter limit allows.
+// execRows runs head + one (row) per entry + tail: on PostgreSQL in as
+// few statements as the parameter limit allows (a round trip each); on
+// SQLite, which has no round trips but parses a long statement at a cost
+// that outweighs executing it, as one prepared statement run per row.
 func (p *ProcessTx) execRows(head, row, tail string, width int, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if p.s.dialect != Postgres {
+		st, err := p.stmt(head + row + tail)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if _, err := st.ExecContext(p.ctx, r...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	chunk := rowsChunk(width)
 	for len(rows) > 0 {
 		part := rows[:min(chunk, len(rows))]
@@ -96,6 +113,47 @@ func (p *ProcessTx) execRows(head, row, tail string, width int, rows [][]any) er
 		}
 	}
 	return nil
+}
+
+// queryIDs is execRows for a statement that returns ids, and returns them.
+func (p *ProcessTx) queryIDs(head, row, tail string, width int, rows [][]any) ([]int64, error) {
+	var ids []int64
+	chunk := rowsChunk(width)
+	if p.s.dialect != Postgres {
+		chunk = 1 // see execRows
+	}
+	for len(rows) > 0 {
+		part := rows[:min(chunk, len(rows))]
+		rows = rows[len(part):]
+		var b strings.Builder
+		b.WriteString(head)
+		args := make([]any, 0, width*len(part))
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+			args = append(args, r...)
+		}
+		b.WriteString(tail)
+		res, err := p.tx.QueryContext(p.ctx, p.s.q(b.String()), args...)
+		if err != nil {
+			return nil, err
+		}
+		for res.Next() {
+			var id int64
+			if err := res.Scan(&id); err != nil {
+				res.Close()
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 // nextID reserves an id for a new row of table (persons or accounts).
@@ -283,15 +341,28 @@ func (p *ProcessTx) flush() error {
 		{"write persons", p.flushNewPersons},
 		{"write identifiers", p.flushIdentities},
 		{"update persons", p.flushPersonUpdates},
+		{"write events", p.flushProcessed}, // before the touchpoints that refer to them
 		{"write touchpoints", p.flushTouches},
 		{"make leads", p.flushLeads},
-		{"mark events processed", p.flushProcessed},
 	}
 	for _, st := range steps {
 		if err := st.fn(); err != nil {
 			p.reset()
 			return errDeferred{fmt.Errorf("%s: %w", st.what, err)}
 		}
+	}
+	return nil
+}
+
+// flushForDirectWrite writes what the batch holds, and the event being
+// processed, before a statement that writes rows directly (a merge, a
+// conflict).
+func (p *ProcessTx) flushForDirectWrite() error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	if err := p.storeCurrentEvent(); err != nil {
+		return errDeferred{fmt.Errorf("write event: %w", err)}
 	}
 	return nil
 }
@@ -320,15 +391,25 @@ func (p *ProcessTx) flushAccounts() error {
 	}
 	// What a group call sent overwrites (empty values are left as they
 	// are); the group id is claimed only by an account that has none; a
-	// person's company traits fill what is empty.
-	return p.execRows("WITH v (id, name, domain, industry, group_id, fill_industry, fill_employees) AS (VALUES ",
+	// person's company traits fill what is empty. Accounts whose fields
+	// changed have their persons rescored (fit rules read them).
+	changed, err := p.queryIDs("WITH v (id, name, domain, industry, group_id, fill_industry, fill_employees) AS (VALUES ",
 		"(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))",
-		`) UPDATE accounts SET name = CASE WHEN v.name <> '' THEN v.name ELSE accounts.name END,
-			domain = CASE WHEN v.domain <> '' THEN v.domain ELSE accounts.domain END,
-			industry = CASE WHEN v.industry <> '' THEN v.industry WHEN accounts.industry = '' THEN v.fill_industry ELSE accounts.industry END,
-			employees = CASE WHEN accounts.employees = 0 THEN v.fill_employees ELSE accounts.employees END,
-			group_id = CASE WHEN accounts.group_id = '' THEN v.group_id ELSE accounts.group_id END
-		FROM v WHERE accounts.id = v.id`, 7, updates)
+		`), n AS (SELECT a.id,
+			CASE WHEN v.name <> '' THEN v.name ELSE a.name END AS name,
+			CASE WHEN v.domain <> '' THEN v.domain ELSE a.domain END AS domain,
+			CASE WHEN v.industry <> '' THEN v.industry WHEN a.industry = '' THEN v.fill_industry ELSE a.industry END AS industry,
+			CASE WHEN a.employees = 0 THEN v.fill_employees ELSE a.employees END AS employees,
+			CASE WHEN a.group_id = '' THEN v.group_id ELSE a.group_id END AS group_id
+			FROM v JOIN accounts a ON a.id = v.id)
+		UPDATE accounts SET name = n.name, domain = n.domain, industry = n.industry, employees = n.employees, group_id = n.group_id
+		FROM n WHERE accounts.id = n.id AND (accounts.name <> n.name OR accounts.domain <> n.domain OR accounts.industry <> n.industry
+			OR accounts.employees <> n.employees OR accounts.group_id <> n.group_id)
+		RETURNING accounts.id`, 7, updates)
+	if err != nil {
+		return err
+	}
+	return recordAccountChanges(p.ctx, p.s, p.tx, changed, p.now)
 }
 
 func (p *ProcessTx) flushNewPersons() error {
@@ -412,7 +493,7 @@ func (p *ProcessTx) flushIdentities() error {
 // touchpoints the new account.
 func (p *ProcessTx) flushPersonUpdates() error {
 	var profiles, traits, accounts [][]any
-	var moved []int64
+	var moved, traitChanges []int64
 	for id, bp := range p.people {
 		if bp.isNew {
 			continue
@@ -422,6 +503,7 @@ func (p *ProcessTx) flushPersonUpdates() error {
 		}
 		if bp.traitsDirty {
 			traits = append(traits, []any{id, traitsJSON(bp.traits)})
+			traitChanges = append(traitChanges, id)
 		}
 		if bp.accountDirty {
 			accounts = append(accounts, []any{id, bp.state.AccountID, bp.override})
@@ -445,6 +527,14 @@ func (p *ProcessTx) flushPersonUpdates() error {
 	if err := p.execRows("WITH v (id, account_id, override) AS (VALUES ", "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BOOLEAN))",
 		`) UPDATE persons SET account_id = v.account_id FROM v WHERE persons.id = v.id AND (v.override OR persons.account_id IS NULL)`,
 		3, accounts); err != nil {
+		return err
+	}
+	// Scores and credits of these persons are recomputed on their next
+	// runs, whether or not an event of theirs is new there.
+	if err := recordPersonChanges(p.ctx, p.s, p.tx, traitChanges, ChangeTraits, p.now); err != nil {
+		return err
+	}
+	if err := recordPersonChanges(p.ctx, p.s, p.tx, moved, ChangeAccount, p.now); err != nil {
 		return err
 	}
 	// Touchpoints carry the account for account-level reports.

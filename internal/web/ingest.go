@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/revloop/revloop/internal/collect"
+	"github.com/revloop/revloop/internal/jobs"
 )
 
 // ingestRoutes mounts the Segment-compatible collector (/v1/...); tracked
@@ -11,11 +12,16 @@ import (
 // committers start with the listener and drain on shutdown after the last
 // request is answered, so that everything acknowledged stays committed.
 func (s *Server) ingestRoutes(m *http.ServeMux) error {
+	// Events are processed as they are committed; a commit whose
+	// processing failed is left to the runner.
+	ingester := jobs.NewIngester(s.store, s.log, s.eventsProcessed, s.notifyEvents)
 	c, err := collect.New(collect.Options{
 		Store:      s.store,
 		Logger:     s.log,
 		Registerer: s.metrics.registry,
-		Notify:     s.notifyEvents,
+		Ingest:     ingester.Ingest,
+		// Two: one commit parses its events while the other writes.
+		Committers: 2,
 	})
 	if err != nil {
 		return err

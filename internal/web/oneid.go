@@ -48,6 +48,14 @@ func (s *Server) notifyEvents() {
 	}
 }
 
+// eventsProcessed is called after events were processed as they were
+// stored, so that the tasks that follow processing run.
+func (s *Server) eventsProcessed() {
+	if s.oneID.runner != nil {
+		s.oneID.runner.Processed()
+	}
+}
+
 type identifierJSON struct {
 	Type      model.IdentityType `json:"type"`
 	Value     string             `json:"value"`

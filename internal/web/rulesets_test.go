@@ -165,7 +165,9 @@ func TestRuleSetsRoundTrip(t *testing.T) {
 		},
 		{
 			name: "routing", kind: store.RoutingRuleSets, path: "/api/v1/routing/rules",
-			edit:   func(doc map[string]any) { doc["fallback"] = map[string]any{"pool": map[string]any{"users": []any{"sales@x.cn"}}} },
+			edit: func(doc map[string]any) {
+				doc["fallback"] = map[string]any{"pool": map[string]any{"users": []any{"sales@x.cn"}}}
+			},
 			edited: func(doc map[string]any) bool { return dig(doc, "fallback", "pool", "users", 0) == "sales@x.cn" },
 			dry: func(t *testing.T, c any, summary string) {
 				if dig(c, "pending") != float64(1) || dig(c, "would_assign") != float64(1) || dig(c, "owner_changes") != float64(1) ||
