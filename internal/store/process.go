@@ -73,6 +73,13 @@ type ProcessTx struct {
 	ingest  bool
 	current *model.Event
 	stored  map[int64]bool
+	// conn is the connection of tx, for COPY (PostgreSQL, ingest); nil
+	// otherwise.
+	conn *sql.Conn
+	// unprepared are statements this transaction prepared for itself, to
+	// be prepared for the next ones once it ends (SQLite; see
+	// Store.writerStmts).
+	unprepared []string
 }
 
 type termKey struct {
@@ -106,6 +113,14 @@ type processedEvent struct {
 func (p *ProcessTx) stmt(query string) (*sql.Stmt, error) {
 	if st, ok := p.stmts[query]; ok {
 		return st, nil
+	}
+	if p.s.dialect == SQLite {
+		if base := p.s.writerStmt(query); base != nil {
+			st := p.tx.StmtContext(p.ctx, base)
+			p.stmts[query] = st
+			return st, nil
+		}
+		p.unprepared = append(p.unprepared, query)
 	}
 	st, err := p.tx.PrepareContext(p.ctx, p.s.q(query))
 	if err != nil {
@@ -185,9 +200,11 @@ func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *Pro
 	n := 0
 	var failed *model.Event
 	var failure error
+	var unprepared []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		p := newProcessTx(s, tx, ctx, careful)
 		defer p.closeStmts()
+		defer func() { unprepared = p.unprepared }()
 		if err := p.lock(); err != nil {
 			return err
 		}
@@ -228,6 +245,7 @@ func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *Pro
 		n = len(events)
 		return nil
 	})
+	s.prepareWriterStmts(ctx, unprepared)
 	if errors.Is(err, errEventFailed) {
 		msg := failure.Error()
 		if len(msg) > 1000 {
@@ -285,6 +303,12 @@ func (p *ProcessTx) flushProcessed() error {
 		inserts = append(inserts, append(append([]any{e.id}, eventArgs(e.ev)...), p.now, nullID(e.person)))
 	}
 	p.done = nil
+	if p.conn != nil {
+		if err := p.copyRows("events", append(append([]string{"id"}, eventColList...), "processed_at", "person_id"), inserts); err != nil {
+			return err
+		}
+		inserts = nil
+	}
 	if err := p.execRows("INSERT INTO events (id, "+eventCols+", processed_at, person_id) VALUES ",
 		"("+strings.TrimSuffix(strings.Repeat("?, ", len(eventColList)+3), ", ")+")", "", len(eventColList)+3, inserts); err != nil {
 		return err
@@ -326,10 +350,12 @@ func (p *ProcessTx) storeCurrentEvent() error {
 func (s *Store) IngestProcessed(ctx context.Context, events []model.Event, prepare func(p *ProcessTx, events []model.Event) error,
 	fn func(p *ProcessTx, ev *model.Event) error) (int, error) {
 	n := 0
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	var unprepared []string
+	err := s.inConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
 		p := newProcessTx(s, tx, ctx, false)
-		p.ingest, p.stored = true, map[int64]bool{}
+		p.ingest, p.stored, p.conn = true, map[int64]bool{}, conn
 		defer p.closeStmts()
+		defer func() { unprepared = p.unprepared }()
 		if err := p.lock(); err != nil {
 			return err
 		}
@@ -360,6 +386,7 @@ func (s *Store) IngestProcessed(ctx context.Context, events []model.Event, prepa
 		n = len(fresh)
 		return nil
 	})
+	s.prepareWriterStmts(ctx, unprepared)
 	if err != nil {
 		return 0, err
 	}
@@ -452,6 +479,13 @@ func (p *ProcessTx) flushTouches() error {
 		tp := t.tp
 		tp.AccountID = acct
 		rows = append(rows, touchArgs(tp, t.eventID))
+	}
+	if p.conn != nil && p.ingest {
+		// The events are new: no touchpoint of theirs can be stored.
+		if err := p.copyRows("touchpoints", touchCols, rows); err != nil {
+			return err
+		}
+		rows = nil
 	}
 	if err := p.execRows(`INSERT INTO touchpoints (person_id, account_id, anonymous_id, occurred_at, type, channel, source, medium,
 		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, event_id) VALUES `,
@@ -1118,6 +1152,9 @@ func (p *ProcessTx) UpsertTouchpoint(tp model.Touchpoint, eventID int64) error {
 	p.touches = append(p.touches, pendingTouch{tp, eventID})
 	return nil
 }
+
+var touchCols = []string{"person_id", "account_id", "anonymous_id", "occurred_at", "type", "channel", "source", "medium",
+	"campaign_id", "keyword_id", "content_id", "promoter_id", "url", "referrer", "click_id", "event_id"}
 
 const touchConflict = `
 		ON CONFLICT (event_id) DO UPDATE SET person_id = excluded.person_id, account_id = excluded.account_id,

@@ -2,7 +2,10 @@ package store
 
 import (
 	"encoding/json"
+
 	"fmt"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"strings"
 	"time"
 
@@ -59,6 +62,25 @@ type pendingLead struct {
 // maxParams bounds the parameters of one statement (SQLite allows 32,766,
 // PostgreSQL 65,535).
 const maxParams = 30000
+
+// copyRows writes rows into table with COPY on the transaction's own
+// connection: for rows that cannot conflict with stored ones, about half
+// the cost of a multi-row INSERT on PostgreSQL.
+func (p *ProcessTx) copyRows(table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return p.conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("copy into %s: unexpected PostgreSQL driver connection %T", table, dc)
+		}
+		if _, err := sc.Conn().CopyFrom(p.ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("copy into %s: %w", table, err)
+		}
+		return nil
+	})
+}
 
 // rowsChunk is how many rows of width params fit one statement.
 func rowsChunk(width int) int { return max(1, min(500, maxParams/width)) }
@@ -458,6 +480,13 @@ func (p *ProcessTx) flushNewPersons() error {
 			traitsJSON(bp.traits), stage, stageAt, leadAt, firstSeen, channel, campaign, p.now})
 	}
 	p.newPersons = nil
+	if p.conn != nil {
+		if err := p.copyRows("persons", []string{"id", "account_id", "name", "title", "email", "phone", "traits", "stage", "stage_at", "lead_at",
+			"first_seen_at", "first_touch_channel", "first_touch_campaign", "created_at"}, rows); err != nil {
+			return err
+		}
+		rows = nil
+	}
 	if err := p.execRows(`INSERT INTO persons (id, account_id, name, title, email, phone, traits, stage, stage_at, lead_at,
 		first_seen_at, first_touch_channel, first_touch_campaign, created_at) VALUES `,
 		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", 14, rows); err != nil {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -44,6 +45,56 @@ type Store struct {
 	w       *sql.DB
 	r       *sql.DB
 	where   string // the database, with any password removed, for messages
+
+	// writerStmts are statements prepared once on SQLite's one writer
+	// connection, for event processing: parsing its long statements anew
+	// in every transaction cost more than running them.
+	writerStmts struct {
+		sync.Mutex
+		m map[string]*sql.Stmt
+	}
+}
+
+// maxWriterStmts bounds the prepared statements kept (the processing
+// statements are a fixed set of a few dozen).
+const maxWriterStmts = 200
+
+// writerStmt is query's statement prepared on the writer pool, or nil
+// when it is not prepared yet.
+func (s *Store) writerStmt(query string) *sql.Stmt {
+	s.writerStmts.Lock()
+	defer s.writerStmts.Unlock()
+	return s.writerStmts.m[query]
+}
+
+// prepareWriterStmts prepares queries on the writer pool for later
+// transactions. It must run outside a transaction (SQLite's one writer
+// connection is busy during one), and holds no lock while it waits for
+// the connection.
+func (s *Store) prepareWriterStmts(ctx context.Context, queries []string) {
+	for _, q := range queries {
+		s.writerStmts.Lock()
+		_, have := s.writerStmts.m[q]
+		full := len(s.writerStmts.m) >= maxWriterStmts
+		s.writerStmts.Unlock()
+		if have || full {
+			continue
+		}
+		st, err := s.w.PrepareContext(ctx, s.q(q))
+		if err != nil {
+			continue // prepared per transaction instead
+		}
+		s.writerStmts.Lock()
+		if s.writerStmts.m == nil {
+			s.writerStmts.m = map[string]*sql.Stmt{}
+		}
+		if _, have := s.writerStmts.m[q]; have {
+			st.Close()
+		} else {
+			s.writerStmts.m[q] = st
+		}
+		s.writerStmts.Unlock()
+	}
 }
 
 // ErrNotFound is returned when a looked-up row does not exist.
@@ -137,6 +188,12 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 
 // Close releases both pools.
 func (s *Store) Close() error {
+	s.writerStmts.Lock()
+	for _, st := range s.writerStmts.m {
+		st.Close()
+	}
+	s.writerStmts.m = nil
+	s.writerStmts.Unlock()
 	err := s.w.Close()
 	if s.r != s.w {
 		if rerr := s.r.Close(); err == nil {
@@ -200,6 +257,28 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// inConnTx is inTx on PostgreSQL with the transaction's connection at
+// hand (for COPY inside it); on SQLite conn is nil.
+func (s *Store) inConnTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) error {
+	if s.dialect != Postgres {
+		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(nil, tx) })
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(conn, tx); err != nil {
 		tx.Rollback()
 		return err
 	}
