@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
@@ -26,6 +27,11 @@ type committer struct {
 	timeout   time.Duration
 	onCommit  func(groupEvents, newEvents int, d time.Duration, err error)
 
+	// writing counts the committers in a commit; wrote is signalled when
+	// one ends.
+	writing atomic.Int32
+	wrote   chan struct{}
+
 	queue   chan *commitRequest
 	quit    chan struct{}
 	exited  chan struct{}
@@ -42,7 +48,7 @@ type commitRequest struct {
 func newCommitter(ingest func(context.Context, []model.Event) (int, error), log *slog.Logger, workers, maxEvents int,
 	onCommit func(int, int, time.Duration, error)) *committer {
 	return &committer{ingest: ingest, log: log, maxEvents: maxEvents, workers: workers, timeout: 30 * time.Second, onCommit: onCommit,
-		queue: make(chan *commitRequest, 4096), quit: make(chan struct{}), exited: make(chan struct{})}
+		wrote: make(chan struct{}, 1), queue: make(chan *commitRequest, 4096), quit: make(chan struct{}), exited: make(chan struct{})}
 }
 
 func (c *committer) ensureStarted() {
@@ -114,17 +120,42 @@ func (c *committer) loop() {
 		n := len(group[0].events)
 	more:
 		for n < c.maxEvents {
+			// While another committer writes, this one could not write
+			// anyway (one writer, or one processing lock): it gathers
+			// what arrives meanwhile into one larger commit.
+			if c.writing.Load() == 0 {
+				select {
+				case r := <-c.queue:
+					group = append(group, r)
+					n += len(r.events)
+					continue
+				default:
+					break more
+				}
+			}
 			select {
 			case r := <-c.queue:
 				group = append(group, r)
 				n += len(r.events)
-			default:
+			case <-c.wrote:
+			case <-c.quit:
+				break more
+			case <-time.After(maxGather):
 				break more
 			}
 		}
+		c.writing.Add(1)
 		c.commit(group, n)
+		c.writing.Add(-1)
+		select {
+		case c.wrote <- struct{}{}:
+		default:
+		}
 	}
 }
+
+// maxGather bounds how long a committer gathers while another writes.
+const maxGather = 100 * time.Millisecond
 
 // drain commits whatever is still queued at shutdown.
 func (c *committer) drain() {
