@@ -365,52 +365,6 @@ func touchType(ev *model.Event) string {
 	return name
 }
 
-// ReclassifyResult says what a reclassification changed.
-type ReclassifyResult struct {
-	Examined int `json:"examined"` // touchpoints made from events
-	Changed  int `json:"changed"`  // of which the channel changed
-	Updated  int `json:"updated"`  // of which the channel, source or medium changed
-}
-
-// Reclassify re-derives the channel, source and medium of every touchpoint
-// made from an event with rs, writes those that changed, and refreshes the
-// first touch of their persons. Touchpoints loaded without an event (bulk
-// loads, the demo) keep their channel.
-func Reclassify(ctx context.Context, s *store.Store, rs *channel.RuleSet) (ReclassifyResult, error) {
-	var res ReclassifyResult
-	var after int64
-	for {
-		batch, err := s.TouchSources(ctx, after, 2000)
-		if err != nil {
-			return res, err
-		}
-		if len(batch) == 0 {
-			return res, nil
-		}
-		var changes []store.Reclassified
-		for _, t := range batch {
-			after = t.TouchpointID
-			res.Examined++
-			c := rs.Classify(TouchOf(TouchInput{
-				EventType: t.EventType, EventName: t.EventName, URL: t.URL, Referrer: t.Referrer,
-				Source: t.UTMSource, Medium: t.UTMMedium, Campaign: t.UTMCampaign, Term: t.UTMTerm, Content: t.UTMContent,
-				ClickIDType: t.ClickIDType, ClickID: t.ClickID, CampaignChannel: t.CampaignChannel, PromoterID: t.PromoterID,
-			}))
-			if string(c.Channel) != t.Channel {
-				res.Changed++
-			}
-			if string(c.Channel) != t.Channel || c.Source != t.Source || c.Medium != t.Medium {
-				changes = append(changes, store.Reclassified{TouchpointID: t.TouchpointID, PersonID: t.PersonID,
-					Channel: string(c.Channel), Source: c.Source, Medium: c.Medium})
-			}
-		}
-		if err := s.UpdateTouchChannels(ctx, changes); err != nil {
-			return res, err
-		}
-		res.Updated += len(changes)
-	}
-}
-
 // Ingester stores collected events and processes them in the same
 // transaction (store.IngestProcessed), so that intake and processing write
 // each event once. When processing fails for any event of a commit, the

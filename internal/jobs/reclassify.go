@@ -90,3 +90,44 @@ func PreviewReclassify(ctx context.Context, s *store.Store, rs *channel.RuleSet,
 	})
 	return out, nil
 }
+
+// ReclassifyResult says what a reclassification changed.
+type ReclassifyResult struct {
+	Examined int `json:"examined"` // touchpoints made from events
+	Changed  int `json:"changed"`  // of which the channel changed
+	Updated  int `json:"updated"`  // of which the channel, source or medium changed
+}
+
+// Reclassify re-derives the channel, source and medium of every touchpoint
+// made from an event with rs, writes those that changed, and refreshes the
+// first touch of their persons. Touchpoints loaded without an event (bulk
+// loads, the demo) keep their channel.
+func Reclassify(ctx context.Context, s *store.Store, rs *channel.RuleSet) (ReclassifyResult, error) {
+	var res ReclassifyResult
+	var after int64
+	for {
+		batch, err := s.TouchSources(ctx, after, 2000)
+		if err != nil {
+			return res, err
+		}
+		if len(batch) == 0 {
+			return res, nil
+		}
+		var changes []store.Reclassified
+		for _, t := range batch {
+			after = t.TouchpointID
+			res.Examined++
+			c := reclassified(t, rs)
+			if c.Channel != t.Channel {
+				res.Changed++
+			}
+			if c.Channel != t.Channel || c.Source != t.Source || c.Medium != t.Medium {
+				changes = append(changes, c)
+			}
+		}
+		if err := s.UpdateTouchChannels(ctx, changes); err != nil {
+			return res, err
+		}
+		res.Updated += len(changes)
+	}
+}

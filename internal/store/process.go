@@ -159,14 +159,6 @@ func (p *ProcessTx) row(query string, args ...any) *sql.Row {
 	return st.QueryRowContext(p.ctx, args...)
 }
 
-func (p *ProcessTx) query(query string, args ...any) (*sql.Rows, error) {
-	st, err := p.stmt(query)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(p.ctx, args...)
-}
-
 // ProcessEvents runs fn on up to limit unprocessed events (processed_at IS
 // NULL), in id order, in one transaction, and marks each processed. When fn
 // fails for an event, the transaction is rolled back and that event alone is

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"iter"
 
 	"fmt"
 	"github.com/jackc/pgx/v5"
@@ -115,26 +116,37 @@ func (p *ProcessTx) execRows(head, row, tail string, width int, rows [][]any) er
 		}
 		return nil
 	}
-	chunk := rowsChunk(width)
-	for len(rows) > 0 {
-		part := rows[:min(chunk, len(rows))]
-		rows = rows[len(part):]
-		var b strings.Builder
-		b.WriteString(head)
-		args := make([]any, 0, width*len(part))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-			args = append(args, r...)
-		}
-		b.WriteString(tail)
-		if _, err := p.tx.ExecContext(p.ctx, p.s.q(b.String()), args...); err != nil {
+	for query, args := range rowStatements(head, row, tail, width, rowsChunk(width), rows) {
+		if _, err := p.tx.ExecContext(p.ctx, p.s.q(query), args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rowStatements yields head + up to chunk (row)s + tail with their
+// arguments, for each chunk of rows.
+func rowStatements(head, row, tail string, width, chunk int, rows [][]any) iter.Seq2[string, []any] {
+	return func(yield func(string, []any) bool) {
+		for len(rows) > 0 {
+			part := rows[:min(chunk, len(rows))]
+			rows = rows[len(part):]
+			var b strings.Builder
+			b.WriteString(head)
+			args := make([]any, 0, width*len(part))
+			for i, r := range part {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(row)
+				args = append(args, r...)
+			}
+			b.WriteString(tail)
+			if !yield(b.String(), args) {
+				return
+			}
+		}
+	}
 }
 
 // queryIDs is execRows for a statement that returns ids, and returns them.
@@ -144,21 +156,8 @@ func (p *ProcessTx) queryIDs(head, row, tail string, width int, rows [][]any) ([
 	if p.s.dialect != Postgres {
 		chunk = 1 // see execRows
 	}
-	for len(rows) > 0 {
-		part := rows[:min(chunk, len(rows))]
-		rows = rows[len(part):]
-		var b strings.Builder
-		b.WriteString(head)
-		args := make([]any, 0, width*len(part))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-			args = append(args, r...)
-		}
-		b.WriteString(tail)
-		res, err := p.tx.QueryContext(p.ctx, p.s.q(b.String()), args...)
+	for query, args := range rowStatements(head, row, tail, width, chunk, rows) {
+		res, err := p.tx.QueryContext(p.ctx, p.s.q(query), args...)
 		if err != nil {
 			return nil, err
 		}
