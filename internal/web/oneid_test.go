@@ -31,7 +31,23 @@ type oneIDEnv struct {
 
 func newOneIDEnv(t *testing.T, s *store.Store) *oneIDEnv {
 	t.Helper()
+	e := newKeyedEnv(t, s, nil)
+	kid, err := s.CreateWriteKey(ctx, model.WriteKey{Name: "site", Key: "wk_oneid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.kid = kid
+	return e
+}
+
+// newKeyedEnv serves s with a viewer and a marketer API key; now, when
+// not nil, is the authentication clock.
+func newKeyedEnv(t *testing.T, s *store.Store, now func() time.Time) *oneIDEnv {
+	t.Helper()
 	a := auth.New(s)
+	if now != nil {
+		a.Now = now
+	}
 	viewer, _, err := a.CreateAPIKey(ctx, "viewer", model.RoleViewer)
 	if err != nil {
 		t.Fatal(err)
@@ -44,11 +60,7 @@ func newOneIDEnv(t *testing.T, s *store.Store) *oneIDEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kid, err := s.CreateWriteKey(ctx, model.WriteKey{Name: "site", Key: "wk_oneid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &oneIDEnv{s: s, h: srv.Handler(), viewer: viewer, editor: editor, kid: kid}
+	return &oneIDEnv{s: s, h: srv.Handler(), viewer: viewer, editor: editor}
 }
 
 func (e *oneIDEnv) send(t *testing.T, ev model.Event, min int, payload string) {

@@ -3,13 +3,11 @@ package web
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
@@ -50,31 +48,18 @@ func newRuleSetEnv(t *testing.T, s *store.Store) (*oneIDEnv, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := auth.New(s)
-	a.Now = func() time.Time { return ruleSetNow }
-	viewer, _, err := a.CreateAPIKey(ctx, "viewer", model.RoleViewer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	editor, _, err := a.CreateAPIKey(ctx, "marketing ops", model.RoleMarketer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newKeyedEnv(t, s, func() time.Time { return ruleSetNow })
 	kid, err := s.CreateWriteKey(ctx, model.WriteKey{Name: "site", Key: "wk_rules"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &oneIDEnv{s: s, h: srv.Handler(), viewer: viewer, editor: editor, kid: kid}
+	e.kid = kid
 	e.send(t, model.Event{Type: model.EventPage, AnonymousID: "a", URL: "https://www.revloop.cn/", Source: "partner-x"}, 0, "")
 	e.send(t, model.Event{Type: model.EventPage, AnonymousID: "b", URL: "https://www.revloop.cn/", Source: "baidu", Medium: "cpc"}, 1, "")
 	if _, err := jobs.ProcessPending(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	return e, editor
+	return e, e.editor
 }
 
 // ruleSetSnapshot is everything a dry run must leave alone: every rule

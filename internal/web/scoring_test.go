@@ -2,13 +2,11 @@ package web
 
 import (
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
@@ -46,21 +44,7 @@ func newScoringEnv(t *testing.T, s *store.Store) *oneIDEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := auth.New(s)
-	a.Now = func() time.Time { return scoringNow }
-	viewer, _, err := a.CreateAPIKey(ctx, "viewer", model.RoleViewer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	editor, _, err := a.CreateAPIKey(ctx, "marketing ops", model.RoleMarketer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &oneIDEnv{s: s, h: srv.Handler(), viewer: viewer, editor: editor}
+	return newKeyedEnv(t, s, func() time.Time { return scoringNow })
 }
 
 const apiScoringRules = `{
