@@ -224,13 +224,10 @@ func (p *Processor) Process(tx *store.ProcessTx, ev *model.Event) error {
 		if err != nil {
 			return err
 		}
+		// The batch moves the person's first touch when it writes this
+		// one, if it is earlier.
 		if err := tx.UpsertTouchpoint(tp, ev.ID); err != nil {
 			return fmt.Errorf("write touchpoint: %w", err)
-		}
-		if res.PersonID != 0 {
-			if err := tx.RefreshFirstTouch(res.PersonID); err != nil {
-				return err
-			}
 		}
 	}
 	if res.PersonID != 0 {

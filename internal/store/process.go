@@ -1161,14 +1161,6 @@ func touchArgs(tp model.Touchpoint, eventID int64) []any {
 		clip(tp.ClickID, 512), eventID}
 }
 
-// RefreshFirstTouch sets a person's first_seen_at to the earliest of what
-// it was and their earliest touchpoint, and the first-touch channel and
-// campaign to that touchpoint's, once the batch's touchpoints are written.
-func (p *ProcessTx) RefreshFirstTouch(personID int64) error {
-	// flushTouches works it out from the touches it writes.
-	return nil
-}
-
 func refreshFirstTouch(ctx context.Context, s *Store, tx *sql.Tx, personID int64) error {
 	var at time.Time
 	var ch string
