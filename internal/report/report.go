@@ -19,20 +19,25 @@ type Reporter struct{ Store *store.Store }
 
 // Stats are the headline figures.
 type Stats struct {
-	Events        int64       `json:"events"` // raw events stored
-	Persons       int64       `json:"persons"`
-	KnownPersons  int64       `json:"known_persons"`
-	Accounts      int64       `json:"accounts"`
-	Touchpoints   int64       `json:"touchpoints"`
-	Campaigns     int64       `json:"campaigns"`
-	Opportunities int64       `json:"opportunities"`
-	Orders        int64       `json:"orders"`
-	WonRevenue    model.Money `json:"won_revenue"`
-	Pipeline      model.Money `json:"pipeline"`
-	Cost          model.Money `json:"cost"`
-	Currency      string      `json:"currency"`
-	// ROI is won revenue per yuan of cost; nil when there is no cost.
-	ROI *float64 `json:"roi"`
+	Events        int64 `json:"events"` // raw events stored
+	Persons       int64 `json:"persons"`
+	KnownPersons  int64 `json:"known_persons"`
+	Accounts      int64 `json:"accounts"`
+	Touchpoints   int64 `json:"touchpoints"`
+	Campaigns     int64 `json:"campaigns"`
+	Opportunities int64 `json:"opportunities"`
+	Orders        int64 `json:"orders"`
+	// WonRevenue, Pipeline and Cost are nil when unavailable: a total
+	// beyond store.MaxTotal, which only data written around the input
+	// limits reaches. Unavailable names them.
+	WonRevenue *model.Money `json:"won_revenue"`
+	Pipeline   *model.Money `json:"pipeline"`
+	Cost       *model.Money `json:"cost"`
+	Currency   string       `json:"currency"`
+	// ROI is won revenue per yuan of cost; nil when there is no cost or
+	// either is unavailable.
+	ROI         *float64 `json:"roi"`
+	Unavailable []string `json:"unavailable"`
 }
 
 // Stats returns the headline figures of the whole database.
@@ -41,12 +46,22 @@ func (r Reporter) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	return Stats{
+	st := Stats{
 		Events: t.Events, Persons: t.Persons, KnownPersons: t.KnownPersons, Accounts: t.Accounts, Touchpoints: t.Touchpoints,
-		Campaigns: t.Campaigns, Opportunities: t.Opportunities, Orders: t.Orders,
-		WonRevenue: t.WonRevenue, Pipeline: t.Pipeline, Cost: t.Cost, Currency: "CNY",
-		ROI: ratio(int64(t.WonRevenue), int64(t.Cost)),
-	}, nil
+		Campaigns: t.Campaigns, Opportunities: t.Opportunities, Orders: t.Orders, Currency: "CNY", Unavailable: []string{},
+	}
+	figure := func(name string, m model.Money) *model.Money {
+		if store.Saturated(m) {
+			st.Unavailable = append(st.Unavailable, name)
+			return nil
+		}
+		return &m
+	}
+	st.WonRevenue, st.Pipeline, st.Cost = figure("won_revenue", t.WonRevenue), figure("pipeline", t.Pipeline), figure("cost", t.Cost)
+	if st.WonRevenue != nil && st.Cost != nil {
+		st.ROI = ratio(int64(t.WonRevenue), int64(t.Cost))
+	}
+	return st, nil
 }
 
 // FunnelMode says how the funnel counts.

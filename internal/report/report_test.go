@@ -106,7 +106,7 @@ func TestFunnelAndChannels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Persons != 4 || st.Cost != 100000 || st.Currency != "CNY" || st.ROI == nil || *st.ROI != 0 {
+		if st.Persons != 4 || st.Cost == nil || *st.Cost != 100000 || st.Currency != "CNY" || st.ROI == nil || *st.ROI != 0 {
 			t.Fatalf("stats: %+v", st)
 		}
 	})

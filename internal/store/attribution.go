@@ -479,7 +479,7 @@ func (s *Store) AttributionCosts(ctx context.Context, w Window) (AttributionCost
 	c := AttributionCosts{ByChannel: map[string]model.Money{}, ByCampaign: map[int64]model.Money{},
 		ByAdGroup: map[int64]model.Money{}, ByKeyword: map[int64]model.Money{}}
 	cond, args := w.dayClause("d.day")
-	err := s.each(ctx, `SELECT c.channel, d.campaign_id, COALESCE(d.ad_group_id, k.ad_group_id, 0), COALESCE(d.keyword_id, 0), SUM(d.cost_fen)
+	err := s.each(ctx, `SELECT c.channel, d.campaign_id, COALESCE(d.ad_group_id, k.ad_group_id, 0), COALESCE(d.keyword_id, 0), `+s.sumFen("d.cost_fen")+`
 		FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id LEFT JOIN keywords k ON k.id = d.keyword_id
 		WHERE `+cond+` GROUP BY c.channel, d.campaign_id, COALESCE(d.ad_group_id, k.ad_group_id, 0), COALESCE(d.keyword_id, 0)`, args,
 		func(r *sql.Rows) error {
@@ -488,13 +488,13 @@ func (s *Store) AttributionCosts(ctx context.Context, w Window) (AttributionCost
 			if err := r.Scan(&ch, &camp, &ag, &kw, &fen); err != nil {
 				return err
 			}
-			c.ByChannel[ch] += model.Money(fen)
-			c.ByCampaign[camp] += model.Money(fen)
+			c.ByChannel[ch] = AddTotal(c.ByChannel[ch], model.Money(fen))
+			c.ByCampaign[camp] = AddTotal(c.ByCampaign[camp], model.Money(fen))
 			if ag != 0 {
-				c.ByAdGroup[ag] += model.Money(fen)
+				c.ByAdGroup[ag] = AddTotal(c.ByAdGroup[ag], model.Money(fen))
 			}
 			if kw != 0 {
-				c.ByKeyword[kw] += model.Money(fen)
+				c.ByKeyword[kw] = AddTotal(c.ByKeyword[kw], model.Money(fen))
 			}
 			return nil
 		})

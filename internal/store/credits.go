@@ -355,10 +355,10 @@ func (s *Store) CreditsCurrent(ctx context.Context, kind ConversionKind, w Windo
 	var n, value, missing, sn, svalue int64
 	var computedAt time.Time
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT cur.n, cur.fen, cur.missing, st.n, st.fen, a.computed_at FROM
-		(SELECT COUNT(*) AS n, COALESCE(SUM(`+c.value+`), 0) AS fen, COALESCE(SUM(CASE WHEN NOT EXISTS (
+		(SELECT COUNT(*) AS n, `+s.sumFen(c.value)+` AS fen, COALESCE(SUM(CASE WHEN NOT EXISTS (
 			SELECT 1 FROM attribution_conversions v WHERE v.kind = ? AND v.conversion_id = `+c.id+`) THEN 1 ELSE 0 END), 0) AS missing
 		FROM `+c.from+` AND `+cond+`) cur
-		CROSS JOIN (SELECT COUNT(*) AS n, COALESCE(SUM(value_fen), 0) AS fen FROM attribution_conversions WHERE kind = ? AND `+vcond+`) st
+		CROSS JOIN (SELECT COUNT(*) AS n, `+s.sumFen("value_fen")+` AS fen FROM attribution_conversions WHERE kind = ? AND `+vcond+`) st
 		CROSS JOIN attribution_state a WHERE a.kind = ?`), args...).Scan(&n, &value, &missing, &sn, &svalue, &computedAt)
 	if errors.Is(err, sql.ErrNoRows) { // no run yet
 		return false, time.Time{}, nil
@@ -445,9 +445,9 @@ func (s *Store) StoredCredits(ctx context.Context, kind ConversionKind, column i
 		return nil, tot, fmt.Errorf("stored credits: unknown roll-up %q or model column %d", by, column)
 	}
 	convQ, convArgs := storedConversionsSQL(kind, w, orderKind)
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(value_fen), 0),
-			COALESCE(SUM(CASE WHEN touches = 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN touches = 0 THEN value_fen ELSE 0 END), 0),
-			COALESCE(SUM(sourced), 0), COALESCE(SUM(sourced * value_fen), 0), COALESCE(SUM(influenced), 0), COALESCE(SUM(influenced * value_fen), 0)
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), `+s.sumFen("value_fen")+`,
+			COALESCE(SUM(CASE WHEN touches = 0 THEN 1 ELSE 0 END), 0), `+s.sumFen("CASE WHEN touches = 0 THEN value_fen ELSE 0 END")+`,
+			COALESCE(SUM(sourced), 0), `+s.sumFen("sourced * value_fen")+`, COALESCE(SUM(influenced), 0), `+s.sumFen("influenced * value_fen")+`
 		FROM (`+convQ+`) conv`), convArgs...).Scan(&tot.Conversions, &tot.Value, &tot.Uncredited, &tot.UncreditedValue,
 		&tot.Sourced, &tot.SourcedValue, &tot.Influenced, &tot.InfluencedValue)
 	if err != nil {

@@ -309,6 +309,11 @@ type OpportunityUpsert struct {
 	CreatedAt  time.Time
 	ClosedAt   *time.Time
 	ContactIDs []int64 // nil keeps the contacts; the first one is the primary contact
+	// Complete, when set, runs inside the transaction before the write
+	// with the stored opportunity (nil when it is new), to fill in what
+	// the CRM left out (a stored created_at or closed_at is kept, not
+	// reset to now). An error aborts the write.
+	Complete func(in *OpportunityUpsert, stored *model.Opportunity) error
 }
 
 // OpportunityWrite is the outcome of writing an opportunity or an order.
@@ -327,6 +332,22 @@ func (s *Store) UpsertOpportunity(ctx context.Context, in OpportunityUpsert, pla
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM opportunities WHERE external_id = ?`), in.ExternalID).Scan(&id)
+		if in.Complete != nil {
+			var stored *model.Opportunity
+			if err == nil {
+				o, err := s.opportunityTx(ctx, tx, id)
+				if err != nil {
+					return err
+				}
+				stored = &o.Opportunity
+			}
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if cerr := in.Complete(&in, stored); cerr != nil {
+				return cerr
+			}
+		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			id, err = s.insertID(ctx, tx, `INSERT INTO opportunities (external_id, account_id, name, owner_id, stage, amount_fen, created_at, closed_at)

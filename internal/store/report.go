@@ -38,9 +38,9 @@ func (s *Store) Totals(ctx context.Context) (Totals, error) {
 		(SELECT COUNT(*) FROM campaigns),
 		(SELECT COUNT(*) FROM opportunities),
 		(SELECT COUNT(*) FROM orders),
-		(SELECT COALESCE(SUM(amount_fen), 0) FROM orders),
-		(SELECT COALESCE(SUM(amount_fen), 0) FROM opportunities),
-		(SELECT COALESCE(SUM(cost_fen), 0) FROM daily_costs)`).Scan(
+		(SELECT `+s.sumFen("amount_fen")+` FROM orders),
+		(SELECT `+s.sumFen("amount_fen")+` FROM opportunities),
+		(SELECT `+s.sumFen("cost_fen")+` FROM daily_costs)`).Scan(
 		&t.Events, &t.Persons, &t.KnownPersons, &t.Accounts, &t.Touchpoints, &t.Campaigns,
 		&t.Opportunities, &t.Orders, &won, &pipe, &cost)
 	t.WonRevenue, t.Pipeline, t.Cost = model.Money(won), model.Money(pipe), model.Money(cost)
@@ -164,13 +164,13 @@ func (s *Store) ChannelSummary(ctx context.Context, w Window) ([]ChannelRow, err
 			func(ch string, a, _ int64) { get(ch).Touchpoints = a }},
 		{`SELECT first_touch_channel, COUNT(*), 0 FROM persons WHERE lead_at IS NOT NULL AND %s GROUP BY first_touch_channel`, "lead_at",
 			func(ch string, a, _ int64) { get(ch).Leads = a }},
-		{`SELECT c.channel, COALESCE(SUM(d.cost_fen), 0), 0 FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id WHERE %s GROUP BY c.channel`, "d.day",
+		{`SELECT c.channel, ` + s.sumFen("d.cost_fen") + `, 0 FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id WHERE %s GROUP BY c.channel`, "d.day",
 			func(ch string, a, _ int64) { get(ch).Cost = model.Money(a) }},
-		{`SELECT p.first_touch_channel, COUNT(*), COALESCE(SUM(o.amount_fen), 0) FROM opportunities o
+		{`SELECT p.first_touch_channel, COUNT(*), ` + s.sumFen("o.amount_fen") + ` FROM opportunities o
 			JOIN opportunity_contacts oc ON oc.opportunity_id = o.id AND oc.is_primary
 			JOIN persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "o.created_at",
 			func(ch string, a, b int64) { r := get(ch); r.Opportunities, r.Pipeline = a, model.Money(b) }},
-		{`SELECT p.first_touch_channel, COUNT(*), COALESCE(SUM(r.amount_fen), 0) FROM orders r
+		{`SELECT p.first_touch_channel, COUNT(*), ` + s.sumFen("r.amount_fen") + ` FROM orders r
 			JOIN opportunity_contacts oc ON oc.opportunity_id = r.opportunity_id AND oc.is_primary
 			JOIN persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "r.ordered_at",
 			func(ch string, a, b int64) { r := get(ch); r.Won, r.WonRevenue = a, model.Money(b) }},

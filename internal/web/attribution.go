@@ -225,6 +225,10 @@ type attributionResponse struct {
 	// per-touch credits, as of CreditsAsOf) or "computed" (on request).
 	Source      string     `json:"source"`
 	CreditsAsOf *time.Time `json:"credits_as_of,omitempty"`
+	// Unavailable names the totals beyond store.MaxTotal (about ¥90
+	// trillion), which only implausible stored amounts reach: they show
+	// the saturated figure and take no part in ROI.
+	Unavailable []string `json:"unavailable,omitempty"`
 }
 
 func (s *Server) apiAttribution(w http.ResponseWriter, r *http.Request) {
@@ -446,7 +450,7 @@ func (s *Server) attributeLive(ctx context.Context, aq attributionQuery) (*attri
 	credited := 0
 	for _, cj := range cjs {
 		res.Conversions++
-		res.Value += cj.Value
+		res.Value = store.AddTotal(res.Value, cj.Value)
 		j := attribution.Journey{Converted: true, Value: float64(cj.Value), LeadAt: cj.LeadAt, OpportunityAt: cj.OpportunityAt, ConvertedAt: cj.At}
 		j.Touches = make([]attribution.Touch, len(cj.Touches))
 		for i, t := range cj.Touches {
@@ -460,19 +464,19 @@ func (s *Server) attributeLive(ctx context.Context, aq attributionQuery) (*attri
 		}
 		if js.Add(j, aq.Lookback) == 0 {
 			res.Uncredited++
-			res.UncreditedValue += cj.Value
+			res.UncreditedValue = store.AddTotal(res.UncreditedValue, cj.Value)
 			continue
 		}
 		credited++
-		creditedFen += int64(cj.Value)
+		creditedFen = int64(store.AddTotal(model.Money(creditedFen), cj.Value))
 		if res.Sourced != nil {
 			if credits.Sourced(cj) {
 				res.Sourced.Count++
-				res.Sourced.Value += cj.Value
+				res.Sourced.Value = store.AddTotal(res.Sourced.Value, cj.Value)
 			}
 			if credits.Influenced(cj) {
 				res.Influenced.Count++
-				res.Influenced.Value += cj.Value
+				res.Influenced.Value = store.AddTotal(res.Influenced.Value, cj.Value)
 			}
 		}
 	}
@@ -520,9 +524,22 @@ func (s *Server) finishAttribution(ctx context.Context, aq attributionQuery, res
 		return nil, err
 	}
 	for _, c := range costs.ByChannel {
-		res.Cost += c
+		res.Cost = store.AddTotal(res.Cost, c)
 	}
-	res.ROI = moneyRatio(float64(res.CreditedValue), res.Cost)
+	// A total that reached store.MaxTotal is not the true sum: named,
+	// logged, and left out of the ratios; the rest of the answer stands.
+	for name, v := range map[string]model.Money{"value": res.Value, "credited_value": res.CreditedValue, "uncredited_value": res.UncreditedValue, "cost": res.Cost} {
+		if store.Saturated(v) {
+			res.Unavailable = append(res.Unavailable, name)
+		}
+	}
+	if len(res.Unavailable) > 0 {
+		sort.Strings(res.Unavailable)
+		s.log.Warn("attribution: totals beyond the reportable range", "figures", res.Unavailable)
+	}
+	if len(res.Unavailable) == 0 {
+		res.ROI = moneyRatio(float64(res.CreditedValue), res.Cost)
+	}
 	// Spend that bought nothing is a row too.
 	byID := map[string]map[int64]model.Money{"campaign": costs.ByCampaign, "adgroup": costs.ByAdGroup, "keyword": costs.ByKeyword}
 	if aq.By == "channel" {

@@ -705,14 +705,37 @@ func (s *Server) opportunityInput(r *http.Request, req opportunityRequest) (stor
 	if err != nil {
 		return in, bad("%v", err)
 	}
-	in.CreatedAt = now
-	if created != nil {
-		in.CreatedAt = *created
-	}
-	if in.ClosedAt, err = crmTime("closed_at", req.ClosedAt); err != nil {
+	closed, err := crmTime("closed_at", req.ClosedAt)
+	if err != nil {
 		return in, bad("%v", err)
 	}
-	return in, closeOpportunity(in.Stage, &in.ClosedAt, in.CreatedAt, now)
+	in.Complete = func(in *store.OpportunityUpsert, stored *model.Opportunity) error {
+		completeOpportunityDates(in, stored, created, closed, now)
+		return closeOpportunity(in.Stage, &in.ClosedAt, in.CreatedAt, now)
+	}
+	return in, nil
+}
+
+// completeOpportunityDates fills in the times a CRM left out. An update
+// keeps the stored created_at, and the stored closed_at while the
+// opportunity stays in the same closed stage: resending an opportunity
+// without its dates must not move its pipeline or revenue into the
+// current period. A new opportunity is created now; one that closes
+// without a closed_at closes now (closeOpportunity).
+func completeOpportunityDates(in *store.OpportunityUpsert, stored *model.Opportunity, created, closed *time.Time, now time.Time) {
+	switch {
+	case created != nil:
+		in.CreatedAt = *created
+	case stored != nil:
+		in.CreatedAt = stored.CreatedAt
+	default:
+		in.CreatedAt = now
+	}
+	in.ClosedAt = closed
+	if closed == nil && stored != nil && stored.ClosedAt != nil && stored.Stage == in.Stage && lifecycle.Closed(in.Stage) {
+		at := *stored.ClosedAt
+		in.ClosedAt = &at
+	}
 }
 
 // closeOpportunity keeps closed_at consistent with the stage: a closed

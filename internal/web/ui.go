@@ -260,10 +260,18 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login", "login.title", form)
 		return
 	}
-	token, u, err := s.login(r.Context(), form.Email, password)
+	ip := s.clientIP(r)
+	token, u, err := s.login(r.Context(), form.Email, password, ip)
+	var throttled *auth.ThrottledError
 	switch {
+	case errors.As(err, &throttled):
+		s.log.Warn("login refused", "reason", "throttled", "email", form.Email, "ip", ip, "retry_after", throttled.RetryAfter.Round(time.Second).String())
+		w.Header().Set("Retry-After", retryAfter(throttled.RetryAfter))
+		form.Error = loc.T("login.throttled", "minutes", max(1, int((throttled.RetryAfter+time.Minute-1)/time.Minute)))
+		s.render(w, r, http.StatusTooManyRequests, "login", "login.title", form)
+		return
 	case errors.Is(err, auth.ErrBadCredentials):
-		s.log.Info("login failed", "reason", "bad credentials")
+		s.log.Warn("login failed", "reason", "bad credentials", "email", form.Email, "ip", ip)
 		form.Error = loc.T("login.bad_credentials")
 		s.render(w, r, http.StatusUnauthorized, "login", "login.title", form)
 		return
@@ -276,7 +284,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	s.log.Info("login", "user_id", u.ID)
+	s.log.Info("login", "user_id", u.ID, "ip", ip)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: token, Path: "/", MaxAge: int(s.auth.SessionTTL / time.Second),
 		HttpOnly: true, Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode,
@@ -287,7 +295,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 var errLoginBusy = errors.New("too many concurrent logins")
 
 // login runs auth.Login inside the bounded pool of password checks.
-func (s *Server) login(ctx context.Context, email, password string) (string, model.User, error) {
+func (s *Server) login(ctx context.Context, email, password, clientIP string) (string, model.User, error) {
 	wait := time.NewTimer(10 * time.Second)
 	defer wait.Stop()
 	select {
@@ -298,7 +306,7 @@ func (s *Server) login(ctx context.Context, email, password string) (string, mod
 		return "", model.User{}, ctx.Err()
 	}
 	defer func() { <-s.loginSlots }()
-	return s.auth.Login(ctx, email, password)
+	return s.auth.Login(ctx, email, password, clientIP)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -318,8 +326,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 
 // overviewPage is the dashboard's content.
 type overviewPage struct {
-	Stats    report.Stats
-	From, To string // as typed, for the form
+	Stats    *report.Stats // nil when unavailable
+	From, To string        // as typed, for the form
 	Mode     report.FunnelMode
 	Range    string // the window in words
 	Error    string
@@ -328,6 +336,10 @@ type overviewPage struct {
 	Total    report.ChannelRow
 	// Attribution is the model switcher's table (attribution.go).
 	Attribution *attributionView
+	// Unavailable names the parts that failed (totals, attribution,
+	// funnel, channels); ChannelsFailed hides the channel table.
+	Unavailable    []string
+	ChannelsFailed bool
 }
 
 // funnelView adds bar lengths to the report's funnel.
@@ -346,17 +358,21 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	loc := s.catalog.locale(langOnly(r))
 	q := r.URL.Query()
 	p := overviewPage{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Mode: report.Cohort}
-	stats, err := s.reports.Stats(r.Context())
-	if err != nil {
+	// Each part of the page stands alone: one that fails is logged and
+	// shown as unavailable, the others still show.
+	if stats, err := s.reports.Stats(r.Context()); err != nil {
 		s.log.Error("overview stats", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
-		return
+		p.Unavailable = append(p.Unavailable, "totals")
+	} else {
+		p.Stats = &stats
+		if len(stats.Unavailable) > 0 {
+			s.log.Warn("overview stats: totals beyond the reportable range", "figures", stats.Unavailable)
+		}
 	}
-	p.Stats = stats
+	var err error
 	if p.Attribution, err = s.overviewAttribution(r, loc); err != nil {
 		s.log.Error("overview attribution", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
-		return
+		p.Unavailable = append(p.Unavailable, "attribution")
 	}
 	win, werr := parseWindow(r)
 	mode, merr := parseMode(q.Get("mode"))
@@ -380,17 +396,16 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Mode = mode
 	p.Range = rangeText(loc, p.From, p.To)
-	f, err := s.reports.Funnel(r.Context(), win, mode)
-	if err != nil {
+	if f, err := s.reports.Funnel(r.Context(), win, mode); err != nil {
 		s.log.Error("overview funnel", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
-		return
+		p.Unavailable = append(p.Unavailable, "funnel")
+	} else {
+		p.Funnel = newFunnelView(f)
 	}
-	p.Funnel = newFunnelView(f)
 	if p.Channels, p.Total, err = s.reports.Channels(r.Context(), win); err != nil {
 		s.log.Error("overview channels", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
-		return
+		p.Unavailable = append(p.Unavailable, "channels")
+		p.Channels, p.ChannelsFailed = nil, true
 	}
 	s.render(w, r, http.StatusOK, "overview", "overview.title", p)
 }
