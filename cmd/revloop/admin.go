@@ -64,8 +64,12 @@ func runVersion(_ context.Context, c *cli, args []string) error {
 
 func runUser(ctx context.Context, c *cli, args []string) error {
 	return subcommands(c, "user", args, map[string]func([]string) error{
-		"create": func(args []string) error { return userCreate(ctx, c, args) },
-		"list":   func(args []string) error { return userList(ctx, c, args) },
+		"create":          func(args []string) error { return userCreate(ctx, c, args) },
+		"list":            func(args []string) error { return userList(ctx, c, args) },
+		"disable":         func(args []string) error { return userDisable(ctx, c, args) },
+		"enable":          func(args []string) error { return userEnable(ctx, c, args) },
+		"passwd":          func(args []string) error { return userPasswd(ctx, c, args) },
+		"revoke-sessions": func(args []string) error { return userRevokeSessions(ctx, c, args) },
 	}, "Manage the people who log in to revloop.")
 }
 
@@ -94,6 +98,9 @@ func userCreate(ctx context.Context, c *cli, args []string) error {
 	}
 	password, generated, err := c.readPassword()
 	if err != nil {
+		return err
+	}
+	if err := auth.CheckNewPassword(password, email); err != nil {
 		return err
 	}
 	s, err := openStore(ctx, cfg.DB)
@@ -143,9 +150,13 @@ func userList(ctx context.Context, c *cli, args []string) error {
 				return err
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tTERRITORY")
+			fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tTERRITORY\tSTATUS")
 			for _, u := range users {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.Role, u.Territory)
+				status := "active"
+				if u.DisabledAt != nil {
+					status = "disabled " + u.DisabledAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.Role, u.Territory, status)
 			}
 			return tw.Flush()
 		}}.exec(ctx, c, args)
@@ -161,13 +172,14 @@ func runAPIKey(ctx context.Context, c *cli, args []string) error {
 
 func apikeyCreate(ctx context.Context, c *cli, args []string) error {
 	var cfg config.Config
-	var name, role string
-	fs := newFlags(c, "apikey create", "apikey create --name NAME --role admin|marketer|sales|viewer [--db DB]",
-		"Create an API key. The key is printed once, as the last line; only its hash is stored.")
+	var name, role, owner string
+	fs := newFlags(c, "apikey create", "apikey create --name NAME --role admin|marketer|sales|viewer [--user EMAIL] [--db DB]",
+		"Create an API key. It acts for its user, with at most their role, and stops working when they are disabled. The key is printed once, as the last line; only its hash is stored.")
 	b := config.NewBinder(fs, c.env)
 	cfg.BindDB(b, config.DefaultDB)
 	fs.StringVar(&name, "name", "", "what the key is for (required)")
 	fs.StringVar(&role, "role", "", "admin, marketer, sales or viewer (required)")
+	fs.StringVar(&owner, "user", "", "email of the user the key belongs to (default: the first enabled admin)")
 	if err := parse(fs, b, args); err != nil {
 		return err
 	}
@@ -183,11 +195,16 @@ func apikeyCreate(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer s.Close()
-	key, k, err := auth.New(s).CreateAPIKey(ctx, name, r)
+	a := auth.New(s)
+	u, err := keyOwner(ctx, a, owner)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "created API key %d %q (%s); it is shown only now:\n%s\n", k.ID, k.Name, k.Role, key)
+	key, k, err := a.CreateUserAPIKey(ctx, u.ID, name, r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "created API key %d %q (%s) for %s; it is shown only now:\n%s\n", k.ID, k.Name, k.Role, u.Email, key)
 	return nil
 }
 
@@ -198,10 +215,25 @@ func apikeyList(ctx context.Context, c *cli, args []string) error {
 			if err != nil {
 				return err
 			}
+			users, err := s.Users(ctx, "")
+			if err != nil {
+				return err
+			}
+			owners := map[int64]model.User{}
+			for _, u := range users {
+				owners[u.ID] = u
+			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tROLE\tPREFIX\tCREATED\tSTATUS")
+			fmt.Fprintln(tw, "ID\tNAME\tROLE\tUSER\tPREFIX\tCREATED\tSTATUS")
 			for _, k := range keys {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Role, k.Prefix, k.CreatedAt.Format(time.RFC3339), keyStatus(k.RevokedAt))
+				owner, status := "-", keyStatus(k.RevokedAt)
+				if u, ok := owners[k.UserID]; ok {
+					owner = u.Email
+					if u.DisabledAt != nil && k.RevokedAt == nil {
+						status = "user disabled"
+					}
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Role, owner, k.Prefix, k.CreatedAt.Format(time.RFC3339), status)
 			}
 			return tw.Flush()
 		}}.exec(ctx, c, args)

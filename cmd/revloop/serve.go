@@ -113,10 +113,11 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 
 	a := auth.New(s)
 	password := auth.GeneratePassword()
-	if _, err := a.CreateUser(ctx, demoAdminEmail, "Admin", model.RoleAdmin, password); err != nil {
+	admin, err := a.CreateUser(ctx, demoAdminEmail, "Admin", model.RoleAdmin, password)
+	if err != nil {
 		return err
 	}
-	key, _, err := a.CreateAPIKey(ctx, "demo admin", model.RoleAdmin)
+	key, _, err := a.CreateUserAPIKey(ctx, admin.ID, "demo admin", model.RoleAdmin)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,21 @@ var (
 	ErrBadKey         = errors.New("unknown API key")
 	ErrRevokedKey     = errors.New("API key has been revoked")
 	ErrNoSession      = errors.New("not logged in")
+	ErrDisabledKey    = errors.New("API key's owner is disabled")
+	ErrThrottled      = errors.New("too many failed sign-ins")
 )
+
+// ThrottledError refuses a sign-in while an account or a client address is
+// locked out; RetryAfter says when to try again.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed sign-ins: try again in %s", e.RetryAfter.Round(time.Second))
+}
+
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
 
 // argon2id parameters, after RFC 9106's second recommended option (64 MiB,
 // 3 passes), with parallelism 2 for the 2-core machines revloop targets.
@@ -43,12 +57,13 @@ const (
 )
 
 // HashPassword returns a PHC-format argon2id hash of password.
+// It does not judge the password: CheckNewPassword does, where one is set.
 func HashPassword(password string) (string, error) {
-	if len(password) < 8 {
-		return "", errors.New("password must be at least 8 characters")
+	if password == "" {
+		return "", errors.New("password is empty")
 	}
-	if len(password) > 1024 {
-		return "", errors.New("password must be at most 1024 characters")
+	if len(password) > MaxPasswordLength {
+		return "", fmt.Errorf("password must be at most %d bytes", MaxPasswordLength)
 	}
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
@@ -123,12 +138,14 @@ const APIKeyPrefix = "rl_"
 type Service struct {
 	Store      *store.Store
 	SessionTTL time.Duration
+	Throttle   Throttle
 	Now        func() time.Time
 }
 
-// New returns a Service with 14-day sessions.
+// New returns a Service with 14-day sessions and the default sign-in
+// throttle.
 func New(s *store.Store) *Service {
-	return &Service{Store: s, SessionTTL: 14 * 24 * time.Hour, Now: time.Now}
+	return &Service{Store: s, SessionTTL: 14 * 24 * time.Hour, Throttle: DefaultThrottle, Now: time.Now}
 }
 
 // NormaliseEmail trims, lower-cases and validates an email address.
@@ -150,6 +167,9 @@ func (a *Service) CreateUser(ctx context.Context, email, name string, role model
 	if _, err := model.ParseRole(string(role)); err != nil {
 		return model.User{}, err
 	}
+	if err := CheckNewPassword(password, e); err != nil {
+		return model.User{}, err
+	}
 	hash, err := HashPassword(password)
 	if err != nil {
 		return model.User{}, err
@@ -166,25 +186,40 @@ func (a *Service) CreateUser(ctx context.Context, email, name string, role model
 	return u, nil
 }
 
-// Login checks a password and opens a session. It returns the session token
-// to set as a cookie.
-func (a *Service) Login(ctx context.Context, email, password string) (string, model.User, error) {
+// Login checks a password and opens a session for a sign-in from
+// clientIP (the address the web layer believes, "" when unknown). It
+// returns the session token to set as a cookie. Attempts are throttled per
+// account and per address (Throttle): while either is locked out the
+// answer is a *ThrottledError, the right password included, and no
+// password is checked.
+func (a *Service) Login(ctx context.Context, email, password, clientIP string) (string, model.User, error) {
+	now := a.Now()
+	keys := throttleKeys(email, clientIP)
+	counts, err := a.Throttle.admit(ctx, a.Store, keys, now)
+	if err != nil {
+		return "", model.User{}, err
+	}
 	u, err := a.Store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		CheckPassword(dummyHash, password)
-		return "", model.User{}, ErrBadCredentials
+		return "", model.User{}, a.Throttle.failed(ctx, a.Store, counts, now)
 	}
 	if err != nil {
 		return "", model.User{}, err
 	}
-	if !CheckPassword(u.PasswordHash, password) || u.DisabledAt != nil {
+	if !CheckPassword(u.PasswordHash, password) {
+		return "", model.User{}, a.Throttle.failed(ctx, a.Store, counts, now)
+	}
+	if u.DisabledAt != nil {
+		// The right password: not a guess, so not held against anyone.
+		a.Throttle.succeeded(ctx, a.Store, counts)
 		return "", model.User{}, ErrBadCredentials
 	}
 	token := NewToken()
-	now := a.Now()
 	if err := a.Store.CreateSession(ctx, model.Session{TokenHash: HashToken(token), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(a.SessionTTL)}); err != nil {
 		return "", model.User{}, err
 	}
+	a.Throttle.succeeded(ctx, a.Store, counts)
 	return token, u, nil
 }
 
@@ -208,9 +243,34 @@ func (a *Service) Logout(ctx context.Context, token string) error {
 	return a.Store.DeleteSession(ctx, HashToken(token))
 }
 
-// CreateAPIKey makes a key, stores its hash and returns the key itself,
-// which is shown once and never again.
+// CreateAPIKey makes a key without an owner (it acts with its role only,
+// as keys did before they had owners), stores its hash and returns the key
+// itself, which is shown once and never again. CreateUserAPIKey makes the
+// keys the command line and the API hand out.
 func (a *Service) CreateAPIKey(ctx context.Context, name string, role model.Role) (string, model.APIKey, error) {
+	return a.createAPIKey(ctx, 0, name, role)
+}
+
+// CreateUserAPIKey makes a key owned by a user: it acts for them, with at
+// most their role, and stops working when they are disabled.
+func (a *Service) CreateUserAPIKey(ctx context.Context, userID int64, name string, role model.Role) (string, model.APIKey, error) {
+	u, err := a.Store.UserByID(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", model.APIKey{}, fmt.Errorf("no user %d", userID)
+	}
+	if err != nil {
+		return "", model.APIKey{}, err
+	}
+	if u.DisabledAt != nil {
+		return "", model.APIKey{}, fmt.Errorf("user %s is disabled", u.Email)
+	}
+	if !Allows(u.Role, role) {
+		return "", model.APIKey{}, fmt.Errorf("a key of %s (%s) cannot have the %s role: a key has at most its owner's role", u.Email, u.Role, role)
+	}
+	return a.createAPIKey(ctx, u.ID, name, role)
+}
+
+func (a *Service) createAPIKey(ctx context.Context, userID int64, name string, role model.Role) (string, model.APIKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", model.APIKey{}, errors.New("an API key needs a name (--name)")
@@ -219,7 +279,7 @@ func (a *Service) CreateAPIKey(ctx context.Context, name string, role model.Role
 		return "", model.APIKey{}, err
 	}
 	key := APIKeyPrefix + NewToken()
-	k := model.APIKey{Name: name, Role: role, Prefix: key[:len(APIKeyPrefix)+6], KeyHash: HashToken(key), CreatedAt: a.Now()}
+	k := model.APIKey{Name: name, Role: role, Prefix: key[:len(APIKeyPrefix)+6], KeyHash: HashToken(key), UserID: userID, CreatedAt: a.Now()}
 	id, err := a.Store.CreateAPIKey(ctx, k)
 	if err != nil {
 		return "", model.APIKey{}, err
@@ -228,7 +288,9 @@ func (a *Service) CreateAPIKey(ctx context.Context, name string, role model.Role
 	return key, k, nil
 }
 
-// CheckAPIKey authenticates a bearer key.
+// CheckAPIKey authenticates a bearer key. A key whose owner is disabled
+// is refused (ErrDisabledKey); one whose owner now has a lower role than
+// the key acts with the owner's role.
 func (a *Service) CheckAPIKey(ctx context.Context, key string) (model.APIKey, error) {
 	key = strings.TrimSpace(key)
 	if key == "" {
@@ -244,7 +306,125 @@ func (a *Service) CheckAPIKey(ctx context.Context, key string) (model.APIKey, er
 	if k.RevokedAt != nil {
 		return model.APIKey{}, ErrRevokedKey
 	}
+	if k.UserID != 0 {
+		u, err := a.Store.UserByID(ctx, k.UserID)
+		if errors.Is(err, store.ErrNotFound) {
+			return model.APIKey{}, ErrDisabledKey
+		}
+		if err != nil {
+			return model.APIKey{}, err
+		}
+		if u.DisabledAt != nil {
+			return model.APIKey{}, ErrDisabledKey
+		}
+		if !Allows(u.Role, k.Role) {
+			k.Role = u.Role
+		}
+	}
 	return k, nil
+}
+
+// FirstAdmin is the enabled admin with the lowest id: the owner of keys
+// made without naming one.
+func (a *Service) FirstAdmin(ctx context.Context) (model.User, error) {
+	users, err := a.Store.Users(ctx, model.RoleAdmin)
+	if err != nil {
+		return model.User{}, err
+	}
+	for _, u := range users {
+		if u.DisabledAt == nil {
+			return u, nil
+		}
+	}
+	return model.User{}, errors.New("there is no enabled admin: create one first (revloop user create --role admin)")
+}
+
+// ErrLastAdmin refuses to disable the only enabled admin, who is the one
+// who could enable others again.
+var ErrLastAdmin = errors.New("this is the only enabled admin: enable or create another admin first")
+
+// DisableUser disables a user: they can no longer sign in, their sessions
+// end now and their API keys stop working. It returns the sessions ended.
+func (a *Service) DisableUser(ctx context.Context, id int64) (int64, error) {
+	u, err := a.Store.UserByID(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if u.Role == model.RoleAdmin && u.DisabledAt == nil {
+		admins, err := a.enabledAdmins(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if admins <= 1 {
+			return 0, ErrLastAdmin
+		}
+	}
+	now := a.Now()
+	if err := a.Store.SetUserDisabled(ctx, id, &now); err != nil {
+		return 0, err
+	}
+	return a.Store.DeleteUserSessions(ctx, id)
+}
+
+func (a *Service) enabledAdmins(ctx context.Context) (int, error) {
+	users, err := a.Store.Users(ctx, model.RoleAdmin)
+	n := 0
+	for _, u := range users {
+		if u.DisabledAt == nil {
+			n++
+		}
+	}
+	return n, err
+}
+
+// EnableUser lets a disabled user sign in again; their old sessions stay
+// ended and their keys work again.
+func (a *Service) EnableUser(ctx context.Context, id int64) error {
+	return a.Store.SetUserDisabled(ctx, id, nil)
+}
+
+// SetPassword sets a user's password after checking it (CheckNewPassword)
+// and ends all their sessions, the one that changed it included. It
+// returns the sessions ended.
+func (a *Service) SetPassword(ctx context.Context, id int64, password string) (int64, error) {
+	u, err := a.Store.UserByID(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if err := CheckNewPassword(password, u.Email); err != nil {
+		return 0, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return 0, err
+	}
+	if err := a.Store.SetPassword(ctx, id, hash); err != nil {
+		return 0, err
+	}
+	return a.Store.DeleteUserSessions(ctx, id)
+}
+
+// RevokeSessions ends every session of a user.
+func (a *Service) RevokeSessions(ctx context.Context, id int64) (int64, error) {
+	if _, err := a.Store.UserByID(ctx, id); err != nil {
+		return 0, err
+	}
+	return a.Store.DeleteUserSessions(ctx, id)
+}
+
+// Cleanup deletes expired sessions and sign-in counters quiet for longer
+// than Throttle.Quiet; the web server runs it periodically.
+func (a *Service) Cleanup(ctx context.Context) (sessions, counters int64, err error) {
+	now := a.Now()
+	if sessions, err = a.Store.DeleteExpiredSessions(ctx, now); err != nil {
+		return 0, 0, err
+	}
+	quiet := a.Throttle.Quiet
+	if quiet <= 0 {
+		quiet = DefaultThrottle.Quiet
+	}
+	counters, err = a.Store.DeleteStaleLoginThrottle(ctx, now.Add(-quiet), now)
+	return sessions, counters, err
 }
 
 // Allows reports whether role may do what needs at least min. Roles are

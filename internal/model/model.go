@@ -134,6 +134,7 @@ type APIKey struct {
 	Role       Role
 	Prefix     string // first characters of the key, shown to tell keys apart
 	KeyHash    string
+	UserID     int64 // the owner: the key acts for them and dies with their account; 0: none
 	CreatedAt  time.Time
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time

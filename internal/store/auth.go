@@ -118,6 +118,50 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	return err
 }
 
+// DeleteUserSessions ends every session of a user and returns how many
+// there were.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
+	res, err := s.w.ExecContext(ctx, s.q("DELETE FROM sessions WHERE user_id = ?"), userID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// UserSessionCounts returns the number of live sessions per user id.
+func (s *Store) UserSessionCounts(ctx context.Context, now time.Time) (map[int64]int, error) {
+	out := map[int64]int{}
+	err := s.each(ctx, "SELECT user_id, COUNT(*) FROM sessions WHERE expires_at > ? GROUP BY user_id", []any{utc(now)}, func(rows *sql.Rows) error {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		out[id] = n
+		return nil
+	})
+	return out, err
+}
+
+// SetUserDisabled disables a user from at, or enables them again with a
+// nil at. Disabling twice keeps the first time.
+func (s *Store) SetUserDisabled(ctx context.Context, userID int64, at *time.Time) error {
+	var res sql.Result
+	var err error
+	if at == nil {
+		res, err = s.w.ExecContext(ctx, s.q("UPDATE users SET disabled_at = NULL WHERE id = ?"), userID)
+	} else {
+		res, err = s.w.ExecContext(ctx, s.q("UPDATE users SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?"), utc(*at), userID)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // DeleteExpiredSessions removes sessions past their expiry.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.w.ExecContext(ctx, s.q("DELETE FROM sessions WHERE expires_at <= ?"), utc(now))
@@ -127,13 +171,13 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64
 	return res.RowsAffected()
 }
 
-const apiKeyCols = "id, name, role, prefix, key_hash, created_at, revoked_at, last_used_at"
+const apiKeyCols = "id, name, role, prefix, key_hash, COALESCE(user_id, 0), created_at, revoked_at, last_used_at"
 
 func scanAPIKey(row interface{ Scan(...any) error }) (model.APIKey, error) {
 	var k model.APIKey
 	var role string
 	var revoked, used sql.NullTime
-	err := row.Scan(&k.ID, &k.Name, &role, &k.Prefix, &k.KeyHash, &k.CreatedAt, &revoked, &used)
+	err := row.Scan(&k.ID, &k.Name, &role, &k.Prefix, &k.KeyHash, &k.UserID, &k.CreatedAt, &revoked, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, ErrNotFound
 	}
@@ -155,8 +199,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k model.APIKey) (int64, error)
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = time.Now()
 	}
-	return s.insertID(ctx, s.w, "INSERT INTO api_keys (name, role, prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-		k.Name, string(k.Role), k.Prefix, k.KeyHash, utc(k.CreatedAt))
+	return s.insertID(ctx, s.w, "INSERT INTO api_keys (name, role, prefix, key_hash, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+		k.Name, string(k.Role), k.Prefix, k.KeyHash, nullID(k.UserID), utc(k.CreatedAt))
 }
 
 // APIKeyByHash finds a key, revoked or not, by its hash.

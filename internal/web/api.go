@@ -76,7 +76,7 @@ func (s *Server) requireAPI(next http.HandlerFunc) http.Handler {
 		}
 		k, err := s.auth.CheckAPIKey(r.Context(), key)
 		switch {
-		case errors.Is(err, auth.ErrNoKey), errors.Is(err, auth.ErrBadKey), errors.Is(err, auth.ErrRevokedKey):
+		case errors.Is(err, auth.ErrNoKey), errors.Is(err, auth.ErrBadKey), errors.Is(err, auth.ErrRevokedKey), errors.Is(err, auth.ErrDisabledKey):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="revloop"`)
 			writeJSONError(w, http.StatusUnauthorized, err.Error())
 			return

@@ -415,13 +415,57 @@ func (s *Server) apiLogActivity(w http.ResponseWriter, r *http.Request, rt *rout
 	if occurred != nil {
 		at = *occurred
 	}
-	a, stamped, err := rt.LogActivity(r.Context(), routing.NewActivity{PersonID: in.PersonID, UserID: in.UserID, UserEmail: in.UserEmail,
+	userID, userEmail, ok := s.activityUser(w, r, in.UserID, in.UserEmail)
+	if !ok {
+		return
+	}
+	a, stamped, err := rt.LogActivity(r.Context(), routing.NewActivity{PersonID: in.PersonID, UserID: userID, UserEmail: userEmail,
 		Kind: in.Kind, OccurredAt: at, Note: in.Note, By: s.actor(r)})
 	if err != nil {
 		s.routingError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"activity": newActivityJSON(a), "first_follow_up": stamped})
+}
+
+// activityUser decides whose activity is being logged. Follow-up SLAs
+// are measured by activities, so only an admin may log one for someone
+// else: any other caller logs as the owner of its key (or as the signed-in
+// user), and naming another user is refused with 403. It answers the
+// refusal itself.
+func (s *Server) activityUser(w http.ResponseWriter, r *http.Request, id int64, email string) (int64, string, bool) {
+	var ownerID int64
+	var role model.Role
+	if key, ok := bearer(r.Header.Get("Authorization")); ok && key != "" {
+		k, err := s.auth.CheckAPIKey(r.Context(), key)
+		if err != nil {
+			s.apiInternal(w, r, err)
+			return 0, "", false
+		}
+		ownerID, role = k.UserID, k.Role
+	} else if u, err := s.sessionUser(r); err == nil {
+		ownerID, role = u.ID, u.Role
+	}
+	if role == model.RoleAdmin {
+		if id == 0 && strings.TrimSpace(email) == "" {
+			id = ownerID // the admin's own activity; none: LogActivity asks for a user
+		}
+		return id, email, true
+	}
+	if ownerID == 0 {
+		writeJSONError(w, http.StatusForbidden, "this API key belongs to no user, so it cannot log activities: create one with revloop apikey create --user EMAIL")
+		return 0, "", false
+	}
+	owner, err := s.store.UserByID(r.Context(), ownerID)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return 0, "", false
+	}
+	if (id != 0 && id != owner.ID) || (strings.TrimSpace(email) != "" && !strings.EqualFold(strings.TrimSpace(email), owner.Email)) {
+		writeJSONError(w, http.StatusForbidden, fmt.Sprintf("a %s key logs activities as its owner (%s); only admin keys may log them for another user", role, owner.Email))
+		return 0, "", false
+	}
+	return owner.ID, "", true
 }
 
 // maxActivities bounds one page of activities.

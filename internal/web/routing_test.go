@@ -28,9 +28,15 @@ func (e *env) sendJSON(t *testing.T, method, target, key, body string) *http.Res
 	return rec.Result()
 }
 
+// routingKey makes a key of role owned by the fixture's first user with
+// that role (admin: owner@x.cn, sales: sales@x.cn, marketer: li.na).
 func (e *env) routingKey(t *testing.T, role model.Role) string {
 	t.Helper()
-	key, _, err := e.auth.CreateAPIKey(ctx, string(role), role)
+	users, err := e.store.Users(ctx, role)
+	if err != nil || len(users) == 0 {
+		t.Fatalf("no %s user: %v", role, err)
+	}
+	key, _, err := e.auth.CreateUserAPIKey(ctx, users[0].ID, string(role), role)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +139,6 @@ func TestRoutingFlowAPI(t *testing.T) {
 		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/activities", e.key, `{}`), 403, "sales")
 		badActs := []struct{ body, want string }{
 			{`{"person_id": 2, "user_id": 2, "kind": "telegram"}`, `kind: "telegram" is not an activity kind`},
-			{`{"person_id": 2, "kind": "call"}`, "user_id"},
 			{`{"person_id": 2, "user_id": 2, "kind": "call", "occurred_at": "yesterday"}`, "occurred_at"},
 			{`{"person_id": 2, "user_id": 2, "kind": "call", "occurred_at": "2026-02-03T10:00:00+08:00"}`, "future"},
 			{`{"person_id": "two", "user_id": 2, "kind": "call"}`, "person_id"},
@@ -143,6 +148,18 @@ func TestRoutingFlowAPI(t *testing.T) {
 			wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/activities", sales, b.body), 400, b.want)
 		}
 		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/activities", sales, `{"person_id": 99, "user_id": 2, "kind": "call"}`), 404, "no such person")
+		// A sales key logs as its owner: naming someone else is refused,
+		// so nobody's follow-up can be logged by another; a key without an
+		// owner cannot log at all; only an admin key names the user.
+		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/activities", sales, `{"person_id": 2, "user_id": 1, "kind": "call"}`), 403, "as its owner (sales@x.cn)")
+		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/activities", sales, `{"person_id": 2, "user_email": "owner@x.cn", "kind": "call"}`), 403, "only admin keys")
+		ownerless, _, err := e.auth.CreateAPIKey(ctx, "old crm", model.RoleSales)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/activities", ownerless, `{"person_id": 2, "user_id": 2, "kind": "call"}`), 403, "belongs to no user")
+		// No later than now, with five minutes for clocks.
+		wantRoutingError(t, e.sendJSON(t, "POST", "/api/v1/activities", sales, `{"person_id": 2, "kind": "call", "occurred_at": "2026-02-02T10:36:00+08:00"}`), 400, "occurred_at")
 		now = now.Add(30 * time.Minute)
 		var act struct {
 			Activity      activityJSON

@@ -260,10 +260,18 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login", "login.title", form)
 		return
 	}
-	token, u, err := s.login(r.Context(), form.Email, password)
+	ip := s.clientIP(r)
+	token, u, err := s.login(r.Context(), form.Email, password, ip)
+	var throttled *auth.ThrottledError
 	switch {
+	case errors.As(err, &throttled):
+		s.log.Warn("login refused", "reason", "throttled", "email", form.Email, "ip", ip, "retry_after", throttled.RetryAfter.Round(time.Second).String())
+		w.Header().Set("Retry-After", retryAfter(throttled.RetryAfter))
+		form.Error = loc.T("login.throttled", "minutes", max(1, int((throttled.RetryAfter+time.Minute-1)/time.Minute)))
+		s.render(w, r, http.StatusTooManyRequests, "login", "login.title", form)
+		return
 	case errors.Is(err, auth.ErrBadCredentials):
-		s.log.Info("login failed", "reason", "bad credentials")
+		s.log.Warn("login failed", "reason", "bad credentials", "email", form.Email, "ip", ip)
 		form.Error = loc.T("login.bad_credentials")
 		s.render(w, r, http.StatusUnauthorized, "login", "login.title", form)
 		return
@@ -276,7 +284,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	s.log.Info("login", "user_id", u.ID)
+	s.log.Info("login", "user_id", u.ID, "ip", ip)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: token, Path: "/", MaxAge: int(s.auth.SessionTTL / time.Second),
 		HttpOnly: true, Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode,
@@ -287,7 +295,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 var errLoginBusy = errors.New("too many concurrent logins")
 
 // login runs auth.Login inside the bounded pool of password checks.
-func (s *Server) login(ctx context.Context, email, password string) (string, model.User, error) {
+func (s *Server) login(ctx context.Context, email, password, clientIP string) (string, model.User, error) {
 	wait := time.NewTimer(10 * time.Second)
 	defer wait.Stop()
 	select {
@@ -298,7 +306,7 @@ func (s *Server) login(ctx context.Context, email, password string) (string, mod
 		return "", model.User{}, ctx.Err()
 	}
 	defer func() { <-s.loginSlots }()
-	return s.auth.Login(ctx, email, password)
+	return s.auth.Login(ctx, email, password, clientIP)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
