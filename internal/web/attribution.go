@@ -237,9 +237,18 @@ func (s *Server) apiAttribution(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	res, err := s.attribute(r.Context(), aq)
+	res, err := s.attribute(r.Context(), callerKey(r), aq)
 	var me *modelError
+	var rate *liveRateError
 	switch {
+	case errors.As(err, &rate):
+		w.Header().Set("Retry-After", retryAfter(rate.retry))
+		writeJSONError(w, http.StatusTooManyRequests, err.Error())
+		return
+	case errors.Is(err, errLiveBusy):
+		w.Header().Set("Retry-After", "5")
+		writeJSONError(w, http.StatusServiceUnavailable, err.Error())
+		return
 	case errors.As(err, &me):
 		writeJSONError(w, http.StatusUnprocessableEntity, "model: "+me.Error())
 		return
@@ -280,8 +289,9 @@ func storedColumn(aq attributionQuery) (int, bool) {
 
 // attribute credits a request's conversions: from the stored credits when
 // they match the request and cover the window's conversions, else from
-// journeys read and computed on request.
-func (s *Server) attribute(ctx context.Context, aq attributionQuery) (*attributionResponse, error) {
+// journeys read and computed on request (within s.attrLimit, who naming
+// the caller).
+func (s *Server) attribute(ctx context.Context, who string, aq attributionQuery) (*attributionResponse, error) {
 	if col, ok := storedColumn(aq); ok {
 		current, asOf, err := s.store.CreditsCurrent(ctx, aq.Conversion, aq.Window)
 		if err != nil {
@@ -291,7 +301,7 @@ func (s *Server) attribute(ctx context.Context, aq attributionQuery) (*attributi
 			return s.attributeStored(ctx, aq, col, asOf)
 		}
 	}
-	return s.attributeLiveCached(ctx, aq)
+	return s.attributeLiveCached(ctx, who, aq)
 }
 
 // liveCache keeps recent answers computed on request (markov and
@@ -309,7 +319,7 @@ type liveCache struct {
 // maxLiveCache bounds the cache; when full it starts over.
 const maxLiveCache = 64
 
-func (s *Server) attributeLiveCached(ctx context.Context, aq attributionQuery) (*attributionResponse, error) {
+func (s *Server) attributeLiveCached(ctx context.Context, who string, aq attributionQuery) (*attributionResponse, error) {
 	ranAt, mark, err := s.store.CreditStamp(ctx, aq.Conversion)
 	if err != nil {
 		return nil, err
@@ -323,7 +333,10 @@ func (s *Server) attributeLiveCached(ctx context.Context, aq attributionQuery) (
 	if ok {
 		return res, nil
 	}
-	if res, err = s.attributeLive(ctx, aq); err != nil {
+	if retry, ok := s.attrLimit.allow(who, time.Now()); !ok {
+		return nil, &liveRateError{retry}
+	}
+	if res, err = s.attrLimit.do(ctx, key, func(ctx context.Context) (*attributionResponse, error) { return s.attributeLive(ctx, aq) }); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -732,7 +745,7 @@ func (s *Server) overviewAttribution(r *http.Request, loc Locale) (*attributionV
 	var wg sync.WaitGroup
 	for i, kind := range kinds {
 		wg.Go(func() {
-			results[i], errs[i] = s.attribute(r.Context(), attributionQuery{Model: v.Model, Conversion: kind, By: "channel", Window: win, Lookback: store.DefaultLookback})
+			results[i], errs[i] = s.attribute(r.Context(), callerKey(r), attributionQuery{Model: v.Model, Conversion: kind, By: "channel", Window: win, Lookback: store.DefaultLookback})
 		})
 	}
 	wg.Wait()

@@ -61,9 +61,10 @@ type Server struct {
 	closers    []func(ctx context.Context) error
 	csrfBypass []string
 
-	oneID    oneIDState   // job runner for event processing (oneid.go)
-	predict  predictState // one predictive model training at a time (predict.go)
-	attrLive liveCache    // recent computed-on-request attribution answers (attribution.go)
+	oneID     oneIDState   // job runner for event processing (oneid.go)
+	predict   predictState // one predictive model training at a time (predict.go)
+	attrLive  liveCache    // recent computed-on-request attribution answers (attribution.go)
+	attrLimit liveLimiter  // bounds on attribution computed on request (attributionlimit.go)
 
 	// collector takes every event: the /v1 API, tracked-link clicks and
 	// pixel hits (ingest.go).

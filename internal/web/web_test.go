@@ -112,6 +112,7 @@ func newEnv(t *testing.T, s *store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv.attrLimit.Burst = 1000 // the tests explore many parameters with one key
 	return &env{store: s, auth: a, srv: srv, h: srv.Handler(), key: key}
 }
 
