@@ -249,5 +249,16 @@ func TestRoutingFlowAPI(t *testing.T) {
 		if u1 := byID[1]; u1.Open != 1 || u1.ManagerID != nil || !u1.AvailableForLeads {
 			t.Fatalf("user 1 %+v", u1)
 		}
+
+		// An admin key may log for another user, and logs as its own user
+		// when it names nobody.
+		decodeJSON(t, e.sendJSON(t, "POST", "/api/v1/activities", admin, `{"person_id": 2, "user_id": 2, "kind": "note", "note": "from the CRM import"}`), 201, &act)
+		if act.Activity.UserID != 2 {
+			t.Fatalf("admin-logged activity %+v", act.Activity)
+		}
+		decodeJSON(t, e.sendJSON(t, "POST", "/api/v1/activities", admin, `{"person_id": 2, "kind": "note"}`), 201, &act)
+		if act.Activity.UserID != 1 {
+			t.Fatalf("admin's own activity %+v", act.Activity)
+		}
 	})
 }
