@@ -129,6 +129,13 @@ func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *
 		writeJSONError(w, http.StatusBadRequest, "invalid routing rules: "+err.Error())
 		return
 	}
+	// Like the other rule sets, a PUT says what it wants: a body without
+	// "rules" ({} say) would silently drop every rule.
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil || top["rules"] == nil || string(top["rules"]) == "null" {
+		writeJSONError(w, http.StatusBadRequest, `invalid routing rules: rules: missing; send the list of rules ("rules": [] for none), e.g. as GET /api/v1/routing/rules answers it`)
+		return
+	}
 	users, err := s.store.RoutingUsers(r.Context(), nil)
 	if err != nil {
 		s.apiInternal(w, r, err)

@@ -74,6 +74,8 @@ func TestRoutingRulesAPI(t *testing.T) {
 			{`{"rules": "all"}`, "rules"},
 			{`{"rulez": []}`, "unknown key"},
 			{`not json`, "malformed JSON"},
+			{`{}`, "rules: missing"},
+			{`{"trigger_stage": "sql", "rules": null}`, "rules: missing"},
 		}
 		for _, b := range bad {
 			wantRoutingError(t, e.sendJSON(t, "PUT", "/api/v1/routing/rules", marketer, b.body), 400, b.want)
