@@ -146,7 +146,7 @@ func (s *Server) routes() error {
 	m.Handle("GET /api/v1/channels", s.requireAPI(s.apiChannels))
 	s.mux = m
 	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.linkRoutes, s.settingsRoutes, s.attributionRoutes,
-		s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes} {
+		s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}

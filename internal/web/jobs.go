@@ -1,0 +1,100 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// jobRoutes mounts the record of long operations (imports, erasures):
+// every role may follow them.
+func (s *Server) jobRoutes(m *http.ServeMux) error {
+	m.Handle("GET /api/v1/jobs", s.requireAPI(s.apiJobs))
+	m.Handle("GET /api/v1/jobs/{id}", s.requireAPI(s.apiJob))
+	return nil
+}
+
+// jobJSON is a job as the API shows it.
+type jobJSON struct {
+	ID         int64           `json:"id"`
+	Kind       string          `json:"kind"`
+	State      model.JobState  `json:"state"`
+	Progress   progressJSON    `json:"progress"`
+	Result     json.RawMessage `json:"result"`
+	Error      string          `json:"error,omitempty"`
+	CreatedBy  string          `json:"created_by"`
+	CreatedAt  time.Time       `json:"created_at"`
+	StartedAt  *time.Time      `json:"started_at"`
+	FinishedAt *time.Time      `json:"finished_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+type progressJSON struct {
+	Done  int64  `json:"done"`
+	Total int64  `json:"total"` // 0: not known yet
+	Unit  string `json:"unit"`
+}
+
+func jobView(j model.Job) jobJSON {
+	res := j.Result
+	if len(res) == 0 {
+		res = json.RawMessage("null")
+	}
+	return jobJSON{ID: j.ID, Kind: j.Kind, State: j.State, Progress: progressJSON{Done: j.ProgressDone, Total: j.ProgressTotal, Unit: j.ProgressUnit},
+		Result: res, Error: j.Error, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, UpdatedAt: j.UpdatedAt}
+}
+
+// maxJobList bounds GET /api/v1/jobs.
+const maxJobList = 200
+
+func (s *Server) apiJobs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	kind := q.Get("kind")
+	if kind != "" && !store.JobKindOK(kind) {
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("kind %q: want lower-case words joined by dots, e.g. import or import.costs", clip(kind, 40)))
+		return
+	}
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxJobList {
+			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("limit %q: want a number from 1 to %d", clip(v, 20), maxJobList))
+			return
+		}
+		limit = n
+	}
+	list, err := s.store.ListJobs(r.Context(), kind, limit)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	out := make([]jobJSON, len(list))
+	for i, j := range list {
+		out[i] = jobView(j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
+}
+
+func (s *Server) apiJob(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("job id %q: want a positive number", clip(r.PathValue("id"), 20)))
+		return
+	}
+	j, err := s.store.GetJob(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no job %d", id))
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, jobView(j))
+}
