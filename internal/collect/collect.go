@@ -109,6 +109,8 @@ type Collector struct {
 	loopDone    chan struct{}
 	loopActive  atomic.Bool
 
+	suppress suppressor // identifiers whose events are dropped (suppress.go)
+
 	linkKeyMu    sync.Mutex // guards the built-in links write key (hit.go)
 	linkKeyID    int64
 	linkKeyUntil time.Time
@@ -273,6 +275,9 @@ func (c *Collector) reloadSettings(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("setting %s: negative values", SettingRateLimit))
 		next.rate = c.defaults
 	}
+	if err := c.refreshSuppressions(ctx, false); err != nil {
+		errs = append(errs, err)
+	}
 	err := errors.Join(errs...)
 	if err != nil {
 		c.log.Warn("collector settings: some could not be read; keeping defaults for them", "err", err)
@@ -390,8 +395,12 @@ func (c *Collector) admit(keyID int64, events []model.Event, at time.Time, st *s
 	return 0, nil
 }
 
-// commit group-commits admitted events and counts the bots among them.
+// commit drops the events of suppressed identifiers (suppress.go),
+// group-commits the rest and counts the bots among them.
 func (c *Collector) commit(ctx context.Context, events []model.Event) error {
+	if events = c.dropSuppressed(events); len(events) == 0 {
+		return nil
+	}
 	if err := c.commits.submit(ctx, events); err != nil {
 		return err
 	}

@@ -67,6 +67,11 @@ func newTestServer(t testing.TB, s *store.Store, opts Options) *testServer {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	opts.Notify = func() { ts.notified.Add(1) }
+	// A new database anonymises addresses (migration 00021); the tests
+	// here send addresses as they are unless they turn it on themselves.
+	if err := s.SetSetting(bg, SettingAnonymizeIP, false); err != nil {
+		t.Fatal(err)
+	}
 	if ts.c, err = New(opts); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"reason"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "revloop_collector_events_total",
-			Help: "Events committed by the collector: stored (new) or duplicate (a retry of a stored message).",
+			Help: "Events taken by the collector: stored (new), duplicate (a retry of a stored message) or suppressed (dropped: it named a suppressed identifier).",
 		}, []string{"outcome"}),
 		bots: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "revloop_collector_bot_events_total",

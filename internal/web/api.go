@@ -106,6 +106,9 @@ func bearer(h string) (string, bool) {
 type statsJSON struct {
 	report.Stats
 	Processing processingJSON `json:"processing"`
+	// SuppressedEvents are the events the collector dropped since it
+	// started because they named a suppressed identifier (docs/privacy.md).
+	SuppressedEvents int64 `json:"suppressed_events"`
 }
 
 // processingJSON is the processing backlog: events stored but not yet made
@@ -135,7 +138,11 @@ func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, statsJSON{Stats: st, Processing: processingView(b, time.Now())})
+	out := statsJSON{Stats: st, Processing: processingView(b, time.Now())}
+	if s.collector != nil {
+		out.SuppressedEvents = s.collector.SuppressedEvents()
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) apiFunnel(w http.ResponseWriter, r *http.Request) {

@@ -37,7 +37,7 @@ func (s *Server) oneIDRoutes(m *http.ServeMux) error {
 	m.Handle("GET /api/v1/channels/rules", s.requireAPI(s.apiRules))
 	m.Handle("PUT /api/v1/channels/rules", s.requireRole(model.RoleMarketer, s.apiPutRules))
 	m.Handle("POST /api/v1/channels/reclassify", s.requireRole(model.RoleMarketer, s.apiReclassify))
-	return nil
+	return s.privacyRoutes(m)
 }
 
 // notifyEvents is called after new events are durably stored, so that

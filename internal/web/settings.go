@@ -44,7 +44,7 @@ func decodeStrict[T any](raw []byte) (T, error) {
 func runSettings() map[string]runSetting {
 	return map[string]runSetting{
 		collect.SettingAnonymizeIP: {
-			Description: "blank the last octet of IPv4 and the last 80 bits of IPv6 addresses before events are stored",
+			Description: "blank the last octet of IPv4 and the last 80 bits of IPv6 addresses before events are stored; turning it on anonymises the stored ones too (on in new databases)",
 			Default:     false,
 			check:       func(raw []byte) (any, error) { return decodeStrict[bool](raw) },
 		},
@@ -81,6 +81,20 @@ func runSettings() map[string]runSetting {
 					return nil, fmt.Errorf("events_per_second and burst must be zero or positive")
 				}
 				return rl, nil
+			},
+		},
+		SettingRetentionDays: {
+			Description: "days the payloads of processed raw events are kept (then emptied, the events' derived columns and touchpoints kept); 0 keeps them forever",
+			Default:     0,
+			check: func(raw []byte) (any, error) {
+				v, err := decodeStrict[int](raw)
+				if err != nil {
+					return nil, err
+				}
+				if v < 0 || v > maxRetentionDays {
+					return nil, fmt.Errorf("%d: want 0 (keep forever) to %d days", v, maxRetentionDays)
+				}
+				return v, nil
 			},
 		},
 		SettingPublicURL: {
@@ -184,6 +198,10 @@ func (s *Server) apiPutSetting(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.store.SetSetting(r.Context(), key, v); err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	if err := s.privacySettingChanged(r.Context(), key, v); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
