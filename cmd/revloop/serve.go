@@ -44,7 +44,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 
 // serve runs the web server until ctx ends. ready is called with the base URL.
 func serve(ctx context.Context, _ *cli, cfg config.Config, s *store.Store, log *slog.Logger, ready func(string)) error {
-	srv, err := web.New(web.Options{Store: s, Auth: auth.New(s), Logger: log, Version: version, InsecureCookies: cfg.InsecureCookies})
+	srv, err := web.New(web.Options{Store: s, Auth: auth.New(s), Logger: log, Version: version, InsecureCookies: cfg.InsecureCookies, MetricsToken: cfg.MetricsToken})
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string
 	InsecureCookies bool
+	MetricsToken    string
 }
 
 // Defaults.
@@ -81,6 +82,8 @@ func (c *Config) BindServer(b *Binder) {
 	b.String(&c.Addr, "addr", "REVLOOP_ADDR", DefaultAddr, "address to listen on")
 	b.Bool(&c.InsecureCookies, "insecure-cookies", "REVLOOP_INSECURE_COOKIES", false,
 		"send session cookies without the Secure attribute (only for plain HTTP off loopback)")
+	b.String(&c.MetricsToken, "metrics-token", "REVLOOP_METRICS_TOKEN", "",
+		"bearer token /metrics requires (empty: /metrics is open; keep it off the public network then)")
 }
 
 // BindLog registers the logging settings.

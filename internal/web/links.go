@@ -22,7 +22,8 @@ import (
 
 // SettingPublicURL (string) is the address people reach revloop at, e.g.
 // "https://m.example.cn": short links and QR codes are built on it. Without
-// it they are built on the address of the request.
+// it they are built on what a trusted proxy forwards, or on the address the
+// server listens on (publicBase), never on a client's Host header.
 const SettingPublicURL = "links.public_url"
 
 // maxImportBody bounds an uploaded CSV file.
@@ -99,19 +100,6 @@ func (s *Server) requireRole(min model.Role, next http.HandlerFunc) http.Handler
 	})
 }
 
-// publicBase is the scheme and host short links are built on.
-func (s *Server) publicBase(r *http.Request) string {
-	var v string
-	if ok, err := s.store.Setting(r.Context(), SettingPublicURL, &v); err == nil && ok && v != "" {
-		return strings.TrimRight(v, "/")
-	}
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
 // liveLink finds a link that may be followed: unknown, malformed and
 // revoked codes are all ErrNotFound.
 func (s *Server) liveLink(ctx context.Context, code string) (store.TrackedLink, error) {
@@ -169,7 +157,7 @@ func (s *Server) linkRedirect(w http.ResponseWriter, r *http.Request, lm *linkMe
 		lm.clicks.Inc()
 	}
 	http.SetCookie(w, &http.Cookie{Name: anonCookie, Value: aid, Path: "/", MaxAge: 2 * 365 * 24 * 3600,
-		HttpOnly: true, Secure: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"), SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer-when-downgrade")
 	http.Redirect(w, r, landing, http.StatusFound)

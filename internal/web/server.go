@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/revloop/revloop/internal/auth"
@@ -34,6 +35,8 @@ type Options struct {
 	// http to loopback (127.0.0.1, localhost), which they treat as a secure
 	// context, so `revloop serve` on a laptop works without it.
 	InsecureCookies bool
+	// MetricsToken, when not empty, is the bearer token /metrics requires.
+	MetricsToken string
 }
 
 // Server serves the API, the pages and the operational endpoints.
@@ -44,6 +47,8 @@ type Server struct {
 	log             *slog.Logger
 	version         string
 	insecureCookies bool
+	metricsToken    string
+	listenBase      atomic.Value // string: the bound address, set by ListenAndServe
 
 	catalog    catalog
 	pages      map[string]*template.Template
@@ -98,6 +103,7 @@ func New(opts Options) (*Server, error) {
 		log:             opts.Logger,
 		version:         opts.Version,
 		insecureCookies: opts.InsecureCookies,
+		metricsToken:    opts.MetricsToken,
 		metrics:         newMetrics(opts.Version),
 		loginSlots:      make(chan struct{}, maxConcurrentLogins),
 	}
@@ -121,7 +127,7 @@ func New(opts Options) (*Server, error) {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, "cross-origin request refused: submit forms from revloop's own pages", "error.forbidden")
 	}))
-	s.handler = s.observe(s.recoverPanics(securityHeaders(csrf.Handler(http.HandlerFunc(s.dispatch)))))
+	s.handler = s.observe(s.recoverPanics(s.strictTransport(securityHeaders(csrf.Handler(http.HandlerFunc(s.dispatch))))))
 	return s, nil
 }
 
@@ -132,7 +138,7 @@ func (s *Server) routes() error {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
-	m.Handle("GET /metrics", s.metrics.handler())
+	m.Handle("GET /metrics", s.metricsHandler())
 	m.HandleFunc("GET /static/{file...}", s.serveStatic)
 	m.HandleFunc("GET /favicon.ico", s.favicon)
 
@@ -340,6 +346,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(bas
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	base := baseURL(ln.Addr())
+	s.listenBase.Store(base)
 	s.log.Info("listening", "url", base, "version", s.version)
 	if ready != nil {
 		ready(base)
