@@ -58,20 +58,60 @@ func (s *Server) personError(w http.ResponseWriter, r *http.Request, id int64, e
 	}
 }
 
-// apiErasePerson answers DELETE /api/v1/persons/{id}: the person and
-// everything held about them is removed, their identifiers suppressed,
-// and the receipt returned.
+// erasureJobKind is the kind of the jobs that erase a person.
+const erasureJobKind = "person.erase"
+
+// apiErasePerson answers DELETE /api/v1/persons/{id} with 202 and the
+// job that erases the person: its result, once succeeded, is the receipt
+// (GET /api/v1/jobs/{id}). An unknown person is 404, a merged one 409.
 func (s *Server) apiErasePerson(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "person")
 	if !ok {
 		return
 	}
-	rc, err := s.erasePerson(r.Context(), id, s.actor(r))
+	into, err := s.store.PersonRef(r.Context(), id)
 	if err != nil {
 		s.personError(w, r, id, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"receipt": rc})
+	if into != 0 && into != id {
+		s.personError(w, r, id, store.ErrMerged{Into: into})
+		return
+	}
+	actor := s.actor(r)
+	j, err := s.store.CreateJob(r.Context(), model.Job{Kind: erasureJobKind, State: model.JobRunning, LockName: fmt.Sprintf("%s:%d", erasureJobKind, id),
+		Subject: fmt.Sprint(id), ProgressUnit: "persons", ProgressTotal: 1, CreatedBy: actor})
+	var busy *store.JobBusyError
+	if errors.As(err, &busy) {
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "this person is being erased already: " + busy.Error(), "job_id": busy.Holder.ID})
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	go s.runErasureJob(j.ID, id, actor)
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", j.ID))
+	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": j.ID, "job": jobView(j), "status_url": fmt.Sprintf("/api/v1/jobs/%d", j.ID)})
+}
+
+// runErasureJob erases a person for a job and records the receipt as
+// the job's result.
+func (s *Server) runErasureJob(jobID, personID int64, actor string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	rc, err := s.erasePerson(ctx, personID, actor)
+	if err != nil {
+		s.log.Error("person erasure failed", "person", personID, "job", jobID, "err", err)
+		if ferr := s.store.FinishJob(ctx, jobID, nil, fmt.Errorf("erase person %d: %w", personID, err)); ferr != nil {
+			s.log.Error("erasure job not finished", "job", jobID, "err", ferr)
+		}
+		return
+	}
+	_ = s.store.SetJobProgress(ctx, jobID, 1, 1)
+	if err := s.store.FinishJob(ctx, jobID, rc, nil); err != nil {
+		s.log.Error("erasure job not finished; the receipt is kept in /api/v1/privacy/erasures", "job", jobID, "err", err)
+	}
 }
 
 // erasePerson erases and then makes the rest of revloop catch up: the

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/collect"
-	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -49,6 +48,41 @@ func (e *privacyEnv) personByIdentifier(t *testing.T, id string) (int64, int) {
 		decodeJSON(t, res, http.StatusOK, &p)
 	}
 	return p.ID, res.StatusCode
+}
+
+// erase erases a person through the API and waits for the job's receipt.
+func (e *privacyEnv) erase(t *testing.T, id int64) store.ErasureReceipt {
+	t.Helper()
+	var started struct {
+		JobID     int64  `json:"job_id"`
+		StatusURL string `json:"status_url"`
+	}
+	res := e.send(t, http.MethodDelete, fmt.Sprintf("/api/v1/persons/%d", id), e.admin, "", "")
+	decodeJSON(t, res, http.StatusAccepted, &started)
+	if started.JobID == 0 || res.Header.Get("Location") != started.StatusURL {
+		t.Fatalf("erasure job %+v, Location %q", started, res.Header.Get("Location"))
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var j struct {
+			Kind   string               `json:"kind"`
+			State  string               `json:"state"`
+			Error  string               `json:"error"`
+			Result store.ErasureReceipt `json:"result"`
+		}
+		decodeJSON(t, e.send(t, http.MethodGet, started.StatusURL, e.viewer, "", ""), http.StatusOK, &j)
+		switch j.State {
+		case "succeeded":
+			if j.Kind != "person.erase" {
+				t.Fatalf("job kind %q", j.Kind)
+			}
+			return j.Result
+		case "failed":
+			t.Fatalf("erasure failed: %s", j.Error)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("erasure job still %s", j.State)
+		}
+	}
 }
 
 func (e *privacyEnv) count(t *testing.T, query string, args ...any) int {
@@ -214,11 +248,7 @@ func TestPrivacyErasePerson(t *testing.T) {
 		if res := e.send(t, http.MethodDelete, fmt.Sprintf("/api/v1/persons/%d", id), e.marketer, "", ""); res.StatusCode != http.StatusForbidden {
 			t.Fatalf("a marketer erased a person: %d", res.StatusCode)
 		}
-		var out struct {
-			Receipt store.ErasureReceipt `json:"receipt"`
-		}
-		decodeJSON(t, e.send(t, http.MethodDelete, fmt.Sprintf("/api/v1/persons/%d", id), e.admin, "", ""), http.StatusOK, &out)
-		rc := out.Receipt
+		rc := e.erase(t, id)
 		if rc.PersonID != id || !strings.Contains(rc.Actor, "admin") || rc.Removed["events"] != 2 || rc.Removed["identities"] != 4 ||
 			rc.Removed["touchpoints"] != 1 || rc.Removed["persons"] != 1 || rc.Removed["consents"] != 1 || rc.Removed["stage_changes"] == 0 ||
 			rc.Detached["opportunity_contacts"] != 1 || rc.Suppressed < 4 || rc.FinishedAt.IsZero() {
@@ -285,12 +315,8 @@ func TestPrivacyEraseMergedPerson(t *testing.T) {
 		if body := bodyOf(t, res); res.StatusCode != http.StatusConflict || !strings.Contains(body, fmt.Sprintf("merged into person %d", a)) {
 			t.Fatalf("erase merged: %d %s", res.StatusCode, body)
 		}
-		var out struct {
-			Receipt store.ErasureReceipt `json:"receipt"`
-		}
-		decodeJSON(t, e.send(t, http.MethodDelete, fmt.Sprintf("/api/v1/persons/%d", a), e.admin, "", ""), http.StatusOK, &out)
-		if len(out.Receipt.Persons) != 2 || out.Receipt.Removed["persons"] != 2 || out.Receipt.Removed["person_merges"] != 1 {
-			t.Fatalf("receipt %+v", out.Receipt)
+		if rc := e.erase(t, a); len(rc.Persons) != 2 || rc.Removed["persons"] != 2 || rc.Removed["person_merges"] != 1 {
+			t.Fatalf("receipt %+v", rc)
 		}
 		if n := e.count(t, fmt.Sprintf("SELECT COUNT(*) FROM persons WHERE id IN (%d, %d)", a, b)); n != 0 {
 			t.Fatalf("%d persons left", n)
@@ -335,4 +361,3 @@ func TestPrivacyAnonymizeStoredAddresses(t *testing.T) {
 	})
 }
 
-var _ = model.RoleAdmin
