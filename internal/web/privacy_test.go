@@ -360,4 +360,3 @@ func TestPrivacyAnonymizeStoredAddresses(t *testing.T) {
 		}
 	})
 }
-
