@@ -55,6 +55,7 @@ func commands() []command {
 		{"import", "import ad costs and offline events from CSV files", runImport},
 		{"link", "create and list tracked links and their QR codes", runLink},
 		{"attribute", "credit conversions to channels from path or touch files", runAttribute},
+		{"person", "erase or export everything held about a person", runPerson},
 		{"version", "print the version", runVersion},
 	}
 }
