@@ -360,3 +360,38 @@ func TestPrivacyAnonymizeStoredAddresses(t *testing.T) {
 		}
 	})
 }
+
+// The hourly privacy task strips the payloads of processed events older
+// than collector.retention_days and keeps their touchpoints.
+func TestPrivacyTaskAppliesRetention(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newPrivacyEnv(t, s)
+		e.track(t, "/v1/page", `{"anonymousId":"old-1","properties":{"url":"https://www.revloop.cn/?utm_source=baidu&utm_medium=cpc"},"context":{"page":{"url":"https://www.revloop.cn/?utm_source=baidu&utm_medium=cpc"},"traits":{"email":"old@acme.cn"}}}`)
+		e.track(t, "/v1/page", `{"anonymousId":"new-1","context":{"traits":{"email":"new@acme.cn"}}}`)
+		db := rawDB(t, s)
+		old := time.Now().UTC().AddDate(0, 0, -40).Format("2006-01-02 15:04:05")
+		if _, err := db.ExecContext(ctx, "UPDATE events SET received_at = '"+old+"' WHERE anonymous_id = 'old-1'"); err != nil {
+			t.Fatal(err)
+		}
+		touches := e.count(t, "SELECT COUNT(*) FROM touchpoints")
+		if err := e.srv.runPrivacyTask(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(t, "SELECT COUNT(*) FROM events WHERE payload = '{}'"); n != 0 {
+			t.Fatalf("retention 0 stripped %d events", n)
+		}
+		e.putSetting(t, e.admin, SettingRetentionDays, "30")
+		if err := e.srv.runPrivacyTask(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(t, "SELECT COUNT(*) FROM events WHERE anonymous_id = 'old-1' AND payload = '{}' AND ip = '' AND user_agent = '' AND url <> ''"); n != 1 {
+			t.Fatalf("old event not stripped")
+		}
+		if n := e.count(t, "SELECT COUNT(*) FROM events WHERE payload LIKE '%new@acme.cn%'"); n != 1 {
+			t.Fatalf("new event stripped")
+		}
+		if n := e.count(t, "SELECT COUNT(*) FROM touchpoints"); n != touches || n == 0 {
+			t.Fatalf("touchpoints %d → %d", touches, n)
+		}
+	})
+}
