@@ -38,6 +38,10 @@ CREATE TABLE erasures (
     finished_at TIMESTAMPTZ
 );
 
+-- An erasure finds the merge items that name its events without reading
+-- them all.
+CREATE INDEX person_merge_items_event ON person_merge_items(item_id) WHERE kind = 'event';
+
 -- A new database anonymises client addresses from the start; one that
 -- already holds data keeps what it had (off unless set).
 INSERT INTO settings (key, value, updated_at)
@@ -46,6 +50,7 @@ WHERE NOT EXISTS (SELECT 1 FROM settings) AND NOT EXISTS (SELECT 1 FROM events)
   AND NOT EXISTS (SELECT 1 FROM persons) AND NOT EXISTS (SELECT 1 FROM users);
 
 -- +goose Down
+DROP INDEX person_merge_items_event;
 DROP TABLE erasures;
 DROP TABLE suppressions;
 DROP TABLE consents;
