@@ -1,8 +1,11 @@
 package importer
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -115,79 +118,189 @@ type CostFile struct {
 	Notes    []string // what was skipped or merged, and why
 }
 
+// MaxCostPerRow is the most one stored cost row (a day of one campaign,
+// ad group and keyword) may cost: ¥100,000,000. More is a typing or export
+// error, and it would distort every report that adds costs up.
+const MaxCostPerRow = model.Money(100_000_000_00)
+
 // ParseCosts reads a cost report, finding its layout from the header (up
 // to 20 title lines above it are skipped). It returns *BadRowsError when
-// any row is bad.
+// any row is bad. Rows of the same day, campaign, ad group and keyword are
+// added together.
 func ParseCosts(data []byte) (*CostFile, error) {
-	recs, enc, err := readCSV(data)
+	_, enc, err := sniff(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
-	f := &CostFile{Encoding: enc}
-	var layout *CostLayout
-	var cols columns
-	start := -1
-	for i := 0; i < len(recs) && i < maxPreamble+1 && start < 0; i++ {
+	p, err := planCosts(bytes.NewReader(data), enc, true)
+	if err != nil {
+		return nil, err
+	}
+	return &CostFile{Layout: p.layout.Name, Encoding: p.enc, Rows: p.rows, Read: p.read, Skipped: p.skipped, Notes: p.notes.all()}, nil
+}
+
+// costKey identifies a stored cost row (day, platform, account, campaign,
+// ad group, keyword) in 16 bytes, so that a file's keys take little memory.
+type costKey [16]byte
+
+func keyOf(r *store.CostRow) costKey {
+	h := sha256.New()
+	for _, p := range []string{r.Day.Format("2006-01-02"), r.Platform, r.Account, r.Campaign, r.AdGroup, r.Keyword} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var k costKey
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+// costSum is a key's first row and the totals of all its rows.
+type costSum struct {
+	line, n             int
+	impressions, clicks int64
+	cost                model.Money
+}
+
+// costPlan is what a first reading of a cost file found: its layout, every
+// bad row, and each key's totals, so that the second reading can store the
+// rows in chunks with duplicates merged into their first row, holding
+// neither the file nor its rows.
+type costPlan struct {
+	layout  *CostLayout
+	cols    columns
+	enc     string
+	read    int // data rows, totals rows included
+	skipped int
+	stored  int // rows to store (keys)
+	keys    map[costKey]*costSum
+	notes   notes
+	rows    []store.CostRow // kept only when asked (ParseCosts)
+	index   map[costKey]int
+}
+
+// costHeader reads up to the header and finds the layout: of the layouts
+// that the first matching line fits, the one that names most fields.
+func costHeader(in *csvStream) (*CostLayout, columns, error) {
+	idx := make([]aliasIndex, len(CostLayouts))
+	for j := range CostLayouts {
+		idx[j] = newAliasIndex(CostLayouts[j].Aliases)
+	}
+	for i := 0; i <= maxPreamble; i++ {
+		rec, err := in.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		var layout *CostLayout
+		var cols columns
 		best := 0
 		for j := range CostLayouts {
-			c, ok := matchHeader(recs[i].fields, CostLayouts[j].Aliases, CostLayouts[j].Required)
+			c, ok := matchHeader(rec.fields, idx[j], CostLayouts[j].Required)
 			if ok && len(c) > best {
-				layout, cols, best, start = &CostLayouts[j], c, len(c), i+1
+				layout, cols, best = &CostLayouts[j], c, len(c)
 			}
 		}
+		if layout != nil {
+			return layout, cols, nil
+		}
 	}
-	if layout == nil {
-		return nil, errors.New("no known header found in the first lines: expected a Baidu, Ocean Engine, Tencent Ads, Google Ads or LinkedIn report, " +
-			"or the generic layout date,platform,account,campaign,ad_group,keyword,impressions,clicks,cost")
-	}
-	f.Layout = layout.Name
-	var bad rowErrors
-	type key struct {
-		day                     time.Time
-		platform, account, camp string
-		adGroup, keyword        string
-	}
-	seen := map[key]int{}
-	for _, rec := range recs[start:] {
+	return nil, nil, errors.New("no known header found in the first lines: expected a Baidu, Ocean Engine, Tencent Ads, Google Ads or LinkedIn report, " +
+		"or the generic layout date,platform,account,campaign,ad_group,keyword,impressions,clicks,cost")
+}
+
+// eachCostRow reads the data rows after the header: fn gets every row that
+// is not blank, a totals row with totals set, a bad one with its error.
+func eachCostRow(in *csvStream, layout *CostLayout, cols columns, fn func(row store.CostRow, totals bool, rowErr error) error) error {
+	for {
+		rec, err := in.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		if blank(rec.fields) {
 			continue
 		}
-		f.Read++
-		dateCell := cols.get(rec.fields, "date")
-		day, derr := parseDay(dateCell)
+		day, derr := parseDay(cols.get(rec.fields, "date"))
 		if derr != nil && totalsRow(rec.fields) {
-			f.Skipped++
-			f.Notes = append(f.Notes, fmt.Sprintf("line %d: totals row skipped", rec.line))
-			continue
-		}
-		row, err := costRow(layout, cols, rec, day, derr)
-		if err != nil {
-			bad.add(rec.line, "%v", err)
-			continue
-		}
-		k := key{row.Day, row.Platform, row.Account, row.Campaign, row.AdGroup, row.Keyword}
-		if i, dup := seen[k]; dup {
-			prev := &f.Rows[i]
-			if prev.Cost+row.Cost > 1<<60 || prev.Impressions+row.Impressions > 1<<60 || prev.Clicks+row.Clicks > 1<<60 {
-				bad.add(rec.line, "the rows of this day, campaign, ad group and keyword add up to more than revloop can count")
-				continue
+			if err := fn(store.CostRow{Line: rec.line}, true, nil); err != nil {
+				return err
 			}
-			prev.Impressions += row.Impressions
-			prev.Clicks += row.Clicks
-			prev.Cost += row.Cost
-			f.Notes = append(f.Notes, fmt.Sprintf("line %d: same day, campaign, ad group and keyword as line %d; added together", rec.line, prev.Line))
 			continue
 		}
-		seen[k] = len(f.Rows)
-		f.Rows = append(f.Rows, row)
+		row, rerr := costRow(layout, cols, rec, day, derr)
+		if err := fn(row, false, rerr); err != nil {
+			return err
+		}
+	}
+}
+
+// planCosts reads a cost file once (from its start): *BadRowsError lists
+// its bad rows. With keep, it also keeps the merged rows.
+func planCosts(r io.Reader, enc string, keep bool) (*costPlan, error) {
+	in, err := newCSVStream(r, enc)
+	if err != nil {
+		return nil, err
+	}
+	p := &costPlan{enc: in.enc, keys: map[costKey]*costSum{}}
+	if keep {
+		p.index = map[costKey]int{}
+	}
+	if p.layout, p.cols, err = costHeader(in); err != nil {
+		return nil, err
+	}
+	var bad rowErrors
+	err = eachCostRow(in, p.layout, p.cols, func(row store.CostRow, totals bool, rowErr error) error {
+		p.read++
+		switch {
+		case totals:
+			p.skipped++
+			p.notes.add("line %d: totals row skipped", row.Line)
+			return nil
+		case rowErr != nil:
+			bad.add(row.Line, "%v", rowErr)
+			return nil
+		}
+		k := keyOf(&row)
+		sum, dup := p.keys[k]
+		if !dup {
+			p.keys[k] = &costSum{line: row.Line, n: 1, impressions: row.Impressions, clicks: row.Clicks, cost: row.Cost}
+			p.stored++
+			if keep {
+				p.index[k] = len(p.rows)
+				p.rows = append(p.rows, row)
+			}
+			return nil
+		}
+		if sum.cost+row.Cost > MaxCostPerRow || sum.impressions+row.Impressions > 1<<60 || sum.clicks+row.Clicks > 1<<60 {
+			bad.add(row.Line, "the rows of this day, campaign, ad group and keyword add up to more than ¥%s, the most one day of a keyword may cost, or more than revloop can count",
+				MaxCostPerRow)
+			return nil
+		}
+		sum.n++
+		sum.impressions += row.Impressions
+		sum.clicks += row.Clicks
+		sum.cost += row.Cost
+		if keep {
+			prev := &p.rows[p.index[k]]
+			prev.Impressions, prev.Clicks, prev.Cost = sum.impressions, sum.clicks, sum.cost
+		}
+		p.notes.add("line %d: same day, campaign, ad group and keyword as line %d; added together", row.Line, sum.line)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := bad.err(); err != nil {
 		return nil, err
 	}
-	if len(f.Rows) == 0 {
+	if p.stored == 0 {
 		return nil, errors.New("the file has a header but no data rows")
 	}
-	return f, nil
+	return p, nil
 }
 
 // totalsRow says whether a row is a report's totals line (合计, 总计,
@@ -243,6 +356,9 @@ func costRow(layout *CostLayout, cols columns, rec record, day time.Time, derr e
 	}
 	if row.Cost, err = parseCost(get("cost")); err != nil {
 		return row, err
+	}
+	if row.Cost > MaxCostPerRow {
+		return row, fmt.Errorf("cost %s is over ¥%s, the most one row may cost: check the report's unit (yuan, not fen)", get("cost"), MaxCostPerRow)
 	}
 	return row, nil
 }

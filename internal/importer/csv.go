@@ -10,8 +10,11 @@
 package importer
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,13 +26,19 @@ import (
 	"golang.org/x/text/transform"
 )
 
-// Limits on what one file may hold.
+// Limits on what one file may hold. A file is read as a stream, a row at a
+// time, so memory is bounded by these and not by the file.
 const (
-	MaxFileBytes = 64 << 20
-	MaxRows      = 500_000
-	maxCell      = 1000 // bytes in one name or identifier
-	maxErrors    = 100  // bad rows listed; the rest are counted
-	maxPreamble  = 20   // title lines an export may put above its header
+	MaxFileBytes  = 64 << 20
+	MaxRows       = 500_000
+	MaxColumns    = 200      // columns in one row
+	MaxFieldBytes = 64 << 10 // bytes in one cell of any column
+	maxRowBytes   = 2 << 20  // bytes in one row, however split
+	maxCampaigns  = 10_000   // different campaigns one file may name
+	maxCell       = 1000     // bytes in one name or identifier
+	maxErrors     = 100      // bad rows listed; the rest are counted
+	maxNotes      = 100      // notes listed; the rest are counted
+	maxPreamble   = 20       // title lines an export may put above its header
 )
 
 // RowError is one bad row.
@@ -78,32 +87,73 @@ func (r *rowErrors) err() error {
 	return &r.e
 }
 
-// decodeText turns a file into UTF-8 text: UTF-8 with or without a byte
-// order mark, UTF-16 with one (Excel's "Unicode text" and Google Ads'
-// Excel CSV), and otherwise GB18030, a superset of GBK and GB2312 (Chinese
-// Excel's default). It names the encoding it used.
-func decodeText(b []byte) (string, string, error) {
+// sniff reads a whole file once and names its encoding: UTF-8 with or
+// without a byte order mark, UTF-16 with one (Excel's "Unicode text" and
+// Google Ads' Excel CSV), and otherwise GB18030, a superset of GBK and
+// GB2312 (Chinese Excel's default). It also hashes the file, which is what
+// recognises a file imported before.
+func sniff(r io.Reader) (hash, enc string, err error) {
+	h := sha256.New()
+	buf := make([]byte, 64<<10)
+	var size int64
+	var carry []byte
+	valid := true
+	for {
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			chunk := buf[:n]
+			h.Write(chunk)
+			if size == 0 {
+				switch {
+				case bytes.HasPrefix(chunk, []byte{0xEF, 0xBB, 0xBF}):
+					enc = "utf-8-bom"
+				case bytes.HasPrefix(chunk, []byte{0xFF, 0xFE}), bytes.HasPrefix(chunk, []byte{0xFE, 0xFF}):
+					enc = "utf-16"
+				}
+			}
+			size += int64(n)
+			if size > MaxFileBytes {
+				return "", "", fmt.Errorf("the file is over %d MiB: split it", MaxFileBytes>>20)
+			}
+			if valid && enc != "utf-16" {
+				// A rune may straddle two reads: keep its start for the next.
+				b := append(carry, chunk...)
+				cut := len(b)
+				for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+					if utf8.RuneStart(b[i]) {
+						if !utf8.FullRune(b[i:]) {
+							cut = i
+						}
+						break
+					}
+				}
+				valid = utf8.Valid(b[:cut])
+				carry = append(carry[:0], b[cut:]...)
+			}
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			break
+		}
+		if rerr != nil {
+			return "", "", rerr
+		}
+	}
+	if size == 0 {
+		return "", "", errors.New("the file is empty")
+	}
+	if len(carry) > 0 {
+		valid = false
+	}
 	switch {
-	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
-		b = b[3:]
-		if !utf8.Valid(b) {
-			return "", "", errors.New("the file starts with a UTF-8 byte order mark but is not valid UTF-8")
-		}
-		return string(b), "utf-8", nil
-	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}), bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
-		out, err := io.ReadAll(transform.NewReader(bytes.NewReader(b), unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()))
-		if err != nil || strings.ContainsRune(string(out), utf8.RuneError) {
-			return "", "", errors.New("the file starts with a UTF-16 byte order mark but is not valid UTF-16")
-		}
-		return string(out), "utf-16", nil
-	case utf8.Valid(b):
-		return string(b), "utf-8", nil
+	case enc == "utf-16":
+	case enc == "utf-8-bom" && !valid:
+		return "", "", errors.New("the file starts with a UTF-8 byte order mark but is not valid UTF-8")
+	case valid:
+		enc = "utf-8"
+	default:
+		enc = "gb18030"
 	}
-	out, err := io.ReadAll(transform.NewReader(bytes.NewReader(b), simplifiedchinese.GB18030.NewDecoder()))
-	if err != nil || !utf8.Valid(out) || strings.ContainsRune(string(out), utf8.RuneError) {
-		return "", "", errors.New("the file is neither UTF-8 nor GBK/GB18030 text: save it as CSV (UTF-8)")
-	}
-	return string(out), "gb18030", nil
+	return hex.EncodeToString(h.Sum(nil)), enc, nil
 }
 
 // record is one CSV row with the line it starts on.
@@ -112,51 +162,123 @@ type record struct {
 	fields []string
 }
 
-// readCSV decodes and splits a file; the delimiter is a comma, or a tab
-// for tab-separated exports (Excel's "Unicode text", Google Ads' Excel CSV).
-func readCSV(data []byte) ([]record, string, error) {
-	if len(data) == 0 {
-		return nil, "", errors.New("the file is empty")
+// errRowTooLong is what rowLimit answers when one row grows past maxRowBytes.
+var errRowTooLong = errors.New("row too long")
+
+// rowLimit stops a reader when the CSV reader above it has taken more than
+// maxRowBytes since the end of the last row (plus what its buffer holds):
+// an unclosed quote or a line of a million commas must not be read whole.
+type rowLimit struct {
+	r      io.Reader
+	pulled int64
+	start  int64 // input offset of the end of the last row
+}
+
+func (l *rowLimit) Read(p []byte) (int, error) {
+	if l.pulled-l.start > maxRowBytes+csvBuffer {
+		return 0, errRowTooLong
 	}
-	if len(data) > MaxFileBytes {
-		return nil, "", fmt.Errorf("the file is %d bytes; the limit is %d MiB", len(data), MaxFileBytes>>20)
-	}
-	text, enc, err := decodeText(data)
-	if err != nil {
-		return nil, "", err
-	}
-	if strings.IndexByte(text, 0) >= 0 {
-		return nil, "", errors.New("the file holds NUL bytes: it is not CSV text")
-	}
-	r := csv.NewReader(strings.NewReader(text))
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
-	if tabSeparated(text) {
-		r.Comma = '\t'
-	}
-	var out []record
-	for {
-		fields, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	n, err := l.r.Read(p)
+	l.pulled += int64(n)
+	return n, err
+}
+
+// csvBuffer is the read buffer of the CSV reader.
+const csvBuffer = 64 << 10
+
+// csvStream reads a file a row at a time; the delimiter is a comma, or a
+// tab for tab-separated exports (Excel's "Unicode text", Google Ads' Excel
+// CSV). Rows past the limits are errors naming their line.
+type csvStream struct {
+	cr   *csv.Reader
+	lim  *rowLimit
+	enc  string
+	last int // the line the last row ended on
+	rows int
+}
+
+// newCSVStream decodes r (at the file's start) as enc, found by sniff.
+func newCSVStream(r io.Reader, enc string) (*csvStream, error) {
+	var text io.Reader
+	switch enc {
+	case "utf-8", "utf-8-bom":
+		br := bufio.NewReader(r)
+		if b, _ := br.Peek(3); bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+			br.Discard(3)
 		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, enc, fmt.Errorf("line %d: %v", pe.StartLine, pe.Err)
-			}
-			return nil, enc, err
-		}
-		line, _ := r.FieldPos(0)
-		if len(out) >= MaxRows+maxPreamble {
-			return nil, enc, fmt.Errorf("the file has more than %d rows: split it", MaxRows)
-		}
-		for i := range fields {
-			fields[i] = strings.TrimSpace(strings.Trim(fields[i], "\ufeff"))
-		}
-		out = append(out, record{line: line, fields: fields})
+		text, enc = br, "utf-8"
+	case "utf-16":
+		text = transform.NewReader(r, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())
+	default:
+		text = transform.NewReader(r, simplifiedchinese.GB18030.NewDecoder())
 	}
-	return out, enc, nil
+	lim := &rowLimit{r: text}
+	br := bufio.NewReaderSize(lim, csvBuffer)
+	head, err := br.Peek(csvBuffer)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		if errors.Is(err, errRowTooLong) {
+			err = fmt.Errorf("the first line is longer than %d KiB", maxRowBytes>>10)
+		}
+		return nil, decodeError(enc, err)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	cr.ReuseRecord = true
+	if tabSeparated(string(head)) {
+		cr.Comma = '\t'
+	}
+	return &csvStream{cr: cr, lim: lim, enc: enc}, nil
+}
+
+func decodeError(enc string, err error) error {
+	switch enc {
+	case "utf-16":
+		return fmt.Errorf("the file starts with a UTF-16 byte order mark but is not valid UTF-16 (%v)", err)
+	case "gb18030":
+		return errors.New("the file is neither UTF-8 nor GBK/GB18030 text: save it as CSV (UTF-8)")
+	}
+	return err
+}
+
+// next reads the next row; io.EOF after the last. The row's fields are
+// valid until the next call (the strings stay valid).
+func (s *csvStream) next() (record, error) {
+	fields, err := s.cr.Read()
+	switch {
+	case errors.Is(err, io.EOF):
+		return record{}, io.EOF
+	case errors.Is(err, errRowTooLong):
+		return record{}, fmt.Errorf("line %d: the row is longer than %d KiB (an unclosed quote?): a row holds at most %d columns", s.last+1, maxRowBytes>>10, MaxColumns)
+	case err != nil:
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return record{}, fmt.Errorf("line %d: %v", pe.StartLine, pe.Err)
+		}
+		return record{}, decodeError(s.enc, err)
+	}
+	line, _ := s.cr.FieldPos(0)
+	s.last, _ = s.cr.FieldPos(len(fields) - 1)
+	s.lim.start = s.cr.InputOffset()
+	if len(fields) > MaxColumns {
+		return record{}, fmt.Errorf("line %d has %d columns; a file may have at most %d", line, len(fields), MaxColumns)
+	}
+	if s.rows++; s.rows > MaxRows+maxPreamble {
+		return record{}, fmt.Errorf("the file has more than %d rows: split it", MaxRows)
+	}
+	for i, f := range fields {
+		if len(f) > MaxFieldBytes {
+			return record{}, fmt.Errorf("line %d, column %d: the cell is longer than %d KiB", line, i+1, MaxFieldBytes>>10)
+		}
+		if strings.IndexByte(f, 0) >= 0 {
+			return record{}, fmt.Errorf("line %d holds NUL bytes: the file is not CSV text", line)
+		}
+		if s.enc != "utf-8" && strings.ContainsRune(f, utf8.RuneError) {
+			return record{}, fmt.Errorf("line %d: %w", line, decodeError(s.enc, errors.New("undecodable bytes")))
+		}
+		fields[i] = strings.TrimSpace(strings.Trim(f, "\ufeff"))
+	}
+	return record{line: line, fields: fields}, nil
 }
 
 // tabSeparated says whether a file's header is split by tabs: a line among
@@ -207,24 +329,34 @@ func (c columns) get(fields []string, name string) string {
 	return fields[i]
 }
 
-// matchHeader maps header cells to fields by their aliases and says how
-// many of the fields were found and whether every required one was.
-func matchHeader(header []string, aliases map[string][]string, required []string) (columns, bool) {
+// aliasIndex maps normalised header names to fields; it is built once per
+// file, so that a header cell costs one normalisation and one lookup.
+type aliasIndex map[string]string
+
+func newAliasIndex(aliases map[string][]string) aliasIndex {
+	idx := aliasIndex{}
+	for field, names := range aliases {
+		for _, a := range names {
+			if _, dup := idx[normHeader(a)]; !dup {
+				idx[normHeader(a)] = field
+			}
+		}
+	}
+	return idx
+}
+
+// matchHeader maps header cells to fields by their aliases (the first cell
+// of a field wins) and says whether every required field was found.
+func matchHeader(header []string, idx aliasIndex, required []string) (columns, bool) {
 	cols := columns{}
 	for i, h := range header {
 		n := normHeader(h)
 		if n == "" {
 			continue
 		}
-		for field, names := range aliases {
-			if _, taken := cols[field]; taken {
-				continue
-			}
-			for _, a := range names {
-				if n == normHeader(a) {
-					cols[field] = i
-					break
-				}
+		if field, ok := idx[n]; ok {
+			if _, taken := cols[field]; !taken {
+				cols[field] = i
 			}
 		}
 	}
@@ -234,6 +366,28 @@ func matchHeader(header []string, aliases map[string][]string, required []string
 		}
 	}
 	return cols, true
+}
+
+// notes collects what an import says about rows it skipped or merged,
+// keeping the first maxNotes.
+type notes struct {
+	list []string
+	more int
+}
+
+func (n *notes) add(format string, args ...any) {
+	if len(n.list) >= maxNotes {
+		n.more++
+		return
+	}
+	n.list = append(n.list, fmt.Sprintf(format, args...))
+}
+
+func (n *notes) all() []string {
+	if n.more == 0 {
+		return n.list
+	}
+	return append(append([]string(nil), n.list...), fmt.Sprintf("and %d more notes", n.more))
 }
 
 func checkCell(v, what string) error {

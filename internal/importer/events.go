@@ -1,11 +1,13 @@
 package importer
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -67,46 +69,22 @@ type EventFile struct {
 // and one event per row. Times without a zone are in loc. It returns
 // *BadRowsError when any row is bad.
 func ParseEvents(data []byte, loc *time.Location) (*EventFile, error) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	recs, enc, err := readCSV(data)
+	_, enc, err := sniff(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
-	f := &EventFile{Encoding: enc}
-	var cols columns
-	start := -1
-	for i := 0; i < len(recs) && i < maxPreamble+1; i++ {
-		if c, ok := matchHeader(recs[i].fields, eventAliases, []string{"time", "event", "campaign"}); ok {
-			cols, start = c, i+1
-			break
-		}
-	}
-	if start < 0 {
-		return nil, errors.New("no header found: expected columns time, event, campaign and at least one of email, phone, wechat_unionid, user_id " +
-			"(optional: name, company, title)")
-	}
-	if _, ok := cols["email"]; !ok {
-		if _, ok := cols["phone"]; !ok {
-			if _, ok := cols["unionid"]; !ok {
-				if _, ok := cols["user_id"]; !ok {
-					return nil, errors.New("the header has no person identifier: add an email, phone, wechat_unionid or user_id column")
-				}
-			}
-		}
-	}
+	f := &EventFile{}
 	var bad rowErrors
-	for _, rec := range recs[start:] {
-		if blank(rec.fields) {
-			continue
-		}
-		row, err := eventRow(cols, rec, loc)
-		if err != nil {
-			bad.add(rec.line, "%v", err)
-			continue
+	f.Encoding, err = eachEventRow(bytes.NewReader(data), enc, loc, func(row EventRow, rowErr error) error {
+		if rowErr != nil {
+			bad.add(row.Line, "%v", rowErr)
+			return nil
 		}
 		f.Rows = append(f.Rows, row)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := bad.err(); err != nil {
 		return nil, err
@@ -115,6 +93,61 @@ func ParseEvents(data []byte, loc *time.Location) (*EventFile, error) {
 		return nil, errors.New("the file has a header but no data rows")
 	}
 	return f, nil
+}
+
+// eachEventRow reads an events file from its start: fn gets every row that
+// is not blank, a bad one with its error. It answers the file's encoding.
+func eachEventRow(r io.Reader, enc string, loc *time.Location, fn func(row EventRow, rowErr error) error) (string, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	in, err := newCSVStream(r, enc)
+	if err != nil {
+		return "", err
+	}
+	idx := newAliasIndex(eventAliases)
+	var cols columns
+	for i := 0; i <= maxPreamble && cols == nil; i++ {
+		rec, err := in.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return in.enc, err
+		}
+		if c, ok := matchHeader(rec.fields, idx, []string{"time", "event", "campaign"}); ok {
+			cols = c
+		}
+	}
+	if cols == nil {
+		return in.enc, errors.New("no header found: expected columns time, event, campaign and at least one of email, phone, wechat_unionid, user_id " +
+			"(optional: name, company, title)")
+	}
+	if _, ok := cols["email"]; !ok {
+		if _, ok := cols["phone"]; !ok {
+			if _, ok := cols["unionid"]; !ok {
+				if _, ok := cols["user_id"]; !ok {
+					return in.enc, errors.New("the header has no person identifier: add an email, phone, wechat_unionid or user_id column")
+				}
+			}
+		}
+	}
+	for {
+		rec, err := in.next()
+		if errors.Is(err, io.EOF) {
+			return in.enc, nil
+		}
+		if err != nil {
+			return in.enc, err
+		}
+		if blank(rec.fields) {
+			continue
+		}
+		row, rerr := eventRow(cols, rec, loc)
+		if err := fn(row, rerr); err != nil {
+			return in.enc, err
+		}
+	}
 }
 
 func eventRow(cols columns, rec record, loc *time.Location) (EventRow, error) {

@@ -1,20 +1,31 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// Importer stores parsed files.
+// Importer stores files: each import is a job (see store.CreateJob) that
+// holds the database's one import lock, so that two imports never run at
+// once, on any number of servers. A file is read twice as a stream: first
+// checked whole (a file with any bad row stores nothing), then stored in
+// chunks of ChunkRows rows, each its own short transaction, so that event
+// intake is never held up for long. Every chunk is idempotent (costs are
+// upserted by their key, events keyed by a hash of their row) and records
+// how far the import got; an import that failed part way resumes where it
+// stopped when the same file is imported again. Until the last chunk the
+// import is not in the import log and its job is not succeeded.
 type Importer struct {
 	Store *store.Store
 	// Location is the zone of event times written without one; Asia/Shanghai
@@ -25,7 +36,21 @@ type Importer struct {
 	// match none stored (by code or name), in the channel their platform
 	// implies (offline events for events), instead of refusing the rows.
 	CreateCampaigns bool
+	// Actor is who imports, for the job record ("user:ID", "apikey:NAME", "cli").
+	Actor string
+	// ChunkRows is the rows stored per transaction; DefaultChunkRows when 0.
+	ChunkRows int
+
+	// beforeChunk, when set, runs before each chunk is stored (n from 0),
+	// for tests that break an import part way.
+	beforeChunk func(n int) error
 }
+
+// DefaultChunkRows is the rows stored per transaction.
+const DefaultChunkRows = 2000
+
+// ImportLock is the job lock every import holds while it runs.
+const ImportLock = "import"
 
 // InputError is a file the importer cannot read (encoding, header, size,
 // no rows); its text says what to fix.
@@ -61,11 +86,6 @@ func (im *Importer) now() time.Time {
 	return time.Now()
 }
 
-func fileHash(data []byte) string {
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
-}
-
 // earlier answers a file imported before, without parsing it again.
 func (im *Importer) earlier(ctx context.Context, kind, hash string) (Result, bool, error) {
 	prev, err := im.Store.ImportByHash(ctx, kind, hash)
@@ -78,107 +98,396 @@ func (im *Importer) earlier(ctx context.Context, kind, hash string) (Result, boo
 	return Result{Import: prev, AlreadyImported: true}, true, nil
 }
 
-// Costs imports a cost report named name (for the record only).
-func (im *Importer) Costs(ctx context.Context, name string, data []byte) (Result, error) {
-	hash := fileHash(data)
-	if r, ok, err := im.earlier(ctx, "costs", hash); ok || err != nil {
-		return r, err
+// Run is an import under way: its job exists and holds the import lock
+// until Do ends it.
+type Run struct {
+	JobID int64
+	im    *Importer
+	kind  string
+	name  string
+	src   io.ReadSeeker
+	hash  string
+	enc   string
+	from  checkpoint // where an earlier, failed import of the file stopped
+}
+
+// checkpoint is how far an import got: rows up to Line are stored, with
+// these counts.
+type checkpoint struct {
+	Line    int   `json:"line"`
+	Done    int64 `json:"done"`
+	New     int   `json:"new"`
+	Updated int   `json:"updated"`
+	Same    int   `json:"same"`
+}
+
+// Start begins importing src ("costs" or "events"; name is for the record
+// only). It reads the file once to recognise it: a file imported before
+// answers its earlier import and a nil Run. Otherwise it creates the
+// import's job, which fails with a *store.JobBusyError while another
+// import runs. src must stay readable until Do returns.
+func (im *Importer) Start(ctx context.Context, kind, name string, src io.ReadSeeker) (*Run, Result, error) {
+	if kind != "costs" && kind != "events" {
+		return nil, Result{}, fmt.Errorf("unknown import kind %q", kind)
 	}
-	f, err := ParseCosts(data)
+	hash, enc, err := sniff(src)
+	if err != nil {
+		return nil, Result{}, inputError(err)
+	}
+	if r, ok, err := im.earlier(ctx, kind, hash); ok || err != nil {
+		return nil, r, err
+	}
+	subject := hash
+	if kind == "events" {
+		_, off := time.Now().In(im.location()).Zone()
+		subject += fmt.Sprintf(" tz%+d", off)
+	}
+	run := &Run{im: im, kind: kind, name: name, src: src, hash: hash, enc: enc}
+	cp, err := im.Store.FailedCheckpoint(ctx, "import."+kind, subject)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	if cp != "" {
+		if err := json.Unmarshal([]byte(cp), &run.from); err != nil {
+			run.from = checkpoint{}
+		}
+	}
+	job, err := im.Store.CreateJob(ctx, model.Job{Kind: "import." + kind, State: model.JobRunning, LockName: ImportLock, Subject: subject,
+		ProgressUnit: "rows", CreatedBy: im.Actor})
+	if err != nil {
+		return nil, Result{}, err
+	}
+	run.JobID = job.ID
+	return run, Result{}, nil
+}
+
+// FailedResult is the result a failed import's job keeps: the bad rows.
+type FailedResult struct {
+	BadRows     []RowError `json:"bad_rows"`
+	BadRowCount int        `json:"bad_row_count"`
+}
+
+// Do imports the file and ends the job: succeeded with the Result, or
+// failed with the error (and the bad rows), whatever ctx does meanwhile.
+func (r *Run) Do(ctx context.Context) (Result, error) {
+	var res Result
+	var err error
+	if r.kind == "costs" {
+		res, err = r.costs(ctx)
+	} else {
+		res, err = r.events(ctx)
+	}
+	if err == nil {
+		return res, nil
+	}
+	var detail any
+	if errors.Is(err, store.ErrAlreadyImported) {
+		// Recorded meanwhile (by an import whose lock was taken over): the
+		// file is in, so this job ends with that import.
+		if res, _, err = r.im.earlier(context.WithoutCancel(ctx), r.kind, r.hash); err == nil {
+			detail = res
+		}
+	}
+	var bad *BadRowsError
+	if errors.As(err, &bad) {
+		detail = FailedResult{BadRows: bad.Rows, BadRowCount: bad.Total}
+	}
+	jobErr := err
+	switch {
+	case err == nil, isInput(err):
+	case ctx.Err() != nil:
+		jobErr = fmt.Errorf("stopped part way (%v): import the same file again to finish it", ctx.Err())
+	default:
+		jobErr = fmt.Errorf("%v: import the same file again to finish it", err)
+	}
+	if ferr := r.im.Store.FinishJob(context.WithoutCancel(ctx), r.JobID, detail, jobErr); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
+		return res, errors.Join(err, ferr)
+	}
+	return res, err
+}
+
+func isInput(err error) bool {
+	var ie InputError
+	var bad *BadRowsError
+	return errors.As(err, &ie) || errors.As(err, &bad)
+}
+
+func (im *Importer) location() *time.Location {
+	if im.Location == nil {
+		return ChinaStandardTime
+	}
+	return im.Location
+}
+
+func (im *Importer) chunkRows() int {
+	if im.ChunkRows > 0 {
+		return im.ChunkRows
+	}
+	return DefaultChunkRows
+}
+
+// rewind puts the source back at its start for another reading.
+func (r *Run) rewind() error {
+	_, err := r.src.Seek(0, io.SeekStart)
+	return err
+}
+
+// Costs imports a cost report held in memory (see Start and Run.Do).
+func (im *Importer) Costs(ctx context.Context, name string, data []byte) (Result, error) {
+	return im.importBytes(ctx, "costs", name, data)
+}
+
+// Events imports offline touches held in memory (see Start and Run.Do).
+// Every row's campaign must exist (by code, or by code or name in any
+// case) unless CreateCampaigns is set.
+func (im *Importer) Events(ctx context.Context, name string, data []byte) (Result, error) {
+	return im.importBytes(ctx, "events", name, data)
+}
+
+func (im *Importer) importBytes(ctx context.Context, kind, name string, data []byte) (Result, error) {
+	run, res, err := im.Start(ctx, kind, name, bytes.NewReader(data))
+	if err != nil || run == nil {
+		return res, err
+	}
+	return run.Do(ctx)
+}
+
+// createHint says how to ask an import to create campaigns.
+const createHint = "create_campaigns=true, or --create-campaigns"
+
+// costs checks the whole file, then stores it chunk by chunk.
+func (r *Run) costs(ctx context.Context) (Result, error) {
+	im := r.im
+	if err := r.rewind(); err != nil {
+		return Result{}, err
+	}
+	p, err := planCosts(r.src, r.enc, false)
 	if err != nil {
 		return Result{}, inputError(err)
 	}
-	rec := store.Import{FileHash: hash, FileName: name, Layout: f.Layout, RowsRead: f.Read, RowsSkipped: f.Skipped, CreatedAt: im.now()}
-	got, created, err := im.Store.ImportCosts(ctx, rec, f.Rows, im.CreateCampaigns)
+	if err := im.Store.SetJobProgress(ctx, r.JobID, r.from.Done, int64(p.stored)); err != nil {
+		return Result{}, err
+	}
+	if !im.CreateCampaigns {
+		if err := r.checkCostCampaigns(ctx, p); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := r.rewind(); err != nil {
+		return Result{}, err
+	}
+	in, err := newCSVStream(r.src, r.enc)
+	if err != nil {
+		return Result{}, inputError(err)
+	}
+	if _, _, err := costHeader(in); err != nil {
+		return Result{}, inputError(err)
+	}
+	cp := r.from
+	var created []store.CreatedCampaign
+	chunk := make([]store.CostRow, 0, im.chunkRows())
+	nchunk := 0
+	flush := func(last int) error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		if im.beforeChunk != nil {
+			if err := im.beforeChunk(nchunk); err != nil {
+				return err
+			}
+		}
+		next := cp
+		next.Line, next.Done = last, cp.Done+int64(len(chunk))
+		b, _ := json.Marshal(next)
+		c, made, err := im.Store.ImportCostChunk(ctx, store.ImportChunk{JobID: r.JobID, Checkpoint: string(b), Done: next.Done}, chunk, im.CreateCampaigns)
+		if err != nil {
+			return err
+		}
+		next.New, next.Updated, next.Same = cp.New+c.New, cp.Updated+c.Updated, cp.Same+c.Same
+		cp = next
+		created = append(created, made...)
+		chunk, nchunk = chunk[:0], nchunk+1
+		return nil
+	}
+	last := 0
+	err = eachCostRow(in, p.layout, p.cols, func(row store.CostRow, totals bool, rowErr error) error {
+		if rowErr != nil {
+			return InputError{fmt.Errorf("line %d changed while it was imported: %v", row.Line, rowErr)}
+		}
+		if totals || row.Line <= r.from.Line {
+			return nil
+		}
+		sum := p.keys[keyOf(&row)]
+		if sum == nil || sum.line != row.Line {
+			return nil // added to its key's first row
+		}
+		row.Impressions, row.Clicks, row.Cost = sum.impressions, sum.clicks, sum.cost
+		chunk = append(chunk, row)
+		last = row.Line
+		if len(chunk) >= im.chunkRows() {
+			return flush(last)
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush(last)
+	}
 	var unknown *store.UnknownCampaignsError
 	if errors.As(err, &unknown) {
-		var bad rowErrors
-		first := map[[2]string]int{}
-		for _, u := range unknown.Rows {
-			key := [2]string{u.Platform, u.Campaign}
-			if line, seen := first[key]; seen {
-				bad.add(u.Line, "campaign %q does not exist on %s (see line %d)", u.Campaign, u.Platform, line)
-				continue
-			}
-			first[key] = u.Line
-			hint := "no campaign has this name or code"
-			if u.Hint != "" {
-				hint += "; " + u.Hint
-			}
-			bad.add(u.Line, "campaign %q does not exist on %s (%s): fix the name, or let the import create it as %s (%s)",
-				u.Campaign, u.Platform, hint, PlatformChannel(u.Platform), createHint)
-		}
-		return Result{}, bad.err()
-	}
-	if errors.Is(err, store.ErrAlreadyImported) {
-		r, _, err := im.earlier(ctx, "costs", hash)
-		return r, err
+		return Result{}, unknownCostCampaigns(unknown.Rows)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("import costs: %w", err)
+		return Result{}, err
 	}
 	for _, c := range created {
 		note := fmt.Sprintf("line %d: campaign %q created as %s (platform %s, code %s)", c.Line, c.Name, c.Channel, c.Platform, c.Code)
 		if !KnownPlatform(c.Platform) {
 			note += "; revloop does not know this platform, so display is a guess: correct the campaign's channel if it is wrong"
 		}
-		f.Notes = append(f.Notes, note)
+		p.notes.add("%s", note)
 	}
-	return Result{Import: got, Encoding: f.Encoding, Notes: f.Notes}, nil
+	rec := store.Import{Kind: "costs", FileHash: r.hash, FileName: r.name, Layout: p.layout.Name, RowsRead: p.read, RowsSkipped: p.skipped,
+		RowsNew: cp.New, RowsUpdated: cp.Updated, RowsSame: cp.Same, CreatedAt: im.now()}
+	return r.finish(ctx, rec, p.enc, p.notes.all())
 }
 
-// createHint says how to ask an import to create campaigns.
-const createHint = "create_campaigns=true, or --create-campaigns"
+func (r *Run) finish(ctx context.Context, rec store.Import, enc string, notes []string) (Result, error) {
+	var res Result
+	_, err := r.im.Store.FinishImport(ctx, r.JobID, rec, func(got store.Import) any {
+		res = Result{Import: got, Encoding: enc, Notes: notes}
+		return res
+	})
+	return res, err
+}
 
-// Events imports offline touches. Every row's campaign must exist (by
-// code, or by code or name in any case) unless CreateCampaigns is set.
-func (im *Importer) Events(ctx context.Context, name string, data []byte) (Result, error) {
-	hash := fileHash(data)
-	if r, ok, err := im.earlier(ctx, "events", hash); ok || err != nil {
-		return r, err
+// checkCostCampaigns refuses a file whose rows name campaigns that do not
+// exist, listing every such row, before anything is stored.
+func (r *Run) checkCostCampaigns(ctx context.Context, p *costPlan) error {
+	if err := r.rewind(); err != nil {
+		return err
 	}
-	loc := im.Location
-	if loc == nil {
-		loc = ChinaStandardTime
+	in, err := newCSVStream(r.src, r.enc)
+	if err != nil {
+		return inputError(err)
 	}
-	f, err := ParseEvents(data, loc)
+	if _, _, err := costHeader(in); err != nil {
+		return inputError(err)
+	}
+	check := r.im.Store.CostCampaigns()
+	known := map[[3]string]*store.UnknownCampaign{}
+	var unknown []store.UnknownCampaign
+	err = eachCostRow(in, p.layout, p.cols, func(row store.CostRow, totals bool, rowErr error) error {
+		if totals || rowErr != nil {
+			return nil
+		}
+		key := [3]string{row.Platform, row.Account, row.Campaign}
+		miss, seen := known[key]
+		if !seen {
+			if len(known) >= maxCampaigns {
+				return InputError{fmt.Errorf("line %d: the file names more than %d different campaigns: split it", row.Line, maxCampaigns)}
+			}
+			var err error
+			if miss, err = check.Find(ctx, &row); err != nil {
+				return err
+			}
+			known[[3]string{strings.Clone(row.Platform), strings.Clone(row.Account), strings.Clone(row.Campaign)}] = miss
+		}
+		if miss != nil && len(unknown) < maxErrors*10 {
+			u := *miss
+			u.Line = row.Line
+			unknown = append(unknown, u)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(unknown) > 0 {
+		return unknownCostCampaigns(unknown)
+	}
+	return nil
+}
+
+func unknownCostCampaigns(rows []store.UnknownCampaign) error {
+	var bad rowErrors
+	first := map[[2]string]int{}
+	for _, u := range rows {
+		key := [2]string{u.Platform, u.Campaign}
+		if line, seen := first[key]; seen {
+			bad.add(u.Line, "campaign %q does not exist on %s (see line %d)", u.Campaign, u.Platform, line)
+			continue
+		}
+		first[key] = u.Line
+		hint := "no campaign has this name or code"
+		if u.Hint != "" {
+			hint += "; " + u.Hint
+		}
+		bad.add(u.Line, "campaign %q does not exist on %s (%s): fix the name, or let the import create it as %s (%s)",
+			u.Campaign, u.Platform, hint, PlatformChannel(u.Platform), createHint)
+	}
+	return bad.err()
+}
+
+// events checks the whole file (campaigns included), then stores it chunk
+// by chunk.
+func (r *Run) events(ctx context.Context) (Result, error) {
+	im := r.im
+	loc := im.location()
+	// First reading: every row valid, every campaign known or to be created.
+	var bad rowErrors
+	var nb notes
+	known := map[string]string{} // campaign as written → code ("" unknown)
+	toCreate := map[string]bool{}
+	firstLine := map[string]int{}
+	rows := 0
+	if err := r.rewind(); err != nil {
+		return Result{}, err
+	}
+	enc, err := eachEventRow(r.src, r.enc, loc, func(row EventRow, rowErr error) error {
+		if rowErr != nil {
+			bad.add(row.Line, "%v", rowErr)
+			return nil
+		}
+		rows++
+		code, seen := known[row.Campaign]
+		if !seen {
+			if len(known) >= maxCampaigns {
+				return InputError{fmt.Errorf("line %d: the file names more than %d different campaigns: split it", row.Line, maxCampaigns)}
+			}
+			c, err := im.Store.FindImportCampaign(ctx, row.Campaign)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			code = c.Code
+			name := strings.Clone(row.Campaign)
+			if err != nil && im.CreateCampaigns {
+				code = name
+				toCreate[name] = true
+				nb.add("line %d: campaign %s created as %s", row.Line, name, model.ChannelOfflineEvent)
+			}
+			known[name] = code
+		}
+		if code == "" {
+			if line, ok := firstLine[row.Campaign]; ok {
+				bad.add(row.Line, "campaign %q does not exist (see line %d)", row.Campaign, line)
+				return nil
+			}
+			firstLine[strings.Clone(row.Campaign)] = row.Line
+			bad.add(row.Line, "campaign %q does not exist (no campaign has this code or name): fix it, or let the import create it as %s (%s)",
+				row.Campaign, model.ChannelOfflineEvent, createHint)
+		}
+		return nil
+	})
 	if err != nil {
 		return Result{}, inputError(err)
 	}
-	var bad rowErrors
-	var created []string
-	known := map[string]string{} // campaign as written → code ("" unknown)
-	firstLine := map[string]int{}
-	for i := range f.Rows {
-		r := &f.Rows[i]
-		code, seen := known[r.Campaign]
-		if !seen {
-			c, err := im.Store.FindImportCampaign(ctx, r.Campaign)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return Result{}, err
-			}
-			code = c.Code
-			if err != nil && im.CreateCampaigns {
-				code = r.Campaign
-				created = append(created, r.Campaign)
-				f.Notes = append(f.Notes, fmt.Sprintf("line %d: campaign %s created as %s", r.Line, r.Campaign, model.ChannelOfflineEvent))
-			}
-			known[r.Campaign] = code
-		}
-		if code == "" {
-			if line, ok := firstLine[r.Campaign]; ok {
-				bad.add(r.Line, "campaign %q does not exist (see line %d)", r.Campaign, line)
-				continue
-			}
-			firstLine[r.Campaign] = r.Line
-			bad.add(r.Line, "campaign %q does not exist (no campaign has this code or name): fix it, or let the import create it as %s (%s)",
-				r.Campaign, model.ChannelOfflineEvent, createHint)
-			continue
-		}
-		// The row names the campaign as stored, so that its touches find it.
-		r.Campaign = code
-	}
 	if err := bad.err(); err != nil {
+		return Result{}, err
+	}
+	if rows == 0 {
+		return Result{}, InputError{errors.New("the file has a header but no data rows")}
+	}
+	if err := im.Store.SetJobProgress(ctx, r.JobID, r.from.Done, int64(rows)); err != nil {
 		return Result{}, err
 	}
 	key, err := im.Store.BuiltinWriteKey(ctx, "imports", NewWriteKey)
@@ -186,20 +495,68 @@ func (im *Importer) Events(ctx context.Context, name string, data []byte) (Resul
 		return Result{}, err
 	}
 	now := im.now()
-	events := make([][]model.Event, 0, len(f.Rows))
-	for _, r := range f.Rows {
-		events = append(events, r.Events(key.ID, now))
+
+	// Second reading: store in chunks.
+	cp := r.from
+	chunk := make([][]model.Event, 0, im.chunkRows())
+	var newCampaigns []string
+	nchunk, last := 0, 0
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		if im.beforeChunk != nil {
+			if err := im.beforeChunk(nchunk); err != nil {
+				return err
+			}
+		}
+		next := cp
+		next.Line, next.Done = last, cp.Done+int64(len(chunk))
+		b, _ := json.Marshal(next)
+		c, err := im.Store.ImportEventChunk(ctx, store.ImportChunk{JobID: r.JobID, Checkpoint: string(b), Done: next.Done}, chunk, newCampaigns)
+		if err != nil {
+			return err
+		}
+		next.New, next.Same = cp.New+c.New, cp.Same+c.Same
+		cp = next
+		chunk, newCampaigns, nchunk = chunk[:0], newCampaigns[:0], nchunk+1
+		return nil
 	}
-	rec := store.Import{FileHash: hash, FileName: name, Layout: "events", RowsRead: len(f.Rows), CreatedAt: now}
-	got, err := im.Store.ImportEvents(ctx, rec, events, created)
-	if errors.Is(err, store.ErrAlreadyImported) {
-		r, _, err := im.earlier(ctx, "events", hash)
-		return r, err
+	if err := r.rewind(); err != nil {
+		return Result{}, err
+	}
+	_, err = eachEventRow(r.src, r.enc, loc, func(row EventRow, rowErr error) error {
+		if rowErr != nil {
+			return InputError{fmt.Errorf("line %d changed while it was imported: %v", row.Line, rowErr)}
+		}
+		if row.Line <= r.from.Line {
+			return nil
+		}
+		code := known[row.Campaign]
+		if code == "" {
+			return InputError{fmt.Errorf("line %d changed while it was imported", row.Line)}
+		}
+		if toCreate[code] {
+			newCampaigns = append(newCampaigns, code)
+			delete(toCreate, code)
+		}
+		// The row names the campaign as stored, so that its touches find it.
+		row.Campaign = code
+		chunk = append(chunk, row.Events(key.ID, now))
+		last = row.Line
+		if len(chunk) >= im.chunkRows() {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("import events: %w", err)
+		return Result{}, err
 	}
-	return Result{Import: got, Encoding: f.Encoding, Notes: f.Notes}, nil
+	rec := store.Import{Kind: "events", FileHash: r.hash, FileName: r.name, Layout: "events", RowsRead: rows, RowsNew: cp.New, RowsSame: cp.Same, CreatedAt: now}
+	return r.finish(ctx, rec, enc, nb.all())
 }
 
 // NewWriteKey draws a random write key for revloop's own event sources.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -175,15 +176,46 @@ func (s *Store) FindImportCampaign(ctx context.Context, v string) (LinkCampaign,
 	return s.LinkCampaignByCode(ctx, m.code)
 }
 
-// ImportEvents appends the events of one file, grouped by the row they
-// came from, and records the import, all in one transaction. A row whose
-// events were all stored before (same write key and message id) counts as
-// RowsSame, any other as RowsNew. Campaigns named in newCampaigns (codes)
-// are created first, in the same transaction, as offline events.
-func (s *Store) ImportEvents(ctx context.Context, im Import, rows [][]model.Event, newCampaigns []string) (Import, error) {
-	im.Kind = "events"
+// ImportChunk is one transaction's share of an import: with its rows, the
+// import's job records how far it got (Checkpoint, for resuming, and Done
+// rows), so that what is stored and what the job says never disagree.
+type ImportChunk struct {
+	JobID      int64
+	Checkpoint string
+	Done       int64
+}
+
+// ChunkCounts says what a chunk's rows did.
+type ChunkCounts struct {
+	New, Updated, Same int
+}
+
+// ErrJobEnded is a chunk refused because its import's job is no longer
+// running (it was ended as abandoned by another server).
+var ErrJobEnded = errors.New("the import's job is no longer running")
+
+func (s *Store) saveChunk(ctx context.Context, tx *sql.Tx, ch ImportChunk) error {
+	res, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET checkpoint = ?, progress_done = ?, updated_at = ? WHERE id = ? AND state = 'running'"),
+		ch.Checkpoint, ch.Done, utc(time.Now()), ch.JobID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("job %d: %w", ch.JobID, ErrJobEnded)
+	}
+	return nil
+}
+
+// ImportEventChunk appends the events of a chunk of rows (grouped by the
+// row they came from) in one short transaction, with the job's progress.
+// A row whose events were all stored before (same write key and message
+// id) counts as Same, any other as New: a chunk stored again adds nothing.
+// Campaigns named in newCampaigns (codes) are created first, as offline
+// events.
+func (s *Store) ImportEventChunk(ctx context.Context, ch ImportChunk, rows [][]model.Event, newCampaigns []string) (ChunkCounts, error) {
+	var c ChunkCounts
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		im.RowsNew, im.RowsSame, im.RowsUpdated = 0, 0, 0
+		c = ChunkCounts{}
 		for _, code := range newCampaigns {
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO campaigns (code, name, channel, kind, created_at) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (code) DO NOTHING`), code, code, string(model.ChannelOfflineEvent), "offline_event", utc(time.Now())); err != nil {
@@ -208,12 +240,39 @@ func (s *Store) ImportEvents(ctx context.Context, im Import, rows [][]model.Even
 				}
 			}
 			if added {
-				im.RowsNew++
+				c.New++
 			} else {
-				im.RowsSame++
+				c.Same++
 			}
 		}
-		return s.recordImport(ctx, tx, &im)
+		return s.saveChunk(ctx, tx, ch)
+	})
+	return c, err
+}
+
+// FinishImport records a whole import and ends its job as succeeded with
+// result(the recorded import), in one transaction: until then the import
+// is not in the import log. A file recorded meanwhile is
+// ErrAlreadyImported.
+func (s *Store) FinishImport(ctx context.Context, jobID int64, im Import, result func(Import) any) (Import, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.recordImport(ctx, tx, &im); err != nil {
+			return err
+		}
+		b, err := json.Marshal(result(im))
+		if err != nil {
+			return err
+		}
+		now := utc(time.Now())
+		res, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET state = 'succeeded', result = ?, error = '', finished_at = ?, updated_at = ? WHERE id = ? AND state = 'running'"),
+			string(b), now, now, jobID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("job %d: %w", jobID, ErrJobEnded)
+		}
+		return nil
 	})
 	return im, err
 }
@@ -261,19 +320,18 @@ type CreatedCampaign struct {
 	Channel  model.Channel
 }
 
-// ImportCosts upserts daily costs keyed by (day, campaign, ad group,
-// keyword) and records the import, all in one transaction: a failure leaves
-// nothing behind. Importing rows already stored changes nothing. A row's
-// campaign is the platform's campaign of that name, else one whose code or
-// name is the row's campaign (any case) on the same platform or on none;
-// else, with create, a new campaign in the row's Channel, and without it
-// the row is reported in an *UnknownCampaignsError, with every other such
-// row.
-func (s *Store) ImportCosts(ctx context.Context, im Import, rows []CostRow, create bool) (Import, []CreatedCampaign, error) {
-	im.Kind = "costs"
+// ImportCostChunk upserts a chunk of daily costs keyed by (day, campaign,
+// ad group, keyword) in one short transaction, with the job's progress:
+// storing a chunk again changes nothing. A row's campaign is the
+// platform's campaign of that name, else one whose code or name is the
+// row's campaign (any case) on the same platform or on none; else, with
+// create, a new campaign in the row's Channel, and without it the rows are
+// reported in an *UnknownCampaignsError and nothing is stored.
+func (s *Store) ImportCostChunk(ctx context.Context, ch ImportChunk, rows []CostRow, create bool) (ChunkCounts, []CreatedCampaign, error) {
+	var c ChunkCounts
 	var created []CreatedCampaign
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		im.RowsNew, im.RowsSame, im.RowsUpdated = 0, 0, 0
+		c = ChunkCounts{}
 		r := costResolver{s: s, tx: tx, create: create, campaigns: map[[3]string]int64{}, adGroups: map[adGroupKey]int64{}, keywords: map[keywordKey]int64{}}
 		var unknown []UnknownCampaign
 		for i := range rows {
@@ -289,23 +347,56 @@ func (s *Store) ImportCosts(ctx context.Context, im Import, rows []CostRow, crea
 			}
 			switch change {
 			case costNew:
-				im.RowsNew++
+				c.New++
 			case costUpdated:
-				im.RowsUpdated++
+				c.Updated++
 			default:
-				im.RowsSame++
+				c.Same++
 			}
 		}
 		if len(unknown) > 0 {
 			return &UnknownCampaignsError{Rows: unknown}
 		}
 		created = r.created
-		return s.recordImport(ctx, tx, &im)
+		return s.saveChunk(ctx, tx, ch)
 	})
 	if err != nil {
-		return im, nil, err
+		return c, nil, err
 	}
-	return im, created, nil
+	return c, created, nil
+}
+
+// CostCampaigns tells, without changing anything, whether the campaign of
+// a cost row exists, as ImportCostChunk would find it.
+type CostCampaigns struct {
+	s   *Store
+	all []campaignName // every campaign, read at the first miss
+}
+
+// CostCampaigns starts a check of one file's campaigns.
+func (s *Store) CostCampaigns() *CostCampaigns { return &CostCampaigns{s: s} }
+
+// Find is nil when the row's campaign exists, else an *UnknownCampaign
+// with what is near.
+func (c *CostCampaigns) Find(ctx context.Context, row *CostRow) (*UnknownCampaign, error) {
+	var n int
+	if err := c.s.r.QueryRowContext(ctx, c.s.q(`SELECT COUNT(*) FROM campaigns WHERE platform = ? AND name = ? AND (ad_account = ? OR ad_account = '')`),
+		row.Platform, row.Campaign, row.Account).Scan(&n); err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, nil
+	}
+	if c.all == nil {
+		var err error
+		if c.all, err = readCampaignNames(ctx, c.s, c.s.r); err != nil {
+			return nil, err
+		}
+	}
+	if m, hint := matchCampaign(c.all, row.Platform, row.Campaign); m == nil {
+		return &UnknownCampaign{Line: row.Line, Platform: row.Platform, Campaign: row.Campaign, Hint: hint}, nil
+	}
+	return nil, nil
 }
 
 func (u *UnknownCampaign) Error() string {

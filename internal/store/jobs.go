@@ -193,3 +193,16 @@ func JobKindOK(kind string) bool {
 	}
 	return strings.Trim(kind, "abcdefghijklmnopqrstuvwxyz0123456789._") == ""
 }
+
+// FailedCheckpoint is the checkpoint of the newest failed job of kind on
+// subject ("" when there is none), from which a new job on the same
+// subject can resume.
+func (s *Store) FailedCheckpoint(ctx context.Context, kind, subject string) (string, error) {
+	var cp string
+	err := s.r.QueryRowContext(ctx, s.q("SELECT checkpoint FROM jobs WHERE kind = ? AND subject = ? AND state = 'failed' ORDER BY id DESC LIMIT 1"),
+		kind, subject).Scan(&cp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return cp, err
+}
