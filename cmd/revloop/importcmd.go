@@ -12,6 +12,7 @@ import (
 
 	"github.com/revloop/revloop/internal/config"
 	"github.com/revloop/revloop/internal/importer"
+	"github.com/revloop/revloop/internal/store"
 )
 
 func runImport(ctx context.Context, c *cli, args []string) error {
@@ -19,8 +20,9 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 		"costs":  func(args []string) error { return importFile(ctx, c, "costs", args) },
 		"events": func(args []string) error { return importFile(ctx, c, "events", args) },
 	}, "Import CSV files: daily ad costs from Baidu, Ocean Engine, Tencent Ads, Google Ads, LinkedIn or the generic\n"+
-		"layout (costs), and offline registrations, check-ins and badge scans (events). A file goes in whole or not at all;\n"+
-		"importing it again changes nothing. See docs/imports.md for the layouts.")
+		"layout (costs), and offline registrations, check-ins and badge scans (events). A file with a bad row stores\n"+
+		"nothing; a good one is stored in chunks, and one stopped part way is finished by importing it again. Importing\n"+
+		"a file again changes nothing. One import runs at a time. See docs/imports.md for the layouts.")
 }
 
 // parseWithFile parses flags around one FILE argument ("-" for standard input).
@@ -73,21 +75,27 @@ func importFile(ctx context.Context, c *cli, kind string, args []string) error {
 			return usageError{err.Error()}
 		}
 	}
-	data, name, err := readImportFile(c, file)
+	src, name, cleanup, err := openImportFile(c, file)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	s, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	im := &importer.Importer{Store: s, Location: loc, CreateCampaigns: create}
-	var res importer.Result
-	if kind == "costs" {
-		res, err = im.Costs(ctx, filepath.Base(name), data)
-	} else {
-		res, err = im.Events(ctx, filepath.Base(name), data)
+	im := &importer.Importer{Store: s, Location: loc, CreateCampaigns: create, Actor: "cli"}
+	run, res, err := im.Start(ctx, kind, filepath.Base(name), src)
+	var busy *store.JobBusyError
+	if errors.As(err, &busy) {
+		return fmt.Errorf("%s: another import is running (%v); import the file when it has ended", name, busy)
+	}
+	if err == nil && run != nil {
+		res, err = run.Do(ctx)
+		if err != nil && !errors.As(err, new(*importer.BadRowsError)) && !errors.As(err, new(importer.InputError)) {
+			err = fmt.Errorf("%w (job %d; what was stored is kept: import the same file again to finish it)", err, run.JobID)
+		}
 	}
 	var bad *importer.BadRowsError
 	if errors.As(err, &bad) {
@@ -119,27 +127,32 @@ func importFile(ctx context.Context, c *cli, kind string, args []string) error {
 	return nil
 }
 
-func readImportFile(c *cli, file string) ([]byte, string, error) {
-	var r io.Reader
-	name := file
-	if file == "-" {
-		r, name = c.stdin, "stdin"
-	} else {
+// openImportFile opens FILE for an import, which reads it more than once:
+// standard input is first copied to a temporary file (at most
+// importer.MaxFileBytes).
+func openImportFile(c *cli, file string) (io.ReadSeeker, string, func(), error) {
+	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
-		defer f.Close()
-		r = f
+		return f, file, func() { f.Close() }, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(r, importer.MaxFileBytes+1))
+	f, err := os.CreateTemp("", "revloop-import-*.csv")
 	if err != nil {
-		return nil, "", fmt.Errorf("read %s: %w", name, err)
+		return nil, "", nil, err
 	}
-	if len(data) > importer.MaxFileBytes {
-		return nil, "", fmt.Errorf("%s is over %d MiB: split it", name, importer.MaxFileBytes>>20)
+	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	n, err := io.Copy(f, io.LimitReader(c.stdin, importer.MaxFileBytes+1))
+	if err != nil {
+		cleanup()
+		return nil, "", nil, fmt.Errorf("read stdin: %w", err)
 	}
-	return data, name, nil
+	if n > importer.MaxFileBytes {
+		cleanup()
+		return nil, "", nil, fmt.Errorf("stdin is over %d MiB: split it", importer.MaxFileBytes>>20)
+	}
+	return f, "stdin", cleanup, nil
 }
 
 // parseOffset reads a UTC offset such as +08:00, -05:00 or Z.

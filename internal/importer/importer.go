@@ -130,6 +130,9 @@ func (im *Importer) Start(ctx context.Context, kind, name string, src io.ReadSee
 	if kind != "costs" && kind != "events" {
 		return nil, Result{}, fmt.Errorf("unknown import kind %q", kind)
 	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return nil, Result{}, err
+	}
 	hash, enc, err := sniff(src)
 	if err != nil {
 		return nil, Result{}, inputError(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/collect"
-	"github.com/revloop/revloop/internal/importer"
 	"github.com/revloop/revloop/internal/links"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
@@ -25,9 +23,6 @@ import (
 // it they are built on what a trusted proxy forwards, or on the address the
 // server listens on (publicBase), never on a client's Host header.
 const SettingPublicURL = "links.public_url"
-
-// maxImportBody bounds an uploaded CSV file.
-const maxImportBody = importer.MaxFileBytes
 
 // linkMetrics counts what the public link endpoints turned away.
 type linkMetrics struct {
@@ -453,63 +448,4 @@ func (s *Server) apiImports(w http.ResponseWriter, r *http.Request) {
 		list = []store.Import{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"imports": list})
-}
-
-// apiImport takes a CSV file as the request body (?name= names it in the
-// import log; ?create_campaigns=true creates the campaigns it names that
-// match none). A file with bad rows is 422 with every bad row listed.
-func (s *Server) apiImport(kind string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the file is over %d MiB", maxImportBody>>20))
-			return
-		}
-		if err != nil {
-			writeJSONError(w, http.StatusBadRequest, "cannot read the request body: "+err.Error())
-			return
-		}
-		name := clip(strings.TrimSpace(r.URL.Query().Get("name")), 200)
-		if name == "" {
-			name = "upload.csv"
-		}
-		create := false
-		if v := r.URL.Query().Get("create_campaigns"); v != "" {
-			if create, err = strconv.ParseBool(v); err != nil {
-				writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("create_campaigns %q: want true or false", clip(v, 40)))
-				return
-			}
-		}
-		im := &importer.Importer{Store: s.store, CreateCampaigns: create}
-		var res importer.Result
-		if kind == "costs" {
-			res, err = im.Costs(r.Context(), name, data)
-		} else {
-			res, err = im.Events(r.Context(), name, data)
-		}
-		var bad *importer.BadRowsError
-		switch {
-		case errors.As(err, &bad):
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": bad.Error(), "bad_rows": bad.Rows, "bad_row_count": bad.Total})
-			return
-		case err != nil && r.Context().Err() == nil && isInputError(err):
-			writeJSONError(w, http.StatusBadRequest, err.Error())
-			return
-		case err != nil:
-			s.apiInternal(w, r, err)
-			return
-		}
-		if kind == "events" && !res.AlreadyImported && res.RowsNew > 0 {
-			s.notifyEvents()
-		}
-		writeJSON(w, http.StatusOK, res)
-	}
-}
-
-// isInputError tells a file the importer refused (its message is for the
-// user) from a failure of the database.
-func isInputError(err error) bool {
-	var ie importer.InputError
-	return errors.As(err, &ie)
 }
