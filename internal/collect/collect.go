@@ -44,24 +44,52 @@ const (
 	// SettingTrustedProxies (list of CIDRs or addresses) names the reverse
 	// proxies whose X-Forwarded-For is believed.
 	SettingTrustedProxies = "collector.trusted_proxies"
-	// SettingRateLimit ({"events_per_second": N, "burst": M}) overrides the
-	// per-write-key rate limit; 0 events per second turns it off.
+	// SettingRateLimit ({"events_per_second": N, "burst": M,
+	// "bytes_per_second": B, "burst_bytes": C}) overrides the per-write-key
+	// rate limit; 0 events per second turns it off, bytes left out or 0
+	// keep their defaults.
 	SettingRateLimit = "collector.rate_limit"
 )
 
 // Defaults.
 const (
-	DefaultRate            = 20000  // events per second per write key: what one server stores (docs/collector.md)
-	DefaultBurst           = 100000 // events
+	DefaultRate  = 20000  // events per second per write key: what one server stores (docs/collector.md)
+	DefaultBurst = 100000 // events
+	// The byte budget per write key: a heavy backend sending 15,000 events
+	// of 500 bytes a second uses 7.5 MB/s, a quarter of it.
+	DefaultByteRate        = 32 << 20  // stored payload bytes per second per write key
+	DefaultByteBurst       = 128 << 20 // bytes
 	DefaultKeyCacheTTL     = 10 * time.Second
 	DefaultSettingsRefresh = 10 * time.Second
 	defaultGroupEvents     = 5000
 )
 
-// RateLimit is a token bucket: Rate events a second on average, Burst at once.
+// RateLimit is two token buckets per write key: Rate events a second on
+// average and Burst at once, and ByteRate bytes of stored payload a second
+// and ByteBurst at once. Counting bytes too keeps a sender of few large
+// events within what counting events alone would let through many times
+// over.
 type RateLimit struct {
-	Rate  float64 `json:"events_per_second"`
-	Burst int     `json:"burst"`
+	Rate      float64 `json:"events_per_second"`
+	Burst     int     `json:"burst"`
+	ByteRate  float64 `json:"bytes_per_second,omitempty"`
+	ByteBurst int     `json:"burst_bytes,omitempty"`
+}
+
+// withByteDefaults fills the byte budget left out; no event limit means no
+// byte limit either.
+func (r RateLimit) withByteDefaults() RateLimit {
+	if r.Rate == 0 {
+		r.ByteRate, r.ByteBurst = 0, 0
+		return r
+	}
+	if r.ByteRate <= 0 || math.IsNaN(r.ByteRate) {
+		r.ByteRate = DefaultByteRate
+	}
+	if r.ByteBurst <= 0 {
+		r.ByteBurst = DefaultByteBurst
+	}
+	return r
 }
 
 // Options configure a Collector. Store and Registerer are required.
@@ -95,7 +123,8 @@ type Collector struct {
 	now      func() time.Time
 	metrics  *metrics
 	commits  *committer
-	limits   *limiter
+	limits   *limiter // events
+	bytes    *limiter // stored payload bytes
 	keys     keyCache
 	bots     BotDetector
 	defaults RateLimit
@@ -136,6 +165,7 @@ func New(opts Options) (*Collector, error) {
 	if opts.RateLimit == (RateLimit{}) {
 		opts.RateLimit = RateLimit{Rate: DefaultRate, Burst: DefaultBurst}
 	}
+	opts.RateLimit = opts.RateLimit.withByteDefaults()
 	if opts.KeyCacheTTL <= 0 {
 		opts.KeyCacheTTL = DefaultKeyCacheTTL
 	}
@@ -155,6 +185,7 @@ func New(opts Options) (*Collector, error) {
 	c := &Collector{
 		store: opts.Store, log: opts.Logger, notify: opts.Notify, now: opts.Now, metrics: m,
 		limits: newLimiter(opts.RateLimit.Rate, opts.RateLimit.Burst), defaults: opts.RateLimit,
+		bytes:   newLimiter(opts.RateLimit.ByteRate, opts.RateLimit.ByteBurst),
 		refresh: opts.SettingsRefresh, stopLoop: make(chan struct{}), loopDone: make(chan struct{}),
 		decodeSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)),
 	}
@@ -275,6 +306,7 @@ func (c *Collector) reloadSettings(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("setting %s: negative values", SettingRateLimit))
 		next.rate = c.defaults
 	}
+	next.rate = next.rate.withByteDefaults()
 	if err := c.refreshSuppressions(ctx, false); err != nil {
 		errs = append(errs, err)
 	}
@@ -284,6 +316,7 @@ func (c *Collector) reloadSettings(ctx context.Context) error {
 	}
 	c.settings.Store(&next)
 	c.limits.set(next.rate.Rate, next.rate.Burst)
+	c.bytes.set(next.rate.ByteRate, next.rate.ByteBurst)
 	return err
 }
 
@@ -384,6 +417,15 @@ func (c *Collector) handle(kind Kind) http.HandlerFunc {
 // them with the key; a refusal says after how many seconds to retry. Every
 // source of events (posted messages, link clicks, pixels) passes here.
 func (c *Collector) admit(keyID int64, events []model.Event, at time.Time, st *settings) (int, *Rejection) {
+	size := 0
+	for i := range events {
+		size += len(events[i].Payload)
+	}
+	if ok, wait := c.bytes.take(keyID, size, at); !ok {
+		secs := max(int(math.Ceil(wait.Seconds())), 1)
+		return secs, reject(http.StatusTooManyRequests, ReasonRateLimited,
+			"byte rate limit of this write key exceeded (%g bytes/s, burst %d bytes): retry after %d s", st.rate.ByteRate, st.rate.ByteBurst, secs)
+	}
 	if ok, wait := c.limits.take(keyID, len(events), at); !ok {
 		secs := max(int(math.Ceil(wait.Seconds())), 1)
 		return secs, reject(http.StatusTooManyRequests, ReasonRateLimited,

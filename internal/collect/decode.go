@@ -22,8 +22,23 @@ import (
 
 // Limits of the Segment HTTP API.
 const (
-	MaxEventBytes = 32 << 10  // one message
+	MaxEventBytes = 32 << 10  // one message, as sent and as stored (after merging the batch context)
 	MaxBatchBytes = 500 << 10 // one batch request, after decompression
+	// MaxDecodedBytes bounds the payloads one request stores in all, after
+	// the batch-level context and integrations are merged into every
+	// message: without it a large batch context over many tiny messages
+	// multiplies a 500 KB request into hundreds of megabytes.
+	MaxDecodedBytes = 4 << 20
+)
+
+// The window around the receive time a message's time may fall in; a time
+// outside it (a clock set to 9999, a skew correction that lands in 1734) is
+// clamped to the window's edge and flagged in context.revloop (see
+// docs/collector.md). The past reaches far so that /v1/import can bring
+// years of history.
+const (
+	MaxFutureSkew = 24 * time.Hour
+	MaxPastAge    = 10 * 365 * 24 * time.Hour
 )
 
 // Kind is what an endpoint takes: one message type, or a batch.
@@ -155,6 +170,7 @@ func Decode(in Input) (Decoded, error) {
 		}
 	}
 	out.Events = make([]model.Event, 0, len(messages))
+	total := 0
 	for i, m := range messages {
 		where := "event"
 		if in.Kind == KindBatch {
@@ -164,6 +180,10 @@ func Decode(in Input) (Decoded, error) {
 		if rej != nil {
 			rej.Msg = where + ": " + rej.Msg
 			return Decoded{}, rej
+		}
+		if total += len(e.Payload); total > MaxDecodedBytes {
+			return Decoded{}, reject(http.StatusRequestEntityTooLarge, ReasonBatchTooLarge,
+				"%s: the batch's events come to over %d bytes (4 MB) once the batch context is merged into each: send a smaller batch context or fewer events per batch", where, MaxDecodedBytes)
 		}
 		if out.WriteKey == "" {
 			out.WriteKey = key
@@ -370,6 +390,14 @@ func decodeMessage(in Input, msg gjson.Result, batchContext, batchIntegrations m
 	default:
 		e.Timestamp = in.ReceivedAt
 	}
+	var clampedFrom *time.Time
+	if lo, hi := in.ReceivedAt.Add(-MaxPastAge), in.ReceivedAt.Add(MaxFutureSkew); e.Timestamp.Before(lo) || e.Timestamp.After(hi) {
+		t := e.Timestamp
+		clampedFrom = &t
+		if e.Timestamp = lo; t.After(hi) {
+			e.Timestamp = hi
+		}
+	}
 
 	e.URL = firstString(maxStoredURLLength, page.Get("url"), props.Get("url"))
 	e.Referrer = firstString(maxStoredURLLength, page.Get("referrer"), props.Get("referrer"))
@@ -427,6 +455,25 @@ func decodeMessage(in Input, msg gjson.Result, batchContext, batchIntegrations m
 		e.Bot = ctxUA != "" && in.IsBot(ctxUA)
 	}
 
+	if clampedFrom != nil {
+		// The flag lives in the stored payload, beside whatever else the
+		// context holds: context.revloop.timestamp_clamped is the time the
+		// message claimed (after the clock-skew correction).
+		m, ok := object(changes["context"]), changes["context"] != nil
+		if !ok {
+			m = object(json.RawMessage(ctx.Raw))
+		}
+		if m == nil {
+			m = map[string]json.RawMessage{}
+		}
+		rv := object(m["revloop"])
+		if rv == nil {
+			rv = map[string]json.RawMessage{}
+		}
+		rv["timestamp_clamped"] = mustJSON(clampedFrom.UTC().Format(time.RFC3339Nano))
+		m["revloop"] = mustJSON(rv)
+		change("context", mustJSON(m))
+	}
 	if e.MessageID == "" {
 		e.MessageID = newMessageID(raw, original != nil)
 		change("messageId", mustJSON(e.MessageID))
@@ -448,6 +495,10 @@ func decodeMessage(in Input, msg gjson.Result, batchContext, batchIntegrations m
 		if json.Compact(&buf, raw) == nil {
 			e.Payload = buf.Bytes()
 		}
+	}
+	if len(e.Payload) > MaxEventBytes {
+		return e, "", reject(http.StatusRequestEntityTooLarge, ReasonEventTooLarge,
+			"event is %d bytes once the batch context and integrations are merged into it, over the limit of %d bytes (32 KB): send a smaller batch context", len(e.Payload), MaxEventBytes)
 	}
 	return e, writeKey, nil
 }

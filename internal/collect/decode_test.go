@@ -409,6 +409,8 @@ func FuzzDecode(f *testing.F) {
 		{"track", `{"event":"`},
 		{"track", "\xff\xfe{}"},
 		{KindBatch, `{"batch":[{"type":"track","event":"e","userId":"u","timestamp":1e300}]}`},
+		{KindBatch, `{"context":{"pad":"xxxxxxxxxxxxxxxx","page":{"url":"https://x.cn/?utm_source=a"}},"integrations":{"A":{"b":1}},"batch":[{"type":"page","anonymousId":"a","context":{"page":{"title":"t"},"revloop":{"x":1}},"integrations":{"A":{"c":2}}},{"type":"track","event":"e","userId":"u","context":null}]}`},
+		{KindBatch, `{"sentAt":"2300-01-01T00:00:00Z","context":{"ip":"1.2.3.4"},"batch":[{"type":"track","event":"e","userId":"u","timestamp":"2000-01-01T00:00:00Z"},{"type":"identify","userId":"u","timestamp":"9999-01-01T00:00:00Z"}]}`},
 	}
 	for _, s := range seeds {
 		f.Add(string(s.kind), []byte(s.body), true)
@@ -430,7 +432,16 @@ func FuzzDecode(f *testing.F) {
 		if len(d.Events) == 0 {
 			t.Fatal("accepted a request without events")
 		}
+		total := 0
 		for _, e := range d.Events {
+			// Bounded after the batch context is merged in, and within the
+			// time window.
+			if total += len(e.Payload); len(e.Payload) > MaxEventBytes || total > MaxDecodedBytes {
+				t.Fatalf("stored %d bytes (%d in all)", len(e.Payload), total)
+			}
+			if e.Timestamp.Before(received.Add(-MaxPastAge)) || e.Timestamp.After(received.Add(MaxFutureSkew)) {
+				t.Fatalf("timestamp %v outside the window", e.Timestamp)
+			}
 			if e.MessageID == "" || (e.UserID == "" && e.AnonymousID == "") || !json.Valid(e.Payload) {
 				t.Fatalf("accepted event %+v", e)
 			}
