@@ -213,6 +213,7 @@ func costHeader(in *csvStream) (*CostLayout, columns, error) {
 // eachCostRow reads the data rows after the header: fn gets every row that
 // is not blank, a totals row with totals set, a bad one with its error.
 func eachCostRow(in *csvStream, layout *CostLayout, cols columns, fn func(row store.CostRow, totals bool, rowErr error) error) error {
+	rows := 0
 	for {
 		rec, err := in.next()
 		if errors.Is(err, io.EOF) {
@@ -223,6 +224,9 @@ func eachCostRow(in *csvStream, layout *CostLayout, cols columns, fn func(row st
 		}
 		if blank(rec.fields) {
 			continue
+		}
+		if rows++; rows > MaxRows {
+			return fmt.Errorf("line %d: the file has more than %d rows: split it", rec.line, MaxRows)
 		}
 		day, derr := parseDay(cols.get(rec.fields, "date"))
 		if derr != nil && totalsRow(rec.fields) {

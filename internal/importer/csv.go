@@ -96,7 +96,7 @@ func sniff(r io.Reader) (hash, enc string, err error) {
 	h := sha256.New()
 	buf := make([]byte, 64<<10)
 	var size int64
-	var carry []byte
+	carry := make([]byte, 0, len(buf)+utf8.UTFMax)
 	valid := true
 	for {
 		n, rerr := io.ReadFull(r, buf)
@@ -117,7 +117,7 @@ func sniff(r io.Reader) (hash, enc string, err error) {
 			}
 			if valid && enc != "utf-16" {
 				// A rune may straddle two reads: keep its start for the next.
-				b := append(carry, chunk...)
+				b := append(carry, chunk...) // carry has room: see below
 				cut := len(b)
 				for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
 					if utf8.RuneStart(b[i]) {
@@ -162,24 +162,62 @@ type record struct {
 	fields []string
 }
 
-// errRowTooLong is what rowLimit answers when one row grows past maxRowBytes.
+// errRowTooLong is what rowGuard answers when one row grows past maxRowBytes.
 var errRowTooLong = errors.New("row too long")
 
-// rowLimit stops a reader when the CSV reader above it has taken more than
-// maxRowBytes since the end of the last row (plus what its buffer holds):
-// an unclosed quote or a line of a million commas must not be read whole.
-type rowLimit struct {
-	r      io.Reader
-	pulled int64
-	start  int64 // input offset of the end of the last row
+// columnsError is what rowGuard answers when a line has more than
+// MaxColumns columns.
+type columnsError struct{ line int }
+
+func (e columnsError) Error() string {
+	return fmt.Sprintf("line %d has more than %d columns; a file may have at most %d", e.line, MaxColumns, MaxColumns)
 }
 
-func (l *rowLimit) Read(p []byte) (int, error) {
-	if l.pulled-l.start > maxRowBytes+csvBuffer {
+// rowGuard stops the reader under the CSV reader before a row is read
+// whole when it is too big: more than maxRowBytes since the end of the
+// last row (plus what the CSV reader's buffer holds), an unclosed quote
+// say, or a line with more than MaxColumns delimiters outside quotes (a
+// header of a million columns). Without it the CSV reader would split
+// such a row into a million strings before anything could look at it.
+type rowGuard struct {
+	r       io.Reader
+	pulled  int64
+	start   int64 // input offset of the end of the last row
+	comma   byte  // the delimiter; 0 until known
+	inQuote bool
+	line    int // lines ended, outside quotes
+	commas  int // delimiters on the current line, outside quotes
+	tabs    int
+	err     error
+}
+
+func (g *rowGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if g.pulled-g.start > maxRowBytes+csvBuffer {
 		return 0, errRowTooLong
 	}
-	n, err := l.r.Read(p)
-	l.pulled += int64(n)
+	n, err := g.r.Read(p)
+	g.pulled += int64(n)
+	for _, b := range p[:n] {
+		switch {
+		case b == '"':
+			g.inQuote = !g.inQuote
+		case g.inQuote:
+		case b == '\n':
+			g.line++
+			g.commas, g.tabs = 0, 0
+		case b == ',':
+			g.commas++
+		case b == '\t':
+			g.tabs++
+		}
+	}
+	if (g.comma == ',' && g.commas > MaxColumns) || (g.comma == '\t' && g.tabs > MaxColumns) {
+		g.err = columnsError{line: g.line + 1}
+		return 0, g.err
+	}
 	return n, err
 }
 
@@ -191,7 +229,7 @@ const csvBuffer = 64 << 10
 // CSV). Rows past the limits are errors naming their line.
 type csvStream struct {
 	cr   *csv.Reader
-	lim  *rowLimit
+	lim  *rowGuard
 	enc  string
 	last int // the line the last row ended on
 	rows int
@@ -212,21 +250,19 @@ func newCSVStream(r io.Reader, enc string) (*csvStream, error) {
 	default:
 		text = transform.NewReader(r, simplifiedchinese.GB18030.NewDecoder())
 	}
-	lim := &rowLimit{r: text}
+	lim := &rowGuard{r: text}
 	br := bufio.NewReaderSize(lim, csvBuffer)
 	head, err := br.Peek(csvBuffer)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		if errors.Is(err, errRowTooLong) {
-			err = fmt.Errorf("the first line is longer than %d KiB", maxRowBytes>>10)
-		}
 		return nil, decodeError(enc, err)
 	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	cr.ReuseRecord = true
+	lim.comma = ','
 	if tabSeparated(string(head)) {
-		cr.Comma = '\t'
+		cr.Comma, lim.comma = '\t', '\t'
 	}
 	return &csvStream{cr: cr, lim: lim, enc: enc}, nil
 }
@@ -248,6 +284,10 @@ func (s *csvStream) next() (record, error) {
 	switch {
 	case errors.Is(err, io.EOF):
 		return record{}, io.EOF
+	case errors.As(err, new(columnsError)):
+		var ce columnsError
+		errors.As(err, &ce)
+		return record{}, ce
 	case errors.Is(err, errRowTooLong):
 		return record{}, fmt.Errorf("line %d: the row is longer than %d KiB (an unclosed quote?): a row holds at most %d columns", s.last+1, maxRowBytes>>10, MaxColumns)
 	case err != nil:

@@ -132,6 +132,7 @@ func eachEventRow(r io.Reader, enc string, loc *time.Location, fn func(row Event
 			}
 		}
 	}
+	rows := 0
 	for {
 		rec, err := in.next()
 		if errors.Is(err, io.EOF) {
@@ -142,6 +143,9 @@ func eachEventRow(r io.Reader, enc string, loc *time.Location, fn func(row Event
 		}
 		if blank(rec.fields) {
 			continue
+		}
+		if rows++; rows > MaxRows {
+			return in.enc, fmt.Errorf("line %d: the file has more than %d rows: split it", rec.line, MaxRows)
 		}
 		row, rerr := eventRow(cols, rec, loc)
 		if err := fn(row, rerr); err != nil {

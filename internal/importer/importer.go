@@ -121,6 +121,16 @@ type checkpoint struct {
 	Same    int   `json:"same"`
 }
 
+// after adds a chunk's counts to the checkpoint (inside the chunk's
+// transaction) and encodes it.
+func (cp *checkpoint) after(c store.ChunkCounts) string {
+	cp.New += c.New
+	cp.Updated += c.Updated
+	cp.Same += c.Same
+	b, _ := json.Marshal(cp)
+	return string(b)
+}
+
 // Start begins importing src ("costs" or "events"; name is for the record
 // only). It reads the file once to recognise it: a file imported before
 // answers its earlier import and a nil Run. Otherwise it creates the
@@ -301,12 +311,10 @@ func (r *Run) costs(ctx context.Context) (Result, error) {
 		}
 		next := cp
 		next.Line, next.Done = last, cp.Done+int64(len(chunk))
-		b, _ := json.Marshal(next)
-		c, made, err := im.Store.ImportCostChunk(ctx, store.ImportChunk{JobID: r.JobID, Checkpoint: string(b), Done: next.Done}, chunk, im.CreateCampaigns)
+		_, made, err := im.Store.ImportCostChunk(ctx, store.ImportChunk{JobID: r.JobID, Done: next.Done, Checkpoint: next.after}, chunk, im.CreateCampaigns)
 		if err != nil {
 			return err
 		}
-		next.New, next.Updated, next.Same = cp.New+c.New, cp.Updated+c.Updated, cp.Same+c.Same
 		cp = next
 		created = append(created, made...)
 		chunk, nchunk = chunk[:0], nchunk+1
@@ -515,12 +523,9 @@ func (r *Run) events(ctx context.Context) (Result, error) {
 		}
 		next := cp
 		next.Line, next.Done = last, cp.Done+int64(len(chunk))
-		b, _ := json.Marshal(next)
-		c, err := im.Store.ImportEventChunk(ctx, store.ImportChunk{JobID: r.JobID, Checkpoint: string(b), Done: next.Done}, chunk, newCampaigns)
-		if err != nil {
+		if _, err := im.Store.ImportEventChunk(ctx, store.ImportChunk{JobID: r.JobID, Done: next.Done, Checkpoint: next.after}, chunk, newCampaigns); err != nil {
 			return err
 		}
-		next.New, next.Same = cp.New+c.New, cp.Same+c.Same
 		cp = next
 		chunk, newCampaigns, nchunk = chunk[:0], newCampaigns[:0], nchunk+1
 		return nil

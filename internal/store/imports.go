@@ -180,9 +180,11 @@ func (s *Store) FindImportCampaign(ctx context.Context, v string) (LinkCampaign,
 // import's job records how far it got (Checkpoint, for resuming, and Done
 // rows), so that what is stored and what the job says never disagree.
 type ImportChunk struct {
-	JobID      int64
-	Checkpoint string
-	Done       int64
+	JobID int64
+	Done  int64
+	// Checkpoint says how far the import got once this chunk, with these
+	// counts, is stored.
+	Checkpoint func(ChunkCounts) string
 }
 
 // ChunkCounts says what a chunk's rows did.
@@ -194,9 +196,9 @@ type ChunkCounts struct {
 // running (it was ended as abandoned by another server).
 var ErrJobEnded = errors.New("the import's job is no longer running")
 
-func (s *Store) saveChunk(ctx context.Context, tx *sql.Tx, ch ImportChunk) error {
+func (s *Store) saveChunk(ctx context.Context, tx *sql.Tx, ch ImportChunk, c ChunkCounts) error {
 	res, err := tx.ExecContext(ctx, s.q("UPDATE jobs SET checkpoint = ?, progress_done = ?, updated_at = ? WHERE id = ? AND state = 'running'"),
-		ch.Checkpoint, ch.Done, utc(time.Now()), ch.JobID)
+		ch.Checkpoint(c), ch.Done, utc(time.Now()), ch.JobID)
 	if err != nil {
 		return err
 	}
@@ -245,7 +247,7 @@ func (s *Store) ImportEventChunk(ctx context.Context, ch ImportChunk, rows [][]m
 				c.Same++
 			}
 		}
-		return s.saveChunk(ctx, tx, ch)
+		return s.saveChunk(ctx, tx, ch, c)
 	})
 	return c, err
 }
@@ -358,7 +360,7 @@ func (s *Store) ImportCostChunk(ctx context.Context, ch ImportChunk, rows []Cost
 			return &UnknownCampaignsError{Rows: unknown}
 		}
 		created = r.created
-		return s.saveChunk(ctx, tx, ch)
+		return s.saveChunk(ctx, tx, ch, c)
 	})
 	if err != nil {
 		return c, nil, err
