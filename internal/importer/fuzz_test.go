@@ -91,3 +91,56 @@ func FuzzImportEvents(f *testing.F) {
 		}
 	})
 }
+
+// FuzzImportWideRows builds files with wide headers and rows (up to
+// thousands of columns, quoted or not, comma or tab separated): the parsers
+// must refuse more than MaxColumns with the column error, never panic, and
+// accept what fits.
+func FuzzImportWideRows(f *testing.F) {
+	f.Add(uint16(9), uint16(0), false, "c")
+	f.Add(uint16(200), uint16(0), false, "")
+	f.Add(uint16(201), uint16(0), false, "cost")
+	f.Add(uint16(5000), uint16(3), true, `"a,b"`)
+	f.Add(uint16(250), uint16(260), false, "x")
+	f.Fuzz(func(t *testing.T, headerCols, rowCols uint16, tabs bool, cell string) {
+		if len(cell) > 100 {
+			cell = cell[:100]
+		}
+		sep := ","
+		if tabs {
+			sep = "\t"
+		}
+		extra := func(n uint16) string {
+			if n == 0 {
+				return ""
+			}
+			return sep + strings.Repeat(cell+sep, int(n)-1) + cell
+		}
+		header := strings.Join([]string{"date", "platform", "account", "campaign", "ad_group", "keyword", "impressions", "clicks", "cost"}, sep)
+		row := strings.Join([]string{"2024-05-01", "baidu", "a", "c", "g", "k", "1", "1", "1"}, sep)
+		data := []byte(header + extra(headerCols) + "\n" + row + extra(rowCols) + "\n")
+		for _, parse := range []func([]byte) error{
+			func(b []byte) error { _, err := ParseCosts(b); return err },
+			func(b []byte) error { _, err := ParseEvents(b, ChinaStandardTime); return err },
+		} {
+			err := parse(data)
+			// A quoted cell may hide delimiters; columns are what the CSV says.
+			if plain(cell) && (9+int(headerCols) > MaxColumns || 9+int(rowCols) > MaxColumns) {
+				if err == nil || !strings.Contains(err.Error(), "columns; a file may have at most") {
+					t.Fatalf("%d+%d columns: %v", headerCols, rowCols, err)
+				}
+			}
+		}
+	})
+}
+
+// plain says whether a cell is printable ASCII without quotes, so that the
+// columns of a row are its delimiters.
+func plain(cell string) bool {
+	for i := 0; i < len(cell); i++ {
+		if c := cell[i]; c < 0x20 || c > 0x7e || c == '"' || c == ',' {
+			return false
+		}
+	}
+	return true
+}

@@ -79,8 +79,11 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 			writeJSONError(w, http.StatusBadRequest, "cannot read the request body: "+err.Error())
 			return
 		}
+		// Once the file is in, the import no longer depends on the client:
+		// one who leaves now finds its outcome in the job.
+		ictx := context.WithoutCancel(r.Context())
 		im := &importer.Importer{Store: s.store, CreateCampaigns: create, Actor: s.importActor(r)}
-		run, res, err := im.Start(r.Context(), kind, name, f)
+		run, res, err := im.Start(ictx, kind, name, f)
 		var busy *store.JobBusyError
 		switch {
 		case errors.As(err, &busy):
@@ -109,7 +112,7 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 				f.Close()
 				os.Remove(f.Name())
 			}()
-			res, err := run.Do(context.WithoutCancel(r.Context()))
+			res, err := run.Do(ictx)
 			if err == nil && kind == "events" && res.RowsNew > 0 {
 				s.notifyEvents()
 			}
