@@ -2,8 +2,9 @@
 // and from event tools (registrations, check-ins, badge scans) and stores
 // them: costs upserted by day × campaign × ad group × keyword, offline
 // touches as events with a message id derived from the row, so that
-// importing a file twice changes nothing. A file is imported all or
-// nothing; every bad row is reported with its line number.
+// importing a file twice changes nothing. A file with a bad row stores
+// nothing, and every bad row is reported with its line number; a good file
+// is stored in resumable chunks (see Importer).
 //
 // The parsing layer (ParseCosts, ParseEvents) is pure; Importer adds the
 // store.
