@@ -195,11 +195,12 @@ func JobKindOK(kind string) bool {
 }
 
 // FailedCheckpoint is the checkpoint of the newest failed job of kind on
-// subject ("" when there is none), from which a new job on the same
-// subject can resume.
+// subject that got somewhere ("" when there is none), from which a new job
+// on the same subject can resume. A job that resumed from a checkpoint
+// carries it forward, so the newest one is the furthest.
 func (s *Store) FailedCheckpoint(ctx context.Context, kind, subject string) (string, error) {
 	var cp string
-	err := s.r.QueryRowContext(ctx, s.q("SELECT checkpoint FROM jobs WHERE kind = ? AND subject = ? AND state = 'failed' ORDER BY id DESC LIMIT 1"),
+	err := s.r.QueryRowContext(ctx, s.q("SELECT checkpoint FROM jobs WHERE kind = ? AND subject = ? AND state = 'failed' AND checkpoint <> '' ORDER BY id DESC LIMIT 1"),
 		kind, subject).Scan(&cp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
