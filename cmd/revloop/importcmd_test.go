@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/revloop/revloop/internal/importer"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
 
@@ -70,5 +73,21 @@ func TestImportAndLinkCommands(t *testing.T) {
 				t.Errorf("after revoke: %+v", r)
 			}
 		})
+	}
+}
+
+func TestImportWhileAnotherRuns(t *testing.T) {
+	env := map[string]string{"REVLOOP_DB": storetest.SQLiteDSN(t)}
+	s, err := openStore(context.Background(), env["REVLOOP_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateJob(context.Background(), model.Job{Kind: "import.costs", LockName: importer.ImportLock, State: model.JobRunning}); err != nil {
+		t.Fatal(err)
+	}
+	r := revloop(t, "", env, "import", "costs", "../../internal/importer/testdata/generic.csv", "--create-campaigns")
+	if r.code != 1 || !strings.Contains(r.stderr, "another import is running") {
+		t.Fatalf("import while another runs: %+v", r)
 	}
 }
