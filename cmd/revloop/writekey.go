@@ -25,12 +25,15 @@ func runWriteKey(ctx context.Context, c *cli, args []string) error {
 func writekeyCreate(ctx context.Context, c *cli, args []string) error {
 	var cfg config.Config
 	var name string
-	fs := newFlags(c, "writekey create", "writekey create --name NAME [--db DB]",
+	var server bool
+	fs := newFlags(c, "writekey create", "writekey create --name NAME [--server] [--db DB]",
 		"Create a write key for a source of events (a website, an app, a server). The key is printed as the last line.\n"+
-			"Write keys are public by nature (they sit in web pages); revoke one to stop its intake.")
+			"Write keys are public by nature (they sit in web pages); revoke one to stop its intake.\n"+
+			"A --server key is for a backend only: its identify calls may give a known person a new email or phone.")
 	b := config.NewBinder(fs, c.env)
 	cfg.BindDB(b, config.DefaultDB)
 	fs.StringVar(&name, "name", "", "what sends with the key, e.g. www.example.cn (required)")
+	fs.BoolVar(&server, "server", false, "a server key: never put it in a web page or an app")
 	if err := parse(fs, b, args); err != nil {
 		return err
 	}
@@ -42,11 +45,11 @@ func writekeyCreate(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer s.Close()
-	k, err := collect.CreateWriteKey(ctx, s, name)
+	k, err := collect.CreateWriteKeyOf(ctx, s, name, server)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "created write key %d %q:\n%s\n", k.ID, k.Name, k.Key)
+	fmt.Fprintf(c.stdout, "created %s write key %d %q:\n%s\n", keyKind(k.Server), k.ID, k.Name, k.Key)
 	return nil
 }
 
@@ -58,9 +61,9 @@ func writekeyList(ctx context.Context, c *cli, args []string) error {
 				return err
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tKEY\tCREATED\tSTATUS")
+			fmt.Fprintln(tw, "ID\tNAME\tKEY\tKIND\tCREATED\tSTATUS")
 			for _, k := range keys {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Key, k.CreatedAt.Format(time.RFC3339), keyStatus(k.RevokedAt))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Key, keyKind(k.Server), k.CreatedAt.Format(time.RFC3339), keyStatus(k.RevokedAt))
 			}
 			return tw.Flush()
 		}}.exec(ctx, c, args)
@@ -85,4 +88,11 @@ func writekeyRevoke(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stdout, "revoked write key %d\n", n)
 			return nil
 		}}.exec(ctx, c, args)
+}
+
+func keyKind(server bool) string {
+	if server {
+		return "server"
+	}
+	return "browser"
 }

@@ -22,8 +22,14 @@ func NewWriteKey() string {
 	return WriteKeyPrefix + strings.ToLower(rand.Text())
 }
 
-// CreateWriteKey stores a new write key named name.
+// CreateWriteKey stores a new browser write key named name.
 func CreateWriteKey(ctx context.Context, s *store.Store, name string) (model.WriteKey, error) {
+	return CreateWriteKeyOf(ctx, s, name, false)
+}
+
+// CreateWriteKeyOf stores a new write key named name, a server key when
+// server is set (docs/identity.md: what each kind may do).
+func CreateWriteKeyOf(ctx context.Context, s *store.Store, name string, server bool) (model.WriteKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return model.WriteKey{}, errors.New("a write key needs a name (what sends with it, e.g. \"www.example.cn\")")
@@ -32,7 +38,7 @@ func CreateWriteKey(ctx context.Context, s *store.Store, name string) (model.Wri
 		return model.WriteKey{}, fmt.Errorf("write key name is %d bytes; at most 200 are allowed", len(name))
 	}
 	for range 3 {
-		k := model.WriteKey{Name: name, Key: NewWriteKey(), CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+		k := model.WriteKey{Name: name, Key: NewWriteKey(), CreatedAt: time.Now().UTC().Truncate(time.Microsecond), Server: server}
 		id, err := s.CreateWriteKey(ctx, k)
 		if errors.Is(err, store.ErrDuplicate) {
 			continue // astronomically unlikely; draw again

@@ -53,6 +53,14 @@ func ParseMessage(ev *model.Event) Message {
 		Context    map[string]any `json:"context"`
 	}
 	_ = json.Unmarshal(ev.Payload, &raw)
+	// Everything stored about a person (name, title, company, custom
+	// traits, group traits) comes from these maps, on either processing
+	// path: bidi controls go here, once.
+	stripBidiIn(raw.Traits)
+	stripBidiIn(raw.Properties)
+	if ct, ok := raw.Context["traits"].(map[string]any); ok {
+		stripBidiIn(ct)
+	}
 	m := Message{Traits: map[string]any{}, Properties: raw.Properties, Context: raw.Context}
 	if m.Properties == nil {
 		m.Properties = map[string]any{}
@@ -82,6 +90,60 @@ func ParseMessage(ev *model.Event) Message {
 		}
 	}
 	return m
+}
+
+// isBidiControl says whether r is a Unicode bidirectional embedding,
+// override or isolate control (U+202A–U+202E, U+2066–U+2069): invisible
+// characters that reorder how a name is displayed, so that a trait can
+// show as something other than what it holds.
+func isBidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// StripBidi removes the bidi controls from s.
+func StripBidi(s string) string {
+	// Every control is encoded as E2 80 AA–AE or E2 81 A6–A9: a string
+	// without the byte E2 has none.
+	if strings.IndexByte(s, 0xE2) < 0 || !strings.ContainsFunc(s, isBidiControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isBidiControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// stripBidiIn removes bidi controls from the keys and string values of a
+// decoded JSON object, nested objects and arrays included, in place.
+func stripBidiIn(m map[string]any) {
+	var renamed []string
+	for k, v := range m {
+		m[k] = stripBidiValue(v)
+		if StripBidi(k) != k {
+			renamed = append(renamed, k)
+		}
+	}
+	for _, k := range renamed {
+		v := m[k]
+		delete(m, k)
+		m[StripBidi(k)] = v
+	}
+}
+
+func stripBidiValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return StripBidi(x)
+	case map[string]any:
+		stripBidiIn(x)
+	case []any:
+		for i := range x {
+			x[i] = stripBidiValue(x[i])
+		}
+	}
+	return v
 }
 
 // traitKeys names the trait keys (compared case-insensitively, ignoring
@@ -223,11 +285,18 @@ type Result struct {
 	Email     string // the first email the event carried, normalised
 	// TraitsChanged says the event changed the person's stored traits.
 	TraitsChanged bool
+
+	refused []Identifier // identifiers kept apart from the person (keepApart)
 }
 
 // Resolver applies the OneID policy inside a processing transaction.
 type Resolver struct {
 	Normaliser Normaliser
+	// Trusted says whether events of a write key may give a known person a
+	// new strong identifier of a kind it holds another value of (a server
+	// key); nil trusts every key. Browser keys are public: anyone can post
+	// an identify naming someone's user id with their own email.
+	Trusted func(writeKeyID int64) bool
 }
 
 // Resolve finds or creates the event's person, links its identifiers,
@@ -269,6 +338,21 @@ func (r Resolver) ResolveWith(p *store.ProcessTx, ev *model.Event, m Message, id
 	res.PersonID = person
 	if person == 0 {
 		return res, nil
+	}
+	if len(res.refused) > 0 {
+		// What was kept apart describes the other person, not this one.
+		kept := ids[:0:0]
+		for _, id := range ids {
+			if !containsIdentifier(res.refused, id) {
+				kept = append(kept, id)
+			}
+		}
+		ids, res.Email = kept, ""
+		for _, id := range ids {
+			if id.Type == model.IdentityEmail && res.Email == "" {
+				res.Email = id.Value
+			}
+		}
 	}
 	p.SetEventPerson(person)
 	if err := r.profile(p, person, ids, m); err != nil {
@@ -480,14 +564,77 @@ func (r Resolver) resolve(p *store.ProcessTx, ev *model.Event, ids []Identifier,
 		}
 		res.Moved = true
 	}
+	if !res.Created && r.Trusted != nil && !r.Trusted(ev.WriteKeyID) {
+		if err := r.keepApart(p, ev, person, ids, owners, res); err != nil {
+			return 0, err
+		}
+	}
 	for _, id := range ids {
-		if owners[id] == 0 {
+		if owners[id] == 0 && !containsIdentifier(res.refused, id) {
 			if err := p.AddIdentity(person, id.Type, id.Value, ev.Timestamp); err != nil {
 				return 0, err
 			}
 		}
 	}
 	return person, nil
+}
+
+// keepApart applies the browser keys' limit: a new strong identifier of a
+// kind the known person already holds another value of (a second email, a
+// second phone) is not theirs on a public key's word. It goes to a person
+// of its own, and the pair is recorded as a conflict for review, as when
+// two known people are linked (never merge two different people).
+func (r Resolver) keepApart(p *store.ProcessTx, ev *model.Event, person int64, ids []Identifier, owners map[Identifier]int64, res *Result) error {
+	var fresh []Identifier
+	for _, id := range ids {
+		if id.Strong() && owners[id] == 0 {
+			fresh = append(fresh, id)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	c, err := clashing(p, person, fresh)
+	if err != nil || c == nil {
+		return err
+	}
+	held, err := p.Identities(person)
+	if err != nil {
+		return err
+	}
+	mine := map[string]string{}
+	for _, h := range held {
+		if id := (Identifier{h.Type, h.Value}); id.Strong() {
+			mine[id.Kind()] = id.Value
+		}
+	}
+	for _, id := range fresh {
+		if v, ok := mine[id.Kind()]; ok && v != id.Value {
+			res.refused = append(res.refused, id)
+		}
+	}
+	other, err := p.NewPerson(ev.Timestamp)
+	if err != nil {
+		return err
+	}
+	for _, id := range res.refused {
+		if err := p.AddIdentity(other, id.Type, id.Value, ev.Timestamp); err != nil {
+			return err
+		}
+	}
+	res.Conflicts++
+	return p.RecordConflict(store.IdentityConflict{PersonA: person, PersonB: other, EventID: ev.ID,
+		Type: c.kind, ValueA: c.mine, ValueB: c.theirs,
+		Reason: fmt.Sprintf("event %d, sent with a browser write key, gives person %d a second %s identifier; kept apart as person %d", ev.ID, person, c.kind, other)})
+}
+
+func containsIdentifier(ids []Identifier, id Identifier) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
 
 // join merges other into person unless they each hold a different

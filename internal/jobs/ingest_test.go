@@ -20,7 +20,9 @@ import (
 // anonymous page views with and without campaigns, identifies that stitch
 // visitors to known people (some on a second device), form fills, group
 // calls and company traits, a shared device, two people claiming one user
-// id (a conflict), trait changes, and retries of messages already sent.
+// id (a conflict; on the browser key the stream is sent with, the second
+// email is kept apart), crawlers' identifies, trait changes, and retries of
+// messages already sent.
 func mixedStream(seed uint64, n int) []model.Event {
 	r := rand.New(rand.NewPCG(seed, 7))
 	var out []model.Event
@@ -68,6 +70,10 @@ func mixedStream(seed uint64, n int) []model.Event {
 		case k < 18:
 			add(model.Event{Type: model.EventTrack, Name: "Pricing Viewed", UserID: user, AnonymousID: anon},
 				`{"properties":{"plan":"enterprise"}}`)
+		case k < 19 && v%4 == 0:
+			// A crawler's identify: it changes no one.
+			add(model.Event{Type: model.EventIdentify, UserID: user, Bot: true},
+				fmt.Sprintf(`{"traits":{"email":"bot%d@company%d.cn","title":"CEO"}}`, v, v%9))
 		default:
 			if len(out) > 0 { // a retry: the same message again
 				out = append(out, out[r.IntN(len(out))])

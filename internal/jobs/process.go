@@ -112,7 +112,12 @@ func NewProcessor(ctx context.Context, s *store.Store) (*Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Processor{Store: s, Rules: rules, Resolver: identity.Resolver{Normaliser: identity.Normaliser{PhoneRegion: region}}}, nil
+	servers, err := s.ServerWriteKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	trusted := func(writeKeyID int64) bool { return servers[writeKeyID] }
+	return &Processor{Store: s, Rules: rules, Resolver: identity.Resolver{Normaliser: identity.Normaliser{PhoneRegion: region}, Trusted: trusted}}, nil
 }
 
 // ProcessPending processes every unprocessed event and returns how many it
@@ -207,10 +212,13 @@ func (p *Processor) known(tx *store.ProcessTx, ids []identity.Identifier, person
 
 // Process derives everything from one event inside the batch transaction.
 func (p *Processor) Process(tx *store.ProcessTx, ev *model.Event) error {
-	if ev.Bot && isTouch(ev.Type) {
+	if ev.Bot && (isTouch(ev.Type) || ev.Type == model.EventIdentify) {
 		// A crawler's page views are kept raw but are never a touch or a
-		// person. identify, alias and group still link identities: server
-		// SDKs send them with user agents a bot list may match.
+		// person, and its identify calls give nobody identifiers or traits:
+		// a bot is flagged only by the person's own user agent
+		// (context.userAgent), never by the server SDK's, so a flagged
+		// identify is a script posing as a browser. alias and group still
+		// link identities.
 		return nil
 	}
 	pe := p.parse(ev)

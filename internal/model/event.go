@@ -54,4 +54,8 @@ type WriteKey struct {
 	Key       string
 	CreatedAt time.Time
 	RevokedAt *time.Time
+	// Server marks a key held by a backend, trusted to attach new strong
+	// identifiers to a known person; a browser key (public, in web pages)
+	// is not (docs/identity.md).
+	Server bool
 }

@@ -88,12 +88,12 @@ func (s *Store) ProcessingBacklog(ctx context.Context) (Backlog, error) {
 	return b, nil
 }
 
-const writeKeyCols = "id, name, key, created_at, revoked_at"
+const writeKeyCols = "id, name, key, created_at, revoked_at, server"
 
 func scanWriteKey(row interface{ Scan(...any) error }) (model.WriteKey, error) {
 	var k model.WriteKey
 	var revoked sql.NullTime
-	err := row.Scan(&k.ID, &k.Name, &k.Key, &k.CreatedAt, &revoked)
+	err := row.Scan(&k.ID, &k.Name, &k.Key, &k.CreatedAt, &revoked, &k.Server)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, ErrNotFound
 	}
@@ -110,7 +110,7 @@ func (s *Store) CreateWriteKey(ctx context.Context, k model.WriteKey) (int64, er
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = time.Now()
 	}
-	id, err := s.insertID(ctx, s.w, "INSERT INTO write_keys (name, key, created_at) VALUES (?, ?, ?)", k.Name, k.Key, utc(k.CreatedAt))
+	id, err := s.insertID(ctx, s.w, "INSERT INTO write_keys (name, key, created_at, server) VALUES (?, ?, ?, ?)", k.Name, k.Key, utc(k.CreatedAt), k.Server)
 	if isUniqueViolation(err) {
 		return 0, ErrDuplicate
 	}
@@ -136,6 +136,25 @@ func (s *Store) WriteKeys(ctx context.Context) ([]model.WriteKey, error) {
 			return nil, err
 		}
 		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// ServerWriteKeys is the set of ids of server write keys, revoked or not
+// (their stored events stay trusted).
+func (s *Store) ServerWriteKeys(ctx context.Context) (map[int64]bool, error) {
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT id FROM write_keys WHERE server = ?"), true)
+	if err != nil {
+		return nil, fmt.Errorf("server write keys: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
 	}
 	return out, rows.Err()
 }

@@ -149,7 +149,9 @@ func (s *Store) BuiltinWriteKey(ctx context.Context, source string, newKey func(
 	if !errors.Is(err, ErrNotFound) {
 		return k, err
 	}
-	if _, err := s.CreateWriteKey(ctx, model.WriteKey{Name: name, Key: newKey()}); err != nil && !errors.Is(err, ErrDuplicate) {
+	// Imports are an administrator's: trusted like a server's key. Link
+	// clicks and pixels come from browsers.
+	if _, err := s.CreateWriteKey(ctx, model.WriteKey{Name: name, Key: newKey(), Server: source == "imports"}); err != nil && !errors.Is(err, ErrDuplicate) {
 		return k, fmt.Errorf("create write key %s: %w", name, err)
 	}
 	return find()
