@@ -334,6 +334,26 @@ func (r Resolver) ResolveWith(p *store.ProcessTx, ev *model.Event, m Message, id
 		if person, err = r.resolve(p, ev, ids, &res); err != nil {
 			return res, err
 		}
+	} else if r.Trusted != nil && !r.Trusted(ev.WriteKeyID) {
+		// A replay: what a browser key's event had kept apart is another
+		// person's now (owners are cached by the batch's prefetch).
+		for _, id := range ids {
+			if !id.Strong() {
+				continue
+			}
+			o, err := p.IdentityOwner(id.Type, id.Value)
+			if err != nil {
+				return res, err
+			}
+			if o != 0 && o != person {
+				if o, err = p.Survivor(o); err != nil {
+					return res, err
+				}
+				if o != person {
+					res.refused = append(res.refused, id)
+				}
+			}
+		}
 	}
 	res.PersonID = person
 	if person == 0 {

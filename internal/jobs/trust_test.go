@@ -48,6 +48,12 @@ func bothPaths(t *testing.T, events func(browser, server int64) []model.Event, c
 					}
 				}
 				check(t, s)
+				// Replayed, the events derive the same.
+				if n, err := s.ReplayEvents(ctx, 0, 0); err != nil || n != int64(len(evs)) {
+					t.Fatalf("replay %d %v", n, err)
+				}
+				process(t, s)
+				check(t, s)
 			})
 		}
 	})
@@ -74,6 +80,9 @@ func TestIdentifyTrustByKeyKind(t *testing.T) {
 			identify(browser, "victim", false, `{"email":"v@acme.cn","title":"Engineer"}`),
 			// Someone who knows the victim's user id, through the page's key.
 			identify(browser, "victim", false, `{"email":"attacker@evil.cn","title":"Engineer"}`),
+			// A victim without a lead yet: the claimed email must not make one.
+			identify(browser, "quiet", false, `{"phone":"13900139000"}`),
+			identify(browser, "quiet", false, `{"phone":"13700137000","email":"claim@evil.cn"}`),
 			// A crawler posing as the victim's browser.
 			identify(browser, "victim", true, `{"email":"bot@evil.cn","phone":"13800138000","title":"CEO","plan":"enterprise"}`),
 			// The backend knows better.
@@ -94,7 +103,14 @@ func TestIdentifyTrustByKeyKind(t *testing.T) {
 		if n := count(t, s, fmt.Sprintf("SELECT COUNT(*) FROM identity_conflicts WHERE type = 'email' AND event_id IS NOT NULL AND person_a IN (%d, %d) AND person_b IN (%d, %d)", p.ID, other.ID, p.ID, other.ID)); n != 1 {
 			t.Errorf("%d conflicts recorded, want 1", n)
 		}
-		for _, v := range []string{"bot@evil.cn", "13800138000"} {
+		q := person(t, s, model.IdentityUserID, "quiet")
+		if got, want := identityList(q), "email:claim@evil.cn phone:+8613900139000 user_id:quiet"; got != want {
+			t.Errorf("quiet holds %s, want %s", got, want)
+		}
+		if o := person(t, s, model.IdentityPhone, "+8613700137000"); o.ID == q.ID {
+			t.Errorf("the second phone went to quiet")
+		}
+		for _, v := range []string{"bot@evil.cn", "+8613800138000"} {
 			if n := count(t, s, "SELECT COUNT(*) FROM identities WHERE value = '"+v+"'"); n != 0 {
 				t.Errorf("the bot's %s was linked", v)
 			}
