@@ -26,14 +26,15 @@ func TestWriteKeysOnBothEngines(t *testing.T) {
 			if r.code != 0 || r.stderr != "" || !strings.HasPrefix(site, "wk_") || len(site) < 25 || strings.ContainsAny(site, " \t") {
 				t.Fatalf("create: %+v", r)
 			}
-			r = revloop(t, "", env, "writekey", "create", "--name", "后端服务")
+			r = revloop(t, "", env, "writekey", "create", "--name", "后端服务", "--server")
 			server := lastLine(r)
-			if r.code != 0 || server == site || !strings.HasPrefix(server, "wk_") {
+			if r.code != 0 || server == site || !strings.HasPrefix(server, "wk_") || !strings.Contains(r.stdout, "created server write key") {
 				t.Fatalf("second create: %+v", r)
 			}
 			r = revloop(t, "", env, "writekey", "list")
 			if r.code != 0 || !strings.Contains(r.stdout, "www.example.cn") || !strings.Contains(r.stdout, site) ||
-				!strings.Contains(r.stdout, "后端服务") || strings.Count(r.stdout, "active") != 2 {
+				!strings.Contains(r.stdout, "后端服务") || strings.Count(r.stdout, "active") != 2 ||
+				strings.Count(r.stdout, " browser ") != 1 || strings.Count(r.stdout, " server ") != 1 {
 				t.Fatalf("list: %+v", r)
 			}
 			if strings.Index(r.stdout, server) > strings.Index(r.stdout, site) {
@@ -54,10 +55,10 @@ func TestWriteKeysOnBothEngines(t *testing.T) {
 			}
 			defer s.Close()
 			k, err := s.WriteKeyByKey(context.Background(), site)
-			if err != nil || k.RevokedAt == nil || k.Name != "www.example.cn" {
+			if err != nil || k.RevokedAt == nil || k.Name != "www.example.cn" || k.Server {
 				t.Fatalf("stored key: %+v %v", k, err)
 			}
-			if k, err := s.WriteKeyByKey(context.Background(), server); err != nil || k.RevokedAt != nil {
+			if k, err := s.WriteKeyByKey(context.Background(), server); err != nil || k.RevokedAt != nil || !k.Server {
 				t.Fatalf("other key: %+v %v", k, err)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
@@ -107,12 +108,17 @@ func StripBidi(s string) string {
 	if strings.IndexByte(s, 0xE2) < 0 || !strings.ContainsFunc(s, isBidiControl) {
 		return s
 	}
-	return strings.Map(func(r rune) rune {
-		if isBidiControl(r) {
-			return -1
+	// Byte by byte, so that anything else, even invalid UTF-8, stays as is.
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !isBidiControl(r) {
+			b.WriteString(s[i : i+size])
 		}
-		return r
-	}, s)
+		i += size
+	}
+	return b.String()
 }
 
 // stripBidiIn removes bidi controls from the keys and string values of a
