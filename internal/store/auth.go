@@ -130,17 +130,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) (int64, er
 
 // UserSessionCounts returns the number of live sessions per user id.
 func (s *Store) UserSessionCounts(ctx context.Context, now time.Time) (map[int64]int, error) {
-	out := map[int64]int{}
-	err := s.each(ctx, "SELECT user_id, COUNT(*) FROM sessions WHERE expires_at > ? GROUP BY user_id", []any{utc(now)}, func(rows *sql.Rows) error {
-		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return err
-		}
-		out[id] = n
-		return nil
-	})
-	return out, err
+	return s.countsByID(ctx, "SELECT user_id, COUNT(*) FROM sessions WHERE expires_at > ? GROUP BY user_id", utc(now))
 }
 
 // SetUserDisabled disables a user from at, or enables them again with a

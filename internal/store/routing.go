@@ -62,9 +62,14 @@ func (s *Store) RoutingUsers(ctx context.Context, working []model.Stage) ([]Rout
 // person is still in one of the working stages.
 func (s *Store) OpenAssignmentCounts(ctx context.Context, working []model.Stage) (map[int64]int, error) {
 	in, args := stageList(working)
+	return s.countsByID(ctx, `SELECT a.user_id, COUNT(*) FROM assignments a JOIN persons p ON p.id = a.person_id
+		WHERE a.superseded_at IS NULL AND a.first_follow_up_at IS NULL AND p.stage IN (`+in+`) GROUP BY a.user_id`, args...)
+}
+
+// countsByID runs a query of (id, count) rows into a map.
+func (s *Store) countsByID(ctx context.Context, query string, args ...any) (map[int64]int, error) {
 	out := map[int64]int{}
-	err := s.each(ctx, `SELECT a.user_id, COUNT(*) FROM assignments a JOIN persons p ON p.id = a.person_id
-		WHERE a.superseded_at IS NULL AND a.first_follow_up_at IS NULL AND p.stage IN (`+in+`) GROUP BY a.user_id`, args, func(rows *sql.Rows) error {
+	err := s.each(ctx, query, args, func(rows *sql.Rows) error {
 		var id int64
 		var n int
 		if err := rows.Scan(&id, &n); err != nil {
