@@ -265,7 +265,7 @@ func TestRuleSetsRoundTrip(t *testing.T) {
 			{"/api/v1/scoring/rules?dry_run=maybe", `{}`, `dry_run: want true or false`},
 			{"/api/v1/scoring/rules", `{"rules": {"mql_threshold": 1, "decay_half_life_days": 0}, "surprise": 1}`, `unknown key \"surprise\" beside \"rules\"`},
 			{"/api/v1/lifecycle/rules?dry_run=true", `{"version": 3, "rulez": []}`, `unknown field \"rulez\"`},
-			{"/api/v1/routing/rules?dry_run=true", `{"fallback": {"pool": {"users": ["nobody@x.cn"]}}}`, `no user nobody@x.cn`},
+			{"/api/v1/routing/rules?dry_run=true", `{"rules": [], "fallback": {"pool": {"users": ["nobody@x.cn"]}}}`, `no user nobody@x.cn`},
 		} {
 			code, out := e.call(t, http.MethodPut, c.target, editor, c.body)
 			if code != http.StatusBadRequest || !strings.Contains(out, c.want) {
