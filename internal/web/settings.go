@@ -70,8 +70,8 @@ func runSettings() map[string]runSetting {
 			},
 		},
 		collect.SettingRateLimit: {
-			Description: "per-write-key token bucket; events_per_second 0 turns the limit off",
-			Default:     collect.RateLimit{Rate: collect.DefaultRate, Burst: collect.DefaultBurst},
+			Description: "per-write-key token buckets of events and of stored payload bytes; events_per_second 0 turns both off; bytes left out or 0 keep their defaults",
+			Default:     collect.RateLimit{Rate: collect.DefaultRate, Burst: collect.DefaultBurst, ByteRate: collect.DefaultByteRate, ByteBurst: collect.DefaultByteBurst},
 			check: func(raw []byte) (any, error) {
 				rl, err := decodeStrict[collect.RateLimit](raw)
 				if err != nil {
@@ -79,6 +79,9 @@ func runSettings() map[string]runSetting {
 				}
 				if rl.Rate < 0 || rl.Burst < 0 || math.IsNaN(rl.Rate) || math.IsInf(rl.Rate, 0) {
 					return nil, fmt.Errorf("events_per_second and burst must be zero or positive")
+				}
+				if rl.ByteRate < 0 || rl.ByteBurst < 0 || math.IsNaN(rl.ByteRate) || math.IsInf(rl.ByteRate, 0) {
+					return nil, fmt.Errorf("bytes_per_second and burst_bytes must be zero or positive")
 				}
 				return rl, nil
 			},

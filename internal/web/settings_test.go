@@ -36,6 +36,8 @@ func TestSettingsAPI(t *testing.T) {
 			{"collector.rate_limit", `{"events_per_second": 500, "burst": 1000}`, 200, ""},
 			{"collector.rate_limit", `{"events_per_second": -1, "burst": 1000}`, 400, "zero or positive"},
 			{"collector.rate_limit", `{"eps": 5}`, 400, "unknown field"},
+			{"collector.rate_limit", `{"events_per_second": 500, "burst": 1000, "bytes_per_second": 1048576, "burst_bytes": 4194304}`, 200, ""},
+			{"collector.rate_limit", `{"events_per_second": 500, "burst": 1000, "bytes_per_second": -1}`, 400, "bytes_per_second and burst_bytes must be zero or positive"},
 			{"links.public_url", `"https://go.example.cn/"`, 200, ""},
 			{"links.public_url", `"javascript:alert(1)"`, 400, "not an http(s) base URL"},
 			{"identity.phone_region", `"hk"`, 200, ""},
