@@ -44,6 +44,14 @@ func writeJSONError(w http.ResponseWriter, code int, msg string) {
 // apiInternal logs an unexpected error and answers 500 without its text,
 // which may name database internals.
 func (s *Server) apiInternal(w http.ResponseWriter, r *http.Request, err error) {
+	if store.Unwritable(err) {
+		// Not the request's fault nor a bug: the database is read-only or
+		// full for now (see /readyz). Clients retry a 503.
+		s.log.Error("api request failed: the database cannot be written", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "30")
+		writeJSONError(w, http.StatusServiceUnavailable, "the database cannot be written at the moment (read-only or out of space); try again later")
+		return
+	}
 	s.log.Error("api request failed", "path", r.URL.Path, "err", err)
 	writeJSONError(w, http.StatusInternalServerError, "internal server error")
 }
