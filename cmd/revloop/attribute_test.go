@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/store"
-	"github.com/revloop/revloop/internal/store/storetest"
 )
 
 type attributeOutput struct {
@@ -238,52 +237,46 @@ func wideRows() string {
 }
 
 func TestAttributeRecompute(t *testing.T) {
-	for _, engine := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", storetest.SQLiteDSN}, {"postgres", storetest.PostgresDSN}} {
-		t.Run(engine.name, func(t *testing.T) {
-			dsn := engine.dsn(t)
-			ctx := context.Background()
-			s, err := store.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			// One person with two touches and an opportunity.
-			day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			err = s.Load(ctx, func(l store.Loader) error {
-				for _, e := range []error{
-					l.Insert("accounts", []string{"id", "name", "created_at"}, [][]any{{int64(1), "甲公司", day}}),
-					l.Insert("persons", []string{"id", "account_id", "stage", "first_seen_at", "created_at"}, [][]any{{int64(1), int64(1), "opportunity", day, day}}),
-					l.Insert("touchpoints", []string{"id", "person_id", "occurred_at", "type", "channel"},
-						[][]any{{int64(1), int64(1), day, "ad_click", "paid_search"}, {int64(2), int64(1), day.Add(time.Hour), "page_view", "direct"}}),
-					l.Insert("opportunities", []string{"id", "account_id", "name", "stage", "amount_fen", "created_at"},
-						[][]any{{int64(1), int64(1), "CDP", "proposal", int64(100000), day.Add(24 * time.Hour)}}),
-					l.Insert("opportunity_contacts", []string{"opportunity_id", "person_id", "is_primary"}, [][]any{{int64(1), int64(1), true}}),
-				} {
-					if e != nil {
-						return e
-					}
+	onBothEngines(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// One person with two touches and an opportunity.
+		day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		err = s.Load(ctx, func(l store.Loader) error {
+			for _, e := range []error{
+				l.Insert("accounts", []string{"id", "name", "created_at"}, [][]any{{int64(1), "甲公司", day}}),
+				l.Insert("persons", []string{"id", "account_id", "stage", "first_seen_at", "created_at"}, [][]any{{int64(1), int64(1), "opportunity", day, day}}),
+				l.Insert("touchpoints", []string{"id", "person_id", "occurred_at", "type", "channel"},
+					[][]any{{int64(1), int64(1), day, "ad_click", "paid_search"}, {int64(2), int64(1), day.Add(time.Hour), "page_view", "direct"}}),
+				l.Insert("opportunities", []string{"id", "account_id", "name", "stage", "amount_fen", "created_at"},
+					[][]any{{int64(1), int64(1), "CDP", "proposal", int64(100000), day.Add(24 * time.Hour)}}),
+				l.Insert("opportunity_contacts", []string{"opportunity_id", "person_id", "is_primary"}, [][]any{{int64(1), int64(1), true}}),
+			} {
+				if e != nil {
+					return e
 				}
-				return nil
-			})
-			s.Close()
-			if err != nil {
-				t.Fatal(err)
 			}
-			r := revloop(t, "", nil, "attribute", "--recompute", "--db", dsn)
-			if r.code != 0 || !strings.HasPrefix(r.stdout, "full recompute: 1 conversions, 2 credit rows written, 0 conversions dropped in ") {
-				t.Errorf("full: %+v", r)
-			}
-			r = revloop(t, "", map[string]string{"REVLOOP_DB": dsn}, "attribute", "--recompute", "--incremental")
-			if r.code != 0 || !strings.HasPrefix(r.stdout, "incremental recompute: 0 conversions, 0 credit rows written, 0 conversions dropped") {
-				t.Errorf("incremental: %+v", r)
-			}
+			return nil
 		})
-	}
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := revloop(t, "", nil, "attribute", "--recompute", "--db", dsn)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "full recompute: 1 conversions, 2 credit rows written, 0 conversions dropped in ") {
+			t.Errorf("full: %+v", r)
+		}
+		r = revloop(t, "", map[string]string{"REVLOOP_DB": dsn}, "attribute", "--recompute", "--incremental")
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "incremental recompute: 0 conversions, 0 credit rows written, 0 conversions dropped") {
+			t.Errorf("incremental: %+v", r)
+		}
+	})
 	for _, c := range []struct {
 		args []string
 		want string

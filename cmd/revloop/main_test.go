@@ -104,54 +104,48 @@ func TestBadEnvironment(t *testing.T) {
 }
 
 func TestUsersAndKeysOnBothEngines(t *testing.T) {
-	for _, engine := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", storetest.SQLiteDSN}, {"postgres", storetest.PostgresDSN}} {
-		t.Run(engine.name, func(t *testing.T) {
-			dsn := engine.dsn(t)
-			env := map[string]string{"REVLOOP_DB": dsn}
-			r := revloop(t, "", env, "migrate")
-			if r.code != 0 || !strings.Contains(r.stdout, "schema version ") {
-				t.Fatalf("migrate: %+v", r)
-			}
-			// Piped password.
-			r = revloop(t, "piped-password-1\n", env, "user", "create", "--email", "Wang.Fang@Example.cn", "--role", "marketer", "--name", "王芳")
-			if r.code != 0 || !strings.Contains(r.stdout, "created user wang.fang@example.cn (marketer)") || strings.Contains(r.stdout, "password:") {
-				t.Fatalf("create with piped password: %+v", r)
-			}
-			// Generated password.
-			r = revloop(t, "", env, "user", "create", "--email", "boss@example.cn", "--role", "admin")
-			if r.code != 0 || !strings.Contains(r.stdout, "password: ") {
-				t.Fatalf("create with generated password: %+v", r)
-			}
-			r = revloop(t, "", env, "user", "create", "--email", "boss@example.cn", "--role", "viewer")
-			if r.code != 1 || !strings.Contains(r.stderr, "already exists") {
-				t.Fatalf("duplicate: %+v", r)
-			}
-			r = revloop(t, "", env, "user", "list")
-			if !strings.Contains(r.stdout, "王芳") || !strings.Contains(r.stdout, "boss@example.cn") {
-				t.Fatalf("list: %+v", r)
-			}
-			r = revloop(t, "", env, "apikey", "create", "--name", "warehouse sync", "--role", "viewer")
-			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-			key := lines[len(lines)-1]
-			if r.code != 0 || !strings.HasPrefix(key, "rl_") || len(key) < 40 {
-				t.Fatalf("apikey create: %+v", r)
-			}
-			r = revloop(t, "", env, "apikey", "list")
-			if !strings.Contains(r.stdout, "warehouse sync") || strings.Contains(r.stdout, key) || !strings.Contains(r.stdout, "active") {
-				t.Fatalf("apikey list: %+v", r)
-			}
-			r = revloop(t, "", env, "apikey", "revoke", "--id", "1")
-			if r.code != 0 {
-				t.Fatalf("revoke: %+v", r)
-			}
-			if r = revloop(t, "", env, "apikey", "list"); !strings.Contains(r.stdout, "revoked") {
-				t.Fatalf("after revoke: %+v", r)
-			}
-		})
-	}
+	onBothEngines(t, func(t *testing.T, dsn string) {
+		env := map[string]string{"REVLOOP_DB": dsn}
+		r := revloop(t, "", env, "migrate")
+		if r.code != 0 || !strings.Contains(r.stdout, "schema version ") {
+			t.Fatalf("migrate: %+v", r)
+		}
+		// Piped password.
+		r = revloop(t, "piped-password-1\n", env, "user", "create", "--email", "Wang.Fang@Example.cn", "--role", "marketer", "--name", "王芳")
+		if r.code != 0 || !strings.Contains(r.stdout, "created user wang.fang@example.cn (marketer)") || strings.Contains(r.stdout, "password:") {
+			t.Fatalf("create with piped password: %+v", r)
+		}
+		// Generated password.
+		r = revloop(t, "", env, "user", "create", "--email", "boss@example.cn", "--role", "admin")
+		if r.code != 0 || !strings.Contains(r.stdout, "password: ") {
+			t.Fatalf("create with generated password: %+v", r)
+		}
+		r = revloop(t, "", env, "user", "create", "--email", "boss@example.cn", "--role", "viewer")
+		if r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+			t.Fatalf("duplicate: %+v", r)
+		}
+		r = revloop(t, "", env, "user", "list")
+		if !strings.Contains(r.stdout, "王芳") || !strings.Contains(r.stdout, "boss@example.cn") {
+			t.Fatalf("list: %+v", r)
+		}
+		r = revloop(t, "", env, "apikey", "create", "--name", "warehouse sync", "--role", "viewer")
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		key := lines[len(lines)-1]
+		if r.code != 0 || !strings.HasPrefix(key, "rl_") || len(key) < 40 {
+			t.Fatalf("apikey create: %+v", r)
+		}
+		r = revloop(t, "", env, "apikey", "list")
+		if !strings.Contains(r.stdout, "warehouse sync") || strings.Contains(r.stdout, key) || !strings.Contains(r.stdout, "active") {
+			t.Fatalf("apikey list: %+v", r)
+		}
+		r = revloop(t, "", env, "apikey", "revoke", "--id", "1")
+		if r.code != 0 {
+			t.Fatalf("revoke: %+v", r)
+		}
+		if r = revloop(t, "", env, "apikey", "list"); !strings.Contains(r.stdout, "revoked") {
+			t.Fatalf("after revoke: %+v", r)
+		}
+	})
 }
 
 func TestNewerSchemaIsRefused(t *testing.T) {
@@ -248,4 +242,12 @@ func TestDemoOnPostgres(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "already holds data") {
 		t.Fatalf("second demo on the same database: %+v", r)
 	}
+}
+
+// onBothEngines runs fn as a subtest on a fresh, not yet migrated database
+// of each engine.
+func onBothEngines(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, storetest.SQLiteDSN(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, storetest.PostgresDSN(t)) })
 }

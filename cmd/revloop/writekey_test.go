@@ -10,59 +10,53 @@ import (
 )
 
 func TestWriteKeysOnBothEngines(t *testing.T) {
-	for _, engine := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", storetest.SQLiteDSN}, {"postgres", storetest.PostgresDSN}} {
-		t.Run(engine.name, func(t *testing.T) {
-			dsn := engine.dsn(t)
-			env := map[string]string{"REVLOOP_DB": dsn}
-			lastLine := func(r result) string {
-				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-				return lines[len(lines)-1]
-			}
-			r := revloop(t, "", env, "writekey", "create", "--name", "www.example.cn")
-			site := lastLine(r)
-			if r.code != 0 || r.stderr != "" || !strings.HasPrefix(site, "wk_") || len(site) < 25 || strings.ContainsAny(site, " \t") {
-				t.Fatalf("create: %+v", r)
-			}
-			r = revloop(t, "", env, "writekey", "create", "--name", "后端服务", "--server")
-			server := lastLine(r)
-			if r.code != 0 || server == site || !strings.HasPrefix(server, "wk_") || !strings.Contains(r.stdout, "created server write key") {
-				t.Fatalf("second create: %+v", r)
-			}
-			r = revloop(t, "", env, "writekey", "list")
-			if r.code != 0 || !strings.Contains(r.stdout, "www.example.cn") || !strings.Contains(r.stdout, site) ||
-				!strings.Contains(r.stdout, "后端服务") || strings.Count(r.stdout, "active") != 2 ||
-				strings.Count(r.stdout, " browser ") != 1 || strings.Count(r.stdout, " server ") != 1 {
-				t.Fatalf("list: %+v", r)
-			}
-			if strings.Index(r.stdout, server) > strings.Index(r.stdout, site) {
-				t.Errorf("list is not newest first:\n%s", r.stdout)
-			}
-			r = revloop(t, "", env, "writekey", "revoke", "--id", "1")
-			if r.code != 0 || !strings.Contains(r.stdout, "revoked write key 1") {
-				t.Fatalf("revoke: %+v", r)
-			}
-			r = revloop(t, "", env, "writekey", "list")
-			if strings.Count(r.stdout, "active") != 1 || !strings.Contains(r.stdout, "revoked 20") {
-				t.Fatalf("list after revoke: %+v", r)
-			}
-			// The store sees what the command did.
-			s, err := store.Open(context.Background(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			k, err := s.WriteKeyByKey(context.Background(), site)
-			if err != nil || k.RevokedAt == nil || k.Name != "www.example.cn" || k.Server {
-				t.Fatalf("stored key: %+v %v", k, err)
-			}
-			if k, err := s.WriteKeyByKey(context.Background(), server); err != nil || k.RevokedAt != nil || !k.Server {
-				t.Fatalf("other key: %+v %v", k, err)
-			}
-		})
-	}
+	onBothEngines(t, func(t *testing.T, dsn string) {
+		env := map[string]string{"REVLOOP_DB": dsn}
+		lastLine := func(r result) string {
+			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+			return lines[len(lines)-1]
+		}
+		r := revloop(t, "", env, "writekey", "create", "--name", "www.example.cn")
+		site := lastLine(r)
+		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(site, "wk_") || len(site) < 25 || strings.ContainsAny(site, " \t") {
+			t.Fatalf("create: %+v", r)
+		}
+		r = revloop(t, "", env, "writekey", "create", "--name", "后端服务", "--server")
+		server := lastLine(r)
+		if r.code != 0 || server == site || !strings.HasPrefix(server, "wk_") || !strings.Contains(r.stdout, "created server write key") {
+			t.Fatalf("second create: %+v", r)
+		}
+		r = revloop(t, "", env, "writekey", "list")
+		if r.code != 0 || !strings.Contains(r.stdout, "www.example.cn") || !strings.Contains(r.stdout, site) ||
+			!strings.Contains(r.stdout, "后端服务") || strings.Count(r.stdout, "active") != 2 ||
+			strings.Count(r.stdout, " browser ") != 1 || strings.Count(r.stdout, " server ") != 1 {
+			t.Fatalf("list: %+v", r)
+		}
+		if strings.Index(r.stdout, server) > strings.Index(r.stdout, site) {
+			t.Errorf("list is not newest first:\n%s", r.stdout)
+		}
+		r = revloop(t, "", env, "writekey", "revoke", "--id", "1")
+		if r.code != 0 || !strings.Contains(r.stdout, "revoked write key 1") {
+			t.Fatalf("revoke: %+v", r)
+		}
+		r = revloop(t, "", env, "writekey", "list")
+		if strings.Count(r.stdout, "active") != 1 || !strings.Contains(r.stdout, "revoked 20") {
+			t.Fatalf("list after revoke: %+v", r)
+		}
+		// The store sees what the command did.
+		s, err := store.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		k, err := s.WriteKeyByKey(context.Background(), site)
+		if err != nil || k.RevokedAt == nil || k.Name != "www.example.cn" || k.Server {
+			t.Fatalf("stored key: %+v %v", k, err)
+		}
+		if k, err := s.WriteKeyByKey(context.Background(), server); err != nil || k.RevokedAt != nil || !k.Server {
+			t.Fatalf("other key: %+v %v", k, err)
+		}
+	})
 }
 
 func TestWriteKeyBadCommandLines(t *testing.T) {
