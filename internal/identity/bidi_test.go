@@ -14,6 +14,7 @@ func TestStripBidi(t *testing.T) {
 		{"\u202a\u202b\u202d", ""},
 		{"plain — “quoted” …", "plain — “quoted” …"}, // other E2 80 characters stay
 		{"\u200f\u061c", "\u200f\u061c"},             // marks are not controls that embed
+		{"\xe2\x80\u202e\xae", ""},                   // removing one must not leave another
 	} {
 		if got := StripBidi(c.in); got != c.want {
 			t.Errorf("StripBidi(%q) = %q, want %q", c.in, got, c.want)

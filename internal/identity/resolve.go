@@ -109,16 +109,20 @@ func StripBidi(s string) string {
 		return s
 	}
 	// Byte by byte, so that anything else, even invalid UTF-8, stays as is.
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if !isBidiControl(r) {
-			b.WriteString(s[i : i+size])
+	// Removing a control can join the invalid bytes around it into a new
+	// one ("\xe2\x80" + control + "\xae"), so the output is checked, not
+	// the input: whenever the bytes written so far end in a control, it is
+	// taken back off. One pass, and the result holds no control.
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		out = append(out, s[i])
+		if n := len(out); n >= 3 && out[n-3] == 0xE2 {
+			if r, size := utf8.DecodeRune(out[n-3:]); size == 3 && isBidiControl(r) {
+				out = out[:n-3]
+			}
 		}
-		i += size
 	}
-	return b.String()
+	return string(out)
 }
 
 // stripBidiIn removes bidi controls from the keys and string values of a
