@@ -39,7 +39,7 @@ unit:
 # duration can expire while an input is being minimised and fail the run.
 FUZZTIME ?= 20000x
 FUZZ := ./internal/collect:FuzzDecode ./internal/channel:FuzzParseURL ./internal/channel:FuzzClassify \
-	./internal/identity:FuzzNormalise ./internal/identity:FuzzStripBidi ./internal/importer:FuzzImportCosts ./internal/importer:FuzzImportEvents \
+	./internal/identity:FuzzNormalise ./internal/model:FuzzStripBidi ./internal/importer:FuzzImportCosts ./internal/importer:FuzzImportEvents ./internal/importer:FuzzImportWideRows \
 	./internal/attribution:FuzzReadPaths
 
 fuzz:

@@ -174,7 +174,7 @@ func (a *Service) CreateUser(ctx context.Context, email, name string, role model
 	if err != nil {
 		return model.User{}, err
 	}
-	u := model.User{Email: e, Name: strings.TrimSpace(name), Role: role, PasswordHash: hash, CreatedAt: a.Now()}
+	u := model.User{Email: e, Name: model.CleanText(name), Role: role, PasswordHash: hash, CreatedAt: a.Now()}
 	id, err := a.Store.CreateUser(ctx, u)
 	if err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
@@ -271,7 +271,7 @@ func (a *Service) CreateUserAPIKey(ctx context.Context, userID int64, name strin
 }
 
 func (a *Service) createAPIKey(ctx context.Context, userID int64, name string, role model.Role) (string, model.APIKey, error) {
-	name = strings.TrimSpace(name)
+	name = model.CleanText(name)
 	if name == "" {
 		return "", model.APIKey{}, errors.New("an API key needs a name (--name)")
 	}

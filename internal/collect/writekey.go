@@ -30,7 +30,7 @@ func CreateWriteKey(ctx context.Context, s *store.Store, name string) (model.Wri
 // CreateWriteKeyOf stores a new write key named name, a server key when
 // server is set (docs/identity.md: what each kind may do).
 func CreateWriteKeyOf(ctx context.Context, s *store.Store, name string, server bool) (model.WriteKey, error) {
-	name = strings.TrimSpace(name)
+	name = model.CleanText(name)
 	if name == "" {
 		return model.WriteKey{}, errors.New("a write key needs a name (what sends with it, e.g. \"www.example.cn\")")
 	}

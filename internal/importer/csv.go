@@ -25,6 +25,8 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
+
+	"github.com/revloop/revloop/internal/model"
 )
 
 // Limits on what one file may hold. A file is read as a stream, a row at a
@@ -367,7 +369,7 @@ func (c columns) get(fields []string, name string) string {
 	if !ok || i >= len(fields) {
 		return ""
 	}
-	return fields[i]
+	return model.StripBidi(fields[i])
 }
 
 // aliasIndex maps normalised header names to fields; it is built once per

@@ -210,15 +210,18 @@ func eventRow(cols columns, rec record, loc *time.Location) (EventRow, error) {
 // RFC 3339) or a bare day (taken as midnight); times without a zone are in loc.
 func parseEventTime(s string, loc *time.Location) (time.Time, error) {
 	v := strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
+	inRange := func(t time.Time) (time.Time, error) {
+		if t.Year() < 2000 || t.Year() > 2100 {
+			return time.Time{}, fmt.Errorf("time %q is out of range (years 2000 to 2100)", s)
+		}
 		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return inRange(t)
 	}
 	for _, layout := range []string{"2006-1-2 15:04:05", "2006-1-2 15:04", "2006/1/2 15:04:05", "2006/1/2 15:04", "2006-1-2T15:04:05", "2006-1-2T15:04"} {
 		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
-			if t.Year() < 2000 || t.Year() > 2100 {
-				return time.Time{}, fmt.Errorf("time %q is out of range", s)
-			}
-			return t.UTC(), nil
+			return inRange(t)
 		}
 	}
 	if strings.ContainsAny(v, ":") {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/revloop/revloop/internal/identity"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -506,14 +507,22 @@ func (r *Run) events(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	now := im.now()
+	// The rows of erased persons and of persons who withdrew consent to
+	// tracking are not imported again, as the collector does not collect
+	// their events.
+	suppressed, err := identity.LoadSuppressions(ctx, im.Store)
+	if err != nil {
+		return Result{}, err
+	}
+	nsuppressed := 0
 
 	// Second reading: store in chunks.
 	cp := r.from
 	chunk := make([][]model.Event, 0, im.chunkRows())
 	var newCampaigns []string
-	nchunk, last := 0, 0
+	nchunk, last, pending := 0, 0, 0 // pending: rows read since the last chunk, suppressed ones too
 	flush := func() error {
-		if len(chunk) == 0 {
+		if pending == 0 {
 			return nil
 		}
 		if im.beforeChunk != nil {
@@ -522,12 +531,12 @@ func (r *Run) events(ctx context.Context) (Result, error) {
 			}
 		}
 		next := cp
-		next.Line, next.Done = last, cp.Done+int64(len(chunk))
+		next.Line, next.Done = last, cp.Done+int64(pending)
 		if _, err := im.Store.ImportEventChunk(ctx, store.ImportChunk{JobID: r.JobID, Done: next.Done, Checkpoint: next.after}, chunk, newCampaigns); err != nil {
 			return err
 		}
 		cp = next
-		chunk, newCampaigns, nchunk = chunk[:0], newCampaigns[:0], nchunk+1
+		chunk, newCampaigns, nchunk, pending = chunk[:0], newCampaigns[:0], nchunk+1, 0
 		return nil
 	}
 	if err := r.rewind(); err != nil {
@@ -550,9 +559,13 @@ func (r *Run) events(ctx context.Context) (Result, error) {
 		}
 		// The row names the campaign as stored, so that its touches find it.
 		row.Campaign = code
-		chunk = append(chunk, row.Events(key.ID, now))
-		last = row.Line
-		if len(chunk) >= im.chunkRows() {
+		last, pending = row.Line, pending+1
+		if evs := row.Events(key.ID, now); !suppressed.Suppressed(&evs[0]) && !suppressed.Suppressed(&evs[1]) {
+			chunk = append(chunk, evs)
+		} else {
+			nsuppressed++
+		}
+		if pending >= im.chunkRows() {
 			return flush()
 		}
 		return nil
@@ -562,6 +575,9 @@ func (r *Run) events(ctx context.Context) (Result, error) {
 	}
 	if err != nil {
 		return Result{}, err
+	}
+	if nsuppressed > 0 {
+		nb.add("%d rows not imported: they name a person who was erased or withdrew consent to tracking", nsuppressed)
 	}
 	rec := store.Import{Kind: "events", FileHash: r.hash, FileName: r.name, Layout: "events", RowsRead: rows, RowsNew: cp.New, RowsSame: cp.Same, CreatedAt: now}
 	return r.finish(ctx, rec, enc, nb.all())

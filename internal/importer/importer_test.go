@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
@@ -210,4 +211,43 @@ func rawDB(t *testing.T, s *store.Store) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// An erased person's rows are not imported again: erasure suppresses their
+// identifiers, and imports honour that as the collector does.
+func TestImportEventsSkipsSuppressedPersons(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+		im := &Importer{Store: s, Now: func() time.Time { return now }, CreateCampaigns: true}
+		if _, err := im.Events(ctx, "first.csv", []byte("time,event,campaign,email\n2024-05-10 09:12,registered,EXPO,li@acme.cn\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.PersonByIdentity(ctx, model.IdentityEmail, "li@acme.cn")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ErasePerson(ctx, p.ID, "test", now); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := s.CountEvents(ctx)
+		res, err := im.Events(ctx, "second.csv", []byte("time,event,campaign,email\n"+
+			"2024-05-18 10:05,checked_in,EXPO,LI@acme.cn\n"+
+			"2024-05-18 10:06,checked_in,EXPO,wang@acme.cn\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := s.CountEvents(ctx)
+		if after-before != 2 || res.RowsRead != 2 || res.RowsNew != 1 || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "1 rows not imported") {
+			t.Fatalf("events %d → %d, result %+v", before, after, res)
+		}
+		db := rawDB(t, s)
+		var n int
+		if err := db.QueryRow("SELECT COUNT(*) FROM events WHERE payload LIKE '%li@acme.cn%' OR payload LIKE '%LI@acme.cn%'").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d events of the erased person, %v", n, err)
+		}
+	})
 }

@@ -217,13 +217,15 @@ func TestParseEventsBadRows(t *testing.T) {
 		"2024-05-01 10:00,registered,,a@b.cn,\n" +
 		"2024-05-01 10:00,registered,C1,not-an-email,\n" +
 		"2024-05-01 10:00,registered,C1,,\n" +
-		"2024-05-01 10:00,registered,C1,,12ab\n"
+		"2024-05-01 10:00,registered,C1,,12ab\n" +
+		"9999-12-31T23:59:59Z,registered,C1,a@b.cn,\n" +
+		"1734-01-01 00:00,registered,C1,a@b.cn,\n"
 	_, err := ParseEvents([]byte(csv), time.UTC)
 	var bad *BadRowsError
 	if !errors.As(err, &bad) {
 		t.Fatalf("err = %v", err)
 	}
-	want := map[int]string{3: "time", 4: "event", 5: "campaign", 6: "email", 7: "nobody", 8: "phone"}
+	want := map[int]string{3: "time", 4: "event", 5: "campaign", 6: "email", 7: "nobody", 8: "phone", 9: "out of range", 10: "out of range"}
 	if bad.Total != len(want) {
 		t.Errorf("%d bad rows: %v", bad.Total, err)
 	}

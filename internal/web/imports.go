@@ -135,6 +135,9 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 				writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": bad.Error(), "bad_rows": bad.Rows, "bad_row_count": bad.Total, "job_id": run.JobID})
 			case o.err != nil && isInputError(o.err):
 				writeJSON(w, http.StatusBadRequest, map[string]any{"error": o.err.Error(), "job_id": run.JobID})
+			case o.err != nil && store.Unwritable(o.err):
+				w.Header().Set("Retry-After", "30")
+				writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": fmt.Sprintf("the database cannot be written at the moment (read-only or out of space); import the same file again later to finish it (job %d)", run.JobID), "job_id": run.JobID})
 			case o.err != nil:
 				writeJSON(w, http.StatusInternalServerError, map[string]any{"error": fmt.Sprintf("the import failed part way; import the same file again to finish it (job %d)", run.JobID), "job_id": run.JobID})
 			default:

@@ -669,7 +669,7 @@ func (s *Server) opportunityInput(r *http.Request, req opportunityRequest) (stor
 	if in.ExternalID, err = crmExternalID("external_id", req.ExternalID); err != nil {
 		return in, bad("%v", err)
 	}
-	if in.Name = strings.TrimSpace(req.Name); in.Name == "" || len(in.Name) > 500 {
+	if in.Name = model.CleanText(req.Name); in.Name == "" || len(in.Name) > 500 {
 		return in, bad("name: want 1 to 500 bytes")
 	}
 	if in.Amount, err = lifecycle.ParseAmount(req.Amount); err != nil {

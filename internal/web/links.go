@@ -122,8 +122,7 @@ func (s *Server) linkRedirect(w http.ResponseWriter, r *http.Request, lm *linkMe
 		return
 	}
 	if err != nil {
-		s.log.Error("tracked link", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		s.pageInternal(w, r, "tracked link", err)
 		return
 	}
 	target, err := links.ParseTarget(l.TargetURL)
@@ -175,8 +174,7 @@ func (s *Server) linkQR(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.log.Error("tracked link QR", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		s.pageInternal(w, r, "tracked link QR", err)
 		return
 	}
 	short := s.publicBase(r) + "/r/" + l.Code
@@ -314,9 +312,9 @@ func CreateLink(ctx context.Context, st *store.Store, req LinkRequest) (store.Tr
 	if err != nil {
 		return store.TrackedLink{}, bad("%v", err)
 	}
-	l := store.TrackedLink{CampaignID: c.ID, CampaignCode: c.Code, TargetURL: u.String(), CardID: strings.TrimSpace(req.CardID),
-		UTMSource: strings.TrimSpace(req.UTMSource), UTMMedium: strings.TrimSpace(req.UTMMedium), UTMCampaign: strings.TrimSpace(req.UTMCamp),
-		UTMTerm: strings.TrimSpace(req.UTMTerm), UTMContent: strings.TrimSpace(req.UTMContent), CreatedAt: time.Now()}
+	l := store.TrackedLink{CampaignID: c.ID, CampaignCode: c.Code, TargetURL: u.String(), CardID: model.CleanText(req.CardID),
+		UTMSource: model.CleanText(req.UTMSource), UTMMedium: model.CleanText(req.UTMMedium), UTMCampaign: model.CleanText(req.UTMCamp),
+		UTMTerm: model.CleanText(req.UTMTerm), UTMContent: model.CleanText(req.UTMContent), CreatedAt: time.Now()}
 	if len(l.CardID) > 100 {
 		return l, bad("card_id is longer than 100 bytes")
 	}

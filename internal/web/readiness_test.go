@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -56,6 +57,12 @@ func TestUnwritableDatabaseIsNotReady(t *testing.T) {
 		res = put()
 		if b := bodyOf(t, res); res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(b, "cannot be written") || res.Header.Get("Retry-After") == "" {
 			t.Fatalf("PUT setting on a read-only database: %d %q (Retry-After %q), want 503 with Retry-After", res.StatusCode, b, res.Header.Get("Retry-After"))
+		}
+		// A page that must write (logging in makes a session) answers 503
+		// too, with the reason, in the page's language.
+		res = e.do(t, req{method: http.MethodPost, target: "/login", form: url.Values{"email": {testEmail}, "password": {testPassword}, "next": {"/"}}})
+		if b := bodyOf(t, res); res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(b, "cannot be written") {
+			t.Fatalf("login on a read-only database: %d %q, want 503 with Retry-After", res.StatusCode, b)
 		}
 		// Reads still work.
 		if res := e.api(t, "/api/v1/stats"); res.StatusCode != http.StatusOK {

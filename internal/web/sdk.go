@@ -64,8 +64,7 @@ type trackingView struct {
 func (s *Server) trackingPage(w http.ResponseWriter, r *http.Request) {
 	keys, err := s.store.WriteKeys(r.Context())
 	if err != nil {
-		s.log.Error("tracking page", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		s.pageInternal(w, r, "tracking page", err)
 		return
 	}
 	v := trackingView{Base: s.publicBase(r)}
@@ -77,8 +76,7 @@ func (s *Server) trackingPage(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := s.store.TrackedLinks(r.Context(), 0, 50)
 	if err != nil {
-		s.log.Error("tracking page links", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		s.pageInternal(w, r, "tracking page links", err)
 		return
 	}
 	for _, l := range list {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -124,6 +127,25 @@ func TestOpportunityUpsertKeepsStoredDates(t *testing.T) {
 		e.expect(t, "POST", "/api/v1/opportunities", e.sales, `{"external_id":"SF-8","account_id":1,"name":"n","amount":"1","stage":"closed_lost"}`, 201, "", &o)
 		if o.CreatedAt.Before(before) || o.ClosedAt == nil || o.ClosedAt.Before(before) {
 			t.Fatalf("new opportunity: created %v closed %v", o.CreatedAt, o.ClosedAt)
+		}
+	})
+}
+
+// Names from outside lose their bidi controls wherever they are stored, so
+// that a name cannot display as something other than what it holds.
+func TestNamesLoseBidiControls(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newLcEnv(t, s)
+		var o opportunityJSON
+		e.expect(t, "POST", "/api/v1/opportunities", e.sales, `{"external_id":"SF-9","account_id":1,"name":"\u202eACME CDP\u202c","stage":"proposal","amount":"1.00"}`, 201, "", &o)
+		if o.Name != "ACME CDP" {
+			t.Fatalf("opportunity name %q", o.Name)
+		}
+		ctx := context.Background()
+		a := auth.New(s)
+		u, err := a.CreateUser(ctx, "bidi@example.com", "\u2067王伟\u2069", model.RoleViewer, "Lq7-vX2p!kR9zt-w")
+		if err != nil || u.Name != "王伟" {
+			t.Fatalf("user %q, %v", u.Name, err)
 		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/report"
+	"github.com/revloop/revloop/internal/store"
 )
 
 //go:embed templates/*.html
@@ -166,6 +167,20 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, code int, k
 	s.render(w, r, code, "error", "error.title", errorPage{Code: code, Message: loc.T(key)})
 }
 
+// pageInternal answers a page whose request failed on err: 503 with
+// Retry-After while the database cannot be written (see /readyz), 500
+// otherwise. what names the page in the log.
+func (s *Server) pageInternal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if store.Unwritable(err) {
+		s.log.Error(what+": the database cannot be written", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "30")
+		s.renderError(w, r, http.StatusServiceUnavailable, "error.unwritable")
+		return
+	}
+	s.log.Error(what, "path", r.URL.Path, "err", err)
+	s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+}
+
 func langOnly(r *http.Request) Lang {
 	l, _ := requestLang(r)
 	return l
@@ -181,8 +196,7 @@ func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 			return
 		}
 		if err != nil {
-			s.log.Error("check session", "err", err)
-			s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+			s.pageInternal(w, r, "check session", err)
 			return
 		}
 		next(w, r.WithContext(withUser(r.Context(), u)))
@@ -280,8 +294,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusServiceUnavailable, "login", "login.title", form)
 		return
 	case err != nil:
-		s.log.Error("login", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		s.pageInternal(w, r, "login", err)
 		return
 	}
 	s.log.Info("login", "user_id", u.ID, "ip", ip)
@@ -312,8 +325,7 @@ func (s *Server) login(ctx context.Context, email, password, clientIP string) (s
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		if err := s.auth.Logout(r.Context(), c.Value); err != nil {
-			s.log.Error("logout", "err", err)
-			s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+			s.pageInternal(w, r, "logout", err)
 			return
 		}
 	}

@@ -256,8 +256,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, code int, v usersView) {
 	users, err := s.usersWithSessions(r.Context())
 	if err != nil {
-		s.log.Error("users page", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		s.pageInternal(w, r, "users page", err)
 		return
 	}
 	v.Users = users
@@ -295,8 +294,7 @@ func (s *Server) usersFormError(w http.ResponseWriter, r *http.Request, v usersV
 	loc := s.catalog.locale(langOnly(r))
 	msg, ok := userErrorText(loc, err)
 	if !ok {
-		s.log.Error("users page", "err", err)
-		s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+		s.pageInternal(w, r, "users page", err)
 		return
 	}
 	v.Error = msg
