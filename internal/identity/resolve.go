@@ -795,6 +795,11 @@ func (r Resolver) account(p *store.ProcessTx, ev *model.Event, m Message, person
 		} else if err := p.UpdateAccount(acct, name, domain, industry, gid); err != nil {
 			return err
 		}
+		employees := int64(0)
+		if n, err := strconv.ParseFloat(m.groupTrait([]string{"employees", "employeecount", "numberofemployees", "员工数"}), 64); err == nil && n > 0 && n < 1e8 {
+			employees = int64(n)
+		}
+		p.FillAccount(acct, "", employees, clipString(strings.TrimSpace(m.groupTrait([]string{"plan"})), 100))
 		res.AccountID = acct
 		return p.SetPersonAccount(person, acct, true)
 	}
@@ -834,7 +839,7 @@ func (r Resolver) account(p *store.ProcessTx, ev *model.Event, m Message, person
 // moves the person to that account, as a group call would; otherwise the
 // company's domain (or the person's business email domain) finds or makes
 // the account of a person who has none. The company's industry and size
-// fill what the account lacks.
+// fill what the account lacks; its plan replaces the account's.
 func (r Resolver) company(p *store.ProcessTx, co map[string]any, person int64, res *Result) error {
 	gid := strings.TrimSpace(lookup(co, []string{"id", "groupid"}))
 	if junkValues[strings.ToLower(gid)] {
@@ -886,7 +891,7 @@ func (r Resolver) company(p *store.ProcessTx, co map[string]any, person int64, r
 		return nil
 	}
 	res.AccountID = acct
-	p.FillAccount(acct, industry, employees)
+	p.FillAccount(acct, industry, employees, clipString(strings.TrimSpace(lookup(co, []string{"plan"})), 100))
 	return nil
 }
 

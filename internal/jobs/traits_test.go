@@ -195,6 +195,7 @@ type account struct {
 	GroupID   string
 	Industry  string
 	Employees int64
+	Plan      string
 }
 
 func accountOf(t *testing.T, s *store.Store, user string) account {
@@ -204,8 +205,8 @@ func accountOf(t *testing.T, s *store.Store, user string) account {
 		t.Fatalf("%s has no account", user)
 	}
 	a := account{ID: p.AccountID}
-	if err := s.WriterDB().QueryRowContext(ctx, fmt.Sprintf("SELECT name, domain, group_id, industry, employees FROM accounts WHERE id = %d", p.AccountID)).
-		Scan(&a.Name, &a.Domain, &a.GroupID, &a.Industry, &a.Employees); err != nil {
+	if err := s.WriterDB().QueryRowContext(ctx, fmt.Sprintf("SELECT name, domain, group_id, industry, employees, plan FROM accounts WHERE id = %d", p.AccountID)).
+		Scan(&a.Name, &a.Domain, &a.GroupID, &a.Industry, &a.Employees, &a.Plan); err != nil {
 		t.Fatalf("account of %s: %v", user, err)
 	}
 	return a
@@ -229,7 +230,18 @@ func TestCompanyTraitPlacesPerson(t *testing.T) {
 		{
 			name:     "an id is a group id",
 			msgs:     []msg{{"c1", `{"email":"wang@yunqi.cn","company":{"id":"g-1","name":"云启数据","industry":"software","employee_count":250,"plan":"pro"}}`}},
-			want:     map[string]account{"c1": {Name: "云启数据", Domain: "yunqi.cn", GroupID: "g-1", Industry: "software", Employees: 250}},
+			want:     map[string]account{"c1": {Name: "云启数据", Domain: "yunqi.cn", GroupID: "g-1", Industry: "software", Employees: 250, Plan: "pro"}},
+			accounts: 1,
+		},
+		{
+			name: "the latest plan wins; a message without one keeps it",
+			msgs: []msg{
+				{"c1", `{"email":"wang@yunqi.cn","company":{"id":"g-1","name":"云启数据","plan":"free"}}`},
+				{"c1", `{"company":{"id":"g-1","plan":"enterprise"}}`},
+				{"c2", `{"email":"zhou@yunqi.cn","company":{"id":"g-1","name":"云启数据"}}`},
+			},
+			want:     map[string]account{"c1": {Name: "云启数据", Domain: "yunqi.cn", GroupID: "g-1", Plan: "enterprise"}},
+			same:     [][]string{{"c1", "c2"}},
 			accounts: 1,
 		},
 		{

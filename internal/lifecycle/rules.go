@@ -449,11 +449,26 @@ const runBatch = 500
 // visitor stage at now and applies what it decides. It is idempotent: a
 // second run at the same time changes nothing.
 func RunRules(ctx context.Context, s *store.Store, now time.Time) (RunResult, error) {
+	return runRules(ctx, s, nil, now)
+}
+
+// RunRulesFor is RunRules over the persons with the given ids only: those
+// whose activity, score, traits or identity changed since the last run, so
+// that a merge or a new score reaches their grade and stage at once rather
+// than at the next full run. No ids, no work.
+func RunRulesFor(ctx context.Context, s *store.Store, ids []int64, now time.Time) (RunResult, error) {
+	if len(ids) == 0 {
+		return RunResult{}, nil
+	}
+	return runRules(ctx, s, ids, now)
+}
+
+func runRules(ctx context.Context, s *store.Store, only []int64, now time.Time) (RunResult, error) {
 	rs, saved, err := ActiveRules(ctx, s)
 	if err != nil {
 		return RunResult{}, err
 	}
-	p, err := plan(ctx, s, rs, saved.Version, now)
+	p, err := plan(ctx, s, rs, saved.Version, only, now)
 	if err != nil {
 		return p.RunResult, err
 	}
@@ -502,15 +517,16 @@ type runPlan struct {
 	persons map[int64]store.LifecyclePerson
 }
 
-// plan evaluates rs over every person past the visitor stage at now,
-// reading the store and writing nothing.
-func plan(ctx context.Context, s *store.Store, rs RuleSet, version int64, now time.Time) (runPlan, error) {
+// plan evaluates rs over every person past the visitor stage at now (or
+// those of them in only, when it is not nil), reading the store and
+// writing nothing.
+func plan(ctx context.Context, s *store.Store, rs RuleSet, version int64, only []int64, now time.Time) (runPlan, error) {
 	p := runPlan{RunResult: RunResult{Version: version}}
 	if len(rs.Rules) == 0 {
 		return p, nil
 	}
 	activity, demo := rs.needs()
-	persons, err := s.LifecyclePersons(ctx, activity, demo)
+	persons, err := s.LifecyclePersons(ctx, only, activity, demo)
 	if err != nil {
 		return p, fmt.Errorf("read persons for lifecycle rules: %w", err)
 	}
@@ -569,7 +585,7 @@ type Change struct {
 // PreviewRules evaluates rs over every person at now as a run of the rules
 // would, without writing, and lists at most sample changes.
 func PreviewRules(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, sample int) (Preview, error) {
-	p, err := plan(ctx, s, rs, 0, now)
+	p, err := plan(ctx, s, rs, 0, nil, now)
 	if err != nil {
 		return Preview{}, err
 	}

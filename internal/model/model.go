@@ -160,6 +160,7 @@ type Account struct {
 	Region    string // e.g. "east", "north"
 	City      string
 	Tier      string // ABM tier: "A", "B", "C"
+	Plan      string // the plan the company is on, as its identify or group calls say
 	OwnerID   int64
 	CreatedAt time.Time
 }

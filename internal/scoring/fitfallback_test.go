@@ -13,7 +13,8 @@ const fallbackRules = `{"mql_threshold": 1000, "decay_half_life_days": 10, "time
 	{"field": "industry", "in": ["制造", "manufacturing"], "points": 15},
 	{"field": "employees", "gte": 500, "points": 10},
 	{"field": "city", "equals": "上海", "points": 3},
-	{"field": "tier", "exists": false, "points": 1}
+	{"field": "tier", "exists": false, "points": 1},
+	{"field": "plan", "in": ["pro", "enterprise"], "points": 7}
 ]}`
 
 func TestFitFallsBackToTraits(t *testing.T) {
@@ -39,6 +40,8 @@ func TestFitFallsBackToTraits(t *testing.T) {
 		{"a trait decides exists", scoring.Profile{Traits: map[string]any{"tier": "A"}}, 0, ""},
 		{"not a head count", scoring.Profile{Traits: map[string]any{"employees": "51-200", "employee_count": -3.0}}, 1, ""},
 		{"no traits", scoring.Profile{}, 1, ""},
+		{"the account's plan", scoring.Profile{Plan: "enterprise"}, 7 + 1, ""},
+		{"a plan trait when the account has none", scoring.Profile{Traits: map[string]any{"company": map[string]any{"plan": "pro"}}}, 7 + 1, ""},
 	}
 	for _, c := range cases {
 		b := r.Evaluate(c.p, nil, now)

@@ -149,7 +149,7 @@ func propertiesOf(payload string) map[string]any {
 
 func profileOf(p *store.ScoringProfile, traits bool) Profile {
 	out := Profile{Stage: p.Stage, Title: p.Title, Email: p.Email, Industry: p.Industry, SizeBand: p.SizeBand,
-		Employees: p.Employees, Region: p.Region, City: p.City, Tier: p.Tier}
+		Employees: p.Employees, Region: p.Region, City: p.City, Tier: p.Tier, Plan: p.Plan}
 	if traits && p.Traits != "" && p.Traits != "{}" {
 		// Malformed traits count as none rather than stopping every score.
 		_ = json.Unmarshal([]byte(p.Traits), &out.Traits)
@@ -168,6 +168,10 @@ type Result struct {
 	TookMS     int64         `json:"took_ms"`
 	ReadMS     int64         `json:"read_ms"`  // reading persons and activities
 	WriteMS    int64         `json:"write_ms"` // writing scores and stage moves
+	// Rescored are the ids of the persons an incremental run scored (those
+	// with new activity, identity or traits), for what follows them (the
+	// lifecycle rules). Empty after a full replay.
+	Rescored []int64 `json:"-"`
 }
 
 // Rescore scores the persons with the given ids at now with the active
@@ -231,6 +235,7 @@ func RescoreNew(ctx context.Context, s *store.Store, now time.Time) (Result, err
 		if res, err = rescore(ctx, s, rs, now, ids); err != nil {
 			return res, err
 		}
+		res.Rescored = ids
 	}
 	hw.EventID, hw.TouchpointID = max(hw.EventID, wm.EventID), max(hw.TouchpointID, wm.TouchpointID)
 	hw.PersonChangeID = max(hw.PersonChangeID, wm.PersonChangeID)

@@ -98,6 +98,7 @@ var knownFields = map[string]fieldKind{
 	"region":       fieldRegion,
 	"city":         fieldCity,
 	"tier":         fieldTier,
+	"plan":         fieldPlan,
 	"title":        fieldTitle,
 	"email_domain": fieldEmailDomain,
 	"stage":        fieldStage,
@@ -113,6 +114,7 @@ const (
 	fieldRegion
 	fieldCity
 	fieldTier
+	fieldPlan
 	fieldTitle
 	fieldEmailDomain
 	fieldStage
@@ -387,7 +389,7 @@ func parseField(name string) (fieldRef, error) {
 	}
 	key := strings.TrimPrefix(name, "traits.")
 	if !traitKey.MatchString(key) {
-		return fieldRef{}, fmt.Errorf("%q is neither a known field (industry, employees, size_band, region, city, tier, title, email_domain, stage) nor a custom trait (traits.KEY, KEY of letters, digits, _ and -)", name)
+		return fieldRef{}, fmt.Errorf("%q is neither a known field (industry, employees, size_band, region, city, tier, plan, title, email_domain, stage) nor a custom trait (traits.KEY, KEY of letters, digits, _ and -)", name)
 	}
 	return fieldRef{kind: fieldTrait, trait: key}, nil
 }

@@ -24,6 +24,7 @@ type Profile struct {
 	Region    string
 	City      string
 	Tier      string
+	Plan      string
 	Traits    map[string]any // custom traits (persons.traits)
 }
 
@@ -192,6 +193,8 @@ func accountTraits(k fieldKind) []string {
 		return []string{"city", "address.city", "company.city"}
 	case fieldTier:
 		return []string{"tier", "company.tier"}
+	case fieldPlan:
+		return []string{"plan", "company.plan"}
 	}
 	return nil
 }
@@ -247,6 +250,8 @@ func (p *Profile) ownValue(f fieldRef) (value, bool) {
 		return textValue(p.City)
 	case fieldTier:
 		return textValue(p.Tier)
+	case fieldPlan:
+		return textValue(p.Plan)
 	case fieldTitle:
 		return textValue(p.Title)
 	case fieldEmailDomain:

@@ -720,8 +720,8 @@ func (s *Store) PersonDetail(ctx context.Context, id int64) (PersonDetail, error
 	}
 	if d.AccountID != 0 {
 		var a model.Account
-		err := s.r.QueryRowContext(ctx, s.q("SELECT id, name, name_en, domain, industry, size_band, region, city, tier, created_at FROM accounts WHERE id = ?"), d.AccountID).
-			Scan(&a.ID, &a.Name, &a.NameEN, &a.Domain, &a.Industry, &a.SizeBand, &a.Region, &a.City, &a.Tier, &a.CreatedAt)
+		err := s.r.QueryRowContext(ctx, s.q("SELECT id, name, name_en, domain, industry, size_band, employees, region, city, tier, plan, created_at FROM accounts WHERE id = ?"), d.AccountID).
+			Scan(&a.ID, &a.Name, &a.NameEN, &a.Domain, &a.Industry, &a.SizeBand, &a.Employees, &a.Region, &a.City, &a.Tier, &a.Plan, &a.CreatedAt)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return d, err
 		}

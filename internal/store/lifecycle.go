@@ -185,15 +185,35 @@ type LifecyclePerson struct {
 }
 
 // LifecyclePersons reads every person past the visitor stage (merged
-// persons excluded). withActivity fills LastActivity, withDemo DemoRequest:
-// both cost a pass over the touchpoints, so rules ask only when they need them.
-func (s *Store) LifecyclePersons(ctx context.Context, withActivity, withDemo bool) ([]LifecyclePerson, error) {
+// persons excluded), or with only not nil those of them whose ids it
+// holds. withActivity fills LastActivity, withDemo DemoRequest: both cost
+// a pass over the touchpoints (of the persons read), so rules ask only
+// when they need them.
+func (s *Store) LifecyclePersons(ctx context.Context, only []int64, withActivity, withDemo bool) ([]LifecyclePerson, error) {
+	if only == nil {
+		return s.lifecyclePersons(ctx, "", nil, withActivity, withDemo)
+	}
+	var out []LifecyclePerson
+	for i := 0; i < len(only); i += idChunk {
+		in, args := inList("person_id", only[i:min(i+idChunk, len(only))])
+		part, err := s.lifecyclePersons(ctx, " AND "+in, args, withActivity, withDemo)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+	}
+	return out, nil
+}
+
+// lifecyclePersons reads the persons of LifecyclePersons; filter, when not
+// empty, is " AND person_id IN (...)" with its args.
+func (s *Store) lifecyclePersons(ctx context.Context, filter string, args []any, withActivity, withDemo bool) ([]LifecyclePerson, error) {
 	var out []LifecyclePerson
 	idx := map[int64]int{}
 	err := s.each(ctx, `SELECT p.id, p.stage, p.stage_at, p.score, p.predicted_probability, p.grade, p.grade_set_by, p.sdr_class, p.sdr_class_set_by,
 			COALESCE(a.tier, ''), COALESCE(a.industry, '')
 		FROM persons p LEFT JOIN accounts a ON a.id = p.account_id
-		WHERE p.stage <> 'visitor' AND p.merged_into_id IS NULL ORDER BY p.id`, nil, func(r *sql.Rows) error {
+		WHERE p.stage <> 'visitor' AND p.merged_into_id IS NULL`+strings.ReplaceAll(filter, "person_id", "p.id")+` ORDER BY p.id`, args, func(r *sql.Rows) error {
 		var p LifecyclePerson
 		var st string
 		var at sql.NullTime
@@ -214,7 +234,7 @@ func (s *Store) LifecyclePersons(ctx context.Context, withActivity, withDemo boo
 		return nil, err
 	}
 	if withActivity {
-		err := s.each(ctx, `SELECT person_id, MAX(occurred_at) FROM touchpoints WHERE person_id IS NOT NULL GROUP BY person_id`, nil, func(r *sql.Rows) error {
+		err := s.each(ctx, `SELECT person_id, MAX(occurred_at) FROM touchpoints WHERE person_id IS NOT NULL`+filter+` GROUP BY person_id`, args, func(r *sql.Rows) error {
 			var id int64
 			var last storedTime // an aggregate: SQLite gives it as text
 			if err := r.Scan(&id, &last); err != nil {
@@ -232,7 +252,7 @@ func (s *Store) LifecyclePersons(ctx context.Context, withActivity, withDemo boo
 	if withDemo {
 		// A demo request is a form sent from a /demo page, a touch typed as a
 		// demo request, or a tracked "Demo Requested" event.
-		err := s.each(ctx, `SELECT person_id, type, url FROM touchpoints WHERE person_id IS NOT NULL AND (type IN ('form_submit', 'form_submitted') OR LOWER(type) LIKE '%demo%')`, nil, func(r *sql.Rows) error {
+		err := s.each(ctx, `SELECT person_id, type, url FROM touchpoints WHERE person_id IS NOT NULL`+filter+` AND (type IN ('form_submit', 'form_submitted') OR LOWER(type) LIKE '%demo%')`, args, func(r *sql.Rows) error {
 			var id int64
 			var typ, u string
 			if err := r.Scan(&id, &typ, &u); err != nil {
@@ -246,7 +266,7 @@ func (s *Store) LifecyclePersons(ctx context.Context, withActivity, withDemo boo
 		if err != nil {
 			return nil, err
 		}
-		err = s.each(ctx, `SELECT DISTINCT person_id FROM events WHERE person_id IS NOT NULL AND type = 'track' AND LOWER(name) = 'demo requested'`, nil, func(r *sql.Rows) error {
+		err = s.each(ctx, `SELECT DISTINCT person_id FROM events WHERE person_id IS NOT NULL`+filter+` AND type = 'track' AND LOWER(name) = 'demo requested'`, args, func(r *sql.Rows) error {
 			var id int64
 			if err := r.Scan(&id); err != nil {
 				return err

@@ -102,7 +102,7 @@ func TestSetQualifications(t *testing.T) {
 func TestLifecyclePersonsAndLookups(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		loadLifecycleWorld(t, s)
-		ps, err := s.LifecyclePersons(ctx, true, true)
+		ps, err := s.LifecyclePersons(ctx, nil, true, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,9 +120,19 @@ func TestLifecyclePersonsAndLookups(t *testing.T) {
 		if p4.ID != 4 || p4.DemoRequest || p4.LastActivity == nil {
 			t.Errorf("person 4: %+v", p4)
 		}
-		ps, err = s.LifecyclePersons(ctx, false, false)
+		ps, err = s.LifecyclePersons(ctx, nil, false, false)
 		if err != nil || ps[0].LastActivity != nil || ps[0].DemoRequest {
 			t.Fatalf("without the costly inputs: %+v %v", ps[0], err)
+		}
+		// Only some persons: the same values, for those only (a visitor
+		// and an unknown id are not read).
+		some, err := s.LifecyclePersons(ctx, []int64{4, 3, 999, 1}, true, true)
+		if err != nil || len(some) != 2 || some[0].ID != 1 || some[1].ID != 4 || !some[0].DemoRequest || some[0].LastActivity == nil ||
+			!some[0].LastActivity.Equal(*p1.LastActivity) || some[1].DemoRequest || some[1].LastActivity == nil {
+			t.Fatalf("only 1, 3, 4, 999: %+v %v", some, err)
+		}
+		if none, err := s.LifecyclePersons(ctx, []int64{}, true, true); err != nil || len(none) != 0 {
+			t.Fatalf("only none: %+v %v", none, err)
 		}
 
 		// Lookups the CRM API resolves references with.

@@ -969,12 +969,15 @@ func (p *ProcessTx) UpdateAccount(id int64, name, domain, industry, groupID stri
 
 // FillAccount sets an account's industry and employee count where it has
 // none yet (what a person's company traits say).
-func (p *ProcessTx) FillAccount(id int64, industry string, employees int64) {
+func (p *ProcessTx) FillAccount(id int64, industry string, employees int64, plan string) {
 	a, ok := p.newAccounts[id]
 	if !ok {
 		a = &pendingAccount{id: id}
 		p.newAccounts[id] = a
 		p.accountOrder = append(p.accountOrder, id)
+	}
+	if plan != "" {
+		a.plan = plan // the latest plan sent wins: a company's plan changes
 	}
 	if a.fillIndustry == "" {
 		a.fillIndustry = industry

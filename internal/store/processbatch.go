@@ -51,6 +51,7 @@ type pendingAccount struct {
 	// Filled only where the account has no value yet.
 	fillIndustry  string
 	fillEmployees int64
+	plan          string // overwrites when not empty
 	isNew         bool
 }
 
@@ -400,33 +401,34 @@ func (p *ProcessTx) flushAccounts() error {
 		a := p.newAccounts[id]
 		if a.isNew {
 			inserts = append(inserts, []any{a.id, clip(a.name, 200), a.domain, clip(orElse(a.industry, a.fillIndustry), 200), a.fillEmployees,
-				clip(a.groupID, 200), p.now})
+				clip(a.groupID, 200), clip(a.plan, 100), p.now})
 		} else {
 			updates = append(updates, []any{a.id, clip(a.name, 200), a.domain, clip(a.industry, 200), clip(a.groupID, 200),
-				clip(a.fillIndustry, 200), a.fillEmployees})
+				clip(a.fillIndustry, 200), a.fillEmployees, clip(a.plan, 100)})
 		}
 	}
 	p.newAccounts, p.accountOrder = map[int64]*pendingAccount{}, nil
-	if err := p.execRows("INSERT INTO accounts (id, name, domain, industry, employees, group_id, created_at) VALUES ", "(?, ?, ?, ?, ?, ?, ?)", "", 7, inserts); err != nil {
+	if err := p.execRows("INSERT INTO accounts (id, name, domain, industry, employees, group_id, plan, created_at) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)", "", 8, inserts); err != nil {
 		return err
 	}
 	// What a group call sent overwrites (empty values are left as they
 	// are); the group id is claimed only by an account that has none; a
 	// person's company traits fill what is empty. Accounts whose fields
 	// changed have their persons rescored (fit rules read them).
-	changed, err := p.queryIDs("WITH v (id, name, domain, industry, group_id, fill_industry, fill_employees) AS (VALUES ",
-		"(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))",
+	changed, err := p.queryIDs("WITH v (id, name, domain, industry, group_id, fill_industry, fill_employees, plan) AS (VALUES ",
+		"(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT))",
 		`), n AS (SELECT a.id,
 			CASE WHEN v.name <> '' THEN v.name ELSE a.name END AS name,
 			CASE WHEN v.domain <> '' THEN v.domain ELSE a.domain END AS domain,
 			CASE WHEN v.industry <> '' THEN v.industry WHEN a.industry = '' THEN v.fill_industry ELSE a.industry END AS industry,
 			CASE WHEN a.employees = 0 THEN v.fill_employees ELSE a.employees END AS employees,
-			CASE WHEN a.group_id = '' THEN v.group_id ELSE a.group_id END AS group_id
+			CASE WHEN a.group_id = '' THEN v.group_id ELSE a.group_id END AS group_id,
+			CASE WHEN v.plan <> '' THEN v.plan ELSE a.plan END AS plan
 			FROM v JOIN accounts a ON a.id = v.id)
-		UPDATE accounts SET name = n.name, domain = n.domain, industry = n.industry, employees = n.employees, group_id = n.group_id
+		UPDATE accounts SET name = n.name, domain = n.domain, industry = n.industry, employees = n.employees, group_id = n.group_id, plan = n.plan
 		FROM n WHERE accounts.id = n.id AND (accounts.name <> n.name OR accounts.domain <> n.domain OR accounts.industry <> n.industry
-			OR accounts.employees <> n.employees OR accounts.group_id <> n.group_id)
-		RETURNING accounts.id`, 7, updates)
+			OR accounts.employees <> n.employees OR accounts.group_id <> n.group_id OR accounts.plan <> n.plan)
+		RETURNING accounts.id`, 8, updates)
 	if err != nil {
 		return err
 	}

@@ -26,12 +26,13 @@ type ScoringProfile struct {
 	Region       string
 	City         string
 	Tier         string
+	Plan         string
 	ScoreVersion int64
 	Score        float64
 }
 
 const profileColumns = `SELECT p.id, p.stage, p.title, p.email, p.traits, COALESCE(a.industry, ''), COALESCE(a.size_band, ''),
-	COALESCE(a.employees, 0), COALESCE(a.region, ''), COALESCE(a.city, ''), COALESCE(a.tier, ''), COALESCE(p.score_version, 0), p.score
+	COALESCE(a.employees, 0), COALESCE(a.region, ''), COALESCE(a.city, ''), COALESCE(a.tier, ''), COALESCE(a.plan, ''), COALESCE(p.score_version, 0), p.score
 	FROM persons p LEFT JOIN accounts a ON a.id = p.account_id WHERE p.merged_into_id IS NULL`
 
 // ScoringProfiles reads the profiles of the persons with the given ids,
@@ -48,7 +49,7 @@ func (s *Store) ScoringProfiles(ctx context.Context, ids []int64) ([]ScoringProf
 			var p ScoringProfile
 			var stage string
 			if err := rows.Scan(&p.PersonID, &stage, &p.Title, &p.Email, &p.Traits, &p.Industry, &p.SizeBand,
-				&p.Employees, &p.Region, &p.City, &p.Tier, &p.ScoreVersion, &p.Score); err != nil {
+				&p.Employees, &p.Region, &p.City, &p.Tier, &p.Plan, &p.ScoreVersion, &p.Score); err != nil {
 				return err
 			}
 			p.Stage = model.Stage(stage)

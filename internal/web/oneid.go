@@ -63,10 +63,13 @@ type identifierJSON struct {
 }
 
 type accountJSON struct {
-	ID       int64  `json:"id"`
-	Name     string `json:"name"`
-	Domain   string `json:"domain"`
-	Industry string `json:"industry"`
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Domain    string `json:"domain"`
+	Industry  string `json:"industry"`
+	Employees int    `json:"employees"`
+	Tier      string `json:"tier"`
+	Plan      string `json:"plan"`
 }
 
 type personJSON struct {
@@ -124,7 +127,8 @@ func newPersonJSON(d store.PersonDetail) personJSON {
 		p.MergedIntoID = &d.MergedIntoID
 	}
 	if d.Account != nil {
-		p.Account = &accountJSON{ID: d.Account.ID, Name: d.Account.Name, Domain: d.Account.Domain, Industry: d.Account.Industry}
+		p.Account = &accountJSON{ID: d.Account.ID, Name: d.Account.Name, Domain: d.Account.Domain, Industry: d.Account.Industry,
+			Employees: d.Account.Employees, Tier: d.Account.Tier, Plan: d.Account.Plan}
 	}
 	for _, i := range d.Identities {
 		p.Identifiers = append(p.Identifiers, identifierJSON{Type: i.Type, Value: i.Value, CreatedAt: i.CreatedAt})

@@ -79,7 +79,7 @@ func ruleSetSnapshot(t *testing.T, s *store.Store) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc, err := s.LifecyclePersons(ctx, false, false)
+	lc, err := s.LifecyclePersons(ctx, nil, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
