@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/config"
+	"github.com/revloop/revloop/internal/links"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/web"
 )
@@ -41,7 +42,7 @@ func baseURL(ctx context.Context, s *store.Store, flag string) string {
 
 func linkCreate(ctx context.Context, c *cli, args []string) error {
 	var cfg config.Config
-	var req web.LinkRequest
+	var req links.Request
 	var base string
 	fs := newFlags(c, "link create", "link create --campaign CODE [--url URL] [--promoter EMAIL] [--card ID] [--utm-source S] ... [--db DB]",
 		"Create a tracked link for a campaign. The short URL is printed as the last line.")
@@ -68,8 +69,8 @@ func linkCreate(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer s.Close()
-	l, err := web.CreateLink(ctx, s, req)
-	var ie *web.LinkInputError
+	l, err := links.Create(ctx, s, req, time.Now())
+	var ie *links.InputError
 	if errors.As(err, &ie) {
 		return usageError{ie.Msg}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/config"
@@ -42,14 +43,23 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	return serve(ctx, c, cfg, s, log, nil)
 }
 
-// serve runs the web server until ctx ends. ready is called with the base URL.
+// serve runs the process in its role until ctx ends. ready is called
+// with the base URL.
 func serve(ctx context.Context, _ *cli, cfg config.Config, s *store.Store, log *slog.Logger, ready func(string)) error {
-	srv, err := web.New(web.Options{Store: s, Auth: auth.New(s), Logger: log, Version: version, InsecureCookies: cfg.InsecureCookies, MetricsToken: cfg.MetricsToken})
+	role, err := app.ParseRole(cfg.Role)
+	if err != nil {
+		return usageError{"--" + err.Error()}
+	}
+	a, err := app.New(app.Options{Store: s, Role: role, Logger: log, Version: version})
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(web.Options{App: a, InsecureCookies: cfg.InsecureCookies, MetricsToken: cfg.MetricsToken})
 	if err != nil {
 		return err
 	}
 	return srv.ListenAndServe(ctx, cfg.Addr, func(url string) {
-		log.Info("revloop is listening", "url", url, "db", s.Where(), "engine", s.Dialect().String(), "version", version)
+		log.Info("revloop is listening", "url", url, "role", role, "db", s.Where(), "engine", s.Dialect().String(), "version", version)
 		if ready != nil {
 			ready(url)
 		}

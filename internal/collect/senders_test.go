@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -54,7 +54,7 @@ func TestServerSideSendersArePeople(t *testing.T) {
 		if n := ts.requestsWith("User-Agent", ""); n != 2 {
 			t.Fatalf("%d requests arrived without a User-Agent, want 2", n)
 		}
-		if _, err := jobs.ProcessPending(bg, s); err != nil {
+		if _, err := process.ProcessPending(bg, s); err != nil {
 			t.Fatal(err)
 		}
 		for i, ua := range clients {

@@ -23,6 +23,8 @@ type Config struct {
 	LogFormat       string
 	InsecureCookies bool
 	MetricsToken    string
+	// Role is what a serving process does: web, worker or all.
+	Role string
 }
 
 // Defaults.
@@ -84,6 +86,8 @@ func (c *Config) BindServer(b *Binder) {
 		"send session cookies without the Secure attribute (only for plain HTTP off loopback)")
 	b.String(&c.MetricsToken, "metrics-token", "REVLOOP_METRICS_TOKEN", "",
 		"bearer token /metrics requires (empty: /metrics is open; keep it off the public network then)")
+	b.String(&c.Role, "role", "REVLOOP_ROLE", "all",
+		"what this process does: web (intake, pages, API), worker (background work) or all")
 }
 
 // BindLog registers the logging settings.

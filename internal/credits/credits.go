@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"sync"
 	"time"
 
 	"github.com/revloop/revloop/internal/attribution"
@@ -89,15 +88,31 @@ type Stats struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
+// LeaseName is the lease a recomputation holds: one at a time on every
+// node that shares the database, since two at once would write the same
+// credits twice.
+const LeaseName = "attribution_credits"
+
 // Recompute brings the stored credits of every conversion kind up to
 // date, at time now. A kind that was never fully computed gets a full run
-// whatever the mode.
+// whatever the mode. While another recomputation runs (here or on another
+// node) it does nothing and the error is store.ErrLeaseHeld.
 func Recompute(ctx context.Context, s *store.Store, mode Mode, now time.Time) (Stats, error) {
-	start := time.Now()
 	st := Stats{Mode: mode}
 	if mode != Full && mode != Incremental {
 		return st, fmt.Errorf("unknown mode %q", mode)
 	}
+	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
+		var err error
+		st, err = recompute(ctx, s, mode, now)
+		return err
+	})
+	return st, err
+}
+
+func recompute(ctx context.Context, s *store.Store, mode Mode, now time.Time) (Stats, error) {
+	start := time.Now()
+	st := Stats{Mode: mode}
 	// Read the watermarks first: touches and person changes added while
 	// the run reads are above them, so the next run looks at them again.
 	mark, err := s.MaxTouchID(ctx)
@@ -458,33 +473,4 @@ func Influenced(cj store.ConversionJourney) bool {
 		}
 	}
 	return false
-}
-
-// Keeper runs recomputations one at a time in a process: the periodic
-// task, the nightly full run and the recompute endpoint share one.
-type Keeper struct {
-	store *store.Store
-	mu    sync.Mutex
-}
-
-// NewKeeper returns a Keeper for a store.
-func NewKeeper(s *store.Store) *Keeper { return &Keeper{store: s} }
-
-// ErrBusy means a recomputation is already running.
-var ErrBusy = errors.New("a recomputation of the attribution credits is already running; try again when it ends")
-
-// Run waits for any running recomputation, then runs one.
-func (k *Keeper) Run(ctx context.Context, mode Mode, now time.Time) (Stats, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return Recompute(ctx, k.store, mode, now)
-}
-
-// TryRun runs a recomputation unless one is running (ErrBusy).
-func (k *Keeper) TryRun(ctx context.Context, mode Mode, now time.Time) (Stats, error) {
-	if !k.mu.TryLock() {
-		return Stats{Mode: mode}, ErrBusy
-	}
-	defer k.mu.Unlock()
-	return Recompute(ctx, k.store, mode, now)
 }

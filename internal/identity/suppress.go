@@ -50,8 +50,8 @@ func LoadSuppressions(ctx context.Context, st *store.Store) (*Suppressions, erro
 	for _, h := range hashes {
 		s.hashes[h] = struct{}{}
 	}
-	var region string
-	if _, err := st.Setting(ctx, PhoneRegionSetting, &region); err != nil {
+	region, err := PhoneRegion(ctx, st)
+	if err != nil {
 		return nil, fmt.Errorf("suppressions: phone region: %w", err)
 	}
 	s.norm = Normaliser{PhoneRegion: region}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -223,7 +223,7 @@ func TestImportEventsSkipsSuppressedPersons(t *testing.T) {
 		if _, err := im.Events(ctx, "first.csv", []byte("time,event,campaign,email\n2024-05-10 09:12,registered,EXPO,li@acme.cn\n")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+		if _, err := process.ProcessPending(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		p, err := s.PersonByIdentity(ctx, model.IdentityEmail, "li@acme.cn")

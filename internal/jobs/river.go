@@ -1,3 +1,16 @@
+// Package jobs runs revloop's background work on River, on every node that
+// shares the database: event processing (after intake and a periodic
+// sweep), the kinds of work that follow processing or run on a schedule
+// (credits, scores, lifecycle rules, routing, maintenance), and the long
+// operations people start (a rescore, a credit recompute, an erasure, an
+// import), each a kind of its own with typed arguments (kinds.go). What a
+// kind does is given by the application (internal/app) with Handle and
+// HandleOperation; this package holds River's setup only.
+//
+// Every kind is idempotent: it may run twice, or late. Kinds that run by
+// themselves are unique while one waits or runs, on every node; an
+// operation also has a record in the jobs table (state, progress, result),
+// written in the same transaction as River's own row.
 package jobs
 
 import (
@@ -17,6 +30,8 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -42,112 +57,50 @@ func Migrate(ctx context.Context, s *store.Store) error {
 	return nil
 }
 
-// ProcessEventsArgs is the job that processes unprocessed events, enqueued
-// (debounced) after the collector commits new ones.
-type ProcessEventsArgs struct{}
+// Queues: event processing and the kinds that follow it share one; the
+// long operations people start have their own, so that a rescore never
+// holds up the processing of new events.
+const (
+	queueDefault    = river.QueueDefault
+	queueOperations = "operations"
+)
 
-// Kind names the job in River's table.
-func (ProcessEventsArgs) Kind() string { return "process_events" }
-
-// SweepEventsArgs is the periodic job that picks up events left
-// unprocessed, e.g. after a crash between commit and enqueue.
-type SweepEventsArgs struct{}
-
-// Kind names the job in River's table.
-func (SweepEventsArgs) Kind() string { return "sweep_events" }
-
-// TaskArgs runs one named Task: periodically, or after events were
-// processed when the task asks for it.
-type TaskArgs struct {
-	Name string `json:"name"`
-}
-
-// Kind names the job in River's table.
-func (TaskArgs) Kind() string { return "task" }
-
-// Task is work another part of revloop hands the runner: incremental
-// scoring or attribution after new events, a model retrain, an SLA check.
-// Run must be idempotent: a task may run twice, or late.
-type Task struct {
-	Name         string
-	Every        time.Duration // 0: not periodic
-	RunOnStart   bool          // with Every: also run once when the runner starts
-	AfterProcess bool          // enqueue after each processing run that processed events
-	Run          func(ctx context.Context) error
-}
-
-type taskWorker struct {
-	river.WorkerDefaults[TaskArgs]
-	r *Runner
-}
-
-func (w *taskWorker) Timeout(*river.Job[TaskArgs]) time.Duration { return 10 * time.Minute }
-
-func (w *taskWorker) Work(ctx context.Context, job *river.Job[TaskArgs]) error {
-	w.r.mu.Lock()
-	t, ok := w.r.tasks[job.Args.Name]
-	w.r.mu.Unlock()
-	if !ok {
-		// A task of another version of revloop; nothing to do here.
-		w.r.log.Warn("unknown task", "name", job.Args.Name)
-		return nil
-	}
-	if err := t.Run(ctx); err != nil {
-		return fmt.Errorf("task %s: %w", t.Name, err)
-	}
-	return nil
-}
-
-// AddTask registers a task; call it before Start. A second task with the
-// same name replaces the first. An AfterProcess task without Every runs at
-// least once a minute as well.
-func (r *Runner) AddTask(t Task) {
-	if t.AfterProcess && t.Every <= 0 {
-		t.Every = time.Minute
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.tasks == nil {
-		r.tasks = map[string]Task{}
-	}
-	if _, dup := r.tasks[t.Name]; !dup {
-		r.taskOrder = append(r.taskOrder, t.Name)
-	}
-	r.tasks[t.Name] = t
-}
-
-// jobBudget bounds one job's run; a backlog larger than that continues in a
-// follow-up job, so that no job hits River's timeout.
+// jobBudget bounds one processing job's run; a backlog larger than that
+// continues in a follow-up job, so that no job hits its timeout.
 const jobBudget = 40 * time.Second
 
-type processWorker struct {
-	river.WorkerDefaults[ProcessEventsArgs]
-	r *Runner
-}
-
-func (w *processWorker) Timeout(*river.Job[ProcessEventsArgs]) time.Duration { return 5 * time.Minute }
-
-func (w *processWorker) Work(ctx context.Context, _ *river.Job[ProcessEventsArgs]) error {
-	return w.r.work(ctx)
-}
-
-type sweepWorker struct {
-	river.WorkerDefaults[SweepEventsArgs]
-	r *Runner
-}
-
-func (w *sweepWorker) Timeout(*river.Job[SweepEventsArgs]) time.Duration { return 5 * time.Minute }
-
-func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepEventsArgs]) error {
-	return w.r.work(ctx)
-}
+// Timeouts of a run, per family of kinds. River rescues a job that has
+// been running longer than the longest of them plus rescueMargin (its node
+// died): it runs again elsewhere.
+const (
+	processTimeout   = 5 * time.Minute
+	taskTimeout      = 10 * time.Minute
+	operationTimeout = 30 * time.Minute
+	rescueMargin     = 5 * time.Minute
+)
 
 // Options tune a Runner; zero values take the defaults.
 type Options struct {
+	// Work runs workers on this node. Without it the runner only enqueues
+	// (a web node: intake, pages and API, while worker nodes do the work).
+	Work          bool
 	SweepInterval time.Duration // default 30 s
 	Debounce      time.Duration // how long notifications gather before one job is enqueued; default 200 ms
 	PollInterval  time.Duration // how often idle workers look for jobs; default 250 ms
-	TaskDelay     time.Duration // how long after processing its tasks run; default 2 s
+	TaskDelay     time.Duration // how long after processing its kinds run; default 2 s
+	// Workers is how many jobs of the default queue run at once on this
+	// node (default 2); operations run one at a time per node.
+	Workers int
+}
+
+// Schedule is when a kind runs by itself. The zero Schedule is never.
+type Schedule struct {
+	Every      time.Duration // periodically, on one node of all (River's leader)
+	RunOnStart bool          // with Every: also once when the leader starts
+	// AfterProcess: after events were processed (at intake or by a
+	// processing job), once per burst. Such a kind also runs at least
+	// every minute, to catch anything a missed notification left.
+	AfterProcess bool
 }
 
 // Runner owns the River client of one revloop process.
@@ -160,12 +113,15 @@ type Runner struct {
 	// processedFlag is set by Processed and taken by the enqueue loop.
 	processedFlag atomic.Bool
 
-	mu        sync.Mutex
-	tasks     map[string]Task
-	taskOrder []string
-	client    *river.Client[*sql.Tx]
-	stop      chan struct{}
-	done      chan struct{}
+	mu           sync.Mutex
+	register     []func(*river.Workers)
+	periodic     []*river.PeriodicJob
+	afterProcess []func() river.JobArgs
+	client       *river.Client[*sql.Tx]
+	inserter     *river.Client[*sql.Tx] // before Start: a client that only enqueues
+	started      bool
+	stop         chan struct{}
+	done         chan struct{}
 }
 
 // NewRunner prepares a runner; nothing runs until Start.
@@ -185,51 +141,253 @@ func NewRunner(s *store.Store, log *slog.Logger, opts Options) *Runner {
 	if opts.TaskDelay <= 0 {
 		opts.TaskDelay = 2 * time.Second
 	}
-	return &Runner{store: s, log: log, opts: opts, notify: make(chan struct{}, 1), processed: make(chan struct{}, 1)}
+	if opts.Workers <= 0 {
+		opts.Workers = 2
+	}
+	r := &Runner{store: s, log: log, opts: opts, notify: make(chan struct{}, 1), processed: make(chan struct{}, 1)}
+	addWorker(r, processTimeout, func(ctx context.Context, _ *river.Job[ProcessEvents]) error { return r.work(ctx) })
+	addWorker(r, processTimeout, func(ctx context.Context, _ *river.Job[SweepEvents]) error { return r.work(ctx) })
+	r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(opts.SweepInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return SweepEvents{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true}))
+	return r
 }
 
-// Start applies River's migrations and starts the client: workers, the
-// periodic sweep, and the loop that turns notifications into jobs. Jobs are
+// funcWorker is a River worker of kind T made of a function, with a timeout.
+type funcWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	timeout time.Duration
+	work    func(context.Context, *river.Job[T]) error
+}
+
+func (w *funcWorker[T]) Timeout(*river.Job[T]) time.Duration             { return w.timeout }
+func (w *funcWorker[T]) Work(ctx context.Context, j *river.Job[T]) error { return w.work(ctx, j) }
+
+func addWorker[T river.JobArgs](r *Runner, timeout time.Duration, work func(context.Context, *river.Job[T]) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		panic("jobs: a kind was added after Start")
+	}
+	r.register = append(r.register, func(ws *river.Workers) {
+		river.AddWorker(ws, &funcWorker[T]{timeout: timeout, work: work})
+	})
+}
+
+// unique makes a kind that runs by itself unique while one job of it
+// waits or runs, on every node (River wants the running state in the set).
+// Work that arrives during a run is picked up by the next one.
+var unique = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}
+
+// Handle says what kind T does and when it runs by itself; call it before
+// Start. A run that finds its lease held by another run (store.WithLease)
+// is skipped: that run does the work, and the next period catches up.
+func Handle[T river.JobArgs](r *Runner, when Schedule, work func(ctx context.Context) error) {
+	var zero T
+	addWorker(r, taskTimeout, func(ctx context.Context, j *river.Job[T]) error {
+		err := work(ctx)
+		if errors.Is(err, store.ErrLeaseHeld) {
+			r.log.Debug("skipped: another run holds the lease", "kind", j.Kind, "err", err)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", j.Kind, err)
+		}
+		return nil
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	every := when.Every
+	if when.AfterProcess {
+		r.afterProcess = append(r.afterProcess, func() river.JobArgs { return zero })
+		if every <= 0 {
+			every = time.Minute
+		}
+	}
+	if every > 0 {
+		r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
+			func() (river.JobArgs, *river.InsertOpts) { return zero, &river.InsertOpts{UniqueOpts: unique} },
+			&river.PeriodicJobOpts{RunOnStart: when.RunOnStart}))
+	}
+}
+
+// Operation is the arguments of a long operation that a person started:
+// every such kind carries the id of its record in the jobs table.
+type Operation interface {
+	river.JobArgs
+	record() int64
+}
+
+// Op is what every operation's arguments share: the id of its record.
+type Op struct {
+	JobID int64 `json:"job_id"`
+}
+
+func (o Op) record() int64 { return o.JobID }
+
+// Progress reports how far an operation got; every report is also the
+// job's sign of life.
+type Progress struct {
+	store *store.Store
+	id    int64
+}
+
+// JobID is the id of the operation's record.
+func (p *Progress) JobID() int64 { return p.id }
+
+// Set records done of total (a total of 0: not known).
+func (p *Progress) Set(ctx context.Context, done, total int64) error {
+	return p.store.SetJobProgress(ctx, p.id, done, total)
+}
+
+// permanent marks an error that running again cannot fix (the input is
+// wrong): the operation fails at once.
+type permanent struct{ error }
+
+func (e permanent) Unwrap() error { return e.error }
+
+// Permanent marks err as one that another attempt cannot fix.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// operationAttempts is how often an operation runs before it fails: a
+// node that died or a database that was away for a moment gets two more
+// chances.
+const operationAttempts = 3
+
+// leaseWait is how long an operation whose lease is held waits before it
+// looks again.
+const leaseWait = time.Second
+
+// HandleOperation says what operation kind T does: work returns the
+// operation's result, recorded as the job's result (JSON). A failed
+// attempt runs again (up to three in all) unless its error is Permanent;
+// an operation whose lease another run holds waits for it.
+func HandleOperation[T Operation](r *Runner, work func(ctx context.Context, args T, p *Progress) (any, error)) {
+	addWorker(r, operationTimeout, func(ctx context.Context, j *river.Job[T]) error {
+		id := j.Args.record()
+		if err := r.store.StartJob(ctx, id); errors.Is(err, store.ErrNotFound) {
+			r.log.Warn("operation skipped: its record has ended", "kind", j.Kind, "job", id)
+			return nil
+		} else if err != nil {
+			return err
+		}
+		res, err := work(ctx, j.Args, &Progress{store: r.store, id: id})
+		switch {
+		case errors.Is(err, store.ErrLeaseHeld):
+			if rerr := r.store.RetryJob(ctx, id, "waiting: "+err.Error()); rerr != nil {
+				r.log.Warn("operation record", "job", id, "err", rerr)
+			}
+			return river.JobSnooze(leaseWait)
+		case err != nil && ctx.Err() == nil && j.Attempt < operationAttempts && !errors.As(err, new(permanent)):
+			if rerr := r.store.RetryJob(ctx, id, fmt.Sprintf("attempt %d failed, trying again: %v", j.Attempt, err)); rerr != nil {
+				r.log.Warn("operation record", "job", id, "err", rerr)
+			}
+			return err
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if ferr := r.store.FinishJob(fctx, id, res, err); ferr != nil {
+			r.log.Error("operation ended but its record was not written", "kind", j.Kind, "job", id, "err", ferr, "result_err", err)
+		}
+		if err != nil {
+			r.log.Warn("operation failed", "kind", j.Kind, "job", id, "err", err)
+		}
+		return nil
+	})
+}
+
+// Enqueue records an operation and queues it, in one transaction. j says
+// what the record holds (kind, lock, subject, who); args makes the
+// operation's arguments from the record's id. A lock name held by another
+// queued or running job is a *store.JobBusyError.
+func (r *Runner) Enqueue(ctx context.Context, j model.Job, args func(jobID int64) Operation) (model.Job, error) {
+	client, err := r.enqueuer(ctx)
+	if err != nil {
+		return j, err
+	}
+	j.State = model.JobQueued
+	return r.store.CreateJobWith(ctx, j, func(tx *sql.Tx, rec model.Job) error {
+		a := args(rec.ID)
+		_, err := client.InsertTx(ctx, tx, a, &river.InsertOpts{Queue: queueOperations, MaxAttempts: operationAttempts})
+		return err
+	})
+}
+
+// Kick runs a kind that runs by itself now, rather than at its next time
+// (unless one is waiting or running already).
+func (r *Runner) Kick(ctx context.Context, args river.JobArgs) error {
+	client, err := r.enqueuer(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = client.Insert(ctx, args, &river.InsertOpts{UniqueOpts: unique})
+	return err
+}
+
+// enqueuer is the client jobs are enqueued with: the running one, or
+// before Start one that only enqueues (what runs them is another node's,
+// or this one's once started).
+func (r *Runner) enqueuer(ctx context.Context) (*river.Client[*sql.Tx], error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.client != nil {
+		return r.client, nil
+	}
+	if r.inserter == nil {
+		if err := Migrate(ctx, r.store); err != nil {
+			return nil, err
+		}
+		c, err := river.NewClient(driver(r.store), &river.Config{Logger: r.log.With("component", "jobs")})
+		if err != nil {
+			return nil, fmt.Errorf("job queue: %w", err)
+		}
+		r.inserter = c
+	}
+	return r.inserter, nil
+}
+
+// Start applies River's migrations and starts the client: with
+// Options.Work its workers, the periodic jobs, and the loop that turns
+// notifications into jobs; without, a client that only enqueues. Jobs are
 // not cancelled when ctx ends; Stop drains them.
 func (r *Runner) Start(ctx context.Context) error {
 	if err := Migrate(ctx, r.store); err != nil {
 		return err
 	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &processWorker{r: r})
-	river.AddWorker(workers, &sweepWorker{r: r})
-	river.AddWorker(workers, &taskWorker{r: r})
-	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(r.opts.SweepInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return SweepEventsArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true})}
 	r.mu.Lock()
-	for _, name := range r.taskOrder {
-		t := r.tasks[name]
-		if t.Every <= 0 {
-			continue
-		}
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(t.Every),
-			func() (river.JobArgs, *river.InsertOpts) {
-				return TaskArgs{Name: name}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
-			},
-			&river.PeriodicJobOpts{RunOnStart: t.RunOnStart}))
-	}
-	r.mu.Unlock()
-	client, err := river.NewClient(driver(r.store), &river.Config{
+	r.started = true
+	cfg := &river.Config{
 		Logger:                      r.log.With("component", "jobs"),
-		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
-		Workers:                     workers,
 		PollOnly:                    true,
-		FetchCooldown:               50 * time.Millisecond,
+		FetchCooldown:               min(50*time.Millisecond, r.opts.PollInterval),
 		FetchPollInterval:           r.opts.PollInterval,
 		CompletedJobRetentionPeriod: time.Hour,
-		PeriodicJobs:                periodic,
-	})
+		RescueStuckJobsAfter:        operationTimeout + rescueMargin,
+	}
+	if r.opts.Work {
+		workers := river.NewWorkers()
+		for _, reg := range r.register {
+			reg(workers)
+		}
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{queueDefault: {MaxWorkers: r.opts.Workers}, queueOperations: {MaxWorkers: 1}}
+		cfg.PeriodicJobs = r.periodic
+	}
+	r.mu.Unlock()
+	client, err := river.NewClient(driver(r.store), cfg)
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("start job queue: %w", err)
+	if r.opts.Work {
+		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start job queue: %w", err)
+		}
 	}
 	r.mu.Lock()
 	r.client, r.stop, r.done = client, make(chan struct{}), make(chan struct{})
@@ -249,14 +407,28 @@ func (r *Runner) Stop(ctx context.Context) error {
 	}
 	close(stop)
 	<-done
+	if !r.opts.Work {
+		return nil
+	}
 	return client.Stop(ctx)
 }
 
-// Notify says new events were committed. It never blocks: notifications
-// that arrive while one is pending fold into it.
+// Notify says new events were committed unprocessed. It never blocks:
+// notifications that arrive while one is pending fold into it.
 func (r *Runner) Notify() {
 	select {
 	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Processed says events were processed outside the runner (at intake):
+// the kinds that follow processing are enqueued after the debounce, as
+// after the runner's own processing. It never blocks.
+func (r *Runner) Processed() {
+	r.processedFlag.Store(true)
+	select {
+	case r.processed <- struct{}{}:
 	default:
 	}
 }
@@ -291,7 +463,7 @@ func (r *Runner) enqueueLoop(stop, done chan struct{}) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if process {
-			if _, err := client.Insert(ctx, ProcessEventsArgs{}, nil); err != nil {
+			if _, err := client.Insert(ctx, ProcessEvents{}, nil); err != nil {
 				// The sweep picks the events up; nothing is lost.
 				r.log.Warn("enqueue event processing", "err", err)
 			}
@@ -306,7 +478,7 @@ func (r *Runner) enqueueLoop(stop, done chan struct{}) {
 // work processes events for up to jobBudget and hands any remainder to a
 // follow-up job.
 func (r *Runner) work(ctx context.Context) error {
-	n, more, err := processFor(ctx, r.store, jobBudget)
+	n, more, err := process.ProcessFor(ctx, r.store, jobBudget)
 	if n > 0 {
 		r.log.Debug("processed events", "count", n)
 	}
@@ -318,7 +490,7 @@ func (r *Runner) work(ctx context.Context) error {
 	}
 	client := river.ClientFromContext[*sql.Tx](ctx)
 	if more && client != nil {
-		if _, err := client.Insert(ctx, ProcessEventsArgs{}, nil); err != nil {
+		if _, err := client.Insert(ctx, ProcessEvents{}, nil); err != nil {
 			r.log.Warn("enqueue follow-up processing", "err", err)
 		}
 	}
@@ -328,40 +500,18 @@ func (r *Runner) work(ctx context.Context) error {
 	return nil
 }
 
-// enqueueAfterProcess enqueues the tasks that follow processing.
+// enqueueAfterProcess enqueues the kinds that follow processing: one
+// pending run per kind, so that a burst of events folds into it, and the
+// run waits TaskDelay so that a burst does not rerun them continually
+// while it is being processed.
 func (r *Runner) enqueueAfterProcess(ctx context.Context, client *river.Client[*sql.Tx]) {
 	r.mu.Lock()
-	var names []string
-	for _, name := range r.taskOrder {
-		if r.tasks[name].AfterProcess {
-			names = append(names, name)
-		}
-	}
+	kinds := append([]func() river.JobArgs(nil), r.afterProcess...)
 	r.mu.Unlock()
-	for _, name := range names {
-		// One pending run per task: a burst of events folds into it, and
-		// the run waits TaskDelay so that a burst does not rerun its tasks
-		// continually while it is being processed.
-		opts := &river.InsertOpts{ScheduledAt: time.Now().Add(r.opts.TaskDelay), UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
-		if _, err := client.Insert(ctx, TaskArgs{Name: name}, opts); err != nil {
-			r.log.Warn("enqueue task", "task", name, "err", err)
+	for _, args := range kinds {
+		opts := &river.InsertOpts{ScheduledAt: time.Now().Add(r.opts.TaskDelay), UniqueOpts: unique}
+		if _, err := client.Insert(ctx, args(), opts); err != nil {
+			r.log.Warn("enqueue work after processing", "kind", args().Kind(), "err", err)
 		}
 	}
 }
-
-// Processed says events were processed outside the runner (at intake, by
-// an Ingester): the tasks that follow processing are enqueued after the
-// debounce, as after the runner's own processing. It never blocks.
-func (r *Runner) Processed() {
-	r.processedFlag.Store(true)
-	select {
-	case r.processed <- struct{}{}:
-	default:
-	}
-}
-
-// pendingStates make a task unique while a run waits or runs (River
-// requires the running state in the set). Events that arrive during a run
-// are picked up by the next one: every AfterProcess task is also periodic.
-var pendingStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
-	rivertype.JobStateRunning, rivertype.JobStateScheduled}

@@ -448,9 +448,25 @@ const runBatch = 500
 // RunRules evaluates the rule set in force over every person past the
 // visitor stage at now and applies what it decides. It is idempotent: a
 // second run at the same time changes nothing.
+// While another run holds the lifecycle lease (here or on another node) it
+// does nothing and the error is store.ErrLeaseHeld.
 func RunRules(ctx context.Context, s *store.Store, now time.Time) (RunResult, error) {
-	return runRules(ctx, s, nil, now)
+	var res RunResult
+	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
+		var err error
+		res, err = runRules(ctx, s, nil, now)
+		return err
+	})
+	return res, err
 }
+
+// LeaseName is the lease a run of the lifecycle rules holds: one at a
+// time on every node that shares the database.
+const LeaseName = "lifecycle"
+
+// leasePatience is how long RunRulesFor waits for a run in progress: its
+// persons changed after that run read them.
+const leasePatience = 2 * time.Minute
 
 // RunRulesFor is RunRules over the persons with the given ids only: those
 // whose activity, score, traits or identity changed since the last run, so
@@ -460,7 +476,13 @@ func RunRulesFor(ctx context.Context, s *store.Store, ids []int64, now time.Time
 	if len(ids) == 0 {
 		return RunResult{}, nil
 	}
-	return runRules(ctx, s, ids, now)
+	var res RunResult
+	err := s.WithLeaseWait(ctx, LeaseName, leasePatience, func(ctx context.Context) error {
+		var err error
+		res, err = runRules(ctx, s, ids, now)
+		return err
+	})
+	return res, err
 }
 
 func runRules(ctx context.Context, s *store.Store, only []int64, now time.Time) (RunResult, error) {

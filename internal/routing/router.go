@@ -146,6 +146,21 @@ func (r *Router) plan(ctx context.Context, rs *RuleSet, now time.Time) (plan, er
 // first, and writes the assignments with their due times.
 func (r *Router) Assign(ctx context.Context) (AssignResult, error) {
 	var res AssignResult
+	err := r.Store.WithLease(ctx, LeaseName, func(ctx context.Context) error {
+		var err error
+		res, err = r.assign(ctx)
+		return err
+	})
+	return res, err
+}
+
+// LeaseName is the lease a routing run (assignments, SLA checks) holds:
+// one at a time on every node that shares the database, so that no lead
+// is handed out twice and no breach escalated twice.
+const LeaseName = "routing"
+
+func (r *Router) assign(ctx context.Context) (AssignResult, error) {
+	var res AssignResult
 	rs, err := r.Rules(ctx)
 	if err != nil {
 		return res, err
@@ -246,8 +261,18 @@ func leadOwner(leads []store.PendingLead, personID int64) int64 {
 
 // CheckSLA marks the open assignments past due as breached, each with one
 // escalation task for the owner's manager (else the first admin), and
-// returns how many it marked.
+// returns how many it marked. It holds the routing lease, as Assign does.
 func (r *Router) CheckSLA(ctx context.Context) (int, error) {
+	var n int
+	err := r.Store.WithLease(ctx, LeaseName, func(ctx context.Context) error {
+		var err error
+		n, err = r.checkSLA(ctx)
+		return err
+	})
+	return n, err
+}
+
+func (r *Router) checkSLA(ctx context.Context) (int, error) {
 	rs, err := r.Rules(ctx)
 	if err != nil {
 		return 0, err

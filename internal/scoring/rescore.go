@@ -174,11 +174,27 @@ type Result struct {
 	Rescored []int64 `json:"-"`
 }
 
+// LeaseName is the lease a rescoring holds: one at a time on every node
+// that shares the database (two at once would read and write the same
+// scores and watermarks).
+const LeaseName = "scores"
+
 // Rescore scores the persons with the given ids at now with the active
 // rules, or every person when only is nil (a full replay, which also
 // moves the incremental watermarks), and moves those who reach the MQL
-// threshold to mql.
+// threshold to mql. While another rescoring runs (here or on another
+// node) it does nothing and the error is store.ErrLeaseHeld.
 func Rescore(ctx context.Context, s *store.Store, now time.Time, only []int64) (Result, error) {
+	var res Result
+	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
+		var err error
+		res, err = rescoreLeased(ctx, s, now, only)
+		return err
+	})
+	return res, err
+}
+
+func rescoreLeased(ctx context.Context, s *store.Store, now time.Time, only []int64) (Result, error) {
 	rs, err := Active(ctx, s)
 	if err != nil {
 		return Result{}, err
@@ -206,14 +222,24 @@ func Rescore(ctx context.Context, s *store.Store, now time.Time, only []int64) (
 // traits or account changed: a merge moves touches and events whose ids
 // the last run has passed already). A person merged away is not scored
 // again; its survivor is, with everything moved to it. A full replay when
-// scoring never ran.
+// scoring never ran. Like Rescore it holds the scores lease.
 func RescoreNew(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
+	var res Result
+	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
+		var err error
+		res, err = rescoreNew(ctx, s, now)
+		return err
+	})
+	return res, err
+}
+
+func rescoreNew(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
 	wm, err := s.ScoringWatermarks(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	if !wm.Set {
-		return Rescore(ctx, s, now, nil)
+		return rescoreLeased(ctx, s, now, nil)
 	}
 	hw, err := s.ScoringHighWater(ctx)
 	if err != nil {

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/scoring"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
@@ -235,7 +235,7 @@ func TestRescoreNewPicksOnlyPersonsWithNewActivity(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+		if _, err := process.ProcessPending(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		res, err = scoring.RescoreNew(ctx, s, later)

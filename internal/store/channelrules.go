@@ -29,6 +29,14 @@ type TouchSource struct {
 }
 
 // TouchSources walks the touchpoints made from events with id > afterID,
+// CountTouchSources counts the touchpoints made from events: what
+// TouchSources goes through, for a reclassification's progress.
+func (s *Store) CountTouchSources(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM touchpoints WHERE event_id IS NOT NULL").Scan(&n)
+	return n, err
+}
+
 // up to limit of them, in id order.
 func (s *Store) TouchSources(ctx context.Context, afterID int64, limit int) ([]TouchSource, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT t.id, COALESCE(t.person_id, 0), t.channel, t.source, t.medium, e.type, e.name, e.url, e.referrer,

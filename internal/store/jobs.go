@@ -66,6 +66,14 @@ func scanJob(row interface{ Scan(...any) error }) (model.Job, error) {
 // is abandoned (quiet for JobStaleAfter): then the holder is marked failed
 // and the new job takes the lock.
 func (s *Store) CreateJob(ctx context.Context, j model.Job) (model.Job, error) {
+	return s.CreateJobWith(ctx, j, nil)
+}
+
+// CreateJobWith is CreateJob with enqueue, when not nil, run in the same
+// transaction with the recorded job: the job queue's own row for it is
+// written with the record or not at all, so that no record waits for
+// work that was never queued.
+func (s *Store) CreateJobWith(ctx context.Context, j model.Job, enqueue func(tx *sql.Tx, j model.Job) error) (model.Job, error) {
 	if j.Kind == "" {
 		return j, errors.New("a job needs a kind")
 	}
@@ -87,13 +95,24 @@ func (s *Store) CreateJob(ctx context.Context, j model.Job) (model.Job, error) {
 		if j.LockName != "" {
 			lock = j.LockName
 		}
-		id, err := s.insertID(ctx, s.w, `INSERT INTO jobs (kind, state, lock_name, subject, progress_total, progress_unit, created_by, created_at, started_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, j.Kind, string(j.State), lock, j.Subject, j.ProgressTotal, j.ProgressUnit, j.CreatedBy, now, started, now)
+		var inserted bool
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			id, err := s.insertID(ctx, tx, `INSERT INTO jobs (kind, state, lock_name, subject, progress_total, progress_unit, created_by, created_at, started_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, j.Kind, string(j.State), lock, j.Subject, j.ProgressTotal, j.ProgressUnit, j.CreatedBy, now, started, now)
+			if err != nil {
+				return err
+			}
+			inserted, j.ID = true, id
+			if enqueue != nil {
+				return enqueue(tx, j)
+			}
+			return nil
+		})
 		if err == nil {
-			j.ID = id
 			return j, nil
 		}
-		if !isUniqueViolation(err) || j.LockName == "" {
+		if inserted || !isUniqueViolation(err) || j.LockName == "" {
+			j.ID = 0
 			return j, fmt.Errorf("create job: %w", err)
 		}
 		holder, herr := scanJob(s.w.QueryRowContext(ctx, s.q("SELECT "+jobCols+" FROM jobs WHERE lock_name = ? AND state IN ('queued','running')"), j.LockName))
@@ -206,4 +225,11 @@ func (s *Store) FailedCheckpoint(ctx context.Context, kind, subject string) (str
 		return "", nil
 	}
 	return cp, err
+}
+
+// RetryJob puts a running job back in the queue after an attempt failed
+// (it runs again), with why it failed.
+func (s *Store) RetryJob(ctx context.Context, id int64, why string) error {
+	return s.jobUpdate(ctx, id, "UPDATE jobs SET state = 'queued', error = ?, updated_at = ? WHERE id = ? AND state IN ('queued','running')",
+		why, utc(time.Now()), id)
 }

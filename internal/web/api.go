@@ -92,7 +92,7 @@ func (s *Server) requireAPI(next http.HandlerFunc) http.Handler {
 			s.apiInternal(w, r, err)
 			return
 		}
-		if now := s.auth.Now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > apiKeyTouchInterval {
+		if now := s.app.Now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > apiKeyTouchInterval {
 			if err := s.store.TouchAPIKey(r.Context(), k.ID, now); err != nil {
 				s.log.Warn("record API key use", "key", k.Prefix, "err", err)
 			}
@@ -146,7 +146,7 @@ func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	out := statsJSON{Stats: st, Processing: processingView(b, time.Now())}
+	out := statsJSON{Stats: st, Processing: processingView(b, s.app.Now())}
 	if s.collector != nil {
 		out.SuppressedEvents = s.collector.SuppressedEvents()
 	}

@@ -2,64 +2,35 @@ package web
 
 import (
 	"bytes"
-	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/attribution"
 	"github.com/revloop/revloop/internal/credits"
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/store"
 )
 
 // attributionRoutes mounts GET /api/v1/attribution and POST
-// /api/v1/attribution/recompute, and hands the job runner the tasks that
-// keep the stored credits current: an incremental run after each batch of
-// processed events and every five minutes, and a full run once a day.
+// /api/v1/attribution/recompute (an operation: 202 and its job).
 func (s *Server) attributionRoutes(m *http.ServeMux) error {
-	keeper := credits.NewKeeper(s.store)
-	if s.oneID.runner != nil {
-		run := func(mode credits.Mode) func(ctx context.Context) error {
-			return func(ctx context.Context) error {
-				st, err := keeper.Run(ctx, mode, time.Now())
-				if err == nil && st.Conversions+st.Deleted > 0 {
-					s.log.Info("attribution credits", "mode", mode, "conversions", st.Conversions, "deleted", st.Deleted,
-						"credits", st.Credits, "took", st.Took)
-				}
-				for _, n := range st.Notes {
-					s.log.Warn("attribution credits", "note", n)
-				}
-				return err
-			}
-		}
-		s.oneID.runner.AddTask(jobs.Task{Name: "attribution_credits", Every: creditsEvery, RunOnStart: true, AfterProcess: true,
-			Run: run(credits.Incremental)})
-		s.oneID.runner.AddTask(jobs.Task{Name: "attribution_credits_full", Every: 24 * time.Hour, Run: run(credits.Full)})
-	}
 	m.Handle("GET /api/v1/attribution", s.requireAPI(s.apiAttribution))
-	m.Handle("POST /api/v1/attribution/recompute", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
-		s.apiRecompute(w, r, keeper)
-	}))
+	m.Handle("POST /api/v1/attribution/recompute", s.requireRole(model.RoleMarketer, s.apiRecompute))
 	return nil
 }
 
-// creditsEvery is how often the incremental run of the stored credits
-// runs besides after event processing (conversions arrive from the CRM
-// without events).
-const creditsEvery = 5 * time.Minute
-
-// apiRecompute recomputes the stored credits now: fully unless the body
-// says {"mode": "incremental"}. An empty body is a full run.
-func (s *Server) apiRecompute(w http.ResponseWriter, r *http.Request, keeper *credits.Keeper) {
+// apiRecompute starts a recomputation of the stored credits: fully unless
+// the body says {"mode": "incremental"}. An empty body is a full run.
+func (s *Server) apiRecompute(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, "body")
 	if !ok {
 		return
@@ -81,36 +52,7 @@ func (s *Server) apiRecompute(w http.ResponseWriter, r *http.Request, keeper *cr
 			}
 		}
 	}
-	st, err := keeper.TryRun(r.Context(), mode, time.Now())
-	switch {
-	case errors.Is(err, credits.ErrBusy):
-		writeJSONError(w, http.StatusConflict, err.Error())
-		return
-	case err != nil:
-		s.apiInternal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
-}
-
-// attributionDims are the ?by= roll-ups.
-var attributionDims = []string{"channel", "source", "campaign", "adgroup", "keyword", "asset", "promoter"}
-
-// maxLookbackDays bounds ?lookback= (ten years).
-const maxLookbackDays = 3650
-
-// noneKey is the row of credits whose touches have no value for the
-// dimension (a touch without a campaign, say).
-const noneKey = "(none)"
-
-// attributionQuery is a parsed request.
-type attributionQuery struct {
-	Model      attribution.Model
-	Conversion store.ConversionKind
-	By         string
-	Window     store.Window
-	Lookback   time.Duration
-	OrderKind  string // conversion=order only: new, renewal or upsell; empty for all
+	s.startOperation(w, r, app.RecomputeCredits(mode))
 }
 
 // paramError names the parameter that was wrong.
@@ -125,9 +67,9 @@ func shorten(v string) string {
 	return v
 }
 
-func parseAttributionQuery(r *http.Request) (attributionQuery, error) {
+func parseAttributionQuery(r *http.Request) (report.AttributionQuery, error) {
 	q := r.URL.Query()
-	var aq attributionQuery
+	var aq report.AttributionQuery
 	var err error
 	if aq.Model, err = attribution.ParseModel(q.Get("model")); err != nil {
 		names := make([]string, len(attribution.Models))
@@ -160,14 +102,14 @@ func parseAttributionQuery(r *http.Request) (attributionQuery, error) {
 	if aq.By == "" {
 		aq.By = "channel"
 	}
-	if !slices.Contains(attributionDims, aq.By) {
-		return aq, &paramError{"by", fmt.Sprintf("unknown roll-up %q: use one of %s", shorten(q.Get("by")), strings.Join(attributionDims, ", "))}
+	if !slices.Contains(report.AttributionDims, aq.By) {
+		return aq, &paramError{"by", fmt.Sprintf("unknown roll-up %q: use one of %s", shorten(q.Get("by")), strings.Join(report.AttributionDims, ", "))}
 	}
 	aq.Lookback = store.DefaultLookback
 	if v := strings.TrimSpace(q.Get("lookback")); v != "" {
 		d, err := strconv.Atoi(v)
-		if err != nil || d < 1 || d > maxLookbackDays {
-			return aq, &paramError{"lookback", fmt.Sprintf("%q is not a number of days from 1 to %d", shorten(v), maxLookbackDays)}
+		if err != nil || d < 1 || d > report.MaxLookbackDays {
+			return aq, &paramError{"lookback", fmt.Sprintf("%q is not a number of days from 1 to %d", shorten(v), report.MaxLookbackDays)}
 		}
 		aq.Lookback = time.Duration(d) * 24 * time.Hour
 	}
@@ -177,75 +119,21 @@ func parseAttributionQuery(r *http.Request) (attributionQuery, error) {
 	return aq, nil
 }
 
-// attributionRow is one line of the response.
-type attributionRow struct {
-	Key           string       `json:"key"` // channel, "source / medium", or the id of the campaign, ad group, keyword, asset or promoter; "(none)"
-	Name          string       `json:"name,omitempty"`
-	NameEN        string       `json:"name_en,omitempty"`
-	Conversions   float64      `json:"conversions"`
-	Value         model.Money  `json:"value"`
-	Cost          *model.Money `json:"cost"`
-	ROI           *float64     `json:"roi"` // credited value per yuan of cost; null without cost
-	RemovalEffect *float64     `json:"removal_effect,omitempty"`
-
-	fen float64 // credited value in fen, before rounding
-}
-
-// pipelineSplit is the sourced or influenced share of the conversions.
-type pipelineSplit struct {
-	Count int64       `json:"count"`
-	Value model.Money `json:"value"`
-}
-
-// attributionResponse is the body of GET /api/v1/attribution.
-type attributionResponse struct {
-	Model        attribution.Model    `json:"model"`
-	Conversion   store.ConversionKind `json:"conversion"`
-	OrderKind    string               `json:"order_kind,omitempty"`
-	By           string               `json:"by"`
-	From         *time.Time           `json:"from"`
-	To           *time.Time           `json:"to"`
-	LookbackDays int                  `json:"lookback_days"`
-	Currency     string               `json:"currency"`
-	// Conversions are all conversions in the window; Credited those with at
-	// least one touch in their lookback window, whose count and value the
-	// rows share out; the rest cannot be credited to anything.
-	Conversions     int64            `json:"conversions"`
-	Value           model.Money      `json:"value"`
-	Credited        float64          `json:"credited_conversions"`
-	CreditedValue   model.Money      `json:"credited_value"`
-	Uncredited      int64            `json:"uncredited_conversions"`
-	UncreditedValue model.Money      `json:"uncredited_value"`
-	Cost            model.Money      `json:"cost"`
-	ROI             *float64         `json:"roi"`
-	Rows            []attributionRow `json:"rows"`
-	Sourced         *pipelineSplit   `json:"sourced,omitempty"`
-	Influenced      *pipelineSplit   `json:"influenced,omitempty"`
-	// Source says where the credits come from: "stored" (the stored
-	// per-touch credits, as of CreditsAsOf) or "computed" (on request).
-	Source      string     `json:"source"`
-	CreditsAsOf *time.Time `json:"credits_as_of,omitempty"`
-	// Unavailable names the totals beyond store.MaxTotal (about ¥90
-	// trillion), which only implausible stored amounts reach: they show
-	// the saturated figure and take no part in ROI.
-	Unavailable []string `json:"unavailable,omitempty"`
-}
-
 func (s *Server) apiAttribution(w http.ResponseWriter, r *http.Request) {
 	aq, err := parseAttributionQuery(r)
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	res, err := s.attribute(r.Context(), callerKey(r), aq)
-	var me *modelError
-	var rate *liveRateError
+	res, err := s.attribution.Attribute(r.Context(), callerKey(r), aq)
+	var me *report.ModelError
+	var rate *report.RateError
 	switch {
 	case errors.As(err, &rate):
-		w.Header().Set("Retry-After", retryAfter(rate.retry))
+		w.Header().Set("Retry-After", strconv.Itoa(report.RetrySeconds(rate.Retry)))
 		writeJSONError(w, http.StatusTooManyRequests, err.Error())
 		return
-	case errors.Is(err, errLiveBusy):
+	case errors.Is(err, report.ErrBusy):
 		w.Header().Set("Retry-After", "5")
 		writeJSONError(w, http.StatusServiceUnavailable, err.Error())
 		return
@@ -259,440 +147,6 @@ func (s *Server) apiAttribution(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// modelError is a model refusing the data (too many channels for an exact
-// Shapley value, say): the request's fault, not the server's.
-type modelError struct{ err error }
-
-func (e *modelError) Error() string { return e.err.Error() }
-
-func idKey(id int64) string {
-	if id == 0 {
-		return noneKey
-	}
-	return strconv.FormatInt(id, 10)
-}
-
-// storedColumn says whether the stored credits answer a request, and
-// from which column: they hold every model's per-touch shares at the
-// default lookback and half-life. markov and shapley-rate by channel are
-// defined on the window's journeys and always computed on request;
-// shapley's channel totals are its per-touch shares summed.
-func storedColumn(aq attributionQuery) (int, bool) {
-	if aq.Lookback != store.DefaultLookback {
-		return 0, false
-	}
-	if aq.By == "channel" && (aq.Model == attribution.Markov || aq.Model == attribution.ShapleyRate) {
-		return 0, false
-	}
-	return credits.Column(aq.Model)
-}
-
-// attribute credits a request's conversions: from the stored credits when
-// they match the request and cover the window's conversions, else from
-// journeys read and computed on request (within s.attrLimit, who naming
-// the caller).
-func (s *Server) attribute(ctx context.Context, who string, aq attributionQuery) (*attributionResponse, error) {
-	if col, ok := storedColumn(aq); ok {
-		current, asOf, err := s.store.CreditsCurrent(ctx, aq.Conversion, aq.Window)
-		if err != nil {
-			return nil, err
-		}
-		if current {
-			return s.attributeStored(ctx, aq, col, asOf)
-		}
-	}
-	return s.attributeLiveCached(ctx, who, aq)
-}
-
-// liveCache keeps recent answers computed on request (markov and
-// shapley-rate by channel read every touch: seconds on a large database),
-// keyed by the request and by store.CreditStamp: the kind's last credit
-// run and the newest touch. An answer is reused until either moves: a new
-// touch shows at once, anything else (a conversion, a cost, a changed
-// touch) after the next credit run, as in the stored credits. Answers are
-// shared: nobody modifies a response once it is built.
-type liveCache struct {
-	mu      sync.Mutex
-	entries map[string]*attributionResponse
-}
-
-// maxLiveCache bounds the cache; when full it starts over.
-const maxLiveCache = 64
-
-func (s *Server) attributeLiveCached(ctx context.Context, who string, aq attributionQuery) (*attributionResponse, error) {
-	ranAt, mark, err := s.store.CreditStamp(ctx, aq.Conversion)
-	if err != nil {
-		return nil, err
-	}
-	key := fmt.Sprintf("%s|%s|%s|%s|%d|%d|%d|%d|%d", aq.Model, aq.Conversion, aq.OrderKind, aq.By, aq.Window.From.UnixNano(),
-		aq.Window.To.UnixNano(), aq.Lookback, ranAt.UnixNano(), mark)
-	c := &s.attrLive
-	c.mu.Lock()
-	res, ok := c.entries[key]
-	c.mu.Unlock()
-	if ok {
-		return res, nil
-	}
-	if retry, ok := s.attrLimit.allow(who, time.Now()); !ok {
-		return nil, &liveRateError{retry}
-	}
-	if res, err = s.attrLimit.do(ctx, key, func(ctx context.Context) (*attributionResponse, error) { return s.attributeLive(ctx, aq) }); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.entries == nil || len(c.entries) >= maxLiveCache {
-		c.entries = map[string]*attributionResponse{}
-	}
-	c.entries[key] = res
-	c.mu.Unlock()
-	return res, nil
-}
-
-func (s *Server) newResponse(aq attributionQuery) *attributionResponse {
-	res := &attributionResponse{Model: aq.Model, Conversion: aq.Conversion, OrderKind: aq.OrderKind, By: aq.By,
-		From: utcPtr(aq.Window.From), To: utcPtr(aq.Window.To), LookbackDays: int(aq.Lookback / (24 * time.Hour)),
-		Currency: "CNY", Rows: []attributionRow{}, Source: "computed"}
-	if aq.Conversion == store.ConvOpportunity || aq.Conversion == store.ConvWon || aq.Conversion == store.ConvOrder {
-		res.Sourced, res.Influenced = &pipelineSplit{}, &pipelineSplit{}
-	}
-	return res
-}
-
-// rowSet collects rows by key in the order they are first seen.
-type rowSet struct {
-	rows  map[string]*attributionRow
-	order []string
-}
-
-func (rs *rowSet) row(k string) *attributionRow {
-	if r, ok := rs.rows[k]; ok {
-		return r
-	}
-	if rs.rows == nil {
-		rs.rows = map[string]*attributionRow{}
-	}
-	r := &attributionRow{Key: k}
-	rs.rows[k] = r
-	rs.order = append(rs.order, k)
-	return r
-}
-
-// attributeStored sums the stored credits.
-func (s *Server) attributeStored(ctx context.Context, aq attributionQuery, col int, asOf time.Time) (*attributionResponse, error) {
-	sums, tot, err := s.store.StoredCredits(ctx, aq.Conversion, col, aq.By, aq.Window, aq.OrderKind)
-	if err != nil {
-		return nil, err
-	}
-	res := s.newResponse(aq)
-	res.Source, res.CreditsAsOf = "stored", &asOf
-	res.Conversions, res.Value = tot.Conversions, tot.Value
-	res.Uncredited, res.UncreditedValue = tot.Uncredited, tot.UncreditedValue
-	res.Credited = float64(tot.Conversions - tot.Uncredited)
-	res.CreditedValue = tot.Value - tot.UncreditedValue
-	if res.Sourced != nil {
-		*res.Sourced = pipelineSplit{Count: tot.Sourced, Value: tot.SourcedValue}
-		*res.Influenced = pipelineSplit{Count: tot.Influenced, Value: tot.InfluencedValue}
-	}
-	var rs rowSet
-	for _, c := range sums {
-		k := c.Key
-		if k == "" {
-			k = noneKey
-		}
-		r := rs.row(k)
-		r.Conversions += c.Conversions
-		r.fen += c.Fen
-	}
-	return s.finishAttribution(ctx, aq, res, &rs)
-}
-
-// attributeLive reads the journeys and credits them on request. markov and
-// shapley-rate also read the journeys of persons without a conversion in
-// the window, which they learn from.
-func (s *Server) attributeLive(ctx context.Context, aq attributionQuery) (*attributionResponse, error) {
-	res := s.newResponse(aq)
-	heads, err := s.store.ConversionHeads(ctx, aq.Conversion, aq.Window, aq.OrderKind)
-	if err != nil {
-		return nil, err
-	}
-	heads = slices.DeleteFunc(heads, func(h store.ConversionHead) bool { return !h.First })
-	js := attribution.NewJourneys()
-	o := attribution.Options{}
-	fitted := aq.Model == attribution.Markov || aq.Model == attribution.ShapleyRate
-	needNull := fitted
-	if fitted && aq.By != "channel" {
-		// Drill-downs split journeys by the channel weights of the stored
-		// global fit when there is one (see docs/attribution.md).
-		named, err := s.store.CreditWeights(ctx, aq.Conversion)
-		if err != nil {
-			return nil, err
-		}
-		if col, _ := credits.Column(aq.Model); named[store.CreditColumns[col]] != nil {
-			o.Weights = map[attribution.Model]map[string]float64{aq.Model: named[store.CreditColumns[col]]}
-			needNull = false
-		}
-	}
-	// The non-converting journeys, when the model learns from them: by
-	// channel in the same scan as the conversions' touches (channels are
-	// all it reads), below the channel in a scan of their own.
-	var nulls store.JourneyOptions
-	if needNull {
-		var chans []int32
-		var times []int64
-		nulls = store.JourneyOptions{Lookback: aq.Lookback, ChannelsOnly: true, Window: aq.Window,
-			NonConverting: func(_ int, _ int64, ts []store.AttributionTouch) error {
-				return credits.AddJourney(js, ts, false, 0, time.Time{}, time.Time{}, time.Time{}, &chans, &times)
-			}}
-	}
-	groups := [][]store.ConversionHead{heads}
-	jo := store.JourneyOptions{Lookback: aq.Lookback, ChannelsOnly: aq.By == "channel"}
-	if needNull && aq.By == "channel" {
-		jo = nulls
-	}
-	all, err := s.store.JourneysOf(ctx, groups, jo)
-	if err != nil {
-		return nil, err
-	}
-	cjs := all[0]
-	if needNull && aq.By != "channel" {
-		if _, err := s.store.JourneysOf(ctx, groups, nulls); err != nil {
-			return nil, err
-		}
-	}
-	var creditedFen int64
-	credited := 0
-	for _, cj := range cjs {
-		res.Conversions++
-		res.Value = store.AddTotal(res.Value, cj.Value)
-		j := attribution.Journey{Converted: true, Value: float64(cj.Value), LeadAt: cj.LeadAt, OpportunityAt: cj.OpportunityAt, ConvertedAt: cj.At}
-		j.Touches = make([]attribution.Touch, len(cj.Touches))
-		for i, t := range cj.Touches {
-			sm := noneKey
-			if t.Source != "" || t.Medium != "" {
-				sm = t.Source + " / " + t.Medium
-			}
-			j.Touches[i] = attribution.Touch{Time: t.At, Channel: t.Channel, Ref: t.ID, Keys: attribution.Keys{
-				SourceMedium: sm, Campaign: idKey(t.CampaignID), AdGroup: idKey(t.AdGroupID), Keyword: idKey(t.KeywordID),
-				Content: idKey(t.ContentID), Promoter: idKey(t.PromoterID)}}
-		}
-		if js.Add(j, aq.Lookback) == 0 {
-			res.Uncredited++
-			res.UncreditedValue = store.AddTotal(res.UncreditedValue, cj.Value)
-			continue
-		}
-		credited++
-		creditedFen = int64(store.AddTotal(model.Money(creditedFen), cj.Value))
-		if res.Sourced != nil {
-			if credits.Sourced(cj) {
-				res.Sourced.Count++
-				res.Sourced.Value = store.AddTotal(res.Sourced.Value, cj.Value)
-			}
-			if credits.Influenced(cj) {
-				res.Influenced.Count++
-				res.Influenced.Value = store.AddTotal(res.Influenced.Value, cj.Value)
-			}
-		}
-	}
-	res.CreditedValue = model.Money(creditedFen)
-	res.Credited = float64(res.Conversions - res.Uncredited)
-
-	var rs rowSet
-	if credited > 0 {
-		if aq.By == "channel" {
-			ar, err := attribution.Attribute(js, aq.Model, o)
-			if err != nil {
-				return nil, &modelError{err}
-			}
-			for _, c := range ar.Channels {
-				r := rs.row(c.Channel)
-				r.Conversions, r.fen, r.RemovalEffect = c.Conversions, c.Value, c.RemovalEffect
-			}
-		} else {
-			tc, err := attribution.TouchCredits(js, aq.Model, o)
-			if err != nil {
-				return nil, &modelError{err}
-			}
-			key := map[string]func(attribution.TouchCredit) string{
-				"campaign": func(c attribution.TouchCredit) string { return c.Keys.Campaign },
-				"adgroup":  func(c attribution.TouchCredit) string { return c.Keys.AdGroup },
-				"keyword":  func(c attribution.TouchCredit) string { return c.Keys.Keyword },
-				"asset":    func(c attribution.TouchCredit) string { return c.Keys.Content },
-				"promoter": func(c attribution.TouchCredit) string { return c.Keys.Promoter },
-				"source":   func(c attribution.TouchCredit) string { return c.Keys.SourceMedium },
-			}[aq.By]
-			for _, c := range attribution.RollUp(tc, key) {
-				r := rs.row(c.Key)
-				r.Conversions, r.fen = c.Conversions, c.Value
-			}
-		}
-	}
-	return s.finishAttribution(ctx, aq, res, &rs)
-}
-
-// finishAttribution adds cost, ROI and names to the rows, rounds their
-// value to whole fen adding up to the credited value, and sorts them.
-func (s *Server) finishAttribution(ctx context.Context, aq attributionQuery, res *attributionResponse, rs *rowSet) (*attributionResponse, error) {
-	costs, err := s.store.AttributionCosts(ctx, aq.Window)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range costs.ByChannel {
-		res.Cost = store.AddTotal(res.Cost, c)
-	}
-	// A total that reached store.MaxTotal is not the true sum: named,
-	// logged, and left out of the ratios; the rest of the answer stands.
-	for name, v := range map[string]model.Money{"value": res.Value, "credited_value": res.CreditedValue, "uncredited_value": res.UncreditedValue, "cost": res.Cost} {
-		if store.Saturated(v) {
-			res.Unavailable = append(res.Unavailable, name)
-		}
-	}
-	if len(res.Unavailable) > 0 {
-		sort.Strings(res.Unavailable)
-		s.log.Warn("attribution: totals beyond the reportable range", "figures", res.Unavailable)
-	}
-	if len(res.Unavailable) == 0 {
-		res.ROI = moneyRatio(float64(res.CreditedValue), res.Cost)
-	}
-	// Spend that bought nothing is a row too.
-	byID := map[string]map[int64]model.Money{"campaign": costs.ByCampaign, "adgroup": costs.ByAdGroup, "keyword": costs.ByKeyword}
-	if aq.By == "channel" {
-		for ch := range costs.ByChannel {
-			rs.row(ch)
-		}
-	}
-	for id := range byID[aq.By] {
-		rs.row(idKey(id))
-	}
-	out := make([]*attributionRow, 0, len(rs.order))
-	for _, k := range rs.order {
-		out = append(out, rs.rows[k])
-	}
-	roundFen(out, int64(res.CreditedValue))
-	for _, r := range out {
-		var cost model.Money
-		var has bool
-		id, _ := strconv.ParseInt(r.Key, 10, 64)
-		switch aq.By {
-		case "channel":
-			cost, has = costs.ByChannel[r.Key], true
-		case "campaign", "adgroup", "keyword":
-			cost, has = byID[aq.By][id], id != 0
-		}
-		if has {
-			c := cost
-			r.Cost = &c
-			r.ROI = moneyRatio(float64(r.Value), cost)
-		}
-	}
-	if err := s.nameRows(ctx, aq.By, out); err != nil {
-		return nil, err
-	}
-	sort.SliceStable(out, func(a, b int) bool {
-		x, y := out[a], out[b]
-		if x.Conversions != y.Conversions {
-			return x.Conversions > y.Conversions
-		}
-		if x.Value != y.Value {
-			return x.Value > y.Value
-		}
-		return x.Key < y.Key
-	})
-	for _, r := range out {
-		res.Rows = append(res.Rows, *r)
-	}
-	return res, nil
-}
-
-// moneyRatio is value per unit of cost, rounded to four decimals; nil
-// without cost.
-func moneyRatio(value float64, cost model.Money) *float64 {
-	if cost == 0 {
-		return nil
-	}
-	v := math.Round(value/float64(cost)*10000) / 10000
-	return &v
-}
-
-// roundFen rounds the rows' credited fen to whole fen so that they add up
-// to total exactly: each to the nearest fen, then the difference (at most
-// half a fen per row) goes to the rows that rounding moved the most.
-func roundFen(rows []*attributionRow, total int64) {
-	var sum int64
-	for _, r := range rows {
-		r.Value = model.Money(math.Round(r.fen))
-		sum += int64(r.Value)
-	}
-	idx := make([]int, len(rows))
-	for i := range idx {
-		idx[i] = i
-	}
-	rem := func(i int) float64 { return rows[i].fen - float64(rows[i].Value) }
-	sort.SliceStable(idx, func(a, b int) bool { return rem(idx[a]) > rem(idx[b]) })
-	for k := 0; sum < total && k < len(idx); k++ {
-		rows[idx[k]].Value++
-		sum++
-	}
-	for k := len(idx) - 1; sum > total && k >= 0; k-- {
-		if rows[idx[k]].Value > 0 {
-			rows[idx[k]].Value--
-			sum--
-		}
-	}
-}
-
-// nameRows fills in the names of campaign, keyword, asset and promoter rows.
-func (s *Server) nameRows(ctx context.Context, by string, rows []*attributionRow) error {
-	if by == "channel" || by == "source" {
-		return nil
-	}
-	var ids []int64
-	for _, r := range rows {
-		if id, err := strconv.ParseInt(r.Key, 10, 64); err == nil {
-			ids = append(ids, id)
-		}
-	}
-	var camps, groups, kws, assets, proms []int64
-	switch by {
-	case "campaign":
-		camps = ids
-	case "adgroup":
-		groups = ids
-	case "keyword":
-		kws = ids
-	case "asset":
-		assets = ids
-	case "promoter":
-		proms = ids
-	}
-	n, err := s.store.AttributionNames(ctx, camps, groups, kws, assets, proms)
-	if err != nil {
-		return err
-	}
-	for _, r := range rows {
-		id, err := strconv.ParseInt(r.Key, 10, 64)
-		if err != nil {
-			continue
-		}
-		switch by {
-		case "campaign":
-			r.Name, r.NameEN = n.Campaigns[id][0], n.Campaigns[id][1]
-		case "adgroup":
-			r.Name = n.AdGroups[id][0]
-		case "keyword":
-			r.Name = n.Keywords[id]
-		case "asset":
-			r.Name, r.NameEN = n.Assets[id][0], n.Assets[id][1]
-		case "promoter":
-			r.Name = n.Promoters[id]
-		}
-	}
-	return nil
-}
-
-// DefaultOverviewModel is the overview's attribution model unless
-// ?model= says otherwise.
-const DefaultOverviewModel = attribution.Linear
-
 // attributionView is the overview's attribution table: credited
 // opportunities, pipeline and won revenue (orders) by channel.
 type attributionView struct {
@@ -701,23 +155,21 @@ type attributionView struct {
 	Error      string // a bad ?model=, in words
 	Rows       []attributionChannel
 	Total      attributionChannel
-	Sourced    pipelineSplit // opportunities whose first touch was marketing
-	Influenced pipelineSplit
+	Sourced    report.PipelineSplit // opportunities whose first touch was marketing
+	Influenced report.PipelineSplit
 	Computed   bool
 }
 
-type attributionChannel struct {
-	Channel       model.Channel
-	Opportunities float64
-	Pipeline      model.Money
-	WonRevenue    model.Money
-}
+type attributionChannel struct{ report.CreditedChannel }
+
+// Credited prints the credited opportunities with one decimal.
+func (c attributionChannel) Credited() string { return formatDecimal(c.Opportunities, 1) }
 
 // overviewAttribution builds the overview's attribution table for the
 // request's window and ?model=. A bad window is reported by the page
 // itself; the table is then left out.
 func (s *Server) overviewAttribution(r *http.Request, loc Locale) (*attributionView, error) {
-	v := &attributionView{Model: DefaultOverviewModel, Models: attribution.Models}
+	v := &attributionView{Model: report.DefaultModel, Models: attribution.Models}
 	if m := r.URL.Query().Get("model"); strings.TrimSpace(m) != "" {
 		pm, err := attribution.ParseModel(m)
 		if err != nil {
@@ -730,71 +182,32 @@ func (s *Server) overviewAttribution(r *http.Request, loc Locale) (*attributionV
 	if err != nil {
 		return v, nil
 	}
-	rows := map[model.Channel]*attributionChannel{}
-	get := func(ch string) *attributionChannel {
-		c := model.Channel(ch)
-		if rows[c] == nil {
-			rows[c] = &attributionChannel{Channel: c}
-		}
-		return rows[c]
+	t, err := s.attribution.ByChannel(r.Context(), callerKey(r), v.Model, win)
+	var me *report.ModelError
+	if errors.As(err, &me) {
+		v.Error = me.Error()
+		return v, nil
 	}
-	// The two computations read separately; run them side by side.
-	kinds := []store.ConversionKind{store.ConvOpportunity, store.ConvOrder}
-	results := make([]*attributionResponse, len(kinds))
-	errs := make([]error, len(kinds))
-	var wg sync.WaitGroup
-	for i, kind := range kinds {
-		wg.Go(func() {
-			results[i], errs[i] = s.attribute(r.Context(), callerKey(r), attributionQuery{Model: v.Model, Conversion: kind, By: "channel", Window: win, Lookback: store.DefaultLookback})
-		})
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	for i, kind := range kinds {
-		res, err := results[i], errs[i]
-		var me *modelError
-		if errors.As(err, &me) {
-			v.Error = me.Error()
-			return v, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, row := range res.Rows {
-			if row.Conversions == 0 && row.Value == 0 {
-				continue
-			}
-			c := get(row.Key)
-			if kind == store.ConvOpportunity {
-				c.Opportunities, c.Pipeline = row.Conversions, row.Value
-				v.Total.Opportunities += row.Conversions
-				v.Total.Pipeline += row.Value
-			} else {
-				c.WonRevenue = row.Value
-				v.Total.WonRevenue += row.Value
-			}
-		}
-		if kind == store.ConvOpportunity {
-			v.Sourced, v.Influenced = *res.Sourced, *res.Influenced
-		}
+	for _, row := range t.Rows {
+		v.Rows = append(v.Rows, attributionChannel{row})
 	}
-	for _, ch := range model.Channels {
-		if c, ok := rows[ch]; ok {
-			v.Rows = append(v.Rows, *c)
-			delete(rows, ch)
-		}
-	}
-	rest := make([]model.Channel, 0, len(rows))
-	for ch := range rows {
-		rest = append(rest, ch)
-	}
-	slices.Sort(rest)
-	for _, ch := range rest { // channels outside the known list, if rules added any
-		v.Rows = append(v.Rows, *rows[ch])
-	}
-	v.Total.Channel = "total"
-	v.Computed = true
+	v.Total, v.Sourced, v.Influenced, v.Computed = attributionChannel{t.Total}, t.Sourced, t.Influenced, true
 	return v, nil
 }
 
-// Credited prints the credited opportunities with one decimal.
-func (c attributionChannel) Credited() string { return formatDecimal(c.Opportunities, 1) }
+// callerKey names who sent a request, for the per-caller limit of
+// attribution computed on request: the API key or the session, hashed so
+// that no secret is kept.
+func callerKey(r *http.Request) string {
+	v := r.Header.Get("Authorization")
+	if v == "" {
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			v = "session " + c.Value
+		}
+	}
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:12])
+}

@@ -198,23 +198,6 @@ func TestOverviewAttribution(t *testing.T) {
 	})
 }
 
-func TestRoundFen(t *testing.T) {
-	rows := []*attributionRow{{fen: 10000.0 / 3}, {fen: 10000.0 / 3}, {fen: 10000.0 / 3}, {fen: 0}}
-	roundFen(rows, 10000)
-	var sum model.Money
-	for _, r := range rows {
-		sum += r.Value
-	}
-	if sum != 10000 || rows[0].Value+rows[1].Value+rows[2].Value != 10000 || rows[3].Value != 0 {
-		t.Errorf("rounded: %v %v %v %v", rows[0].Value, rows[1].Value, rows[2].Value, rows[3].Value)
-	}
-	rows = []*attributionRow{{fen: 0.5}, {fen: 0.5}, {fen: 0.5}, {fen: 0.5}}
-	roundFen(rows, 2)
-	if rows[0].Value+rows[1].Value+rows[2].Value+rows[3].Value != 2 {
-		t.Errorf("halves: %v", rows)
-	}
-}
-
 // TestAPIAttributionRollUps: a buying group of two contacts, one opportunity
 // (¥300.00) and three touches, one per contact key; linear gives each touch
 // a third (¥100.00).
@@ -251,7 +234,7 @@ func TestAPIAttributionRollUps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := New(Options{Store: s, Auth: auth.New(s), Logger: slog.New(slog.DiscardHandler), Version: "test"})
+		srv, err := newWith(t, testOpts{Store: s, Auth: auth.New(s), Logger: slog.New(slog.DiscardHandler), Version: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -338,10 +321,11 @@ func TestAPIAttributionStoredMatchesComputed(t *testing.T) {
 			Mode        string `json:"mode"`
 			Conversions int    `json:"conversions"`
 		}
-		decodeJSON(t, e.send(t, http.MethodPost, "/api/v1/attribution/recompute", e.marketerKey(t), "", ""), http.StatusOK, &st)
+		startApp(t, e.srv)
+		job := operate(t, e.h, http.MethodPost, "/api/v1/attribution/recompute", e.marketerKey(t), "")
 		// opportunity 1, won 1, order 1, mql 2 (persons 1 and 2), sql 1.
-		if st.Mode != "full" || st.Conversions != 6 {
-			t.Errorf("recompute: %+v", st)
+		if err := json.Unmarshal(job.Result, &st); err != nil || job.State != model.JobSucceeded || st.Mode != "full" || st.Conversions != 6 {
+			t.Errorf("recompute: %+v %+v", job, st)
 		}
 		for _, q := range queries {
 			var got attributionJSON
@@ -396,15 +380,24 @@ func TestAPIAttributionRecompute(t *testing.T) {
 			{mk, `{"mode": "full"} {}`, http.StatusBadRequest, "found more after the first JSON value"},
 			{mk, `{"mode": 1}`, http.StatusBadRequest, "field mode: want string, got a JSON number"},
 			{mk, `{"mode": "full"}` + strings.Repeat(" ", 1<<20), http.StatusRequestEntityTooLarge, "body larger than 1048576 bytes"},
-			{mk, `{"mode": "full"}`, http.StatusOK, `"mode":"full","conversions":6,"deleted":0,"credits":`},
-			{mk, "", http.StatusOK, `"mode":"full","conversions":6`},
-			{mk, `{"mode": "incremental"}`, http.StatusOK, `"mode":"incremental","conversions":0,"deleted":0,"credits":0`},
 		}
 		for _, c := range cases {
 			res := e.send(t, http.MethodPost, target, c.key, "application/json", c.body)
 			body := bodyOf(t, res)
 			if res.StatusCode != c.code || !strings.Contains(body, c.want) {
 				t.Errorf("key %.6s body %.40q: %d %s, want %d with %q", c.key, c.body, res.StatusCode, body, c.code, c.want)
+			}
+		}
+		// A recomputation is an operation: 202, then its job's result.
+		startApp(t, e.srv)
+		for _, c := range []struct{ body, want string }{
+			{`{"mode": "full"}`, `"mode":"full","conversions":6,"deleted":0,"credits":`},
+			{"", `"mode":"full","conversions":6`},
+			{`{"mode": "incremental"}`, `"mode":"incremental","conversions":0,"deleted":0,"credits":0`},
+		} {
+			job := operate(t, e.h, http.MethodPost, target, mk, c.body)
+			if job.State != model.JobSucceeded || job.Kind != "attribution.recompute" || !strings.Contains(string(job.Result), c.want) {
+				t.Errorf("body %q: job %+v, want a result with %q", c.body, job, c.want)
 			}
 		}
 		if res := e.send(t, http.MethodGet, target, mk, "", ""); res.StatusCode != http.StatusMethodNotAllowed {

@@ -212,7 +212,7 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 // test ends and returns it with its base URL.
 func serveForBrowser(t *testing.T, s *store.Store, a *auth.Service) (*Server, string) {
 	t.Helper()
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	srv, err := newWith(t, testOpts{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,16 +220,17 @@ func serveForBrowser(t *testing.T, s *store.Store, a *auth.Service) (*Server, st
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- srv.ListenAndServe(sctx, "127.0.0.1:0", func(u string) { urls <- u }) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
 	select {
 	case base := <-urls:
+		t.Cleanup(func() {
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("server: %v", err)
+			}
+		})
 		return srv, base
 	case err := <-done:
+		stop()
 		t.Fatalf("server: %v", err)
 		return nil, ""
 	}

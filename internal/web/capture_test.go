@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/collect"
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -55,6 +55,7 @@ func (e *env) collect(t *testing.T, path, writeKey, body string) int {
 func TestClicksAndPixelsBehindTrustedProxy(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s)
+		startApp(t, e.srv) // the stored addresses are anonymised by a job
 		admin := e.adminKey(t)
 		// A new database anonymises addresses; this test turns it on later.
 		e.putSetting(t, admin, collect.SettingAnonymizeIP, "false")
@@ -175,11 +176,11 @@ func TestLinkAnonymousIDStitchesVisitor(t *testing.T) {
 				if res.StatusCode != http.StatusFound || c == nil {
 					t.Fatalf("click: %d", res.StatusCode)
 				}
-				if _, err := jobs.ProcessPending(ctx, s); err != nil {
+				if _, err := process.ProcessPending(ctx, s); err != nil {
 					t.Fatal(err)
 				}
 				page("landing", `,"revloop":{"link_anonymous_id":"`+c.Value+`"}`)
-				if _, err := jobs.ProcessPending(ctx, s); err != nil {
+				if _, err := process.ProcessPending(ctx, s); err != nil {
 					t.Fatal(err)
 				}
 				a, err := s.PersonByIdentity(ctx, model.IdentityAnonymousID, c.Value)
@@ -308,7 +309,7 @@ func TestProcessingBacklogIsReported(t *testing.T) {
 		// The collector processes what it stores in the same transaction:
 		// only the event stored the plain way waits.
 		check("three stored", 1, 3590, 3700)
-		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+		if _, err := process.ProcessPending(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		check("all processed", 0, 0, 0)

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/channel"
-	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -16,9 +17,9 @@ import (
 // answer) adds; a PUT ignores them.
 var channelReadOnly = []string{"updated_at", "updated_by", "version", "rule_set_id", "unchanged"}
 
-// putChannelRules validates and saves a channel rule set, then
-// reclassifies the touchpoints made from events and says how many
-// changed. It takes what GET answers; rules identical to the active ones
+// putChannelRules validates and saves a channel rule set, then starts the
+// reclassification of the touchpoints made from events (a job, named in
+// the answer as reclassify_job). It takes what GET answers; rules identical to the active ones
 // store nothing. With ?dry_run=true it classifies without writing and
 // says how many touchpoints would change channel.
 func (s *Server) putChannelRules(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +38,7 @@ func (s *Server) putChannelRules(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	active, err := jobs.LoadRules(r.Context(), s.store)
+	active, err := process.ChannelRules(r.Context(), s.store)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
@@ -58,9 +59,9 @@ func (s *Server) putChannelRules(w http.ResponseWriter, r *http.Request) {
 	}
 	unchanged := bytes.Equal(canonical, current)
 	if dry {
-		p := jobs.ReclassifyPreview{Transitions: []jobs.ChannelTransition{}, Sample: []jobs.TouchChange{}}
+		p := process.ReclassifyPreview{Transitions: []process.ChannelTransition{}, Sample: []process.TouchChange{}}
 		if !unchanged {
-			if p, err = jobs.PreviewReclassify(r.Context(), s.store, rs, dryRunSample); err != nil {
+			if p, err = process.PreviewReclassify(r.Context(), s.store, rs, dryRunSample); err != nil {
 				s.apiInternal(w, r, fmt.Errorf("preview channel rules: %w", err))
 				return
 			}
@@ -74,15 +75,24 @@ func (s *Server) putChannelRules(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": version, "version": version, "rules": len(rs.Rules), "unchanged": true})
 		return
 	}
-	saved, err := s.store.SaveRuleSet(r.Context(), store.ChannelRuleSets, canonical, s.actor(r), s.auth.Now(), nil)
+	saved, err := s.store.SaveRuleSet(r.Context(), store.ChannelRuleSets, canonical, s.actor(r), s.app.Now(), nil)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
-	res, err := jobs.Reclassify(r.Context(), s.store, rs)
-	if err != nil {
+	// The touchpoints follow in the background: a reclassification runs
+	// as a job (one at a time; one already running reclassifies again
+	// when it ends, with these rules).
+	out := map[string]any{"rule_set_id": saved.Version, "version": saved.Version, "rules": len(rs.Rules)}
+	j, err := s.app.Enqueue(r.Context(), app.Reclassify(), s.actor(r))
+	var busy *store.JobBusyError
+	switch {
+	case errors.As(err, &busy):
+		j = busy.Holder
+	case err != nil:
 		s.apiInternal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": saved.Version, "version": saved.Version, "rules": len(rs.Rules), "reclassified": res})
+	out["reclassify_job"] = jobView(j)
+	writeJSON(w, http.StatusOK, out)
 }

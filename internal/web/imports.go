@@ -114,7 +114,7 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 			}()
 			res, err := run.Do(ictx)
 			if err == nil && kind == "events" && res.RowsNew > 0 {
-				s.notifyEvents()
+				s.app.Jobs.Notify()
 			}
 			if err != nil && !isInputError(err) && !isBadRows(err) {
 				s.log.Error("import failed", "job", run.JobID, "kind", kind, "err", err)

@@ -18,7 +18,7 @@ import (
 // on the server's registry.
 func TestCollectorIsMounted(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
-		srv, err := New(Options{Store: s, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+		srv, err := newWith(t, testOpts{Store: s, Logger: slog.New(slog.DiscardHandler), Version: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,11 +8,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// jobRoutes mounts the record of long operations (imports, erasures):
+// jobRoutes mounts the record of long operations (imports, erasures,
+// rescores, recomputations...):
 // every role may follow them.
 func (s *Server) jobRoutes(m *http.ServeMux) error {
 	m.Handle("GET /api/v1/jobs", s.requireAPI(s.apiJobs))
@@ -97,4 +99,25 @@ func (s *Server) apiJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, jobView(j))
+}
+
+// startOperation queues an operation for the caller and answers 202 with
+// its job (Location: the job's URL, which reports state, progress and
+// result). While the same operation is queued or running the answer is
+// 409 naming that job.
+func (s *Server) startOperation(w http.ResponseWriter, r *http.Request, op app.Operation) {
+	j, err := s.app.Enqueue(r.Context(), op, s.actor(r))
+	var busy *store.JobBusyError
+	if errors.As(err, &busy) {
+		writeJSON(w, http.StatusConflict, map[string]any{"error": busy.Error(), "job_id": busy.Holder.ID, "job": jobView(busy.Holder),
+			"status_url": fmt.Sprintf("/api/v1/jobs/%d", busy.Holder.ID)})
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	url := fmt.Sprintf("/api/v1/jobs/%d", j.ID)
+	w.Header().Set("Location", url)
+	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": j.ID, "job": jobView(j), "status_url": url})
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,31 +10,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/identity"
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// lifecycleRulesEvery is how often the lifecycle rules run on their own.
-const lifecycleRulesEvery = time.Hour
-
 // lifecycleRoutes mounts the lifecycle API: stage moves with history, SDR
 // actions, SDR classes and grades (by hand and by rules), the CRM's
 // opportunities and orders (which move contacts forward), and funnel
-// figures. It registers the periodic run of the lifecycle rules.
+// figures.
 func (s *Server) lifecycleRoutes(m *http.ServeMux) error {
-	if s.oneID.runner != nil {
-		s.oneID.runner.AddTask(jobs.Task{Name: "lifecycle_rules", Every: lifecycleRulesEvery, Run: func(ctx context.Context) error {
-			res, err := lifecycle.RunRules(ctx, s.store, time.Now())
-			if err == nil && (res.GradeChanges+res.SDRClassChanges+res.Moves) > 0 {
-				s.log.Info("lifecycle rules applied", "version", res.Version, "grades", res.GradeChanges, "sdr_classes", res.SDRClassChanges, "moves", res.Moves)
-			}
-			return err
-		}})
-	}
 	m.Handle("POST /api/v1/persons/{id}/stage", s.requireActor(model.RoleSales, s.apiMoveStage))
 	m.Handle("GET /api/v1/persons/{id}/stages", s.requireAPI(s.apiStageHistory))
 	m.Handle("POST /api/v1/persons/{id}/accept", s.requireActor(model.RoleSales, s.apiAccept))
@@ -198,7 +185,7 @@ func (s *Server) move(w http.ResponseWriter, r *http.Request, id int64, req move
 			return
 		}
 	}
-	moved, err := lifecycle.Move(r.Context(), s.store, id, cur, req.To, time.Now(), req.Reason, actor, 0)
+	moved, err := lifecycle.Move(r.Context(), s.store, id, cur, req.To, s.app.Now(), req.Reason, actor, 0)
 	if errors.Is(err, lifecycle.ErrNotAllowed) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
@@ -323,7 +310,7 @@ func (s *Server) apiSetQualification(w http.ResponseWriter, r *http.Request, act
 		writeJSONError(w, http.StatusBadRequest, "reason: at most 500 bytes")
 		return
 	}
-	now := time.Now()
+	now := s.app.Now()
 	var sets []store.QualificationSet
 	if req.Grade != nil {
 		g := strings.ToUpper(strings.TrimSpace(*req.Grade))
@@ -413,7 +400,7 @@ func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, ac
 	}
 	unchanged := bytes.Equal(canonical, current)
 	if dry {
-		p, err := lifecycle.PreviewRules(r.Context(), s.store, rs, s.auth.Now(), dryRunSample)
+		p, err := lifecycle.PreviewRules(r.Context(), s.store, rs, s.app.Now(), dryRunSample)
 		if err != nil {
 			s.apiInternal(w, r, fmt.Errorf("preview lifecycle rules: %w", err))
 			return
@@ -427,21 +414,17 @@ func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, ac
 		s.writeLifecycleRules(w, r, true)
 		return
 	}
-	if _, err := s.store.SaveRuleSet(r.Context(), store.LifecycleRuleSets, canonical, actor, s.auth.Now(), nil); err != nil {
+	if _, err := s.store.SaveRuleSet(r.Context(), store.LifecycleRuleSets, canonical, actor, s.app.Now(), nil); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
 	s.apiLifecycleRules(w, r)
 }
 
-// apiRunLifecycleRules runs the lifecycle rules now and says what changed.
+// apiRunLifecycleRules starts a run of the lifecycle rules over everyone
+// (an operation: 202 and its job, whose result says what changed).
 func (s *Server) apiRunLifecycleRules(w http.ResponseWriter, r *http.Request, actor string) {
-	res, err := lifecycle.RunRules(r.Context(), s.store, time.Now())
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.startOperation(w, r, app.RunLifecycleRules())
 }
 
 func (s *Server) apiLifecycleFunnel(w http.ResponseWriter, r *http.Request) {
@@ -451,7 +434,7 @@ func (s *Server) apiLifecycleFunnel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f, err := lifecycle.LoadFunnel(r.Context(), s.store, lifecycle.FunnelQuery{From: win.From, To: win.To, Period: q.Get("period"), By: q.Get("by"), Now: time.Now()})
+	f, err := lifecycle.LoadFunnel(r.Context(), s.store, lifecycle.FunnelQuery{From: win.From, To: win.To, Period: q.Get("period"), By: q.Get("by"), Now: s.app.Now()})
 	var qe *lifecycle.QueryError
 	if errors.As(err, &qe) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
@@ -602,7 +585,7 @@ func (s *Server) resolveContacts(r *http.Request, ids []int64, emails []string) 
 		}
 		out = append(out, id)
 	}
-	region, err := jobs.PhoneRegion(r.Context(), s.store)
+	region, err := identity.PhoneRegion(r.Context(), s.store)
 	if err != nil {
 		return nil, err
 	}
@@ -650,7 +633,7 @@ func (s *Server) apiUpsertOpportunity(w http.ResponseWriter, r *http.Request, ac
 		s.answerCRMError(w, r, err)
 		return
 	}
-	now := time.Now()
+	now := s.app.Now()
 	out, err := s.store.UpsertOpportunity(r.Context(), in, lifecycle.ContactMoves(now))
 	if err != nil {
 		s.answerCRMError(w, r, err)
@@ -700,7 +683,7 @@ func (s *Server) opportunityInput(r *http.Request, req opportunityRequest) (stor
 	if in.ContactIDs, err = s.resolveContacts(r, req.ContactPersonIDs, req.ContactEmails); err != nil {
 		return in, err
 	}
-	now := time.Now().UTC()
+	now := s.app.Now().UTC()
 	created, err := crmTime("created_at", req.CreatedAt)
 	if err != nil {
 		return in, bad("%v", err)
@@ -808,7 +791,7 @@ func (s *Server) apiPatchOpportunity(w http.ResponseWriter, r *http.Request, act
 			return
 		}
 	}
-	now := time.Now().UTC()
+	now := s.app.Now().UTC()
 	out, err := s.store.UpdateOpportunity(r.Context(), id, func(o *model.Opportunity) error {
 		if req.Stage != nil {
 			if stage != o.Stage && !lifecycle.Closed(stage) {
@@ -933,7 +916,7 @@ func (s *Server) apiUpsertOrder(w http.ResponseWriter, r *http.Request, actor st
 		s.answerCRMError(w, r, err)
 		return
 	}
-	out, err := s.store.UpsertOrder(r.Context(), in, lifecycle.OrderContactMoves(time.Now(), in.ExternalID, in.OrderedAt))
+	out, err := s.store.UpsertOrder(r.Context(), in, lifecycle.OrderContactMoves(s.app.Now(), in.ExternalID, in.OrderedAt))
 	if err != nil {
 		s.answerCRMError(w, r, err)
 		return

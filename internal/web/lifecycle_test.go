@@ -22,6 +22,7 @@ import (
 // marketer who logs in.
 type lcEnv struct {
 	s             *store.Store
+	srv           *Server
 	h             http.Handler
 	sales, viewer string
 	session       *http.Cookie
@@ -68,11 +69,11 @@ func newLcEnv(t *testing.T, s *store.Store) *lcEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	srv, err := newWith(t, testOpts{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &lcEnv{s: s, h: srv.Handler(), sales: sales, viewer: viewer, userID: u.ID}
+	e := &lcEnv{s: s, srv: srv, h: srv.Handler(), sales: sales, viewer: viewer, userID: u.ID}
 	login := (&env{h: e.h}).login(t)
 	e.session = login
 	return e
@@ -108,6 +109,26 @@ func (e *lcEnv) call(t *testing.T, method, target, key, body string) (int, strin
 }
 
 // expect checks the status and, for errors, that the message contains want.
+// operate starts an operation with method and target as key (or the
+// session), waits for its job and decodes the job's result into v.
+func (e *lcEnv) operate(t *testing.T, method, target, key string, v any) {
+	t.Helper()
+	code, b := e.call(t, method, target, key, "")
+	var started struct {
+		JobID int64 `json:"job_id"`
+	}
+	if code != http.StatusAccepted || json.Unmarshal([]byte(b), &started) != nil || started.JobID == 0 {
+		t.Fatalf("%s %s: %d %s, want 202 with a job", method, target, code, b)
+	}
+	j := awaitJob(t, e.h, e.viewer, started.JobID)
+	if j.State != model.JobSucceeded {
+		t.Fatalf("%s %s: job %+v", method, target, j)
+	}
+	if err := json.Unmarshal(j.Result, v); err != nil {
+		t.Fatalf("job result %s: %v", j.Result, err)
+	}
+}
+
 func (e *lcEnv) expect(t *testing.T, method, target, key, body string, code int, want string, v any) {
 	t.Helper()
 	got, b := e.call(t, method, target, key, body)
@@ -253,7 +274,8 @@ func TestAPIQualificationAndRules(t *testing.T) {
 			KeptManual, Moves                        int
 		}
 		var raw map[string]int64
-		e.expect(t, "POST", "/api/v1/lifecycle/rules/run", "session", "", 200, "", &raw)
+		startApp(t, e.srv)
+		e.operate(t, "POST", "/api/v1/lifecycle/rules/run", "session", &raw)
 		res.Version, res.Evaluated, res.GradeChanges, res.SDRClassChanges, res.KeptManual, res.Moves =
 			raw["rule_version"], int(raw["evaluated"]), int(raw["grade_changes"]), int(raw["sdr_class_changes"]), int(raw["kept_manual"]), int(raw["moves"])
 		if res.Version != saved.Version || res.Evaluated != 6 || res.GradeChanges != 3 || res.SDRClassChanges != 3 || res.KeptManual != 2 || res.Moves != 3 {
@@ -378,7 +400,7 @@ func TestAPILifecycleFunnel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+		srv, err := newWith(t, testOpts{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}

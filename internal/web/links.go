@@ -266,108 +266,13 @@ func linkView(base string, l store.TrackedLink) linkJSON {
 		Promoter: l.PromoterEmail, PromoterID: l.PromoterID, CardID: l.CardID, CreatedAt: l.CreatedAt, RevokedAt: l.RevokedAt}
 }
 
-// LinkRequest is what creating a tracked link takes (API body and CLI).
-type LinkRequest struct {
-	Campaign   string `json:"campaign"`   // campaign code (required)
-	URL        string `json:"url"`        // landing URL; the campaign's landing URL when empty
-	Promoter   string `json:"promoter"`   // email or id of the employee sharing the link
-	CardID     string `json:"card_id"`    // sales rep's business-card id
-	UTMSource  string `json:"utm_source"` // defaults: see CreateLink
-	UTMMedium  string `json:"utm_medium"`
-	UTMCamp    string `json:"utm_campaign"`
-	UTMTerm    string `json:"utm_term"`
-	UTMContent string `json:"utm_content"`
-}
-
-// LinkInputError is a request that cannot make a link; its text says why.
-type LinkInputError struct{ Msg string }
-
-func (e *LinkInputError) Error() string { return e.Msg }
-
-// CreateLink validates a request and stores a tracked link. UTM defaults:
-// utm_campaign is the campaign code; a link with a promoter is
-// utm_medium=employee_sharing, utm_source=revloop_link otherwise
-// utm_medium=tracked_link; a link with a card id, utm_content=card-ID.
-func CreateLink(ctx context.Context, st *store.Store, req LinkRequest) (store.TrackedLink, error) {
-	bad := func(format string, args ...any) error { return &LinkInputError{Msg: fmt.Sprintf(format, args...)} }
-	code := strings.TrimSpace(req.Campaign)
-	if code == "" {
-		return store.TrackedLink{}, bad("campaign is required (a campaign code)")
-	}
-	c, err := st.LinkCampaignByCode(ctx, code)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.TrackedLink{}, bad("campaign %q does not exist", clip(code, 100))
-	}
-	if err != nil {
-		return store.TrackedLink{}, err
-	}
-	target := strings.TrimSpace(req.URL)
-	if target == "" {
-		target = c.LandingURL
-	}
-	if target == "" {
-		return store.TrackedLink{}, bad("url is required: campaign %s has no landing URL", c.Code)
-	}
-	u, err := links.ParseTarget(target)
-	if err != nil {
-		return store.TrackedLink{}, bad("%v", err)
-	}
-	l := store.TrackedLink{CampaignID: c.ID, CampaignCode: c.Code, TargetURL: u.String(), CardID: model.CleanText(req.CardID),
-		UTMSource: model.CleanText(req.UTMSource), UTMMedium: model.CleanText(req.UTMMedium), UTMCampaign: model.CleanText(req.UTMCamp),
-		UTMTerm: model.CleanText(req.UTMTerm), UTMContent: model.CleanText(req.UTMContent), CreatedAt: time.Now()}
-	if len(l.CardID) > 100 {
-		return l, bad("card_id is longer than 100 bytes")
-	}
-	if p := strings.TrimSpace(req.Promoter); p != "" {
-		var u model.User
-		if id, perr := strconv.ParseInt(p, 10, 64); perr == nil {
-			u, err = st.UserByID(ctx, id)
-		} else {
-			u, err = st.UserByEmail(ctx, strings.ToLower(p))
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			return l, bad("promoter %q is not a user: create the user first (revloop user create)", clip(p, 100))
-		}
-		if err != nil {
-			return l, err
-		}
-		l.PromoterID, l.PromoterEmail = u.ID, u.Email
-	}
-	if l.UTMCampaign == "" {
-		l.UTMCampaign = c.Code
-	}
-	if l.UTMSource == "" {
-		l.UTMSource = "revloop_link"
-	}
-	if l.UTMMedium == "" {
-		l.UTMMedium = "tracked_link"
-		if l.PromoterID != 0 {
-			l.UTMMedium = "employee_sharing"
-		}
-	}
-	if l.UTMContent == "" && l.CardID != "" {
-		l.UTMContent = "card-" + l.CardID
-	}
-	if err := (links.UTM{Source: l.UTMSource, Medium: l.UTMMedium, Campaign: l.UTMCampaign, Term: l.UTMTerm, Content: l.UTMContent}).Check(); err != nil {
-		return l, bad("%v", err)
-	}
-	for range 5 {
-		l.Code = links.NewCode()
-		l.ID, err = st.CreateTrackedLink(ctx, l)
-		if !errors.Is(err, store.ErrDuplicate) {
-			break
-		}
-	}
-	return l, err
-}
-
 func (s *Server) apiCreateLink(w http.ResponseWriter, r *http.Request) {
-	var req LinkRequest
+	var req links.Request
 	if !decodeBody(w, r, &req, "with campaign, url, promoter, card_id, utm_*") {
 		return
 	}
-	l, err := CreateLink(r.Context(), s.store, req)
-	var ie *LinkInputError
+	l, err := links.Create(r.Context(), s.store, req, s.app.Now())
+	var ie *links.InputError
 	if errors.As(err, &ie) {
 		writeJSONError(w, http.StatusBadRequest, ie.Msg)
 		return
@@ -421,7 +326,7 @@ func (s *Server) apiRevokeLink(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "link id must be a positive number")
 		return
 	}
-	if err := s.store.RevokeTrackedLink(r.Context(), id, time.Now()); errors.Is(err, store.ErrNotFound) {
+	if err := s.store.RevokeTrackedLink(r.Context(), id, s.app.Now()); errors.Is(err, store.ErrNotFound) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no tracked link %d", id))
 		return
 	} else if err != nil {

@@ -1,29 +1,23 @@
 package web
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/revloop/revloop/internal/store"
 )
 
-// metrics is one Server's Prometheus registry: private, so that two servers
-// in one process (tests) never share or collide.
+// metrics are the HTTP figures, kept in the app's registry (private to
+// the app, so that two in one process, in tests, never collide).
 type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
 
-func newMetrics(version string) *metrics {
-	reg := prometheus.NewRegistry()
+func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	m := &metrics{
 		registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -36,18 +30,12 @@ func newMetrics(version string) *metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method", "code"}),
 	}
-	build := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        "revloop_build_info",
-		Help:        "Always 1; the version label says which revloop runs.",
-		ConstLabels: prometheus.Labels{"version": version},
-	})
-	build.Set(1)
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, build,
-	)
-	return m
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 func (m *metrics) handler() http.Handler {
@@ -69,47 +57,4 @@ func methodLabel(m string) string {
 		return m
 	}
 	return "OTHER"
-}
-
-// backlogCollector reports the processing backlog when /metrics is scraped:
-// one indexed query per scrape (store.ProcessingBacklog), nothing kept
-// between scrapes, so the figures are never staler than the scrape itself.
-type backlogCollector struct {
-	store  *store.Store
-	log    *slog.Logger
-	now    func() time.Time
-	events *prometheus.Desc
-	oldest *prometheus.Desc
-}
-
-func newBacklogCollector(s *store.Store, log *slog.Logger) *backlogCollector {
-	return &backlogCollector{store: s, log: log, now: time.Now,
-		events: prometheus.NewDesc("revloop_processing_backlog_events",
-			"Events stored and not yet processed into persons and touchpoints.", nil, nil),
-		oldest: prometheus.NewDesc("revloop_processing_backlog_oldest_seconds",
-			"Seconds since the oldest unprocessed event was received; 0 when none waits.", nil, nil),
-	}
-}
-
-func (b *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- b.events
-	ch <- b.oldest
-}
-
-func (b *backlogCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	bl, err := b.store.ProcessingBacklog(ctx)
-	if err != nil {
-		// Left out of this scrape rather than failing it: the other
-		// metrics matter most when the database is in trouble.
-		b.log.Warn("metrics: processing backlog not read", "err", err)
-		return
-	}
-	age := 0.0
-	if bl.Oldest != nil {
-		age = max(0, b.now().Sub(*bl.Oldest).Seconds())
-	}
-	ch <- prometheus.MustNewConstMetric(b.events, prometheus.GaugeValue, float64(bl.Events))
-	ch <- prometheus.MustNewConstMetric(b.oldest, prometheus.GaugeValue, age)
 }

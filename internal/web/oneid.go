@@ -8,24 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/identity"
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// oneIDState is what the OneID routes keep on the server.
-type oneIDState struct {
-	runner *jobs.Runner
-}
-
 // oneIDRoutes mounts persons, identities, their timelines and the channel
-// rules, and runs event processing (River) with the server.
+// rules.
 func (s *Server) oneIDRoutes(m *http.ServeMux) error {
-	s.oneID.runner = jobs.NewRunner(s.store, s.log, jobs.Options{})
-	s.starters = append(s.starters, s.oneID.runner.Start)
-	s.closers = append(s.closers, s.oneID.runner.Stop)
-
 	m.Handle("GET /api/v1/persons", s.requireAPI(s.apiPersonLookup))
 	m.Handle("GET /api/v1/persons/{id}", s.requireAPI(s.apiPerson))
 	m.Handle("GET /api/v1/persons/{id}/timeline", s.requireAPI(s.apiTimeline))
@@ -37,23 +29,7 @@ func (s *Server) oneIDRoutes(m *http.ServeMux) error {
 	m.Handle("GET /api/v1/channels/rules", s.requireAPI(s.apiRules))
 	m.Handle("PUT /api/v1/channels/rules", s.requireRole(model.RoleMarketer, s.apiPutRules))
 	m.Handle("POST /api/v1/channels/reclassify", s.requireRole(model.RoleMarketer, s.apiReclassify))
-	return s.privacyRoutes(m)
-}
-
-// notifyEvents is called after new events are durably stored, so that
-// processing can start without waiting for the next sweep.
-func (s *Server) notifyEvents() {
-	if s.oneID.runner != nil {
-		s.oneID.runner.Notify()
-	}
-}
-
-// eventsProcessed is called after events were processed as they were
-// stored, so that the tasks that follow processing run.
-func (s *Server) eventsProcessed() {
-	if s.oneID.runner != nil {
-		s.oneID.runner.Processed()
-	}
+	return nil
 }
 
 type identifierJSON struct {
@@ -160,7 +136,7 @@ func (s *Server) apiPersonLookup(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "identifier: "+err.Error())
 		return
 	}
-	region, err := jobs.PhoneRegion(r.Context(), s.store)
+	region, err := identity.PhoneRegion(r.Context(), s.store)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
@@ -435,7 +411,7 @@ func (s *Server) apiUndoMerge(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) {
-	rs, err := jobs.LoadRules(r.Context(), s.store)
+	rs, err := process.ChannelRules(r.Context(), s.store)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
@@ -446,18 +422,10 @@ func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) {
 // apiPutRules answers PUT /api/v1/channels/rules (channelrules.go).
 func (s *Server) apiPutRules(w http.ResponseWriter, r *http.Request) { s.putChannelRules(w, r) }
 
+// apiReclassify starts a reclassification of every touchpoint with the
+// channel rules in force (an operation: 202 and its job).
 func (s *Server) apiReclassify(w http.ResponseWriter, r *http.Request) {
-	rs, err := jobs.LoadRules(r.Context(), s.store)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	res, err := jobs.Reclassify(r.Context(), s.store, rs)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"reclassified": res})
+	s.startOperation(w, r, app.Reclassify())
 }
 
 // actor names who made a change, for logs kept with it.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/channel"
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -23,6 +23,7 @@ import (
 // marketer API key, and a write key to append events with.
 type oneIDEnv struct {
 	s              *store.Store
+	srv            *Server
 	h              http.Handler
 	viewer, editor string
 	kid            int64
@@ -56,11 +57,11 @@ func newKeyedEnv(t *testing.T, s *store.Store, now func() time.Time) *oneIDEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	srv, err := newWith(t, testOpts{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &oneIDEnv{s: s, h: srv.Handler(), viewer: viewer, editor: editor}
+	return &oneIDEnv{s: s, srv: srv, h: srv.Handler(), viewer: viewer, editor: editor}
 }
 
 func (e *oneIDEnv) send(t *testing.T, ev model.Event, min int, payload string) {
@@ -123,7 +124,7 @@ func TestAPIPersonsTimelineAndStats(t *testing.T) {
 		e.send(t, model.Event{Type: model.EventTrack, Name: "Form Submitted", AnonymousID: "anon-1"}, 3,
 			`{"properties":{"email":"Foo@X.cn","phone":"13812345679"}}`)
 		e.send(t, model.Event{Type: model.EventIdentify, AnonymousID: "anon-1", UserID: "crm-7"}, 4, `{"traits":{"name":"Foo"}}`)
-		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+		if _, err := process.ProcessPending(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 
@@ -225,7 +226,7 @@ func TestAPIConflictsMergesUndo(t *testing.T) {
 		e.send(t, model.Event{Type: model.EventIdentify, UserID: "u1"}, 2, `{"traits":{"email":"b@acme.cn"}}`)
 		e.send(t, model.Event{Type: model.EventPage, AnonymousID: "dev"}, 3, "")
 		e.send(t, model.Event{Type: model.EventIdentify, AnonymousID: "dev", UserID: "u2"}, 4, "")
-		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+		if _, err := process.ProcessPending(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		var cs struct{ Conflicts []store.IdentityConflict }
@@ -273,7 +274,7 @@ func TestAPIChannelRules(t *testing.T) {
 		e := newOneIDEnv(t, s)
 		e.send(t, model.Event{Type: model.EventPage, AnonymousID: "a", URL: "https://www.revloop.cn/", Source: "partner-x"}, 0, "")
 		e.send(t, model.Event{Type: model.EventPage, AnonymousID: "b", URL: "https://www.revloop.cn/", Source: "baidu", Medium: "cpc"}, 1, "")
-		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+		if _, err := process.ProcessPending(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		var rs channel.RuleSet
@@ -293,9 +294,18 @@ func TestAPIChannelRules(t *testing.T) {
 		if code != http.StatusBadRequest || !strings.Contains(body, `rules[0] (\"Partners\"): when[0]: unknown field \"sauce\"`) {
 			t.Fatalf("bad rules: %d %s", code, body)
 		}
+		// Saved at once; the touchpoints follow in a reclassification job.
+		startApp(t, e.srv)
 		code, body = e.call(t, http.MethodPut, "/api/v1/channels/rules", e.editor, string(doc))
-		if code != http.StatusOK || !strings.Contains(body, `"reclassified":{"examined":2,"changed":1,"updated":1}`) {
+		var put struct {
+			Version int64   `json:"version"`
+			Job     jobJSON `json:"reclassify_job"`
+		}
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &put) != nil || put.Version == 0 || put.Job.ID == 0 || put.Job.Kind != "channels.reclassify" {
 			t.Fatalf("PUT: %d %s", code, body)
+		}
+		if j := awaitJob(t, e.h, e.viewer, put.Job.ID); j.State != model.JobSucceeded || string(j.Result) != `{"examined":2,"changed":1,"updated":1}` {
+			t.Fatalf("reclassification: %+v", j)
 		}
 		var a personJSON
 		e.get(t, "/api/v1/persons?identifier=anonymous_id:a", http.StatusOK, &a)
@@ -307,9 +317,8 @@ func TestAPIChannelRules(t *testing.T) {
 		if saved.Rules[0].Name != "Partners" || saved.UpdatedAt == nil || !strings.Contains(saved.UpdatedBy, "marketing ops") {
 			t.Fatalf("saved rules: first %q, updated %v by %q", saved.Rules[0].Name, saved.UpdatedAt, saved.UpdatedBy)
 		}
-		code, body = e.call(t, http.MethodPost, "/api/v1/channels/reclassify", e.editor, "")
-		if code != http.StatusOK || !strings.Contains(body, `"changed":0`) {
-			t.Fatalf("reclassify: %d %s", code, body)
+		if j := operate(t, e.h, http.MethodPost, "/api/v1/channels/reclassify", e.editor, ""); j.State != model.JobSucceeded || !strings.Contains(string(j.Result), `"changed":0`) {
+			t.Fatalf("reclassify: %+v", j)
 		}
 		code, body = e.call(t, http.MethodPut, "/api/v1/channels/rules", e.editor, `{"rules":[]}`)
 		if code != http.StatusBadRequest || !strings.Contains(body, "has no rules") {
@@ -326,7 +335,7 @@ func conflictEnv(t *testing.T, s *store.Store) (*oneIDEnv, store.IdentityConflic
 	e.send(t, model.Event{Type: model.EventIdentify, UserID: "u1"}, 0, `{"traits":{"email":"a@acme.cn"}}`)
 	e.send(t, model.Event{Type: model.EventIdentify, UserID: "u2"}, 1, `{"traits":{"email":"b@acme.cn"}}`)
 	e.send(t, model.Event{Type: model.EventIdentify, UserID: "u1"}, 2, `{"traits":{"email":"b@acme.cn"}}`)
-	if _, err := jobs.ProcessPending(ctx, s); err != nil {
+	if _, err := process.ProcessPending(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	var cs struct{ Conflicts []store.IdentityConflict }
@@ -384,7 +393,7 @@ func TestAPIResolveConflictKeepApart(t *testing.T) {
 		e.send(t, model.Event{Type: model.EventPage, AnonymousID: "laptop"}, 11, "")
 		e.send(t, model.Event{Type: model.EventIdentify, AnonymousID: "laptop", UserID: "u1"}, 12, "")
 		e.send(t, model.Event{Type: model.EventIdentify, AnonymousID: "laptop", UserID: "u2"}, 13, "")
-		if _, err := jobs.ProcessPending(ctx, s); err != nil {
+		if _, err := process.ProcessPending(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		var u1, u2 personJSON

@@ -112,7 +112,7 @@ func TestHSTSOverTLSOnly(t *testing.T) {
 // With a metrics token, /metrics answers only the bearer of it.
 func TestMetricsToken(t *testing.T) {
 	s := storetest.SQLite(t)
-	srv, err := New(Options{Store: s, Logger: slog.New(slog.DiscardHandler), MetricsToken: "scrape-секрет-1"})
+	srv, err := newWith(t, testOpts{Store: s, Logger: slog.New(slog.DiscardHandler), MetricsToken: "scrape-секрет-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -43,7 +43,7 @@ func TestAPIPersonShowsTraits(t *testing.T) {
 				for i, tr := range c.traits {
 					e.send(t, model.Event{Type: model.EventIdentify, UserID: "u1"}, i, `{"traits":`+tr+`}`)
 				}
-				if _, err := jobs.ProcessPending(ctx, s); err != nil {
+				if _, err := process.ProcessPending(ctx, s); err != nil {
 					t.Fatal(err)
 				}
 				var found personJSON

@@ -4,60 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/predict"
 	"github.com/revloop/revloop/internal/predict/predictdb"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// predictState lets one training run go at a time: a run reads every lead
-// and rewrites every probability, so a second one at once only burns CPU.
-type predictState struct {
-	training sync.Mutex
-}
-
-// predictRetrainTask names the daily retraining job.
-const predictRetrainTask = "predict_retrain"
-
-// errTrainingBusy means a training run is already going.
-var errTrainingBusy = errors.New("a training run is already in progress; try again when it ends")
-
-// predictRoutes mounts the predictive scoring API and retrains the model
-// daily.
+// predictRoutes mounts the predictive scoring API.
 func (s *Server) predictRoutes(m *http.ServeMux) error {
 	m.Handle("GET /api/v1/scoring/model", s.requireAPI(s.apiPredictionModel))
 	m.Handle("POST /api/v1/scoring/model/train", s.requireRole(model.RoleMarketer, s.apiTrainPredictionModel))
-	if s.oneID.runner != nil {
-		s.oneID.runner.AddTask(jobs.Task{Name: predictRetrainTask, Every: 24 * time.Hour, Run: func(ctx context.Context) error {
-			_, err := s.trainPredictionModel(ctx)
-			if errors.Is(err, errTrainingBusy) {
-				return nil // the run in progress does the work
-			}
-			return err
-		}})
-	}
 	return nil
-}
-
-// trainPredictionModel retrains now, unless a run is in progress.
-func (s *Server) trainPredictionModel(ctx context.Context) (store.PredictionModel, error) {
-	if !s.predict.training.TryLock() {
-		return store.PredictionModel{}, errTrainingBusy
-	}
-	defer s.predict.training.Unlock()
-	m, err := predictdb.Train(ctx, s.store, s.auth.Now())
-	if err != nil {
-		return m, err
-	}
-	s.log.Info("predictive model trained", "status", m.Status, "examples", m.Examples, "positives", m.Positives,
-		"auc", m.AUC, "scored", m.Scored, "took", m.Duration)
-	return m, nil
 }
 
 // predictionModelJSON is the answer of GET /api/v1/scoring/model.
@@ -136,17 +97,10 @@ func (s *Server) apiPredictionModel(w http.ResponseWriter, r *http.Request) {
 	s.writePredictionModel(w, r, m)
 }
 
+// apiTrainPredictionModel starts a training run (an operation: 202 and
+// its job; GET /api/v1/scoring/model shows the model once it is done).
 func (s *Server) apiTrainPredictionModel(w http.ResponseWriter, r *http.Request) {
-	m, err := s.trainPredictionModel(r.Context())
-	if errors.Is(err, errTrainingBusy) {
-		writeJSONError(w, http.StatusConflict, err.Error())
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, fmt.Errorf("train predictive model: %w", err))
-		return
-	}
-	s.writePredictionModel(w, r, m)
+	s.startOperation(w, r, app.TrainModel())
 }
 
 // writePredictionModel answers 200 with a training run as

@@ -32,10 +32,11 @@ func newPredictEnv(t *testing.T, s *store.Store, n int) (*env, map[model.Role]st
 		}
 		keys[r] = k
 	}
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	srv, err := newWith(t, testOpts{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	startApp(t, srv)
 	return &env{store: s, auth: a, srv: srv, h: srv.Handler(), key: keys[model.RoleViewer]}, keys
 }
 
@@ -100,8 +101,18 @@ func TestPredictionModelAPI(t *testing.T) {
 			}
 		}
 
+		// Training is an operation: 202, then the job's result.
+		job := operate(t, e.h, "POST", "/api/v1/scoring/model/train", keys[model.RoleMarketer], "")
+		var result struct {
+			Status string `json:"status"`
+			Scored int    `json:"scored_persons"`
+		}
+		if job.State != model.JobSucceeded || job.Kind != "scoring.train" || json.Unmarshal(job.Result, &result) != nil ||
+			result.Status != "ready" || result.Scored != 300 {
+			t.Fatalf("training job: %+v", job)
+		}
 		var trained modelAnswer
-		decodeJSON(t, e.call(t, "POST", "/api/v1/scoring/model/train", keys[model.RoleMarketer]), http.StatusOK, &trained)
+		decodeJSON(t, e.call(t, "GET", "/api/v1/scoring/model", keys[model.RoleViewer]), http.StatusOK, &trained)
 		if trained.Status != "ready" || trained.Examples != 300 || trained.TestExamples != 75 || trained.Scored != 300 ||
 			trained.TrainedAt != "2026-06-01T12:00:00Z" || trained.AUC == nil || *trained.AUC <= 0.5 || *trained.AUC > 1 ||
 			trained.Brier == nil || len(trained.Calibration) != 10 || trained.Calibration[9].Upper != 1 ||
@@ -146,13 +157,22 @@ func TestPredictionModelAPI(t *testing.T) {
 			}
 		}
 
-		// One training run at a time.
-		e.srv.predict.training.Lock()
-		var busy apiError
+		// One training request at a time: while one is queued or running
+		// (here, on another node), the next is 409 naming it.
+		other, err := s.CreateJob(ctx, model.Job{Kind: "scoring.train", LockName: "scoring.train", State: model.JobRunning})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var busy struct {
+			Error string `json:"error"`
+			JobID int64  `json:"job_id"`
+		}
 		decodeJSON(t, e.call(t, "POST", "/api/v1/scoring/model/train", keys[model.RoleAdmin]), http.StatusConflict, &busy)
-		e.srv.predict.training.Unlock()
-		if !strings.Contains(busy.Error, "already in progress") {
+		if busy.JobID != other.ID || !strings.Contains(busy.Error, "wait until it ends") {
 			t.Fatalf("busy: %+v", busy)
+		}
+		if err := s.FinishJob(ctx, other.ID, nil, nil); err != nil {
+			t.Fatal(err)
 		}
 
 		// A later run without enough data is the latest; persons keep the
@@ -174,8 +194,11 @@ func TestPredictionModelAPI(t *testing.T) {
 func TestPredictionModelAPIWithTooLittleData(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e, keys := newPredictEnv(t, s, 60)
+		if job := operate(t, e.h, "POST", "/api/v1/scoring/model/train", keys[model.RoleAdmin], ""); job.State != model.JobSucceeded {
+			t.Fatalf("training job: %+v", job)
+		}
 		var ans modelAnswer
-		decodeJSON(t, e.call(t, "POST", "/api/v1/scoring/model/train", keys[model.RoleAdmin]), http.StatusOK, &ans)
+		decodeJSON(t, e.call(t, "GET", "/api/v1/scoring/model", keys[model.RoleViewer]), http.StatusOK, &ans)
 		if ans.Status != "insufficient_data" || ans.AUC != nil || ans.Brier != nil || ans.Examples != 60 || ans.Scored != 0 ||
 			!strings.Contains(ans.Message, "only 60 leads have a known outcome") || len(ans.TopFeatures) != 0 ||
 			ans.Calibration == nil || len(ans.Calibration) != 0 || ans.ActiveModel != nil {

@@ -3,12 +3,14 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/revloop/revloop/internal/collect"
+	"github.com/revloop/revloop/internal/privacy"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -23,6 +25,7 @@ type privacyEnv struct {
 func newPrivacyEnv(t *testing.T, s *store.Store) *privacyEnv {
 	t.Helper()
 	e := newEnv(t, s)
+	startApp(t, e.srv) // erasures and the anonymisation of stored addresses are jobs
 	wk, err := collect.CreateWriteKey(ctx, s, "site")
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +357,7 @@ func TestPrivacyAnonymizeStoredAddresses(t *testing.T) {
 			value string
 			code  int
 		}{{"30", 200}, {"0", 200}, {"-1", 400}, {"36501", 400}, {`"30"`, 400}} {
-			if res := e.send(t, http.MethodPut, "/api/v1/settings/"+SettingRetentionDays, e.admin, "application/json", c.value); res.StatusCode != c.code {
+			if res := e.send(t, http.MethodPut, "/api/v1/settings/"+privacy.SettingRetentionDays, e.admin, "application/json", c.value); res.StatusCode != c.code {
 				t.Errorf("retention %s: %d, want %d", c.value, res.StatusCode, c.code)
 			}
 		}
@@ -374,14 +377,14 @@ func TestPrivacyTaskAppliesRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 		touches := e.count(t, "SELECT COUNT(*) FROM touchpoints")
-		if err := e.srv.runPrivacyTask(ctx); err != nil {
+		if err := privacy.Maintain(ctx, s, time.Now(), slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
 		if n := e.count(t, "SELECT COUNT(*) FROM events WHERE payload = '{}'"); n != 0 {
 			t.Fatalf("retention 0 stripped %d events", n)
 		}
-		e.putSetting(t, e.admin, SettingRetentionDays, "30")
-		if err := e.srv.runPrivacyTask(ctx); err != nil {
+		e.putSetting(t, e.admin, privacy.SettingRetentionDays, "30")
+		if err := privacy.Maintain(ctx, s, time.Now(), slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
 		if n := e.count(t, "SELECT COUNT(*) FROM events WHERE anonymous_id = 'old-1' AND payload = '{}' AND ip = '' AND user_agent = '' AND url <> ''"); n != 1 {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,25 +10,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/routing"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// routingRoutes mounts assignment rules, activities and follow-up SLAs, and
-// registers the assignment and SLA-check tasks with the job runner.
+// routingRoutes mounts assignment rules, activities and follow-up SLAs.
 func (s *Server) routingRoutes(m *http.ServeMux) error {
-	breaches := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "revloop_routing_sla_breaches_total",
-		Help: "Assignments marked as having missed their first-follow-up SLA (each raises one escalation task).",
-	})
-	if err := s.metrics.registry.Register(breaches); err != nil {
-		return err
-	}
-	rt := &routing.Router{Store: s.store, Now: func() time.Time { return s.auth.Now() }, OnBreach: func(n int) { breaches.Add(float64(n)) }}
+	rt := s.app.Router
 
 	m.Handle("GET /api/v1/routing/rules", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
 		rs, err := rt.Rules(r.Context())
@@ -42,19 +31,10 @@ func (s *Server) routingRoutes(m *http.ServeMux) error {
 	m.Handle("PUT /api/v1/routing/rules", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
 		s.apiPutRoutingRules(w, r, rt)
 	}))
+	// A run now: an operation (202 and its job, whose result says what
+	// was assigned and escalated).
 	m.Handle("POST /api/v1/routing/run", s.requireRole(model.RoleAdmin, func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithoutCancel(r.Context())
-		res, err := rt.Assign(ctx)
-		if err != nil {
-			s.apiInternal(w, r, fmt.Errorf("assign leads: %w", err))
-			return
-		}
-		n, err := rt.CheckSLA(ctx)
-		if err != nil {
-			s.apiInternal(w, r, fmt.Errorf("check SLAs: %w", err))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"assigned": res.Assigned, "waiting": res.Waiting, "closed": res.Closed, "breached": n})
+		s.startOperation(w, r, app.RunRouting())
 	}))
 	m.Handle("GET /api/v1/routing/report", s.requireAPI(func(w http.ResponseWriter, r *http.Request) {
 		win, err := parseWindow(r)
@@ -82,22 +62,6 @@ func (s *Server) routingRoutes(m *http.ServeMux) error {
 	}))
 	m.Handle("GET /api/v1/activities", s.requireAPI(s.apiActivities))
 
-	if s.oneID.runner != nil {
-		s.oneID.runner.AddTask(jobs.Task{Name: "routing_assign", AfterProcess: true, Every: time.Minute, Run: func(ctx context.Context) error {
-			res, err := rt.Assign(ctx)
-			if err == nil && (res.Assigned > 0 || res.Waiting > 0) {
-				s.log.Info("leads routed", "assigned", res.Assigned, "waiting", res.Waiting)
-			}
-			return err
-		}})
-		s.oneID.runner.AddTask(jobs.Task{Name: "routing_sla_check", Every: time.Minute, Run: func(ctx context.Context) error {
-			n, err := rt.CheckSLA(ctx)
-			if err == nil && n > 0 {
-				s.log.Info("first-follow-up SLAs missed", "escalated", n)
-			}
-			return err
-		}})
-	}
 	return nil
 }
 
@@ -179,7 +143,7 @@ func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *
 		writeJSON(w, http.StatusOK, active)
 		return
 	}
-	if _, err := s.store.SaveRuleSet(r.Context(), store.RoutingRuleSets, canonical, s.actor(r), s.auth.Now(), nil); err != nil {
+	if _, err := s.store.SaveRuleSet(r.Context(), store.RoutingRuleSets, canonical, s.actor(r), s.app.Now(), nil); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
@@ -218,7 +182,7 @@ func (s *Server) apiRoutingUsers(w http.ResponseWriter, r *http.Request, rt *rou
 		s.apiInternal(w, r, err)
 		return
 	}
-	now := s.auth.Now()
+	now := s.app.Now()
 	out := []routingUserJSON{}
 	for i, ru := range routing.Users(us) {
 		u := us[i]

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -56,7 +56,7 @@ func newRuleSetEnv(t *testing.T, s *store.Store) (*oneIDEnv, string) {
 	e.kid = kid
 	e.send(t, model.Event{Type: model.EventPage, AnonymousID: "a", URL: "https://www.revloop.cn/", Source: "partner-x"}, 0, "")
 	e.send(t, model.Event{Type: model.EventPage, AnonymousID: "b", URL: "https://www.revloop.cn/", Source: "baidu", Medium: "cpc"}, 1, "")
-	if _, err := jobs.ProcessPending(ctx, s); err != nil {
+	if _, err := process.ProcessPending(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	return e, e.editor

@@ -8,70 +8,23 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
-	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/scoring"
 	"github.com/revloop/revloop/internal/store"
 )
 
-// scoringRunner serialises the rescoring runs of this process (after new
-// events, daily, after a rule change): one at a time, so that a replay
-// never races an incremental run. The store keeps a slower run from
-// overwriting a newer score across processes.
-type scoringRunner struct {
-	mu  sync.Mutex
-	srv *Server
-}
-
-func (sr *scoringRunner) full(ctx context.Context) (scoring.Result, error) {
-	sr.mu.Lock()
-	defer sr.mu.Unlock()
-	return scoring.Rescore(ctx, sr.srv.store, sr.srv.auth.Now(), nil)
-}
-
-func (sr *scoringRunner) incremental(ctx context.Context) (scoring.Result, error) {
-	sr.mu.Lock()
-	defer sr.mu.Unlock()
-	return scoring.RescoreNew(ctx, sr.srv.store, sr.srv.auth.Now())
-}
-
-// scoringRoutes mounts the scoring rules API and registers the rescoring
-// tasks: after each processing run that processed events (persons with
-// new activity only), and daily (everyone, so that decay shows).
+// scoringRoutes mounts the scoring rules API. Rescoring runs as a job: after
+// each processing run, daily, after a rule change and on request.
 func (s *Server) scoringRoutes(m *http.ServeMux) error {
-	sr := &scoringRunner{srv: s}
 	m.Handle("GET /api/v1/scoring/rules", s.requireAPI(s.apiScoringRules))
-	m.Handle("PUT /api/v1/scoring/rules", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
-		s.apiPutScoringRules(w, r, sr)
-	}))
+	m.Handle("PUT /api/v1/scoring/rules", s.requireRole(model.RoleMarketer, s.apiPutScoringRules))
 	m.Handle("GET /api/v1/scoring/rules/versions", s.requireAPI(s.apiScoringVersions))
 	m.Handle("POST /api/v1/scoring/rescore", s.requireRole(model.RoleMarketer, func(w http.ResponseWriter, r *http.Request) {
-		res, err := sr.full(context.WithoutCancel(r.Context()))
-		if err != nil {
-			s.apiInternal(w, r, fmt.Errorf("rescore: %w", err))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"rescore": res})
+		s.startOperation(w, r, app.Rescore())
 	}))
-	if s.oneID.runner != nil {
-		s.oneID.runner.AddTask(jobs.Task{Name: "scoring_new_activity", AfterProcess: true, Run: func(ctx context.Context) error {
-			res, err := sr.incremental(ctx)
-			if err == nil && res.Persons > 0 {
-				s.log.Debug("rescored persons with new activity", "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
-			}
-			return err
-		}})
-		s.oneID.runner.AddTask(jobs.Task{Name: "scoring_daily", Every: 24 * time.Hour, Run: func(ctx context.Context) error {
-			res, err := sr.full(ctx)
-			if err == nil {
-				s.log.Info("daily rescore", "version", res.Version, "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
-			}
-			return err
-		}})
-	}
 	return nil
 }
 
@@ -81,7 +34,9 @@ type scoringRulesJSON struct {
 	CreatedBy string          `json:"created_by"`
 	Default   bool            `json:"default"`
 	Rules     json.RawMessage `json:"rules"`
-	Rescore   *scoring.Result `json:"rescore,omitempty"`
+	// RescoreJob is the rescore a saved change started (or found
+	// running: it rescores again with the new rules when it ends).
+	RescoreJob *jobJSON `json:"rescore_job,omitempty"`
 	// Unchanged: a PUT of the active rules, which stores no version.
 	Unchanged bool `json:"unchanged,omitempty"`
 }
@@ -129,7 +84,7 @@ var scoringReadOnly = []string{"version", "created_at", "created_by", "default",
 // every score with it before answering. It takes the bare rules or the
 // envelope GET answers; rules identical to the active ones store nothing.
 // With ?dry_run=true it replays without writing and says what would change.
-func (s *Server) apiPutScoringRules(w http.ResponseWriter, r *http.Request, sr *scoringRunner) {
+func (s *Server) apiPutScoringRules(w http.ResponseWriter, r *http.Request) {
 	body, dry, ok := readRuleSet(w, r, "scoring", scoringReadOnly, "rules")
 	if !ok {
 		return
@@ -148,7 +103,7 @@ func (s *Server) apiPutScoringRules(w http.ResponseWriter, r *http.Request, sr *
 	if dry {
 		p := scoring.Preview{Sample: []scoring.ScoreChange{}}
 		if !unchanged {
-			if p, err = scoring.PreviewRules(r.Context(), s.store, rules, s.auth.Now(), dryRunSample); err != nil {
+			if p, err = scoring.PreviewRules(r.Context(), s.store, rules, s.app.Now(), dryRunSample); err != nil {
 				s.apiInternal(w, r, fmt.Errorf("preview scoring rules: %w", err))
 				return
 			}
@@ -168,22 +123,27 @@ func (s *Server) apiPutScoringRules(w http.ResponseWriter, r *http.Request, sr *
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	rs, err := scoring.Save(r.Context(), s.store, rules, s.actor(r), s.auth.Now())
+	rs, err := scoring.Save(r.Context(), s.store, rules, s.actor(r), s.app.Now())
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
-	// The replay finishes even if the client goes away: the new version
-	// is active already, and scores should follow it.
-	res, err := sr.full(context.WithoutCancel(r.Context()))
-	if err != nil {
-		s.log.Error("rescore after a rule change", "version", rs.Version, "err", err)
+	// The scores follow in the background: the new version is active
+	// already, and a rescore job replays everyone with it.
+	j, err := s.app.Enqueue(r.Context(), app.Rescore(), s.actor(r))
+	var busy *store.JobBusyError
+	switch {
+	case errors.As(err, &busy):
+		j = busy.Holder
+	case err != nil:
+		s.log.Error("rescore after a rule change not queued", "version", rs.Version, "err", err)
 		writeJSONError(w, http.StatusInternalServerError,
-			fmt.Sprintf("rules saved as version %d, but rescoring failed; POST /api/v1/scoring/rescore retries, the daily rescore too", rs.Version))
+			fmt.Sprintf("rules saved as version %d, but the rescore could not be queued; POST /api/v1/scoring/rescore retries, the daily rescore too", rs.Version))
 		return
 	}
 	out := newScoringRulesJSON(rs)
-	out.Rescore = &res
+	jv := jobView(j)
+	out.RescoreJob = &jv
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -219,7 +179,7 @@ func (s *Server) scoreExplanation(ctx context.Context, d store.PersonDetail) (an
 	if d.MergedIntoID != 0 {
 		return nil, nil
 	}
-	b, err := scoring.Explain(ctx, s.store, d.ID, s.auth.Now())
+	b, err := scoring.Explain(ctx, s.store, d.ID, s.app.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}

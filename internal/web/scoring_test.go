@@ -63,16 +63,19 @@ const apiScoringRules = `{
 }`
 
 type scoringRulesAnswer struct {
-	Version   int64           `json:"version"`
-	CreatedAt *time.Time      `json:"created_at"`
-	CreatedBy string          `json:"created_by"`
-	Default   bool            `json:"default"`
-	Rules     json.RawMessage `json:"rules"`
-	Rescore   *struct {
-		Version    int64 `json:"version"`
-		Persons    int   `json:"persons"`
-		MovedToMQL int   `json:"moved_to_mql"`
-	} `json:"rescore"`
+	Version    int64           `json:"version"`
+	CreatedAt  *time.Time      `json:"created_at"`
+	CreatedBy  string          `json:"created_by"`
+	Default    bool            `json:"default"`
+	Rules      json.RawMessage `json:"rules"`
+	RescoreJob *jobJSON        `json:"rescore_job"`
+}
+
+// rescoreResult is the result of a rescore job.
+type rescoreResult struct {
+	Version    int64 `json:"version"`
+	Persons    int   `json:"persons"`
+	MovedToMQL int   `json:"moved_to_mql"`
 }
 
 func TestAPIScoringRules(t *testing.T) {
@@ -136,8 +139,10 @@ func TestAPIScoringRules(t *testing.T) {
 			t.Fatalf("a refused rule set was stored: %+v", def)
 		}
 
-		// A valid rule set becomes version 2 and is replayed at once:
-		// person 1 has 15 + 15 + 10·½ + 10 + 10 = 55 ≥ 35 and moves to mql.
+		// A valid rule set becomes version 2 and is replayed at once, in a
+		// job: person 1 has 15 + 15 + 10·½ + 10 + 10 = 55 ≥ 35 and moves
+		// to mql.
+		startApp(t, e.srv)
 		code, body := e.call(t, http.MethodPut, "/api/v1/scoring/rules", e.editor, apiScoringRules)
 		if code != http.StatusOK {
 			t.Fatalf("PUT: %d %s", code, body)
@@ -147,8 +152,13 @@ func TestAPIScoringRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		if put.Version != 2 || put.Default || !strings.HasPrefix(put.CreatedBy, "api key marketing ops") ||
-			put.Rescore == nil || put.Rescore.Version != 2 || put.Rescore.Persons != 2 || put.Rescore.MovedToMQL != 1 {
+			put.RescoreJob == nil || put.RescoreJob.Kind != "scoring.rescore" {
 			t.Fatalf("PUT answer %s", body)
+		}
+		var rescored rescoreResult
+		if j := awaitJob(t, e.h, e.viewer, put.RescoreJob.ID); j.State != model.JobSucceeded || json.Unmarshal(j.Result, &rescored) != nil ||
+			rescored.Version != 2 || rescored.Persons != 2 || rescored.MovedToMQL != 1 {
+			t.Fatalf("rescore job %+v", j)
 		}
 		e.get(t, "/api/v1/scoring/rules/versions", http.StatusOK, &versions)
 		if len(versions.Versions) != 2 || versions.Versions[0].Version != 2 || !versions.Versions[0].Active ||
@@ -196,8 +206,8 @@ func TestAPIScoringRules(t *testing.T) {
 			t.Errorf("webinar line %+v", l)
 		}
 
-		if code, body := e.call(t, http.MethodPost, "/api/v1/scoring/rescore", e.editor, ""); code != http.StatusOK || !strings.Contains(body, `"moved_to_mql":0`) {
-			t.Errorf("rescore: %d %s", code, body)
+		if j := operate(t, e.h, http.MethodPost, "/api/v1/scoring/rescore", e.editor, ""); j.State != model.JobSucceeded || !strings.Contains(string(j.Result), `"moved_to_mql":0`) {
+			t.Errorf("rescore: %+v", j)
 		}
 	})
 }

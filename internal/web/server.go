@@ -1,7 +1,8 @@
 // Package web is revloop's HTTP server: the JSON API under /api/v1, the
-// server-rendered dashboard pages (zh-CN and English), login sessions,
-// health and readiness probes and Prometheus metrics. Handlers are thin:
-// they parse a request, ask the report or auth package, and render.
+// server-rendered pages (zh-CN and English), login sessions, health and
+// readiness probes and Prometheus metrics, over the services an app.App
+// holds. Handlers are thin: they parse a request, call the app's services
+// or a domain package, and render. Nothing here runs in the background.
 package web
 
 import (
@@ -10,13 +11,13 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/report"
@@ -25,10 +26,7 @@ import (
 
 // Options are what a Server needs from the command that starts it.
 type Options struct {
-	Store   *store.Store
-	Auth    *auth.Service
-	Logger  *slog.Logger
-	Version string
+	App *app.App
 	// InsecureCookies drops the Secure attribute from cookies, for
 	// plain-HTTP deployments that are not on loopback. By default cookies
 	// are Secure: browsers keep Secure cookies over https and over plain
@@ -41,14 +39,16 @@ type Options struct {
 
 // Server serves the API, the pages and the operational endpoints.
 type Server struct {
+	app             *app.App
 	store           *store.Store
 	auth            *auth.Service
 	reports         report.Reporter
+	attribution     *report.Attributor
 	log             *slog.Logger
 	version         string
 	insecureCookies bool
 	metricsToken    string
-	listenBase      atomic.Value // string: the bound address, set by ListenAndServe
+	listenBase      atomic.Value // string: the bound address, set by Listening
 
 	catalog    catalog
 	pages      map[string]*template.Template
@@ -58,21 +58,13 @@ type Server struct {
 	handler    http.Handler
 	loginSlots chan struct{}
 
-	// Extension points for the features mounted by the *Routes methods:
-	// background work started with the listener and stopped after it
-	// drains, and public endpoints exempt from the cross-origin form check
-	// (the collector, tracked links and pixels are called from other sites).
-	starters   []func(ctx context.Context) error
-	closers    []func(ctx context.Context) error
+	// csrfBypass are the public endpoints exempt from the cross-origin
+	// form check (the collector, tracked links and pixels are called from
+	// other sites).
 	csrfBypass []string
 
-	oneID     oneIDState   // job runner for event processing (oneid.go)
-	predict   predictState // one predictive model training at a time (predict.go)
-	attrLive  liveCache    // recent computed-on-request attribution answers (attribution.go)
-	attrLimit liveLimiter  // bounds on attribution computed on request (attributionlimit.go)
-
 	// collector takes every event: the /v1 API, tracked-link clicks and
-	// pixel hits (ingest.go).
+	// pixel hits. Nil on a worker, which serves only health and metrics.
 	collector *collect.Collector
 }
 
@@ -81,33 +73,31 @@ type Server struct {
 // memory.
 const maxConcurrentLogins = 4
 
-// New builds a Server; it fails only when the embedded templates or
-// translations are broken or a required option is missing.
+// New builds a Server over an app; it fails only when the embedded
+// templates or translations are broken or the app is missing. A worker's
+// server answers health, readiness and metrics only.
 func New(opts Options) (*Server, error) {
-	if opts.Store == nil {
-		return nil, errors.New("web: Options.Store is required")
-	}
-	if opts.Auth == nil {
-		opts.Auth = auth.New(opts.Store)
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Version == "" {
-		opts.Version = "dev"
+	a := opts.App
+	if a == nil {
+		return nil, errors.New("web: Options.App is required")
 	}
 	s := &Server{
-		store:           opts.Store,
-		auth:            opts.Auth,
-		reports:         report.Reporter{Store: opts.Store},
-		log:             opts.Logger,
-		version:         opts.Version,
+		app:             a,
+		store:           a.Store,
+		auth:            a.Auth,
+		reports:         report.Reporter{Store: a.Store},
+		attribution:     a.Attribution,
+		log:             a.Log,
+		version:         a.Version,
 		insecureCookies: opts.InsecureCookies,
 		metricsToken:    opts.MetricsToken,
-		metrics:         newMetrics(opts.Version),
 		loginSlots:      make(chan struct{}, maxConcurrentLogins),
+		collector:       a.Collector,
 	}
 	var err error
+	if s.metrics, err = newMetrics(a.Metrics); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	if s.catalog, err = loadCatalog(); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
@@ -131,6 +121,10 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// Listening tells the server the base URL it was bound to: links and QR
+// codes fall back to it when no public URL is set.
+func (s *Server) Listening(baseURL string) { s.listenBase.Store(baseURL) }
+
 // Handler is the whole server as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -139,6 +133,10 @@ func (s *Server) routes() error {
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /metrics", s.metricsHandler())
+	s.mux = m
+	if !s.app.Role.Serves() {
+		return nil
+	}
 	m.HandleFunc("GET /static/{file...}", s.serveStatic)
 	m.HandleFunc("GET /favicon.ico", s.favicon)
 
@@ -150,9 +148,8 @@ func (s *Server) routes() error {
 	m.Handle("GET /api/v1/stats", s.requireAPI(s.apiStats))
 	m.Handle("GET /api/v1/funnel", s.requireAPI(s.apiFunnel))
 	m.Handle("GET /api/v1/channels", s.requireAPI(s.apiChannels))
-	s.mux = m
-	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.linkRoutes, s.settingsRoutes, s.attributionRoutes,
-		s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes, s.maintenanceRoutes} {
+	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.privacyRoutes, s.linkRoutes, s.settingsRoutes,
+		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}
@@ -341,71 +338,14 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// ListenAndServe serves on addr until ctx is cancelled, then shuts down
-// gracefully, giving requests in flight up to 10 s. ready, if not nil, is
-// called with the base URL once the listener is bound.
+// ListenAndServe serves the app on addr until ctx ends (app.Serve: the
+// services start with the listener and drain after it). ready, if not
+// nil, is called with the base URL once the listener is bound.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(baseURL string)) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	base := baseURL(ln.Addr())
-	s.listenBase.Store(base)
-	s.log.Info("listening", "url", base, "version", s.version)
-	if ready != nil {
-		ready(base)
-	}
-	for _, start := range s.starters {
-		if err := start(ctx); err != nil {
-			ln.Close()
-			return err
+	return s.app.Serve(ctx, addr, s.handler, func(base string) {
+		s.Listening(base)
+		if ready != nil {
+			ready(base)
 		}
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve on %s: %w", addr, err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		if cerr := s.closers[i](sctx); cerr != nil && err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("shut down: %w", err)
-	}
-	s.log.Info("stopped")
-	return nil
-}
-
-// baseURL names a bound listener as a URL a local client can use: an
-// unspecified address (":8080") is reached through 127.0.0.1.
-func baseURL(a net.Addr) string {
-	tcp, ok := a.(*net.TCPAddr)
-	if !ok {
-		return "http://" + a.String()
-	}
-	host := tcp.IP.String()
-	if tcp.IP == nil || tcp.IP.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+	})
 }

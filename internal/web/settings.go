@@ -17,6 +17,7 @@ import (
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/identity"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/privacy"
 )
 
 // runSetting is one run-time setting an administrator may change through
@@ -86,7 +87,7 @@ func runSettings() map[string]runSetting {
 				return rl, nil
 			},
 		},
-		SettingRetentionDays: {
+		privacy.SettingRetentionDays: {
 			Description: "days the payloads of processed raw events are kept (then emptied, the events' derived columns and touchpoints kept); 0 keeps them forever",
 			Default:     0,
 			check: func(raw []byte) (any, error) {
@@ -94,8 +95,8 @@ func runSettings() map[string]runSetting {
 				if err != nil {
 					return nil, err
 				}
-				if v < 0 || v > maxRetentionDays {
-					return nil, fmt.Errorf("%d: want 0 (keep forever) to %d days", v, maxRetentionDays)
+				if v < 0 || v > privacy.MaxRetentionDays {
+					return nil, fmt.Errorf("%d: want 0 (keep forever) to %d days", v, privacy.MaxRetentionDays)
 				}
 				return v, nil
 			},
@@ -204,9 +205,13 @@ func (s *Server) apiPutSetting(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	if err := s.privacySettingChanged(r.Context(), key, v); err != nil {
-		s.apiInternal(w, r, err)
-		return
+	if on, _ := v.(bool); key == collect.SettingAnonymizeIP && on {
+		// The addresses stored so far are anonymised in the background,
+		// now and by the hourly privacy run if this one is cut short.
+		if err := s.app.AnonymizeStored(r.Context()); err != nil {
+			s.apiInternal(w, r, err)
+			return
+		}
 	}
 	if strings.HasPrefix(key, "collector.") && s.collector != nil {
 		// Applied now, not at the collector's next periodic reload: an

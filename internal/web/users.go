@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/auth"
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -40,15 +39,6 @@ func (s *Server) userRoutes(m *http.ServeMux) error {
 	m.Handle("POST /users", s.requireUser(s.requireAdminPage(s.usersCreateSubmit)))
 	m.Handle("POST /users/{id}/{action}", s.requireUser(s.requireAdminPage(s.usersActionSubmit)))
 
-	if s.oneID.runner != nil {
-		s.oneID.runner.AddTask(jobs.Task{Name: "auth_cleanup", Every: time.Hour, RunOnStart: true, Run: func(ctx context.Context) error {
-			sessions, counters, err := s.auth.Cleanup(ctx)
-			if err == nil && (sessions > 0 || counters > 0) {
-				s.log.Info("expired sessions and sign-in counters deleted", "sessions", sessions, "counters", counters)
-			}
-			return err
-		}})
-	}
 	return nil
 }
 
@@ -92,7 +82,7 @@ func (s *Server) usersWithSessions(ctx context.Context) ([]userJSON, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts, err := s.store.UserSessionCounts(ctx, s.auth.Now())
+	counts, err := s.store.UserSessionCounts(ctx, s.app.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +183,7 @@ func (s *Server) apiUserAction(action userAction) http.HandlerFunc {
 			s.apiInternal(w, r, err)
 			return
 		}
-		counts, err := s.store.UserSessionCounts(r.Context(), s.auth.Now())
+		counts, err := s.store.UserSessionCounts(r.Context(), s.app.Now())
 		if err != nil {
 			s.apiInternal(w, r, err)
 			return

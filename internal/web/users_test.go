@@ -38,7 +38,7 @@ func TestLoginIsThrottled(t *testing.T) {
 		if _, err := a.CreateUser(ctx, testEmail, "李娜", model.RoleMarketer, testPassword); err != nil {
 			t.Fatal(err)
 		}
-		srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+		srv, err := newWith(t, testOpts{Store: s, Auth: a, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}

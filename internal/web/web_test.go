@@ -108,11 +108,11 @@ func newEnv(t *testing.T, s *store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	srv, err := newWith(t, testOpts{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.attrLimit.Burst = 1000 // the tests explore many parameters with one key
+	srv.attribution.Limit.Burst = 1000 // the tests explore many parameters with one key
 	return &env{store: s, auth: a, srv: srv, h: srv.Handler(), key: key}
 }
 
@@ -224,7 +224,7 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 			`revloop_http_requests_total{code="200",method="GET",route="GET /api/v1/stats"} 1`,
 			`revloop_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
 			`revloop_http_request_duration_seconds_bucket{code="200",method="GET",route="GET /healthz",le="+Inf"} 1`,
-			`revloop_build_info{version="test"} 1`,
+			`revloop_build_info{role="all",version="test"} 1`,
 			"go_goroutines ",
 			"process_cpu_seconds_total ",
 		} {
@@ -246,11 +246,11 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 
 func TestMetricsRegistriesArePrivate(t *testing.T) {
 	s := storetest.SQLite(t)
-	a, err := New(Options{Store: s, Logger: slog.New(slog.DiscardHandler)})
+	a, err := newWith(t, testOpts{Store: s, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(Options{Store: s, Logger: slog.New(slog.DiscardHandler)})
+	b, err := newWith(t, testOpts{Store: s, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -578,7 +578,7 @@ func TestRequestLogsCarryNoSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	srv, err := newWith(t, testOpts{Store: s, Auth: a, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +605,7 @@ func TestInsecureCookies(t *testing.T) {
 	if _, err := a.CreateUser(ctx, testEmail, "", model.RoleViewer, testPassword); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), InsecureCookies: true})
+	srv, err := newWith(t, testOpts{Store: s, Auth: a, Logger: slog.New(slog.DiscardHandler), InsecureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -738,7 +738,7 @@ func TestPagesAreSelfContained(t *testing.T) {
 
 func TestPanicsBecome500(t *testing.T) {
 	s := storetest.SQLite(t)
-	srv, err := New(Options{Store: s, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := newWith(t, testOpts{Store: s, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -849,7 +849,7 @@ func TestFormatting(t *testing.T) {
 
 func TestListenAndServe(t *testing.T) {
 	s := storetest.SQLite(t)
-	srv, err := New(Options{Store: s, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := newWith(t, testOpts{Store: s, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,24 @@ func Train(ctx context.Context, s *store.Store, now time.Time) (store.Prediction
 	return TrainWith(ctx, s, now, predict.Config{})
 }
 
-// TrainWith is Train with a configuration.
+// LeaseName is the lease a training run holds: one at a time on every
+// node that shares the database (a run reads every lead and rewrites
+// every probability; a second one at once only burns CPU).
+const LeaseName = "predict"
+
+// TrainWith is Train with a configuration. While another run holds the
+// lease it does nothing and the error is store.ErrLeaseHeld.
 func TrainWith(ctx context.Context, s *store.Store, now time.Time, cfg predict.Config) (store.PredictionModel, error) {
+	var m store.PredictionModel
+	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
+		var err error
+		m, err = train(ctx, s, now, cfg)
+		return err
+	})
+	return m, err
+}
+
+func train(ctx context.Context, s *store.Store, now time.Time, cfg predict.Config) (store.PredictionModel, error) {
 	start := time.Now()
 	now = now.UTC().Truncate(time.Microsecond)
 	cfg = cfg.WithDefaults()

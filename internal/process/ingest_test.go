@@ -1,4 +1,4 @@
-package jobs_test
+package process_test
 
 import (
 	"database/sql"
@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -154,7 +154,7 @@ func TestIngestMatchesRunner(t *testing.T) {
 				e.WriteKeyID = kid
 				evs[i] = e
 			}
-			in := jobs.NewIngester(s, slog.New(slog.DiscardHandler), nil, nil)
+			in := process.NewIngester(s, slog.New(slog.DiscardHandler), nil, nil)
 			for i, size := 0, 1; i < len(evs); i, size = i+size, size%13+1 {
 				part := evs[i:min(i+size, len(evs))]
 				if s == runner {
@@ -168,7 +168,7 @@ func TestIngestMatchesRunner(t *testing.T) {
 				}
 			}
 			if s == runner {
-				process(t, s)
+				processAll(t, s)
 			}
 			if s == intake {
 				if n := count(t, s, "SELECT COUNT(*) FROM events WHERE processed_at IS NULL"); n != 0 {
@@ -221,7 +221,7 @@ func TestIngestFailureLeavesEventsToTheRunner(t *testing.T) {
 			events[i].WriteKeyID = kid
 		}
 		var processed, left int
-		in := jobs.NewIngester(s, slog.New(slog.DiscardHandler), func() { processed++ }, func() { left++ })
+		in := process.NewIngester(s, slog.New(slog.DiscardHandler), func() { processed++ }, func() { left++ })
 		// A processing step that fails for one event fails the commit.
 		n, err := s.IngestProcessed(ctx, events, nil, func(p *store.ProcessTx, ev *model.Event) error {
 			if ev.MessageID == events[5].MessageID {

@@ -1,12 +1,12 @@
-package jobs_test
+package process_test
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -50,7 +50,7 @@ func BenchmarkProcessPending(b *testing.B) {
 			}
 			b.ResetTimer()
 			start := time.Now()
-			n, err := jobs.ProcessPending(ctx, s)
+			n, err := process.ProcessPending(ctx, s)
 			if err != nil || n != b.N {
 				b.Fatalf("processed %d of %d: %v", n, b.N, err)
 			}

@@ -1,4 +1,4 @@
-package jobs
+package process
 
 import (
 	"cmp"
@@ -101,8 +101,9 @@ type ReclassifyResult struct {
 // Reclassify re-derives the channel, source and medium of every touchpoint
 // made from an event with rs, writes those that changed, and refreshes the
 // first touch of their persons. Touchpoints loaded without an event (bulk
-// loads, the demo) keep their channel.
-func Reclassify(ctx context.Context, s *store.Store, rs *channel.RuleSet) (ReclassifyResult, error) {
+// loads, the demo) keep their channel. progress, when not nil, is told
+// how many touchpoints were examined after each batch.
+func Reclassify(ctx context.Context, s *store.Store, rs *channel.RuleSet, progress func(examined int)) (ReclassifyResult, error) {
 	var res ReclassifyResult
 	var after int64
 	for {
@@ -129,5 +130,8 @@ func Reclassify(ctx context.Context, s *store.Store, rs *channel.RuleSet) (Recla
 			return res, err
 		}
 		res.Updated += len(changes)
+		if progress != nil {
+			progress(res.Examined)
+		}
 	}
 }

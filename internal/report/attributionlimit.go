@@ -1,11 +1,9 @@
-package web
+package report
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,7 +12,7 @@ import (
 
 // Attribution computed on request reads every touch of the window's
 // journeys: seconds of CPU and reads on a large database, competing with
-// event intake. liveLimiter keeps it from crowding the server out:
+// event intake. Limiter keeps it from crowding the server out:
 //
 //   - identical requests (same parameters, same data stamp) share one
 //     computation and its answer;
@@ -24,7 +22,7 @@ import (
 //   - each caller (API key or session) may start PerMinute computations a
 //     minute (a token bucket holding Burst); beyond that 429 and
 //     Retry-After. Answers from the cache or the stored credits are free.
-type liveLimiter struct {
+type Limiter struct {
 	Running   int
 	Queued    int
 	PerMinute float64
@@ -55,17 +53,23 @@ const (
 	maxBuckets    = 10000
 )
 
-// errLiveBusy and liveRateError refuse a computation: the server is busy
+// ErrBusy and RateError refuse a computation: the server is busy
 // with others (503), or the caller started too many (429).
-var errLiveBusy = errors.New("attribution: too many computations on request are running or waiting; retry in a few seconds")
+var ErrBusy = errors.New("attribution: too many computations on request are running or waiting; retry in a few seconds")
 
-type liveRateError struct{ retry time.Duration }
+type RateError struct{ Retry time.Duration }
 
-func (e *liveRateError) Error() string {
-	return "attribution: too many computations on request from this key; retry in " + retryAfter(e.retry) + " s or use the default lookback, which the stored credits answer"
+func (e *RateError) Error() string {
+	return "attribution: too many computations on request from this key; retry in " + strconv.Itoa(RetrySeconds(e.Retry)) + " s or use the default lookback, which the stored credits answer"
 }
 
-func (l *liveLimiter) init() {
+// RetrySeconds is a wait in whole seconds, at least one: what a
+// Retry-After header says.
+func RetrySeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+func (l *Limiter) init() {
 	l.once.Do(func() {
 		if l.Running <= 0 {
 			l.Running = liveRunning
@@ -89,7 +93,7 @@ func (l *liveLimiter) init() {
 }
 
 // allow takes one token from who's bucket, or says how long until one is there.
-func (l *liveLimiter) allow(who string, now time.Time) (time.Duration, bool) {
+func (l *Limiter) allow(who string, now time.Time) (time.Duration, bool) {
 	l.init()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -115,13 +119,13 @@ func (l *liveLimiter) allow(who string, now time.Time) (time.Duration, bool) {
 // computation runs on its own context (bounded by Timeout), so that one
 // caller giving up does not fail the others sharing it; a caller whose
 // own context ends stops waiting.
-func (l *liveLimiter) do(ctx context.Context, key string, compute func(context.Context) (*attributionResponse, error)) (*attributionResponse, error) {
+func (l *Limiter) do(ctx context.Context, key string, compute func(context.Context) (*Attribution, error)) (*Attribution, error) {
 	l.init()
 	ch := l.group.DoChan(key, func() (any, error) {
 		select {
 		case l.waiting <- struct{}{}:
 		default:
-			return nil, errLiveBusy
+			return nil, ErrBusy
 		}
 		defer func() { <-l.waiting }()
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.Timeout)
@@ -129,7 +133,7 @@ func (l *liveLimiter) do(ctx context.Context, key string, compute func(context.C
 		select {
 		case l.slots <- struct{}{}:
 		case <-cctx.Done():
-			return nil, errLiveBusy
+			return nil, ErrBusy
 		}
 		defer func() { <-l.slots }()
 		return compute(cctx)
@@ -139,21 +143,8 @@ func (l *liveLimiter) do(ctx context.Context, key string, compute func(context.C
 		if r.Err != nil {
 			return nil, r.Err
 		}
-		return r.Val.(*attributionResponse), nil
+		return r.Val.(*Attribution), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// callerKey names who sent a request, for the per-caller limit: the API
-// key or the session, hashed so that no secret is kept.
-func callerKey(r *http.Request) string {
-	v := r.Header.Get("Authorization")
-	if v == "" {
-		if c, err := r.Cookie(sessionCookie); err == nil {
-			v = "session " + c.Value
-		}
-	}
-	sum := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(sum[:12])
 }

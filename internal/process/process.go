@@ -1,11 +1,13 @@
-// Package jobs runs revloop's background work on River: processing stored
-// events into persons, accounts and touchpoints (OneID and channel
-// classification), a periodic sweep that picks up anything left
-// unprocessed, and reclassification after the channel rules change. Every
-// job is idempotent: events are marked processed in the same transaction as
-// what was derived from them, and a replayed event rewrites its own
-// touchpoint rather than adding one.
-package jobs
+// Package process turns stored events into persons, accounts and
+// touchpoints: OneID resolution (identity), channel classification
+// (channel), leads from form fills. It runs at intake, in the collector's
+// commit (Ingester), and for events stored otherwise or left over (the
+// runner's processing jobs call ProcessFor). Processing is idempotent:
+// events are marked processed in the same transaction as what was derived
+// from them, and a replayed event rewrites its own touchpoint rather than
+// adding one. Reclassification after the channel rules change lives here
+// too.
+package process
 
 import (
 	"context"
@@ -27,32 +29,17 @@ import (
 // batchSize is how many events one processing transaction takes.
 const batchSize = 1000
 
-// LoadRules returns the active channel rules: the saved ones, or the
-// defaults when none were saved.
-func LoadRules(ctx context.Context, s *store.Store) (*channel.RuleSet, error) {
+// ChannelRules returns the channel rules in force: the saved ones, or
+// the defaults when none were saved.
+func ChannelRules(ctx context.Context, s *store.Store) (*channel.RuleSet, error) {
 	saved, err := s.ActiveRuleSet(ctx, store.ChannelRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
-		return channel.DefaultRules(), nil
+		return channel.Load(nil)
 	}
 	if err != nil {
 		return nil, err
 	}
-	rs, err := channel.ParseRules(saved.Rules)
-	if err != nil {
-		return nil, fmt.Errorf("stored channel rules version %d: %w", saved.Version, err)
-	}
-	at := saved.CreatedAt
-	rs.UpdatedAt, rs.UpdatedBy = &at, saved.CreatedBy
-	return rs, nil
-}
-
-// PhoneRegion reads the default phone region setting (CN when unset).
-func PhoneRegion(ctx context.Context, s *store.Store) (string, error) {
-	region := identity.DefaultPhoneRegion
-	if _, err := s.Setting(ctx, identity.PhoneRegionSetting, &region); err != nil {
-		return "", err
-	}
-	return region, nil
+	return channel.Load(&channel.Saved{JSON: saved.Rules, Version: saved.Version, At: saved.CreatedAt, By: saved.CreatedBy})
 }
 
 // Processor derives persons, accounts and touchpoints from stored events.
@@ -104,11 +91,11 @@ func (p *Processor) parse(ev *model.Event) parsedEvent {
 
 // NewProcessor loads the current rules and settings.
 func NewProcessor(ctx context.Context, s *store.Store) (*Processor, error) {
-	rules, err := LoadRules(ctx, s)
+	rules, err := ChannelRules(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	region, err := PhoneRegion(ctx, s)
+	region, err := identity.PhoneRegion(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -124,13 +111,13 @@ func NewProcessor(ctx context.Context, s *store.Store) (*Processor, error) {
 // processed. It is what the processing job runs; tests and the CLI call it
 // directly.
 func ProcessPending(ctx context.Context, s *store.Store) (int, error) {
-	n, _, err := processFor(ctx, s, 0)
+	n, _, err := ProcessFor(ctx, s, 0)
 	return n, err
 }
 
-// processFor processes events until none are left or, when budget > 0, the
+// ProcessFor processes events until none are left or, when budget > 0, the
 // budget is spent; more says whether events may remain.
-func processFor(ctx context.Context, s *store.Store, budget time.Duration) (total int, more bool, err error) {
+func ProcessFor(ctx context.Context, s *store.Store, budget time.Duration) (total int, more bool, err error) {
 	p, err := NewProcessor(ctx, s)
 	if err != nil {
 		return 0, false, err

@@ -1,4 +1,4 @@
-package jobs_test
+package process_test
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -38,9 +38,9 @@ func bothPaths(t *testing.T, events func(browser, server int64) []model.Event, c
 					if _, err := s.AppendEvents(ctx, evs); err != nil {
 						t.Fatal(err)
 					}
-					process(t, s)
+					processAll(t, s)
 				} else {
-					in := jobs.NewIngester(s, slog.New(slog.DiscardHandler), nil, nil)
+					in := process.NewIngester(s, slog.New(slog.DiscardHandler), nil, nil)
 					for i := range evs {
 						if _, err := in.Ingest(ctx, evs[i:i+1]); err != nil {
 							t.Fatal(err)
@@ -52,7 +52,7 @@ func bothPaths(t *testing.T, events func(browser, server int64) []model.Event, c
 				if n, err := s.ReplayEvents(ctx, 0, 0); err != nil || n != int64(len(evs)) {
 					t.Fatalf("replay %d %v", n, err)
 				}
-				process(t, s)
+				processAll(t, s)
 				check(t, s)
 			})
 		}

@@ -1,18 +1,16 @@
-package jobs_test
+package process_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/revloop/revloop/internal/channel"
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -78,9 +76,9 @@ func (f *feed) track(anon, user, name string, min int, props string) string {
 	return f.send(model.Event{Type: model.EventTrack, Name: name, AnonymousID: anon, UserID: user}, min, `{"properties":`+props+`}`)
 }
 
-func process(t *testing.T, s *store.Store) int {
+func processAll(t *testing.T, s *store.Store) int {
 	t.Helper()
-	n, err := jobs.ProcessPending(ctx, s)
+	n, err := process.ProcessPending(ctx, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +118,7 @@ func TestAnonymousTouchesJoinIdentifiedPerson(t *testing.T) {
 		f.page("a1", "", "https://www.revloop.cn/?utm_source=baidu&utm_medium=cpc", "", 0)
 		f.page("a1", "", "https://www.revloop.cn/pricing", "https://www.revloop.cn/", 5)
 		f.identify("a1", "u1", 10, `{"email":" Li.Lei@Acme.cn ","name":"李雷","phone":"138 1234 5679"}`)
-		if n := process(t, s); n != 3 {
+		if n := processAll(t, s); n != 3 {
 			t.Fatalf("processed %d events, want 3", n)
 		}
 		p := person(t, s, model.IdentityEmail, "li.lei@acme.cn")
@@ -169,14 +167,14 @@ func TestReturningUserOnNewDeviceIsStitchedAndUndoable(t *testing.T) {
 		f.page("laptop", "u7", "https://www.revloop.cn/", "https://www.zhihu.com/question/1", 1)
 		f.page("phone", "", "https://www.revloop.cn/?bd_vid=123", "", -60) // earlier, on another device
 		f.page("phone", "", "https://www.revloop.cn/case", "", 20)
-		process(t, s)
+		processAll(t, s)
 		anon := person(t, s, model.IdentityAnonymousID, "phone")
 		known := person(t, s, model.IdentityUserID, "u7")
 		if anon.ID == known.ID {
 			t.Fatal("an anonymous device joined a person before it was identified")
 		}
 		f.identify("phone", "u7", 30, `{}`)
-		process(t, s)
+		processAll(t, s)
 		p := person(t, s, model.IdentityAnonymousID, "phone")
 		if p.ID != known.ID {
 			t.Fatalf("device person %d, want %d", p.ID, known.ID)
@@ -216,7 +214,7 @@ func TestReturningUserOnNewDeviceIsStitchedAndUndoable(t *testing.T) {
 		// A split pair is not merged back automatically: the next event
 		// that links them records a conflict for review.
 		f.track("phone", "u7", "Pricing Viewed", 40, `{}`)
-		process(t, s)
+		processAll(t, s)
 		if n := count(t, s, "SELECT COUNT(*) FROM person_merges WHERE undone_at IS NULL"); n != 0 {
 			t.Fatalf("undone pair merged again (%d merges)", n)
 		}
@@ -230,7 +228,7 @@ func TestNeverMergeDifferentIdentifiersOfOneKind(t *testing.T) {
 		f.identify("d2", "u2", 1, `{"email":"zhao@acme.cn"}`)
 		f.identify("d3", "", 2, `{"email":"sun@acme.cn","unionid":"UNION-A"}`)
 		f.identify("d4", "", 3, `{"email":"qian@acme.cn","unionid":"UNION-B"}`)
-		process(t, s)
+		processAll(t, s)
 		// Two user ids: the event links u1 to u2's email.
 		f.track("d1", "u1", "Form Submitted", 10, `{"email":"zhao@acme.cn"}`)
 		// Two UnionIDs: sun's email with qian's UnionID.
@@ -240,7 +238,7 @@ func TestNeverMergeDifferentIdentifiersOfOneKind(t *testing.T) {
 		f.identify("d6", "", 5, `{"email":"wu@acme.cn"}`)
 		f.identify("", "", 12, `{"email":"zhou@acme.cn","phone":"13912345670"}`)
 		f.identify("", "", 13, `{"email":"wu@acme.cn","phone":"13912345670"}`)
-		process(t, s)
+		processAll(t, s)
 		if n := count(t, s, "SELECT COUNT(*) FROM person_merges"); n != 0 {
 			t.Fatalf("%d persons merged", n)
 		}
@@ -278,7 +276,7 @@ func TestNeverMergeDifferentIdentifiersOfOneKind(t *testing.T) {
 		if _, err := s.ReplayEvents(ctx, 0, 0); err != nil {
 			t.Fatal(err)
 		}
-		process(t, s)
+		processAll(t, s)
 		if cs2, _ := s.IdentityConflicts(ctx, true, 10); len(cs2) != 3 {
 			t.Fatalf("%d conflicts after replay", len(cs2))
 		}
@@ -291,7 +289,7 @@ func TestSharedDeviceMovesForward(t *testing.T) {
 		f.page("kiosk", "", "https://www.revloop.cn/?utm_source=weibo&utm_medium=social", "", 0)
 		f.identify("kiosk", "alice", 1, `{"email":"alice@acme.cn"}`)
 		f.page("kiosk", "", "https://www.revloop.cn/docs", "", 2)
-		process(t, s)
+		processAll(t, s)
 		alice := person(t, s, model.IdentityUserID, "alice")
 		if alice.Touchpoints != 2 {
 			t.Fatalf("alice has %d touchpoints", alice.Touchpoints)
@@ -299,7 +297,7 @@ func TestSharedDeviceMovesForward(t *testing.T) {
 		// Bob signs in on the same browser.
 		f.identify("kiosk", "bob", 10, `{"email":"bob@beta.cn"}`)
 		f.page("kiosk", "", "https://www.revloop.cn/?utm_source=newsletter&utm_medium=email", "", 11)
-		process(t, s)
+		processAll(t, s)
 		bob := person(t, s, model.IdentityUserID, "bob")
 		if bob.ID == alice.ID {
 			t.Fatal("bob merged into alice")
@@ -319,7 +317,7 @@ func TestSharedDeviceMovesForward(t *testing.T) {
 		}
 		// A form typed on the shared device with a third email is a third person.
 		f.track("kiosk", "", "Form Submitted", 20, `{"email":"carol@gamma.cn"}`)
-		process(t, s)
+		processAll(t, s)
 		carol := person(t, s, model.IdentityEmail, "carol@gamma.cn")
 		if carol.ID == bob.ID || carol.ID == alice.ID || carol.Stage != model.StageLead {
 			t.Fatalf("carol %+v", carol)
@@ -338,7 +336,7 @@ func TestAccounts(t *testing.T) {
 		f.send(model.Event{Type: model.EventGroup, UserID: "p1", GroupID: "acct-9"}, 5,
 			`{"traits":{"name":"欧米伽集团","website":"https://www.omega.cn/","industry":"manufacturing","email":"info@omega.cn"}}`)
 		f.send(model.Event{Type: model.EventGroup, UserID: "p2", GroupID: "acct-9"}, 6, `{"traits":{"industry":"automotive"}}`)
-		process(t, s)
+		processAll(t, s)
 		for _, free := range []string{"p2", "p3"} {
 			if p := person(t, s, model.IdentityUserID, free); free == "p3" && p.Account != nil {
 				t.Fatalf("free-mail person %s placed in %+v", free, p.Account)
@@ -361,7 +359,7 @@ func TestAccounts(t *testing.T) {
 		}
 		// A later colleague with a business email at the group's domain joins it.
 		f.identify("", "p6", 10, `{"email":"f@omega.cn"}`)
-		process(t, s)
+		processAll(t, s)
 		if p6 := person(t, s, model.IdentityUserID, "p6"); p6.Account == nil || p6.Account.ID != p1.Account.ID {
 			t.Fatalf("colleague account: %+v", p6.Account)
 		}
@@ -385,10 +383,10 @@ func TestProcessingIsIdempotentAndReplayable(t *testing.T) {
 		// A flagged identify (the person's own user agent is a crawler's)
 		// gives nobody identifiers or traits.
 		f.send(model.Event{Type: model.EventIdentify, UserID: "srv-1", Bot: true}, 8, `{"traits":{"email":"srv@acme.cn"}}`)
-		if n := process(t, s); n != 9 {
+		if n := processAll(t, s); n != 9 {
 			t.Fatalf("processed %d", n)
 		}
-		if n := process(t, s); n != 0 {
+		if n := processAll(t, s); n != 0 {
 			t.Fatalf("processed %d events again", n)
 		}
 		snapshot := func() string {
@@ -436,7 +434,7 @@ func TestProcessingIsIdempotentAndReplayable(t *testing.T) {
 		if err != nil || n != 9 {
 			t.Fatalf("replay %d %v", n, err)
 		}
-		if n := process(t, s); n != 9 {
+		if n := processAll(t, s); n != 9 {
 			t.Fatalf("replay processed %d", n)
 		}
 		if after := snapshot(); after != before {
@@ -465,7 +463,7 @@ func TestCampaignKeywordPromoter(t *testing.T) {
 		f.page("b", "", "https://www.revloop.cn/?utm_campaign=3月线上研讨会", "", 1)
 		f.send(model.Event{Type: model.EventPage, AnonymousID: "c", URL: "https://www.revloop.cn/", Source: "wechat", Medium: "social"}, 2,
 			`{"properties":{"promoter":"Rep@Revloop.cn"}}`)
-		process(t, s)
+		processAll(t, s)
 		rows, err := s.WriterDB().QueryContext(ctx, "SELECT channel, COALESCE(campaign_id, 0), COALESCE(keyword_id, 0), COALESCE(promoter_id, 0) FROM touchpoints ORDER BY id")
 		if err != nil {
 			t.Fatal(err)
@@ -494,7 +492,7 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 		f.page("a", "", "https://www.revloop.cn/?utm_source=partner-x", "", 0)
 		f.page("b", "", "https://www.revloop.cn/?utm_source=partner-x&utm_medium=cpc", "", 1)
 		f.page("c", "", "https://www.revloop.cn/", "", 2)
-		process(t, s)
+		processAll(t, s)
 		if p := person(t, s, model.IdentityAnonymousID, "a"); p.FirstTouchChannel != model.ChannelUnknown {
 			t.Fatalf("before: %s", p.FirstTouchChannel)
 		}
@@ -508,7 +506,7 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 		if _, err := s.SaveRuleSet(ctx, store.ChannelRuleSets, []byte(custom), "test", time.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
-		res, err := jobs.Reclassify(ctx, s, parsed)
+		res, err := process.Reclassify(ctx, s, parsed, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -525,80 +523,12 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 		}
 		// New events use the saved rules too, and a second pass changes nothing.
 		f.page("d", "", "https://www.revloop.cn/?utm_source=partner-y", "", 3)
-		process(t, s)
+		processAll(t, s)
 		if p := person(t, s, model.IdentityAnonymousID, "d"); p.FirstTouchChannel != model.ChannelReferral {
 			t.Fatalf("new event: %s", p.FirstTouchChannel)
 		}
-		if res, err := jobs.Reclassify(ctx, s, parsed); err != nil || res.Changed != 0 || res.Examined != 4 {
+		if res, err := process.Reclassify(ctx, s, parsed, nil); err != nil || res.Changed != 0 || res.Examined != 4 {
 			t.Fatalf("second pass: %+v %v", res, err)
-		}
-	})
-}
-
-func TestRunnerProcessesAfterNotify(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, s *store.Store) {
-		r := jobs.NewRunner(s, slog.New(slog.DiscardHandler), jobs.Options{SweepInterval: time.Hour, Debounce: 10 * time.Millisecond, PollInterval: 50 * time.Millisecond})
-		// Tasks: one runs after processing only (its period is an hour),
-		// one only on start, one never (hourly, not on start).
-		var after, onStart, never atomic.Int64
-		r.AddTask(jobs.Task{Name: "after", AfterProcess: true, Every: time.Hour, Run: func(context.Context) error { after.Add(1); return nil }})
-		r.AddTask(jobs.Task{Name: "start", Every: time.Hour, RunOnStart: true, Run: func(context.Context) error { onStart.Add(1); return nil }})
-		r.AddTask(jobs.Task{Name: "never", Every: time.Hour, Run: func(context.Context) error { never.Add(1); return nil }})
-		if err := r.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if err := r.Stop(sctx); err != nil {
-				t.Error(err)
-			}
-		}()
-		f := newFeed(t, s)
-		for i := range 50 {
-			f.page(fmt.Sprintf("a%d", i%7), "", "https://www.revloop.cn/?utm_source=zhihu", "", i)
-			r.Notify()
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			n, err := s.UnprocessedEvents(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d events still unprocessed", n)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if n := count(t, s, "SELECT COUNT(*) FROM touchpoints"); n != 50 {
-			t.Fatalf("%d touchpoints", n)
-		}
-		if n := count(t, s, "SELECT COUNT(*) FROM persons"); n != 7 {
-			t.Fatalf("%d persons", n)
-		}
-		for deadline := time.Now().Add(20 * time.Second); after.Load() == 0 || onStart.Load() == 0; time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("tasks did not run: after processing %d, on start %d", after.Load(), onStart.Load())
-			}
-		}
-		if n := never.Load(); n != 0 {
-			t.Errorf("an hourly task without RunOnStart ran %d times", n)
-		}
-	})
-}
-
-func TestRiverMigrateIsIdempotent(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, s *store.Store) {
-		for range 2 {
-			if err := jobs.Migrate(ctx, s); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if n := count(t, s, "SELECT COUNT(*) FROM river_job"); n != 0 {
-			t.Fatalf("river_job has %d rows", n)
 		}
 	})
 }
@@ -642,7 +572,7 @@ func TestFailingEventDoesNotBlockOthers(t *testing.T) {
 		if _, err := s.ReplayEvents(ctx, 3, 3); err != nil {
 			t.Fatal(err)
 		}
-		if n := process(t, s); n != 1 {
+		if n := processAll(t, s); n != 1 {
 			t.Fatalf("replayed %d", n)
 		}
 		if n := count(t, s, "SELECT COUNT(*) FROM events WHERE process_error <> ''"); n != 0 {

@@ -1,4 +1,4 @@
-package jobs_test
+package process_test
 
 import (
 	"fmt"
@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/revloop/revloop/internal/channel"
-	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -20,7 +20,7 @@ func TestPreviewReclassifyCountsWithoutWriting(t *testing.T) {
 		f.page("a", "", "https://www.revloop.cn/?utm_source=partner-x", "", 0)
 		f.page("b", "", "https://www.revloop.cn/?utm_source=partner-x&utm_medium=cpc", "", 1)
 		f.page("c", "", "https://www.revloop.cn/", "", 2)
-		process(t, s)
+		processAll(t, s)
 		custom := strings.Replace(string(channel.DefaultRulesJSON()), `"rules": [`,
 			`"rules": [{"name":"Partners","channel":"referral","medium":"partner","when":[{"field":"source","match":"prefix","value":"partner-"}]},`, 1)
 		parsed, err := channel.ParseRules([]byte(custom))
@@ -28,7 +28,7 @@ func TestPreviewReclassifyCountsWithoutWriting(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, sample := range []int{0, 1, 10} {
-			p, err := jobs.PreviewReclassify(ctx, s, parsed, sample)
+			p, err := process.PreviewReclassify(ctx, s, parsed, sample)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,11 +43,11 @@ func TestPreviewReclassifyCountsWithoutWriting(t *testing.T) {
 		if p := person(t, s, model.IdentityAnonymousID, "a"); p.FirstTouchChannel != model.ChannelUnknown {
 			t.Fatalf("the preview moved a first touch: %s", p.FirstTouchChannel)
 		}
-		res, err := jobs.Reclassify(ctx, s, parsed)
+		res, err := process.Reclassify(ctx, s, parsed, nil)
 		if err != nil || res.Examined != 3 || res.Changed != 2 || res.Updated != 2 {
 			t.Fatalf("reclassify %+v %v, after a preview of 2 changes", res, err)
 		}
-		if p, err := jobs.PreviewReclassify(ctx, s, parsed, 10); err != nil || p.Changed != 0 || p.Updated != 0 || len(p.Sample) != 0 {
+		if p, err := process.PreviewReclassify(ctx, s, parsed, 10); err != nil || p.Changed != 0 || p.Updated != 0 || len(p.Sample) != 0 {
 			t.Fatalf("preview after the change: %+v %v", p, err)
 		}
 	})

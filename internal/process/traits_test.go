@@ -1,4 +1,4 @@
-package jobs_test
+package process_test
 
 import (
 	"encoding/json"
@@ -36,7 +36,7 @@ func replay(t *testing.T, s *store.Store) {
 	if _, err := s.ReplayEvents(ctx, 0, 0); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	process(t, s)
+	processAll(t, s)
 }
 
 // batchModes run a scenario's messages as one batch, and as one batch per
@@ -109,10 +109,10 @@ func TestIdentifyTraitsStoredOnPerson(t *testing.T) {
 					for i, st := range c.steps {
 						st(f, i)
 						if mode.perStep {
-							process(t, s)
+							processAll(t, s)
 						}
 					}
-					process(t, s)
+					processAll(t, s)
 					if got := storedTraits(t, s, "u1"); !reflect.DeepEqual(got, c.want) {
 						t.Fatalf("traits %v, want %v", got, c.want)
 					}
@@ -180,7 +180,7 @@ func TestIdentifyTraitBounds(t *testing.T) {
 			storetest.Run(t, func(t *testing.T, s *store.Store) {
 				f := newFeed(t, s)
 				f.identify("", "u1", 0, c.traits)
-				process(t, s)
+				processAll(t, s)
 				c.check(t, storedTraits(t, s, "u1"))
 			})
 		})
@@ -308,10 +308,10 @@ func TestCompanyTraitPlacesPerson(t *testing.T) {
 					for i, m := range c.msgs {
 						f.identify("", m.user, i, m.traits)
 						if mode.perStep {
-							process(t, s)
+							processAll(t, s)
 						}
 					}
-					process(t, s)
+					processAll(t, s)
 					c.check(t, s)
 					replay(t, s)
 					c.check(t, s)
@@ -412,7 +412,7 @@ func TestFirstTouchAcrossBatches(t *testing.T) {
 					for _, tc := range b.touches {
 						f.page("a1", "", tc.url, tc.ref, tc.min)
 					}
-					process(t, s)
+					processAll(t, s)
 					check(fmt.Sprintf("batch %d", i+1), b)
 				}
 				// A replay reads the first touch back from the touchpoints.

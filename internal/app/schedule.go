@@ -1,0 +1,123 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/revloop/revloop/internal/credits"
+	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/lifecycle"
+	"github.com/revloop/revloop/internal/predict/predictdb"
+	"github.com/revloop/revloop/internal/privacy"
+	"github.com/revloop/revloop/internal/scoring"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// The background work's schedule: what runs by itself, and when. A kind
+// that runs after processing runs once per burst of processed events and
+// at least every minute. Each holds the lease of its domain (credits,
+// scores, lifecycle, routing, predict), so that on any number of nodes one
+// run of a kind goes at a time and each period runs once.
+func (a *App) schedule() {
+	r := a.Jobs
+	jobs.Handle[jobs.CreditsIncremental](r, jobs.Schedule{AfterProcess: true, Every: 5 * time.Minute, RunOnStart: true}, a.credits(credits.Incremental))
+	jobs.Handle[jobs.CreditsFull](r, jobs.Schedule{Every: 24 * time.Hour}, a.credits(credits.Full))
+	jobs.Handle[jobs.ScoresNew](r, jobs.Schedule{AfterProcess: true}, a.scoresNew)
+	jobs.Handle[jobs.ScoresDaily](r, jobs.Schedule{Every: 24 * time.Hour}, a.scoresDaily)
+	jobs.Handle[jobs.LifecycleRules](r, jobs.Schedule{Every: time.Hour}, a.lifecycleRules)
+	jobs.Handle[jobs.RoutingAssign](r, jobs.Schedule{AfterProcess: true, Every: time.Minute}, a.routingAssign)
+	jobs.Handle[jobs.RoutingSLA](r, jobs.Schedule{Every: time.Minute}, a.routingSLA)
+	jobs.Handle[jobs.TrainModelDaily](r, jobs.Schedule{Every: 24 * time.Hour}, a.trainDaily)
+	jobs.Handle[jobs.AuthCleanup](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.authCleanup)
+	jobs.Handle[jobs.PrivacyRetention](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.privacy)
+	if a.Store.Dialect() == store.SQLite {
+		// An import can grow the write-ahead log by hundreds of MB, which
+		// journal_size_limit cuts back only once a checkpoint completes.
+		jobs.Handle[jobs.SQLiteCheckpoint](r, jobs.Schedule{Every: 5 * time.Minute}, a.Store.Checkpoint)
+	}
+}
+
+func (a *App) credits(mode credits.Mode) func(context.Context) error {
+	return func(ctx context.Context) error {
+		st, err := credits.Recompute(ctx, a.Store, mode, a.now())
+		if err == nil && st.Conversions+st.Deleted > 0 {
+			a.Log.Info("attribution credits", "mode", mode, "conversions", st.Conversions, "deleted", st.Deleted, "credits", st.Credits, "took", st.Took)
+		}
+		for _, n := range st.Notes {
+			a.Log.Warn("attribution credits", "note", n)
+		}
+		return err
+	}
+}
+
+// scoresNew rescores the persons with new activity, identity or traits
+// (a merge, an identify) and runs the lifecycle rules over them, so that
+// what processing learnt reaches scores, grades and stages at once.
+func (a *App) scoresNew(ctx context.Context) error {
+	res, err := scoring.RescoreNew(ctx, a.Store, a.now())
+	if err != nil {
+		return err
+	}
+	if res.Persons > 0 {
+		a.Log.Debug("rescored persons with new activity", "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
+	}
+	lc, err := lifecycle.RunRulesFor(ctx, a.Store, res.Rescored, a.now())
+	if err == nil && lc.GradeChanges+lc.SDRClassChanges+lc.Moves > 0 {
+		a.Log.Info("lifecycle rules applied to rescored persons", "persons", len(res.Rescored), "grades", lc.GradeChanges,
+			"sdr_classes", lc.SDRClassChanges, "moves", lc.Moves)
+	}
+	return err
+}
+
+func (a *App) scoresDaily(ctx context.Context) error {
+	res, err := scoring.Rescore(ctx, a.Store, a.now(), nil)
+	if err == nil {
+		a.Log.Info("daily rescore", "version", res.Version, "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
+	}
+	return err
+}
+
+func (a *App) lifecycleRules(ctx context.Context) error {
+	res, err := lifecycle.RunRules(ctx, a.Store, a.now())
+	if err == nil && res.GradeChanges+res.SDRClassChanges+res.Moves > 0 {
+		a.Log.Info("lifecycle rules applied", "version", res.Version, "grades", res.GradeChanges, "sdr_classes", res.SDRClassChanges, "moves", res.Moves)
+	}
+	return err
+}
+
+func (a *App) routingAssign(ctx context.Context) error {
+	res, err := a.Router.Assign(ctx)
+	if err == nil && (res.Assigned > 0 || res.Waiting > 0) {
+		a.Log.Info("leads routed", "assigned", res.Assigned, "waiting", res.Waiting)
+	}
+	return err
+}
+
+func (a *App) routingSLA(ctx context.Context) error {
+	n, err := a.Router.CheckSLA(ctx)
+	if err == nil && n > 0 {
+		a.Log.Info("first-follow-up SLAs missed", "escalated", n)
+	}
+	return err
+}
+
+func (a *App) trainDaily(ctx context.Context) error {
+	m, err := predictdb.Train(ctx, a.Store, a.now())
+	if err == nil {
+		a.Log.Info("predictive model trained", "status", m.Status, "examples", m.Examples, "positives", m.Positives,
+			"auc", m.AUC, "scored", m.Scored, "took", m.Duration)
+	}
+	return err
+}
+
+func (a *App) authCleanup(ctx context.Context) error {
+	sessions, counters, err := a.Auth.Cleanup(ctx)
+	if err == nil && (sessions > 0 || counters > 0) {
+		a.Log.Info("expired sessions and sign-in counters deleted", "sessions", sessions, "counters", counters)
+	}
+	return err
+}
+
+func (a *App) privacy(ctx context.Context) error {
+	return privacy.Maintain(ctx, a.Store, a.now(), a.Log)
+}
