@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,11 +15,38 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/config"
 	_ "github.com/revloop/revloop/internal/store" // registers the sqlite driver
 	"github.com/revloop/revloop/internal/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(runAsCommandEnv); ok {
+		os.Exit(runAsCommand(strings.Fields(args)))
+	}
+	storetest.Main(m)
+}
+
+// runAsCommandEnv, set to a command line, makes the test binary run it as
+// revloop would instead of running the tests (TestStartUpIsLight).
+const runAsCommandEnv = "REVLOOP_TEST_RUN_AS_COMMAND"
+
+// runAsCommand runs args as main does, then writes the process's peak
+// memory to standard error ("VmHWM: ... kB", on Linux). The parent cannot
+// read it from the child's rusage: the child shares the parent's memory
+// until it executes, and Linux counts the parent's peak in the child's.
+func runAsCommand(args []string) int {
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: config.OSEnv}
+	code := run(context.Background(), args, c)
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				fmt.Fprintln(os.Stderr, line)
+			}
+		}
+	}
+	return code
+}
 
 type result struct {
 	code           int

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -33,8 +34,8 @@ const (
 //go:embed passwords/*.txt
 var commonFS embed.FS
 
-// commonPasswords is the lower-cased list, built once at start.
-var commonPasswords = func() map[string]struct{} {
+// commonPasswords returns the lower-cased list, built on first use.
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
 	out := map[string]struct{}{}
 	for _, name := range []string{"passwords/common.txt", "passwords/long.txt"} {
 		b, err := commonFS.ReadFile(name)
@@ -51,7 +52,7 @@ var commonPasswords = func() map[string]struct{} {
 		}
 	}
 	return out
-}()
+})
 
 // Why a new password is refused; the errors CheckNewPassword returns wrap
 // one of these.
@@ -83,7 +84,7 @@ func CheckNewPassword(password, email string) error {
 // ("abcabcabcabc"), or uses fewer than five distinct characters.
 func isCommonPassword(p, email string) bool {
 	lower := strings.ToLower(p)
-	if _, ok := commonPasswords[lower]; ok {
+	if _, ok := commonPasswords()[lower]; ok {
 		return true
 	}
 	distinct := map[rune]struct{}{}
@@ -98,7 +99,7 @@ func isCommonPassword(p, email string) bool {
 	if base == "" {
 		return true // only digits and symbols: a date, a phone number, a keyboard walk
 	}
-	if _, ok := commonPasswords[base]; ok {
+	if _, ok := commonPasswords()[base]; ok {
 		return true
 	}
 	if e := strings.ToLower(strings.TrimSpace(email)); e != "" {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
@@ -77,7 +78,9 @@ var platformAliases = map[string]string{
 	"哔哩哔哩": "bilibili", "b站": "bilibili", "微信": "wechat",
 }
 
-var platformRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,39}$`)
+// Compiled on first use: its counted repetition makes it costly to compile,
+// and most commands never need it.
+var platformRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,39}$`) })
 
 // ParsePlatform names a platform as revloop stores it.
 func ParsePlatform(s string) (string, error) {
@@ -85,7 +88,7 @@ func ParsePlatform(s string) (string, error) {
 	if p, ok := platformAliases[v]; ok {
 		return p, nil
 	}
-	if platformRE.MatchString(v) {
+	if platformRE().MatchString(v) {
 		return v, nil
 	}
 	return "", fmt.Errorf("platform %q is not a platform name (letters, digits and _; e.g. baidu, google_ads)", s)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
@@ -15,8 +16,9 @@ import (
 )
 
 // plainAmount is a CNY amount as a CRM should send it: digits, optionally
-// one to two decimals. No sign, exponent, grouping or spaces.
-var plainAmount = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,2})?$`)
+// one to two decimals. No sign, exponent, grouping or spaces. Compiled on
+// first use, like the patterns below.
+var plainAmount = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,2})?$`) })
 
 // MaxAmount is the largest amount of one opportunity or order: ¥10
 // billion. Larger ones are typing errors or tests, and would make totals
@@ -24,7 +26,9 @@ var plainAmount = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,2})?$`)
 // not by 95).
 const MaxAmount = model.Money(10_000_000_000 * 100)
 
-var exponent = regexp.MustCompile(`^[0-9.]{1,40}[eE][+-]?[0-9]{1,5}$`)
+// Compiled on first use: its counted repetition makes it costly to compile,
+// and most commands never need it.
+var exponent = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9.]{1,40}[eE][+-]?[0-9]{1,5}$`) })
 
 // ParseAmount reads a CNY amount sent as a JSON string ("120000.00") or a
 // JSON number (120000.5) into fen, exactly. Negative amounts, more than two
@@ -53,11 +57,11 @@ func ParseAmount(raw json.RawMessage) (model.Money, error) {
 		return 0, fmt.Errorf("%q is negative; amounts are zero or more", shown)
 	case strings.Contains(lower, "nan") || strings.Contains(lower, "inf"):
 		return 0, fmt.Errorf("%q is not a number", shown)
-	case exponent.MatchString(t):
+	case exponent().MatchString(t):
 		return 0, fmt.Errorf("%q uses an exponent; write the amount as a plain decimal such as \"120000.00\"", shown)
 	}
-	if !plainAmount.MatchString(t) {
-		if whole, frac, ok := strings.Cut(t, "."); ok && len(frac) > 2 && plainAmount.MatchString(whole) && isDigits(frac) {
+	if !plainAmount().MatchString(t) {
+		if whole, frac, ok := strings.Cut(t, "."); ok && len(frac) > 2 && plainAmount().MatchString(whole) && isDigits(frac) {
 			return 0, fmt.Errorf("%q has more than two decimals; fen is the smallest unit and the amount would lose precision", shown)
 		}
 		return 0, fmt.Errorf("%q is not a decimal amount such as \"120000.00\" (at most 15 digits before the point, two after)", shown)
@@ -87,7 +91,9 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-var oppStage = regexp.MustCompile(`^[a-z0-9][a-z0-9_ -]{0,49}$`)
+// Compiled on first use: its counted repetition makes it costly to compile,
+// and most commands never need it.
+var oppStage = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_ -]{0,49}$`) })
 
 // NormaliseOpportunityStage lower-cases a CRM stage name and checks it:
 // closed_won and closed_lost close an opportunity, anything else is open.
@@ -99,7 +105,7 @@ func NormaliseOpportunityStage(s string) (string, error) {
 	case "lost", "closed lost", "closed-lost":
 		v = model.OppStageClosedLost
 	}
-	if !oppStage.MatchString(v) {
+	if !oppStage().MatchString(v) {
 		return "", fmt.Errorf("%q: want a stage name of letters, digits, '_', '-' or spaces (at most 50), e.g. qualification, proposal, negotiation, closed_won, closed_lost", clipText(s))
 	}
 	return v, nil

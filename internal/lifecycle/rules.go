@@ -10,6 +10,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
@@ -107,7 +108,9 @@ const (
 	maxRulesBytes = 1 << 20
 )
 
-var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+// Compiled on first use: its counted repetition makes it costly to compile,
+// and most commands never need it.
+var ruleName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`) })
 
 // ParseRules reads and validates a rule set strictly: unknown fields,
 // trailing data, wrong types and impossible values are errors that name
@@ -168,7 +171,7 @@ func (rs RuleSet) Validate() error {
 }
 
 func (r Rule) validate() error {
-	if !ruleName.MatchString(r.Name) {
+	if !ruleName().MatchString(r.Name) {
 		return fmt.Errorf("name %q: want 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", clipText(r.Name))
 	}
 	if len(r.Description) > maxReasonLen {

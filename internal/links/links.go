@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // MaxURL is the longest landing URL a link may point to.
@@ -31,11 +32,13 @@ func NewCode() string {
 	return string(b)
 }
 
-var codeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{4,32}$`)
+// Compiled on first use: its counted repetition makes it costly to compile,
+// and most commands never need it.
+var codeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{4,32}$`) })
 
 // ValidCode says whether s can be a link code; anything else is answered
 // 404 without a database look-up.
-func ValidCode(s string) bool { return codeRE.MatchString(s) }
+func ValidCode(s string) bool { return codeRE().MatchString(s) }
 
 // ParseTarget checks a landing URL: absolute http or https, with a host,
 // without credentials, at most MaxURL bytes, no spaces or control
@@ -140,10 +143,12 @@ func Landing(target *url.URL, utm UTM, anonymousID string) string {
 	return u.String()
 }
 
-var anonRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+// Compiled on first use: its counted repetition makes it costly to compile,
+// and most commands never need it.
+var anonRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`) })
 
 // ValidAnonymousID says whether a cookie value can be used as an anonymous id.
-func ValidAnonymousID(s string) bool { return anonRE.MatchString(s) }
+func ValidAnonymousID(s string) bool { return anonRE().MatchString(s) }
 
 // NewAnonymousID draws a random anonymous id (UUID v4 text, like the
 // browser SDK's).

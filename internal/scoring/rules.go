@@ -125,7 +125,9 @@ type fieldRef struct {
 	trait string // for fieldTrait
 }
 
-var traitKey = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
+// Compiled on first use: its counted repetition makes it costly to compile,
+// and most commands never need it.
+var traitKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`) })
 
 // Parse reads and validates a rule set. Unknown keys are refused, every
 // fit rule has exactly one test, numbers are finite and bounded, regular
@@ -388,7 +390,7 @@ func parseField(name string) (fieldRef, error) {
 		return fieldRef{kind: k}, nil
 	}
 	key := strings.TrimPrefix(name, "traits.")
-	if !traitKey.MatchString(key) {
+	if !traitKey().MatchString(key) {
 		return fieldRef{}, fmt.Errorf("%q is neither a known field (industry, employees, size_band, region, city, tier, plan, title, email_domain, stage) nor a custom trait (traits.KEY, KEY of letters, digits, _ and -)", name)
 	}
 	return fieldRef{kind: fieldTrait, trait: key}, nil
