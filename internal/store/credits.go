@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/revloop/revloop/internal/model"
 )
@@ -210,22 +209,7 @@ func (s *Store) inBulkTx(ctx context.Context, fn func(bulkTx) error) error {
 			return fn(sqliteBulk{&sqliteLoader{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}}})
 		})
 	}
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		tx, err := dc.(*stdlib.Conn).Conn().Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx)
-		if err := fn(pgBulk{ctx, tx}); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
-	})
+	return s.withPgxTx(ctx, func(tx pgx.Tx) error { return fn(pgBulk{ctx, tx}) })
 }
 
 var creditCols = append([]string{"kind", "conversion_id", "touch_id", "channel"}, CreditColumns[:]...)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/revloop/revloop/internal/model"
 )
@@ -34,23 +33,8 @@ func (s *Store) IngestEvents(ctx context.Context, events []model.Event) (int, er
 // database/sql has no COPY. The temporary table lives as long as the
 // connection and is emptied by every commit.
 func (s *Store) copyEvents(ctx context.Context, events []model.Event) (int, error) {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
 	inserted := 0
-	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("ingest events: unexpected PostgreSQL driver connection %T", dc)
-		}
-		pc := sc.Conn()
-		tx, err := pc.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx)
+	err := s.withPgxTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS events_in ON COMMIT DELETE ROWS AS SELECT 0::integer AS ord, "+
 			eventCols+" FROM events WITH NO DATA"); err != nil {
 			return fmt.Errorf("ingest events: temporary table: %w", err)
@@ -74,7 +58,7 @@ func (s *Store) copyEvents(ctx context.Context, events []model.Event) (int, erro
 			return err
 		}
 		inserted = int(tag.RowsAffected())
-		return tx.Commit(ctx)
+		return nil
 	})
 	if err != nil {
 		return 0, err

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Loader inserts many rows fast. Rows carry explicit ids, so a generator can
@@ -101,18 +100,7 @@ func (l *sqliteLoader) Insert(table string, cols []string, rows [][]any) error {
 }
 
 func (s *Store) loadPostgres(ctx context.Context, fn func(Loader) error) error {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		tx, err := pc.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx)
+	return s.withPgxTx(ctx, func(tx pgx.Tx) error {
 		if err := fn(&pgLoader{ctx: ctx, tx: tx}); err != nil {
 			return err
 		}
@@ -122,7 +110,7 @@ func (s *Store) loadPostgres(ctx context.Context, fn func(Loader) error) error {
 				return fmt.Errorf("reset %s id sequence: %w", t, err)
 			}
 		}
-		return tx.Commit(ctx)
+		return nil
 	})
 }
 

@@ -1,32 +1,107 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
+	"strings"
+	"testing/fstest"
+	"text/template"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
 )
 
-//go:embed migrations
+// migrations holds one template per schema version, rendered for each
+// dialect (see templateFuncs). A version whose steps differ by engine
+// altogether has NNNNN_name-sqlite.sql and NNNNN_name-postgres.sql instead.
+//
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // ErrSchemaTooNew means the database was migrated by a newer revloop.
 var ErrSchemaTooNew = errors.New("database schema is newer than this revloop")
 
 func (s *Store) provider() (*goose.Provider, error) {
-	dir, dialect := "migrations/sqlite", database.DialectSQLite3
+	dialect := database.DialectSQLite3
 	if s.dialect == Postgres {
-		dir, dialect = "migrations/postgres", database.DialectPostgres
+		dialect = database.DialectPostgres
 	}
-	sub, err := fs.Sub(migrations, dir)
+	files, err := renderMigrations(s.dialect)
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(dialect, s.w, sub)
+	return goose.NewProvider(dialect, s.w, files)
+}
+
+// templateFuncs are what a migration template writes where the engines
+// differ. The names they render to are those the separate SQLite and
+// PostgreSQL migrations used before there was one source, so that the
+// schema of a database migrated back then is what a new one gets.
+func templateFuncs(d Dialect) template.FuncMap {
+	pg := d == Postgres
+	pick := func(sqlite, postgres string) string {
+		if pg {
+			return postgres
+		}
+		return sqlite
+	}
+	return template.FuncMap{
+		// id is an auto-assigned 64-bit primary key: SQLite's rowid, a
+		// PostgreSQL sequence.
+		"id":        func() string { return pick("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY") },
+		"timestamp": func() string { return pick("DATETIME", "TIMESTAMPTZ") },
+		// bool is a boolean literal; SQLite stores booleans as 0 and 1.
+		"bool": func(b bool) string {
+			if b {
+				return pick("1", "TRUE")
+			}
+			return pick("0", "FALSE")
+		},
+		"sqlite": func(sql string) string { return pick(sql, "") },
+		"psql":   func(sql string) string { return pick("", sql) },
+	}
+}
+
+// renderMigrations renders the migrations for d into the files goose reads,
+// named NNNNN_name.sql.
+func renderMigrations(d Dialect) (fs.FS, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	out := fstest.MapFS{}
+	for _, e := range entries {
+		name := e.Name()
+		base := strings.TrimSuffix(name, ".sql")
+		if b, ok := strings.CutSuffix(base, "-"+d.String()); ok {
+			base = b
+		} else if strings.HasSuffix(base, "-"+SQLite.String()) || strings.HasSuffix(base, "-"+Postgres.String()) {
+			continue // the other engine's
+		}
+		target := base + ".sql"
+		if _, dup := out[target]; dup {
+			return nil, fmt.Errorf("migration %s: more than one file for %s", name, d)
+		}
+		src, err := fs.ReadFile(migrations, path.Join("migrations", name))
+		if err != nil {
+			return nil, err
+		}
+		t, err := template.New(name).Funcs(templateFuncs(d)).Parse(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", name, err)
+		}
+		var buf bytes.Buffer
+		if err := t.Execute(&buf, nil); err != nil {
+			return nil, fmt.Errorf("migration %s for %s: %w", name, d, err)
+		}
+		out[target] = &fstest.MapFile{Data: buf.Bytes(), Mode: 0o444}
+	}
+	return out, nil
 }
 
 // SchemaVersion reports the database's schema version and the newest version

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/revloop/revloop/internal/model"
 )
@@ -317,57 +316,40 @@ const scoreGuard = `persons.merged_into_id IS NULL AND (persons.score_version IS
 // list then makes it scan persons once per statement).
 func (s *Store) writeScoresPostgres(ctx context.Context, scores []PersonScore, version int64, at time.Time) (int, error) {
 	const txRows = 50000
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
 	updated := 0
-	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("write scores: unexpected PostgreSQL driver connection %T", dc)
-		}
-		pc := sc.Conn()
-		for len(scores) > 0 {
-			batch := scores[:min(txRows, len(scores))]
-			scores = scores[len(batch):]
-			if err := func() error {
-				tx, err := pc.Begin(ctx)
-				if err != nil {
-					return err
-				}
-				defer tx.Rollback(ctx)
-				if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS scores_in (id BIGINT, fit DOUBLE PRECISION, eng DOUBLE PRECISION,
-					score DOUBLE PRECISION) ON COMMIT DELETE ROWS`); err != nil {
-					return err
-				}
-				i := 0
-				src := pgx.CopyFromFunc(func() ([]any, error) {
-					if i == len(batch) {
-						return nil, nil
-					}
-					p := batch[i]
-					i++
-					return []any{p.PersonID, p.Fit, p.Engagement, p.Score}, nil
-				})
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"scores_in"}, []string{"id", "fit", "eng", "score"}, src); err != nil {
-					return err
-				}
-				tag, err := tx.Exec(ctx, rebind(`UPDATE persons SET fit_score = v.fit, engagement_score = v.eng, score = v.score, score_version = ?, scored_at = ?
-					FROM scores_in v WHERE persons.id = v.id AND `+scoreGuard), version, at, version, version, at)
-				if err != nil {
-					return err
-				}
-				updated += int(tag.RowsAffected())
-				return tx.Commit(ctx)
-			}(); err != nil {
+	for len(scores) > 0 {
+		batch := scores[:min(txRows, len(scores))]
+		scores = scores[len(batch):]
+		err := s.withPgxTx(ctx, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS scores_in (id BIGINT, fit DOUBLE PRECISION, eng DOUBLE PRECISION,
+				score DOUBLE PRECISION) ON COMMIT DELETE ROWS`); err != nil {
 				return err
 			}
+			i := 0
+			src := pgx.CopyFromFunc(func() ([]any, error) {
+				if i == len(batch) {
+					return nil, nil
+				}
+				p := batch[i]
+				i++
+				return []any{p.PersonID, p.Fit, p.Engagement, p.Score}, nil
+			})
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"scores_in"}, []string{"id", "fit", "eng", "score"}, src); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, rebind(`UPDATE persons SET fit_score = v.fit, engagement_score = v.eng, score = v.score, score_version = ?, scored_at = ?
+				FROM scores_in v WHERE persons.id = v.id AND `+scoreGuard), version, at, version, version, at)
+			if err != nil {
+				return err
+			}
+			updated += int(tag.RowsAffected())
+			return nil
+		})
+		if err != nil {
+			return updated, err
 		}
-		return nil
-	})
-	return updated, err
+	}
+	return updated, nil
 }
 
 // EverReached returns which of the persons have ever been in one of the

@@ -15,7 +15,7 @@ CREATE TABLE identity_kept_apart (
     conflict_id BIGINT REFERENCES identity_conflicts(id),
     decided_by  TEXT NOT NULL DEFAULT '',
     note        TEXT NOT NULL DEFAULT '',
-    created_at  TIMESTAMPTZ NOT NULL,
+    created_at  {{timestamp}} NOT NULL,
     PRIMARY KEY (person_a, person_b)
 );
 

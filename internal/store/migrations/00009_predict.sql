@@ -3,8 +3,8 @@
 -- with too little data is kept too (status insufficient_data, no figures),
 -- so that the API can say plainly why there is no model.
 CREATE TABLE prediction_models (
-    id             BIGSERIAL PRIMARY KEY,
-    trained_at     TIMESTAMPTZ NOT NULL,
+    id             {{id}},
+    trained_at     {{timestamp}} NOT NULL,
     status         TEXT NOT NULL CHECK (status IN ('ready','insufficient_data')),
     message        TEXT NOT NULL DEFAULT '',
     examples       INTEGER NOT NULL DEFAULT 0,

@@ -1,6 +1,6 @@
 -- +goose Up
 CREATE TABLE users (
-    id            BIGSERIAL PRIMARY KEY,
+    id            {{id}},
     email         TEXT NOT NULL UNIQUE,
     name          TEXT NOT NULL DEFAULT '',
     role          TEXT NOT NULL CHECK (role IN ('admin','marketer','sales','viewer')),
@@ -8,31 +8,31 @@ CREATE TABLE users (
     territory     TEXT NOT NULL DEFAULT '',
     manager_id    BIGINT REFERENCES users(id),
     capacity      INTEGER NOT NULL DEFAULT 0,
-    created_at    TIMESTAMPTZ NOT NULL,
-    disabled_at   TIMESTAMPTZ
+    created_at    {{timestamp}} NOT NULL,
+    disabled_at   {{timestamp}}
 );
 
 CREATE TABLE sessions (
     token_hash TEXT PRIMARY KEY,
     user_id    BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    created_at TIMESTAMPTZ NOT NULL,
-    expires_at TIMESTAMPTZ NOT NULL
+    created_at {{timestamp}} NOT NULL,
+    expires_at {{timestamp}} NOT NULL
 );
 CREATE INDEX sessions_user ON sessions(user_id);
 
 CREATE TABLE api_keys (
-    id           BIGSERIAL PRIMARY KEY,
+    id           {{id}},
     name         TEXT NOT NULL,
     role         TEXT NOT NULL CHECK (role IN ('admin','marketer','sales','viewer')),
     prefix       TEXT NOT NULL,
     key_hash     TEXT NOT NULL UNIQUE,
-    created_at   TIMESTAMPTZ NOT NULL,
-    revoked_at   TIMESTAMPTZ,
-    last_used_at TIMESTAMPTZ
+    created_at   {{timestamp}} NOT NULL,
+    revoked_at   {{timestamp}},
+    last_used_at {{timestamp}}
 );
 
 CREATE TABLE accounts (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {{id}},
     name       TEXT NOT NULL,
     name_en    TEXT NOT NULL DEFAULT '',
     domain     TEXT NOT NULL DEFAULT '',
@@ -43,12 +43,12 @@ CREATE TABLE accounts (
     city       TEXT NOT NULL DEFAULT '',
     tier       TEXT NOT NULL DEFAULT '',
     owner_id   BIGINT REFERENCES users(id),
-    created_at TIMESTAMPTZ NOT NULL
+    created_at {{timestamp}} NOT NULL
 );
 CREATE INDEX accounts_domain ON accounts(domain);
 
 CREATE TABLE campaigns (
-    id                   BIGSERIAL PRIMARY KEY,
+    id                   {{id}},
     code                 TEXT NOT NULL UNIQUE,
     name                 TEXT NOT NULL,
     name_en              TEXT NOT NULL DEFAULT '',
@@ -64,17 +64,17 @@ CREATE TABLE campaigns (
     target_pipeline_fen  BIGINT NOT NULL DEFAULT 0,
     target_revenue_fen   BIGINT NOT NULL DEFAULT 0,
     landing_url          TEXT NOT NULL DEFAULT '',
-    created_at           TIMESTAMPTZ NOT NULL
+    created_at           {{timestamp}} NOT NULL
 );
 
 CREATE TABLE ad_groups (
-    id          BIGSERIAL PRIMARY KEY,
+    id          {{id}},
     campaign_id BIGINT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
     name        TEXT NOT NULL
 );
 
 CREATE TABLE keywords (
-    id          BIGSERIAL PRIMARY KEY,
+    id          {{id}},
     campaign_id BIGINT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
     ad_group_id BIGINT REFERENCES ad_groups(id) ON DELETE CASCADE,
     text        TEXT NOT NULL,
@@ -82,31 +82,31 @@ CREATE TABLE keywords (
 );
 
 CREATE TABLE content_assets (
-    id          BIGSERIAL PRIMARY KEY,
+    id          {{id}},
     campaign_id BIGINT REFERENCES campaigns(id),
     kind        TEXT NOT NULL,
     title       TEXT NOT NULL,
     title_en    TEXT NOT NULL DEFAULT '',
     url         TEXT NOT NULL DEFAULT '',
-    created_at  TIMESTAMPTZ NOT NULL
+    created_at  {{timestamp}} NOT NULL
 );
 
 CREATE TABLE persons (
-    id                   BIGSERIAL PRIMARY KEY,
+    id                   {{id}},
     account_id           BIGINT REFERENCES accounts(id),
     name                 TEXT NOT NULL DEFAULT '',
     title                TEXT NOT NULL DEFAULT '',
     email                TEXT NOT NULL DEFAULT '',
     phone                TEXT NOT NULL DEFAULT '',
     stage                TEXT NOT NULL DEFAULT 'visitor',
-    stage_at             TIMESTAMPTZ,
+    stage_at             {{timestamp}},
     grade                TEXT NOT NULL DEFAULT '',
     owner_id             BIGINT REFERENCES users(id),
-    first_seen_at        TIMESTAMPTZ NOT NULL,
+    first_seen_at        {{timestamp}} NOT NULL,
     first_touch_channel  TEXT NOT NULL DEFAULT '',
     first_touch_campaign BIGINT REFERENCES campaigns(id),
-    lead_at              TIMESTAMPTZ,
-    created_at           TIMESTAMPTZ NOT NULL
+    lead_at              {{timestamp}},
+    created_at           {{timestamp}} NOT NULL
 );
 CREATE INDEX persons_account ON persons(account_id);
 CREATE INDEX persons_stage ON persons(stage);
@@ -116,17 +116,17 @@ CREATE TABLE identities (
     type       TEXT NOT NULL,
     value      TEXT NOT NULL,
     person_id  BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
-    created_at TIMESTAMPTZ NOT NULL,
+    created_at {{timestamp}} NOT NULL,
     PRIMARY KEY (type, value)
 );
 CREATE INDEX identities_person ON identities(person_id);
 
 CREATE TABLE touchpoints (
-    id           BIGSERIAL PRIMARY KEY,
+    id           {{id}},
     person_id    BIGINT REFERENCES persons(id),
     account_id   BIGINT REFERENCES accounts(id),
     anonymous_id TEXT NOT NULL DEFAULT '',
-    occurred_at  TIMESTAMPTZ NOT NULL,
+    occurred_at  {{timestamp}} NOT NULL,
     type         TEXT NOT NULL,
     channel      TEXT NOT NULL,
     source       TEXT NOT NULL DEFAULT '',
@@ -144,7 +144,7 @@ CREATE INDEX touchpoints_time ON touchpoints(occurred_at, channel);
 CREATE INDEX touchpoints_campaign ON touchpoints(campaign_id);
 
 CREATE TABLE daily_costs (
-    id          BIGSERIAL PRIMARY KEY,
+    id          {{id}},
     day         DATE NOT NULL,
     platform    TEXT NOT NULL,
     campaign_id BIGINT NOT NULL REFERENCES campaigns(id),
@@ -158,14 +158,14 @@ CREATE UNIQUE INDEX daily_costs_key ON daily_costs(day, campaign_id, COALESCE(ad
 CREATE INDEX daily_costs_campaign ON daily_costs(campaign_id);
 
 CREATE TABLE opportunities (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {{id}},
     account_id BIGINT NOT NULL REFERENCES accounts(id),
     name       TEXT NOT NULL,
     owner_id   BIGINT REFERENCES users(id),
     stage      TEXT NOT NULL,
     amount_fen BIGINT NOT NULL DEFAULT 0 CHECK (amount_fen >= 0),
-    created_at TIMESTAMPTZ NOT NULL,
-    closed_at  TIMESTAMPTZ
+    created_at {{timestamp}} NOT NULL,
+    closed_at  {{timestamp}}
 );
 CREATE INDEX opportunities_account ON opportunities(account_id);
 
@@ -173,40 +173,40 @@ CREATE TABLE opportunity_contacts (
     opportunity_id BIGINT NOT NULL REFERENCES opportunities(id) ON DELETE CASCADE,
     person_id      BIGINT NOT NULL REFERENCES persons(id),
     role           TEXT NOT NULL DEFAULT '',
-    is_primary     BOOLEAN NOT NULL DEFAULT FALSE,
+    is_primary     BOOLEAN NOT NULL DEFAULT {{bool false}},
     PRIMARY KEY (opportunity_id, person_id)
 );
 CREATE INDEX opportunity_contacts_person ON opportunity_contacts(person_id);
 
 CREATE TABLE orders (
-    id             BIGSERIAL PRIMARY KEY,
+    id             {{id}},
     opportunity_id BIGINT REFERENCES opportunities(id),
     account_id     BIGINT NOT NULL REFERENCES accounts(id),
     amount_fen     BIGINT NOT NULL CHECK (amount_fen >= 0),
-    ordered_at     TIMESTAMPTZ NOT NULL
+    ordered_at     {{timestamp}} NOT NULL
 );
 
 CREATE TABLE stage_changes (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {{id}},
     person_id  BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
     from_stage TEXT NOT NULL DEFAULT '',
     to_stage   TEXT NOT NULL,
-    changed_at TIMESTAMPTZ NOT NULL,
+    changed_at {{timestamp}} NOT NULL,
     reason     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX stage_changes_to_time ON stage_changes(to_stage, changed_at);
 CREATE INDEX stage_changes_person ON stage_changes(person_id, changed_at);
 
 CREATE TABLE tasks (
-    id             BIGSERIAL PRIMARY KEY,
+    id             {{id}},
     kind           TEXT NOT NULL,
     title          TEXT NOT NULL,
     person_id      BIGINT REFERENCES persons(id) ON DELETE CASCADE,
     opportunity_id BIGINT REFERENCES opportunities(id) ON DELETE CASCADE,
     assignee_id    BIGINT REFERENCES users(id),
-    due_at         TIMESTAMPTZ,
-    done_at        TIMESTAMPTZ,
-    created_at     TIMESTAMPTZ NOT NULL
+    due_at         {{timestamp}},
+    done_at        {{timestamp}},
+    created_at     {{timestamp}} NOT NULL
 );
 CREATE INDEX tasks_assignee ON tasks(assignee_id, done_at);
 

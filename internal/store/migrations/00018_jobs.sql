@@ -6,7 +6,7 @@
 -- time per database). updated_at is the job's heartbeat, so that a job
 -- whose node died can be told from one still working.
 CREATE TABLE jobs (
-    id             INTEGER PRIMARY KEY,
+    id             {{id}},
     kind           TEXT NOT NULL,
     state          TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued','running','succeeded','failed')),
     lock_name      TEXT,
@@ -18,10 +18,10 @@ CREATE TABLE jobs (
     result         TEXT,
     error          TEXT NOT NULL DEFAULT '',
     created_by     TEXT NOT NULL DEFAULT '',
-    created_at     DATETIME NOT NULL,
-    started_at     DATETIME,
-    finished_at    DATETIME,
-    updated_at     DATETIME NOT NULL
+    created_at     {{timestamp}} NOT NULL,
+    started_at     {{timestamp}},
+    finished_at    {{timestamp}},
+    updated_at     {{timestamp}} NOT NULL
 );
 CREATE INDEX jobs_kind ON jobs(kind, id);
 CREATE INDEX jobs_subject ON jobs(kind, subject, id);

@@ -16,18 +16,18 @@ ALTER TABLE persons ADD COLUMN fit_score DOUBLE PRECISION NOT NULL DEFAULT 0;
 ALTER TABLE persons ADD COLUMN engagement_score DOUBLE PRECISION NOT NULL DEFAULT 0;
 ALTER TABLE persons ADD COLUMN score DOUBLE PRECISION NOT NULL DEFAULT 0;
 ALTER TABLE persons ADD COLUMN score_version BIGINT;
-ALTER TABLE persons ADD COLUMN scored_at DATETIME;
+ALTER TABLE persons ADD COLUMN scored_at {{timestamp}};
 -- Predictive scoring: probability of becoming an SQL or customer.
 ALTER TABLE persons ADD COLUMN predicted_probability DOUBLE PRECISION;
-ALTER TABLE persons ADD COLUMN predicted_at DATETIME;
+ALTER TABLE persons ADD COLUMN predicted_at {{timestamp}};
 CREATE INDEX persons_score ON persons(score);
 CREATE INDEX persons_owner ON persons(owner_id);
 
 -- Routing: teams and out-of-office for sales users (capacity, territory and
 -- manager_id exist since 00001).
 ALTER TABLE users ADD COLUMN team TEXT NOT NULL DEFAULT '';
-ALTER TABLE users ADD COLUMN out_of_office_from DATETIME;
-ALTER TABLE users ADD COLUMN out_of_office_until DATETIME;
+ALTER TABLE users ADD COLUMN out_of_office_from {{timestamp}};
+ALTER TABLE users ADD COLUMN out_of_office_until {{timestamp}};
 
 -- +goose Down
 ALTER TABLE users DROP COLUMN out_of_office_until;

@@ -5,9 +5,9 @@
 -- are read from the index alone, a scan of the backlog and nothing else,
 -- and intake maintains no extra index. SQLite uses a partial index as a
 -- covering one only when it holds the columns of its own WHERE clause too,
--- hence processed_at (always NULL in it).
+-- hence processed_at there (always NULL in it).
 DROP INDEX events_unprocessed;
-CREATE INDEX events_unprocessed ON events(id, received_at, processed_at) WHERE processed_at IS NULL;
+CREATE INDEX events_unprocessed ON events(id, received_at{{sqlite ", processed_at"}}) WHERE processed_at IS NULL;
 
 -- +goose Down
 DROP INDEX events_unprocessed;

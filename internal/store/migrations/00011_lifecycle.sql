@@ -19,17 +19,17 @@ CREATE INDEX persons_first_campaign ON persons(first_touch_campaign);
 
 -- "user:12", "apikey:crm", "rule:NAME"; empty for values loaded from elsewhere.
 ALTER TABLE persons ADD COLUMN grade_set_by TEXT NOT NULL DEFAULT '';
-ALTER TABLE persons ADD COLUMN grade_set_at TIMESTAMPTZ;
+ALTER TABLE persons ADD COLUMN grade_set_at {{timestamp}};
 ALTER TABLE persons ADD COLUMN sdr_class_set_by TEXT NOT NULL DEFAULT '';
-ALTER TABLE persons ADD COLUMN sdr_class_set_at TIMESTAMPTZ;
+ALTER TABLE persons ADD COLUMN sdr_class_set_at {{timestamp}};
 
 CREATE TABLE qualification_changes (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {{id}},
     person_id  BIGINT NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
     field      TEXT NOT NULL CHECK (field IN ('grade','sdr_class')),
     old_value  TEXT NOT NULL DEFAULT '',
     new_value  TEXT NOT NULL DEFAULT '',
-    changed_at TIMESTAMPTZ NOT NULL,
+    changed_at {{timestamp}} NOT NULL,
     actor      TEXT NOT NULL,
     reason     TEXT NOT NULL DEFAULT '',
     rule_version BIGINT
@@ -38,9 +38,9 @@ CREATE INDEX qualification_changes_person ON qualification_changes(person_id, ch
 
 -- One row per saved version; the newest is in force.
 CREATE TABLE lifecycle_rule_sets (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {{id}},
     rules      TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
+    created_at {{timestamp}} NOT NULL,
     created_by TEXT NOT NULL DEFAULT ''
 );
 

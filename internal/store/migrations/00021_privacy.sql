@@ -7,7 +7,7 @@ CREATE TABLE consents (
     status     TEXT NOT NULL CHECK (status IN ('granted','denied')),
     source     TEXT NOT NULL DEFAULT '',
     updated_by TEXT NOT NULL DEFAULT '',
-    updated_at TIMESTAMPTZ NOT NULL,
+    updated_at {{timestamp}} NOT NULL,
     PRIMARY KEY (person_id, channel)
 );
 
@@ -17,25 +17,25 @@ CREATE TABLE consents (
 -- tracking consent leaves entries of that person, removed when consent
 -- is granted again.
 CREATE TABLE suppressions (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {{id}},
     hash       TEXT NOT NULL UNIQUE,
     id_type    TEXT NOT NULL,
     reason     TEXT NOT NULL CHECK (reason IN ('erased','consent')),
     person_id  BIGINT REFERENCES persons(id) ON DELETE SET NULL,
     created_by TEXT NOT NULL DEFAULT '',
-    created_at TIMESTAMPTZ NOT NULL
+    created_at {{timestamp}} NOT NULL
 );
 CREATE INDEX suppressions_person ON suppressions(person_id);
 
 -- Receipts of erasures: what was removed (counts per table), when and by
 -- whom. The person's id is kept, nothing that identifies the human.
 CREATE TABLE erasures (
-    id          BIGSERIAL PRIMARY KEY,
+    id          {{id}},
     person_id   BIGINT NOT NULL,
     actor       TEXT NOT NULL DEFAULT '',
     removed     TEXT NOT NULL DEFAULT '{}',
-    started_at  TIMESTAMPTZ NOT NULL,
-    finished_at TIMESTAMPTZ
+    started_at  {{timestamp}} NOT NULL,
+    finished_at {{timestamp}}
 );
 
 -- An erasure finds the merge items that name its events without reading

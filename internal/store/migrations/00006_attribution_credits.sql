@@ -13,15 +13,15 @@ CREATE TABLE attribution_conversions (
     kind          TEXT NOT NULL CHECK (kind IN ('opportunity','won','order','mql','sql')),
     conversion_id BIGINT NOT NULL,           -- opportunity, order or stage change
     person_id     BIGINT,                    -- mql, sql: the person entering the stage
-    converted_at  DATETIME NOT NULL,
+    converted_at  {{timestamp}} NOT NULL,
     value_fen     BIGINT NOT NULL DEFAULT 0,
     touches       INTEGER NOT NULL DEFAULT 0,
     sourced       SMALLINT NOT NULL DEFAULT 0,  -- first touch was marketing
     influenced    SMALLINT NOT NULL DEFAULT 0,  -- a marketing touch by opportunity creation
     fingerprint   BIGINT NOT NULL,              -- of time, value, milestones and persons
-    computed_at   DATETIME NOT NULL,
+    computed_at   {{timestamp}} NOT NULL,
     PRIMARY KEY (kind, conversion_id)
-) WITHOUT ROWID;
+){{sqlite " WITHOUT ROWID"}};
 CREATE INDEX attribution_conversions_time ON attribution_conversions(kind, converted_at);
 CREATE INDEX attribution_conversions_person ON attribution_conversions(kind, person_id, converted_at);
 
@@ -49,13 +49,13 @@ CREATE TABLE attribution_credits (
     shapley         DOUBLE PRECISION NOT NULL,
     shapley_rate    DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (kind, conversion_id, touch_id)
-) WITHOUT ROWID;
+){{sqlite " WITHOUT ROWID"}};
 
 CREATE TABLE attribution_state (
     kind            TEXT PRIMARY KEY,
     touch_watermark BIGINT NOT NULL DEFAULT 0,  -- highest touchpoint id seen
-    computed_at     DATETIME NOT NULL,
-    fitted_at       DATETIME                    -- last global fit of markov and shapley-rate
+    computed_at     {{timestamp}} NOT NULL,
+    fitted_at       {{timestamp}}                    -- last global fit of markov and shapley-rate
 );
 
 CREATE TABLE attribution_weights (

@@ -3,7 +3,7 @@
 -- UTM appended and record a touch. promoter_id is the employee who shared the
 -- link (全员营销); card_id a sales rep's business-card id.
 CREATE TABLE tracked_links (
-    id           BIGSERIAL PRIMARY KEY,
+    id           {{id}},
     code         TEXT NOT NULL UNIQUE,
     campaign_id  BIGINT NOT NULL REFERENCES campaigns(id),
     target_url   TEXT NOT NULL,
@@ -14,25 +14,26 @@ CREATE TABLE tracked_links (
     utm_content  TEXT NOT NULL DEFAULT '',
     promoter_id  BIGINT REFERENCES users(id),
     card_id      TEXT NOT NULL DEFAULT '',
-    created_at   TIMESTAMPTZ NOT NULL,
-    revoked_at   TIMESTAMPTZ
+    created_at   {{timestamp}} NOT NULL,
+    revoked_at   {{timestamp}}
 );
 CREATE INDEX tracked_links_campaign ON tracked_links(campaign_id);
 
 -- One row per imported file: a second import of the same bytes is refused
--- as "already imported" and changes nothing.
+-- as "already imported" and changes nothing. The row counts were declared
+-- BIGINT on PostgreSQL only (SQLite's INTEGER holds 64 bits anyway).
 CREATE TABLE imports (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {{id}},
     kind       TEXT NOT NULL CHECK (kind IN ('costs','events')),
     file_hash  TEXT NOT NULL,
     file_name  TEXT NOT NULL DEFAULT '',
     layout     TEXT NOT NULL DEFAULT '',
-    rows_read  BIGINT NOT NULL DEFAULT 0,
-    rows_new   BIGINT NOT NULL DEFAULT 0,
-    rows_same  BIGINT NOT NULL DEFAULT 0,
-    rows_updated BIGINT NOT NULL DEFAULT 0,
-    rows_skipped BIGINT NOT NULL DEFAULT 0,
-    created_at TIMESTAMPTZ NOT NULL,
+    rows_read  {{sqlite "INTEGER"}}{{psql "BIGINT"}} NOT NULL DEFAULT 0,
+    rows_new   {{sqlite "INTEGER"}}{{psql "BIGINT"}} NOT NULL DEFAULT 0,
+    rows_same  {{sqlite "INTEGER"}}{{psql "BIGINT"}} NOT NULL DEFAULT 0,
+    rows_updated {{sqlite "INTEGER"}}{{psql "BIGINT"}} NOT NULL DEFAULT 0,
+    rows_skipped {{sqlite "INTEGER"}}{{psql "BIGINT"}} NOT NULL DEFAULT 0,
+    created_at {{timestamp}} NOT NULL,
     UNIQUE (kind, file_hash)
 );
 

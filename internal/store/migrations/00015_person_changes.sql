@@ -7,14 +7,15 @@
 -- attribution_state.change_watermark) and recompute the persons above it,
 -- so that a merge made by hand, whose moved touches and events keep their
 -- old ids, reaches scores and credits in the next incremental run. Rows
--- every reader has passed are pruned after a week. AUTOINCREMENT: an id
--- is never used twice, even once the newest rows are pruned, so that no
--- change ever falls below a watermark already stored.
+-- every reader has passed are pruned after a week. An id is never used
+-- twice, even once the newest rows are pruned, so that no change ever
+-- falls below a watermark already stored: SQLite needs AUTOINCREMENT for
+-- that, a PostgreSQL sequence never goes back anyway.
 CREATE TABLE person_changes (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         {{id}}{{sqlite " AUTOINCREMENT"}},
     person_id  BIGINT NOT NULL REFERENCES persons(id),
     reason     TEXT NOT NULL,
-    created_at DATETIME NOT NULL
+    created_at {{timestamp}} NOT NULL
 );
 -- What changed of one person, and why it was rescored.
 CREATE INDEX person_changes_person ON person_changes(person_id);

@@ -16,16 +16,16 @@ CREATE INDEX events_person_time ON events(person_id, ts);
 
 -- Channel grouping rule sets, newest is active; older ones are history.
 CREATE TABLE channel_rule_sets (
-    id         INTEGER PRIMARY KEY,
+    id         {{id}},
     rules      TEXT NOT NULL,
     created_by TEXT NOT NULL DEFAULT '',
-    created_at DATETIME NOT NULL
+    created_at {{timestamp}} NOT NULL
 );
 
 -- Two persons that look like one but each hold a different identifier of the
 -- same kind: never merged automatically, listed for review. person_a < person_b.
 CREATE TABLE identity_conflicts (
-    id          INTEGER PRIMARY KEY,
+    id          {{id}},
     person_a    BIGINT NOT NULL REFERENCES persons(id),
     person_b    BIGINT NOT NULL REFERENCES persons(id),
     type        TEXT NOT NULL,
@@ -33,22 +33,22 @@ CREATE TABLE identity_conflicts (
     value_b     TEXT NOT NULL DEFAULT '',
     event_id    BIGINT REFERENCES events(id),
     reason      TEXT NOT NULL DEFAULT '',
-    created_at  DATETIME NOT NULL,
-    resolved_at DATETIME,
+    created_at  {{timestamp}} NOT NULL,
+    resolved_at {{timestamp}},
     UNIQUE (person_a, person_b, type)
 );
 
 -- Every merge, with what it moved, so that it can be undone.
 CREATE TABLE person_merges (
-    id         INTEGER PRIMARY KEY,
+    id         {{id}},
     into_id    BIGINT NOT NULL REFERENCES persons(id),
     from_id    BIGINT NOT NULL REFERENCES persons(id),
     reason     TEXT NOT NULL DEFAULT '',
     event_id   BIGINT REFERENCES events(id),
     actor      TEXT NOT NULL DEFAULT '',
     snapshot   TEXT NOT NULL DEFAULT '{}',
-    created_at DATETIME NOT NULL,
-    undone_at  DATETIME
+    created_at {{timestamp}} NOT NULL,
+    undone_at  {{timestamp}}
 );
 CREATE INDEX person_merges_into ON person_merges(into_id);
 CREATE INDEX person_merges_from ON person_merges(from_id);

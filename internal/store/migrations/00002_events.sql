@@ -1,16 +1,16 @@
 -- +goose Up
 CREATE TABLE write_keys (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {{id}},
     name       TEXT NOT NULL,
     key        TEXT NOT NULL UNIQUE,
-    created_at TIMESTAMPTZ NOT NULL,
-    revoked_at TIMESTAMPTZ
+    created_at {{timestamp}} NOT NULL,
+    revoked_at {{timestamp}}
 );
 
 -- Raw events, append-only. (write_key_id, message_id) is unique forever, so a
 -- retried message is stored once.
 CREATE TABLE events (
-    id            BIGSERIAL PRIMARY KEY,
+    id            {{id}},
     write_key_id  BIGINT NOT NULL REFERENCES write_keys(id),
     message_id    TEXT NOT NULL,
     type          TEXT NOT NULL,
@@ -19,12 +19,12 @@ CREATE TABLE events (
     anonymous_id  TEXT NOT NULL DEFAULT '',
     group_id      TEXT NOT NULL DEFAULT '',
     previous_id   TEXT NOT NULL DEFAULT '',
-    ts            TIMESTAMPTZ NOT NULL,
-    received_at   TIMESTAMPTZ NOT NULL,
-    sent_at       TIMESTAMPTZ,
+    ts            {{timestamp}} NOT NULL,
+    received_at   {{timestamp}} NOT NULL,
+    sent_at       {{timestamp}},
     ip            TEXT NOT NULL DEFAULT '',
     user_agent    TEXT NOT NULL DEFAULT '',
-    bot           BOOLEAN NOT NULL DEFAULT FALSE,
+    bot           BOOLEAN NOT NULL DEFAULT {{bool false}},
     url           TEXT NOT NULL DEFAULT '',
     referrer      TEXT NOT NULL DEFAULT '',
     source        TEXT NOT NULL DEFAULT '',
@@ -35,7 +35,7 @@ CREATE TABLE events (
     click_id_type TEXT NOT NULL DEFAULT '',
     click_id      TEXT NOT NULL DEFAULT '',
     payload       TEXT NOT NULL,
-    processed_at  TIMESTAMPTZ,
+    processed_at  {{timestamp}},
     UNIQUE (write_key_id, message_id)
 );
 CREATE INDEX events_unprocessed ON events(id) WHERE processed_at IS NULL;
@@ -49,7 +49,7 @@ CREATE UNIQUE INDEX touchpoints_event ON touchpoints(event_id);
 CREATE TABLE settings (
     key        TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL
+    updated_at {{timestamp}} NOT NULL
 );
 
 -- +goose Down

@@ -3,10 +3,10 @@
 -- saved): the newest is active, older ones are history. The id is the rule
 -- version that persons.score_version and stage_changes.rule_version name.
 CREATE TABLE scoring_rule_sets (
-    id         INTEGER PRIMARY KEY,
+    id         {{id}},
     rules      TEXT NOT NULL,
     created_by TEXT NOT NULL DEFAULT '',
-    created_at DATETIME NOT NULL
+    created_at {{timestamp}} NOT NULL
 );
 
 -- How far incremental rescoring has read: the highest event id and the
@@ -14,7 +14,7 @@ CREATE TABLE scoring_rule_sets (
 CREATE TABLE scoring_watermarks (
     name     TEXT PRIMARY KEY,
     value    BIGINT NOT NULL,
-    moved_at DATETIME NOT NULL
+    moved_at {{timestamp}} NOT NULL
 );
 
 -- +goose Down

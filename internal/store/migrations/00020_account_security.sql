@@ -6,10 +6,10 @@ CREATE TABLE login_throttle (
     scope           TEXT NOT NULL CHECK (scope IN ('account','ip')),
     subject         TEXT NOT NULL,
     failures        INTEGER NOT NULL DEFAULT 0,
-    window_start    TIMESTAMPTZ NOT NULL,
+    window_start    {{timestamp}} NOT NULL,
     lockouts        INTEGER NOT NULL DEFAULT 0,
-    locked_until    TIMESTAMPTZ,
-    last_attempt_at TIMESTAMPTZ NOT NULL,
+    locked_until    {{timestamp}},
+    last_attempt_at {{timestamp}} NOT NULL,
     PRIMARY KEY (scope, subject)
 );
 

@@ -6,7 +6,7 @@
 CREATE TABLE leases (
     name       TEXT PRIMARY KEY,
     holder     TEXT NOT NULL,
-    expires_at TIMESTAMPTZ NOT NULL
+    expires_at {{timestamp}} NOT NULL
 );
 
 -- +goose Down
