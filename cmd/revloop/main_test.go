@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +30,8 @@ func TestMain(m *testing.M) {
 }
 
 // runAsCommandEnv, set to a command line, makes the test binary run it as
-// revloop would instead of running the tests (TestStartUpIsLight).
+// revloop would instead of running the tests (TestStartUpIsLight, the
+// servers of TestManyNodesOnOnePostgres).
 const runAsCommandEnv = "REVLOOP_TEST_RUN_AS_COMMAND"
 
 // runAsCommand runs args as main does, then writes the process's peak
@@ -37,7 +40,9 @@ const runAsCommandEnv = "REVLOOP_TEST_RUN_AS_COMMAND"
 // until it executes, and Linux counts the parent's peak in the child's.
 func runAsCommand(args []string) int {
 	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: config.OSEnv}
-	code := run(context.Background(), args, c)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, args, c)
+	stop()
 	if status, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range strings.Split(string(status), "\n") {
 			if strings.HasPrefix(line, "VmHWM:") {

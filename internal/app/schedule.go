@@ -26,7 +26,7 @@ func (a *App) schedule() {
 	jobs.Handle[jobs.ScoresDaily](r, jobs.Schedule{Every: 24 * time.Hour}, a.scoresDaily)
 	jobs.Handle[jobs.LifecycleRules](r, jobs.Schedule{Every: time.Hour}, a.lifecycleRules)
 	jobs.Handle[jobs.RoutingAssign](r, jobs.Schedule{AfterProcess: true, Every: time.Minute}, a.routingAssign)
-	jobs.Handle[jobs.RoutingSLA](r, jobs.Schedule{Every: time.Minute}, a.routingSLA)
+	jobs.Handle[jobs.RoutingSLA](r, jobs.Schedule{Every: time.Minute, RunOnStart: true}, a.routingSLA)
 	jobs.Handle[jobs.TrainModelDaily](r, jobs.Schedule{Every: 24 * time.Hour}, a.trainDaily)
 	jobs.Handle[jobs.AuthCleanup](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.authCleanup)
 	jobs.Handle[jobs.PrivacyRetention](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.privacy)
