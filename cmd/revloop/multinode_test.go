@@ -342,7 +342,6 @@ func apiCall(t *testing.T, base, key, method, path, body string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-
 // A web node takes intake, pages and the API and only enqueues; a worker
 // node runs what was enqueued and answers health and metrics only.
 func TestWebAndWorkerRoles(t *testing.T) {
