@@ -400,3 +400,20 @@ func TestWebAndWorkerRoles(t *testing.T) {
 		}
 	}
 }
+
+// Nodes that start together on a fresh database (or a new release)
+// migrate one at a time: every one of them starts.
+func TestNodesMigrateTogether(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	var wg sync.WaitGroup
+	codes := make([]result, 4)
+	for i := range codes {
+		wg.Go(func() { codes[i] = revloop(t, "", nil, "migrate", "--db", dsn) })
+	}
+	wg.Wait()
+	for i, r := range codes {
+		if r.code != 0 {
+			t.Errorf("migrate %d: %d %s", i, r.code, r.stderr)
+		}
+	}
+}

@@ -51,10 +51,13 @@ func Migrate(ctx context.Context, s *store.Store) error {
 	if err != nil {
 		return fmt.Errorf("job queue migrations: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("job queue migrations on %s: %w", s.Where(), err)
-	}
-	return nil
+	// Nodes starting together take turns.
+	return s.WithAdvisoryLock(ctx, "revloop river migrations", func() error {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("job queue migrations on %s: %w", s.Where(), err)
+		}
+		return nil
+	})
 }
 
 // Queues: event processing and the kinds that follow it share one; the

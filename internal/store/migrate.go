@@ -14,6 +14,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
 )
 
 // migrations holds one template per schema version, rendered for each
@@ -35,7 +36,36 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(dialect, s.w, files)
+	var opts []goose.ProviderOption
+	if s.dialect == Postgres {
+		// Nodes that start together on a new release migrate one at a
+		// time: the first applies, the others find nothing to do.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(dialect, s.w, files, opts...)
+}
+
+// WithAdvisoryLock runs fn while holding an exclusive lock of name on the
+// database, for work that nodes must do one at a time (the job queue's
+// migrations). On SQLite, which has one writer, it just runs fn.
+func (s *Store) WithAdvisoryLock(ctx context.Context, name string, fn func() error) error {
+	if s.dialect != Postgres {
+		return fn()
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext($1))", name); err != nil {
+		return fmt.Errorf("lock %s: %w", name, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext($1))", name)
+	return fn()
 }
 
 // templateFuncs are what a migration template writes where the engines
