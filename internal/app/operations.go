@@ -107,6 +107,7 @@ func (a *App) operations() {
 			"auc": m.AUC, "scored_persons": m.Scored, "training_ms": m.Duration.Milliseconds()}, nil
 	})
 	jobs.HandleOperation(r, a.reclassify)
+	jobs.HandleOperation(r, a.importFile)
 	jobs.HandleOperation(r, func(ctx context.Context, _ jobs.RunLifecycleRules, _ *jobs.Progress) (any, error) {
 		return lifecycle.RunRules(ctx, a.Store, a.now())
 	})

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/revloop/revloop/internal/credits"
@@ -118,6 +119,13 @@ func (a *App) authCleanup(ctx context.Context) error {
 	return err
 }
 
+// privacy applies the retention of raw payloads and anonymises old
+// addresses; it also deletes the uploads that no import took up.
 func (a *App) privacy(ctx context.Context) error {
-	return privacy.Maintain(ctx, a.Store, a.now(), a.Log)
+	err := privacy.Maintain(ctx, a.Store, a.now(), a.Log)
+	n, derr := a.Store.DeleteUploadsBefore(ctx, a.now().Add(-uploadsKept))
+	if n > 0 {
+		a.Log.Info("uploads no import took up deleted", "uploads", n)
+	}
+	return errors.Join(err, derr)
 }

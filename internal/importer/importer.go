@@ -132,12 +132,21 @@ func (cp *checkpoint) after(c store.ChunkCounts) string {
 	return string(b)
 }
 
-// Start begins importing src ("costs" or "events"; name is for the record
-// only). It reads the file once to recognise it: a file imported before
-// answers its earlier import and a nil Run. Otherwise it creates the
-// import's job, which fails with a *store.JobBusyError while another
-// import runs. src must stay readable until Do returns.
-func (im *Importer) Start(ctx context.Context, kind, name string, src io.ReadSeeker) (*Run, Result, error) {
+// Plan is what an import of a file will be, known before its job exists:
+// the file's hash, encoding and job subject, and where an earlier failed
+// import of the same file stopped.
+type Plan struct {
+	Kind    string // "costs" or "events"
+	Subject string // the job's subject: the file's hash (and time zone)
+	hash    string
+	enc     string
+	from    checkpoint
+}
+
+// Prepare reads src once to recognise it: a file imported before answers
+// its earlier import and a nil Plan. Otherwise the Plan says what its job
+// is to hold (ImportLock, the subject).
+func (im *Importer) Prepare(ctx context.Context, kind string, src io.ReadSeeker) (*Plan, Result, error) {
 	if kind != "costs" && kind != "events" {
 		return nil, Result{}, fmt.Errorf("unknown import kind %q", kind)
 	}
@@ -151,39 +160,98 @@ func (im *Importer) Start(ctx context.Context, kind, name string, src io.ReadSee
 	if r, ok, err := im.earlier(ctx, kind, hash); ok || err != nil {
 		return nil, r, err
 	}
-	subject := hash
+	p := &Plan{Kind: kind, Subject: hash, hash: hash, enc: enc}
 	if kind == "events" {
 		_, off := time.Now().In(im.location()).Zone()
-		subject += fmt.Sprintf(" tz%+d", off)
+		p.Subject += fmt.Sprintf(" tz%+d", off)
 	}
-	run := &Run{im: im, kind: kind, name: name, src: src, hash: hash, enc: enc}
-	cp, err := im.Store.FailedCheckpoint(ctx, "import."+kind, subject)
+	cp, err := im.Store.FailedCheckpoint(ctx, "import."+kind, p.Subject)
 	if err != nil {
 		return nil, Result{}, err
 	}
-	if cp != "" {
-		if err := json.Unmarshal([]byte(cp), &run.from); err != nil {
-			run.from = checkpoint{}
-		}
+	p.from = parseCheckpoint(cp)
+	return p, Result{}, nil
+}
+
+func parseCheckpoint(s string) checkpoint {
+	var cp checkpoint
+	if s != "" && json.Unmarshal([]byte(s), &cp) != nil {
+		return checkpoint{}
 	}
-	job, err := im.Store.CreateJob(ctx, model.Job{Kind: "import." + kind, State: model.JobRunning, LockName: ImportLock, Subject: subject,
+	return cp
+}
+
+// Start begins importing src ("costs" or "events"; name is for the record
+// only) in this process: Prepare, then the import's job, which fails with
+// a *store.JobBusyError while another import runs. A file imported
+// before answers its earlier import and a nil Run. src must stay readable
+// until Do returns.
+func (im *Importer) Start(ctx context.Context, kind, name string, src io.ReadSeeker) (*Run, Result, error) {
+	p, res, err := im.Prepare(ctx, kind, src)
+	if p == nil || err != nil {
+		return nil, res, err
+	}
+	job, err := im.Store.CreateJob(ctx, model.Job{Kind: "import." + kind, State: model.JobRunning, LockName: ImportLock, Subject: p.Subject,
 		ProgressUnit: "rows", CreatedBy: im.Actor})
 	if err != nil {
 		return nil, Result{}, err
 	}
-	run.JobID = job.ID
-	return run, Result{}, nil
+	return &Run{JobID: job.ID, im: im, kind: kind, name: name, src: src, hash: p.hash, enc: p.enc, from: p.from}, Result{}, nil
+}
+
+// Resume takes up the import job jobID (created for a Plan of src, queued
+// or running) on this node, from where it got: its own last chunk, else
+// where an earlier failed import of the file stopped. Every chunk is
+// idempotent, so taking up a job that died part way adds nothing twice.
+func (im *Importer) Resume(ctx context.Context, jobID int64, kind, name string, src io.ReadSeeker) (*Run, error) {
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	hash, enc, err := sniff(src)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	j, err := im.Store.GetJob(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	from := parseCheckpoint(j.Checkpoint)
+	if j.Checkpoint == "" {
+		cp, err := im.Store.FailedCheckpoint(ctx, "import."+kind, j.Subject)
+		if err != nil {
+			return nil, err
+		}
+		from = parseCheckpoint(cp)
+	}
+	return &Run{JobID: jobID, im: im, kind: kind, name: name, src: src, hash: hash, enc: enc, from: from}, nil
 }
 
 // FailedResult is the result a failed import's job keeps: the bad rows.
 type FailedResult struct {
 	BadRows     []RowError `json:"bad_rows"`
 	BadRowCount int        `json:"bad_row_count"`
+	// Input: the file was refused (its rows or its shape), not the
+	// database.
+	Input bool `json:"input_error"`
 }
 
 // Do imports the file and ends the job: succeeded with the Result, or
 // failed with the error (and the bad rows), whatever ctx does meanwhile.
 func (r *Run) Do(ctx context.Context) (Result, error) {
+	res, err := r.Import(ctx)
+	if err == nil {
+		return res, nil
+	}
+	if ferr := r.Fail(ctx, err); ferr != nil {
+		return res, errors.Join(err, ferr)
+	}
+	return res, err
+}
+
+// Import imports the file: on success the job ends with the import
+// recorded (in the transaction of the last write). On an error the job
+// stays open: Fail ends it, or another attempt resumes it.
+func (r *Run) Import(ctx context.Context) (Result, error) {
 	var res Result
 	var err error
 	if r.kind == "costs" {
@@ -191,33 +259,46 @@ func (r *Run) Do(ctx context.Context) (Result, error) {
 	} else {
 		res, err = r.events(ctx)
 	}
-	if err == nil {
-		return res, nil
-	}
-	var detail any
 	if errors.Is(err, store.ErrAlreadyImported) {
 		// Recorded meanwhile (by an import whose lock was taken over): the
 		// file is in, so this job ends with that import.
-		if res, _, err = r.im.earlier(context.WithoutCancel(ctx), r.kind, r.hash); err == nil {
-			detail = res
+		earlier, ok, eerr := r.im.earlier(context.WithoutCancel(ctx), r.kind, r.hash)
+		if eerr == nil && ok {
+			if ferr := r.im.Store.FinishJob(context.WithoutCancel(ctx), r.JobID, earlier, nil); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
+				return earlier, ferr
+			}
+			return earlier, nil
 		}
 	}
+	return res, err
+}
+
+// Permanent says whether another attempt at the import would fail the
+// same way: the file is wrong.
+func Permanent(err error) bool { return isInput(err) }
+
+// Fail ends the job as failed with err, keeping the bad rows as its
+// result.
+func (r *Run) Fail(ctx context.Context, err error) error {
+	var detail any
 	var bad *BadRowsError
 	if errors.As(err, &bad) {
-		detail = FailedResult{BadRows: bad.Rows, BadRowCount: bad.Total}
+		detail = FailedResult{BadRows: bad.Rows, BadRowCount: bad.Total, Input: true}
+	} else if isInput(err) {
+		detail = FailedResult{BadRows: []RowError{}, Input: true}
 	}
 	jobErr := err
 	switch {
-	case err == nil, isInput(err):
+	case isInput(err):
 	case ctx.Err() != nil:
 		jobErr = fmt.Errorf("stopped part way (%v): import the same file again to finish it", ctx.Err())
 	default:
 		jobErr = fmt.Errorf("%v: import the same file again to finish it", err)
 	}
 	if ferr := r.im.Store.FinishJob(context.WithoutCancel(ctx), r.JobID, detail, jobErr); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
-		return res, errors.Join(err, ferr)
+		return ferr
 	}
-	return res, err
+	return nil
 }
 
 func isInput(err error) bool {

@@ -234,3 +234,55 @@ func TestChunkedImportResumesAfterAFailure(t *testing.T) {
 		}
 	})
 }
+
+// A job whose attempt failed part way (its node died, the database went
+// away) is taken up again, on any node, from its own last chunk: every
+// row once.
+func TestImportJobResumesFromItsOwnCheckpoint(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var b strings.Builder
+		b.WriteString(genericHeader)
+		for i := 0; i < 9; i++ {
+			fmt.Fprintf(&b, "2024-06-%02d,baidu,a,c,g,k,10,1,1.00\n", i+1)
+		}
+		data := []byte(b.String())
+		broken := errors.New("the node died")
+		im := &Importer{Store: s, CreateCampaigns: true, ChunkRows: 2}
+		im.beforeChunk = func(n int) error {
+			if n == 3 {
+				return broken
+			}
+			return nil
+		}
+		run, _, err := im.Start(ctx, "costs", "jun.csv", bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run.Import(ctx); !errors.Is(err, broken) {
+			t.Fatalf("first attempt: %v", err)
+		}
+		j, _ := s.GetJob(ctx, run.JobID)
+		if j.State != model.JobRunning || j.ProgressDone != 6 || j.Checkpoint == "" {
+			t.Fatalf("after the failed attempt: %+v", j)
+		}
+		// Another attempt, by another importer (another node).
+		other := &Importer{Store: s, CreateCampaigns: true, ChunkRows: 2}
+		again, err := other.Resume(ctx, run.JobID, "costs", "jun.csv", bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := again.Import(ctx)
+		if err != nil || res.RowsNew != 9 || res.RowsRead != 9 {
+			t.Fatalf("resumed: %+v, %v", res, err)
+		}
+		var rows, cost int64
+		rawDB(t, s).QueryRow("SELECT COUNT(*), SUM(cost_fen) FROM daily_costs").Scan(&rows, &cost)
+		if rows != 9 || cost != 900 {
+			t.Fatalf("stored %d rows, %d fen; want 9, 900", rows, cost)
+		}
+		if j, _ := s.GetJob(ctx, run.JobID); j.State != model.JobSucceeded || j.ProgressDone != 9 {
+			t.Fatalf("job %+v", j)
+		}
+	})
+}

@@ -121,3 +121,16 @@ type ErasePerson struct {
 }
 
 func (ErasePerson) Kind() string { return "op_erase_person" }
+
+// Import imports a file kept in the database (store.SaveUpload): costs or
+// events.
+type Import struct {
+	Op
+	Upload          int64  `json:"upload"`
+	File            string `json:"file"` // "costs" or "events"
+	Name            string `json:"name"`
+	CreateCampaigns bool   `json:"create_campaigns"`
+	Actor           string `json:"actor"`
+}
+
+func (Import) Kind() string { return "op_import" }

@@ -295,7 +295,10 @@ func HandleOperation[T Operation](r *Runner, work func(ctx context.Context, args
 		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if ferr := r.store.FinishJob(fctx, id, res, err); ferr != nil {
+		// An operation may have ended its own record already, in the
+		// transaction of its last write (an import does): then there is
+		// nothing left to write.
+		if ferr := r.store.FinishJob(fctx, id, res, err); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
 			r.log.Error("operation ended but its record was not written", "kind", j.Kind, "job", id, "err", ferr, "result_err", err)
 		}
 		if err != nil {

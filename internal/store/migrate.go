@@ -85,6 +85,7 @@ func templateFuncs(d Dialect) template.FuncMap {
 		// PostgreSQL sequence.
 		"id":        func() string { return pick("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY") },
 		"timestamp": func() string { return pick("DATETIME", "TIMESTAMPTZ") },
+		"blob":      func() string { return pick("BLOB", "BYTEA") },
 		// bool is a boolean literal; SQLite stores booleans as 0 and 1.
 		"bool": func(b bool) string {
 			if b {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/revloop/revloop/internal/importer"
 	"github.com/revloop/revloop/internal/lifecycle"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -31,11 +33,12 @@ type importAnswer struct {
 
 // apiImport takes a CSV file as the request body (?name= names it in the
 // import log; ?create_campaigns=true creates the campaigns it names that
-// match none). The file is kept on disk, not in memory, and imported as a
-// job that does not depend on the client: the request waits for it up to
-// importWait (none with ?async=true) and answers its outcome, a file with
-// bad rows being 422 with every bad row listed; else 202 with the job's
-// id, to follow at GET /api/v1/jobs/{id}. While another import runs, 409.
+// match none). The file is kept in the database, not in memory, and
+// imported as a job that does not depend on the client or on this node:
+// the request waits for it up to importWait (none with ?async=true) and
+// answers its outcome, a file with bad rows being 422 with every bad row
+// listed; else 202 with the job's id, to follow at GET /api/v1/jobs/{id}.
+// While another import is queued or runs, 409.
 func (s *Server) apiImport(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -57,17 +60,17 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 				*p.dst = b
 			}
 		}
+		// The body goes to a temporary file first: it is read twice (to
+		// recognise the file, then to keep it), and a slow client must not
+		// hold a database transaction open.
 		f, err := os.CreateTemp("", "revloop-import-*.csv")
 		if err != nil {
 			s.apiInternal(w, r, err)
 			return
 		}
-		keep := false
 		defer func() {
-			if !keep {
-				f.Close()
-				os.Remove(f.Name())
-			}
+			f.Close()
+			os.Remove(f.Name())
 		}()
 		_, err = io.Copy(f, http.MaxBytesReader(w, r.Body, maxImportBody))
 		var tooBig *http.MaxBytesError
@@ -82,8 +85,7 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 		// Once the file is in, the import no longer depends on the client:
 		// one who leaves now finds its outcome in the job.
 		ictx := context.WithoutCancel(r.Context())
-		im := &importer.Importer{Store: s.store, CreateCampaigns: create, Actor: s.importActor(r)}
-		run, res, err := im.Start(ictx, kind, name, f)
+		j, res, err := s.app.StartImport(ictx, kind, name, f, create, s.importActor(r))
 		var busy *store.JobBusyError
 		switch {
 		case errors.As(err, &busy):
@@ -95,59 +97,72 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 		case err != nil:
 			s.apiInternal(w, r, err)
 			return
-		case run == nil:
+		case j.ID == 0:
 			writeJSON(w, http.StatusOK, importAnswer{Result: res})
 			return
 		}
-		// From here the import is the job's: it runs to its end (or fails
-		// and says so in the job) whether or not the client stays.
-		keep = true
-		type outcome struct {
-			res importer.Result
-			err error
+		accepted := func() {
+			writeJSON(w, http.StatusAccepted, map[string]any{"job_id": j.ID, "state": "queued", "job_url": fmt.Sprintf("/api/v1/jobs/%d", j.ID)})
 		}
-		done := make(chan outcome, 1)
-		go func() {
-			defer func() {
-				f.Close()
-				os.Remove(f.Name())
-			}()
-			res, err := run.Do(ictx)
-			if err == nil && kind == "events" && res.RowsNew > 0 {
-				s.app.Jobs.Notify()
-			}
-			if err != nil && !isInputError(err) && !isBadRows(err) {
-				s.log.Error("import failed", "job", run.JobID, "kind", kind, "err", err)
-			}
-			done <- outcome{res, err}
-		}()
 		if async {
-			writeJSON(w, http.StatusAccepted, map[string]any{"job_id": run.JobID, "state": "running", "job_url": fmt.Sprintf("/api/v1/jobs/%d", run.JobID)})
+			accepted()
 			return
 		}
-		wait := time.NewTimer(importWait)
-		defer wait.Stop()
-		select {
-		case o := <-done:
-			var bad *importer.BadRowsError
-			switch {
-			case errors.As(o.err, &bad):
-				writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": bad.Error(), "bad_rows": bad.Rows, "bad_row_count": bad.Total, "job_id": run.JobID})
-			case o.err != nil && isInputError(o.err):
-				writeJSON(w, http.StatusBadRequest, map[string]any{"error": o.err.Error(), "job_id": run.JobID})
-			case o.err != nil && store.Unwritable(o.err):
-				w.Header().Set("Retry-After", "30")
-				writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": fmt.Sprintf("the database cannot be written at the moment (read-only or out of space); import the same file again later to finish it (job %d)", run.JobID), "job_id": run.JobID})
-			case o.err != nil:
-				writeJSON(w, http.StatusInternalServerError, map[string]any{"error": fmt.Sprintf("the import failed part way; import the same file again to finish it (job %d)", run.JobID), "job_id": run.JobID})
-			default:
-				writeJSON(w, http.StatusOK, importAnswer{Result: o.res, JobID: run.JobID})
-			}
-		case <-wait.C:
-			writeJSON(w, http.StatusAccepted, map[string]any{"job_id": run.JobID, "state": "running", "job_url": fmt.Sprintf("/api/v1/jobs/%d", run.JobID)})
-		case <-r.Context().Done():
-			// The client left; the job goes on.
+		done, err := s.awaitJob(r.Context(), j.ID, importWait)
+		switch {
+		case errors.Is(err, context.Canceled):
+			return // the client left; the job goes on
+		case err != nil:
+			s.apiInternal(w, r, err)
+			return
+		case !done.State.Done():
+			accepted()
+			return
 		}
+		s.importOutcome(w, done)
+	}
+}
+
+// awaitJob polls a job's record until it ends or wait passes, and answers
+// the record as it then is.
+func (s *Server) awaitJob(ctx context.Context, id int64, wait time.Duration) (model.Job, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		j, err := s.store.GetJob(ctx, id)
+		if err != nil || j.State.Done() || time.Now().After(deadline) {
+			return j, err
+		}
+		select {
+		case <-ctx.Done():
+			return j, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// importOutcome answers an import whose job ended: 200 with the import, 422
+// with the bad rows, 400 for a refused file, 500 when it failed after its
+// attempts (a database that cannot be written refuses the upload itself
+// with 503, before any job).
+func (s *Server) importOutcome(w http.ResponseWriter, j model.Job) {
+	if j.State == model.JobSucceeded {
+		var res importer.Result
+		if err := json.Unmarshal(j.Result, &res); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "the import ended, but its result cannot be read", "job_id": j.ID})
+			return
+		}
+		writeJSON(w, http.StatusOK, importAnswer{Result: res, JobID: j.ID})
+		return
+	}
+	var failed importer.FailedResult
+	_ = json.Unmarshal(j.Result, &failed)
+	switch {
+	case failed.BadRowCount > 0:
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": j.Error, "bad_rows": failed.BadRows, "bad_row_count": failed.BadRowCount, "job_id": j.ID})
+	case failed.Input:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": j.Error, "job_id": j.ID})
+	default:
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": fmt.Sprintf("the import failed part way; import the same file again to finish it (job %d)", j.ID), "job_id": j.ID})
 	}
 }
 
@@ -173,9 +188,4 @@ func (s *Server) importActor(r *http.Request) string {
 func isInputError(err error) bool {
 	var ie importer.InputError
 	return errors.As(err, &ie)
-}
-
-func isBadRows(err error) bool {
-	var bad *importer.BadRowsError
-	return errors.As(err, &bad)
 }

@@ -45,6 +45,7 @@ func (e *env) waitJob(t *testing.T, id int64) jobJSON {
 func TestImportRunsAsAJob(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s)
+		startApp(t, e.srv) // imports run as jobs
 		key := e.marketerKey(t)
 
 		// An import running elsewhere (another server) holds the lock.
@@ -109,6 +110,7 @@ func (c *cutOff) Read(p []byte) (int, error) {
 func TestImportGoesOnWhenTheClientIsCutOff(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s)
+		startApp(t, e.srv) // imports run as jobs
 		key := e.marketerKey(t)
 		rctx, cancel := context.WithCancel(context.Background())
 		hr := httptest.NewRequest(http.MethodPost, "/api/v1/imports/costs?create_campaigns=true", &cutOff{r: strings.NewReader(costFile(3000, "cut")), cancel: cancel}).WithContext(rctx)

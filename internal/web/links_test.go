@@ -243,6 +243,7 @@ func TestPixel(t *testing.T) {
 func TestImportAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s)
+		startApp(t, e.srv) // imports run as jobs
 		key := e.marketerKey(t)
 		csv := "date,platform,account,campaign,ad_group,keyword,impressions,clicks,cost\n2026-01-10,baidu,acc,百度搜索,g,k,100,5,\"1,000.50\"\n"
 		var res struct {
