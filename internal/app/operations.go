@@ -208,6 +208,9 @@ func (a *App) rescore(ctx context.Context, _ jobs.Rescore, _ *jobs.Progress) (an
 			return nil, err
 		}
 		a.Log.Info("rescore", "version", res.Version, "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
+		if err := a.lifecycleAfter(ctx, res); err != nil {
+			return nil, err
+		}
 		after, err := scoring.Active(ctx, a.Store)
 		if err != nil || after.Version == before.Version {
 			return res, err

@@ -62,9 +62,26 @@ func (a *App) scoresNew(ctx context.Context) error {
 	if res.Persons > 0 {
 		a.Log.Debug("rescored persons with new activity", "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
 	}
-	lc, err := lifecycle.RunRulesFor(ctx, a.Store, res.Rescored, a.now())
+	return a.lifecycleAfter(ctx, res)
+}
+
+// lifecycleAfter runs the lifecycle rules over the persons a rescore
+// scored: those with new activity, or everyone after a full replay (the
+// first run, a rule change), since grades and stage rules read scores.
+func (a *App) lifecycleAfter(ctx context.Context, res scoring.Result) error {
+	var lc lifecycle.RunResult
+	var err error
+	switch {
+	case res.Full:
+		lc, err = lifecycle.RunRules(ctx, a.Store, a.now())
+		if errors.Is(err, store.ErrLeaseHeld) {
+			err = nil // the run in progress reads the new scores
+		}
+	case len(res.Rescored) > 0:
+		lc, err = lifecycle.RunRulesFor(ctx, a.Store, res.Rescored, a.now())
+	}
 	if err == nil && lc.GradeChanges+lc.SDRClassChanges+lc.Moves > 0 {
-		a.Log.Info("lifecycle rules applied to rescored persons", "persons", len(res.Rescored), "grades", lc.GradeChanges,
+		a.Log.Info("lifecycle rules applied to rescored persons", "full", res.Full, "persons", len(res.Rescored), "grades", lc.GradeChanges,
 			"sdr_classes", lc.SDRClassChanges, "moves", lc.Moves)
 	}
 	return err
@@ -72,10 +89,11 @@ func (a *App) scoresNew(ctx context.Context) error {
 
 func (a *App) scoresDaily(ctx context.Context) error {
 	res, err := scoring.Rescore(ctx, a.Store, a.now(), nil)
-	if err == nil {
-		a.Log.Info("daily rescore", "version", res.Version, "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
+	if err != nil {
+		return err
 	}
-	return err
+	a.Log.Info("daily rescore", "version", res.Version, "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
+	return a.lifecycleAfter(ctx, res)
 }
 
 func (a *App) lifecycleRules(ctx context.Context) error {

@@ -170,8 +170,9 @@ type Result struct {
 	WriteMS    int64         `json:"write_ms"` // writing scores and stage moves
 	// Rescored are the ids of the persons an incremental run scored (those
 	// with new activity, identity or traits), for what follows them (the
-	// lifecycle rules). Empty after a full replay.
+	// lifecycle rules). Empty after a full replay, which Full says.
 	Rescored []int64 `json:"-"`
+	Full     bool    `json:"-"`
 }
 
 // LeaseName is the lease a rescoring holds: one at a time on every node
@@ -211,6 +212,7 @@ func rescoreLeased(ctx context.Context, s *store.Store, now time.Time, only []in
 	if err != nil || only != nil {
 		return res, err
 	}
+	res.Full = true
 	if err := s.SetScoringWatermarks(ctx, hw, now); err != nil {
 		return res, err
 	}
