@@ -153,13 +153,12 @@ func TestWhatProcessingLearnsReachesScoresAndGrades(t *testing.T) {
 		identify("u1", `{"company": {"name": "Acme", "plan": "enterprise"}}`)
 		waitFor(t, "the account's plan to reach the score and grade", func() bool {
 			p := sv.person(t, "user_id:u1")
-			t.Logf("u1 %+v", p)
 			return p.Score == 70 && p.Grade == "A"
 		})
 		// A visitor who read the pricing page twice on a phone signs in as
 		// u2: the visitor merges into u2, whose score gains the visits.
 		identify("u2", `{"email": "wang@beta.cn", "budget": 200000}`)
-		waitFor(t, "u2's grade", func() bool { p := sv.person(t, "user_id:u2"); t.Logf("u2 %+v", p); return p.Grade == "B" })
+		waitFor(t, "u2's grade", func() bool { return sv.person(t, "user_id:u2").Grade == "B" })
 		for range 2 {
 			if code, body := sv.call(t, http.MethodPost, "/v1/page", `{"anonymousId": "phone-9", "properties": {"url": "https://www.beta.cn/pricing"}}`); code != http.StatusOK {
 				t.Fatalf("page: %d %s", code, body)

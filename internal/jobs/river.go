@@ -72,14 +72,16 @@ const (
 // continues in a follow-up job, so that no job hits its timeout.
 const jobBudget = 40 * time.Second
 
-// Timeouts of a run, per family of kinds. River rescues a job that has
-// been running longer than the longest of them plus rescueMargin (its node
-// died): it runs again elsewhere.
+// Timeouts of a run. River rescues a job that has been running longer
+// than the longest of them plus rescueMargin (its node died): it runs
+// again elsewhere. Every kind is idempotent and an import resumes from its
+// last chunk, so a run cut off by its timeout loses nothing; a long import
+// goes on in the next attempt.
 const (
 	processTimeout   = 5 * time.Minute
 	taskTimeout      = 10 * time.Minute
-	operationTimeout = 30 * time.Minute
-	rescueMargin     = 5 * time.Minute
+	operationTimeout = 10 * time.Minute
+	rescueMargin     = 2 * time.Minute
 )
 
 // Options tune a Runner; zero values take the defaults.
@@ -90,7 +92,7 @@ type Options struct {
 	SweepInterval time.Duration // default 30 s
 	Debounce      time.Duration // how long notifications gather before one job is enqueued; default 200 ms
 	PollInterval  time.Duration // how often idle workers look for jobs; default 250 ms
-	TaskDelay     time.Duration // how long after processing its kinds run; default 2 s
+	TaskDelay     time.Duration // how often a kind after processing is enqueued again while one runs; default 2 s
 	// Workers is how many jobs of the default queue run at once on this
 	// node (default 2); operations run one at a time per node.
 	Workers int
@@ -119,7 +121,7 @@ type Runner struct {
 	mu           sync.Mutex
 	register     []func(*river.Workers)
 	periodic     []*river.PeriodicJob
-	afterProcess []func() river.JobArgs
+	afterProcess []func() river.JobArgs // the kinds that follow processing
 	client       *river.Client[*sql.Tx]
 	inserter     *river.Client[*sql.Tx] // before Start: a client that only enqueues
 	started      bool
@@ -177,20 +179,32 @@ func addWorker[T river.JobArgs](r *Runner, timeout time.Duration, work func(cont
 	})
 }
 
-// unique makes a kind that runs by itself unique while one job of it
-// waits or runs, on every node (River wants the running state in the set).
-// Work that arrives during a run is picked up by the next one.
-var unique = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
-	rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}
+// uniqueWithin makes a kind that runs by itself unique while one job of it
+// waits or runs, on every node (River wants the running state in the set),
+// within a period: a job left running by a node that died blocks its kind
+// until the period turns, not until River rescues it.
+func uniqueWithin(period time.Duration) river.UniqueOpts {
+	return river.UniqueOpts{ByArgs: true, ByPeriod: period, ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}
+}
+
+// afterProcessPeriod is the uniqueness period of the kinds that follow
+// processing.
+const afterProcessPeriod = time.Minute
 
 // Handle says what kind T does and when it runs by itself; call it before
 // Start. A run that finds its lease held by another run (store.WithLease)
-// is skipped: that run does the work, and the next period catches up.
+// is skipped when it runs by period (that run does the work); a run after
+// processing waits for it instead, since it may hold work the other one
+// read too early.
 func Handle[T river.JobArgs](r *Runner, when Schedule, work func(ctx context.Context) error) {
 	var zero T
 	addWorker(r, taskTimeout, func(ctx context.Context, j *river.Job[T]) error {
 		err := work(ctx)
 		if errors.Is(err, store.ErrLeaseHeld) {
+			if when.AfterProcess {
+				return river.JobSnooze(leaseWait)
+			}
 			r.log.Debug("skipped: another run holds the lease", "kind", j.Kind, "err", err)
 			return nil
 		}
@@ -209,8 +223,12 @@ func Handle[T river.JobArgs](r *Runner, when Schedule, work func(ctx context.Con
 		}
 	}
 	if every > 0 {
+		period := every
+		if when.AfterProcess {
+			period = afterProcessPeriod
+		}
 		r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
-			func() (river.JobArgs, *river.InsertOpts) { return zero, &river.InsertOpts{UniqueOpts: unique} },
+			func() (river.JobArgs, *river.InsertOpts) { return zero, &river.InsertOpts{UniqueOpts: uniqueWithin(period)} },
 			&river.PeriodicJobOpts{RunOnStart: when.RunOnStart}))
 	}
 }
@@ -259,9 +277,9 @@ func Permanent(err error) error {
 }
 
 // operationAttempts is how often an operation runs before it fails: a
-// node that died or a database that was away for a moment gets two more
-// chances.
-const operationAttempts = 3
+// node that died, a database that was away for a moment or a run cut off
+// by its timeout get more chances.
+const operationAttempts = 5
 
 // leaseWait is how long an operation whose lease is held waits before it
 // looks again.
@@ -280,7 +298,9 @@ func HandleOperation[T Operation](r *Runner, work func(ctx context.Context, args
 		} else if err != nil {
 			return err
 		}
-		res, err := work(ctx, j.Args, &Progress{store: r.store, id: id})
+		res, err := r.whileAlive(ctx, id, func(ctx context.Context) (any, error) {
+			return work(ctx, j.Args, &Progress{store: r.store, id: id})
+		})
 		switch {
 		case errors.Is(err, store.ErrLeaseHeld):
 			if rerr := r.store.RetryJob(ctx, id, "waiting: "+err.Error()); rerr != nil {
@@ -308,6 +328,36 @@ func HandleOperation[T Operation](r *Runner, work func(ctx context.Context, args
 	})
 }
 
+// heartbeat is how often a running operation shows it is alive, well
+// within store.JobStaleAfter.
+const heartbeat = time.Minute
+
+// whileAlive runs an operation's work, keeping its record alive; if the
+// record stops being running meanwhile (another node took the operation
+// over as abandoned), the work is stopped.
+func (r *Runner) whileAlive(ctx context.Context, id int64, work func(context.Context) (any, error)) (any, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := r.store.TouchJob(ctx, id); errors.Is(err, store.ErrNotFound) {
+					cancel(fmt.Errorf("job %d was ended elsewhere", id))
+					return
+				}
+			}
+		}
+	}()
+	return work(ctx)
+}
+
 // Enqueue records an operation and queues it, in one transaction. j says
 // what the record holds (kind, lock, subject, who); args makes the
 // operation's arguments from the record's id. A lock name held by another
@@ -332,7 +382,7 @@ func (r *Runner) Kick(ctx context.Context, args river.JobArgs) error {
 	if err != nil {
 		return err
 	}
-	_, err = client.Insert(ctx, args, &river.InsertOpts{UniqueOpts: unique})
+	_, err = client.Insert(ctx, args, &river.InsertOpts{UniqueOpts: uniqueWithin(afterProcessPeriod)})
 	return err
 }
 
@@ -441,14 +491,17 @@ func (r *Runner) Processed() {
 
 func (r *Runner) enqueueLoop(stop, done chan struct{}) {
 	defer close(done)
+	var again <-chan time.Time // set while kinds wait for a running job of theirs to end
 	for {
-		process := false
+		process, after := false, false
 		select {
 		case <-stop:
 			return
 		case <-r.notify:
 			process = true
 		case <-r.processed:
+		case <-again:
+			after = true
 		}
 		// Gather the notifications of a burst into one job.
 		select {
@@ -474,8 +527,11 @@ func (r *Runner) enqueueLoop(stop, done chan struct{}) {
 				r.log.Warn("enqueue event processing", "err", err)
 			}
 		}
-		if r.processedFlag.Swap(false) {
-			r.enqueueAfterProcess(ctx, client)
+		if r.processedFlag.Swap(false) || after {
+			again = nil
+			if r.enqueueAfterProcess(ctx, client) {
+				again = time.After(r.opts.TaskDelay)
+			}
 		}
 		cancel()
 	}
@@ -500,24 +556,32 @@ func (r *Runner) work(ctx context.Context) error {
 			r.log.Warn("enqueue follow-up processing", "err", err)
 		}
 	}
-	if n > 0 && client != nil {
-		r.enqueueAfterProcess(ctx, client)
+	if n > 0 {
+		r.Processed()
 	}
 	return nil
 }
 
 // enqueueAfterProcess enqueues the kinds that follow processing: one
-// pending run per kind, so that a burst of events folds into it, and the
-// run waits TaskDelay so that a burst does not rerun them continually
-// while it is being processed.
-func (r *Runner) enqueueAfterProcess(ctx context.Context, client *river.Client[*sql.Tx]) {
+// waiting run per kind, so that a burst of events folds into it. A kind
+// whose job is running (here or on another node) is not enqueued (its job
+// is unique), yet that run may have read the store before what was just
+// processed: running says so, and the enqueue loop tries again after
+// TaskDelay, until the run has ended. So a kind runs at most once at a
+// time and again right after, as long as events keep coming.
+func (r *Runner) enqueueAfterProcess(ctx context.Context, client *river.Client[*sql.Tx]) (running bool) {
 	r.mu.Lock()
 	kinds := append([]func() river.JobArgs(nil), r.afterProcess...)
 	r.mu.Unlock()
 	for _, args := range kinds {
-		opts := &river.InsertOpts{ScheduledAt: time.Now().Add(r.opts.TaskDelay), UniqueOpts: unique}
-		if _, err := client.Insert(ctx, args(), opts); err != nil {
+		res, err := client.Insert(ctx, args(), &river.InsertOpts{UniqueOpts: uniqueWithin(afterProcessPeriod)})
+		if err != nil {
 			r.log.Warn("enqueue work after processing", "kind", args().Kind(), "err", err)
+			continue
+		}
+		if res.UniqueSkippedAsDuplicate && res.Job != nil && res.Job.State == rivertype.JobStateRunning {
+			running = true
 		}
 	}
+	return running
 }

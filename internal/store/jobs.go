@@ -233,3 +233,11 @@ func (s *Store) RetryJob(ctx context.Context, id int64, why string) error {
 	return s.jobUpdate(ctx, id, "UPDATE jobs SET state = 'queued', error = ?, updated_at = ? WHERE id = ? AND state IN ('queued','running')",
 		why, utc(time.Now()), id)
 }
+
+// TouchJob is a running job's sign of life when it has no progress to
+// report: without one for JobStaleAfter, the job counts as abandoned.
+// ErrNotFound when the job is no longer running (it ended, or was taken
+// over as abandoned).
+func (s *Store) TouchJob(ctx context.Context, id int64) error {
+	return s.jobUpdate(ctx, id, "UPDATE jobs SET updated_at = ? WHERE id = ? AND state = 'running'", utc(time.Now()), id)
+}

@@ -15,7 +15,7 @@ import (
 
 // channelReadOnly are the keys a GET of the channel rules (or a PUT's
 // answer) adds; a PUT ignores them.
-var channelReadOnly = []string{"updated_at", "updated_by", "version", "rule_set_id", "unchanged"}
+var channelReadOnly = []string{"updated_at", "updated_by", "version", "rule_set_id", "unchanged", "reclassify_job", "reclassified"}
 
 // putChannelRules validates and saves a channel rule set, then starts the
 // reclassification of the touchpoints made from events (a job, named in

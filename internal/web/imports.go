@@ -89,7 +89,7 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 		var busy *store.JobBusyError
 		switch {
 		case errors.As(err, &busy):
-			writeJSON(w, http.StatusConflict, map[string]any{"error": "another import is running: " + busy.Error(), "job_id": busy.Holder.ID})
+			writeJobBusy(w, busy, "another import is running")
 			return
 		case err != nil && isInputError(err):
 			writeJSONError(w, http.StatusBadRequest, err.Error())
@@ -101,11 +101,8 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 			writeJSON(w, http.StatusOK, importAnswer{Result: res})
 			return
 		}
-		accepted := func() {
-			writeJSON(w, http.StatusAccepted, map[string]any{"job_id": j.ID, "state": "queued", "job_url": fmt.Sprintf("/api/v1/jobs/%d", j.ID)})
-		}
 		if async {
-			accepted()
+			writeJobAccepted(w, j)
 			return
 		}
 		done, err := s.awaitJob(r.Context(), j.ID, importWait)
@@ -116,7 +113,7 @@ func (s *Server) apiImport(kind string) http.HandlerFunc {
 			s.apiInternal(w, r, err)
 			return
 		case !done.State.Done():
-			accepted()
+			writeJobAccepted(w, done)
 			return
 		}
 		s.importOutcome(w, done)

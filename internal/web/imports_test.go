@@ -68,7 +68,7 @@ func TestImportRunsAsAJob(t *testing.T) {
 		// In the background: 202 at once, progress and outcome in the job.
 		var accepted struct {
 			JobID int64  `json:"job_id"`
-			URL   string `json:"job_url"`
+			URL   string `json:"status_url"`
 		}
 		decodeJSON(t, e.send(t, http.MethodPost, "/api/v1/imports/costs?create_campaigns=true&async=true&name=big.csv", key, "text/csv", costFile(4500, "c")),
 			http.StatusAccepted, &accepted)

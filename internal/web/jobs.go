@@ -109,15 +109,31 @@ func (s *Server) startOperation(w http.ResponseWriter, r *http.Request, op app.O
 	j, err := s.app.Enqueue(r.Context(), op, s.actor(r))
 	var busy *store.JobBusyError
 	if errors.As(err, &busy) {
-		writeJSON(w, http.StatusConflict, map[string]any{"error": busy.Error(), "job_id": busy.Holder.ID, "job": jobView(busy.Holder),
-			"status_url": fmt.Sprintf("/api/v1/jobs/%d", busy.Holder.ID)})
+		writeJobBusy(w, busy, "")
 		return
 	}
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
+	writeJobAccepted(w, j)
+}
+
+// writeJobAccepted answers 202 with a job to follow (and its URL in
+// Location).
+func writeJobAccepted(w http.ResponseWriter, j model.Job) {
 	url := fmt.Sprintf("/api/v1/jobs/%d", j.ID)
 	w.Header().Set("Location", url)
 	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": j.ID, "job": jobView(j), "status_url": url})
+}
+
+// writeJobBusy answers 409 naming the job that holds the lock; what, when
+// not empty, says what runs ("another import is running").
+func writeJobBusy(w http.ResponseWriter, busy *store.JobBusyError, what string) {
+	msg := busy.Error()
+	if what != "" {
+		msg = what + ": " + msg
+	}
+	writeJSON(w, http.StatusConflict, map[string]any{"error": msg, "job_id": busy.Holder.ID, "job": jobView(busy.Holder),
+		"status_url": fmt.Sprintf("/api/v1/jobs/%d", busy.Holder.ID)})
 }

@@ -78,7 +78,7 @@ func (s *Server) apiScoringRules(w http.ResponseWriter, r *http.Request) {
 
 // scoringReadOnly are the keys a GET of the scoring rules (or a PUT's
 // answer) puts beside "rules"; a PUT ignores them.
-var scoringReadOnly = []string{"version", "created_at", "created_by", "default", "rescore", "unchanged"}
+var scoringReadOnly = []string{"version", "created_at", "created_by", "default", "rescore", "rescore_job", "unchanged"}
 
 // apiPutScoringRules validates and stores a new rule version, then replays
 // every score with it before answering. It takes the bare rules or the

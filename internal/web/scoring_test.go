@@ -155,6 +155,10 @@ func TestAPIScoringRules(t *testing.T) {
 			put.RescoreJob == nil || put.RescoreJob.Kind != "scoring.rescore" {
 			t.Fatalf("PUT answer %s", body)
 		}
+		// The answer goes back as it is: the same rules, nothing stored.
+		if code, again := e.call(t, http.MethodPut, "/api/v1/scoring/rules", e.editor, body); code != http.StatusOK || !strings.Contains(again, `"unchanged":true`) {
+			t.Fatalf("PUT of the PUT answer: %d %s", code, again)
+		}
 		var rescored rescoreResult
 		if j := awaitJob(t, e.h, e.viewer, put.RescoreJob.ID); j.State != model.JobSucceeded || json.Unmarshal(j.Result, &rescored) != nil ||
 			rescored.Version != 2 || rescored.Persons != 2 || rescored.MovedToMQL != 1 {
