@@ -228,7 +228,9 @@ func Handle[T river.JobArgs](r *Runner, when Schedule, work func(ctx context.Con
 			period = afterProcessPeriod
 		}
 		r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
-			func() (river.JobArgs, *river.InsertOpts) { return zero, &river.InsertOpts{UniqueOpts: uniqueWithin(period)} },
+			func() (river.JobArgs, *river.InsertOpts) {
+				return zero, &river.InsertOpts{UniqueOpts: uniqueWithin(period)}
+			},
 			&river.PeriodicJobOpts{RunOnStart: when.RunOnStart}))
 	}
 }
