@@ -193,7 +193,7 @@ func touchedBetween(ctx context.Context, s *store.Store, from, upTo watermarks) 
 func recomputeFull(ctx context.Context, s *store.Store, kinds []store.ConversionKind, mark watermarks, now time.Time, st *Stats) error {
 	groups := make([][]store.ConversionHead, len(kinds))
 	for g, k := range kinds {
-		heads, err := s.ConversionHeads(ctx, k, store.Window{}, "")
+		heads, err := s.ConversionHeads(ctx, k, model.Window{}, "")
 		if err != nil {
 			return fmt.Errorf("read %s conversions: %w", k, err)
 		}
@@ -254,7 +254,7 @@ func recomputeFull(ctx context.Context, s *store.Store, kinds []store.Conversion
 // recomputeChanged recomputes the conversions of a kind that are new or
 // changed, or whose persons were touched or changed, with the stored fit.
 func recomputeChanged(ctx context.Context, s *store.Store, kind store.ConversionKind, touched map[int64]bool, mark watermarks, now time.Time, st *Stats) error {
-	heads, err := s.ConversionHeads(ctx, kind, store.Window{}, "")
+	heads, err := s.ConversionHeads(ctx, kind, model.Window{}, "")
 	if err != nil {
 		return fmt.Errorf("read %s conversions: %w", kind, err)
 	}

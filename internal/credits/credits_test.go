@@ -10,6 +10,7 @@ import (
 
 	"github.com/revloop/revloop/internal/attribution"
 	"github.com/revloop/revloop/internal/credits"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -144,7 +145,7 @@ func TestStoredEqualsOnRequest(t *testing.T) {
 		}
 		for _, kind := range store.ConversionKinds {
 			convs, rows := snapshot(t, s, kind)
-			cjs, err := s.AttributionJourneys(ctx, kind, store.Window{}, 0)
+			cjs, err := s.AttributionJourneys(ctx, kind, model.Window{}, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,7 +54,7 @@ type AttributionQuery struct {
 	Model      attribution.Model
 	Conversion store.ConversionKind
 	By         string
-	Window     store.Window
+	Window     model.Window
 	Lookback   time.Duration
 	OrderKind  string // conversion=order only: new, renewal or upsell; empty for all
 }
@@ -570,7 +570,7 @@ type CreditedChannel struct {
 // ByChannel credits the window's opportunities and orders by channel with
 // m, in the order of model.Channels (channels outside it after, sorted).
 // who names the caller, as for Attribute.
-func (a *Attributor) ByChannel(ctx context.Context, who string, m attribution.Model, win store.Window) (*ChannelTable, error) {
+func (a *Attributor) ByChannel(ctx context.Context, who string, m attribution.Model, win model.Window) (*ChannelTable, error) {
 	v := &ChannelTable{Model: m}
 	rows := map[model.Channel]*CreditedChannel{}
 	get := func(ch string) *CreditedChannel {

@@ -133,7 +133,7 @@ func inList(col string, ids []int64) (string, []any) {
 // upsell). For mql and sql every entry into the stage is a head; First
 // marks each person's first one among them. Heads come in the order of
 // AttributionJourneys.
-func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Window, orderKind string) ([]ConversionHead, error) {
+func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w model.Window, orderKind string) ([]ConversionHead, error) {
 	var out []ConversionHead
 	addPerson := func(p int64, leadAt sql.NullTime) {
 		h := &out[len(out)-1]
@@ -149,7 +149,7 @@ func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Wind
 	}
 	var err error
 	if kind == ConvMQL || kind == ConvSQL {
-		cond, args := w.clause("sc.changed_at")
+		cond, args := windowClause(w, "sc.changed_at")
 		seen := map[int64]bool{} // persons with a head already
 		err = s.each(ctx, fmt.Sprintf(stageRowsSQL, cond), append([]any{string(kind)}, args...), func(r *sql.Rows) error {
 			var id, p int64
@@ -168,7 +168,7 @@ func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Wind
 		if !ok {
 			return nil, fmt.Errorf("unknown conversion kind %q", kind)
 		}
-		cond, args := w.clause(qs.col)
+		cond, args := windowClause(w, qs.col)
 		if orderKind != "" {
 			cond, args = cond+" AND r.kind = ?", append(args, orderKind)
 		}
@@ -209,7 +209,7 @@ func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Wind
 // the stage inside w counts. Conversions without persons (an opportunity
 // without contacts, an order without an opportunity) come back with no
 // touches.
-func (s *Store) AttributionJourneys(ctx context.Context, kind ConversionKind, w Window, lookback time.Duration) ([]ConversionJourney, error) {
+func (s *Store) AttributionJourneys(ctx context.Context, kind ConversionKind, w model.Window, lookback time.Duration) ([]ConversionJourney, error) {
 	heads, err := s.ConversionHeads(ctx, kind, w, "")
 	if err != nil {
 		return nil, err
@@ -234,7 +234,7 @@ type JourneyOptions struct {
 	// after the call returns.
 	NonConverting func(group int, person int64, touches []AttributionTouch) error
 	// Window bounds the touches of non-converting persons.
-	Window Window
+	Window model.Window
 	// ChannelsOnly reads only each touch's id, person, time and channel,
 	// which is all the models need (stored credits roll up through the
 	// touch id). With NonConverting it reads the touchpoints in storage
@@ -475,10 +475,10 @@ type AttributionCosts struct {
 }
 
 // AttributionCosts reads the cost of the window in one query.
-func (s *Store) AttributionCosts(ctx context.Context, w Window) (AttributionCosts, error) {
+func (s *Store) AttributionCosts(ctx context.Context, w model.Window) (AttributionCosts, error) {
 	c := AttributionCosts{ByChannel: map[string]model.Money{}, ByCampaign: map[int64]model.Money{},
 		ByAdGroup: map[int64]model.Money{}, ByKeyword: map[int64]model.Money{}}
-	cond, args := w.dayClause("d.day")
+	cond, args := windowDayClause(w, "d.day")
 	err := s.each(ctx, `SELECT c.channel, d.campaign_id, COALESCE(d.ad_group_id, k.ad_group_id, 0), COALESCE(d.keyword_id, 0), `+s.sumFen("d.cost_fen")+`
 		FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id LEFT JOIN keywords k ON k.id = d.keyword_id
 		WHERE `+cond+` GROUP BY c.channel, d.campaign_id, COALESCE(d.ad_group_id, k.ad_group_id, 0), COALESCE(d.keyword_id, 0)`, args,

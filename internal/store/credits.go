@@ -327,13 +327,13 @@ var currentConversionSQL = map[ConversionKind]struct{ from, id, at, value string
 // after the last run are not checked: the incremental run after event
 // processing catches them up. It also returns when the last run ended.
 // One query.
-func (s *Store) CreditsCurrent(ctx context.Context, kind ConversionKind, w Window) (bool, time.Time, error) {
+func (s *Store) CreditsCurrent(ctx context.Context, kind ConversionKind, w model.Window) (bool, time.Time, error) {
 	c, known := currentConversionSQL[kind]
 	if !known {
 		return false, time.Time{}, fmt.Errorf("unknown conversion kind %q", kind)
 	}
-	cond, args := w.clause(c.at)
-	vcond, vargs := w.clause("converted_at")
+	cond, args := windowClause(w, c.at)
+	vcond, vargs := windowClause(w, "converted_at")
 	args = append(append([]any{string(kind)}, args...), string(kind))
 	args = append(append(args, vargs...), string(kind))
 	var n, value, missing, sn, svalue int64
@@ -400,8 +400,8 @@ var OrderKinds = []string{"new", "renewal", "upsell"}
 // storedConversionsSQL is the conversions of a kind in a window as stored,
 // each person's first entry only for mql and sql (as AttributionJourneys);
 // orderKind, when not empty, keeps the orders of that kind only.
-func storedConversionsSQL(kind ConversionKind, w Window, orderKind string) (string, []any) {
-	cond, args := w.clause("v.converted_at")
+func storedConversionsSQL(kind ConversionKind, w model.Window, orderKind string) (string, []any) {
+	cond, args := windowClause(w, "v.converted_at")
 	q := `SELECT v.conversion_id, v.value_fen, v.touches, v.sourced, v.influenced FROM attribution_conversions v WHERE v.kind = ? AND ` + cond
 	args = append([]any{string(kind)}, args...)
 	if kind == ConvOrder && orderKind != "" {
@@ -409,7 +409,7 @@ func storedConversionsSQL(kind ConversionKind, w Window, orderKind string) (stri
 		args = append(args, orderKind)
 	}
 	if kind == ConvMQL || kind == ConvSQL {
-		econd, eargs := w.clause("e.converted_at")
+		econd, eargs := windowClause(w, "e.converted_at")
 		q += ` AND NOT EXISTS (SELECT 1 FROM attribution_conversions e WHERE e.kind = v.kind AND e.person_id = v.person_id AND ` + econd + `
 			AND (e.converted_at < v.converted_at OR (e.converted_at = v.converted_at AND e.conversion_id < v.conversion_id)))`
 		args = append(args, eargs...)
@@ -422,7 +422,7 @@ func storedConversionsSQL(kind ConversionKind, w Window, orderKind string) (stri
 // of orderKind only unless it is empty), by a dimension: channel (as
 // stored with the credits), or source, campaign, adgroup, keyword, asset
 // or promoter (as the touchpoints say now).
-func (s *Store) StoredCredits(ctx context.Context, kind ConversionKind, column int, by string, w Window, orderKind string) ([]CreditSum, CreditTotals, error) {
+func (s *Store) StoredCredits(ctx context.Context, kind ConversionKind, column int, by string, w model.Window, orderKind string) ([]CreditSum, CreditTotals, error) {
 	var tot CreditTotals
 	dim, ok := creditDims[by]
 	if !ok || column < 0 || column >= NumCreditModels {

@@ -233,7 +233,7 @@ func TestReports(t *testing.T) {
 			t.Fatalf("totals %+v\nwant   %+v", tot, want)
 		}
 
-		reach, err := s.StageReach(ctx, store.Window{})
+		reach, err := s.StageReach(ctx, model.Window{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,11 +241,11 @@ func TestReports(t *testing.T) {
 			t.Fatalf("reach %v", reach)
 		}
 		// Only person 2 became a lead on day 2 or later.
-		reach, _ = s.StageReach(ctx, store.Window{From: at(2, 0)})
+		reach, _ = s.StageReach(ctx, model.Window{From: at(2, 0)})
 		if reach[model.StageLead] != 1 || reach[model.StageSQL] != 0 {
 			t.Fatalf("reach from day 2: %v", reach)
 		}
-		entries, err := s.StageEntries(ctx, store.Window{From: at(2, 0), To: at(10, 0)})
+		entries, err := s.StageEntries(ctx, model.Window{From: at(2, 0), To: at(10, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +253,7 @@ func TestReports(t *testing.T) {
 			t.Fatalf("entries %v", entries)
 		}
 
-		rows, err := s.ChannelSummary(ctx, store.Window{})
+		rows, err := s.ChannelSummary(ctx, model.Window{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +268,7 @@ func TestReports(t *testing.T) {
 			t.Fatalf("webinar %+v", w)
 		}
 		// A window of day 1 only: one day of cost, one touch of each channel.
-		rows, _ = s.ChannelSummary(ctx, store.Window{From: at(1, 0), To: at(2, 0)})
+		rows, _ = s.ChannelSummary(ctx, model.Window{From: at(1, 0), To: at(2, 0)})
 		for _, r := range rows {
 			if r.Channel == model.ChannelPaidSearch && (r.Cost != 100000 || r.Touchpoints != 0 || r.Leads != 1) {
 				t.Fatalf("paid search on day 1: %+v", r)
