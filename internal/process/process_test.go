@@ -85,7 +85,7 @@ func processAll(t *testing.T, s *store.Store) int {
 	return n
 }
 
-func person(t *testing.T, s *store.Store, typ model.IdentityType, v string) store.PersonDetail {
+func person(t *testing.T, s *store.Store, typ model.IdentityType, v string) model.PersonDetail {
 	t.Helper()
 	p, err := s.PersonByIdentity(ctx, typ, v)
 	if err != nil {
@@ -104,7 +104,7 @@ func count(t *testing.T, s *store.Store, query string) int64 {
 	return n
 }
 
-func identifiers(p store.PersonDetail) string {
+func identifiers(p model.PersonDetail) string {
 	var out []string
 	for _, i := range p.Identities {
 		out = append(out, string(i.Type)+":"+i.Value)

@@ -116,7 +116,7 @@ func (s *Server) writePredictionModel(w http.ResponseWriter, r *http.Request, m 
 
 // predictionFactors gives the top factors of a person's predicted
 // probability in words; nil when no model has scored the person.
-func (s *Server) predictionFactors(ctx context.Context, d store.PersonDetail) (any, error) {
+func (s *Server) predictionFactors(ctx context.Context, d model.PersonDetail) (any, error) {
 	if d.PredictedProbability == nil || d.PredictedAt == nil {
 		return nil, nil
 	}

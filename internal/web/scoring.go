@@ -175,7 +175,7 @@ func (s *Server) apiScoringVersions(w http.ResponseWriter, r *http.Request) {
 
 // scoreExplanation says which rules gave a person how many points; nil
 // when there is nothing to say.
-func (s *Server) scoreExplanation(ctx context.Context, d store.PersonDetail) (any, error) {
+func (s *Server) scoreExplanation(ctx context.Context, d model.PersonDetail) (any, error) {
 	if d.MergedIntoID != 0 {
 		return nil, nil
 	}
