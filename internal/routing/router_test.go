@@ -235,11 +235,11 @@ func TestAssignFollowUpAndBreach(t *testing.T) {
 
 		// Capacity and out-of-office: 3 holds one open lead (person 4) and
 		// may hold one; 4 is away. Person 6 reaches sql and waits.
-		if err := s.SetUserRouting(ctx, 3, store.UserRouting{Team: "east", ManagerID: 2, Capacity: 1}); err != nil {
+		if err := s.SetUserRouting(ctx, 3, model.UserRouting{Team: "east", ManagerID: 2, Capacity: 1}); err != nil {
 			t.Fatal(err)
 		}
 		from, until := cst(5, 14, 0), cst(6, 9, 0)
-		if err := s.SetUserRouting(ctx, 4, store.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &from, BackInOffice: &until}); err != nil {
+		if err := s.SetUserRouting(ctx, 4, model.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &from, BackInOffice: &until}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.MoveStages(ctx, []store.StageMove{{PersonID: 6, From: "mql", To: "sql", At: cst(5, 15, 0), Actor: "user:2"}}); err != nil {
@@ -418,13 +418,13 @@ func TestReportFigures(t *testing.T) {
 		saveRules(t, s, `{"rules": [{"name": "east", "pool": {"team": "east"}}]}`)
 		// Persons 1–5 go to user 3 (team east), 6–8 to user 5 (team north),
 		// all on Monday 09:00, due at 11:00.
-		var as []store.NewAssignment
+		var as []model.NewAssignment
 		for id := int64(1); id <= 8; id++ {
 			u := int64(3)
 			if id > 5 {
 				u = 5
 			}
-			as = append(as, store.NewAssignment{PersonID: id, UserID: u, Rule: "east", AssignedAt: cst(5, 9, 0), DueAt: cst(5, 11, 0)})
+			as = append(as, model.NewAssignment{PersonID: id, UserID: u, Rule: "east", AssignedAt: cst(5, 9, 0), DueAt: cst(5, 11, 0)})
 		}
 		if _, err := s.SaveAssignments(ctx, as, nil, cst(5, 9, 0)); err != nil {
 			t.Fatal(err)
@@ -539,7 +539,7 @@ func TestRecycledLeadClosesItsAssignment(t *testing.T) {
 		}
 		away := cst(5, 11, 30)
 		for _, id := range []int64{3, 4} {
-			if err := s.SetUserRouting(ctx, id, store.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &away}); err != nil {
+			if err := s.SetUserRouting(ctx, id, model.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &away}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -557,7 +557,7 @@ func TestRecycledLeadClosesItsAssignment(t *testing.T) {
 
 		// Back in office: assigned again, one open assignment.
 		for _, id := range []int64{3, 4} {
-			if err := s.SetUserRouting(ctx, id, store.UserRouting{Team: "east", ManagerID: 2}); err != nil {
+			if err := s.SetUserRouting(ctx, id, model.UserRouting{Team: "east", ManagerID: 2}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -569,7 +569,7 @@ func TestRecycledLeadClosesItsAssignment(t *testing.T) {
 		if err != nil || len(as) != 2 {
 			t.Fatalf("assignments %+v, %v", as, err)
 		}
-		if as[0].SupersededAt == nil || !as[0].SupersededAt.Equal(cst(5, 11, 0)) || as[0].ClosedReason != store.ClosedRecycled || as[1].SupersededAt != nil {
+		if as[0].SupersededAt == nil || !as[0].SupersededAt.Equal(cst(5, 11, 0)) || as[0].ClosedReason != model.ClosedRecycled || as[1].SupersededAt != nil {
 			t.Fatalf("after reassignment: old %+v, new %+v", as[0], as[1])
 		}
 		if rep, err = r.Report(ctx, time.Time{}, time.Time{}); err != nil || rep.Waiting.NotFollowedUp.Count != 1 || rep.Waiting.Unassigned.Count != 0 {
