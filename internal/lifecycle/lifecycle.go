@@ -84,7 +84,7 @@ func Move(ctx context.Context, s *store.Store, personID int64, from, to model.St
 	if err := Check(from, to, reason, actor); err != nil {
 		return false, err
 	}
-	ok, err := s.MoveStages(ctx, []store.StageMove{{PersonID: personID, From: from, To: to, At: at, Reason: reason, Actor: actor, RuleVersion: ruleVersion}})
+	ok, err := s.MoveStages(ctx, []model.StageMove{{PersonID: personID, From: from, To: to, At: at, Reason: reason, Actor: actor, RuleVersion: ruleVersion}})
 	if err != nil {
 		return false, err
 	}

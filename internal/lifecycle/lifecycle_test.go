@@ -192,15 +192,15 @@ func TestDecide(t *testing.T) {
 				if q.RuleVersion != 7 || !q.At.Equal(now) {
 					t.Errorf("set %+v: want version 7 at now", q)
 				}
-				if q.Field == store.FieldGrade {
+				if q.Field == model.FieldGrade {
 					got.grade, got.gradeBy = q.Value, q.Actor
 				} else {
 					got.class, got.classBy = q.Value, q.Actor
 				}
-				if q.KeepManual && q.Field == store.FieldGrade {
+				if q.KeepManual && q.Field == model.FieldGrade {
 					got.keepManual = true
 				}
-				if !q.KeepManual && q.Field == store.FieldSDRClass {
+				if !q.KeepManual && q.Field == model.FieldSDRClass {
 					t.Errorf("sdr class set without KeepManual")
 				}
 			}

@@ -156,7 +156,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 			[]any{int64(2), int64(24), day0.AddDate(0, 0, 1), "form_submit", "direct", "https://www.x.cn/demo/?src=nav"},
 			[]any{int64(3), int64(23), day0.AddDate(0, 0, 1), "form_submit", "direct", "https://www.x.cn/demolition"})
 		w.load(t, s)
-		if _, err := s.SetQualifications(ctx, []store.QualificationSet{{PersonID: 23, Field: store.FieldGrade, Value: "B", At: day0, Actor: "user:1", Reason: "met them at the fair"}}); err != nil {
+		if _, err := s.SetQualifications(ctx, []model.QualificationSet{{PersonID: 23, Field: model.FieldGrade, Value: "B", At: day0, Actor: "user:1", Reason: "met them at the fair"}}); err != nil {
 			t.Fatal(err)
 		}
 		rules := `{"rules": [
@@ -202,7 +202,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 		if len(h) != 1 || h[0].Actor != "rule:recycle" || h[0].Reason != "no activity for 45 days" || !h[0].ChangedAt.Equal(day0.AddDate(0, 0, 50)) {
 			t.Fatalf("history of 21: %+v", h)
 		}
-		for id, want := range map[int64]store.PersonQualification{
+		for id, want := range map[int64]model.PersonQualification{
 			22: {Grade: "C", GradeSetBy: "rule:leads-c"},
 			23: {Grade: "B", GradeSetBy: "user:1"},
 			24: {Grade: "A", GradeSetBy: "rule:demo-a", SDRClass: "sql", SDRClassSetBy: "rule:demo-a"},

@@ -218,7 +218,7 @@ func TestAssignFollowUpAndBreach(t *testing.T) {
 
 		// Person 4 goes back to nurture and returns: a new assignment,
 		// with the round-robin turn carrying on (4 had the last one).
-		if _, err := s.MoveStages(ctx, []store.StageMove{
+		if _, err := s.MoveStages(ctx, []model.StageMove{
 			{PersonID: 4, From: "sql", To: "nurture", At: cst(5, 13, 0), Reason: "not now", Actor: "user:2"},
 			{PersonID: 4, From: "nurture", To: "sql", At: cst(5, 14, 0), Reason: "back", Actor: "user:2"},
 		}); err != nil {
@@ -242,7 +242,7 @@ func TestAssignFollowUpAndBreach(t *testing.T) {
 		if err := s.SetUserRouting(ctx, 4, model.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &from, BackInOffice: &until}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.MoveStages(ctx, []store.StageMove{{PersonID: 6, From: "mql", To: "sql", At: cst(5, 15, 0), Actor: "user:2"}}); err != nil {
+		if _, err := s.MoveStages(ctx, []model.StageMove{{PersonID: 6, From: "mql", To: "sql", At: cst(5, 15, 0), Actor: "user:2"}}); err != nil {
 			t.Fatal(err)
 		}
 		clock.t = cst(5, 15, 1)
@@ -309,9 +309,9 @@ func TestRoundRobinSurvivesRestarts(t *testing.T) {
 		var order []int64
 		for run := 0; run < 3; run++ {
 			if run > 0 {
-				var moves []store.StageMove
+				var moves []model.StageMove
 				for id := int64(10*run + 1); id <= int64(10*run+10); id++ {
-					moves = append(moves, store.StageMove{PersonID: id, From: "mql", To: "sql", At: cst(5, 10, run), Actor: "user:2"})
+					moves = append(moves, model.StageMove{PersonID: id, From: "mql", To: "sql", At: cst(5, 10, run), Actor: "user:2"})
 				}
 				if _, err := s.MoveStages(ctx, moves); err != nil {
 					t.Fatal(err)
@@ -444,7 +444,7 @@ func TestReportFigures(t *testing.T) {
 		if n, err := rt.CheckSLA(ctx); err != nil || n != 1 {
 			t.Fatalf("breaches %d, %v; want 1 (person 8)", n, err)
 		}
-		if _, err := s.MoveStages(ctx, []store.StageMove{
+		if _, err := s.MoveStages(ctx, []model.StageMove{
 			{PersonID: 2, From: "sql", To: "nurture", At: cst(6, 11, 0), Reason: "budget next year", Actor: "user:3"},
 			{PersonID: 7, From: "sql", To: "lead", At: cst(6, 11, 30), Reason: "not the buyer", Actor: "user:5"},
 		}); err != nil {
@@ -529,11 +529,11 @@ func TestRecycledLeadClosesItsAssignment(t *testing.T) {
 		}
 
 		// Recycled, then back while both users are away.
-		for _, m := range []store.StageMove{
+		for _, m := range []model.StageMove{
 			{PersonID: 1, From: model.StageSQL, To: model.StageNurture, At: cst(5, 11, 0), Reason: "no budget", Actor: "user:3"},
 			{PersonID: 1, From: model.StageNurture, To: model.StageSQL, At: cst(5, 12, 0), Reason: "budget found", Actor: "user:3"},
 		} {
-			if ok, err := s.MoveStages(ctx, []store.StageMove{m}); err != nil || !ok[0] {
+			if ok, err := s.MoveStages(ctx, []model.StageMove{m}); err != nil || !ok[0] {
 				t.Fatalf("move %+v: %v %v", m, ok, err)
 			}
 		}

@@ -390,7 +390,7 @@ func rescore(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, onl
 // mqlMoves are the moves to mql of the candidates who were never in mql
 // or beyond, at now, naming the crossing and the rule version. It only
 // reads.
-func mqlMoves(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c computed) ([]store.StageMove, error) {
+func mqlMoves(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c computed) ([]model.StageMove, error) {
 	if len(c.candidates) == 0 {
 		return nil, nil
 	}
@@ -398,7 +398,7 @@ func mqlMoves(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c 
 	if err != nil {
 		return nil, fmt.Errorf("read stage history: %w", err)
 	}
-	var moves []store.StageMove
+	var moves []model.StageMove
 	for _, id := range c.candidates {
 		if before[id] {
 			continue
@@ -409,14 +409,14 @@ func mqlMoves(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c 
 		if err := lifecycle.Check(from, model.StageMQL, reason, lifecycle.ActorScoring); err != nil {
 			return nil, err
 		}
-		moves = append(moves, store.StageMove{PersonID: id, From: from, To: model.StageMQL, At: now, Reason: reason,
+		moves = append(moves, model.StageMove{PersonID: id, From: from, To: model.StageMQL, At: now, Reason: reason,
 			Actor: lifecycle.ActorScoring, RuleVersion: rs.Version})
 	}
 	return moves, nil
 }
 
 // applyMoves writes stage moves in parts and counts those applied.
-func applyMoves(ctx context.Context, s *store.Store, moves []store.StageMove) (int, error) {
+func applyMoves(ctx context.Context, s *store.Store, moves []model.StageMove) (int, error) {
 	moved := 0
 	for len(moves) > 0 {
 		part := moves[:min(500, len(moves))]

@@ -152,7 +152,7 @@ func TestAPersonHoldsOneOpenAssignment(t *testing.T) {
 		working := []model.Stage{model.StageSQL, model.StageOpportunity}
 		move := func(from, to model.Stage, at time.Time) {
 			t.Helper()
-			if ok, err := s.MoveStages(ctx, []store.StageMove{{PersonID: 1, From: from, To: to, At: at, Reason: "test", Actor: "user:1"}}); err != nil || !ok[0] {
+			if ok, err := s.MoveStages(ctx, []model.StageMove{{PersonID: 1, From: from, To: to, At: at, Reason: "test", Actor: "user:1"}}); err != nil || !ok[0] {
 				t.Fatalf("move %s → %s: %v %v", from, to, ok, err)
 			}
 		}

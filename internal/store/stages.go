@@ -3,30 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/revloop/revloop/internal/model"
 )
-
-// StageMove asks to move one person from one lifecycle stage to another.
-// internal/lifecycle decides which moves are allowed; the store only
-// applies them, and only while the person is still in From, so that two
-// writers racing for the same person cannot both move it.
-type StageMove struct {
-	PersonID    int64
-	From        model.Stage // the stage the person must be in now
-	To          model.Stage
-	At          time.Time
-	Reason      string
-	Actor       string
-	RuleVersion int64 // 0 when no scoring rule version is behind the move
-}
 
 // MoveStages applies moves in one transaction and reports which were
 // applied (a move whose person is no longer in From is skipped). Each
 // applied move updates the person's stage and stage time, sets lead_at the
 // first time the person reaches lead or later, and writes a stage change.
-func (s *Store) MoveStages(ctx context.Context, moves []StageMove) ([]bool, error) {
+func (s *Store) MoveStages(ctx context.Context, moves []model.StageMove) ([]bool, error) {
 	applied := make([]bool, len(moves))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -37,7 +22,7 @@ func (s *Store) MoveStages(ctx context.Context, moves []StageMove) ([]bool, erro
 }
 
 // moveStagesTx is MoveStages inside a caller's transaction.
-func moveStagesTx(ctx context.Context, s *Store, tx *sql.Tx, moves []StageMove) ([]bool, error) {
+func moveStagesTx(ctx context.Context, s *Store, tx *sql.Tx, moves []model.StageMove) ([]bool, error) {
 	applied := make([]bool, len(moves))
 	lead := model.StageLead.Rank()
 	for i, m := range moves {

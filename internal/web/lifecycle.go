@@ -263,8 +263,8 @@ func (s *Server) apiReject(w http.ResponseWriter, r *http.Request, actor string)
 
 type qualificationJSON struct {
 	PersonID int64 `json:"person_id"`
-	store.PersonQualification
-	History []store.QualificationChange `json:"history"`
+	model.PersonQualification
+	History []model.QualificationChange `json:"history"`
 }
 
 func (s *Server) qualification(w http.ResponseWriter, r *http.Request, id int64) {
@@ -311,14 +311,14 @@ func (s *Server) apiSetQualification(w http.ResponseWriter, r *http.Request, act
 		return
 	}
 	now := s.app.Now()
-	var sets []store.QualificationSet
+	var sets []model.QualificationSet
 	if req.Grade != nil {
 		g := strings.ToUpper(strings.TrimSpace(*req.Grade))
 		if g != "" && !lifecycle.ValidGrade(g) {
 			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf(`grade %q: want "A" (clear need and budget, short-term), "B" (fairly clear need, mid-term), "C" (unclear need, fits the ideal customer profile) or "" to clear`, clip(*req.Grade, 40)))
 			return
 		}
-		sets = append(sets, store.QualificationSet{PersonID: id, Field: store.FieldGrade, Value: g, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
+		sets = append(sets, model.QualificationSet{PersonID: id, Field: model.FieldGrade, Value: g, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
 	}
 	if req.SDRClass != nil {
 		c := strings.ToLower(strings.TrimSpace(*req.SDRClass))
@@ -326,7 +326,7 @@ func (s *Server) apiSetQualification(w http.ResponseWriter, r *http.Request, act
 			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf(`sdr_class %q: want one of %s, or "" to clear`, clip(*req.SDRClass, 40), strings.Join(lifecycle.SDRClasses, ", ")))
 			return
 		}
-		sets = append(sets, store.QualificationSet{PersonID: id, Field: store.FieldSDRClass, Value: c, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
+		sets = append(sets, model.QualificationSet{PersonID: id, Field: model.FieldSDRClass, Value: c, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
 	}
 	if _, err := s.store.SetQualifications(r.Context(), sets); s.answered(w, r, err, "person", id) {
 		return
