@@ -418,10 +418,10 @@ func (rs RuleSet) Decide(p store.LifecyclePerson, now time.Time, version int64) 
 
 // ActiveRules reads the rule set in force: version 0 and no rules when none
 // was saved.
-func ActiveRules(ctx context.Context, s *store.Store) (RuleSet, store.RuleSet, error) {
-	saved, err := s.ActiveRuleSet(ctx, store.LifecycleRuleSets)
+func ActiveRules(ctx context.Context, s *store.Store) (RuleSet, model.RuleSet, error) {
+	saved, err := s.ActiveRuleSet(ctx, model.LifecycleRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
-		return RuleSet{Rules: []Rule{}}, store.RuleSet{Rules: []byte(`{"rules":[]}`)}, nil
+		return RuleSet{Rules: []Rule{}}, model.RuleSet{Rules: []byte(`{"rules":[]}`)}, nil
 	}
 	if err != nil {
 		return RuleSet{}, saved, err

@@ -180,7 +180,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 		if q, err := s.PersonQualification(ctx, 22); err != nil || q.Grade != "" || stageOf(t, s, 21) != model.StageMQL {
 			t.Fatalf("the preview wrote: %+v %v, 21 in %s", q, err, stageOf(t, s, 21))
 		}
-		v1, err := s.SaveRuleSet(ctx, store.LifecycleRuleSets, []byte(rules), "user:1", day0, nil)
+		v1, err := s.SaveRuleSet(ctx, model.LifecycleRuleSets, []byte(rules), "user:1", day0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +226,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 
 		// A rule that says so overrides the hand-set grade.
 		rules2 := `{"rules": [{"name": "leads-c", "when": {"stage_in": ["lead"]}, "set": {"grade": "C"}, "override_manual": true}]}`
-		v2, err := s.SaveRuleSet(ctx, store.LifecycleRuleSets, []byte(rules2), "user:1", day0.AddDate(0, 0, 60), nil)
+		v2, err := s.SaveRuleSet(ctx, model.LifecycleRuleSets, []byte(rules2), "user:1", day0.AddDate(0, 0, 60), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

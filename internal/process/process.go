@@ -32,7 +32,7 @@ const batchSize = 1000
 // ChannelRules returns the channel rules in force: the saved ones, or
 // the defaults when none were saved.
 func ChannelRules(ctx context.Context, s *store.Store) (*channel.RuleSet, error) {
-	saved, err := s.ActiveRuleSet(ctx, store.ChannelRuleSets)
+	saved, err := s.ActiveRuleSet(ctx, model.ChannelRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
 		return channel.Load(nil)
 	}

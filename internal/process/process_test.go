@@ -503,7 +503,7 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SaveRuleSet(ctx, store.ChannelRuleSets, []byte(custom), "test", time.Now(), nil); err != nil {
+		if _, err := s.SaveRuleSet(ctx, model.ChannelRuleSets, []byte(custom), "test", time.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
 		res, err := process.Reclassify(ctx, s, parsed, nil)

@@ -39,7 +39,7 @@ func (r *Router) now() time.Time {
 
 // Rules returns the active rule set (the defaults when none was saved).
 func (r *Router) Rules(ctx context.Context) (*RuleSet, error) {
-	stored, err := r.Store.ActiveRuleSet(ctx, store.RoutingRuleSets)
+	stored, err := r.Store.ActiveRuleSet(ctx, model.RoutingRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
 		return Default(), nil
 	}

@@ -104,7 +104,7 @@ func saveRules(t *testing.T, s *store.Store, body string) {
 	if _, err := routing.Parse([]byte(body)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SaveRuleSet(ctx, store.RoutingRuleSets, []byte(body), "test", time.Now(), nil); err != nil {
+	if _, err := s.SaveRuleSet(ctx, model.RoutingRuleSets, []byte(body), "test", time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -414,7 +414,7 @@ func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, ac
 		s.writeLifecycleRules(w, r, true)
 		return
 	}
-	if _, err := s.store.SaveRuleSet(r.Context(), store.LifecycleRuleSets, canonical, actor, s.app.Now(), nil); err != nil {
+	if _, err := s.store.SaveRuleSet(r.Context(), model.LifecycleRuleSets, canonical, actor, s.app.Now(), nil); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}

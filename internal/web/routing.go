@@ -143,7 +143,7 @@ func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *
 		writeJSON(w, http.StatusOK, active)
 		return
 	}
-	if _, err := s.store.SaveRuleSet(r.Context(), store.RoutingRuleSets, canonical, s.actor(r), s.app.Now(), nil); err != nil {
+	if _, err := s.store.SaveRuleSet(r.Context(), model.RoutingRuleSets, canonical, s.actor(r), s.app.Now(), nil); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}

@@ -157,7 +157,7 @@ type scoringVersionJSON struct {
 // apiScoringVersions answers GET /api/v1/scoring/rules/versions, newest
 // first.
 func (s *Server) apiScoringVersions(w http.ResponseWriter, r *http.Request) {
-	sets, err := s.store.RuleSetHistory(r.Context(), store.ScoringRuleSets)
+	sets, err := s.store.RuleSetHistory(r.Context(), model.ScoringRuleSets)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
