@@ -310,6 +310,10 @@ type Order struct {
 	OrderedAt     time.Time
 }
 
+// OrderKinds are the kinds of orders a CRM sends: a first purchase, a
+// renewal, an upsell to an existing customer.
+var OrderKinds = []string{"new", "renewal", "upsell"}
+
 // StageChange is one step of a person's lifecycle history.
 type StageChange struct {
 	PersonID    int64

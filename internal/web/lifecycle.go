@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -859,11 +860,10 @@ func (s *Server) apiUpsertOrder(w http.ResponseWriter, r *http.Request, actor st
 		if in.Amount, err = lifecycle.ParseAmount(req.Amount); err != nil {
 			return in, bad("amount: %v", err)
 		}
-		switch in.Kind = strings.ToLower(strings.TrimSpace(req.Kind)); in.Kind {
-		case "":
+		if in.Kind = strings.ToLower(strings.TrimSpace(req.Kind)); in.Kind == "" {
 			in.Kind = "new"
-		case "new", "renewal", "upsell":
-		default:
+		}
+		if !slices.Contains(model.OrderKinds, in.Kind) {
 			return in, bad("kind %q: want new, renewal or upsell", clip(req.Kind, 40))
 		}
 		at, err := crmTime("ordered_at", req.OrderedAt)
