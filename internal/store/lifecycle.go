@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -609,9 +610,8 @@ func (s *Store) FunnelChanges(ctx context.Context, withChannel, withCampaign boo
 		if err := r.Scan(&c.PersonID, &st, &c.At); err != nil {
 			return err
 		}
-		switch c.To = model.Stage(st); c.To {
-		case model.StageLead, model.StageMQL, model.StageSQL, model.StageOpportunity, model.StageCustomer, model.StageNurture, model.StageDisqualified:
-		default:
+		c.To = model.Stage(st)
+		if !slices.Contains(model.FunnelStages, c.To) && c.To != model.StageNurture && c.To != model.StageDisqualified {
 			return nil
 		}
 		c.At = c.At.UTC()

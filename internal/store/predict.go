@@ -98,8 +98,10 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 	if personID != 0 {
 		one = " AND person_id = ?"
 	}
+	// Entries into mql and every stage after it in the lifecycle order.
+	in, stageArgs := stageList(model.LifecycleStages[model.StageMQL.Rank():])
 	rows, err = s.r.QueryContext(ctx, s.q(`SELECT person_id, to_stage, changed_at FROM stage_changes
-		WHERE to_stage IN ('mql', 'sql', 'opportunity', 'customer')`+one), args...)
+		WHERE to_stage IN (`+in+`)`+one), append(stageArgs, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("read stage changes: %w", err)
 	}
@@ -118,7 +120,7 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 		at = at.UTC()
 		h := &out[i]
 		slot := &h.OutcomeAt
-		if to == "mql" {
+		if model.Stage(to) == model.StageMQL {
 			slot = &h.MQLAt
 		}
 		if *slot == nil || at.Before(**slot) {

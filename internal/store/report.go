@@ -61,17 +61,16 @@ func windowClause(w model.Window, col string) (string, []any) {
 	return cond, args
 }
 
-const stageRank = `CASE to_stage WHEN 'lead' THEN 1 WHEN 'mql' THEN 2 WHEN 'sql' THEN 3 WHEN 'opportunity' THEN 4 WHEN 'customer' THEN 5 ELSE 0 END`
-
 // StageReach counts, for the persons who became leads inside w (a cohort),
-// how many reached each funnel stage or a later one, at any time.
+// how many reached each funnel stage or a later one, at any time. Stages
+// are compared by their rank in the lifecycle order (stageRankSQL).
 func (s *Store) StageReach(ctx context.Context, w model.Window) (map[model.Stage]int64, error) {
 	cond, args := windowClause(w, "changed_at")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT m, COUNT(*) FROM (
-			SELECT person_id, MAX(`+stageRank+`) AS m FROM stage_changes
-			WHERE person_id IN (SELECT person_id FROM stage_changes WHERE to_stage = 'lead' AND `+cond+`)
+			SELECT person_id, MAX(`+stageRankSQL("to_stage")+`) AS m FROM stage_changes
+			WHERE person_id IN (SELECT person_id FROM stage_changes WHERE to_stage = ? AND `+cond+`)
 			GROUP BY person_id) x
-		GROUP BY m`), args...)
+		GROUP BY m`), append([]any{string(model.StageLead)}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -89,9 +88,9 @@ func (s *Store) StageReach(ctx context.Context, w model.Window) (map[model.Stage
 		return nil, err
 	}
 	out := map[model.Stage]int64{}
-	for i, st := range model.FunnelStages {
+	for _, st := range model.FunnelStages {
 		for m, n := range byRank {
-			if m >= i+1 {
+			if m >= st.Rank() {
 				out[st] += n
 			}
 		}

@@ -486,18 +486,6 @@ func (s *Store) Recyclings(ctx context.Context, fromStages, toStages []model.Sta
 	return out, err
 }
 
-// stageList is "?, ?, ?" and its arguments; an empty list matches nothing.
-func stageList(stages []model.Stage) (string, []any) {
-	if len(stages) == 0 {
-		return "NULL", nil
-	}
-	args := make([]any, len(stages))
-	for i, st := range stages {
-		args[i] = string(st)
-	}
-	return strings.TrimSuffix(strings.Repeat("?, ", len(stages)), ", "), args
-}
-
 // timeRange is a condition on col for [from, to), zero bounds open.
 func timeRange(col string, from, to time.Time) (string, []any) {
 	conds, args := []string{"1 = 1"}, []any{}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,6 +219,22 @@ func loadFixture(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestStageRankSQL checks that SQL ranks stages by the model's one order.
+func TestStageRankSQL(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		stages := append(slices.Clone(model.LifecycleStages), model.StageNurture, model.StageDisqualified, "bogus")
+		for _, st := range stages {
+			got, err := s.StageRankForTest(ctx, string(st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != st.Rank() {
+				t.Errorf("%s: SQL rank %d, model rank %d", st, got, st.Rank())
+			}
+		}
+	})
 }
 
 func TestReports(t *testing.T) {
