@@ -24,11 +24,12 @@ import (
 
 // Actor prefixes: who moved a person.
 const (
-	ActorUser    = "user:"   // a person, by user id: "user:12"
-	ActorAPIKey  = "apikey:" // a person working through an API key, by key name: "apikey:crm-sync"
-	ActorRule    = "rule:"   // an explicit rule, by name: "rule:recycle-after-90d"
-	ActorScoring = "scoring" // the scoring engine crossing the MQL threshold
-	ActorSystem  = "system"  // automatic forward moves (opportunity created, won)
+	ActorUser       = "user:"             // a person, by user id: "user:12"
+	ActorAPIKey     = "apikey:"           // a person working through an API key, by key name: "apikey:crm-sync"
+	ActorRule       = "rule:"             // an explicit rule, by name: "rule:recycle-after-90d"
+	ActorScoring    = "scoring"           // the scoring engine crossing the MQL threshold
+	ActorSystem     = "system"            // automatic forward moves (opportunity created, won)
+	ActorProcessing = "system:processing" // event processing making a lead of a visitor
 )
 
 // ByPerson reports whether actor is a person: a logged-in user or someone
@@ -89,4 +90,14 @@ func Move(ctx context.Context, s *store.Store, personID int64, from, to model.St
 		return false, err
 	}
 	return ok[0], nil
+}
+
+// LeadMove is the move that makes a visitor a lead: event processing
+// decides it when a known person fills in a form or is identified with an
+// email, at the event's time, with a reason that names the event. It is a
+// forward move like any other (Check allows it) and is written with the
+// same history; processing applies it with the rest of its batch
+// (store.ProcessTx.MoveStage).
+func LeadMove(personID int64, at time.Time, reason string) model.StageMove {
+	return model.StageMove{PersonID: personID, From: model.StageVisitor, To: model.StageLead, At: at, Reason: reason, Actor: ActorProcessing}
 }

@@ -56,6 +56,22 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestLeadMove(t *testing.T) {
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	m := LeadMove(7, at, "form fill: Demo Requested (event 12)")
+	want := model.StageMove{PersonID: 7, From: model.StageVisitor, To: model.StageLead, At: at,
+		Reason: "form fill: Demo Requested (event 12)", Actor: ActorProcessing}
+	if m != want {
+		t.Fatalf("LeadMove = %+v, want %+v", m, want)
+	}
+	if err := Check(m.From, m.To, m.Reason, m.Actor); err != nil {
+		t.Fatalf("a lead move must pass the check every move passes: %v", err)
+	}
+	if ByPerson(m.Actor) || ByRule(m.Actor) {
+		t.Fatalf("actor %q is neither a person nor a rule", m.Actor)
+	}
+}
+
 func TestParseAmount(t *testing.T) {
 	cases := []struct {
 		raw  string

@@ -22,6 +22,7 @@ import (
 
 	"github.com/revloop/revloop/internal/channel"
 	"github.com/revloop/revloop/internal/identity"
+	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -244,7 +245,7 @@ func (p *Processor) Process(tx *store.ProcessTx, ev *model.Event) error {
 			}
 		}
 		if reason != "" {
-			if _, err := tx.MakeLead(res.PersonID, ev.Timestamp, reason); err != nil {
+			if _, err := tx.MoveStage(lifecycle.LeadMove(res.PersonID, ev.Timestamp, reason)); err != nil {
 				return fmt.Errorf("make lead: %w", err)
 			}
 		}

@@ -369,7 +369,7 @@ func (s *Store) finishOpportunityTx(ctx context.Context, tx *sql.Tx, id int64, c
 		return nil
 	}
 	out.Moves = plan(o, created)
-	out.Applied, err = moveStagesTx(ctx, s, tx, out.Moves)
+	out.Applied, err = applyStageMoves(ctx, s, tx, txRows(ctx, s, tx), out.Moves)
 	return err
 }
 

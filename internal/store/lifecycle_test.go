@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,51 @@ func TestLifecyclePersonsAndLookups(t *testing.T) {
 		}
 		if _, _, err := s.PersonStage(ctx, 42); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("stage of a missing person: %v", err)
+		}
+	})
+}
+
+// TestMoveStages checks that moves apply in order, a person's later move
+// seeing its earlier one, that a move whose person has left From is
+// skipped, and that every applied move leaves its history row.
+func TestMoveStages(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		loadLifecycleWorld(t, s)
+		t1, t2 := lcDay.Add(time.Hour), lcDay.Add(2*time.Hour)
+		moves := []model.StageMove{
+			{PersonID: 3, From: model.StageVisitor, To: model.StageLead, At: t1, Reason: "form fill", Actor: "system:processing"},
+			{PersonID: 2, From: model.StageLead, To: model.StageMQL, At: t1, Reason: "score 80", Actor: "scoring", RuleVersion: 5},
+			{PersonID: 3, From: model.StageLead, To: model.StageMQL, At: t2, Reason: "score 75", Actor: "scoring", RuleVersion: 5},
+			{PersonID: 1, From: model.StageLead, To: model.StageMQL, At: t2, Reason: "stale", Actor: "scoring"},
+			{PersonID: 3, From: model.StageVisitor, To: model.StageLead, At: t2, Reason: "again", Actor: "system:processing"},
+		}
+		applied, err := s.MoveStages(ctx, moves)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []bool{true, true, true, false, false}; !slices.Equal(applied, want) {
+			t.Fatalf("applied %v, want %v", applied, want)
+		}
+		p, err := s.PersonDetail(ctx, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Stage != model.StageMQL || !p.StageAt.Equal(t2) || p.LeadAt == nil || !p.LeadAt.Equal(t1) {
+			t.Fatalf("person 3: %s at %v, lead at %v", p.Stage, p.StageAt, p.LeadAt)
+		}
+		hist, err := s.StageHistory(ctx, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []model.StageChange{
+			{PersonID: 3, FromStage: model.StageVisitor, ToStage: model.StageLead, ChangedAt: t1, Reason: "form fill", Actor: "system:processing"},
+			{PersonID: 3, FromStage: model.StageLead, ToStage: model.StageMQL, ChangedAt: t2, Reason: "score 75", Actor: "scoring", RuleVersion: 5},
+		}
+		if !slices.Equal(hist, want) {
+			t.Fatalf("history of 3:\n%+v\nwant\n%+v", hist, want)
+		}
+		if hist, err = s.StageHistory(ctx, 1); err != nil || len(hist) != 0 {
+			t.Fatalf("a skipped move left history: %+v %v", hist, err)
 		}
 	})
 }
