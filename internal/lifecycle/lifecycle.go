@@ -5,8 +5,9 @@
 // (model.LifecycleStages, Stage.Rank), below the store, so that identity
 // merges keep the further stage by the same order (model.FurtherStage).
 //
-// Forward moves may be automatic (a score crossing the MQL threshold, an
-// SDR accepting, an opportunity created or won). Every other move — back
+// Forward moves may be automatic (a known visitor filling in a form, a
+// score crossing the MQL threshold, an SDR accepting, an opportunity
+// created or won). Every other move — back
 // down the order, into or out of a side state — needs a person or an
 // explicit rule behind it, and a reason.
 package lifecycle

@@ -321,7 +321,7 @@ type StageChange struct {
 	ToStage     Stage
 	ChangedAt   time.Time
 	Reason      string
-	Actor       string // "user:ID", "rule:NAME", "scoring", "system"; empty in history loaded from elsewhere
+	Actor       string // "user:ID", "rule:NAME", "scoring", "system", "system:processing"; empty in history loaded from elsewhere
 	RuleVersion int64  // the scoring rule version that moved the person, 0 if none
 }
 
