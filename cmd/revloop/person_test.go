@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -38,7 +39,7 @@ func TestPersonEraseAndExportOnBothEngines(t *testing.T) {
 		r = revloop(t, "", env, "person", "erase", "--by", "dpo@example.cn", "1")
 		var out struct {
 			JobID   int64                `json:"job_id"`
-			Receipt store.ErasureReceipt `json:"receipt"`
+			Receipt model.ErasureReceipt `json:"receipt"`
 		}
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil || out.Receipt.Removed["identities"] != 2 || out.Receipt.Removed["persons"] != 1 ||
 			out.Receipt.Actor != "cli: dpo@example.cn" || out.Receipt.Suppressed != 2 {

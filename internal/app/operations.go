@@ -187,7 +187,7 @@ func (a *App) reclassify(ctx context.Context, _ jobs.Reclassify, p *jobs.Progres
 // channelRulesVersion is the version of the channel rules in force (0:
 // the defaults).
 func (a *App) channelRulesVersion(ctx context.Context) (int64, error) {
-	saved, err := a.Store.ActiveRuleSet(ctx, store.ChannelRuleSets)
+	saved, err := a.Store.ActiveRuleSet(ctx, model.ChannelRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/revloop/revloop/internal/links"
 	"github.com/revloop/revloop/internal/model"
-	"github.com/revloop/revloop/internal/store"
 )
 
 // Hits are the requests a person's browser makes to revloop itself rather
@@ -28,7 +27,7 @@ const LinkSource = "links"
 
 // Click is one click on a tracked link.
 type Click struct {
-	Link        store.TrackedLink
+	Link        model.TrackedLink
 	Landing     string // where the visitor is sent: the target with UTM and rl_aid
 	AnonymousID string // the visitor's id on revloop's host (cookie rl_aid)
 }

@@ -72,9 +72,6 @@ func columnName(m attribution.Model) string {
 // defaults (time-decay half-life 7 days, markov order 1).
 var options = attribution.Options{}
 
-// Lookback is the lookback window of the stored credits.
-const Lookback = store.DefaultLookback
-
 // Stats says what a run did.
 type Stats struct {
 	Mode        Mode          `json:"mode"`
@@ -124,9 +121,9 @@ func recompute(ctx context.Context, s *store.Store, mode Mode, now time.Time) (S
 		return st, fmt.Errorf("read person change watermark: %w", err)
 	}
 	marks := watermarks{touch: mark, change: changeMark}
-	var full, incr []store.ConversionKind
-	states := map[store.ConversionKind]store.CreditState{}
-	for _, k := range store.ConversionKinds {
+	var full, incr []model.ConversionKind
+	states := map[model.ConversionKind]store.CreditState{}
+	for _, k := range ConversionKinds {
 		cs, ok, err := s.CreditStateOf(ctx, k)
 		if err != nil {
 			return st, fmt.Errorf("read attribution state: %w", err)
@@ -190,10 +187,10 @@ func touchedBetween(ctx context.Context, s *store.Store, from, upTo watermarks) 
 
 // recomputeFull recomputes every conversion of the kinds and refits the
 // data-driven models, reading all touches once.
-func recomputeFull(ctx context.Context, s *store.Store, kinds []store.ConversionKind, mark watermarks, now time.Time, st *Stats) error {
+func recomputeFull(ctx context.Context, s *store.Store, kinds []model.ConversionKind, mark watermarks, now time.Time, st *Stats) error {
 	groups := make([][]store.ConversionHead, len(kinds))
 	for g, k := range kinds {
-		heads, err := s.ConversionHeads(ctx, k, store.Window{}, "")
+		heads, err := s.ConversionHeads(ctx, k, model.Window{}, "")
 		if err != nil {
 			return fmt.Errorf("read %s conversions: %w", k, err)
 		}
@@ -207,7 +204,7 @@ func recomputeFull(ctx context.Context, s *store.Store, kinds []store.Conversion
 	}
 	var chans []int32
 	var times []int64
-	journeys, err := s.JourneysOf(ctx, groups, store.JourneyOptions{Lookback: Lookback, ChannelsOnly: true,
+	journeys, err := s.JourneysOf(ctx, groups, store.JourneyOptions{Lookback: DefaultLookback, ChannelsOnly: true,
 		NonConverting: func(g int, _ int64, ts []store.AttributionTouch) error {
 			return AddJourney(fits[g], ts, false, 0, time.Time{}, time.Time{}, time.Time{}, &chans, &times)
 		}})
@@ -253,8 +250,8 @@ func recomputeFull(ctx context.Context, s *store.Store, kinds []store.Conversion
 
 // recomputeChanged recomputes the conversions of a kind that are new or
 // changed, or whose persons were touched or changed, with the stored fit.
-func recomputeChanged(ctx context.Context, s *store.Store, kind store.ConversionKind, touched map[int64]bool, mark watermarks, now time.Time, st *Stats) error {
-	heads, err := s.ConversionHeads(ctx, kind, store.Window{}, "")
+func recomputeChanged(ctx context.Context, s *store.Store, kind model.ConversionKind, touched map[int64]bool, mark watermarks, now time.Time, st *Stats) error {
+	heads, err := s.ConversionHeads(ctx, kind, model.Window{}, "")
 	if err != nil {
 		return fmt.Errorf("read %s conversions: %w", kind, err)
 	}
@@ -292,7 +289,7 @@ func recomputeChanged(ctx context.Context, s *store.Store, kind store.Conversion
 	}
 	b := store.CreditBatch{Kind: kind, Delete: gone, Watermark: mark.touch, ChangeWatermark: mark.change, At: now}
 	if len(redo) > 0 {
-		js, err := s.JourneysOf(ctx, [][]store.ConversionHead{redo}, store.JourneyOptions{Lookback: Lookback, ChannelsOnly: true})
+		js, err := s.JourneysOf(ctx, [][]store.ConversionHead{redo}, store.JourneyOptions{Lookback: DefaultLookback, ChannelsOnly: true})
 		if err != nil {
 			return fmt.Errorf("read %s journeys: %w", kind, err)
 		}
@@ -366,7 +363,7 @@ func fit(js *attribution.Journeys, converting int) (map[attribution.Model]map[st
 const sampledShapley = 2000
 
 // split computes every model's shares of the journeys' touches.
-func split(kind store.ConversionKind, cjs []store.ConversionJourney, weights map[attribution.Model]map[string]float64, chans []int32, times []int64) (store.CreditBatch, error) {
+func split(kind model.ConversionKind, cjs []store.ConversionJourney, weights map[attribution.Model]map[string]float64, chans []int32, times []int64) (store.CreditBatch, error) {
 	b := store.CreditBatch{Kind: kind, Conversions: make([]store.StoredConversion, len(cjs))}
 	js := attribution.NewJourneys()
 	var added []int // journey index in js → index in cjs

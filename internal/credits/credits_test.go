@@ -10,6 +10,7 @@ import (
 
 	"github.com/revloop/revloop/internal/attribution"
 	"github.com/revloop/revloop/internal/credits"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -102,7 +103,7 @@ func loadFixture(t *testing.T, s *store.Store) {
 }
 
 // snapshot prints a kind's stored conversions and credits.
-func snapshot(t *testing.T, s *store.Store, kind store.ConversionKind) (convs []store.StoredConversion, rows []store.CreditRow) {
+func snapshot(t *testing.T, s *store.Store, kind model.ConversionKind) (convs []store.StoredConversion, rows []store.CreditRow) {
 	t.Helper()
 	convs, rows, err := s.StoredCreditsOf(ctx, kind)
 	if err != nil {
@@ -142,9 +143,9 @@ func TestStoredEqualsOnRequest(t *testing.T) {
 		if st.Conversions != 6 || st.Deleted != 0 {
 			t.Errorf("stats %+v", st)
 		}
-		for _, kind := range store.ConversionKinds {
+		for _, kind := range credits.ConversionKinds {
 			convs, rows := snapshot(t, s, kind)
-			cjs, err := s.AttributionJourneys(ctx, kind, store.Window{}, 0)
+			cjs, err := s.AttributionJourneys(ctx, kind, model.Window{}, credits.DefaultLookback)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +181,7 @@ func TestStoredEqualsOnRequest(t *testing.T) {
 					for _, tc := range cj.Touches {
 						j.Touches = append(j.Touches, attribution.Touch{Time: tc.At, Channel: tc.Channel, Ref: tc.ID})
 					}
-					if js.Add(j, store.DefaultLookback) > 0 {
+					if js.Add(j, credits.DefaultLookback) > 0 {
 						ids = append(ids, cj.ID)
 					}
 				}
@@ -203,7 +204,7 @@ func TestStoredEqualsOnRequest(t *testing.T) {
 		// (webinar, day 2), t3 (email, day 3); lead day 1, so LC is t1;
 		// created day 5, so OC is t3. W-shaped: t1 FT+LC 0.6, t3 OC 0.3,
 		// t2 the 0.1 of the other touches. o2 has the one touch t4.
-		_, rows := snapshot(t, s, store.ConvOpportunity)
+		_, rows := snapshot(t, s, model.ConvOpportunity)
 		want := map[int64][3]float64{ // first, linear, w-shaped
 			1: {1, 1. / 3, 0.6},
 			2: {0, 1. / 3, 0.1},
@@ -217,7 +218,7 @@ func TestStoredEqualsOnRequest(t *testing.T) {
 			}
 		}
 		// The stored conversions carry their facts.
-		convs, _ := snapshot(t, s, store.ConvOpportunity)
+		convs, _ := snapshot(t, s, model.ConvOpportunity)
 		if len(convs) != 2 || convs[0].Touches != 3 || !convs[0].Sourced || !convs[0].Influenced || convs[0].Value != 100000 ||
 			!convs[0].At.Equal(at(5, 0)) || !convs[0].ComputedAt.Equal(now1) {
 			t.Errorf("stored conversions %+v", convs)
@@ -236,18 +237,18 @@ func TestFullIsIdempotent(t *testing.T) {
 			convs []store.StoredConversion
 			rows  []store.CreditRow
 		}
-		before := map[store.ConversionKind]snap{}
-		for _, k := range store.ConversionKinds {
+		before := map[model.ConversionKind]snap{}
+		for _, k := range credits.ConversionKinds {
 			c, r := snapshot(t, s, k)
 			before[k] = snap{c, r}
 		}
-		weights, _ := s.CreditWeights(ctx, store.ConvOpportunity)
+		weights, _ := s.CreditWeights(ctx, model.ConvOpportunity)
 		st := recompute(t, s, credits.Full, now2)
 		// Rows: opportunity 3+1, won 3, order 3, mql 1+1.
 		if st.Conversions != 6 || st.Credits != 12 {
 			t.Errorf("second run: %+v", st)
 		}
-		for _, k := range store.ConversionKinds {
+		for _, k := range credits.ConversionKinds {
 			c, r := snapshot(t, s, k)
 			for i := range c {
 				c[i].ComputedAt = before[k].convs[i].ComputedAt
@@ -256,7 +257,7 @@ func TestFullIsIdempotent(t *testing.T) {
 				t.Errorf("%s changed:\n%v %v\n%v %v", k, before[k].convs, before[k].rows, c, r)
 			}
 		}
-		again, _ := s.CreditWeights(ctx, store.ConvOpportunity)
+		again, _ := s.CreditWeights(ctx, model.ConvOpportunity)
 		if fmt.Sprint(again) != fmt.Sprint(weights) {
 			t.Errorf("weights changed: %v → %v", weights, again)
 		}
@@ -278,14 +279,14 @@ func TestIncremental(t *testing.T) {
 			t.Fatalf("first run: %+v", st)
 		}
 		step := now1
-		run := func(what string, want map[store.ConversionKind]string, deleted int) {
+		run := func(what string, want map[model.ConversionKind]string, deleted int) {
 			t.Helper()
 			step = step.Add(time.Hour)
 			st := recompute(t, s, credits.Incremental, step)
 			if st.Deleted != deleted {
 				t.Errorf("%s: deleted %d, want %d", what, st.Deleted, deleted)
 			}
-			for _, k := range store.ConversionKinds {
+			for _, k := range credits.ConversionKinds {
 				convs, _ := snapshot(t, s, k)
 				if got := computedAt(convs, step); got != want[k] {
 					t.Errorf("%s: %s recomputed %q, want %q", what, k, got, want[k])
@@ -294,35 +295,35 @@ func TestIncremental(t *testing.T) {
 		}
 		// A touch of p3 (o2's only contact) before o2 was created: only o2.
 		exec(t, s, `INSERT INTO touchpoints (id, person_id, occurred_at, type, channel) VALUES (6, 3, ?, 'email_click', 'email')`, at(5, 12))
-		run("new touch", map[store.ConversionKind]string{store.ConvOpportunity: "2"}, 0)
-		_, rows := snapshot(t, s, store.ConvOpportunity)
+		run("new touch", map[model.ConversionKind]string{model.ConvOpportunity: "2"}, 0)
+		_, rows := snapshot(t, s, model.ConvOpportunity)
 		if n := len(rows); n != 5 {
 			t.Errorf("o2 should now have two touches: %d rows", n)
 		}
 		// A touch of p2 (contact of o1, won and ordered): o1 in every kind.
 		exec(t, s, `INSERT INTO touchpoints (id, person_id, occurred_at, type, channel) VALUES (7, 2, ?, 'page_view', 'direct')`, at(30, 0))
-		run("touch of o1's contact", map[store.ConversionKind]string{store.ConvOpportunity: "1", store.ConvWon: "1", store.ConvOrder: "1"}, 0)
+		run("touch of o1's contact", map[model.ConversionKind]string{model.ConvOpportunity: "1", model.ConvWon: "1", model.ConvOrder: "1"}, 0)
 		// A new opportunity of p4.
 		exec(t, s, `INSERT INTO opportunities (id, account_id, name, stage, amount_fen, created_at) VALUES (3, 2, 'new', 'qualification', 7000, ?)`, at(8, 0))
 		exec(t, s, `INSERT INTO opportunity_contacts (opportunity_id, person_id, is_primary) VALUES (3, 4, ?)`, true)
-		run("new opportunity", map[store.ConversionKind]string{store.ConvOpportunity: "3"}, 0)
+		run("new opportunity", map[model.ConversionKind]string{model.ConvOpportunity: "3"}, 0)
 		// o1 is reopened: its won conversion goes, nothing else moves.
 		exec(t, s, `UPDATE opportunities SET stage = 'negotiation', closed_at = NULL WHERE id = 1`)
-		run("no longer won", map[store.ConversionKind]string{}, 1)
-		if convs, rows := snapshot(t, s, store.ConvWon); len(convs) != 0 || len(rows) != 0 {
+		run("no longer won", map[model.ConversionKind]string{}, 1)
+		if convs, rows := snapshot(t, s, model.ConvWon); len(convs) != 0 || len(rows) != 0 {
 			t.Errorf("won credits left: %v %v", convs, rows)
 		}
 		// A changed amount recomputes the opportunity and its value.
 		exec(t, s, `UPDATE opportunities SET amount_fen = 60000 WHERE id = 2`)
-		run("new amount", map[store.ConversionKind]string{store.ConvOpportunity: "2"}, 0)
+		run("new amount", map[model.ConversionKind]string{model.ConvOpportunity: "2"}, 0)
 		// Incremental results equal a full run's, except for markov and
 		// shapley-rate, which the full run refits on the new journeys.
-		inc := map[store.ConversionKind][]store.CreditRow{}
-		for _, k := range store.ConversionKinds {
+		inc := map[model.ConversionKind][]store.CreditRow{}
+		for _, k := range credits.ConversionKinds {
 			_, inc[k] = snapshot(t, s, k)
 		}
 		recompute(t, s, credits.Full, step.Add(time.Hour))
-		for _, k := range store.ConversionKinds {
+		for _, k := range credits.ConversionKinds {
 			_, rows := snapshot(t, s, k)
 			if len(rows) != len(inc[k]) {
 				t.Errorf("%s: incremental %v, full %v", k, inc[k], rows)
@@ -351,7 +352,7 @@ func TestNonConvertingJourneys(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		loadFixture(t, s)
 		recompute(t, s, credits.Full, now1)
-		w, err := s.CreditWeights(ctx, store.ConvOpportunity)
+		w, err := s.CreditWeights(ctx, model.ConvOpportunity)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -360,7 +361,7 @@ func TestNonConvertingJourneys(t *testing.T) {
 			t.Errorf("removal effects paid_search webinar email direct = %s", got)
 		}
 		// o1's markov shares: weights 1, 1/2, 1/2 over one touch each.
-		_, rows := snapshot(t, s, store.ConvOpportunity)
+		_, rows := snapshot(t, s, model.ConvOpportunity)
 		var shares []string
 		for _, r := range rows {
 			if r.ConversionID == 1 {
@@ -373,7 +374,7 @@ func TestNonConvertingJourneys(t *testing.T) {
 		// MQL: p1 = paid search and p4 = direct convert; p2 (email) and p3
 		// (paid search) do not. P = (2·1/2 + 1 + 0)/4 = 1/2; without paid
 		// search or without direct 1/4 (RE 1/2); without email 1/2 (RE 0).
-		mw, err := s.CreditWeights(ctx, store.ConvMQL)
+		mw, err := s.CreditWeights(ctx, model.ConvMQL)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/revloop/revloop/internal/credits"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -17,7 +18,7 @@ func TestErasureReachesIncrementalCredits(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		loadMergeFixture(t, s)
 		recompute(t, s, credits.Full, now1)
-		if got := creditedTouches(t, s, store.ConvMQL); !slices.Equal(got, []string{"conversion 1 of person 2: 3,4"}) {
+		if got := creditedTouches(t, s, model.ConvMQL); !slices.Equal(got, []string{"conversion 1 of person 2: 3,4"}) {
 			t.Fatalf("before: mql %q", got)
 		}
 		rc, err := s.ErasePerson(ctx, 2, "admin@x.cn", now2)
@@ -27,11 +28,11 @@ func TestErasureReachesIncrementalCredits(t *testing.T) {
 		if rc.Removed["attribution_conversions"] != 1 || rc.Removed["touchpoints"] != 2 || rc.Removed["persons"] != 1 {
 			t.Fatalf("receipt %+v", rc)
 		}
-		if got := creditedTouches(t, s, store.ConvMQL); len(got) != 0 {
+		if got := creditedTouches(t, s, model.ConvMQL); len(got) != 0 {
 			t.Fatalf("after the erasure, mql credits %q", got)
 		}
 		recompute(t, s, credits.Incremental, now2)
-		if got := creditedTouches(t, s, store.ConvOpportunity); !slices.Equal(got, []string{"conversion 1: 1,2"}) {
+		if got := creditedTouches(t, s, model.ConvOpportunity); !slices.Equal(got, []string{"conversion 1: 1,2"}) {
 			t.Fatalf("opportunity after erasing another person: %q", got)
 		}
 
@@ -41,7 +42,7 @@ func TestErasureReachesIncrementalCredits(t *testing.T) {
 			t.Fatal(err)
 		}
 		recompute(t, s, credits.Incremental, now2)
-		for _, kind := range store.ConversionKinds {
+		for _, kind := range credits.ConversionKinds {
 			_, rows := snapshot(t, s, kind)
 			for _, r := range rows {
 				if r.TouchID >= 1 && r.TouchID <= 4 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/credits"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -51,7 +52,7 @@ func loadMergeFixture(t *testing.T, s *store.Store) {
 // creditedTouches says, for each stored conversion of a kind, which
 // touches hold its credits, and whose it is when one person's (mql, sql):
 // "conversion 1 of person 1: 1,2".
-func creditedTouches(t *testing.T, s *store.Store, kind store.ConversionKind) []string {
+func creditedTouches(t *testing.T, s *store.Store, kind model.ConversionKind) []string {
 	t.Helper()
 	convs, rows := snapshot(t, s, kind)
 	var out []string
@@ -83,15 +84,15 @@ func TestMergeAndUndoReachIncrementalCredits(t *testing.T) {
 		if st := recompute(t, s, credits.Incremental, now1); st.Conversions != 0 {
 			t.Fatalf("nothing changed, yet %d conversions recomputed", st.Conversions)
 		}
-		apart := map[store.ConversionKind][]string{
-			store.ConvOpportunity: {"conversion 1: 1,2"},
-			store.ConvMQL:         {"conversion 1 of person 2: 3,4"},
+		apart := map[model.ConversionKind][]string{
+			model.ConvOpportunity: {"conversion 1: 1,2"},
+			model.ConvMQL:         {"conversion 1 of person 2: 3,4"},
 		}
-		merged := map[store.ConversionKind][]string{
-			store.ConvOpportunity: {"conversion 1: 1,2,3,4"},
-			store.ConvMQL:         {"conversion 1 of person 1: 1,2,3,4"},
+		merged := map[model.ConversionKind][]string{
+			model.ConvOpportunity: {"conversion 1: 1,2,3,4"},
+			model.ConvMQL:         {"conversion 1 of person 1: 1,2,3,4"},
 		}
-		check := func(when string, want map[store.ConversionKind][]string) {
+		check := func(when string, want map[model.ConversionKind][]string) {
 			t.Helper()
 			for kind, w := range want {
 				if got := creditedTouches(t, s, kind); !slices.Equal(got, w) {
@@ -107,7 +108,7 @@ func TestMergeAndUndoReachIncrementalCredits(t *testing.T) {
 		}
 		recompute(t, s, credits.Incremental, now2)
 		check("after the merge", merged)
-		for _, kind := range store.ConversionKinds {
+		for _, kind := range credits.ConversionKinds {
 			convs, _ := snapshot(t, s, kind)
 			for _, c := range convs {
 				if c.PersonID == 2 {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/routing"
-	"github.com/revloop/revloop/internal/store"
 )
 
 // Routing in the demo: the company hands every MQL to sales with a
@@ -349,11 +348,11 @@ func (g *gen) buildRouting() *demoRouting {
 		a := &dr.assignments[i]
 		for _, at := range back[a.person] {
 			if at >= a.assigned && (next[a.person] == 0 || at <= next[a.person]) && (a.supersededAt == 0 || at < a.supersededAt) {
-				a.supersededAt, a.closedReason = at, store.ClosedRecycled
+				a.supersededAt, a.closedReason = at, model.ClosedRecycled
 			}
 		}
 		if a.supersededAt == 0 && next[a.person] != 0 {
-			a.supersededAt, a.closedReason = next[a.person], store.ClosedReassigned
+			a.supersededAt, a.closedReason = next[a.person], model.ClosedReassigned
 		}
 		next[a.person] = a.assigned
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/routing"
-	"github.com/revloop/revloop/internal/store"
 )
 
 // checkRouting checks the demo's routing story: due times follow the
@@ -15,7 +15,7 @@ import (
 // worked), each breach has one escalation task for the owner's manager, and
 // first follow-ups are the first activities after the assignment.
 func checkRouting(t *testing.T, w world) {
-	stored, err := w.s.ActiveRuleSet(ctx, store.RoutingRuleSets)
+	stored, err := w.s.ActiveRuleSet(ctx, model.RoutingRuleSets)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -620,7 +620,7 @@ func (r Resolver) keepApart(p *store.ProcessTx, ev *model.Event, person int64, i
 		}
 	}
 	res.Conflicts++
-	return p.RecordConflict(store.IdentityConflict{PersonA: person, PersonB: other, EventID: ev.ID,
+	return p.RecordConflict(model.IdentityConflict{PersonA: person, PersonB: other, EventID: ev.ID,
 		Type: c.kind, ValueA: c.mine, ValueB: c.theirs,
 		Reason: fmt.Sprintf("event %d, sent with a browser write key, gives person %d a second %s identifier; kept apart as person %d", ev.ID, person, c.kind, other)})
 }
@@ -661,7 +661,7 @@ func (r Resolver) join(p *store.ProcessTx, ev *model.Event, person, other int64,
 		return err
 	}
 	if clash != nil || undone {
-		c := store.IdentityConflict{PersonA: person, PersonB: other, EventID: ev.ID}
+		c := model.IdentityConflict{PersonA: person, PersonB: other, EventID: ev.ID}
 		if clash != nil {
 			c.Type, c.ValueA, c.ValueB = clash.kind, clash.mine, clash.theirs
 			c.Reason = fmt.Sprintf("event %d links persons %d and %d, which hold different %s identifiers", ev.ID, person, other, clash.kind)

@@ -71,7 +71,7 @@ func inputError(err error) error {
 // Result says what an import did. AlreadyImported means the same file was
 // imported before (Import is then that earlier import) and nothing changed.
 type Result struct {
-	store.Import
+	model.Import
 	Encoding        string   `json:"encoding"`
 	AlreadyImported bool     `json:"already_imported"`
 	Notes           []string `json:"notes,omitempty"`
@@ -439,14 +439,14 @@ func (r *Run) costs(ctx context.Context) (Result, error) {
 		}
 		p.notes.add("%s", note)
 	}
-	rec := store.Import{Kind: "costs", FileHash: r.hash, FileName: r.name, Layout: p.layout.Name, RowsRead: p.read, RowsSkipped: p.skipped,
+	rec := model.Import{Kind: "costs", FileHash: r.hash, FileName: r.name, Layout: p.layout.Name, RowsRead: p.read, RowsSkipped: p.skipped,
 		RowsNew: cp.New, RowsUpdated: cp.Updated, RowsSame: cp.Same, CreatedAt: im.now()}
 	return r.finish(ctx, rec, p.enc, p.notes.all())
 }
 
-func (r *Run) finish(ctx context.Context, rec store.Import, enc string, notes []string) (Result, error) {
+func (r *Run) finish(ctx context.Context, rec model.Import, enc string, notes []string) (Result, error) {
 	var res Result
-	_, err := r.im.Store.FinishImport(ctx, r.JobID, rec, func(got store.Import) any {
+	_, err := r.im.Store.FinishImport(ctx, r.JobID, rec, func(got model.Import) any {
 		res = Result{Import: got, Encoding: enc, Notes: notes}
 		return res
 	})
@@ -660,7 +660,7 @@ func (r *Run) events(ctx context.Context) (Result, error) {
 	if nsuppressed > 0 {
 		nb.add("%d rows not imported: they name a person who was erased or withdrew consent to tracking", nsuppressed)
 	}
-	rec := store.Import{Kind: "events", FileHash: r.hash, FileName: r.name, Layout: "events", RowsRead: rows, RowsNew: cp.New, RowsSame: cp.Same, CreatedAt: now}
+	rec := model.Import{Kind: "events", FileHash: r.hash, FileName: r.name, Layout: "events", RowsRead: rows, RowsNew: cp.New, RowsSame: cp.Same, CreatedAt: now}
 	return r.finish(ctx, rec, enc, nb.all())
 }
 

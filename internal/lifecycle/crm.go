@@ -134,8 +134,8 @@ func OrderContactMoves(now time.Time, order string, orderedAt time.Time) store.C
 }
 
 func contactMoves(now time.Time, order string, orderedAt time.Time) store.ContactMoves {
-	return func(o store.OpportunityRecord, created bool) []store.StageMove {
-		var out []store.StageMove
+	return func(o model.OpportunityRecord, created bool) []model.StageMove {
+		var out []model.StageMove
 		target := model.StageOpportunity
 		if o.Stage == model.OppStageClosedWon || order != "" {
 			target = model.StageCustomer
@@ -174,7 +174,7 @@ func contactMoves(now time.Time, order string, orderedAt time.Time) store.Contac
 				if Check(from, step, reason, ActorSystem) != nil {
 					continue
 				}
-				out = append(out, store.StageMove{PersonID: c.PersonID, From: from, To: step, At: at, Reason: reason, Actor: ActorSystem})
+				out = append(out, model.StageMove{PersonID: c.PersonID, From: from, To: step, At: at, Reason: reason, Actor: ActorSystem})
 				from, since = step, &at
 			}
 		}

@@ -5,8 +5,9 @@
 // (model.LifecycleStages, Stage.Rank), below the store, so that identity
 // merges keep the further stage by the same order (model.FurtherStage).
 //
-// Forward moves may be automatic (a score crossing the MQL threshold, an
-// SDR accepting, an opportunity created or won). Every other move — back
+// Forward moves may be automatic (a known visitor filling in a form, a
+// score crossing the MQL threshold, an SDR accepting, an opportunity
+// created or won). Every other move — back
 // down the order, into or out of a side state — needs a person or an
 // explicit rule behind it, and a reason.
 package lifecycle
@@ -24,11 +25,12 @@ import (
 
 // Actor prefixes: who moved a person.
 const (
-	ActorUser    = "user:"   // a person, by user id: "user:12"
-	ActorAPIKey  = "apikey:" // a person working through an API key, by key name: "apikey:crm-sync"
-	ActorRule    = "rule:"   // an explicit rule, by name: "rule:recycle-after-90d"
-	ActorScoring = "scoring" // the scoring engine crossing the MQL threshold
-	ActorSystem  = "system"  // automatic forward moves (opportunity created, won)
+	ActorUser       = "user:"             // a person, by user id: "user:12"
+	ActorAPIKey     = "apikey:"           // a person working through an API key, by key name: "apikey:crm-sync"
+	ActorRule       = "rule:"             // an explicit rule, by name: "rule:recycle-after-90d"
+	ActorScoring    = "scoring"           // the scoring engine crossing the MQL threshold
+	ActorSystem     = "system"            // automatic forward moves (opportunity created, won)
+	ActorProcessing = "system:processing" // event processing making a lead of a visitor
 )
 
 // ByPerson reports whether actor is a person: a logged-in user or someone
@@ -84,9 +86,19 @@ func Move(ctx context.Context, s *store.Store, personID int64, from, to model.St
 	if err := Check(from, to, reason, actor); err != nil {
 		return false, err
 	}
-	ok, err := s.MoveStages(ctx, []store.StageMove{{PersonID: personID, From: from, To: to, At: at, Reason: reason, Actor: actor, RuleVersion: ruleVersion}})
+	ok, err := s.MoveStages(ctx, []model.StageMove{{PersonID: personID, From: from, To: to, At: at, Reason: reason, Actor: actor, RuleVersion: ruleVersion}})
 	if err != nil {
 		return false, err
 	}
 	return ok[0], nil
+}
+
+// LeadMove is the move that makes a visitor a lead: event processing
+// decides it when a known person fills in a form or is identified with an
+// email, at the event's time, with a reason that names the event. It is a
+// forward move like any other (Check allows it) and is written with the
+// same history; processing applies it with the rest of its batch
+// (store.ProcessTx.MoveStage).
+func LeadMove(personID int64, at time.Time, reason string) model.StageMove {
+	return model.StageMove{PersonID: personID, From: model.StageVisitor, To: model.StageLead, At: at, Reason: reason, Actor: ActorProcessing}
 }

@@ -56,6 +56,22 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestLeadMove(t *testing.T) {
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	m := LeadMove(7, at, "form fill: Demo Requested (event 12)")
+	want := model.StageMove{PersonID: 7, From: model.StageVisitor, To: model.StageLead, At: at,
+		Reason: "form fill: Demo Requested (event 12)", Actor: ActorProcessing}
+	if m != want {
+		t.Fatalf("LeadMove = %+v, want %+v", m, want)
+	}
+	if err := Check(m.From, m.To, m.Reason, m.Actor); err != nil {
+		t.Fatalf("a lead move must pass the check every move passes: %v", err)
+	}
+	if ByPerson(m.Actor) || ByRule(m.Actor) {
+		t.Fatalf("actor %q is neither a person nor a rule", m.Actor)
+	}
+}
+
 func TestParseAmount(t *testing.T) {
 	cases := []struct {
 		raw  string
@@ -192,15 +208,15 @@ func TestDecide(t *testing.T) {
 				if q.RuleVersion != 7 || !q.At.Equal(now) {
 					t.Errorf("set %+v: want version 7 at now", q)
 				}
-				if q.Field == store.FieldGrade {
+				if q.Field == model.FieldGrade {
 					got.grade, got.gradeBy = q.Value, q.Actor
 				} else {
 					got.class, got.classBy = q.Value, q.Actor
 				}
-				if q.KeepManual && q.Field == store.FieldGrade {
+				if q.KeepManual && q.Field == model.FieldGrade {
 					got.keepManual = true
 				}
-				if !q.KeepManual && q.Field == store.FieldSDRClass {
+				if !q.KeepManual && q.Field == model.FieldSDRClass {
 					t.Errorf("sdr class set without KeepManual")
 				}
 			}

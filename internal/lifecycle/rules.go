@@ -367,8 +367,8 @@ func containsFold(list []string, v string) bool {
 
 // Decision is what the rules decide for one person.
 type Decision struct {
-	Sets []store.QualificationSet
-	Move *store.StageMove
+	Sets []model.QualificationSet
+	Move *model.StageMove
 }
 
 // Decide applies the rule set to one person at now. version is the rule
@@ -395,21 +395,21 @@ func (rs RuleSet) Decide(p store.LifecyclePerson, now time.Time, version int64) 
 			reason = "rule " + r.Name
 		}
 		set := func(field, value string) {
-			d.Sets = append(d.Sets, store.QualificationSet{PersonID: p.ID, Field: field, Value: value, At: now,
+			d.Sets = append(d.Sets, model.QualificationSet{PersonID: p.ID, Field: field, Value: value, At: now,
 				Actor: actor, Reason: reason, RuleVersion: version, KeepManual: !r.OverrideManual})
 		}
 		if wantsGrade {
 			gradeDone = true
-			set(store.FieldGrade, r.Set.Grade)
+			set(model.FieldGrade, r.Set.Grade)
 		}
 		if wantsClass {
 			classDone = true
-			set(store.FieldSDRClass, r.Set.SDRClass)
+			set(model.FieldSDRClass, r.Set.SDRClass)
 		}
 		if wantsMove {
 			moveDone = true
 			if Check(p.Stage, r.MoveTo, reason, actor) == nil {
-				d.Move = &store.StageMove{PersonID: p.ID, From: p.Stage, To: r.MoveTo, At: now, Reason: reason, Actor: actor}
+				d.Move = &model.StageMove{PersonID: p.ID, From: p.Stage, To: r.MoveTo, At: now, Reason: reason, Actor: actor}
 			}
 		}
 	}
@@ -418,10 +418,10 @@ func (rs RuleSet) Decide(p store.LifecyclePerson, now time.Time, version int64) 
 
 // ActiveRules reads the rule set in force: version 0 and no rules when none
 // was saved.
-func ActiveRules(ctx context.Context, s *store.Store) (RuleSet, store.RuleSet, error) {
-	saved, err := s.ActiveRuleSet(ctx, store.LifecycleRuleSets)
+func ActiveRules(ctx context.Context, s *store.Store) (RuleSet, model.RuleSet, error) {
+	saved, err := s.ActiveRuleSet(ctx, model.LifecycleRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
-		return RuleSet{Rules: []Rule{}}, store.RuleSet{Rules: []byte(`{"rules":[]}`)}, nil
+		return RuleSet{Rules: []Rule{}}, model.RuleSet{Rules: []byte(`{"rules":[]}`)}, nil
 	}
 	if err != nil {
 		return RuleSet{}, saved, err
@@ -508,7 +508,7 @@ func runRules(ctx context.Context, s *store.Store, only []int64, now time.Time) 
 			switch {
 			case !ok && batch[j].KeepManual:
 				res.KeptManual++ // a person set it since the read
-			case ok && batch[j].Field == store.FieldGrade:
+			case ok && batch[j].Field == model.FieldGrade:
 				res.GradeChanges++
 			case ok:
 				res.SDRClassChanges++
@@ -537,8 +537,8 @@ func runRules(ctx context.Context, s *store.Store, only []int64, now time.Time) 
 // already settles (evaluated, kept manual).
 type runPlan struct {
 	RunResult
-	sets    []store.QualificationSet
-	moves   []store.StageMove
+	sets    []model.QualificationSet
+	moves   []model.StageMove
 	persons map[int64]store.LifecyclePerson
 }
 
@@ -562,7 +562,7 @@ func plan(ctx context.Context, s *store.Store, rs RuleSet, version int64, only [
 		changed := false
 		for _, q := range d.Sets {
 			cur, by := person.Grade, person.GradeSetBy
-			if q.Field == store.FieldSDRClass {
+			if q.Field == model.FieldSDRClass {
 				cur, by = person.SDRClass, person.SDRClassSetBy
 			}
 			if cur == q.Value {
@@ -625,7 +625,7 @@ func PreviewRules(ctx context.Context, s *store.Store, rs RuleSet, now time.Time
 	}
 	for _, q := range p.sets {
 		before := p.persons[q.PersonID].Grade
-		if q.Field == store.FieldGrade {
+		if q.Field == model.FieldGrade {
 			out.GradeChanges++
 		} else {
 			out.SDRClassChanges++

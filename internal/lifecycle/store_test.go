@@ -156,7 +156,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 			[]any{int64(2), int64(24), day0.AddDate(0, 0, 1), "form_submit", "direct", "https://www.x.cn/demo/?src=nav"},
 			[]any{int64(3), int64(23), day0.AddDate(0, 0, 1), "form_submit", "direct", "https://www.x.cn/demolition"})
 		w.load(t, s)
-		if _, err := s.SetQualifications(ctx, []store.QualificationSet{{PersonID: 23, Field: store.FieldGrade, Value: "B", At: day0, Actor: "user:1", Reason: "met them at the fair"}}); err != nil {
+		if _, err := s.SetQualifications(ctx, []model.QualificationSet{{PersonID: 23, Field: model.FieldGrade, Value: "B", At: day0, Actor: "user:1", Reason: "met them at the fair"}}); err != nil {
 			t.Fatal(err)
 		}
 		rules := `{"rules": [
@@ -180,7 +180,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 		if q, err := s.PersonQualification(ctx, 22); err != nil || q.Grade != "" || stageOf(t, s, 21) != model.StageMQL {
 			t.Fatalf("the preview wrote: %+v %v, 21 in %s", q, err, stageOf(t, s, 21))
 		}
-		v1, err := s.SaveRuleSet(ctx, store.LifecycleRuleSets, []byte(rules), "user:1", day0, nil)
+		v1, err := s.SaveRuleSet(ctx, model.LifecycleRuleSets, []byte(rules), "user:1", day0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 		if len(h) != 1 || h[0].Actor != "rule:recycle" || h[0].Reason != "no activity for 45 days" || !h[0].ChangedAt.Equal(day0.AddDate(0, 0, 50)) {
 			t.Fatalf("history of 21: %+v", h)
 		}
-		for id, want := range map[int64]store.PersonQualification{
+		for id, want := range map[int64]model.PersonQualification{
 			22: {Grade: "C", GradeSetBy: "rule:leads-c"},
 			23: {Grade: "B", GradeSetBy: "user:1"},
 			24: {Grade: "A", GradeSetBy: "rule:demo-a", SDRClass: "sql", SDRClassSetBy: "rule:demo-a"},
@@ -226,7 +226,7 @@ func TestRunRulesRecycleAndManualValues(t *testing.T) {
 
 		// A rule that says so overrides the hand-set grade.
 		rules2 := `{"rules": [{"name": "leads-c", "when": {"stage_in": ["lead"]}, "set": {"grade": "C"}, "override_manual": true}]}`
-		v2, err := s.SaveRuleSet(ctx, store.LifecycleRuleSets, []byte(rules2), "user:1", day0.AddDate(0, 0, 60), nil)
+		v2, err := s.SaveRuleSet(ctx, model.LifecycleRuleSets, []byte(rules2), "user:1", day0.AddDate(0, 0, 60), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

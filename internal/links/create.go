@@ -34,31 +34,31 @@ func (e *InputError) Error() string { return e.Msg }
 // utm_campaign is the campaign code; a link with a promoter is
 // utm_medium=employee_sharing, utm_source=revloop_link otherwise
 // utm_medium=tracked_link; a link with a card id, utm_content=card-ID.
-func Create(ctx context.Context, st *store.Store, req Request, now time.Time) (store.TrackedLink, error) {
+func Create(ctx context.Context, st *store.Store, req Request, now time.Time) (model.TrackedLink, error) {
 	bad := func(format string, args ...any) error { return &InputError{Msg: fmt.Sprintf(format, args...)} }
 	code := strings.TrimSpace(req.Campaign)
 	if code == "" {
-		return store.TrackedLink{}, bad("campaign is required (a campaign code)")
+		return model.TrackedLink{}, bad("campaign is required (a campaign code)")
 	}
 	c, err := st.LinkCampaignByCode(ctx, code)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.TrackedLink{}, bad("campaign %q does not exist", clipText(code, 100))
+		return model.TrackedLink{}, bad("campaign %q does not exist", clipText(code, 100))
 	}
 	if err != nil {
-		return store.TrackedLink{}, err
+		return model.TrackedLink{}, err
 	}
 	target := strings.TrimSpace(req.URL)
 	if target == "" {
 		target = c.LandingURL
 	}
 	if target == "" {
-		return store.TrackedLink{}, bad("url is required: campaign %s has no landing URL", c.Code)
+		return model.TrackedLink{}, bad("url is required: campaign %s has no landing URL", c.Code)
 	}
 	u, err := ParseTarget(target)
 	if err != nil {
-		return store.TrackedLink{}, bad("%v", err)
+		return model.TrackedLink{}, bad("%v", err)
 	}
-	l := store.TrackedLink{CampaignID: c.ID, CampaignCode: c.Code, TargetURL: u.String(), CardID: model.CleanText(req.CardID),
+	l := model.TrackedLink{CampaignID: c.ID, CampaignCode: c.Code, TargetURL: u.String(), CardID: model.CleanText(req.CardID),
 		UTMSource: model.CleanText(req.UTMSource), UTMMedium: model.CleanText(req.UTMMedium), UTMCampaign: model.CleanText(req.UTMCamp),
 		UTMTerm: model.CleanText(req.UTMTerm), UTMContent: model.CleanText(req.UTMContent), CreatedAt: now}
 	if len(l.CardID) > 100 {

@@ -310,6 +310,10 @@ type Order struct {
 	OrderedAt     time.Time
 }
 
+// OrderKinds are the kinds of orders a CRM sends: a first purchase, a
+// renewal, an upsell to an existing customer.
+var OrderKinds = []string{"new", "renewal", "upsell"}
+
 // StageChange is one step of a person's lifecycle history.
 type StageChange struct {
 	PersonID    int64
@@ -317,7 +321,7 @@ type StageChange struct {
 	ToStage     Stage
 	ChangedAt   time.Time
 	Reason      string
-	Actor       string // "user:ID", "rule:NAME", "scoring", "system"; empty in history loaded from elsewhere
+	Actor       string // "user:ID", "rule:NAME", "scoring", "system", "system:processing"; empty in history loaded from elsewhere
 	RuleVersion int64  // the scoring rule version that moved the person, 0 if none
 }
 

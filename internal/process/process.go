@@ -22,6 +22,7 @@ import (
 
 	"github.com/revloop/revloop/internal/channel"
 	"github.com/revloop/revloop/internal/identity"
+	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -32,7 +33,7 @@ const batchSize = 1000
 // ChannelRules returns the channel rules in force: the saved ones, or
 // the defaults when none were saved.
 func ChannelRules(ctx context.Context, s *store.Store) (*channel.RuleSet, error) {
-	saved, err := s.ActiveRuleSet(ctx, store.ChannelRuleSets)
+	saved, err := s.ActiveRuleSet(ctx, model.ChannelRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
 		return channel.Load(nil)
 	}
@@ -244,7 +245,7 @@ func (p *Processor) Process(tx *store.ProcessTx, ev *model.Event) error {
 			}
 		}
 		if reason != "" {
-			if _, err := tx.MakeLead(res.PersonID, ev.Timestamp, reason); err != nil {
+			if _, err := tx.MoveStage(lifecycle.LeadMove(res.PersonID, ev.Timestamp, reason)); err != nil {
 				return fmt.Errorf("make lead: %w", err)
 			}
 		}

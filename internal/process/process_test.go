@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/channel"
+	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
@@ -85,7 +86,7 @@ func processAll(t *testing.T, s *store.Store) int {
 	return n
 }
 
-func person(t *testing.T, s *store.Store, typ model.IdentityType, v string) store.PersonDetail {
+func person(t *testing.T, s *store.Store, typ model.IdentityType, v string) model.PersonDetail {
 	t.Helper()
 	p, err := s.PersonByIdentity(ctx, typ, v)
 	if err != nil {
@@ -104,7 +105,7 @@ func count(t *testing.T, s *store.Store, query string) int64 {
 	return n
 }
 
-func identifiers(p store.PersonDetail) string {
+func identifiers(p model.PersonDetail) string {
 	var out []string
 	for _, i := range p.Identities {
 		out = append(out, string(i.Type)+":"+i.Value)
@@ -156,6 +157,58 @@ func TestAnonymousTouchesJoinIdentifiedPerson(t *testing.T) {
 		}
 		if tl[0].Channel != "paid_search" || tl[1].Channel != "direct" || tl[2].Type != "identify" || tl[2].Channel != "" {
 			t.Fatalf("timeline channels: %+v", tl)
+		}
+	})
+}
+
+// TestLeadsAreStageMoves checks that a lead made by processing is a stage
+// move like any other, with a history row that says who moved the person
+// and why: for a person new in the batch and for one an earlier batch
+// stored.
+func TestLeadsAreStageMoves(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFeed(t, s)
+		f.identify("a1", "u1", 0, `{"email":"han.mei@acme.cn"}`)
+		f.page("a2", "u2", "https://www.revloop.cn/", "", 1)
+		processAll(t, s)
+		f.track("a2", "u2", "Demo Requested", 5, `{}`)
+		processAll(t, s)
+		for _, c := range []struct {
+			typ    model.IdentityType
+			value  string
+			at     time.Time
+			reason string
+		}{
+			{model.IdentityEmail, "han.mei@acme.cn", t0, "identified with an email (event "},
+			{model.IdentityUserID, "u2", t0.Add(5 * time.Minute), "form fill: Demo Requested (event "},
+		} {
+			p := person(t, s, c.typ, c.value)
+			if p.Stage != model.StageLead || !p.StageAt.Equal(c.at) || p.LeadAt == nil || !p.LeadAt.Equal(c.at) {
+				t.Fatalf("%s: stage %s at %v, lead at %v; want lead at %v", c.value, p.Stage, p.StageAt, p.LeadAt, c.at)
+			}
+			hist, err := s.StageHistory(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hist) != 1 {
+				t.Fatalf("%s: history %+v, want one change", c.value, hist)
+			}
+			h := hist[0]
+			if h.FromStage != model.StageVisitor || h.ToStage != model.StageLead || !h.ChangedAt.Equal(c.at) ||
+				h.Actor != lifecycle.ActorProcessing || !strings.HasPrefix(h.Reason, c.reason) || h.RuleVersion != 0 {
+				t.Fatalf("%s: stage change %+v, want visitor → lead at %v by %s because %q...", c.value, h, c.at, lifecycle.ActorProcessing, c.reason)
+			}
+			if err := lifecycle.Check(h.FromStage, h.ToStage, h.Reason, h.Actor); err != nil {
+				t.Fatalf("%s: the lead's move fails the check other moves pass: %v", c.value, err)
+			}
+		}
+		// A replay finds both past visitor and moves nobody again.
+		if _, err := s.ReplayEvents(ctx, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		processAll(t, s)
+		if n := count(t, s, "SELECT COUNT(*) FROM stage_changes"); n != 2 {
+			t.Fatalf("%d stage changes after a replay, want 2", n)
 		}
 	})
 }
@@ -503,7 +556,7 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SaveRuleSet(ctx, store.ChannelRuleSets, []byte(custom), "test", time.Now(), nil); err != nil {
+		if _, err := s.SaveRuleSet(ctx, model.ChannelRuleSets, []byte(custom), "test", time.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
 		res, err := process.Reclassify(ctx, s, parsed, nil)

@@ -63,7 +63,7 @@ func identify(key int64, user string, bot bool, traits string) model.Event {
 	return model.Event{Type: model.EventIdentify, UserID: user, WriteKeyID: key, Bot: bot, Payload: []byte(`{"traits":` + traits + `}`)}
 }
 
-func identityList(p store.PersonDetail) string {
+func identityList(p model.PersonDetail) string {
 	var out []string
 	for _, i := range p.Identities {
 		out = append(out, string(i.Type)+":"+i.Value)

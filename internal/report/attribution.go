@@ -52,11 +52,11 @@ const noneKey = "(none)"
 // AttributionQuery is a parsed request.
 type AttributionQuery struct {
 	Model      attribution.Model
-	Conversion store.ConversionKind
+	Conversion model.ConversionKind
 	By         string
-	Window     store.Window
-	Lookback   time.Duration
-	OrderKind  string // conversion=order only: new, renewal or upsell; empty for all
+	Window     model.Window
+	Lookback   time.Duration // ≤ 0: credits.DefaultLookback
+	OrderKind  string        // conversion=order only: new, renewal or upsell; empty for all
 }
 
 // AttributionRow is one line of the response.
@@ -82,7 +82,7 @@ type PipelineSplit struct {
 // Attribution is the body of GET /api/v1/attribution.
 type Attribution struct {
 	Model        attribution.Model    `json:"model"`
-	Conversion   store.ConversionKind `json:"conversion"`
+	Conversion   model.ConversionKind `json:"conversion"`
 	OrderKind    string               `json:"order_kind,omitempty"`
 	By           string               `json:"by"`
 	From         *time.Time           `json:"from"`
@@ -132,7 +132,7 @@ func idKey(id int64) string {
 // defined on the window's journeys and always computed on request;
 // shapley's channel totals are its per-touch shares summed.
 func storedColumn(aq AttributionQuery) (int, bool) {
-	if aq.Lookback != store.DefaultLookback {
+	if aq.Lookback != credits.DefaultLookback {
 		return 0, false
 	}
 	if aq.By == "channel" && (aq.Model == attribution.Markov || aq.Model == attribution.ShapleyRate) {
@@ -147,6 +147,9 @@ func storedColumn(aq AttributionQuery) (int, bool) {
 // caller, for the per-caller rate). A computation refused by the bounds
 // is ErrBusy or a *RateError; a model refusing the data a *ModelError.
 func (a *Attributor) Attribute(ctx context.Context, who string, aq AttributionQuery) (*Attribution, error) {
+	if aq.Lookback <= 0 {
+		aq.Lookback = credits.DefaultLookback
+	}
 	if col, ok := storedColumn(aq); ok {
 		current, asOf, err := a.store.CreditsCurrent(ctx, aq.Conversion, aq.Window)
 		if err != nil {
@@ -207,7 +210,7 @@ func (a *Attributor) newResponse(aq AttributionQuery) *Attribution {
 	res := &Attribution{Model: aq.Model, Conversion: aq.Conversion, OrderKind: aq.OrderKind, By: aq.By,
 		From: utcPtr(aq.Window.From), To: utcPtr(aq.Window.To), LookbackDays: int(aq.Lookback / (24 * time.Hour)),
 		Currency: "CNY", Rows: []AttributionRow{}, Source: "computed"}
-	if aq.Conversion == store.ConvOpportunity || aq.Conversion == store.ConvWon || aq.Conversion == store.ConvOrder {
+	if aq.Conversion == model.ConvOpportunity || aq.Conversion == model.ConvWon || aq.Conversion == model.ConvOrder {
 		res.Sourced, res.Influenced = &PipelineSplit{}, &PipelineSplit{}
 	}
 	return res
@@ -570,7 +573,7 @@ type CreditedChannel struct {
 // ByChannel credits the window's opportunities and orders by channel with
 // m, in the order of model.Channels (channels outside it after, sorted).
 // who names the caller, as for Attribute.
-func (a *Attributor) ByChannel(ctx context.Context, who string, m attribution.Model, win store.Window) (*ChannelTable, error) {
+func (a *Attributor) ByChannel(ctx context.Context, who string, m attribution.Model, win model.Window) (*ChannelTable, error) {
 	v := &ChannelTable{Model: m}
 	rows := map[model.Channel]*CreditedChannel{}
 	get := func(ch string) *CreditedChannel {
@@ -581,13 +584,13 @@ func (a *Attributor) ByChannel(ctx context.Context, who string, m attribution.Mo
 		return rows[c]
 	}
 	// The two computations read separately; run them side by side.
-	kinds := []store.ConversionKind{store.ConvOpportunity, store.ConvOrder}
+	kinds := []model.ConversionKind{model.ConvOpportunity, model.ConvOrder}
 	results := make([]*Attribution, len(kinds))
 	errs := make([]error, len(kinds))
 	var wg sync.WaitGroup
 	for i, kind := range kinds {
 		wg.Go(func() {
-			results[i], errs[i] = a.Attribute(ctx, who, AttributionQuery{Model: m, Conversion: kind, By: "channel", Window: win, Lookback: store.DefaultLookback})
+			results[i], errs[i] = a.Attribute(ctx, who, AttributionQuery{Model: m, Conversion: kind, By: "channel", Window: win, Lookback: credits.DefaultLookback})
 		})
 	}
 	wg.Wait()
@@ -601,7 +604,7 @@ func (a *Attributor) ByChannel(ctx context.Context, who string, m attribution.Mo
 				continue
 			}
 			c := get(row.Key)
-			if kind == store.ConvOpportunity {
+			if kind == model.ConvOpportunity {
 				c.Opportunities, c.Pipeline = row.Conversions, row.Value
 				v.Total.Opportunities += row.Conversions
 				v.Total.Pipeline += row.Value
@@ -610,7 +613,7 @@ func (a *Attributor) ByChannel(ctx context.Context, who string, m attribution.Mo
 				v.Total.WonRevenue += row.Value
 			}
 		}
-		if kind == store.ConvOpportunity {
+		if kind == model.ConvOpportunity {
 			v.Sourced, v.Influenced = *res.Sourced, *res.Influenced
 		}
 	}

@@ -97,7 +97,7 @@ type Funnel struct {
 }
 
 // Funnel counts the lifecycle stages in w.
-func (r Reporter) Funnel(ctx context.Context, w store.Window, mode FunnelMode) (Funnel, error) {
+func (r Reporter) Funnel(ctx context.Context, w model.Window, mode FunnelMode) (Funnel, error) {
 	var counts map[model.Stage]int64
 	var err error
 	switch mode {
@@ -139,7 +139,7 @@ type ChannelRow struct {
 }
 
 // Channels returns the by-channel table for w, plus a total row.
-func (r Reporter) Channels(ctx context.Context, w store.Window) ([]ChannelRow, ChannelRow, error) {
+func (r Reporter) Channels(ctx context.Context, w model.Window) ([]ChannelRow, ChannelRow, error) {
 	rows, err := r.Store.ChannelSummary(ctx, w)
 	if err != nil {
 		return nil, ChannelRow{}, err

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
-	"github.com/revloop/revloop/internal/store"
 )
 
 // Report is the follow-up SLA report of a window: per owner and per team,
@@ -224,7 +223,7 @@ func (r *Router) Report(ctx context.Context, from, to time.Time) (*Report, error
 	return rep, nil
 }
 
-func (row *ReportRow) add(a store.Assignment, clock *Clock, now time.Time, working map[model.Stage]bool) {
+func (row *ReportRow) add(a model.Assignment, clock *Clock, now time.Time, working map[model.Stage]bool) {
 	row.Assigned++
 	if a.BreachedAt != nil {
 		row.Breached++

@@ -39,7 +39,7 @@ func (r *Router) now() time.Time {
 
 // Rules returns the active rule set (the defaults when none was saved).
 func (r *Router) Rules(ctx context.Context) (*RuleSet, error) {
-	stored, err := r.Store.ActiveRuleSet(ctx, store.RoutingRuleSets)
+	stored, err := r.Store.ActiveRuleSet(ctx, model.RoutingRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
 		return Default(), nil
 	}
@@ -70,7 +70,7 @@ func WorkingStages(trigger model.Stage) []model.Stage {
 }
 
 // Users converts the store's users for Decide.
-func Users(us []store.RoutingUser) []User {
+func Users(us []model.RoutingUser) []User {
 	out := make([]User, len(us))
 	for i, u := range us {
 		out[i] = User{ID: u.ID, Email: u.Email, Team: u.Team, ManagerID: u.ManagerID, Capacity: u.Capacity, Open: u.Open,
@@ -89,7 +89,7 @@ type AssignResult struct {
 // plan is what one assignment run would write.
 type plan struct {
 	leads   []store.PendingLead
-	as      []store.NewAssignment // for the leads somebody takes, in lead order
+	as      []model.NewAssignment // for the leads somebody takes, in lead order
 	waiting []store.PendingLead   // the leads nobody could take
 	cursors map[string]int64      // the round-robin turns that moved
 	users   []User
@@ -128,7 +128,7 @@ func (r *Router) plan(ctx context.Context, rs *RuleSet, now time.Time) (plan, er
 				users[i].Open++
 			}
 		}
-		p.as = append(p.as, store.NewAssignment{PersonID: l.PersonID, UserID: d.UserID, Rule: d.Rule, RuleSetID: rs.Version,
+		p.as = append(p.as, model.NewAssignment{PersonID: l.PersonID, UserID: d.UserID, Rule: d.Rule, RuleSetID: rs.Version,
 			AssignedBy: ActorRouting, AssignedAt: now, DueAt: due, EnteredAt: l.EnteredAt})
 	}
 	p.cursors = map[string]int64{}
@@ -233,7 +233,7 @@ func (r *Router) Preview(ctx context.Context, rs *RuleSet, sample int) (Preview,
 		}
 		return ""
 	}
-	to := make(map[int64]store.NewAssignment, len(p.as))
+	to := make(map[int64]model.NewAssignment, len(p.as))
 	for _, a := range p.as {
 		to[a.PersonID] = a
 		if a.UserID != leadOwner(p.leads, a.PersonID) {
@@ -287,7 +287,7 @@ func (r *Router) checkSLA(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	admin := int64(-1)
-	es := make([]store.Escalation, 0, len(due))
+	es := make([]model.Escalation, 0, len(due))
 	for _, b := range due {
 		assignee := b.ManagerID
 		if assignee == 0 {
@@ -298,7 +298,7 @@ func (r *Router) checkSLA(ctx context.Context) (int, error) {
 			}
 			assignee = admin
 		}
-		es = append(es, store.Escalation{AssignmentID: b.AssignmentID, PersonID: b.PersonID, AssigneeID: assignee,
+		es = append(es, model.Escalation{AssignmentID: b.AssignmentID, PersonID: b.PersonID, AssigneeID: assignee,
 			Title: EscalationTitle(b.PersonName, b.UserName), BreachedAt: b.DueAt, TaskDueAt: rs.DueAt(now), CreatedAt: now})
 	}
 	n, err := r.Store.Escalate(ctx, es)
@@ -345,7 +345,7 @@ const maxNote = 4000
 // the sales side (not a viewer, not disabled) at or after the person's
 // current assignment is a follow-up: the earliest one stamps the
 // assignment's first follow-up.
-func (r *Router) LogActivity(ctx context.Context, in NewActivity) (store.Activity, bool, error) {
+func (r *Router) LogActivity(ctx context.Context, in NewActivity) (model.Activity, bool, error) {
 	now := r.now()
 	kind := strings.ToLower(strings.TrimSpace(in.Kind))
 	known := false
@@ -353,32 +353,32 @@ func (r *Router) LogActivity(ctx context.Context, in NewActivity) (store.Activit
 		known = known || k == kind
 	}
 	if !known {
-		return store.Activity{}, false, &InputError{"kind", fmt.Sprintf("%q is not an activity kind: use one of %s", clipText(in.Kind), strings.Join(ActivityKinds, ", "))}
+		return model.Activity{}, false, &InputError{"kind", fmt.Sprintf("%q is not an activity kind: use one of %s", clipText(in.Kind), strings.Join(ActivityKinds, ", "))}
 	}
 	if in.PersonID <= 0 {
-		return store.Activity{}, false, &InputError{"person_id", "want the id of a person"}
+		return model.Activity{}, false, &InputError{"person_id", "want the id of a person"}
 	}
 	if len(in.Note) > maxNote {
-		return store.Activity{}, false, &InputError{"note", fmt.Sprintf("longer than %d bytes", maxNote)}
+		return model.Activity{}, false, &InputError{"note", fmt.Sprintf("longer than %d bytes", maxNote)}
 	}
 	at := in.OccurredAt
 	if at.IsZero() {
 		at = now
 	}
 	if at.After(now.Add(5 * time.Minute)) {
-		return store.Activity{}, false, &InputError{"occurred_at", "is in the future"}
+		return model.Activity{}, false, &InputError{"occurred_at", "is in the future"}
 	}
 	if at.Year() < 2000 {
-		return store.Activity{}, false, &InputError{"occurred_at", "is before the year 2000"}
+		return model.Activity{}, false, &InputError{"occurred_at", "is before the year 2000"}
 	}
 	u, err := r.salesUser(ctx, "user", in.UserID, in.UserEmail)
 	if err != nil {
-		return store.Activity{}, false, err
+		return model.Activity{}, false, err
 	}
 	if err := r.livePerson(ctx, in.PersonID); err != nil {
-		return store.Activity{}, false, err
+		return model.Activity{}, false, err
 	}
-	a := store.Activity{PersonID: in.PersonID, UserID: u.ID, UserEmail: u.Email, UserName: u.Name, Kind: kind, OccurredAt: at,
+	a := model.Activity{PersonID: in.PersonID, UserID: u.ID, UserEmail: u.Email, UserName: u.Name, Kind: kind, OccurredAt: at,
 		Note: strings.TrimSpace(in.Note), CreatedBy: in.By, CreatedAt: now}
 	id, stamped, err := r.Store.AddActivity(ctx, a)
 	a.ID = id
@@ -432,30 +432,30 @@ func (r *Router) livePerson(ctx context.Context, id int64) error {
 
 // Reassign hands a person to a user by hand: the current assignment is
 // superseded and a new one starts its own SLA clock.
-func (r *Router) Reassign(ctx context.Context, personID, userID int64, userEmail, reason, by string) (store.Assignment, error) {
+func (r *Router) Reassign(ctx context.Context, personID, userID int64, userEmail, reason, by string) (model.Assignment, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		return store.Assignment{}, &InputError{"reason", "say why the person is reassigned"}
+		return model.Assignment{}, &InputError{"reason", "say why the person is reassigned"}
 	}
 	if len(reason) > 500 {
-		return store.Assignment{}, &InputError{"reason", "longer than 500 bytes"}
+		return model.Assignment{}, &InputError{"reason", "longer than 500 bytes"}
 	}
 	if err := r.livePerson(ctx, personID); err != nil {
-		return store.Assignment{}, err
+		return model.Assignment{}, err
 	}
 	u, err := r.salesUser(ctx, "user", userID, userEmail)
 	if err != nil {
-		return store.Assignment{}, err
+		return model.Assignment{}, err
 	}
 	rs, err := r.Rules(ctx)
 	if err != nil {
-		return store.Assignment{}, err
+		return model.Assignment{}, err
 	}
 	now := r.now()
-	ids, err := r.Store.SaveAssignments(ctx, []store.NewAssignment{{PersonID: personID, UserID: u.ID, Rule: RuleManual, Reason: reason,
+	ids, err := r.Store.SaveAssignments(ctx, []model.NewAssignment{{PersonID: personID, UserID: u.ID, Rule: RuleManual, Reason: reason,
 		RuleSetID: rs.Version, AssignedBy: by, AssignedAt: now, DueAt: rs.DueAt(now)}}, nil, now)
 	if err != nil {
-		return store.Assignment{}, err
+		return model.Assignment{}, err
 	}
 	return r.Store.AssignmentByID(ctx, ids[0])
 }

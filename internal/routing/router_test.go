@@ -104,7 +104,7 @@ func saveRules(t *testing.T, s *store.Store, body string) {
 	if _, err := routing.Parse([]byte(body)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SaveRuleSet(ctx, store.RoutingRuleSets, []byte(body), "test", time.Now(), nil); err != nil {
+	if _, err := s.SaveRuleSet(ctx, model.RoutingRuleSets, []byte(body), "test", time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -218,7 +218,7 @@ func TestAssignFollowUpAndBreach(t *testing.T) {
 
 		// Person 4 goes back to nurture and returns: a new assignment,
 		// with the round-robin turn carrying on (4 had the last one).
-		if _, err := s.MoveStages(ctx, []store.StageMove{
+		if _, err := s.MoveStages(ctx, []model.StageMove{
 			{PersonID: 4, From: "sql", To: "nurture", At: cst(5, 13, 0), Reason: "not now", Actor: "user:2"},
 			{PersonID: 4, From: "nurture", To: "sql", At: cst(5, 14, 0), Reason: "back", Actor: "user:2"},
 		}); err != nil {
@@ -235,14 +235,14 @@ func TestAssignFollowUpAndBreach(t *testing.T) {
 
 		// Capacity and out-of-office: 3 holds one open lead (person 4) and
 		// may hold one; 4 is away. Person 6 reaches sql and waits.
-		if err := s.SetUserRouting(ctx, 3, store.UserRouting{Team: "east", ManagerID: 2, Capacity: 1}); err != nil {
+		if err := s.SetUserRouting(ctx, 3, model.UserRouting{Team: "east", ManagerID: 2, Capacity: 1}); err != nil {
 			t.Fatal(err)
 		}
 		from, until := cst(5, 14, 0), cst(6, 9, 0)
-		if err := s.SetUserRouting(ctx, 4, store.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &from, BackInOffice: &until}); err != nil {
+		if err := s.SetUserRouting(ctx, 4, model.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &from, BackInOffice: &until}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.MoveStages(ctx, []store.StageMove{{PersonID: 6, From: "mql", To: "sql", At: cst(5, 15, 0), Actor: "user:2"}}); err != nil {
+		if _, err := s.MoveStages(ctx, []model.StageMove{{PersonID: 6, From: "mql", To: "sql", At: cst(5, 15, 0), Actor: "user:2"}}); err != nil {
 			t.Fatal(err)
 		}
 		clock.t = cst(5, 15, 1)
@@ -309,9 +309,9 @@ func TestRoundRobinSurvivesRestarts(t *testing.T) {
 		var order []int64
 		for run := 0; run < 3; run++ {
 			if run > 0 {
-				var moves []store.StageMove
+				var moves []model.StageMove
 				for id := int64(10*run + 1); id <= int64(10*run+10); id++ {
-					moves = append(moves, store.StageMove{PersonID: id, From: "mql", To: "sql", At: cst(5, 10, run), Actor: "user:2"})
+					moves = append(moves, model.StageMove{PersonID: id, From: "mql", To: "sql", At: cst(5, 10, run), Actor: "user:2"})
 				}
 				if _, err := s.MoveStages(ctx, moves); err != nil {
 					t.Fatal(err)
@@ -418,13 +418,13 @@ func TestReportFigures(t *testing.T) {
 		saveRules(t, s, `{"rules": [{"name": "east", "pool": {"team": "east"}}]}`)
 		// Persons 1–5 go to user 3 (team east), 6–8 to user 5 (team north),
 		// all on Monday 09:00, due at 11:00.
-		var as []store.NewAssignment
+		var as []model.NewAssignment
 		for id := int64(1); id <= 8; id++ {
 			u := int64(3)
 			if id > 5 {
 				u = 5
 			}
-			as = append(as, store.NewAssignment{PersonID: id, UserID: u, Rule: "east", AssignedAt: cst(5, 9, 0), DueAt: cst(5, 11, 0)})
+			as = append(as, model.NewAssignment{PersonID: id, UserID: u, Rule: "east", AssignedAt: cst(5, 9, 0), DueAt: cst(5, 11, 0)})
 		}
 		if _, err := s.SaveAssignments(ctx, as, nil, cst(5, 9, 0)); err != nil {
 			t.Fatal(err)
@@ -444,7 +444,7 @@ func TestReportFigures(t *testing.T) {
 		if n, err := rt.CheckSLA(ctx); err != nil || n != 1 {
 			t.Fatalf("breaches %d, %v; want 1 (person 8)", n, err)
 		}
-		if _, err := s.MoveStages(ctx, []store.StageMove{
+		if _, err := s.MoveStages(ctx, []model.StageMove{
 			{PersonID: 2, From: "sql", To: "nurture", At: cst(6, 11, 0), Reason: "budget next year", Actor: "user:3"},
 			{PersonID: 7, From: "sql", To: "lead", At: cst(6, 11, 30), Reason: "not the buyer", Actor: "user:5"},
 		}); err != nil {
@@ -529,17 +529,17 @@ func TestRecycledLeadClosesItsAssignment(t *testing.T) {
 		}
 
 		// Recycled, then back while both users are away.
-		for _, m := range []store.StageMove{
+		for _, m := range []model.StageMove{
 			{PersonID: 1, From: model.StageSQL, To: model.StageNurture, At: cst(5, 11, 0), Reason: "no budget", Actor: "user:3"},
 			{PersonID: 1, From: model.StageNurture, To: model.StageSQL, At: cst(5, 12, 0), Reason: "budget found", Actor: "user:3"},
 		} {
-			if ok, err := s.MoveStages(ctx, []store.StageMove{m}); err != nil || !ok[0] {
+			if ok, err := s.MoveStages(ctx, []model.StageMove{m}); err != nil || !ok[0] {
 				t.Fatalf("move %+v: %v %v", m, ok, err)
 			}
 		}
 		away := cst(5, 11, 30)
 		for _, id := range []int64{3, 4} {
-			if err := s.SetUserRouting(ctx, id, store.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &away}); err != nil {
+			if err := s.SetUserRouting(ctx, id, model.UserRouting{Team: "east", ManagerID: 2, OutOfOffice: &away}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -557,7 +557,7 @@ func TestRecycledLeadClosesItsAssignment(t *testing.T) {
 
 		// Back in office: assigned again, one open assignment.
 		for _, id := range []int64{3, 4} {
-			if err := s.SetUserRouting(ctx, id, store.UserRouting{Team: "east", ManagerID: 2}); err != nil {
+			if err := s.SetUserRouting(ctx, id, model.UserRouting{Team: "east", ManagerID: 2}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -569,7 +569,7 @@ func TestRecycledLeadClosesItsAssignment(t *testing.T) {
 		if err != nil || len(as) != 2 {
 			t.Fatalf("assignments %+v, %v", as, err)
 		}
-		if as[0].SupersededAt == nil || !as[0].SupersededAt.Equal(cst(5, 11, 0)) || as[0].ClosedReason != store.ClosedRecycled || as[1].SupersededAt != nil {
+		if as[0].SupersededAt == nil || !as[0].SupersededAt.Equal(cst(5, 11, 0)) || as[0].ClosedReason != model.ClosedRecycled || as[1].SupersededAt != nil {
 			t.Fatalf("after reassignment: old %+v, new %+v", as[0], as[1])
 		}
 		if rep, err = r.Report(ctx, time.Time{}, time.Time{}); err != nil || rep.Waiting.NotFollowedUp.Count != 1 || rep.Waiting.Unassigned.Count != 0 {

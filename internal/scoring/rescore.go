@@ -29,7 +29,7 @@ type RuleSet struct {
 
 // Active returns the active rule set.
 func Active(ctx context.Context, s *store.Store) (RuleSet, error) {
-	rs, err := s.ActiveRuleSet(ctx, store.ScoringRuleSets)
+	rs, err := s.ActiveRuleSet(ctx, model.ScoringRuleSets)
 	if errors.Is(err, store.ErrNotFound) {
 		return RuleSet{Version: 1, CreatedBy: "default", Rules: Default(), Default: true}, nil
 	}
@@ -41,9 +41,9 @@ func Active(ctx context.Context, s *store.Store) (RuleSet, error) {
 
 // Version returns one rule set by version, or store.ErrNotFound.
 func Version(ctx context.Context, s *store.Store, version int64) (RuleSet, error) {
-	rs, err := s.RuleSetVersion(ctx, store.ScoringRuleSets, version)
+	rs, err := s.RuleSetVersion(ctx, model.ScoringRuleSets, version)
 	if errors.Is(err, store.ErrNotFound) && version == 1 {
-		if _, aerr := s.ActiveRuleSet(ctx, store.ScoringRuleSets); errors.Is(aerr, store.ErrNotFound) {
+		if _, aerr := s.ActiveRuleSet(ctx, model.ScoringRuleSets); errors.Is(aerr, store.ErrNotFound) {
 			return RuleSet{Version: 1, CreatedBy: "default", Rules: Default(), Default: true}, nil
 		}
 	}
@@ -53,7 +53,7 @@ func Version(ctx context.Context, s *store.Store, version int64) (RuleSet, error
 	return ruleSetOf(rs)
 }
 
-func ruleSetOf(rs store.RuleSet) (RuleSet, error) {
+func ruleSetOf(rs model.RuleSet) (RuleSet, error) {
 	r, err := Parse(rs.Rules)
 	if err != nil {
 		return RuleSet{}, fmt.Errorf("stored scoring rules version %d: %w", rs.Version, err)
@@ -64,7 +64,7 @@ func ruleSetOf(rs store.RuleSet) (RuleSet, error) {
 // Save stores rules as the new active version (the default is stored as
 // version 1 first when nothing was saved before). It does not rescore.
 func Save(ctx context.Context, s *store.Store, r *Rules, by string, now time.Time) (RuleSet, error) {
-	saved, err := s.SaveRuleSet(ctx, store.ScoringRuleSets, r.JSON(), by, now, Default().JSON())
+	saved, err := s.SaveRuleSet(ctx, model.ScoringRuleSets, r.JSON(), by, now, Default().JSON())
 	if err != nil {
 		return RuleSet{}, err
 	}
@@ -279,7 +279,7 @@ var mqlOrBeyond = []model.Stage{model.StageMQL, model.StageSQL, model.StageOppor
 // subscriber.
 type computed struct {
 	profiles   []store.ScoringProfile // as read, with the stored score
-	scores     []store.PersonScore    // in the order of profiles
+	scores     []model.PersonScore    // in the order of profiles
 	index      map[int64]int32        // person id → position in profiles
 	candidates []int64
 	activities int
@@ -347,7 +347,7 @@ func compute(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, onl
 	flat = nil
 
 	nowMicro := now.UnixMicro()
-	scores := make([]store.PersonScore, len(profiles))
+	scores := make([]model.PersonScore, len(profiles))
 	var candidates []int64
 	for i := range profiles {
 		sp := &profiles[i]
@@ -355,7 +355,7 @@ func compute(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, onl
 		mine := hits[offsets[i]:offsets[i+1]]
 		sortHits(mine)
 		fit, eng, score := totals(r.fit(&p, nil), r.engagement(mine, nowMicro, nil))
-		scores[i] = store.PersonScore{PersonID: sp.PersonID, Fit: fit, Engagement: eng, Score: score}
+		scores[i] = model.PersonScore{PersonID: sp.PersonID, Fit: fit, Engagement: eng, Score: score}
 		if score >= r.MQLThreshold && (sp.Stage == model.StageLead || sp.Stage == model.StageSubscriber) {
 			candidates = append(candidates, sp.PersonID)
 		}
@@ -392,7 +392,7 @@ func rescore(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, onl
 // mqlMoves are the moves to mql of the candidates who were never in mql
 // or beyond, at now, naming the crossing and the rule version. It only
 // reads.
-func mqlMoves(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c computed) ([]store.StageMove, error) {
+func mqlMoves(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c computed) ([]model.StageMove, error) {
 	if len(c.candidates) == 0 {
 		return nil, nil
 	}
@@ -400,7 +400,7 @@ func mqlMoves(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c 
 	if err != nil {
 		return nil, fmt.Errorf("read stage history: %w", err)
 	}
-	var moves []store.StageMove
+	var moves []model.StageMove
 	for _, id := range c.candidates {
 		if before[id] {
 			continue
@@ -411,14 +411,14 @@ func mqlMoves(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, c 
 		if err := lifecycle.Check(from, model.StageMQL, reason, lifecycle.ActorScoring); err != nil {
 			return nil, err
 		}
-		moves = append(moves, store.StageMove{PersonID: id, From: from, To: model.StageMQL, At: now, Reason: reason,
+		moves = append(moves, model.StageMove{PersonID: id, From: from, To: model.StageMQL, At: now, Reason: reason,
 			Actor: lifecycle.ActorScoring, RuleVersion: rs.Version})
 	}
 	return moves, nil
 }
 
 // applyMoves writes stage moves in parts and counts those applied.
-func applyMoves(ctx context.Context, s *store.Store, moves []store.StageMove) (int, error) {
+func applyMoves(ctx context.Context, s *store.Store, moves []model.StageMove) (int, error) {
 	moved := 0
 	for len(moves) > 0 {
 		part := moves[:min(500, len(moves))]

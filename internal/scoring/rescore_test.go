@@ -102,7 +102,7 @@ func save(t *testing.T, s *store.Store, threshold int) scoring.RuleSet {
 	return rs
 }
 
-func detail(t *testing.T, s *store.Store, id int64) store.PersonDetail {
+func detail(t *testing.T, s *store.Store, id int64) model.PersonDetail {
 	t.Helper()
 	d, err := s.PersonDetail(ctx, id)
 	if err != nil {

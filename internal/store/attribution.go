@@ -12,25 +12,6 @@ import (
 	"github.com/revloop/revloop/internal/model"
 )
 
-// ConversionKind is what an attribution report counts as a conversion.
-type ConversionKind string
-
-// The conversion kinds; docs/attribution.md ("In the product") defines them.
-const (
-	ConvOpportunity ConversionKind = "opportunity" // an opportunity created: pipeline
-	ConvWon         ConversionKind = "won"         // an opportunity closed won: revenue
-	ConvOrder       ConversionKind = "order"       // an order: revenue
-	ConvMQL         ConversionKind = "mql"         // a person reaching MQL: a count
-	ConvSQL         ConversionKind = "sql"         // a person reaching SQL: a count
-)
-
-// ConversionKinds lists every kind in a stable order.
-var ConversionKinds = []ConversionKind{ConvOpportunity, ConvWon, ConvOrder, ConvMQL, ConvSQL}
-
-// DefaultLookback is how far before a conversion touches count unless the
-// caller says otherwise: B2B buying cycles are long.
-const DefaultLookback = 365 * 24 * time.Hour
-
 // AttributionTouch is one touchpoint of a journey, with the keys credits
 // roll up by (0 or "" when the touch has none). AdGroupID is the touch's
 // ad group, or else its keyword's.
@@ -73,20 +54,20 @@ type ConversionJourney struct {
 // conversion time, value, opportunity creation time, person id, person's
 // lead time), one per person of the conversion, ordered by conversion.
 // %s is the condition on the conversion (window, order kind).
-var conversionSQL = map[ConversionKind]struct{ rows, col string }{
-	ConvOpportunity: {
+var conversionSQL = map[model.ConversionKind]struct{ rows, col string }{
+	model.ConvOpportunity: {
 		rows: `SELECT o.id, o.created_at, o.amount_fen, o.created_at, oc.person_id, p.lead_at FROM opportunities o
 			LEFT JOIN opportunity_contacts oc ON oc.opportunity_id = o.id LEFT JOIN persons p ON p.id = oc.person_id
 			WHERE %s ORDER BY o.id`,
 		col: "o.created_at",
 	},
-	ConvWon: {
+	model.ConvWon: {
 		rows: `SELECT o.id, o.closed_at, o.amount_fen, o.created_at, oc.person_id, p.lead_at FROM opportunities o
 			LEFT JOIN opportunity_contacts oc ON oc.opportunity_id = o.id LEFT JOIN persons p ON p.id = oc.person_id
 			WHERE o.stage = 'closed_won' AND o.closed_at IS NOT NULL AND %s ORDER BY o.id`,
 		col: "o.closed_at",
 	},
-	ConvOrder: {
+	model.ConvOrder: {
 		rows: `SELECT r.id, r.ordered_at, r.amount_fen, o.created_at, oc.person_id, p.lead_at FROM orders r
 			LEFT JOIN opportunities o ON o.id = r.opportunity_id
 			LEFT JOIN opportunity_contacts oc ON oc.opportunity_id = r.opportunity_id LEFT JOIN persons p ON p.id = oc.person_id
@@ -99,21 +80,6 @@ var conversionSQL = map[ConversionKind]struct{ rows, col string }{
 // order per person.
 const stageRowsSQL = `SELECT sc.id, sc.changed_at, p.id, p.lead_at FROM stage_changes sc JOIN persons p ON p.id = sc.person_id
 		WHERE sc.to_stage = ? AND %s ORDER BY sc.person_id, sc.changed_at, sc.id`
-
-// ParseConversionKind accepts a kind as the API spells it.
-func ParseConversionKind(s string) (ConversionKind, error) {
-	k := ConversionKind(strings.ToLower(strings.TrimSpace(s)))
-	for _, ok := range ConversionKinds {
-		if k == ok {
-			return k, nil
-		}
-	}
-	names := make([]string, len(ConversionKinds))
-	for i, k := range ConversionKinds {
-		names[i] = string(k)
-	}
-	return "", fmt.Errorf("unknown conversion %q (one of %s)", s, strings.Join(names, ", "))
-}
 
 // idChunk bounds the ids of one IN (...) list.
 const idChunk = 500
@@ -133,7 +99,7 @@ func inList(col string, ids []int64) (string, []any) {
 // upsell). For mql and sql every entry into the stage is a head; First
 // marks each person's first one among them. Heads come in the order of
 // AttributionJourneys.
-func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Window, orderKind string) ([]ConversionHead, error) {
+func (s *Store) ConversionHeads(ctx context.Context, kind model.ConversionKind, w model.Window, orderKind string) ([]ConversionHead, error) {
 	var out []ConversionHead
 	addPerson := func(p int64, leadAt sql.NullTime) {
 		h := &out[len(out)-1]
@@ -144,12 +110,12 @@ func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Wind
 			h.LeadAt = leadAt.Time.UTC()
 		}
 	}
-	if orderKind != "" && kind != ConvOrder {
+	if orderKind != "" && kind != model.ConvOrder {
 		return nil, fmt.Errorf("an order kind (%q) filters orders only, not %s conversions", orderKind, kind)
 	}
 	var err error
-	if kind == ConvMQL || kind == ConvSQL {
-		cond, args := w.clause("sc.changed_at")
+	if kind == model.ConvMQL || kind == model.ConvSQL {
+		cond, args := windowClause(w, "sc.changed_at")
 		seen := map[int64]bool{} // persons with a head already
 		err = s.each(ctx, fmt.Sprintf(stageRowsSQL, cond), append([]any{string(kind)}, args...), func(r *sql.Rows) error {
 			var id, p int64
@@ -168,7 +134,7 @@ func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Wind
 		if !ok {
 			return nil, fmt.Errorf("unknown conversion kind %q", kind)
 		}
-		cond, args := w.clause(qs.col)
+		cond, args := windowClause(w, qs.col)
 		if orderKind != "" {
 			cond, args = cond+" AND r.kind = ?", append(args, orderKind)
 		}
@@ -204,12 +170,12 @@ func (s *Store) ConversionHeads(ctx context.Context, kind ConversionKind, w Wind
 
 // AttributionJourneys reads the conversions of a kind whose conversion
 // time lies inside w, each with the touches of its persons at or before the
-// conversion and no more than lookback before it (lookback ≤ 0 means
-// DefaultLookback). For mql and sql only each person's first entry into
-// the stage inside w counts. Conversions without persons (an opportunity
+// conversion and no more than lookback before it (positive; the default
+// is credits.DefaultLookback). For mql and sql only each person's first
+// entry into the stage inside w counts. Conversions without persons (an opportunity
 // without contacts, an order without an opportunity) come back with no
 // touches.
-func (s *Store) AttributionJourneys(ctx context.Context, kind ConversionKind, w Window, lookback time.Duration) ([]ConversionJourney, error) {
+func (s *Store) AttributionJourneys(ctx context.Context, kind model.ConversionKind, w model.Window, lookback time.Duration) ([]ConversionJourney, error) {
 	heads, err := s.ConversionHeads(ctx, kind, w, "")
 	if err != nil {
 		return nil, err
@@ -224,8 +190,8 @@ func (s *Store) AttributionJourneys(ctx context.Context, kind ConversionKind, w 
 
 // JourneyOptions tune JourneysOf.
 type JourneyOptions struct {
-	// Lookback is how far before a conversion touches count; ≤ 0 means
-	// DefaultLookback.
+	// Lookback is how far before a conversion touches count; positive
+	// (the default is credits.DefaultLookback).
 	Lookback time.Duration
 	// NonConverting, when set, receives for each group of heads the
 	// journey of every person with touches inside Window who is a person
@@ -234,7 +200,7 @@ type JourneyOptions struct {
 	// after the call returns.
 	NonConverting func(group int, person int64, touches []AttributionTouch) error
 	// Window bounds the touches of non-converting persons.
-	Window Window
+	Window model.Window
 	// ChannelsOnly reads only each touch's id, person, time and channel,
 	// which is all the models need (stored credits roll up through the
 	// touch id). With NonConverting it reads the touchpoints in storage
@@ -251,7 +217,7 @@ type JourneyOptions struct {
 func (s *Store) JourneysOf(ctx context.Context, groups [][]ConversionHead, o JourneyOptions) ([][]ConversionJourney, error) {
 	lookback := o.Lookback
 	if lookback <= 0 {
-		lookback = DefaultLookback
+		return nil, fmt.Errorf("journeys with lookback %v: want a positive lookback", lookback)
 	}
 	type at struct{ group, i int }
 	out := make([][]ConversionJourney, len(groups))
@@ -475,10 +441,10 @@ type AttributionCosts struct {
 }
 
 // AttributionCosts reads the cost of the window in one query.
-func (s *Store) AttributionCosts(ctx context.Context, w Window) (AttributionCosts, error) {
+func (s *Store) AttributionCosts(ctx context.Context, w model.Window) (AttributionCosts, error) {
 	c := AttributionCosts{ByChannel: map[string]model.Money{}, ByCampaign: map[int64]model.Money{},
 		ByAdGroup: map[int64]model.Money{}, ByKeyword: map[int64]model.Money{}}
-	cond, args := w.dayClause("d.day")
+	cond, args := windowDayClause(w, "d.day")
 	err := s.each(ctx, `SELECT c.channel, d.campaign_id, COALESCE(d.ad_group_id, k.ad_group_id, 0), COALESCE(d.keyword_id, 0), `+s.sumFen("d.cost_fen")+`
 		FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id LEFT JOIN keywords k ON k.id = d.keyword_id
 		WHERE `+cond+` GROUP BY c.channel, d.campaign_id, COALESCE(d.ad_group_id, k.ad_group_id, 0), COALESCE(d.keyword_id, 0)`, args,

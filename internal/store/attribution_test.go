@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/credits"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -94,34 +96,35 @@ func journeyString(js []store.ConversionJourney) string {
 }
 
 func TestAttributionJourneys(t *testing.T) {
+	const year = 365 * 24 * time.Hour
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		loadAttributionFixture(t, s)
 		cases := []struct {
-			kind     store.ConversionKind
-			w        store.Window
+			kind     model.ConversionKind
+			w        model.Window
 			lookback time.Duration
 			want     string
 		}{
 			// All contacts' touches; t1 is beyond the 365-day lookback, t4 and t5 after creation.
-			{store.ConvOpportunity, store.Window{}, 0,
+			{model.ConvOpportunity, model.Window{}, year,
 				"#1@20 ¥500000.00 lead=5 opp=20 [t2 t3 t6]\n#2@30 ¥10000.00 lead=- opp=30 []\n"},
-			{store.ConvOpportunity, store.Window{}, 500 * 24 * time.Hour,
+			{model.ConvOpportunity, model.Window{}, 500 * 24 * time.Hour,
 				"#1@20 ¥500000.00 lead=5 opp=20 [t1 t2 t3 t6]\n#2@30 ¥10000.00 lead=- opp=30 []\n"},
-			{store.ConvOpportunity, store.Window{From: at(25, 0)}, 0,
+			{model.ConvOpportunity, model.Window{From: at(25, 0)}, year,
 				"#2@30 ¥10000.00 lead=- opp=30 []\n"},
-			{store.ConvOpportunity, store.Window{To: at(20, 0)}, 0, ""},
+			{model.ConvOpportunity, model.Window{To: at(20, 0)}, year, ""},
 			// Won: converted at closed_at, so the email after creation counts.
-			{store.ConvWon, store.Window{}, 0,
+			{model.ConvWon, model.Window{}, year,
 				"#1@40 ¥500000.00 lead=5 opp=20 [t2 t3 t6 t4]\n"},
-			{store.ConvWon, store.Window{To: at(39, 0)}, 0, ""},
-			{store.ConvOrder, store.Window{}, 0,
+			{model.ConvWon, model.Window{To: at(39, 0)}, year, ""},
+			{model.ConvOrder, model.Window{}, year,
 				"#1@41 ¥480000.00 lead=5 opp=20 [t2 t3 t6 t4]\n#2@42 ¥1.00 lead=- opp=- []\n"},
 			// The first entry into MQL counts, once per person.
-			{store.ConvMQL, store.Window{}, 0,
+			{model.ConvMQL, model.Window{}, year,
 				"#1@12 ¥0.00 lead=10 opp=- [t2 t3]\n"},
-			{store.ConvMQL, store.Window{From: at(13, 0)}, 0,
+			{model.ConvMQL, model.Window{From: at(13, 0)}, year,
 				"#2@13 ¥0.00 lead=10 opp=- [t2 t3]\n"},
-			{store.ConvSQL, store.Window{}, 10 * 24 * time.Hour,
+			{model.ConvSQL, model.Window{}, 10 * 24 * time.Hour,
 				"#3@16 ¥0.00 lead=5 opp=- [t6]\n"},
 		}
 		for _, c := range cases {
@@ -133,7 +136,7 @@ func TestAttributionJourneys(t *testing.T) {
 				t.Errorf("%s %+v lookback %v:\ngot\n%s\nwant\n%s", c.kind, c.w, c.lookback, got, c.want)
 			}
 		}
-		js, err := s.AttributionJourneys(ctx, store.ConvOpportunity, store.Window{}, 0)
+		js, err := s.AttributionJourneys(ctx, model.ConvOpportunity, model.Window{}, year)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,8 +147,11 @@ func TestAttributionJourneys(t *testing.T) {
 		if t6 := js[0].Touches[2]; t6.PromoterID != 2 || t6.Channel != "employee_sharing" {
 			t.Errorf("promoter touch: %+v", t6)
 		}
-		if _, err := s.AttributionJourneys(ctx, "signup", store.Window{}, 0); err == nil {
+		if _, err := s.AttributionJourneys(ctx, "signup", model.Window{}, year); err == nil {
 			t.Error("an unknown kind must fail")
+		}
+		if _, err := s.AttributionJourneys(ctx, model.ConvOpportunity, model.Window{}, 0); err == nil {
+			t.Error("a lookback of 0 must fail: the default is not the store's")
 		}
 	})
 }
@@ -153,14 +159,14 @@ func TestAttributionJourneys(t *testing.T) {
 func TestAttributionCostsAndNames(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		loadFixture(t, s)
-		c, err := s.AttributionCosts(ctx, store.Window{})
+		c, err := s.AttributionCosts(ctx, model.Window{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if c.ByChannel["paid_search"] != 223456 || c.ByCampaign[1] != 223456 || len(c.ByKeyword) != 0 {
 			t.Errorf("costs: %+v", c)
 		}
-		c, err = s.AttributionCosts(ctx, store.Window{From: at(1, 0)})
+		c, err = s.AttributionCosts(ctx, model.Window{From: at(1, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,11 +185,11 @@ func TestAttributionCostsAndNames(t *testing.T) {
 
 func TestParseConversionKind(t *testing.T) {
 	for _, ok := range []string{"opportunity", " WON ", "order", "mql", "sql"} {
-		if _, err := store.ParseConversionKind(ok); err != nil {
+		if _, err := credits.ParseConversionKind(ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
 	}
-	if _, err := store.ParseConversionKind("lead"); err == nil || !strings.Contains(err.Error(), "opportunity, won, order, mql, sql") {
+	if _, err := credits.ParseConversionKind("lead"); err == nil || !strings.Contains(err.Error(), "opportunity, won, order, mql, sql") {
 		t.Errorf("lead: %v", err)
 	}
 }
@@ -205,7 +211,7 @@ func TestOrderKindAndStoredCredits(t *testing.T) {
 			return strings.Join(b, ",")
 		}
 		for kind, want := range map[string]string{"": "1,2", "new": "1", "upsell": "2", "renewal": ""} {
-			hs, err := s.ConversionHeads(ctx, store.ConvOrder, store.Window{}, kind)
+			hs, err := s.ConversionHeads(ctx, model.ConvOrder, model.Window{}, kind)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,23 +219,23 @@ func TestOrderKindAndStoredCredits(t *testing.T) {
 				t.Errorf("orders of kind %q: %s, want %s", kind, got, want)
 			}
 		}
-		if _, err := s.ConversionHeads(ctx, store.ConvWon, store.Window{}, "new"); err == nil || !strings.Contains(err.Error(), "orders only") {
+		if _, err := s.ConversionHeads(ctx, model.ConvWon, model.Window{}, "new"); err == nil || !strings.Contains(err.Error(), "orders only") {
 			t.Errorf("an order kind on won deals: %v", err)
 		}
 
 		// Before any run: not current, no stamp but the newest touch.
-		if ok, asOf, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{}); err != nil || ok || !asOf.IsZero() {
+		if ok, asOf, err := s.CreditsCurrent(ctx, model.ConvOrder, model.Window{}); err != nil || ok || !asOf.IsZero() {
 			t.Errorf("before a run: %v %v %v", ok, asOf, err)
 		}
-		if ranAt, mark, err := s.CreditStamp(ctx, store.ConvOrder); err != nil || !ranAt.IsZero() || mark != 6 {
+		if ranAt, mark, err := s.CreditStamp(ctx, model.ConvOrder); err != nil || !ranAt.IsZero() || mark != 6 {
 			t.Errorf("stamp before a run: %v %d %v", ranAt, mark, err)
 		}
 		// Store order 1 (all of it on touch 2) and order 2 (no touches).
-		hs, err := s.ConversionHeads(ctx, store.ConvOrder, store.Window{}, "")
+		hs, err := s.ConversionHeads(ctx, model.ConvOrder, model.Window{}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := store.CreditBatch{Kind: store.ConvOrder, Full: true, Watermark: 6, At: at(50, 0), Fitted: true,
+		b := store.CreditBatch{Kind: model.ConvOrder, Full: true, Watermark: 6, At: at(50, 0), Fitted: true,
 			Credits: []store.CreditRow{{ConversionID: 1, TouchID: 2, Channel: "paid_search", Shares: [store.NumCreditModels]float64{1}}}}
 		for _, h := range hs {
 			b.Conversions = append(b.Conversions, store.StoredConversion{ID: h.ID, At: h.At, Value: h.Value, Touches: int(h.ID % 2)})
@@ -237,10 +243,10 @@ func TestOrderKindAndStoredCredits(t *testing.T) {
 		if err := s.WriteCredits(ctx, b); err != nil {
 			t.Fatal(err)
 		}
-		if ok, asOf, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{}); err != nil || !ok || !asOf.Equal(at(50, 0)) {
+		if ok, asOf, err := s.CreditsCurrent(ctx, model.ConvOrder, model.Window{}); err != nil || !ok || !asOf.Equal(at(50, 0)) {
 			t.Errorf("after the run: %v %v %v", ok, asOf, err)
 		}
-		if ranAt, mark, err := s.CreditStamp(ctx, store.ConvOrder); err != nil || !ranAt.Equal(at(50, 0)) || mark != 6 {
+		if ranAt, mark, err := s.CreditStamp(ctx, model.ConvOrder); err != nil || !ranAt.Equal(at(50, 0)) || mark != 6 {
 			t.Errorf("stamp after the run: %v %d %v", ranAt, mark, err)
 		}
 		for kind, want := range map[string]string{
@@ -249,7 +255,7 @@ func TestOrderKindAndStoredCredits(t *testing.T) {
 			"upsell":  "1 conversions ¥1.00, 1 uncredited;",
 			"renewal": "0 conversions ¥0.00, 0 uncredited;",
 		} {
-			sums, tot, err := s.StoredCredits(ctx, store.ConvOrder, 0, "channel", store.Window{}, kind)
+			sums, tot, err := s.StoredCredits(ctx, model.ConvOrder, 0, "channel", model.Window{}, kind)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -266,7 +272,7 @@ func TestOrderKindAndStoredCredits(t *testing.T) {
 		if err := s.ExecForTest(ctx, "UPDATE orders SET amount_fen = 200 WHERE id = 2"); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{}); err != nil || ok {
+		if ok, _, err := s.CreditsCurrent(ctx, model.ConvOrder, model.Window{}); err != nil || ok {
 			t.Errorf("after a changed amount: %v %v", ok, err)
 		}
 		if err := s.ExecForTest(ctx, "UPDATE orders SET amount_fen = 100 WHERE id = 2"); err != nil {
@@ -275,10 +281,10 @@ func TestOrderKindAndStoredCredits(t *testing.T) {
 		if err := s.ExecForTest(ctx, "INSERT INTO orders (id, account_id, amount_fen, ordered_at) VALUES (3, 2, 100, ?)", at(60, 0)); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{}); err != nil || ok {
+		if ok, _, err := s.CreditsCurrent(ctx, model.ConvOrder, model.Window{}); err != nil || ok {
 			t.Errorf("after a new order: %v %v", ok, err)
 		}
-		if ok, _, err := s.CreditsCurrent(ctx, store.ConvOrder, store.Window{To: at(50, 0)}); err != nil || !ok {
+		if ok, _, err := s.CreditsCurrent(ctx, model.ConvOrder, model.Window{To: at(50, 0)}); err != nil || !ok {
 			t.Errorf("a window without the new order: %v %v", ok, err)
 		}
 	})

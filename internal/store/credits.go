@@ -49,7 +49,7 @@ type CreditRow struct {
 
 // CreditBatch is one write of a kind's credits.
 type CreditBatch struct {
-	Kind ConversionKind
+	Kind model.ConversionKind
 	// Full replaces every stored conversion of the kind; otherwise Delete
 	// and the ids of Conversions lose their stored rows first.
 	Full        bool
@@ -77,7 +77,7 @@ type CreditState struct {
 }
 
 // CreditStateOf reads a kind's state; ok is false before its first run.
-func (s *Store) CreditStateOf(ctx context.Context, kind ConversionKind) (st CreditState, ok bool, err error) {
+func (s *Store) CreditStateOf(ctx context.Context, kind model.ConversionKind) (st CreditState, ok bool, err error) {
 	var fitted sql.NullTime
 	err = s.r.QueryRowContext(ctx, s.q(`SELECT touch_watermark, change_watermark, computed_at, fitted_at FROM attribution_state WHERE kind = ?`), string(kind)).
 		Scan(&st.Watermark, &st.ChangeWatermark, &st.ComputedAt, &fitted)
@@ -96,7 +96,7 @@ func (s *Store) CreditStateOf(ctx context.Context, kind ConversionKind) (st Cred
 
 // CreditFingerprints reads the fingerprint of every stored conversion of a
 // kind.
-func (s *Store) CreditFingerprints(ctx context.Context, kind ConversionKind) (map[int64]int64, error) {
+func (s *Store) CreditFingerprints(ctx context.Context, kind model.ConversionKind) (map[int64]int64, error) {
 	out := map[int64]int64{}
 	err := s.each(ctx, `SELECT conversion_id, fingerprint FROM attribution_conversions WHERE kind = ?`, []any{string(kind)}, func(r *sql.Rows) error {
 		var id, fp int64
@@ -111,7 +111,7 @@ func (s *Store) CreditFingerprints(ctx context.Context, kind ConversionKind) (ma
 
 // CreditWeights reads a kind's stored channel weights: model column →
 // channel → weight.
-func (s *Store) CreditWeights(ctx context.Context, kind ConversionKind) (map[string]map[string]float64, error) {
+func (s *Store) CreditWeights(ctx context.Context, kind model.ConversionKind) (map[string]map[string]float64, error) {
 	out := map[string]map[string]float64{}
 	err := s.each(ctx, `SELECT model, channel, weight FROM attribution_weights WHERE kind = ?`, []any{string(kind)}, func(r *sql.Rows) error {
 		var m, ch string
@@ -312,12 +312,12 @@ func (s *Store) WriteCredits(ctx context.Context, b CreditBatch) error {
 
 // currentConversionSQL selects the conversions of a kind as they are now:
 // FROM and WHERE, the id, time and value columns.
-var currentConversionSQL = map[ConversionKind]struct{ from, id, at, value string }{
-	ConvOpportunity: {"opportunities o WHERE 1=1", "o.id", "o.created_at", "o.amount_fen"},
-	ConvWon:         {"opportunities o WHERE o.stage = 'closed_won' AND o.closed_at IS NOT NULL", "o.id", "o.closed_at", "o.amount_fen"},
-	ConvOrder:       {"orders r WHERE 1=1", "r.id", "r.ordered_at", "r.amount_fen"},
-	ConvMQL:         {"stage_changes sc WHERE sc.to_stage = 'mql'", "sc.id", "sc.changed_at", "0"},
-	ConvSQL:         {"stage_changes sc WHERE sc.to_stage = 'sql'", "sc.id", "sc.changed_at", "0"},
+var currentConversionSQL = map[model.ConversionKind]struct{ from, id, at, value string }{
+	model.ConvOpportunity: {"opportunities o WHERE 1=1", "o.id", "o.created_at", "o.amount_fen"},
+	model.ConvWon:         {"opportunities o WHERE o.stage = 'closed_won' AND o.closed_at IS NOT NULL", "o.id", "o.closed_at", "o.amount_fen"},
+	model.ConvOrder:       {"orders r WHERE 1=1", "r.id", "r.ordered_at", "r.amount_fen"},
+	model.ConvMQL:         {"stage_changes sc WHERE sc.to_stage = 'mql'", "sc.id", "sc.changed_at", "0"},
+	model.ConvSQL:         {"stage_changes sc WHERE sc.to_stage = 'sql'", "sc.id", "sc.changed_at", "0"},
 }
 
 // CreditsCurrent reports whether the stored credits of a kind cover the
@@ -327,13 +327,13 @@ var currentConversionSQL = map[ConversionKind]struct{ from, id, at, value string
 // after the last run are not checked: the incremental run after event
 // processing catches them up. It also returns when the last run ended.
 // One query.
-func (s *Store) CreditsCurrent(ctx context.Context, kind ConversionKind, w Window) (bool, time.Time, error) {
+func (s *Store) CreditsCurrent(ctx context.Context, kind model.ConversionKind, w model.Window) (bool, time.Time, error) {
 	c, known := currentConversionSQL[kind]
 	if !known {
 		return false, time.Time{}, fmt.Errorf("unknown conversion kind %q", kind)
 	}
-	cond, args := w.clause(c.at)
-	vcond, vargs := w.clause("converted_at")
+	cond, args := windowClause(w, c.at)
+	vcond, vargs := windowClause(w, "converted_at")
 	args = append(append([]any{string(kind)}, args...), string(kind))
 	args = append(append(args, vargs...), string(kind))
 	var n, value, missing, sn, svalue int64
@@ -356,7 +356,7 @@ func (s *Store) CreditsCurrent(ctx context.Context, kind ConversionKind, w Windo
 // CreditStamp is what answers computed on request are kept by: when the
 // kind's last credit run ended (zero before the first) and the highest
 // touchpoint id. One query.
-func (s *Store) CreditStamp(ctx context.Context, kind ConversionKind) (time.Time, int64, error) {
+func (s *Store) CreditStamp(ctx context.Context, kind model.ConversionKind) (time.Time, int64, error) {
 	var computedAt sql.NullTime
 	var maxTouch int64
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT a.computed_at, (SELECT COALESCE(MAX(id), 0) FROM touchpoints)
@@ -394,22 +394,19 @@ var creditDims = map[string]string{
 	"promoter": "COALESCE(t.promoter_id, 0)",
 }
 
-// OrderKinds are the kinds of orders (orders.kind).
-var OrderKinds = []string{"new", "renewal", "upsell"}
-
 // storedConversionsSQL is the conversions of a kind in a window as stored,
 // each person's first entry only for mql and sql (as AttributionJourneys);
 // orderKind, when not empty, keeps the orders of that kind only.
-func storedConversionsSQL(kind ConversionKind, w Window, orderKind string) (string, []any) {
-	cond, args := w.clause("v.converted_at")
+func storedConversionsSQL(kind model.ConversionKind, w model.Window, orderKind string) (string, []any) {
+	cond, args := windowClause(w, "v.converted_at")
 	q := `SELECT v.conversion_id, v.value_fen, v.touches, v.sourced, v.influenced FROM attribution_conversions v WHERE v.kind = ? AND ` + cond
 	args = append([]any{string(kind)}, args...)
-	if kind == ConvOrder && orderKind != "" {
+	if kind == model.ConvOrder && orderKind != "" {
 		q += ` AND v.conversion_id IN (SELECT id FROM orders WHERE kind = ?)`
 		args = append(args, orderKind)
 	}
-	if kind == ConvMQL || kind == ConvSQL {
-		econd, eargs := w.clause("e.converted_at")
+	if kind == model.ConvMQL || kind == model.ConvSQL {
+		econd, eargs := windowClause(w, "e.converted_at")
 		q += ` AND NOT EXISTS (SELECT 1 FROM attribution_conversions e WHERE e.kind = v.kind AND e.person_id = v.person_id AND ` + econd + `
 			AND (e.converted_at < v.converted_at OR (e.converted_at = v.converted_at AND e.conversion_id < v.conversion_id)))`
 		args = append(args, eargs...)
@@ -422,7 +419,7 @@ func storedConversionsSQL(kind ConversionKind, w Window, orderKind string) (stri
 // of orderKind only unless it is empty), by a dimension: channel (as
 // stored with the credits), or source, campaign, adgroup, keyword, asset
 // or promoter (as the touchpoints say now).
-func (s *Store) StoredCredits(ctx context.Context, kind ConversionKind, column int, by string, w Window, orderKind string) ([]CreditSum, CreditTotals, error) {
+func (s *Store) StoredCredits(ctx context.Context, kind model.ConversionKind, column int, by string, w model.Window, orderKind string) ([]CreditSum, CreditTotals, error) {
 	var tot CreditTotals
 	dim, ok := creditDims[by]
 	if !ok || column < 0 || column >= NumCreditModels {
@@ -486,7 +483,7 @@ func (s *Store) StoredCredits(ctx context.Context, kind ConversionKind, column i
 
 // StoredCreditsOf reads a kind's stored conversions and credit rows, in
 // key order, for checks and exports.
-func (s *Store) StoredCreditsOf(ctx context.Context, kind ConversionKind) ([]StoredConversion, []CreditRow, error) {
+func (s *Store) StoredCreditsOf(ctx context.Context, kind model.ConversionKind) ([]StoredConversion, []CreditRow, error) {
 	var convs []StoredConversion
 	err := s.each(ctx, `SELECT conversion_id, COALESCE(person_id, 0), converted_at, value_fen, touches, sourced, influenced, fingerprint, computed_at
 		FROM attribution_conversions WHERE kind = ? ORDER BY conversion_id`, []any{string(kind)}, func(r *sql.Rows) error {

@@ -12,49 +12,12 @@ import (
 	"github.com/revloop/revloop/internal/model"
 )
 
-// IdentityConflict is a pair of persons that look like one human but each
-// hold a different identifier of the same kind, so they were not merged.
-type IdentityConflict struct {
-	ID         int64      `json:"id"`
-	PersonA    int64      `json:"person_a"`
-	PersonB    int64      `json:"person_b"`
-	Type       string     `json:"type"`
-	ValueA     string     `json:"value_a"`
-	ValueB     string     `json:"value_b"`
-	EventID    int64      `json:"event_id,omitempty"`
-	Reason     string     `json:"reason"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ResolvedAt *time.Time `json:"resolved_at"`
-	// The decision, once resolved: merge or keep_apart, who made it, their
-	// note, and the merge it made (0 when the two were already one).
-	Decision  string `json:"decision,omitempty"`
-	DecidedBy string `json:"decided_by,omitempty"`
-	Note      string `json:"note,omitempty"`
-	MergeID   int64  `json:"merge_id,omitempty"`
-}
-
-// Decisions on an identity conflict.
-const (
-	DecisionMerge     = "merge"      // the two are one human: merge them
-	DecisionKeepApart = "keep_apart" // different humans: never merge them
-)
-
-// ConflictStatus selects conflicts by whether they were decided.
-type ConflictStatus string
-
-// Conflict statuses.
-const (
-	ConflictsOpen     ConflictStatus = "open"
-	ConflictsResolved ConflictStatus = "resolved"
-	ConflictsAll      ConflictStatus = "all"
-)
-
 // ErrConflictResolved is a decision on a conflict that was decided before.
 var ErrConflictResolved = errors.New("conflict already resolved")
 
 // RecordConflict stores a conflict once per pair of persons and kind, and
 // never for a pair a person kept apart.
-func (p *ProcessTx) RecordConflict(c IdentityConflict) error {
+func (p *ProcessTx) RecordConflict(c model.IdentityConflict) error {
 	if c.PersonA > c.PersonB {
 		c.PersonA, c.PersonB = c.PersonB, c.PersonA
 		c.ValueA, c.ValueB = c.ValueB, c.ValueA
@@ -71,18 +34,18 @@ func (p *ProcessTx) RecordConflict(c IdentityConflict) error {
 
 // IdentityConflicts lists conflicts, newest first; only unresolved ones
 // unless all is set.
-func (s *Store) IdentityConflicts(ctx context.Context, all bool, limit int) ([]IdentityConflict, error) {
+func (s *Store) IdentityConflicts(ctx context.Context, all bool, limit int) ([]model.IdentityConflict, error) {
 	if all {
-		return s.IdentityConflictsByStatus(ctx, ConflictsAll, limit)
+		return s.IdentityConflictsByStatus(ctx, model.ConflictsAll, limit)
 	}
-	return s.IdentityConflictsByStatus(ctx, ConflictsOpen, limit)
+	return s.IdentityConflictsByStatus(ctx, model.ConflictsOpen, limit)
 }
 
 const conflictCols = `id, person_a, person_b, type, value_a, value_b, COALESCE(event_id, 0), reason, created_at, resolved_at,
 	decision, decided_by, note, COALESCE(merge_id, 0)`
 
-func scanConflict(row interface{ Scan(...any) error }) (IdentityConflict, error) {
-	var c IdentityConflict
+func scanConflict(row interface{ Scan(...any) error }) (model.IdentityConflict, error) {
+	var c model.IdentityConflict
 	var resolved sql.NullTime
 	err := row.Scan(&c.ID, &c.PersonA, &c.PersonB, &c.Type, &c.ValueA, &c.ValueB, &c.EventID, &c.Reason, &c.CreatedAt, &resolved,
 		&c.Decision, &c.DecidedBy, &c.Note, &c.MergeID)
@@ -99,14 +62,14 @@ func scanConflict(row interface{ Scan(...any) error }) (IdentityConflict, error)
 
 // IdentityConflictsByStatus lists conflicts, newest first: open ones
 // (never decided), resolved ones, or all.
-func (s *Store) IdentityConflictsByStatus(ctx context.Context, status ConflictStatus, limit int) ([]IdentityConflict, error) {
+func (s *Store) IdentityConflictsByStatus(ctx context.Context, status model.ConflictStatus, limit int) ([]model.IdentityConflict, error) {
 	where := ""
 	switch status {
-	case ConflictsOpen:
+	case model.ConflictsOpen:
 		where = "WHERE resolved_at IS NULL"
-	case ConflictsResolved:
+	case model.ConflictsResolved:
 		where = "WHERE resolved_at IS NOT NULL"
-	case ConflictsAll:
+	case model.ConflictsAll:
 	default:
 		return nil, fmt.Errorf("conflict status %q: want open, resolved or all", status)
 	}
@@ -115,7 +78,7 @@ func (s *Store) IdentityConflictsByStatus(ctx context.Context, status ConflictSt
 		return nil, err
 	}
 	defer rows.Close()
-	out := []IdentityConflict{}
+	out := []model.IdentityConflict{}
 	for rows.Next() {
 		c, err := scanConflict(rows)
 		if err != nil {
@@ -134,12 +97,12 @@ func (s *Store) IdentityConflictsByStatus(ctx context.Context, status ConflictSt
 // people, so that events never merge them and no conflict is raised for
 // them again. A conflict decided before is ErrConflictResolved, an unknown
 // one ErrNotFound, an unknown decision ErrBadDecision.
-func (s *Store) ResolveConflict(ctx context.Context, id int64, decision, note, actor string) (IdentityConflict, error) {
-	if decision != DecisionMerge && decision != DecisionKeepApart {
-		return IdentityConflict{}, fmt.Errorf("%w %q: want %s or %s", ErrBadDecision, clip(decision, 40), DecisionMerge, DecisionKeepApart)
+func (s *Store) ResolveConflict(ctx context.Context, id int64, decision, note, actor string) (model.IdentityConflict, error) {
+	if decision != model.DecisionMerge && decision != model.DecisionKeepApart {
+		return model.IdentityConflict{}, fmt.Errorf("%w %q: want %s or %s", ErrBadDecision, clip(decision, 40), model.DecisionMerge, model.DecisionKeepApart)
 	}
 	note, actor = clip(note, 1000), clip(actor, 200)
-	var out IdentityConflict
+	var out model.IdentityConflict
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c, err := scanConflict(tx.QueryRowContext(ctx, s.q(`SELECT `+conflictCols+` FROM identity_conflicts WHERE id = ?`), id))
 		if err != nil {
@@ -161,7 +124,7 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, decision, note, a
 		now := utc(time.Now())
 		var mergeID int64
 		switch {
-		case decision == DecisionMerge && a != b:
+		case decision == model.DecisionMerge && a != b:
 			reason := fmt.Sprintf("conflict %d resolved: merge", id)
 			if note != "" {
 				reason += ": " + note
@@ -169,10 +132,10 @@ func (s *Store) ResolveConflict(ctx context.Context, id int64, decision, note, a
 			if mergeID, err = mergePersons(ctx, s, tx, a, b, reason, actor, 0, now); err != nil {
 				return err
 			}
-		case decision == DecisionKeepApart && a == b:
+		case decision == model.DecisionKeepApart && a == b:
 			return fmt.Errorf("%w: persons %d and %d are one person now (merged since the conflict was raised); undo that merge first",
 				ErrMergeRefused, c.PersonA, c.PersonB)
-		case decision == DecisionKeepApart:
+		case decision == model.DecisionKeepApart:
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO identity_kept_apart (person_a, person_b, conflict_id, decided_by, note, created_at)
 				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_a, person_b) DO NOTHING`), a, b, id, actor, note, now); err != nil {
 				return err
@@ -266,18 +229,6 @@ func (p *ProcessTx) MergeUndone(a, b int64) (bool, error) {
 		((into_id = ? AND from_id = ?) OR (into_id = ? AND from_id = ?))) +
 		(SELECT COUNT(*) FROM identity_kept_apart WHERE person_a = ? AND person_b = ?)`, a, b, b, a, min(a, b), max(a, b)).Scan(&n)
 	return n > 0, err
-}
-
-// PersonMerge is one logged merge.
-type PersonMerge struct {
-	ID        int64      `json:"id"`
-	IntoID    int64      `json:"into_id"`
-	FromID    int64      `json:"from_id"`
-	Reason    string     `json:"reason"`
-	EventID   int64      `json:"event_id,omitempty"`
-	Actor     string     `json:"actor"`
-	CreatedAt time.Time  `json:"created_at"`
-	UndoneAt  *time.Time `json:"undone_at"`
 }
 
 // personSnapshot is what a merge changes on the persons rows, kept so that
@@ -503,8 +454,8 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 // both persons' stage and first touch are restored, and the pair is not
 // merged automatically again. A merge whose persons were merged further
 // since must have that later merge undone first.
-func (s *Store) UndoMerge(ctx context.Context, id int64) (PersonMerge, error) {
-	var m PersonMerge
+func (s *Store) UndoMerge(ctx context.Context, id int64) (model.PersonMerge, error) {
+	var m model.PersonMerge
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// First, before any row is touched: the undo logs person changes.
 		if err := lockPersonChanges(ctx, s, tx); err != nil {
@@ -604,16 +555,16 @@ func (s *Store) UndoMerge(ctx context.Context, id int64) (PersonMerge, error) {
 }
 
 // PersonMerges lists merges, newest first.
-func (s *Store) PersonMerges(ctx context.Context, limit int) ([]PersonMerge, error) {
+func (s *Store) PersonMerges(ctx context.Context, limit int) ([]model.PersonMerge, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, into_id, from_id, reason, COALESCE(event_id, 0), actor, created_at, undone_at
 		FROM person_merges ORDER BY id DESC LIMIT ?`), limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []PersonMerge{}
+	out := []model.PersonMerge{}
 	for rows.Next() {
-		var m PersonMerge
+		var m model.PersonMerge
 		var undone sql.NullTime
 		if err := rows.Scan(&m.ID, &m.IntoID, &m.FromID, &m.Reason, &m.EventID, &m.Actor, &m.CreatedAt, &undone); err != nil {
 			return nil, err
@@ -628,50 +579,22 @@ func (s *Store) PersonMerges(ctx context.Context, limit int) ([]PersonMerge, err
 	return out, rows.Err()
 }
 
-// PersonDetail is a person with its identifiers, account and counts.
-type PersonDetail struct {
-	model.Person
-	MergedIntoID int64
-	Identities   []model.Identity
-	Account      *model.Account
-	Touchpoints  int64
-	Events       int64
-	// Traits are the identify traits stored on the person (never nil).
-	Traits map[string]any
-	Qualification
-}
-
-// Qualification is what scoring, predictive scoring and routing keep on a
-// person.
-type Qualification struct {
-	SDRClass             string
-	FitScore             float64
-	EngagementScore      float64
-	Score                float64
-	ScoreVersion         int64      // 0: never scored
-	ScoredAt             *time.Time // nil: never scored
-	PredictedProbability *float64   // nil: no model has scored the person
-	PredictedAt          *time.Time
-	OwnerName            string
-	OwnerEmail           string
-}
-
 // PersonByIdentity finds the person an identifier points at.
-func (s *Store) PersonByIdentity(ctx context.Context, t model.IdentityType, value string) (PersonDetail, error) {
+func (s *Store) PersonByIdentity(ctx context.Context, t model.IdentityType, value string) (model.PersonDetail, error) {
 	var id int64
 	err := s.r.QueryRowContext(ctx, s.q("SELECT person_id FROM identities WHERE type = ? AND value = ?"), string(t), value).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return PersonDetail{}, ErrNotFound
+		return model.PersonDetail{}, ErrNotFound
 	}
 	if err != nil {
-		return PersonDetail{}, err
+		return model.PersonDetail{}, err
 	}
 	return s.PersonDetail(ctx, id)
 }
 
 // PersonDetail reads a person with its identifiers, account and counts.
-func (s *Store) PersonDetail(ctx context.Context, id int64) (PersonDetail, error) {
-	var d PersonDetail
+func (s *Store) PersonDetail(ctx context.Context, id int64) (model.PersonDetail, error) {
+	var d model.PersonDetail
 	var stage, ch string
 	var stageAt, leadAt sql.NullTime
 	var acct, camp, owner, merged, version sql.NullInt64
@@ -733,25 +656,8 @@ func (s *Store) PersonDetail(ctx context.Context, id int64) (PersonDetail, error
 	return d, nil
 }
 
-// TimelineEvent is one event of a person's timeline.
-type TimelineEvent struct {
-	ID           int64
-	MessageID    string
-	Type         string
-	Name         string
-	Timestamp    time.Time
-	URL          string
-	Channel      string // of the touchpoint made from the event; empty for identify, alias, group
-	Source       string
-	Medium       string
-	CampaignID   int64
-	CampaignCode string
-	CampaignName string
-	RawCampaign  string // utm_campaign as sent
-}
-
 // PersonTimeline returns up to limit events of a person in time order.
-func (s *Store) PersonTimeline(ctx context.Context, personID int64, limit int) ([]TimelineEvent, error) {
+func (s *Store) PersonTimeline(ctx context.Context, personID int64, limit int) ([]model.TimelineEvent, error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT e.id, e.message_id, e.type, e.name, e.ts, e.url, COALESCE(t.channel, ''),
 		COALESCE(t.source, e.source), COALESCE(t.medium, e.medium), COALESCE(c.id, 0), COALESCE(c.code, ''), COALESCE(c.name, ''), e.campaign
 		FROM events e LEFT JOIN touchpoints t ON t.event_id = e.id LEFT JOIN campaigns c ON c.id = t.campaign_id
@@ -760,9 +666,9 @@ func (s *Store) PersonTimeline(ctx context.Context, personID int64, limit int) (
 		return nil, err
 	}
 	defer rows.Close()
-	out := []TimelineEvent{}
+	out := []model.TimelineEvent{}
 	for rows.Next() {
-		var e TimelineEvent
+		var e model.TimelineEvent
 		if err := rows.Scan(&e.ID, &e.MessageID, &e.Type, &e.Name, &e.Timestamp, &e.URL, &e.Channel, &e.Source, &e.Medium,
 			&e.CampaignID, &e.CampaignCode, &e.CampaignName, &e.RawCampaign); err != nil {
 			return nil, err

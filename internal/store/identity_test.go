@@ -122,7 +122,7 @@ func TestResolveConflict(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		open, err := s.IdentityConflictsByStatus(ctx, store.ConflictsOpen, 10)
+		open, err := s.IdentityConflictsByStatus(ctx, model.ConflictsOpen, 10)
 		if err != nil || len(open) != 3 {
 			t.Fatalf("open conflicts %+v (%v)", open, err)
 		}
@@ -133,18 +133,18 @@ func TestResolveConflict(t *testing.T) {
 		if _, err := s.ResolveConflict(ctx, byType["1email"], "split", "", "user:1"); !errors.Is(err, store.ErrBadDecision) {
 			t.Errorf("unknown decision: %v", err)
 		}
-		if _, err := s.ResolveConflict(ctx, 999, store.DecisionMerge, "", "user:1"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.ResolveConflict(ctx, 999, model.DecisionMerge, "", "user:1"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unknown conflict: %v", err)
 		}
-		got, err := s.ResolveConflict(ctx, byType["1email"], store.DecisionKeepApart, "colleagues", "user:1")
-		if err != nil || got.Decision != store.DecisionKeepApart || got.DecidedBy != "user:1" || got.Note != "colleagues" || got.ResolvedAt == nil {
+		got, err := s.ResolveConflict(ctx, byType["1email"], model.DecisionKeepApart, "colleagues", "user:1")
+		if err != nil || got.Decision != model.DecisionKeepApart || got.DecidedBy != "user:1" || got.Note != "colleagues" || got.ResolvedAt == nil {
 			t.Fatalf("keep apart: %+v, %v", got, err)
 		}
 		// The decision settles the pair's other conflict too.
-		if _, err := s.ResolveConflict(ctx, byType["1user_id"], store.DecisionMerge, "", "user:2"); !errors.Is(err, store.ErrConflictResolved) {
+		if _, err := s.ResolveConflict(ctx, byType["1user_id"], model.DecisionMerge, "", "user:2"); !errors.Is(err, store.ErrConflictResolved) {
 			t.Errorf("the pair's other conflict: %v, want already resolved", err)
 		}
-		resolved, err := s.IdentityConflictsByStatus(ctx, store.ConflictsResolved, 10)
+		resolved, err := s.IdentityConflictsByStatus(ctx, model.ConflictsResolved, 10)
 		if err != nil || len(resolved) != 2 {
 			t.Fatalf("resolved %+v (%v)", resolved, err)
 		}
@@ -171,7 +171,7 @@ func TestResolveConflict(t *testing.T) {
 			if other, err = p.MergeUndone(1, 3); err != nil {
 				return err
 			}
-			for _, c := range []store.IdentityConflict{{PersonA: 2, PersonB: 1, Type: "phone", ValueA: "1", ValueB: "2"},
+			for _, c := range []model.IdentityConflict{{PersonA: 2, PersonB: 1, Type: "phone", ValueA: "1", ValueB: "2"},
 				{PersonA: 1, PersonB: 5, Type: "phone", ValueA: "1", ValueB: "5"}} {
 				if err := p.RecordConflict(c); err != nil {
 					return err
@@ -184,7 +184,7 @@ func TestResolveConflict(t *testing.T) {
 		if !apart || !apartRev || other {
 			t.Errorf("MergeUndone: 1-2 %v, 2-1 %v, 1-3 %v; want true, true, false", apart, apartRev, other)
 		}
-		all, err := s.IdentityConflictsByStatus(ctx, store.ConflictsAll, 10)
+		all, err := s.IdentityConflictsByStatus(ctx, model.ConflictsAll, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func TestResolveConflict(t *testing.T) {
 		if _, err := s.MergePersons(ctx, 5, 4, "test", "user:1"); err != nil {
 			t.Fatal(err)
 		}
-		got, err = s.ResolveConflict(ctx, byType["3email"], store.DecisionMerge, "", "user:3")
+		got, err = s.ResolveConflict(ctx, byType["3email"], model.DecisionMerge, "", "user:3")
 		if err != nil || got.MergeID == 0 {
 			t.Fatalf("merge: %+v, %v", got, err)
 		}
@@ -212,7 +212,7 @@ func TestResolveConflict(t *testing.T) {
 		if _, err := s.MergePersons(ctx, 1, 3, "test", "user:1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ResolveConflict(ctx, c15, store.DecisionKeepApart, "", "user:3"); !errors.Is(err, store.ErrMergeRefused) {
+		if _, err := s.ResolveConflict(ctx, c15, model.DecisionKeepApart, "", "user:3"); !errors.Is(err, store.ErrMergeRefused) {
 			t.Errorf("keep apart persons merged since: %v", err)
 		}
 	})
@@ -233,7 +233,7 @@ func TestKeptApartFollowsMerges(t *testing.T) {
 			VALUES (1, 1, 2, 'email', 'a@x.cn', 'b@x.cn', 'test', ?)`, day); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ResolveConflict(ctx, 1, store.DecisionKeepApart, "", "user:1"); err != nil {
+		if _, err := s.ResolveConflict(ctx, 1, model.DecisionKeepApart, "", "user:1"); err != nil {
 			t.Fatal(err)
 		}
 		kid, err := s.CreateWriteKey(ctx, model.WriteKey{Name: "t", Key: "wk_t"})

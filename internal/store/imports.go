@@ -14,29 +14,13 @@ import (
 	"github.com/revloop/revloop/internal/model"
 )
 
-// Import is one imported file. A file is recognised by the hash of its
-// bytes: importing it again is ErrAlreadyImported and changes nothing.
-type Import struct {
-	ID          int64     `json:"id"`
-	Kind        string    `json:"kind"` // "costs" or "events"
-	FileHash    string    `json:"file_hash"`
-	FileName    string    `json:"file_name"`
-	Layout      string    `json:"layout"`       // the column layout the file was read with
-	RowsRead    int       `json:"rows_read"`    // data rows in the file
-	RowsNew     int       `json:"rows_new"`     // rows that added something
-	RowsUpdated int       `json:"rows_updated"` // rows that replaced a stored value (costs only)
-	RowsSame    int       `json:"rows_same"`    // rows already stored with the same values
-	RowsSkipped int       `json:"rows_skipped"` // totals rows and similar, skipped with a note
-	CreatedAt   time.Time `json:"created_at"`
-}
-
 // ErrAlreadyImported is returned when the same file was imported before.
 var ErrAlreadyImported = errors.New("already imported, nothing changed")
 
 const importCols = "id, kind, file_hash, file_name, layout, rows_read, rows_new, rows_updated, rows_same, rows_skipped, created_at"
 
-func scanImport(row interface{ Scan(...any) error }) (Import, error) {
-	var im Import
+func scanImport(row interface{ Scan(...any) error }) (model.Import, error) {
+	var im model.Import
 	err := row.Scan(&im.ID, &im.Kind, &im.FileHash, &im.FileName, &im.Layout, &im.RowsRead, &im.RowsNew, &im.RowsUpdated,
 		&im.RowsSame, &im.RowsSkipped, &im.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -47,13 +31,13 @@ func scanImport(row interface{ Scan(...any) error }) (Import, error) {
 }
 
 // ImportByHash finds an earlier import of the same file.
-func (s *Store) ImportByHash(ctx context.Context, kind, hash string) (Import, error) {
+func (s *Store) ImportByHash(ctx context.Context, kind, hash string) (model.Import, error) {
 	return scanImport(s.r.QueryRowContext(ctx, s.q("SELECT "+importCols+" FROM imports WHERE kind = ? AND file_hash = ?"), kind, hash))
 }
 
 // Imports lists imports, newest first.
-func (s *Store) Imports(ctx context.Context, limit int) ([]Import, error) {
-	var out []Import
+func (s *Store) Imports(ctx context.Context, limit int) ([]model.Import, error) {
+	var out []model.Import
 	err := s.each(ctx, "SELECT "+importCols+" FROM imports ORDER BY id DESC LIMIT ?", []any{limit}, func(rows *sql.Rows) error {
 		im, err := scanImport(rows)
 		out = append(out, im)
@@ -64,7 +48,7 @@ func (s *Store) Imports(ctx context.Context, limit int) ([]Import, error) {
 
 // recordImport stores the import row inside tx; a second import of the
 // same file (even one racing this one) is ErrAlreadyImported.
-func (s *Store) recordImport(ctx context.Context, tx *sql.Tx, im *Import) error {
+func (s *Store) recordImport(ctx context.Context, tx *sql.Tx, im *model.Import) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM imports WHERE kind = ? AND file_hash = ?"), im.Kind, im.FileHash).Scan(&n); err != nil {
 		return err
@@ -160,7 +144,7 @@ func matchCampaign(all []campaignName, platform, v string) (found *campaignName,
 // FindImportCampaign finds the campaign an offline-events row names: the
 // campaign with that code, else one whose code or name matches in any case
 // (see matchCampaign). It returns ErrNotFound when none does.
-func (s *Store) FindImportCampaign(ctx context.Context, v string) (LinkCampaign, error) {
+func (s *Store) FindImportCampaign(ctx context.Context, v string) (model.LinkCampaign, error) {
 	c, err := s.LinkCampaignByCode(ctx, v)
 	if !errors.Is(err, ErrNotFound) {
 		return c, err
@@ -256,7 +240,7 @@ func (s *Store) ImportEventChunk(ctx context.Context, ch ImportChunk, rows [][]m
 // result(the recorded import), in one transaction: until then the import
 // is not in the import log. A file recorded meanwhile is
 // ErrAlreadyImported.
-func (s *Store) FinishImport(ctx context.Context, jobID int64, im Import, result func(Import) any) (Import, error) {
+func (s *Store) FinishImport(ctx context.Context, jobID int64, im model.Import, result func(model.Import) any) (model.Import, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.recordImport(ctx, tx, &im); err != nil {
 			return err

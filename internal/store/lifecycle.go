@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,39 +37,6 @@ func (s *Store) PersonStage(ctx context.Context, id int64) (model.Stage, *time.T
 	return model.Stage(st), nil, nil
 }
 
-// Qualification fields a person or a rule may set.
-const (
-	FieldGrade    = "grade"
-	FieldSDRClass = "sdr_class"
-)
-
-// QualificationSet asks to set one qualification field of a person.
-type QualificationSet struct {
-	PersonID    int64
-	Field       string // FieldGrade or FieldSDRClass
-	Value       string // "" clears the field
-	At          time.Time
-	Actor       string // "user:12", "apikey:NAME", "rule:NAME"
-	Reason      string
-	RuleVersion int64
-	// KeepManual skips the change when the current value was set by a
-	// person (actor "user:..." or "apikey:..."): rules pass it unless the
-	// rule says it may override people.
-	KeepManual bool
-}
-
-// QualificationChange is one step of a person's grade or SDR class history.
-type QualificationChange struct {
-	PersonID    int64     `json:"person_id"`
-	Field       string    `json:"field"`
-	Old         string    `json:"old"`
-	New         string    `json:"new"`
-	At          time.Time `json:"at"`
-	Actor       string    `json:"actor"`
-	Reason      string    `json:"reason"`
-	RuleVersion int64     `json:"rule_version,omitempty"`
-}
-
 // setByPerson mirrors lifecycle.ByPerson for the values stored in
 // grade_set_by and sdr_class_set_by.
 func setByPerson(actor string) bool {
@@ -80,11 +48,11 @@ func setByPerson(actor string) bool {
 // nothing, except that a person taking over a value a rule set makes it
 // theirs (so that rules leave it alone from then on). A person merged into
 // another, or missing, is ErrNotFound.
-func (s *Store) SetQualifications(ctx context.Context, sets []QualificationSet) ([]bool, error) {
+func (s *Store) SetQualifications(ctx context.Context, sets []model.QualificationSet) ([]bool, error) {
 	applied := make([]bool, len(sets))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for i, q := range sets {
-			if q.Field != FieldGrade && q.Field != FieldSDRClass {
+			if q.Field != model.FieldGrade && q.Field != model.FieldSDRClass {
 				return fmt.Errorf("unknown qualification field %q", q.Field)
 			}
 			var cur, by string
@@ -121,11 +89,11 @@ func (s *Store) SetQualifications(ctx context.Context, sets []QualificationSet) 
 }
 
 // QualificationHistory returns a person's grade and SDR class changes, oldest first.
-func (s *Store) QualificationHistory(ctx context.Context, personID int64) ([]QualificationChange, error) {
-	out := []QualificationChange{}
+func (s *Store) QualificationHistory(ctx context.Context, personID int64) ([]model.QualificationChange, error) {
+	out := []model.QualificationChange{}
 	err := s.each(ctx, `SELECT person_id, field, old_value, new_value, changed_at, actor, reason, COALESCE(rule_version, 0)
 		FROM qualification_changes WHERE person_id = ? ORDER BY changed_at, id`, []any{personID}, func(r *sql.Rows) error {
-		var c QualificationChange
+		var c model.QualificationChange
 		if err := r.Scan(&c.PersonID, &c.Field, &c.Old, &c.New, &c.At, &c.Actor, &c.Reason, &c.RuleVersion); err != nil {
 			return err
 		}
@@ -136,19 +104,9 @@ func (s *Store) QualificationHistory(ctx context.Context, personID int64) ([]Qua
 	return out, err
 }
 
-// PersonQualification is who set a person's grade and SDR class.
-type PersonQualification struct {
-	Grade         string     `json:"grade"`
-	GradeSetBy    string     `json:"grade_set_by"`
-	GradeSetAt    *time.Time `json:"grade_set_at"`
-	SDRClass      string     `json:"sdr_class"`
-	SDRClassSetBy string     `json:"sdr_class_set_by"`
-	SDRClassSetAt *time.Time `json:"sdr_class_set_at"`
-}
-
 // PersonQualification reads a person's grade and SDR class with who set them.
-func (s *Store) PersonQualification(ctx context.Context, id int64) (PersonQualification, error) {
-	var q PersonQualification
+func (s *Store) PersonQualification(ctx context.Context, id int64) (model.PersonQualification, error) {
+	var q model.PersonQualification
 	var ga, ca sql.NullTime
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT grade, grade_set_by, grade_set_at, sdr_class, sdr_class_set_by, sdr_class_set_at
 		FROM persons WHERE id = ? AND merged_into_id IS NULL`), id).Scan(&q.Grade, &q.GradeSetBy, &ga, &q.SDRClass, &q.SDRClassSetBy, &ca)
@@ -299,24 +257,10 @@ func isDemoRequest(typ, rawURL string) bool {
 	return p == "/demo" || strings.HasPrefix(p, "/demo/")
 }
 
-// ContactStage is an opportunity contact and the stage the person is in.
-type ContactStage struct {
-	PersonID int64
-	Stage    model.Stage
-	StageAt  *time.Time
-}
-
-// OpportunityRecord is an opportunity as the CRM API sees it.
-type OpportunityRecord struct {
-	model.Opportunity
-	ExternalID string
-	Contacts   []ContactStage // in order: the primary contact first
-}
-
 // ContactMoves plans the stage moves of an opportunity's contacts. It runs
 // inside the transaction that wrote the opportunity (or order), so that the
 // write and the moves commit together or not at all.
-type ContactMoves func(o OpportunityRecord, created bool) []StageMove
+type ContactMoves func(o model.OpportunityRecord, created bool) []model.StageMove
 
 // OpportunityUpsert is an opportunity sent by a CRM.
 type OpportunityUpsert struct {
@@ -338,9 +282,9 @@ type OpportunityUpsert struct {
 
 // OpportunityWrite is the outcome of writing an opportunity or an order.
 type OpportunityWrite struct {
-	Opportunity OpportunityRecord
+	Opportunity model.OpportunityRecord
 	Created     bool
-	Moves       []StageMove
+	Moves       []model.StageMove
 	Applied     []bool
 }
 
@@ -425,7 +369,7 @@ func (s *Store) finishOpportunityTx(ctx context.Context, tx *sql.Tx, id int64, c
 		return nil
 	}
 	out.Moves = plan(o, created)
-	out.Applied, err = moveStagesTx(ctx, s, tx, out.Moves)
+	out.Applied, err = applyStageMoves(ctx, s, tx, txRows(ctx, s, tx), out.Moves)
 	return err
 }
 
@@ -501,8 +445,8 @@ const opportunityCols = `id, account_id, name, COALESCE(owner_id, 0), stage, amo
 func (s *Store) opportunityTx(ctx context.Context, tx interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, id int64) (OpportunityRecord, error) {
-	var o OpportunityRecord
+}, id int64) (model.OpportunityRecord, error) {
+	var o model.OpportunityRecord
 	var closed sql.NullTime
 	var amount int64
 	err := tx.QueryRowContext(ctx, s.q(`SELECT `+opportunityCols+` FROM opportunities WHERE id = ?`), id).
@@ -521,7 +465,7 @@ func (s *Store) opportunityTx(ctx context.Context, tx interface {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c ContactStage
+		var c model.ContactStage
 		var st string
 		var at sql.NullTime
 		if err := rows.Scan(&c.PersonID, &st, &at); err != nil {
@@ -534,7 +478,7 @@ func (s *Store) opportunityTx(ctx context.Context, tx interface {
 }
 
 // Opportunity reads one opportunity with its contacts.
-func (s *Store) Opportunity(ctx context.Context, id int64) (OpportunityRecord, error) {
+func (s *Store) Opportunity(ctx context.Context, id int64) (model.OpportunityRecord, error) {
 	return s.opportunityTx(ctx, s.r, id)
 }
 
@@ -666,9 +610,8 @@ func (s *Store) FunnelChanges(ctx context.Context, withChannel, withCampaign boo
 		if err := r.Scan(&c.PersonID, &st, &c.At); err != nil {
 			return err
 		}
-		switch c.To = model.Stage(st); c.To {
-		case model.StageLead, model.StageMQL, model.StageSQL, model.StageOpportunity, model.StageCustomer, model.StageNurture, model.StageDisqualified:
-		default:
+		c.To = model.Stage(st)
+		if !slices.Contains(model.FunnelStages, c.To) && c.To != model.StageNurture && c.To != model.StageDisqualified {
 			return nil
 		}
 		c.At = c.At.UTC()

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,30 +47,30 @@ func loadLifecycleWorld(t *testing.T, s *store.Store) {
 func TestSetQualifications(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		loadLifecycleWorld(t, s)
-		set := func(q store.QualificationSet) bool {
+		set := func(q model.QualificationSet) bool {
 			t.Helper()
 			q.PersonID, q.At = 1, lcDay
-			ok, err := s.SetQualifications(ctx, []store.QualificationSet{q})
+			ok, err := s.SetQualifications(ctx, []model.QualificationSet{q})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return ok[0]
 		}
 		steps := []struct {
-			q       store.QualificationSet
+			q       model.QualificationSet
 			applied bool
 			grade   string
 			by      string
 		}{
-			{store.QualificationSet{Field: store.FieldGrade, Value: "C", Actor: "rule:icp", KeepManual: true}, true, "C", "rule:icp"},
-			{store.QualificationSet{Field: store.FieldGrade, Value: "C", Actor: "rule:icp", KeepManual: true}, false, "C", "rule:icp"},   // unchanged
-			{store.QualificationSet{Field: store.FieldGrade, Value: "C", Actor: "user:7"}, true, "C", "user:7"},                          // a person takes it over
-			{store.QualificationSet{Field: store.FieldGrade, Value: "A", Actor: "rule:hot", KeepManual: true}, false, "C", "user:7"},     // kept
-			{store.QualificationSet{Field: store.FieldGrade, Value: "B", Actor: "apikey:crm"}, true, "B", "apikey:crm"},                  // another person
-			{store.QualificationSet{Field: store.FieldGrade, Value: "A", Actor: "rule:hot", KeepManual: true}, false, "B", "apikey:crm"}, // kept
-			{store.QualificationSet{Field: store.FieldGrade, Value: "A", Actor: "rule:boss", KeepManual: false}, true, "A", "rule:boss"}, // overrides
-			{store.QualificationSet{Field: store.FieldGrade, Value: "", Actor: "user:7", Reason: "unknown"}, true, "", ""},               // cleared: back to rules
-			{store.QualificationSet{Field: store.FieldGrade, Value: "B", Actor: "rule:hot", KeepManual: true}, true, "B", "rule:hot"},
+			{model.QualificationSet{Field: model.FieldGrade, Value: "C", Actor: "rule:icp", KeepManual: true}, true, "C", "rule:icp"},
+			{model.QualificationSet{Field: model.FieldGrade, Value: "C", Actor: "rule:icp", KeepManual: true}, false, "C", "rule:icp"},   // unchanged
+			{model.QualificationSet{Field: model.FieldGrade, Value: "C", Actor: "user:7"}, true, "C", "user:7"},                          // a person takes it over
+			{model.QualificationSet{Field: model.FieldGrade, Value: "A", Actor: "rule:hot", KeepManual: true}, false, "C", "user:7"},     // kept
+			{model.QualificationSet{Field: model.FieldGrade, Value: "B", Actor: "apikey:crm"}, true, "B", "apikey:crm"},                  // another person
+			{model.QualificationSet{Field: model.FieldGrade, Value: "A", Actor: "rule:hot", KeepManual: true}, false, "B", "apikey:crm"}, // kept
+			{model.QualificationSet{Field: model.FieldGrade, Value: "A", Actor: "rule:boss", KeepManual: false}, true, "A", "rule:boss"}, // overrides
+			{model.QualificationSet{Field: model.FieldGrade, Value: "", Actor: "user:7", Reason: "unknown"}, true, "", ""},               // cleared: back to rules
+			{model.QualificationSet{Field: model.FieldGrade, Value: "B", Actor: "rule:hot", KeepManual: true}, true, "B", "rule:hot"},
 		}
 		for i, st := range steps {
 			if got := set(st.q); got != st.applied {
@@ -90,10 +91,10 @@ func TestSetQualifications(t *testing.T) {
 		if len(h) != 6 || h[5].Old != "" || h[5].New != "B" || h[4].Reason != "unknown" || h[4].Old != "A" {
 			t.Fatalf("history %+v", h)
 		}
-		if _, err := s.SetQualifications(ctx, []store.QualificationSet{{PersonID: 99, Field: store.FieldSDRClass, Value: "sql", At: lcDay, Actor: "user:1"}}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.SetQualifications(ctx, []model.QualificationSet{{PersonID: 99, Field: model.FieldSDRClass, Value: "sql", At: lcDay, Actor: "user:1"}}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("missing person: %v", err)
 		}
-		if _, err := s.SetQualifications(ctx, []store.QualificationSet{{PersonID: 1, Field: "stage", Value: "sql", At: lcDay, Actor: "user:1"}}); err == nil {
+		if _, err := s.SetQualifications(ctx, []model.QualificationSet{{PersonID: 1, Field: "stage", Value: "sql", At: lcDay, Actor: "user:1"}}); err == nil {
 			t.Fatal("unknown field accepted")
 		}
 	})
@@ -150,6 +151,51 @@ func TestLifecyclePersonsAndLookups(t *testing.T) {
 		}
 		if _, _, err := s.PersonStage(ctx, 42); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("stage of a missing person: %v", err)
+		}
+	})
+}
+
+// TestMoveStages checks that moves apply in order, a person's later move
+// seeing its earlier one, that a move whose person has left From is
+// skipped, and that every applied move leaves its history row.
+func TestMoveStages(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		loadLifecycleWorld(t, s)
+		t1, t2 := lcDay.Add(time.Hour), lcDay.Add(2*time.Hour)
+		moves := []model.StageMove{
+			{PersonID: 3, From: model.StageVisitor, To: model.StageLead, At: t1, Reason: "form fill", Actor: "system:processing"},
+			{PersonID: 2, From: model.StageLead, To: model.StageMQL, At: t1, Reason: "score 80", Actor: "scoring", RuleVersion: 5},
+			{PersonID: 3, From: model.StageLead, To: model.StageMQL, At: t2, Reason: "score 75", Actor: "scoring", RuleVersion: 5},
+			{PersonID: 1, From: model.StageLead, To: model.StageMQL, At: t2, Reason: "stale", Actor: "scoring"},
+			{PersonID: 3, From: model.StageVisitor, To: model.StageLead, At: t2, Reason: "again", Actor: "system:processing"},
+		}
+		applied, err := s.MoveStages(ctx, moves)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []bool{true, true, true, false, false}; !slices.Equal(applied, want) {
+			t.Fatalf("applied %v, want %v", applied, want)
+		}
+		p, err := s.PersonDetail(ctx, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Stage != model.StageMQL || !p.StageAt.Equal(t2) || p.LeadAt == nil || !p.LeadAt.Equal(t1) {
+			t.Fatalf("person 3: %s at %v, lead at %v", p.Stage, p.StageAt, p.LeadAt)
+		}
+		hist, err := s.StageHistory(ctx, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []model.StageChange{
+			{PersonID: 3, FromStage: model.StageVisitor, ToStage: model.StageLead, ChangedAt: t1, Reason: "form fill", Actor: "system:processing"},
+			{PersonID: 3, FromStage: model.StageLead, ToStage: model.StageMQL, ChangedAt: t2, Reason: "score 75", Actor: "scoring", RuleVersion: 5},
+		}
+		if !slices.Equal(hist, want) {
+			t.Fatalf("history of 3:\n%+v\nwant\n%+v", hist, want)
+		}
+		if hist, err = s.StageHistory(ctx, 1); err != nil || len(hist) != 0 {
+			t.Fatalf("a skipped move left history: %+v %v", hist, err)
 		}
 	})
 }

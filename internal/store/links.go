@@ -10,33 +10,12 @@ import (
 	"github.com/revloop/revloop/internal/model"
 )
 
-// TrackedLink is a short code that redirects to a campaign's landing page
-// and records a touch. PromoterID is the employee who shared it (全员营销),
-// CardID a sales rep's business-card id.
-type TrackedLink struct {
-	ID            int64
-	Code          string
-	CampaignID    int64
-	CampaignCode  string // read only: joined from campaigns
-	TargetURL     string
-	UTMSource     string
-	UTMMedium     string
-	UTMCampaign   string
-	UTMTerm       string
-	UTMContent    string
-	PromoterID    int64
-	PromoterEmail string // read only: joined from users
-	CardID        string
-	CreatedAt     time.Time
-	RevokedAt     *time.Time
-}
-
 const linkSelect = `SELECT l.id, l.code, l.campaign_id, c.code, l.target_url, l.utm_source, l.utm_medium, l.utm_campaign,
 	l.utm_term, l.utm_content, COALESCE(l.promoter_id, 0), COALESCE(u.email, ''), l.card_id, l.created_at, l.revoked_at
 	FROM tracked_links l JOIN campaigns c ON c.id = l.campaign_id LEFT JOIN users u ON u.id = l.promoter_id`
 
-func scanLink(row interface{ Scan(...any) error }) (TrackedLink, error) {
-	var l TrackedLink
+func scanLink(row interface{ Scan(...any) error }) (model.TrackedLink, error) {
+	var l model.TrackedLink
 	var revoked sql.NullTime
 	err := row.Scan(&l.ID, &l.Code, &l.CampaignID, &l.CampaignCode, &l.TargetURL, &l.UTMSource, &l.UTMMedium, &l.UTMCampaign,
 		&l.UTMTerm, &l.UTMContent, &l.PromoterID, &l.PromoterEmail, &l.CardID, &l.CreatedAt, &revoked)
@@ -53,7 +32,7 @@ func scanLink(row interface{ Scan(...any) error }) (TrackedLink, error) {
 
 // CreateTrackedLink stores a link and returns its id; a taken code is
 // ErrDuplicate, so that the caller can draw another.
-func (s *Store) CreateTrackedLink(ctx context.Context, l TrackedLink) (int64, error) {
+func (s *Store) CreateTrackedLink(ctx context.Context, l model.TrackedLink) (int64, error) {
 	if l.CreatedAt.IsZero() {
 		l.CreatedAt = time.Now()
 	}
@@ -68,18 +47,18 @@ func (s *Store) CreateTrackedLink(ctx context.Context, l TrackedLink) (int64, er
 }
 
 // TrackedLinkByCode finds a link, revoked or not.
-func (s *Store) TrackedLinkByCode(ctx context.Context, code string) (TrackedLink, error) {
+func (s *Store) TrackedLinkByCode(ctx context.Context, code string) (model.TrackedLink, error) {
 	return scanLink(s.r.QueryRowContext(ctx, s.q(linkSelect+" WHERE l.code = ?"), code))
 }
 
 // TrackedLinkByID finds a link, revoked or not.
-func (s *Store) TrackedLinkByID(ctx context.Context, id int64) (TrackedLink, error) {
+func (s *Store) TrackedLinkByID(ctx context.Context, id int64) (model.TrackedLink, error) {
 	return scanLink(s.r.QueryRowContext(ctx, s.q(linkSelect+" WHERE l.id = ?"), id))
 }
 
 // TrackedLinks lists links, newest first, at most limit of them; a
 // campaignID above 0 keeps that campaign's only.
-func (s *Store) TrackedLinks(ctx context.Context, campaignID int64, limit int) ([]TrackedLink, error) {
+func (s *Store) TrackedLinks(ctx context.Context, campaignID int64, limit int) ([]model.TrackedLink, error) {
 	q, args := linkSelect, []any{}
 	if campaignID > 0 {
 		q += " WHERE l.campaign_id = ?"
@@ -87,7 +66,7 @@ func (s *Store) TrackedLinks(ctx context.Context, campaignID int64, limit int) (
 	}
 	q += " ORDER BY l.id DESC LIMIT ?"
 	args = append(args, limit)
-	var out []TrackedLink
+	var out []model.TrackedLink
 	err := s.each(ctx, q, args, func(rows *sql.Rows) error {
 		l, err := scanLink(rows)
 		out = append(out, l)
@@ -109,20 +88,9 @@ func (s *Store) RevokeTrackedLink(ctx context.Context, id int64, at time.Time) e
 	return nil
 }
 
-// LinkCampaign is the part of a campaign that tracked links and imports
-// refer to.
-type LinkCampaign struct {
-	ID         int64
-	Code       string
-	Name       string
-	Channel    model.Channel
-	Platform   string
-	LandingURL string
-}
-
 // LinkCampaignByCode finds a campaign by its code.
-func (s *Store) LinkCampaignByCode(ctx context.Context, code string) (LinkCampaign, error) {
-	var c LinkCampaign
+func (s *Store) LinkCampaignByCode(ctx context.Context, code string) (model.LinkCampaign, error) {
+	var c model.LinkCampaign
 	err := s.r.QueryRowContext(ctx, s.q("SELECT id, code, name, channel, platform, landing_url FROM campaigns WHERE code = ?"), code).
 		Scan(&c.ID, &c.Code, &c.Name, &c.Channel, &c.Platform, &c.LandingURL)
 	if errors.Is(err, sql.ErrNoRows) {

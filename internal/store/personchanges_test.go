@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -108,14 +109,14 @@ func TestPersonChangesLog(t *testing.T) {
 		if err := s.SetScoringWatermarks(ctx, store.ScoringWatermarks{PersonChangeID: top, Set: true}, day0); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.WriteCredits(ctx, store.CreditBatch{Kind: store.ConvOrder, Full: true, ChangeWatermark: n - 1, At: day0}); err != nil {
+		if err := s.WriteCredits(ctx, store.CreditBatch{Kind: model.ConvOrder, Full: true, ChangeWatermark: n - 1, At: day0}); err != nil {
 			t.Fatal(err)
 		}
 		prune("credits read up to n-1", n-1)
 		if got := between(0, top); len(got) != 3 {
 			t.Errorf("after pruning: %v, want the last trait change and the merge's two persons", got)
 		}
-		if err := s.WriteCredits(ctx, store.CreditBatch{Kind: store.ConvOrder, Full: true, ChangeWatermark: top, At: day0}); err != nil {
+		if err := s.WriteCredits(ctx, store.CreditBatch{Kind: model.ConvOrder, Full: true, ChangeWatermark: top, At: day0}); err != nil {
 			t.Fatal(err)
 		}
 		prune("every reader passed everything", top-(n-1))

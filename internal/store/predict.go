@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/revloop/revloop/internal/model"
 )
 
 // LeadHistory is what predictive scoring may learn from about one person
@@ -96,8 +98,10 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 	if personID != 0 {
 		one = " AND person_id = ?"
 	}
+	// Entries into mql and every stage after it in the lifecycle order.
+	in, stageArgs := stageList(model.LifecycleStages[model.StageMQL.Rank():])
 	rows, err = s.r.QueryContext(ctx, s.q(`SELECT person_id, to_stage, changed_at FROM stage_changes
-		WHERE to_stage IN ('mql', 'sql', 'opportunity', 'customer')`+one), args...)
+		WHERE to_stage IN (`+in+`)`+one), append(stageArgs, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("read stage changes: %w", err)
 	}
@@ -116,7 +120,7 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 		at = at.UTC()
 		h := &out[i]
 		slot := &h.OutcomeAt
-		if to == "mql" {
+		if model.Stage(to) == model.StageMQL {
 			slot = &h.MQLAt
 		}
 		if *slot == nil || at.Before(**slot) {
@@ -169,30 +173,6 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 	return out, nil
 }
 
-// Prediction model statuses (the CHECK of prediction_models.status).
-const (
-	PredictionReady            = "ready"
-	PredictionInsufficientData = "insufficient_data"
-)
-
-// PredictionModel is one training run of the predictive model.
-type PredictionModel struct {
-	ID            int64
-	TrainedAt     time.Time
-	Status        string
-	Message       string
-	Examples      int
-	Positives     int
-	TestExamples  int
-	TestPositives int
-	AUC           *float64 // nil unless ready
-	Brier         *float64
-	Calibration   string // JSON array
-	Model         string // JSON object; "{}" without a model
-	Scored        int    // persons given a probability
-	Duration      time.Duration
-}
-
 // PersonProbability is one person's predicted probability.
 type PersonProbability struct {
 	PersonID    int64
@@ -209,11 +189,11 @@ const probabilityBatch = 400
 // probabilities of a model that is not recorded. Merged persons are left
 // alone. It returns the run's id; the run's scored count is len(probs),
 // whatever m.Scored says.
-func (s *Store) SavePredictionModel(ctx context.Context, m PredictionModel, probs []PersonProbability) (int64, error) {
-	if m.Status != PredictionReady && m.Status != PredictionInsufficientData {
-		return 0, fmt.Errorf("prediction model status %q: want %s or %s", m.Status, PredictionReady, PredictionInsufficientData)
+func (s *Store) SavePredictionModel(ctx context.Context, m model.PredictionModel, probs []PersonProbability) (int64, error) {
+	if m.Status != model.PredictionReady && m.Status != model.PredictionInsufficientData {
+		return 0, fmt.Errorf("prediction model status %q: want %s or %s", m.Status, model.PredictionReady, model.PredictionInsufficientData)
 	}
-	if m.Status != PredictionReady && len(probs) > 0 {
+	if m.Status != model.PredictionReady && len(probs) > 0 {
 		return 0, errors.New("a prediction model without data cannot score persons")
 	}
 	for _, p := range probs {
@@ -267,8 +247,8 @@ func (s *Store) SavePredictionModel(ctx context.Context, m PredictionModel, prob
 const predictionModelCols = `id, trained_at, status, message, examples, positives, test_examples, test_positives,
 	auc, brier, calibration, model, scored, duration_ms`
 
-func scanPredictionModel(row *sql.Row) (PredictionModel, error) {
-	var m PredictionModel
+func scanPredictionModel(row *sql.Row) (model.PredictionModel, error) {
+	var m model.PredictionModel
 	var auc, brier sql.NullFloat64
 	var ms int64
 	err := row.Scan(&m.ID, &m.TrainedAt, &m.Status, &m.Message, &m.Examples, &m.Positives, &m.TestExamples, &m.TestPositives,
@@ -292,13 +272,13 @@ func scanPredictionModel(row *sql.Row) (PredictionModel, error) {
 
 // LatestPredictionModel is the newest training run, whatever its status;
 // ErrNotFound when none ever ran.
-func (s *Store) LatestPredictionModel(ctx context.Context) (PredictionModel, error) {
+func (s *Store) LatestPredictionModel(ctx context.Context) (model.PredictionModel, error) {
 	return scanPredictionModel(s.r.QueryRowContext(ctx, s.q(`SELECT `+predictionModelCols+` FROM prediction_models ORDER BY id DESC LIMIT 1`)))
 }
 
 // LatestReadyPredictionModel is the newest run that produced a model: the
 // one whose probabilities persons carry. ErrNotFound when there is none.
-func (s *Store) LatestReadyPredictionModel(ctx context.Context) (PredictionModel, error) {
+func (s *Store) LatestReadyPredictionModel(ctx context.Context) (model.PredictionModel, error) {
 	return scanPredictionModel(s.r.QueryRowContext(ctx, s.q(`SELECT `+predictionModelCols+` FROM prediction_models
-		WHERE status = ? ORDER BY id DESC LIMIT 1`), PredictionReady))
+		WHERE status = ? ORDER BY id DESC LIMIT 1`), model.PredictionReady))
 }

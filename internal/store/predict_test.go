@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -111,7 +112,7 @@ func TestSavePredictionModel(t *testing.T) {
 		if _, err := s.LatestPredictionModel(ctx); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("before any run: %v", err)
 		}
-		first := store.PredictionModel{TrainedAt: pday(100), Status: store.PredictionInsufficientData,
+		first := model.PredictionModel{TrainedAt: pday(100), Status: model.PredictionInsufficientData,
 			Message: "only 2 leads", Examples: 2}
 		id1, err := s.SavePredictionModel(ctx, first, nil)
 		if err != nil {
@@ -127,7 +128,7 @@ func TestSavePredictionModel(t *testing.T) {
 		}
 
 		auc, brier := 0.8125, 0.0943
-		ready := store.PredictionModel{TrainedAt: pday(101).Add(1234567 * time.Nanosecond), Status: store.PredictionReady,
+		ready := model.PredictionModel{TrainedAt: pday(101).Add(1234567 * time.Nanosecond), Status: model.PredictionReady,
 			Message: "trained", Examples: 300, Positives: 40, TestExamples: 75, TestPositives: 9, AUC: &auc, Brier: &brier,
 			Calibration: `[{"lower":0,"upper":0.1,"count":3}]`, Model: `{"format":1}`, Duration: 2500 * time.Millisecond}
 		id2, err := s.SavePredictionModel(ctx, ready, []store.PersonProbability{pp(1, 0.25), pp(2, 0.5), pp(4, 0.75)})
@@ -135,9 +136,9 @@ func TestSavePredictionModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		ready.ID, ready.Scored, ready.TrainedAt = id2, 3, ready.TrainedAt.Truncate(time.Microsecond)
-		for _, read := range []func() (store.PredictionModel, error){
-			func() (store.PredictionModel, error) { return s.LatestPredictionModel(ctx) },
-			func() (store.PredictionModel, error) { return s.LatestReadyPredictionModel(ctx) },
+		for _, read := range []func() (model.PredictionModel, error){
+			func() (model.PredictionModel, error) { return s.LatestPredictionModel(ctx) },
+			func() (model.PredictionModel, error) { return s.LatestReadyPredictionModel(ctx) },
 		} {
 			got, err := read()
 			if err != nil || !reflect.DeepEqual(got, ready) {
@@ -161,14 +162,14 @@ func TestSavePredictionModel(t *testing.T) {
 
 		// Bad runs are refused whole: nothing recorded, nothing written.
 		bad := []struct {
-			m     store.PredictionModel
+			m     model.PredictionModel
 			probs []store.PersonProbability
 			want  string
 		}{
-			{store.PredictionModel{TrainedAt: pday(102), Status: "done"}, nil, `status "done"`},
-			{store.PredictionModel{TrainedAt: pday(102), Status: store.PredictionInsufficientData}, []store.PersonProbability{pp(1, 0.1)}, "cannot score"},
-			{store.PredictionModel{TrainedAt: pday(102), Status: store.PredictionReady}, []store.PersonProbability{pp(1, 0.1), pp(4, math.NaN())}, "person 4 is NaN"},
-			{store.PredictionModel{TrainedAt: pday(102), Status: store.PredictionReady}, []store.PersonProbability{pp(1, 1.5)}, "from 0 to 1"},
+			{model.PredictionModel{TrainedAt: pday(102), Status: "done"}, nil, `status "done"`},
+			{model.PredictionModel{TrainedAt: pday(102), Status: model.PredictionInsufficientData}, []store.PersonProbability{pp(1, 0.1)}, "cannot score"},
+			{model.PredictionModel{TrainedAt: pday(102), Status: model.PredictionReady}, []store.PersonProbability{pp(1, 0.1), pp(4, math.NaN())}, "person 4 is NaN"},
+			{model.PredictionModel{TrainedAt: pday(102), Status: model.PredictionReady}, []store.PersonProbability{pp(1, 1.5)}, "from 0 to 1"},
 		}
 		for _, b := range bad {
 			if _, err := s.SavePredictionModel(ctx, b.m, b.probs); err == nil || !strings.Contains(err.Error(), b.want) {
@@ -198,7 +199,7 @@ func TestSavePredictionModelInBatches(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SavePredictionModel(ctx, store.PredictionModel{TrainedAt: pt0, Status: store.PredictionReady}, probs); err != nil {
+		if _, err := s.SavePredictionModel(ctx, model.PredictionModel{TrainedAt: pt0, Status: model.PredictionReady}, probs); err != nil {
 			t.Fatal(err)
 		}
 		for _, id := range []int64{1, 400, 401, 800, 801, 901} {

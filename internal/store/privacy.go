@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/revloop/revloop/internal/model"
 )
 
 // Privacy: consent per person and channel, suppression of identifiers
@@ -19,43 +21,6 @@ import (
 // receipt, export of everything held about a person (export.go beside
 // this file), and the retention of raw events. docs/privacy.md says what
 // each removes and keeps.
-
-// ConsentStatus is what a person said about a channel.
-type ConsentStatus string
-
-// The statuses; ConsentUnknown is the absence of an answer.
-const (
-	ConsentGranted ConsentStatus = "granted"
-	ConsentDenied  ConsentStatus = "denied"
-	ConsentUnknown ConsentStatus = "unknown"
-)
-
-// ConsentChannels are the channels consent is kept for. "tracking" is the
-// collection of events itself: denying it suppresses the person's
-// identifiers at the collector.
-var ConsentChannels = []string{"email", "sms", "phone", "wechat", "wecom", "tracking"}
-
-// ChannelTracking is the consent channel the collector honours.
-const ChannelTracking = "tracking"
-
-// ValidConsentChannel reports whether ch is one of ConsentChannels.
-func ValidConsentChannel(ch string) bool {
-	for _, c := range ConsentChannels {
-		if c == ch {
-			return true
-		}
-	}
-	return false
-}
-
-// Consent is a person's answer for one channel.
-type Consent struct {
-	Channel   string        `json:"channel"`
-	Status    ConsentStatus `json:"status"`
-	Source    string        `json:"source,omitempty"`
-	UpdatedBy string        `json:"updated_by,omitempty"`
-	UpdatedAt *time.Time    `json:"updated_at,omitempty"`
-}
 
 // ErrMerged means a person was merged into another; the survivor holds
 // the data and is the one to act on.
@@ -91,9 +56,9 @@ func (s *Store) survivor(ctx context.Context, db interface {
 // must check before reaching out (no answer is ConsentUnknown; whether
 // unknown permits contact is the caller's policy). A merged person's
 // consent is its survivor's; an unknown person is ErrNotFound.
-func (s *Store) Consent(ctx context.Context, personID int64, channel string) (ConsentStatus, error) {
-	if !ValidConsentChannel(channel) {
-		return "", fmt.Errorf("unknown consent channel %q (want one of %s)", channel, strings.Join(ConsentChannels, ", "))
+func (s *Store) Consent(ctx context.Context, personID int64, channel string) (model.ConsentStatus, error) {
+	if !model.ValidConsentChannel(channel) {
+		return "", fmt.Errorf("unknown consent channel %q (want one of %s)", channel, strings.Join(model.ConsentChannels, ", "))
 	}
 	id, err := s.survivor(ctx, s.r, personID)
 	if err != nil {
@@ -102,25 +67,25 @@ func (s *Store) Consent(ctx context.Context, personID int64, channel string) (Co
 	var st string
 	err = s.r.QueryRowContext(ctx, s.q("SELECT status FROM consents WHERE person_id = ? AND channel = ?"), id, channel).Scan(&st)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ConsentUnknown, nil
+		return model.ConsentUnknown, nil
 	}
 	if err != nil {
 		return "", err
 	}
-	return ConsentStatus(st), nil
+	return model.ConsentStatus(st), nil
 }
 
 // Consents lists the person's consent for every channel, unknown ones
 // included, in the order of ConsentChannels.
-func (s *Store) Consents(ctx context.Context, personID int64) ([]Consent, error) {
+func (s *Store) Consents(ctx context.Context, personID int64) ([]model.Consent, error) {
 	rows, err := s.r.QueryContext(ctx, s.q("SELECT channel, status, source, updated_by, updated_at FROM consents WHERE person_id = ?"), personID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	got := map[string]Consent{}
+	got := map[string]model.Consent{}
 	for rows.Next() {
-		var c Consent
+		var c model.Consent
 		var at time.Time
 		if err := rows.Scan(&c.Channel, &c.Status, &c.Source, &c.UpdatedBy, &at); err != nil {
 			return nil, err
@@ -132,35 +97,28 @@ func (s *Store) Consents(ctx context.Context, personID int64) ([]Consent, error)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]Consent, 0, len(ConsentChannels))
-	for _, ch := range ConsentChannels {
+	out := make([]model.Consent, 0, len(model.ConsentChannels))
+	for _, ch := range model.ConsentChannels {
 		c, ok := got[ch]
 		if !ok {
-			c = Consent{Channel: ch, Status: ConsentUnknown}
+			c = model.Consent{Channel: ch, Status: model.ConsentUnknown}
 		}
 		out = append(out, c)
 	}
 	return out, nil
 }
 
-// ConsentSet is one answer to record; ConsentUnknown forgets the answer.
-type ConsentSet struct {
-	Channel string
-	Status  ConsentStatus
-	Source  string
-}
-
 // SetConsents records answers for a person (not a merged one: ErrMerged)
 // in one transaction. Denying tracking adds the person's identifiers to
 // the suppressions; granting it (or forgetting the answer) removes the
 // entries that denial made. It reports whether the suppressions changed.
-func (s *Store) SetConsents(ctx context.Context, personID int64, sets []ConsentSet, actor string, now time.Time) (bool, error) {
+func (s *Store) SetConsents(ctx context.Context, personID int64, sets []model.ConsentSet, actor string, now time.Time) (bool, error) {
 	for _, c := range sets {
-		if !ValidConsentChannel(c.Channel) {
-			return false, fmt.Errorf("unknown consent channel %q (want one of %s)", c.Channel, strings.Join(ConsentChannels, ", "))
+		if !model.ValidConsentChannel(c.Channel) {
+			return false, fmt.Errorf("unknown consent channel %q (want one of %s)", c.Channel, strings.Join(model.ConsentChannels, ", "))
 		}
 		switch c.Status {
-		case ConsentGranted, ConsentDenied, ConsentUnknown:
+		case model.ConsentGranted, model.ConsentDenied, model.ConsentUnknown:
 		default:
 			return false, fmt.Errorf("consent %s: unknown status %q (granted, denied or unknown)", c.Channel, c.Status)
 		}
@@ -180,7 +138,7 @@ func (s *Store) SetConsents(ctx context.Context, personID int64, sets []ConsentS
 	changed := false
 	at := utc(now)
 	for _, c := range sets {
-		if c.Status == ConsentUnknown {
+		if c.Status == model.ConsentUnknown {
 			if _, err := tx.ExecContext(ctx, s.q("DELETE FROM consents WHERE person_id = ? AND channel = ?"), id, c.Channel); err != nil {
 				return false, err
 			}
@@ -189,10 +147,10 @@ func (s *Store) SetConsents(ctx context.Context, personID int64, sets []ConsentS
 			updated_by = excluded.updated_by, updated_at = excluded.updated_at`), id, c.Channel, string(c.Status), c.Source, actor, at); err != nil {
 			return false, err
 		}
-		if c.Channel != ChannelTracking {
+		if c.Channel != model.ConsentChannelTracking {
 			continue
 		}
-		if c.Status == ConsentDenied {
+		if c.Status == model.ConsentDenied {
 			n, err := s.suppressPersonTx(ctx, tx, []int64{id}, "consent", &id, actor, at)
 			if err != nil {
 				return false, err
@@ -369,20 +327,6 @@ func (s *Store) suppressPersonTx(ctx context.Context, tx *sql.Tx, persons []int6
 	return added, nil
 }
 
-// ErasureReceipt says what an erasure removed: rows per table, when, by
-// whom. It names the person by id only.
-type ErasureReceipt struct {
-	ID         int64            `json:"id"`
-	PersonID   int64            `json:"person_id"`
-	Persons    []int64          `json:"persons"` // the person and the persons merged into it
-	Actor      string           `json:"actor"`
-	Removed    map[string]int64 `json:"removed"`
-	Detached   map[string]int64 `json:"detached"`
-	Suppressed int              `json:"suppressed"`
-	StartedAt  time.Time        `json:"started_at"`
-	FinishedAt time.Time        `json:"finished_at"`
-}
-
 // maxErasedPersons bounds the persons merged into one that an erasure
 // takes with it.
 const maxErasedPersons = 10000
@@ -394,8 +338,8 @@ const maxErasedPersons = 10000
 // credits of the removed touches and conversions go with them; the
 // caller recomputes credits incrementally afterwards (the conversions of
 // the person's account are logged as changed).
-func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, now time.Time) (ErasureReceipt, error) {
-	rc := ErasureReceipt{PersonID: personID, Actor: actor, StartedAt: utc(now),
+func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, now time.Time) (model.ErasureReceipt, error) {
+	rc := model.ErasureReceipt{PersonID: personID, Actor: actor, StartedAt: utc(now),
 		Removed: map[string]int64{}, Detached: map[string]int64{}}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -556,15 +500,15 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 }
 
 // Erasures lists the receipts of erasures, newest first.
-func (s *Store) Erasures(ctx context.Context, limit int) ([]ErasureReceipt, error) {
+func (s *Store) Erasures(ctx context.Context, limit int) ([]model.ErasureReceipt, error) {
 	rows, err := s.r.QueryContext(ctx, s.q("SELECT id, person_id, actor, removed, started_at, finished_at FROM erasures ORDER BY id DESC LIMIT ?"), limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []ErasureReceipt
+	var out []model.ErasureReceipt
 	for rows.Next() {
-		var rc ErasureReceipt
+		var rc model.ErasureReceipt
 		var raw string
 		var fin sql.NullTime
 		if err := rows.Scan(&rc.ID, &rc.PersonID, &rc.Actor, &raw, &rc.StartedAt, &fin); err != nil {

@@ -142,16 +142,16 @@ func TestConsentFollowsMerges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SetConsents(ctx, 1, []store.ConsentSet{{Channel: "sms", Status: store.ConsentDenied}}, "test", time.Now()); err != nil {
+		if _, err := s.SetConsents(ctx, 1, []model.ConsentSet{{Channel: "sms", Status: model.ConsentDenied}}, "test", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.MergePersons(ctx, 1, 2, "same", "test"); err != nil {
 			t.Fatal(err)
 		}
-		if st, err := s.Consent(ctx, 2, "sms"); err != nil || st != store.ConsentDenied {
+		if st, err := s.Consent(ctx, 2, "sms"); err != nil || st != model.ConsentDenied {
 			t.Fatalf("merged person's consent: %v %v", st, err)
 		}
-		_, err = s.SetConsents(ctx, 2, []store.ConsentSet{{Channel: "sms", Status: store.ConsentGranted}}, "test", time.Now())
+		_, err = s.SetConsents(ctx, 2, []model.ConsentSet{{Channel: "sms", Status: model.ConsentGranted}}, "test", time.Now())
 		if merged, ok := err.(store.ErrMerged); !ok || merged.Into != 1 {
 			t.Fatalf("set on a merged person: %v", err)
 		}

@@ -47,7 +47,7 @@ type ProcessTx struct {
 	people     map[int64]*batchPerson
 	newPersons []int64
 	newIdents  []model.Identity
-	leads      []pendingLead
+	moves      []model.StageMove // stage moves decided in the batch, in order
 	// Accounts by domain and group id (0: none), and those made or changed.
 	byDomain     map[string]int64
 	byGroup      map[string]int64
@@ -309,7 +309,7 @@ func (p *ProcessTx) flushProcessed() error {
 	for i, e := range updates {
 		rows[i] = []any{e.id, nullID(e.person), p.now}
 	}
-	return p.execRows("WITH v (id, person, at) AS (VALUES ", "(CAST(? AS BIGINT), CAST(? AS BIGINT), "+p.castArg("TIMESTAMPTZ")+")",
+	return p.execRows("WITH v (id, person, at) AS (VALUES ", "(CAST(? AS BIGINT), CAST(? AS BIGINT), "+p.s.castArg("TIMESTAMPTZ")+")",
 		") UPDATE events SET processed_at = v.at, process_error = '', person_id = COALESCE(v.person, events.person_id) FROM v WHERE events.id = v.id",
 		3, rows)
 }
@@ -413,7 +413,7 @@ func (p *ProcessTx) newEvents(events []model.Event) ([]model.Event, error) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(" + p.castArg("BIGINT") + ", " + p.castArg("TEXT") + ")")
+			b.WriteString("(" + p.s.castArg("BIGINT") + ", " + p.s.castArg("TEXT") + ")")
 			args = append(args, k.key, k.msg)
 		}
 		b.WriteString(")")
@@ -505,7 +505,7 @@ func (p *ProcessTx) flushTouches() error {
 		moves = append(moves, []any{person, string(t.tp.Channel), nullID(t.tp.CampaignID), at})
 	}
 	if err := p.execRows("WITH v (id, channel, campaign_id, at) AS (VALUES ",
-		"(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), "+p.castArg("TIMESTAMPTZ")+")",
+		"(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), "+p.s.castArg("TIMESTAMPTZ")+")",
 		`) UPDATE persons SET first_touch_channel = v.channel, first_touch_campaign = v.campaign_id,
 			first_seen_at = CASE WHEN persons.first_seen_at > v.at THEN v.at ELSE persons.first_seen_at END
 		FROM v WHERE persons.id = v.id`, 4, moves); err != nil {
@@ -1186,18 +1186,22 @@ func refreshFirstTouch(ctx context.Context, s *Store, tx *sql.Tx, personID int64
 	return err
 }
 
-// MakeLead turns a visitor into a lead at `at`, with a stage change. A
-// person past the visitor stage is left alone, so replays change nothing.
-func (p *ProcessTx) MakeLead(personID int64, at time.Time, reason string) (bool, error) {
-	bp, err := p.cachedPerson(personID)
+// MoveStage applies a stage move decided during the batch (a lead made by
+// event processing: lifecycle.LeadMove) with the batch's other writes: the
+// person's stage changes now for the rest of the batch, and the move is
+// written when the batch flushes, by the code that writes
+// Store.MoveStages' moves, history row and all. A person no longer in
+// m.From is left alone (false), so replays change nothing.
+func (p *ProcessTx) MoveStage(m model.StageMove) (bool, error) {
+	bp, err := p.cachedPerson(m.PersonID)
 	if err != nil {
 		return false, err
 	}
-	if bp.state.Stage != model.StageVisitor {
+	if bp.state.Stage != m.From {
 		return false, nil
 	}
-	bp.state.Stage = model.StageLead
-	p.leads = append(p.leads, pendingLead{person: personID, at: at, reason: reason})
+	bp.state.Stage = m.To
+	p.moves = append(p.moves, m)
 	return true, nil
 }
 

@@ -5,10 +5,11 @@ import (
 	"iter"
 
 	"fmt"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/revloop/revloop/internal/model"
 )
@@ -55,12 +56,6 @@ type pendingAccount struct {
 	isNew         bool
 }
 
-type pendingLead struct {
-	person int64
-	at     time.Time
-	reason string
-}
-
 // maxParams bounds the parameters of one statement (SQLite allows 32,766,
 // PostgreSQL 65,535).
 const maxParams = 30000
@@ -90,8 +85,8 @@ func rowsChunk(width int) int { return max(1, min(500, maxParams/width)) }
 // castArg is a parameter with a type PostgreSQL can read inside VALUES;
 // SQLite takes the value as it is bound (a CAST to a type SQLite does not
 // know would give it numeric affinity and mangle a timestamp).
-func (p *ProcessTx) castArg(typ string) string {
-	if p.s.dialect == Postgres {
+func (s *Store) castArg(typ string) string {
+	if s.dialect == Postgres {
 		return "CAST(? AS " + typ + ")"
 	}
 	return "?"
@@ -365,7 +360,7 @@ func (p *ProcessTx) flush() error {
 		{"update persons", p.flushPersonUpdates},
 		{"write events", p.flushProcessed}, // before the touchpoints that refer to them
 		{"write touchpoints", p.flushTouches},
-		{"make leads", p.flushLeads},
+		{"move stages", p.flushMoves},
 	}
 	for _, st := range steps {
 		if err := st.fn(); err != nil {
@@ -392,7 +387,7 @@ func (p *ProcessTx) flushForDirectWrite() error {
 // reset drops what a failed flush left pending; the batch is rolled back.
 func (p *ProcessTx) reset() {
 	p.newAccounts, p.accountOrder, p.newPersons, p.newIdents = nil, nil, nil, nil
-	p.touches, p.refresh, p.leads, p.done = nil, nil, nil, nil
+	p.touches, p.refresh, p.moves, p.done = nil, nil, nil, nil
 }
 
 func (p *ProcessTx) flushAccounts() error {
@@ -439,22 +434,36 @@ func (p *ProcessTx) flushNewPersons() error {
 	if len(p.newPersons) == 0 {
 		return nil
 	}
-	// A new person's first touch and lead come with the row itself.
+	// A new person's first touch comes with the row itself, and so do its
+	// stage moves: the row is written in the stage they took it to, with
+	// their history rows.
 	first := earliestTouches(p.touches)
-	leads := map[int64]pendingLead{}
-	kept := p.leads[:0]
-	for _, l := range p.leads {
-		if bp := p.people[l.person]; bp != nil && bp.isNew {
-			if _, dup := leads[l.person]; !dup {
-				leads[l.person] = l
-			}
+	type moved struct {
+		stage           model.Stage
+		stageAt, leadAt any
+	}
+	stages := map[int64]*moved{}
+	var changes [][]any
+	kept := p.moves[:0]
+	for _, m := range p.moves {
+		bp := p.people[m.PersonID]
+		if bp == nil || !bp.isNew {
+			kept = append(kept, m)
 			continue
 		}
-		kept = append(kept, l)
+		st := stages[m.PersonID]
+		if st == nil {
+			st = &moved{}
+			stages[m.PersonID] = st
+		}
+		st.stage, st.stageAt = m.To, utc(m.At)
+		if st.leadAt == nil {
+			st.leadAt = leadAtOf(m)
+		}
+		changes = append(changes, stageChangeArgs(m))
 	}
-	p.leads = kept
+	p.moves = kept
 	rows := make([][]any, 0, len(p.newPersons))
-	var changes [][]any
 	for _, id := range p.newPersons {
 		bp := p.people[id]
 		if bp == nil {
@@ -472,10 +481,9 @@ func (p *ProcessTx) flushNewPersons() error {
 				firstSeen = at
 			}
 		}
-		stage, stageAt, leadAt := "visitor", any(nil), any(nil)
-		if l, ok := leads[id]; ok {
-			stage, stageAt, leadAt = "lead", utc(l.at), utc(l.at)
-			changes = append(changes, []any{id, utc(l.at), clip(l.reason, 500)})
+		stage, stageAt, leadAt := string(model.StageVisitor), any(nil), any(nil)
+		if st, ok := stages[id]; ok {
+			stage, stageAt, leadAt = string(st.stage), st.stageAt, st.leadAt
 		}
 		rows = append(rows, []any{id, nullID(bp.state.AccountID), clip(bp.state.Name, 200), clip(bp.state.Title, 200), bp.state.Email, bp.state.Phone,
 			traitsJSON(bp.traits), stage, stageAt, leadAt, firstSeen, channel, campaign, p.now})
@@ -493,8 +501,7 @@ func (p *ProcessTx) flushNewPersons() error {
 		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", 14, rows); err != nil {
 		return err
 	}
-	return p.execRows("INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason) VALUES ",
-		"(?, 'visitor', 'lead', ?, ?)", "", 3, changes)
+	return writeStageChanges(p.execRows, changes)
 }
 
 func traitsJSON(m map[string]any) string {
@@ -580,51 +587,12 @@ func (p *ProcessTx) flushPersonUpdates() error {
 	return nil
 }
 
-// flushLeads makes leads of the persons the batch found to be leads, where
-// they still are visitors, and records each stage change.
-func (p *ProcessTx) flushLeads() error {
-	leads := p.leads
-	p.leads = nil
-	chunk := rowsChunk(3)
-	for len(leads) > 0 {
-		part := leads[:min(chunk, len(leads))]
-		leads = leads[len(part):]
-		byID := make(map[int64]pendingLead, len(part))
-		var b strings.Builder
-		b.WriteString("WITH v (id, at) AS (VALUES ")
-		args := make([]any, 0, 2*len(part)+0)
-		for i, l := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(CAST(? AS BIGINT), " + p.castArg("TIMESTAMPTZ") + ")")
-			args = append(args, l.person, utc(l.at))
-			byID[l.person] = l
-		}
-		b.WriteString(`) UPDATE persons SET stage = 'lead', stage_at = v.at, lead_at = COALESCE(persons.lead_at, v.at)
-			FROM v WHERE persons.id = v.id AND persons.stage = 'visitor' RETURNING persons.id`)
-		rows, err := p.tx.QueryContext(p.ctx, p.s.q(b.String()), args...)
-		if err != nil {
-			return err
-		}
-		var changes [][]any
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			l := byID[id]
-			changes = append(changes, []any{id, utc(l.at), clip(l.reason, 500)})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := p.execRows("INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason) VALUES ",
-			"(?, 'visitor', 'lead', ?, ?)", "", 3, changes); err != nil {
-			return err
-		}
-	}
-	return nil
+// flushMoves applies the stage moves of persons stored before the batch,
+// where they are still in the stage each move starts from, with their
+// history rows.
+func (p *ProcessTx) flushMoves() error {
+	moves := p.moves
+	p.moves = nil
+	_, err := applyStageMoves(p.ctx, p.s, p.tx, p.execRows, moves)
+	return err
 }

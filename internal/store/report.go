@@ -47,14 +47,8 @@ func (s *Store) Totals(ctx context.Context) (Totals, error) {
 	return t, err
 }
 
-// Window is a half-open time range [From, To); a zero bound is open.
-type Window struct {
-	From time.Time
-	To   time.Time
-}
-
-// clause returns a condition on col and its arguments.
-func (w Window) clause(col string) (string, []any) {
+// windowClause returns a condition that col lies inside w, and its arguments.
+func windowClause(w model.Window, col string) (string, []any) {
 	cond, args := "1=1", []any{}
 	if !w.From.IsZero() {
 		cond += " AND " + col + " >= ?"
@@ -67,17 +61,16 @@ func (w Window) clause(col string) (string, []any) {
 	return cond, args
 }
 
-const stageRank = `CASE to_stage WHEN 'lead' THEN 1 WHEN 'mql' THEN 2 WHEN 'sql' THEN 3 WHEN 'opportunity' THEN 4 WHEN 'customer' THEN 5 ELSE 0 END`
-
 // StageReach counts, for the persons who became leads inside w (a cohort),
-// how many reached each funnel stage or a later one, at any time.
-func (s *Store) StageReach(ctx context.Context, w Window) (map[model.Stage]int64, error) {
-	cond, args := w.clause("changed_at")
+// how many reached each funnel stage or a later one, at any time. Stages
+// are compared by their rank in the lifecycle order (stageRankSQL).
+func (s *Store) StageReach(ctx context.Context, w model.Window) (map[model.Stage]int64, error) {
+	cond, args := windowClause(w, "changed_at")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT m, COUNT(*) FROM (
-			SELECT person_id, MAX(`+stageRank+`) AS m FROM stage_changes
-			WHERE person_id IN (SELECT person_id FROM stage_changes WHERE to_stage = 'lead' AND `+cond+`)
+			SELECT person_id, MAX(`+stageRankSQL("to_stage")+`) AS m FROM stage_changes
+			WHERE person_id IN (SELECT person_id FROM stage_changes WHERE to_stage = ? AND `+cond+`)
 			GROUP BY person_id) x
-		GROUP BY m`), args...)
+		GROUP BY m`), append([]any{string(model.StageLead)}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +88,9 @@ func (s *Store) StageReach(ctx context.Context, w Window) (map[model.Stage]int64
 		return nil, err
 	}
 	out := map[model.Stage]int64{}
-	for i, st := range model.FunnelStages {
+	for _, st := range model.FunnelStages {
 		for m, n := range byRank {
-			if m >= i+1 {
+			if m >= st.Rank() {
 				out[st] += n
 			}
 		}
@@ -106,8 +99,8 @@ func (s *Store) StageReach(ctx context.Context, w Window) (map[model.Stage]int64
 }
 
 // StageEntries counts the persons who entered each stage inside w.
-func (s *Store) StageEntries(ctx context.Context, w Window) (map[model.Stage]int64, error) {
-	cond, args := w.clause("changed_at")
+func (s *Store) StageEntries(ctx context.Context, w model.Window) (map[model.Stage]int64, error) {
+	cond, args := windowClause(w, "changed_at")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT to_stage, COUNT(DISTINCT person_id) FROM stage_changes WHERE `+cond+` GROUP BY to_stage`), args...)
 	if err != nil {
 		return nil, err
@@ -140,7 +133,7 @@ type ChannelRow struct {
 }
 
 // ChannelSummary builds the by-channel table for the window.
-func (s *Store) ChannelSummary(ctx context.Context, w Window) ([]ChannelRow, error) {
+func (s *Store) ChannelSummary(ctx context.Context, w model.Window) ([]ChannelRow, error) {
 	rows := map[model.Channel]*ChannelRow{}
 	get := func(ch string) *ChannelRow {
 		c := model.Channel(ch)
@@ -176,9 +169,9 @@ func (s *Store) ChannelSummary(ctx context.Context, w Window) ([]ChannelRow, err
 			func(ch string, a, b int64) { r := get(ch); r.Won, r.WonRevenue = a, model.Money(b) }},
 	}
 	for _, qu := range queries {
-		cond, args := w.clause(qu.col)
+		cond, args := windowClause(w, qu.col)
 		if qu.col == "d.day" {
-			cond, args = w.dayClause(qu.col)
+			cond, args = windowDayClause(w, qu.col)
 		}
 		if err := s.each(ctx, fmt.Sprintf(qu.sql, cond), args, func(r *sql.Rows) error {
 			var ch string
@@ -205,8 +198,8 @@ func (s *Store) ChannelSummary(ctx context.Context, w Window) ([]ChannelRow, err
 	return out, nil
 }
 
-// dayClause is clause for DATE columns: days are compared as dates.
-func (w Window) dayClause(col string) (string, []any) {
+// windowDayClause is windowClause for DATE columns: days are compared as dates.
+func windowDayClause(w model.Window, col string) (string, []any) {
 	day := func(t time.Time) time.Time {
 		t = t.UTC()
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)

@@ -11,29 +11,14 @@ import (
 	"github.com/revloop/revloop/internal/model"
 )
 
-// RoutingUser is a user with what routing needs to know about them.
-type RoutingUser struct {
-	ID           int64
-	Email        string
-	Name         string
-	Role         model.Role
-	Team         string
-	ManagerID    int64
-	Capacity     int
-	Disabled     bool
-	OutOfOffice  *time.Time
-	BackInOffice *time.Time
-	Open         int // open assignments, see OpenAssignmentCounts
-}
-
 // RoutingUsers lists every user with their open assignments counted over
 // the working stages (the stages in which an assignment still needs its
 // first follow-up); without working stages Open stays 0.
-func (s *Store) RoutingUsers(ctx context.Context, working []model.Stage) ([]RoutingUser, error) {
-	var out []RoutingUser
+func (s *Store) RoutingUsers(ctx context.Context, working []model.Stage) ([]model.RoutingUser, error) {
+	var out []model.RoutingUser
 	err := s.each(ctx, `SELECT id, email, name, role, team, COALESCE(manager_id, 0), capacity, disabled_at IS NOT NULL,
 		out_of_office_from, out_of_office_until FROM users ORDER BY id`, nil, func(rows *sql.Rows) error {
-		var u RoutingUser
+		var u model.RoutingUser
 		var role string
 		var from, until sql.NullTime
 		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &role, &u.Team, &u.ManagerID, &u.Capacity, &u.Disabled, &from, &until); err != nil {
@@ -81,18 +66,9 @@ func (s *Store) countsByID(ctx context.Context, query string, args ...any) (map[
 	return out, err
 }
 
-// UserRouting is the routing side of a user's settings.
-type UserRouting struct {
-	Team         string
-	ManagerID    int64 // 0: none
-	Capacity     int   // 0: no limit
-	OutOfOffice  *time.Time
-	BackInOffice *time.Time
-}
-
 // SetUserRouting replaces a user's team, manager, capacity and
 // out-of-office window.
-func (s *Store) SetUserRouting(ctx context.Context, userID int64, r UserRouting) error {
+func (s *Store) SetUserRouting(ctx context.Context, userID int64, r model.UserRouting) error {
 	res, err := s.w.ExecContext(ctx, s.q(`UPDATE users SET team = ?, manager_id = ?, capacity = ?, out_of_office_from = ?, out_of_office_until = ?
 		WHERE id = ?`), clip(r.Team, 200), nullID(r.ManagerID), r.Capacity, optTimeUTC(r.OutOfOffice), optTimeUTC(r.BackInOffice), userID)
 	if err != nil {
@@ -164,35 +140,13 @@ func pendingLeads(working []model.Stage) (string, []any) {
 		append(append(append([]any{}, args...), args...), args...)
 }
 
-// NewAssignment is one assignment to write.
-type NewAssignment struct {
-	PersonID   int64
-	UserID     int64
-	Rule       string
-	Reason     string
-	RuleSetID  int64
-	AssignedBy string
-	AssignedAt time.Time
-	DueAt      time.Time
-	// EnteredAt guards automatic assignments: the person is skipped when
-	// an assignment at or after it exists by now (another run was first).
-	// Zero for manual reassignments.
-	EnteredAt time.Time
-}
-
-// Why an assignment closed (assignments.closed_reason).
-const (
-	ClosedReassigned = "reassigned" // the person was assigned again
-	ClosedRecycled   = "recycled"   // the person left the working stages for an earlier one
-)
-
 // SaveAssignments writes assignments and the round-robin cursors in one
 // transaction. Each closes the person's open assignment (a person holds at
 // most one; reason "reassigned" for a manual reassignment, "recycled" for
 // an automatic one, which is only made after the person left the working
 // stages and came back) and sets the person's owner. It returns, per assignment, its id (0 when skipped
 // because another run assigned the person meanwhile).
-func (s *Store) SaveAssignments(ctx context.Context, as []NewAssignment, cursors map[string]int64, at time.Time) ([]int64, error) {
+func (s *Store) SaveAssignments(ctx context.Context, as []model.NewAssignment, cursors map[string]int64, at time.Time) ([]int64, error) {
 	ids := make([]int64, len(as))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for i, a := range as {
@@ -212,9 +166,9 @@ func (s *Store) SaveAssignments(ctx context.Context, as []NewAssignment, cursors
 					continue
 				}
 			}
-			reason := ClosedReassigned
+			reason := model.ClosedReassigned
 			if !a.EnteredAt.IsZero() {
-				reason = ClosedRecycled
+				reason = model.ClosedRecycled
 			}
 			if _, err := tx.ExecContext(ctx, s.q("UPDATE assignments SET superseded_at = ?, closed_reason = ? WHERE person_id = ? AND superseded_at IS NULL"),
 				utc(a.AssignedAt), reason, a.PersonID); err != nil {
@@ -283,7 +237,7 @@ func (s *Store) CloseRecycled(ctx context.Context, working []model.Stage) (int, 
 		n = 0
 		for _, c := range todo {
 			res, err := tx.ExecContext(ctx, s.q("UPDATE assignments SET superseded_at = ?, closed_reason = ? WHERE id = ? AND superseded_at IS NULL"),
-				utc(c.at), ClosedRecycled, c.id)
+				utc(c.at), model.ClosedRecycled, c.id)
 			if err != nil {
 				return err
 			}
@@ -311,39 +265,16 @@ func (s *Store) RoutingCursors(ctx context.Context) (map[string]int64, error) {
 	return out, err
 }
 
-// Assignment is a stored assignment.
-type Assignment struct {
-	ID               int64
-	PersonID         int64
-	PersonName       string
-	PersonStage      model.Stage
-	UserID           int64
-	UserEmail        string
-	UserName         string
-	UserTeam         string
-	Rule             string
-	Reason           string
-	RuleSetID        int64
-	AssignedBy       string
-	AssignedAt       time.Time
-	DueAt            time.Time
-	FirstFollowUpAt  *time.Time
-	BreachedAt       *time.Time
-	EscalationTaskID int64
-	SupersededAt     *time.Time // when it closed; nil while open
-	ClosedReason     string     // ClosedReassigned, ClosedRecycled; "" while open
-}
-
 const assignmentCols = `a.id, a.person_id, p.name, p.stage, a.user_id, u.email, u.name, u.team, a.rule, a.reason, COALESCE(a.rule_set_id, 0), a.assigned_by,
 	a.assigned_at, a.due_at, a.first_follow_up_at, a.breached_at, COALESCE(a.escalation_task_id, 0), a.superseded_at, a.closed_reason
 	FROM assignments a JOIN persons p ON p.id = a.person_id JOIN users u ON u.id = a.user_id`
 
 // assignments lists the assignments that cond (a condition, then ORDER BY
 // and LIMIT) selects.
-func (s *Store) assignments(ctx context.Context, cond string, args ...any) ([]Assignment, error) {
-	var out []Assignment
+func (s *Store) assignments(ctx context.Context, cond string, args ...any) ([]model.Assignment, error) {
+	var out []model.Assignment
 	err := s.each(ctx, "SELECT "+assignmentCols+" WHERE "+cond, args, func(rows *sql.Rows) error {
-		var a Assignment
+		var a model.Assignment
 		var stage string
 		var follow, breached, superseded sql.NullTime
 		if err := rows.Scan(&a.ID, &a.PersonID, &a.PersonName, &stage, &a.UserID, &a.UserEmail, &a.UserName, &a.UserTeam, &a.Rule, &a.Reason,
@@ -360,32 +291,32 @@ func (s *Store) assignments(ctx context.Context, cond string, args ...any) ([]As
 }
 
 // PersonAssignments lists a person's assignments, oldest first.
-func (s *Store) PersonAssignments(ctx context.Context, personID int64) ([]Assignment, error) {
+func (s *Store) PersonAssignments(ctx context.Context, personID int64) ([]model.Assignment, error) {
 	return s.assignments(ctx, "a.person_id = ? ORDER BY a.assigned_at, a.id", personID)
 }
 
 // AssignmentByID reads one assignment.
-func (s *Store) AssignmentByID(ctx context.Context, id int64) (Assignment, error) {
+func (s *Store) AssignmentByID(ctx context.Context, id int64) (model.Assignment, error) {
 	as, err := s.assignments(ctx, "a.id = ?", id)
 	if err == nil && len(as) == 0 {
 		err = ErrNotFound
 	}
 	if err != nil {
-		return Assignment{}, err
+		return model.Assignment{}, err
 	}
 	return as[0], nil
 }
 
 // AssignmentsIn lists the assignments made in [from, to) (zero bounds are
 // open), oldest first.
-func (s *Store) AssignmentsIn(ctx context.Context, from, to time.Time) ([]Assignment, error) {
+func (s *Store) AssignmentsIn(ctx context.Context, from, to time.Time) ([]model.Assignment, error) {
 	where, args := timeRange("a.assigned_at", from, to)
 	return s.assignments(ctx, where+" ORDER BY a.assigned_at, a.id", args...)
 }
 
 // OpenAssignments lists the oldest open assignments (see
 // OpenAssignmentCounts), at most limit.
-func (s *Store) OpenAssignments(ctx context.Context, working []model.Stage, limit int) ([]Assignment, error) {
+func (s *Store) OpenAssignments(ctx context.Context, working []model.Stage, limit int) ([]model.Assignment, error) {
 	in, args := stageList(working)
 	return s.assignments(ctx, `a.superseded_at IS NULL AND a.first_follow_up_at IS NULL
 		AND p.stage IN (`+in+") ORDER BY a.assigned_at, a.id LIMIT ?", append(args, limit)...)
@@ -433,22 +364,11 @@ func (s *Store) FirstAdmin(ctx context.Context) (int64, error) {
 	return id, err
 }
 
-// Escalation marks one assignment breached and raises its task.
-type Escalation struct {
-	AssignmentID int64
-	PersonID     int64
-	AssigneeID   int64 // 0: unassigned task
-	Title        string
-	BreachedAt   time.Time
-	TaskDueAt    time.Time
-	CreatedAt    time.Time
-}
-
 // Escalate marks assignments breached and creates one sla_escalation task
 // for each, in one transaction. An assignment already marked, or followed
 // up meanwhile, is skipped, so each gets at most one task however often
 // and however concurrently the check runs. It returns how many it marked.
-func (s *Store) Escalate(ctx context.Context, es []Escalation) (int, error) {
+func (s *Store) Escalate(ctx context.Context, es []model.Escalation) (int, error) {
 	n := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		n = 0
@@ -476,24 +396,12 @@ func (s *Store) Escalate(ctx context.Context, es []Escalation) (int, error) {
 	return n, err
 }
 
-// Task is a stored task.
-type Task struct {
-	ID         int64
-	Kind       string
-	Title      string
-	PersonID   int64
-	AssigneeID int64
-	DueAt      *time.Time
-	DoneAt     *time.Time
-	CreatedAt  time.Time
-}
-
 // TaskByID reads one task.
-func (s *Store) TaskByID(ctx context.Context, id int64) (Task, error) {
-	var t Task
+func (s *Store) TaskByID(ctx context.Context, id int64) (model.Task, error) {
+	var t model.Task
 	var due, done sql.NullTime
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, kind, title, COALESCE(person_id, 0), COALESCE(assignee_id, 0), due_at, done_at, created_at
-		FROM tasks WHERE id = ?`), id).Scan(&t.ID, &t.Kind, &t.Title, &t.PersonID, &t.AssigneeID, &due, &done, &t.CreatedAt)
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, kind, title, COALESCE(person_id, 0), COALESCE(opportunity_id, 0), COALESCE(assignee_id, 0), due_at, done_at, created_at
+		FROM tasks WHERE id = ?`), id).Scan(&t.ID, &t.Kind, &t.Title, &t.PersonID, &t.OpportunityID, &t.AssigneeID, &due, &done, &t.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -501,25 +409,10 @@ func (s *Store) TaskByID(ctx context.Context, id int64) (Task, error) {
 	return t, err
 }
 
-// Activity is a logged sales activity: a call, email, meeting, WeChat
-// conversation or note about a person.
-type Activity struct {
-	ID         int64
-	PersonID   int64
-	UserID     int64
-	UserEmail  string
-	UserName   string
-	Kind       string
-	OccurredAt time.Time
-	Note       string
-	CreatedBy  string
-	CreatedAt  time.Time
-}
-
 // AddActivity stores an activity and stamps it as the first follow-up of
 // the person's current assignment when it is the earliest activity at or
 // after the assignment. It reports whether it stamped.
-func (s *Store) AddActivity(ctx context.Context, a Activity) (int64, bool, error) {
+func (s *Store) AddActivity(ctx context.Context, a model.Activity) (int64, bool, error) {
 	var id int64
 	stamped := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -543,12 +436,12 @@ func (s *Store) AddActivity(ctx context.Context, a Activity) (int64, bool, error
 }
 
 // Activities lists a person's activities, newest first, at most limit.
-func (s *Store) Activities(ctx context.Context, personID int64, limit int) ([]Activity, error) {
-	var out []Activity
+func (s *Store) Activities(ctx context.Context, personID int64, limit int) ([]model.Activity, error) {
+	var out []model.Activity
 	err := s.each(ctx, `SELECT a.id, a.person_id, a.user_id, u.email, u.name, a.kind, a.occurred_at, a.note, a.created_by, a.created_at
 		FROM activities a JOIN users u ON u.id = a.user_id WHERE a.person_id = ? ORDER BY a.occurred_at DESC, a.id DESC LIMIT ?`,
 		[]any{personID, limit}, func(rows *sql.Rows) error {
-			var a Activity
+			var a model.Activity
 			if err := rows.Scan(&a.ID, &a.PersonID, &a.UserID, &a.UserEmail, &a.UserName, &a.Kind, &a.OccurredAt, &a.Note, &a.CreatedBy, &a.CreatedAt); err != nil {
 				return err
 			}
@@ -568,29 +461,20 @@ func (s *Store) PersonRef(ctx context.Context, id int64) (mergedInto int64, err 
 	return mergedInto, err
 }
 
-// Recycling is one move back from a sales stage to marketing.
-type Recycling struct {
-	PersonID  int64
-	From, To  model.Stage
-	ChangedAt time.Time
-	Reason    string
-	OwnerID   int64 // the person's assignee at the time, else its owner now; 0: none
-}
-
 // Recyclings lists the stage changes in [from, to) that moved a person from
 // one of fromStages back to one of toStages, oldest first.
-func (s *Store) Recyclings(ctx context.Context, fromStages, toStages []model.Stage, from, to time.Time) ([]Recycling, error) {
+func (s *Store) Recyclings(ctx context.Context, fromStages, toStages []model.Stage, from, to time.Time) ([]model.Recycling, error) {
 	inFrom, argsFrom := stageList(fromStages)
 	inTo, argsTo := stageList(toStages)
 	where, argsTime := timeRange("sc.changed_at", from, to)
 	args := append(append(argsFrom, argsTo...), argsTime...)
-	var out []Recycling
+	var out []model.Recycling
 	err := s.each(ctx, `SELECT sc.person_id, sc.from_stage, sc.to_stage, sc.changed_at, sc.reason,
 		COALESCE((SELECT a.user_id FROM assignments a WHERE a.person_id = sc.person_id AND a.assigned_at <= sc.changed_at
 			ORDER BY a.assigned_at DESC, a.id DESC LIMIT 1), p.owner_id, 0)
 		FROM stage_changes sc JOIN persons p ON p.id = sc.person_id
 		WHERE sc.from_stage IN (`+inFrom+`) AND sc.to_stage IN (`+inTo+`) AND `+where+` ORDER BY sc.changed_at, sc.id`, args, func(rows *sql.Rows) error {
-		var r Recycling
+		var r model.Recycling
 		var f, t string
 		if err := rows.Scan(&r.PersonID, &f, &t, &r.ChangedAt, &r.Reason, &r.OwnerID); err != nil {
 			return err
@@ -600,18 +484,6 @@ func (s *Store) Recyclings(ctx context.Context, fromStages, toStages []model.Sta
 		return nil
 	})
 	return out, err
-}
-
-// stageList is "?, ?, ?" and its arguments; an empty list matches nothing.
-func stageList(stages []model.Stage) (string, []any) {
-	if len(stages) == 0 {
-		return "NULL", nil
-	}
-	args := make([]any, len(stages))
-	for i, st := range stages {
-		args[i] = string(st)
-	}
-	return strings.TrimSuffix(strings.Repeat("?, ", len(stages)), ", "), args
 }
 
 // timeRange is a condition on col for [from, to), zero bounds open.

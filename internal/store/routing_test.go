@@ -45,8 +45,8 @@ func TestPendingLeadsAndTheAssignmentGuard(t *testing.T) {
 		if n, err := s.CountPendingLeads(ctx, working); err != nil || n != 1 {
 			t.Fatalf("%d pending counted, %v; want 1", n, err)
 		}
-		a := store.NewAssignment{PersonID: 1, UserID: 2, Rule: "r", AssignedAt: t0.Add(time.Minute), DueAt: t0.Add(time.Hour), EnteredAt: t0}
-		ids, err := s.SaveAssignments(ctx, []store.NewAssignment{a, a}, map[string]int64{"r": 2}, t0)
+		a := model.NewAssignment{PersonID: 1, UserID: 2, Rule: "r", AssignedAt: t0.Add(time.Minute), DueAt: t0.Add(time.Hour), EnteredAt: t0}
+		ids, err := s.SaveAssignments(ctx, []model.NewAssignment{a, a}, map[string]int64{"r": 2}, t0)
 		if err != nil || ids[0] == 0 || ids[1] != 0 {
 			t.Fatalf("ids %v, %v: the second copy must be skipped", ids, err)
 		}
@@ -66,7 +66,7 @@ func TestEscalateOncePerAssignment(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		t0 := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
 		routingWorld(t, s, t0)
-		ids, err := s.SaveAssignments(ctx, []store.NewAssignment{{PersonID: 1, UserID: 2, AssignedAt: t0, DueAt: t0.Add(2 * time.Hour)}}, nil, t0)
+		ids, err := s.SaveAssignments(ctx, []model.NewAssignment{{PersonID: 1, UserID: 2, AssignedAt: t0, DueAt: t0.Add(2 * time.Hour)}}, nil, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestEscalateOncePerAssignment(t *testing.T) {
 		if err != nil || len(due) != 1 || due[0].AssignmentID != ids[0] || due[0].ManagerID != 1 {
 			t.Fatalf("due %+v, %v", due, err)
 		}
-		e := store.Escalation{AssignmentID: ids[0], PersonID: 1, AssigneeID: 1, Title: "x", BreachedAt: due[0].DueAt, TaskDueAt: t0.Add(4 * time.Hour), CreatedAt: t0.Add(2 * time.Hour)}
+		e := model.Escalation{AssignmentID: ids[0], PersonID: 1, AssigneeID: 1, Title: "x", BreachedAt: due[0].DueAt, TaskDueAt: t0.Add(4 * time.Hour), CreatedAt: t0.Add(2 * time.Hour)}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		total := 0
@@ -98,7 +98,7 @@ func TestEscalateOncePerAssignment(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				n, err := s.Escalate(ctx, []store.Escalation{e})
+				n, err := s.Escalate(ctx, []model.Escalation{e})
 				if err != nil {
 					t.Error(err)
 				}
@@ -126,13 +126,13 @@ func TestEscalateOncePerAssignment(t *testing.T) {
 }
 
 // openAssignments lists a person's assignments that are not closed.
-func openAssignments(t *testing.T, s *store.Store, person int64) []store.Assignment {
+func openAssignments(t *testing.T, s *store.Store, person int64) []model.Assignment {
 	t.Helper()
 	as, err := s.PersonAssignments(ctx, person)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var open []store.Assignment
+	var open []model.Assignment
 	for _, a := range as {
 		if a.SupersededAt == nil {
 			open = append(open, a)
@@ -152,13 +152,13 @@ func TestAPersonHoldsOneOpenAssignment(t *testing.T) {
 		working := []model.Stage{model.StageSQL, model.StageOpportunity}
 		move := func(from, to model.Stage, at time.Time) {
 			t.Helper()
-			if ok, err := s.MoveStages(ctx, []store.StageMove{{PersonID: 1, From: from, To: to, At: at, Reason: "test", Actor: "user:1"}}); err != nil || !ok[0] {
+			if ok, err := s.MoveStages(ctx, []model.StageMove{{PersonID: 1, From: from, To: to, At: at, Reason: "test", Actor: "user:1"}}); err != nil || !ok[0] {
 				t.Fatalf("move %s → %s: %v %v", from, to, ok, err)
 			}
 		}
 		assign := func(user int64, at, entered time.Time) int64 {
 			t.Helper()
-			ids, err := s.SaveAssignments(ctx, []store.NewAssignment{{PersonID: 1, UserID: user, AssignedAt: at, DueAt: at.Add(time.Hour), EnteredAt: entered}}, nil, at)
+			ids, err := s.SaveAssignments(ctx, []model.NewAssignment{{PersonID: 1, UserID: user, AssignedAt: at, DueAt: at.Add(time.Hour), EnteredAt: entered}}, nil, at)
 			if err != nil || ids[0] == 0 {
 				t.Fatalf("assign: %v %v", ids, err)
 			}
@@ -193,7 +193,7 @@ func TestAPersonHoldsOneOpenAssignment(t *testing.T) {
 			t.Fatalf("closed again %d, %v; want 0", n, err)
 		}
 		a, err := s.AssignmentByID(ctx, first)
-		if err != nil || a.SupersededAt == nil || !a.SupersededAt.Equal(t0.Add(time.Hour)) || a.ClosedReason != store.ClosedRecycled {
+		if err != nil || a.SupersededAt == nil || !a.SupersededAt.Equal(t0.Add(time.Hour)) || a.ClosedReason != model.ClosedRecycled {
 			t.Fatalf("recycled assignment %+v, %v", a, err)
 		}
 		if ids := openIDs(); len(ids) != 0 {
@@ -206,7 +206,7 @@ func TestAPersonHoldsOneOpenAssignment(t *testing.T) {
 		// Assigned again automatically, then reassigned by hand.
 		second := assign(1, t0.Add(3*time.Hour), t0.Add(2*time.Hour))
 		third := assign(2, t0.Add(4*time.Hour), time.Time{})
-		if a, err := s.AssignmentByID(ctx, second); err != nil || a.SupersededAt == nil || !a.SupersededAt.Equal(t0.Add(4*time.Hour)) || a.ClosedReason != store.ClosedReassigned {
+		if a, err := s.AssignmentByID(ctx, second); err != nil || a.SupersededAt == nil || !a.SupersededAt.Equal(t0.Add(4*time.Hour)) || a.ClosedReason != model.ClosedReassigned {
 			t.Fatalf("reassigned %+v, %v", a, err)
 		}
 		if open := openAssignments(t, s, 1); len(open) != 1 || open[0].ID != third || open[0].ClosedReason != "" {
@@ -267,11 +267,11 @@ func TestMigrationClosesDuplicateAssignments(t *testing.T) {
 			closed time.Time // zero: open
 			reason string
 		}{
-			{1, h(2), store.ClosedRecycled},
+			{1, h(2), model.ClosedRecycled},
 			{2, time.Time{}, ""},
-			{3, h(3), store.ClosedReassigned},
+			{3, h(3), model.ClosedReassigned},
 			{4, time.Time{}, ""},
-			{5, h(2), store.ClosedRecycled},
+			{5, h(2), model.ClosedRecycled},
 		}
 		for _, w := range want {
 			a, err := s.AssignmentByID(ctx, w.id)

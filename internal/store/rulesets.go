@@ -6,52 +6,35 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/revloop/revloop/internal/model"
 )
 
-// RuleSetKind names one kind of versioned rule set. Each kind has its own
-// table (channel_rule_sets, scoring_rule_sets, ...) of the same shape: id
-// (the version), rules (JSON validated by the owning package before it is
-// saved), created_by, created_at. The newest row is in force; older rows
-// are history.
-type RuleSetKind string
-
-const (
-	ChannelRuleSets   RuleSetKind = "channel"
-	ScoringRuleSets   RuleSetKind = "scoring"
-	RoutingRuleSets   RuleSetKind = "routing"
-	LifecycleRuleSets RuleSetKind = "lifecycle"
-)
-
-func (k RuleSetKind) table() (string, error) {
+// ruleSetTable is the table of a kind's versions (channel_rule_sets,
+// scoring_rule_sets, ...), each of the same shape: id (the version), rules,
+// created_by, created_at.
+func ruleSetTable(k model.RuleSetKind) (string, error) {
 	switch k {
-	case ChannelRuleSets, ScoringRuleSets, RoutingRuleSets, LifecycleRuleSets:
+	case model.ChannelRuleSets, model.ScoringRuleSets, model.RoutingRuleSets, model.LifecycleRuleSets:
 		return string(k) + "_rule_sets", nil
 	}
 	return "", fmt.Errorf("unknown rule set kind %q", k)
 }
 
-// RuleSet is one stored version of a rule set.
-type RuleSet struct {
-	Version   int64
-	Rules     []byte // nil in RuleSetHistory
-	CreatedBy string
-	CreatedAt time.Time
-}
-
 // ActiveRuleSet returns the rule set in force, or ErrNotFound when none
 // was ever saved and the owner's defaults apply.
-func (s *Store) ActiveRuleSet(ctx context.Context, kind RuleSetKind) (RuleSet, error) {
+func (s *Store) ActiveRuleSet(ctx context.Context, kind model.RuleSetKind) (model.RuleSet, error) {
 	return s.ruleSet(ctx, kind, "ORDER BY id DESC LIMIT 1")
 }
 
 // RuleSetVersion returns one version, or ErrNotFound.
-func (s *Store) RuleSetVersion(ctx context.Context, kind RuleSetKind, version int64) (RuleSet, error) {
+func (s *Store) RuleSetVersion(ctx context.Context, kind model.RuleSetKind, version int64) (model.RuleSet, error) {
 	return s.ruleSet(ctx, kind, "WHERE id = ?", version)
 }
 
-func (s *Store) ruleSet(ctx context.Context, kind RuleSetKind, where string, args ...any) (RuleSet, error) {
-	var rs RuleSet
-	table, err := kind.table()
+func (s *Store) ruleSet(ctx context.Context, kind model.RuleSetKind, where string, args ...any) (model.RuleSet, error) {
+	var rs model.RuleSet
+	table, err := ruleSetTable(kind)
 	if err != nil {
 		return rs, err
 	}
@@ -67,14 +50,14 @@ func (s *Store) ruleSet(ctx context.Context, kind RuleSetKind, where string, arg
 
 // RuleSetHistory lists every stored version, newest first, without the
 // rules themselves.
-func (s *Store) RuleSetHistory(ctx context.Context, kind RuleSetKind) ([]RuleSet, error) {
-	table, err := kind.table()
+func (s *Store) RuleSetHistory(ctx context.Context, kind model.RuleSetKind) ([]model.RuleSet, error) {
+	table, err := ruleSetTable(kind)
 	if err != nil {
 		return nil, err
 	}
-	var out []RuleSet
+	var out []model.RuleSet
 	err = s.each(ctx, "SELECT id, created_by, created_at FROM "+table+" ORDER BY id DESC", nil, func(r *sql.Rows) error {
-		var rs RuleSet
+		var rs model.RuleSet
 		if err := r.Scan(&rs.Version, &rs.CreatedBy, &rs.CreatedAt); err != nil {
 			return err
 		}
@@ -89,9 +72,9 @@ func (s *Store) RuleSetHistory(ctx context.Context, kind RuleSetKind) ([]RuleSet
 // not nil and no version was ever stored, seed (the owner's defaults,
 // which count as version 1 until then) is stored first, so that version 1
 // keeps meaning what it meant to the rows that name it.
-func (s *Store) SaveRuleSet(ctx context.Context, kind RuleSetKind, rules []byte, by string, at time.Time, seed []byte) (RuleSet, error) {
-	rs := RuleSet{Rules: rules, CreatedBy: clip(by, 200), CreatedAt: utc(at)}
-	table, err := kind.table()
+func (s *Store) SaveRuleSet(ctx context.Context, kind model.RuleSetKind, rules []byte, by string, at time.Time, seed []byte) (model.RuleSet, error) {
+	rs := model.RuleSet{Rules: rules, CreatedBy: clip(by, 200), CreatedAt: utc(at)}
+	table, err := ruleSetTable(kind)
 	if err != nil {
 		return rs, err
 	}

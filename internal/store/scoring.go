@@ -257,20 +257,12 @@ func inChunks(ids []int64, fn func(part []int64, in string, args []any) error) e
 	return nil
 }
 
-// PersonScore is one person's computed score.
-type PersonScore struct {
-	PersonID   int64
-	Fit        float64
-	Engagement float64
-	Score      float64
-}
-
 // WriteScores stores scores computed at `at` with rule version `version`,
 // many thousand persons per transaction. A person already scored by a
 // newer version, or by the same version at a later time, keeps its score:
 // a slow run never overwrites a newer one. It returns how many persons it
 // updated.
-func (s *Store) WriteScores(ctx context.Context, scores []PersonScore, version int64, at time.Time) (int, error) {
+func (s *Store) WriteScores(ctx context.Context, scores []model.PersonScore, version int64, at time.Time) (int, error) {
 	at = utc(at)
 	if s.dialect == Postgres {
 		return s.writeScoresPostgres(ctx, scores, version, at)
@@ -314,7 +306,7 @@ const scoreGuard = `persons.merged_into_id IS NULL AND (persons.score_version IS
 // persons from it in one statement per batch: one join, whatever the
 // planner's statistics say (a bulk load leaves them stale, and a VALUES
 // list then makes it scan persons once per statement).
-func (s *Store) writeScoresPostgres(ctx context.Context, scores []PersonScore, version int64, at time.Time) (int, error) {
+func (s *Store) writeScoresPostgres(ctx context.Context, scores []model.PersonScore, version int64, at time.Time) (int, error) {
 	const txRows = 50000
 	updated := 0
 	for len(scores) > 0 {

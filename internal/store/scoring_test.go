@@ -118,9 +118,9 @@ func TestWriteScoresKeepsNewer(t *testing.T) {
 		}
 		t1, t2 := scoreT0.Add(time.Hour), scoreT0.Add(2*time.Hour)
 		write := func(version int64, at time.Time, v float64, ids ...int64) int {
-			var ps []store.PersonScore
+			var ps []model.PersonScore
 			for _, id := range ids {
-				ps = append(ps, store.PersonScore{PersonID: id, Fit: 1, Engagement: v - 1, Score: v})
+				ps = append(ps, model.PersonScore{PersonID: id, Fit: 1, Engagement: v - 1, Score: v})
 			}
 			n, err := s.WriteScores(ctx, ps, version, at)
 			if err != nil {

@@ -3,68 +3,130 @@ package store
 import (
 	"context"
 	"database/sql"
-	"time"
+	"fmt"
+	"strings"
 
 	"github.com/revloop/revloop/internal/model"
 )
 
-// StageMove asks to move one person from one lifecycle stage to another.
-// internal/lifecycle decides which moves are allowed; the store only
-// applies them, and only while the person is still in From, so that two
-// writers racing for the same person cannot both move it.
-type StageMove struct {
-	PersonID    int64
-	From        model.Stage // the stage the person must be in now
-	To          model.Stage
-	At          time.Time
-	Reason      string
-	Actor       string
-	RuleVersion int64 // 0 when no scoring rule version is behind the move
-}
+// Stage moves are written by one piece of code whoever decided them:
+// Store.MoveStages (people, lifecycle rules, scoring, routing), the CRM's
+// moves of opportunity contacts (inside the transaction that wrote the
+// opportunity), and event processing's leads (ProcessTx.MoveStage, written
+// with the rest of the batch). An applied move sets the person's stage and
+// stage time, sets lead_at the first time the person reaches lead or
+// later, and leaves one stage_changes row with its actor, reason and rule
+// version.
 
 // MoveStages applies moves in one transaction and reports which were
-// applied (a move whose person is no longer in From is skipped). Each
-// applied move updates the person's stage and stage time, sets lead_at the
-// first time the person reaches lead or later, and writes a stage change.
-func (s *Store) MoveStages(ctx context.Context, moves []StageMove) ([]bool, error) {
+// applied (a move whose person is no longer in From is skipped).
+func (s *Store) MoveStages(ctx context.Context, moves []model.StageMove) ([]bool, error) {
 	applied := make([]bool, len(moves))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		applied, err = moveStagesTx(ctx, s, tx, moves)
+		applied, err = applyStageMoves(ctx, s, tx, txRows(ctx, s, tx), moves)
 		return err
 	})
 	return applied, err
 }
 
-// moveStagesTx is MoveStages inside a caller's transaction.
-func moveStagesTx(ctx context.Context, s *Store, tx *sql.Tx, moves []StageMove) ([]bool, error) {
-	applied := make([]bool, len(moves))
-	lead := model.StageLead.Rank()
-	for i, m := range moves {
-		var leadAt any
-		if m.To.Rank() >= lead {
-			leadAt = utc(m.At)
+// rowsWriter runs head + one (row) per entry + tail in as few statements
+// as suit the engine: ProcessTx.execRows inside a processing batch,
+// txRows elsewhere.
+type rowsWriter func(head, row, tail string, width int, rows [][]any) error
+
+// txRows is a rowsWriter on tx: multi-row statements, as many rows as
+// the parameter limit allows.
+func txRows(ctx context.Context, s *Store, tx *sql.Tx) rowsWriter {
+	return func(head, row, tail string, width int, rows [][]any) error {
+		for query, args := range rowStatements(head, row, tail, width, rowsChunk(width), rows) {
+			if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
+				return err
+			}
 		}
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE persons SET stage = ?, stage_at = ?, lead_at = COALESCE(lead_at, ?)
-			WHERE id = ? AND stage = ? AND merged_into_id IS NULL`),
-			string(m.To), utc(m.At), leadAt, m.PersonID, string(m.From))
+		return nil
+	}
+}
+
+// applyStageMoves applies moves inside tx, in order, and reports which
+// were applied: a move applies only while its person (not merged) is still
+// in From. The persons are updated in multi-row statements, each over
+// distinct persons, so that a person's later move sees its earlier one;
+// writeRows writes the history rows.
+func applyStageMoves(ctx context.Context, s *Store, tx *sql.Tx, writeRows rowsWriter, moves []model.StageMove) ([]bool, error) {
+	applied := make([]bool, len(moves))
+	chunk := rowsChunk(5)
+	for start := 0; start < len(moves); {
+		// The chunk ends before a person's second move or at the size limit.
+		end, persons := start, map[int64]int{}
+		for end < len(moves) && end-start < chunk {
+			if _, dup := persons[moves[end].PersonID]; dup {
+				break
+			}
+			persons[moves[end].PersonID] = end
+			end++
+		}
+		var b strings.Builder
+		b.WriteString("WITH v (id, from_stage, to_stage, at, lead_at) AS (VALUES ")
+		args := make([]any, 0, 5*(end-start))
+		for i, m := range moves[start:end] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), " + s.castArg("TIMESTAMPTZ") + ", " + s.castArg("TIMESTAMPTZ") + ")")
+			args = append(args, m.PersonID, string(m.From), string(m.To), utc(m.At), leadAtOf(m))
+		}
+		b.WriteString(`) UPDATE persons SET stage = v.to_stage, stage_at = v.at, lead_at = COALESCE(persons.lead_at, v.lead_at)
+			FROM v WHERE persons.id = v.id AND persons.stage = v.from_stage AND persons.merged_into_id IS NULL RETURNING persons.id`)
+		rows, err := tx.QueryContext(ctx, s.q(b.String()), args...)
 		if err != nil {
 			return nil, err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			applied[persons[id]] = true
 		}
-		var version any
-		if m.RuleVersion != 0 {
-			version = m.RuleVersion
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason, actor, rule_version)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`), m.PersonID, string(m.From), string(m.To), utc(m.At), clip(m.Reason, 500), clip(m.Actor, 200), version); err != nil {
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		applied[i] = true
+		start = end
 	}
-	return applied, nil
+	var history [][]any
+	for i, m := range moves {
+		if applied[i] {
+			history = append(history, stageChangeArgs(m))
+		}
+	}
+	return applied, writeStageChanges(writeRows, history)
+}
+
+// writeStageChanges writes stage_changes rows of stageChangeArgs.
+func writeStageChanges(writeRows rowsWriter, rows [][]any) error {
+	return writeRows(`INSERT INTO stage_changes (person_id, from_stage, to_stage, changed_at, reason, actor, rule_version) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?)", "", 7, rows)
+}
+
+// stageChangeArgs is the history row of an applied move.
+func stageChangeArgs(m model.StageMove) []any {
+	var version any
+	if m.RuleVersion != 0 {
+		version = m.RuleVersion
+	}
+	return []any{m.PersonID, string(m.From), string(m.To), utc(m.At), clip(m.Reason, 500), clip(m.Actor, 200), version}
+}
+
+// leadAtOf is the lead time a move gives a person who has none yet: the
+// move's time when it reaches lead or a later stage, else none.
+func leadAtOf(m model.StageMove) any {
+	if m.To.Rank() >= model.StageLead.Rank() {
+		return utc(m.At)
+	}
+	return nil
 }
 
 // StageHistory returns a person's stage changes, oldest first.
@@ -86,4 +148,31 @@ func (s *Store) StageHistory(ctx context.Context, personID int64) ([]model.Stage
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// stageList is "?, ?, ?" and its arguments; an empty list matches nothing.
+func stageList(stages []model.Stage) (string, []any) {
+	if len(stages) == 0 {
+		return "NULL", nil
+	}
+	args := make([]any, len(stages))
+	for i, st := range stages {
+		args[i] = string(st)
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", len(stages)), ", "), args
+}
+
+// stageRankSQL is a CASE expression that gives the stage in col its
+// position in the lifecycle order (model.Stage.Rank: visitor 0, ...,
+// customer 6), or -1 for the side states and unknown stages. It is
+// built from model.LifecycleStages, so SQL ranks stages by the same one
+// order as Go.
+func stageRankSQL(col string) string {
+	var b strings.Builder
+	b.WriteString("CASE " + col)
+	for _, st := range model.LifecycleStages {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", st, st.Rank())
+	}
+	b.WriteString(" ELSE -1 END")
+	return b.String()
 }

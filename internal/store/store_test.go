@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +221,22 @@ func loadFixture(t *testing.T, s *store.Store) {
 	}
 }
 
+// TestStageRankSQL checks that SQL ranks stages by the model's one order.
+func TestStageRankSQL(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		stages := append(slices.Clone(model.LifecycleStages), model.StageNurture, model.StageDisqualified, "bogus")
+		for _, st := range stages {
+			got, err := s.StageRankForTest(ctx, string(st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != st.Rank() {
+				t.Errorf("%s: SQL rank %d, model rank %d", st, got, st.Rank())
+			}
+		}
+	})
+}
+
 func TestReports(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		loadFixture(t, s)
@@ -233,7 +250,7 @@ func TestReports(t *testing.T) {
 			t.Fatalf("totals %+v\nwant   %+v", tot, want)
 		}
 
-		reach, err := s.StageReach(ctx, store.Window{})
+		reach, err := s.StageReach(ctx, model.Window{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,11 +258,11 @@ func TestReports(t *testing.T) {
 			t.Fatalf("reach %v", reach)
 		}
 		// Only person 2 became a lead on day 2 or later.
-		reach, _ = s.StageReach(ctx, store.Window{From: at(2, 0)})
+		reach, _ = s.StageReach(ctx, model.Window{From: at(2, 0)})
 		if reach[model.StageLead] != 1 || reach[model.StageSQL] != 0 {
 			t.Fatalf("reach from day 2: %v", reach)
 		}
-		entries, err := s.StageEntries(ctx, store.Window{From: at(2, 0), To: at(10, 0)})
+		entries, err := s.StageEntries(ctx, model.Window{From: at(2, 0), To: at(10, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +270,7 @@ func TestReports(t *testing.T) {
 			t.Fatalf("entries %v", entries)
 		}
 
-		rows, err := s.ChannelSummary(ctx, store.Window{})
+		rows, err := s.ChannelSummary(ctx, model.Window{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +285,7 @@ func TestReports(t *testing.T) {
 			t.Fatalf("webinar %+v", w)
 		}
 		// A window of day 1 only: one day of cost, one touch of each channel.
-		rows, _ = s.ChannelSummary(ctx, store.Window{From: at(1, 0), To: at(2, 0)})
+		rows, _ = s.ChannelSummary(ctx, model.Window{From: at(1, 0), To: at(2, 0)})
 		for _, r := range rows {
 			if r.Channel == model.ChannelPaidSearch && (r.Cost != 100000 || r.Touchpoints != 0 || r.Leads != 1) {
 				t.Fatalf("paid search on day 1: %+v", r)

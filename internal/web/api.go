@@ -216,23 +216,23 @@ func (e *windowError) Error() string { return e.Param + ": " + e.Msg }
 
 // parseWindow reads ?from= and ?to= as UTC days (YYYY-MM-DD; to includes
 // its whole day) or RFC 3339 times (to is then the exclusive end).
-func parseWindow(r *http.Request) (store.Window, error) {
+func parseWindow(r *http.Request) (model.Window, error) {
 	q := r.URL.Query()
 	from, _, err := parseTime("from", q.Get("from"))
 	if err != nil {
-		return store.Window{}, err
+		return model.Window{}, err
 	}
 	to, toIsDay, err := parseTime("to", q.Get("to"))
 	if err != nil {
-		return store.Window{}, err
+		return model.Window{}, err
 	}
 	if toIsDay {
 		to = to.AddDate(0, 0, 1)
 	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		return store.Window{}, &windowError{Param: "from,to", Msg: fmt.Sprintf("from (%s) must be before to (%s)", q.Get("from"), q.Get("to"))}
+		return model.Window{}, &windowError{Param: "from,to", Msg: fmt.Sprintf("from (%s) must be before to (%s)", q.Get("from"), q.Get("to"))}
 	}
-	return store.Window{From: from, To: to}, nil
+	return model.Window{From: from, To: to}, nil
 }
 
 func parseTime(param, v string) (time.Time, bool, error) {

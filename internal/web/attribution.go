@@ -17,7 +17,6 @@ import (
 	"github.com/revloop/revloop/internal/credits"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/report"
-	"github.com/revloop/revloop/internal/store"
 )
 
 // attributionRoutes mounts GET /api/v1/attribution and POST
@@ -80,21 +79,21 @@ func parseAttributionQuery(r *http.Request) (report.AttributionQuery, error) {
 	}
 	conv := q.Get("conversion")
 	if strings.TrimSpace(conv) == "" {
-		conv = string(store.ConvOpportunity)
+		conv = string(model.ConvOpportunity)
 	}
-	if aq.Conversion, err = store.ParseConversionKind(conv); err != nil {
-		names := make([]string, len(store.ConversionKinds))
-		for i, k := range store.ConversionKinds {
+	if aq.Conversion, err = credits.ParseConversionKind(conv); err != nil {
+		names := make([]string, len(credits.ConversionKinds))
+		for i, k := range credits.ConversionKinds {
 			names[i] = string(k)
 		}
 		return aq, &paramError{"conversion", fmt.Sprintf("unknown conversion %q: use one of %s", shorten(conv), strings.Join(names, ", "))}
 	}
 	if v := strings.ToLower(strings.TrimSpace(q.Get("order_kind"))); v != "" {
-		if aq.Conversion != store.ConvOrder {
+		if aq.Conversion != model.ConvOrder {
 			return aq, &paramError{"order_kind", "only with conversion=order"}
 		}
-		if !slices.Contains(store.OrderKinds, v) {
-			return aq, &paramError{"order_kind", fmt.Sprintf("unknown order kind %q: use one of %s", shorten(q.Get("order_kind")), strings.Join(store.OrderKinds, ", "))}
+		if !slices.Contains(model.OrderKinds, v) {
+			return aq, &paramError{"order_kind", fmt.Sprintf("unknown order kind %q: use one of %s", shorten(q.Get("order_kind")), strings.Join(model.OrderKinds, ", "))}
 		}
 		aq.OrderKind = v
 	}
@@ -105,7 +104,7 @@ func parseAttributionQuery(r *http.Request) (report.AttributionQuery, error) {
 	if !slices.Contains(report.AttributionDims, aq.By) {
 		return aq, &paramError{"by", fmt.Sprintf("unknown roll-up %q: use one of %s", shorten(q.Get("by")), strings.Join(report.AttributionDims, ", "))}
 	}
-	aq.Lookback = store.DefaultLookback
+	aq.Lookback = credits.DefaultLookback
 	if v := strings.TrimSpace(q.Get("lookback")); v != "" {
 		d, err := strconv.Atoi(v)
 		if err != nil || d < 1 || d > report.MaxLookbackDays {

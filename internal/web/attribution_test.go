@@ -300,7 +300,7 @@ func TestAPIAttributionStoredMatchesComputed(t *testing.T) {
 		e := newEnv(t, s)
 		var queries []string
 		for _, m := range attribution.Models {
-			for _, k := range store.ConversionKinds {
+			for _, k := range credits.ConversionKinds {
 				for _, by := range []string{"channel", "source", "campaign", "adgroup"} {
 					queries = append(queries, fmt.Sprintf("model=%s&conversion=%s&by=%s", m, k, by))
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/channel"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -51,7 +52,7 @@ func (s *Server) putChannelRules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var version int64
-	if saved, err := s.store.ActiveRuleSet(r.Context(), store.ChannelRuleSets); err == nil {
+	if saved, err := s.store.ActiveRuleSet(r.Context(), model.ChannelRuleSets); err == nil {
 		version = saved.Version
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.apiInternal(w, r, err)
@@ -75,7 +76,7 @@ func (s *Server) putChannelRules(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": version, "version": version, "rules": len(rs.Rules), "unchanged": true})
 		return
 	}
-	saved, err := s.store.SaveRuleSet(r.Context(), store.ChannelRuleSets, canonical, s.actor(r), s.app.Now(), nil)
+	saved, err := s.store.SaveRuleSet(r.Context(), model.ChannelRuleSets, canonical, s.actor(r), s.app.Now(), nil)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return

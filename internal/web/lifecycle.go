@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -263,8 +264,8 @@ func (s *Server) apiReject(w http.ResponseWriter, r *http.Request, actor string)
 
 type qualificationJSON struct {
 	PersonID int64 `json:"person_id"`
-	store.PersonQualification
-	History []store.QualificationChange `json:"history"`
+	model.PersonQualification
+	History []model.QualificationChange `json:"history"`
 }
 
 func (s *Server) qualification(w http.ResponseWriter, r *http.Request, id int64) {
@@ -311,14 +312,14 @@ func (s *Server) apiSetQualification(w http.ResponseWriter, r *http.Request, act
 		return
 	}
 	now := s.app.Now()
-	var sets []store.QualificationSet
+	var sets []model.QualificationSet
 	if req.Grade != nil {
 		g := strings.ToUpper(strings.TrimSpace(*req.Grade))
 		if g != "" && !lifecycle.ValidGrade(g) {
 			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf(`grade %q: want "A" (clear need and budget, short-term), "B" (fairly clear need, mid-term), "C" (unclear need, fits the ideal customer profile) or "" to clear`, clip(*req.Grade, 40)))
 			return
 		}
-		sets = append(sets, store.QualificationSet{PersonID: id, Field: store.FieldGrade, Value: g, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
+		sets = append(sets, model.QualificationSet{PersonID: id, Field: model.FieldGrade, Value: g, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
 	}
 	if req.SDRClass != nil {
 		c := strings.ToLower(strings.TrimSpace(*req.SDRClass))
@@ -326,7 +327,7 @@ func (s *Server) apiSetQualification(w http.ResponseWriter, r *http.Request, act
 			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf(`sdr_class %q: want one of %s, or "" to clear`, clip(*req.SDRClass, 40), strings.Join(lifecycle.SDRClasses, ", ")))
 			return
 		}
-		sets = append(sets, store.QualificationSet{PersonID: id, Field: store.FieldSDRClass, Value: c, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
+		sets = append(sets, model.QualificationSet{PersonID: id, Field: model.FieldSDRClass, Value: c, At: now, Actor: actor, Reason: strings.TrimSpace(req.Reason)})
 	}
 	if _, err := s.store.SetQualifications(r.Context(), sets); s.answered(w, r, err, "person", id) {
 		return
@@ -414,7 +415,7 @@ func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, ac
 		s.writeLifecycleRules(w, r, true)
 		return
 	}
-	if _, err := s.store.SaveRuleSet(r.Context(), store.LifecycleRuleSets, canonical, actor, s.app.Now(), nil); err != nil {
+	if _, err := s.store.SaveRuleSet(r.Context(), model.LifecycleRuleSets, canonical, actor, s.app.Now(), nil); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
@@ -859,11 +860,10 @@ func (s *Server) apiUpsertOrder(w http.ResponseWriter, r *http.Request, actor st
 		if in.Amount, err = lifecycle.ParseAmount(req.Amount); err != nil {
 			return in, bad("amount: %v", err)
 		}
-		switch in.Kind = strings.ToLower(strings.TrimSpace(req.Kind)); in.Kind {
-		case "":
+		if in.Kind = strings.ToLower(strings.TrimSpace(req.Kind)); in.Kind == "" {
 			in.Kind = "new"
-		case "new", "renewal", "upsell":
-		default:
+		}
+		if !slices.Contains(model.OrderKinds, in.Kind) {
 			return in, bad("kind %q: want new, renewal or upsell", clip(req.Kind, 40))
 		}
 		at, err := crmTime("ordered_at", req.OrderedAt)

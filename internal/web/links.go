@@ -97,9 +97,9 @@ func (s *Server) requireRole(min model.Role, next http.HandlerFunc) http.Handler
 
 // liveLink finds a link that may be followed: unknown, malformed and
 // revoked codes are all ErrNotFound.
-func (s *Server) liveLink(ctx context.Context, code string) (store.TrackedLink, error) {
+func (s *Server) liveLink(ctx context.Context, code string) (model.TrackedLink, error) {
 	if !links.ValidCode(code) {
-		return store.TrackedLink{}, store.ErrNotFound
+		return model.TrackedLink{}, store.ErrNotFound
 	}
 	l, err := s.store.TrackedLinkByCode(ctx, code)
 	if err == nil && l.RevokedAt != nil {
@@ -259,7 +259,7 @@ type linkJSON struct {
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
-func linkView(base string, l store.TrackedLink) linkJSON {
+func linkView(base string, l model.TrackedLink) linkJSON {
 	short := base + "/r/" + l.Code
 	return linkJSON{ID: l.ID, Code: l.Code, ShortURL: short, QRPNG: short + "/qr.png", QRSVG: short + "/qr.svg", Campaign: l.CampaignCode,
 		TargetURL: l.TargetURL, UTMSource: l.UTMSource, UTMMedium: l.UTMMedium, UTMCamp: l.UTMCampaign, UTMTerm: l.UTMTerm, UTMContent: l.UTMContent,
@@ -348,7 +348,7 @@ func (s *Server) apiImports(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if list == nil {
-		list = []store.Import{}
+		list = []model.Import{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"imports": list})
 }

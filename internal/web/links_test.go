@@ -298,7 +298,7 @@ func TestImportAPI(t *testing.T) {
 		if res := e.send(t, http.MethodPost, "/api/v1/imports/costs", e.key, "text/csv", csv); res.StatusCode != http.StatusForbidden {
 			t.Errorf("viewer import: %d", res.StatusCode)
 		}
-		var list struct{ Imports []store.Import }
+		var list struct{ Imports []model.Import }
 		decodeJSON(t, e.send(t, http.MethodGet, "/api/v1/imports", key, "", ""), http.StatusOK, &list)
 		if len(list.Imports) != 2 || list.Imports[0].FileName != "zhihu.csv" || list.Imports[1].FileName != "jan.csv" {
 			t.Errorf("imports %+v", list.Imports)

@@ -90,7 +90,7 @@ type ownerJSON struct {
 	Email string `json:"email"`
 }
 
-func newPersonJSON(d store.PersonDetail) personJSON {
+func newPersonJSON(d model.PersonDetail) personJSON {
 	p := personJSON{ID: d.ID, Name: d.Name, Title: d.Title, Email: d.Email, Phone: d.Phone, Stage: d.Stage, LeadAt: d.LeadAt,
 		FirstSeenAt: d.FirstSeenAt, FirstTouchChannel: d.FirstTouchChannel, Identifiers: []identifierJSON{}, Traits: d.Traits}
 	if p.Traits == nil {
@@ -285,11 +285,11 @@ func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	status := store.ConflictsOpen
+	status := model.ConflictsOpen
 	switch st := r.URL.Query().Get("status"); st {
 	case "", "open":
 	case "resolved", "all":
-		status = store.ConflictStatus(st)
+		status = model.ConflictStatus(st)
 	default:
 		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want open (the default), resolved or all", clipParam(st)))
 		return
@@ -317,7 +317,7 @@ func (s *Server) apiResolveConflict(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req, want) {
 		return
 	}
-	if req.Decision != store.DecisionMerge && req.Decision != store.DecisionKeepApart {
+	if req.Decision != model.DecisionMerge && req.Decision != model.DecisionKeepApart {
 		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("decision %q: want merge (the two are one person) or keep_apart (different people)", clipParam(req.Decision)))
 		return
 	}
@@ -443,7 +443,7 @@ func (s *Server) actor(r *http.Request) string {
 
 // personOr404 loads a person for a handler, answering 404 or 500 itself
 // when it cannot.
-func (s *Server) personOr404(w http.ResponseWriter, r *http.Request, id int64) (store.PersonDetail, bool) {
+func (s *Server) personOr404(w http.ResponseWriter, r *http.Request, id int64) (model.PersonDetail, bool) {
 	d, err := s.store.PersonDetail(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no person %d", id))

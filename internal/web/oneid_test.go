@@ -229,12 +229,12 @@ func TestAPIConflictsMergesUndo(t *testing.T) {
 		if _, err := process.ProcessPending(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		var cs struct{ Conflicts []store.IdentityConflict }
+		var cs struct{ Conflicts []model.IdentityConflict }
 		e.get(t, "/api/v1/identity/conflicts", http.StatusOK, &cs)
 		if len(cs.Conflicts) != 1 || cs.Conflicts[0].Type != "user_id" || cs.Conflicts[0].ValueA != "u1" || cs.Conflicts[0].ValueB != "u2" {
 			t.Fatalf("conflicts %+v", cs)
 		}
-		var ms struct{ Merges []store.PersonMerge }
+		var ms struct{ Merges []model.PersonMerge }
 		e.get(t, "/api/v1/persons/merges", http.StatusOK, &ms)
 		if len(ms.Merges) != 1 {
 			t.Fatalf("merges %+v", ms)
@@ -329,7 +329,7 @@ func TestAPIChannelRules(t *testing.T) {
 
 // conflictEnv makes two persons whose identifiers clash (u1 holds email a,
 // u2 email b, then u1 is seen with email b) and returns the conflict.
-func conflictEnv(t *testing.T, s *store.Store) (*oneIDEnv, store.IdentityConflict) {
+func conflictEnv(t *testing.T, s *store.Store) (*oneIDEnv, model.IdentityConflict) {
 	t.Helper()
 	e := newOneIDEnv(t, s)
 	e.send(t, model.Event{Type: model.EventIdentify, UserID: "u1"}, 0, `{"traits":{"email":"a@acme.cn"}}`)
@@ -338,7 +338,7 @@ func conflictEnv(t *testing.T, s *store.Store) (*oneIDEnv, store.IdentityConflic
 	if _, err := process.ProcessPending(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	var cs struct{ Conflicts []store.IdentityConflict }
+	var cs struct{ Conflicts []model.IdentityConflict }
 	e.get(t, "/api/v1/identity/conflicts?status=open", http.StatusOK, &cs)
 	if len(cs.Conflicts) != 1 {
 		t.Fatalf("conflicts %+v, want one", cs)
@@ -370,7 +370,7 @@ func TestAPIResolveConflictKeepApart(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("keep apart: %d %s", code, body)
 		}
-		var got store.IdentityConflict
+		var got model.IdentityConflict
 		if err := json.Unmarshal([]byte(body), &got); err != nil {
 			t.Fatal(err)
 		}
@@ -381,7 +381,7 @@ func TestAPIResolveConflictKeepApart(t *testing.T) {
 			!strings.Contains(body, "already resolved") || !strings.Contains(body, "keep_apart") {
 			t.Fatalf("second decision: %d %s", code, body)
 		}
-		var open, resolved struct{ Conflicts []store.IdentityConflict }
+		var open, resolved struct{ Conflicts []model.IdentityConflict }
 		e.get(t, "/api/v1/identity/conflicts", http.StatusOK, &open)
 		e.get(t, "/api/v1/identity/conflicts?status=resolved", http.StatusOK, &resolved)
 		if len(open.Conflicts) != 0 || len(resolved.Conflicts) != 1 || resolved.Conflicts[0].Note != got.Note || resolved.Conflicts[0].DecidedBy != got.DecidedBy {
@@ -402,14 +402,14 @@ func TestAPIResolveConflictKeepApart(t *testing.T) {
 		if u1.ID == u2.ID || u1.MergedIntoID != nil || u2.MergedIntoID != nil {
 			t.Fatalf("kept apart, yet u1 %+v, u2 %+v", u1, u2)
 		}
-		var ms struct{ Merges []store.PersonMerge }
+		var ms struct{ Merges []model.PersonMerge }
 		e.get(t, "/api/v1/persons/merges", http.StatusOK, &ms)
 		for _, m := range ms.Merges {
 			if (m.IntoID == u1.ID && m.FromID == u2.ID) || (m.IntoID == u2.ID && m.FromID == u1.ID) {
 				t.Errorf("merge %+v of persons kept apart", m)
 			}
 		}
-		var all struct{ Conflicts []store.IdentityConflict }
+		var all struct{ Conflicts []model.IdentityConflict }
 		e.get(t, "/api/v1/identity/conflicts?status=all", http.StatusOK, &all)
 		if len(all.Conflicts) != 1 {
 			t.Fatalf("conflicts after keep_apart %+v, want only the resolved one", all.Conflicts)
@@ -425,7 +425,7 @@ func TestAPIResolveConflictMerge(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("merge: %d %s", code, body)
 		}
-		var got store.IdentityConflict
+		var got model.IdentityConflict
 		if err := json.Unmarshal([]byte(body), &got); err != nil {
 			t.Fatal(err)
 		}
@@ -438,7 +438,7 @@ func TestAPIResolveConflictMerge(t *testing.T) {
 		if u1.ID != u2.ID || u1.ID != min(c.PersonA, c.PersonB) {
 			t.Fatalf("after merge u1 is %d, u2 %d; want both %d", u1.ID, u2.ID, min(c.PersonA, c.PersonB))
 		}
-		var ms struct{ Merges []store.PersonMerge }
+		var ms struct{ Merges []model.PersonMerge }
 		e.get(t, "/api/v1/persons/merges", http.StatusOK, &ms)
 		if len(ms.Merges) != 1 || ms.Merges[0].ID != got.MergeID || !strings.Contains(ms.Merges[0].Reason, "checked by phone") ||
 			!strings.Contains(ms.Merges[0].Actor, "marketing ops") {

@@ -46,7 +46,7 @@ type predictionModelJSON struct {
 // topFeatureCount is how many features the model overview lists.
 const topFeatureCount = 10
 
-func (s *Server) predictionModelJSON(ctx context.Context, m store.PredictionModel) (predictionModelJSON, error) {
+func (s *Server) predictionModelJSON(ctx context.Context, m model.PredictionModel) (predictionModelJSON, error) {
 	out := predictionModelJSON{Status: m.Status, Message: m.Message, TrainedAt: m.TrainedAt, Examples: m.Examples,
 		Positives: m.Positives, TestExamples: m.TestExamples, TestPositives: m.TestPositives, AUC: m.AUC, Brier: m.Brier,
 		Calibration: json.RawMessage(m.Calibration), TopFeatures: []predict.Feature{}, Scored: m.Scored, TrainingMS: m.Duration.Milliseconds()}
@@ -54,7 +54,7 @@ func (s *Server) predictionModelJSON(ctx context.Context, m store.PredictionMode
 		out.Calibration = json.RawMessage("[]")
 	}
 	active := m
-	if m.Status != store.PredictionReady {
+	if m.Status != model.PredictionReady {
 		var err error
 		active, err = s.store.LatestReadyPredictionModel(ctx)
 		if errors.Is(err, store.ErrNotFound) {
@@ -66,7 +66,7 @@ func (s *Server) predictionModelJSON(ctx context.Context, m store.PredictionMode
 	}
 	at := active.TrainedAt
 	out.ActiveModelTrainedAt = &at
-	if m.Status == store.PredictionReady {
+	if m.Status == model.PredictionReady {
 		pm, err := predictdb.DecodeModel(m)
 		if err != nil {
 			return out, err
@@ -105,7 +105,7 @@ func (s *Server) apiTrainPredictionModel(w http.ResponseWriter, r *http.Request)
 
 // writePredictionModel answers 200 with a training run as
 // predictionModelJSON.
-func (s *Server) writePredictionModel(w http.ResponseWriter, r *http.Request, m store.PredictionModel) {
+func (s *Server) writePredictionModel(w http.ResponseWriter, r *http.Request, m model.PredictionModel) {
 	out, err := s.predictionModelJSON(r.Context(), m)
 	if err != nil {
 		s.apiInternal(w, r, err)
@@ -116,7 +116,7 @@ func (s *Server) writePredictionModel(w http.ResponseWriter, r *http.Request, m 
 
 // predictionFactors gives the top factors of a person's predicted
 // probability in words; nil when no model has scored the person.
-func (s *Server) predictionFactors(ctx context.Context, d store.PersonDetail) (any, error) {
+func (s *Server) predictionFactors(ctx context.Context, d model.PersonDetail) (any, error) {
 	if d.PredictedProbability == nil || d.PredictedAt == nil {
 		return nil, nil
 	}

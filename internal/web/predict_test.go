@@ -177,8 +177,8 @@ func TestPredictionModelAPI(t *testing.T) {
 
 		// A later run without enough data is the latest; persons keep the
 		// probabilities of the model before it, which the answer names.
-		if _, err := s.SavePredictionModel(ctx, store.PredictionModel{TrainedAt: predictNow.Add(time.Hour),
-			Status: store.PredictionInsufficientData, Message: "only 3 leads"}, nil); err != nil {
+		if _, err := s.SavePredictionModel(ctx, model.PredictionModel{TrainedAt: predictNow.Add(time.Hour),
+			Status: model.PredictionInsufficientData, Message: "only 3 leads"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		var later modelAnswer

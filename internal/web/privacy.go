@@ -68,7 +68,7 @@ func (s *Server) apiErasures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rcs == nil {
-		rcs = []store.ErasureReceipt{}
+		rcs = []model.ErasureReceipt{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"erasures": rcs})
 }
@@ -115,7 +115,7 @@ func (s *Server) apiExportPerson(w http.ResponseWriter, r *http.Request) {
 
 type consentJSON struct {
 	PersonID int64           `json:"person_id"`
-	Consent  []store.Consent `json:"consent"`
+	Consent  []model.Consent `json:"consent"`
 }
 
 func (s *Server) apiConsent(w http.ResponseWriter, r *http.Request) {
@@ -157,11 +157,11 @@ func (s *Server) apiPutConsent(w http.ResponseWriter, r *http.Request) {
 		delete(req, "source")
 	}
 	if len(req) == 0 {
-		writeJSONError(w, http.StatusBadRequest, "name at least one channel ("+strings.Join(store.ConsentChannels, ", ")+"), e.g. "+want)
+		writeJSONError(w, http.StatusBadRequest, "name at least one channel ("+strings.Join(model.ConsentChannels, ", ")+"), e.g. "+want)
 		return
 	}
-	var sets []store.ConsentSet
-	for _, ch := range store.ConsentChannels {
+	var sets []model.ConsentSet
+	for _, ch := range model.ConsentChannels {
 		raw, ok := req[ch]
 		if !ok {
 			continue
@@ -172,16 +172,16 @@ func (s *Server) apiPutConsent(w http.ResponseWriter, r *http.Request) {
 			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("%s: want \"granted\", \"denied\" or \"unknown\"", ch))
 			return
 		}
-		switch cs := store.ConsentStatus(st); cs {
-		case store.ConsentGranted, store.ConsentDenied, store.ConsentUnknown:
-			sets = append(sets, store.ConsentSet{Channel: ch, Status: cs, Source: source})
+		switch cs := model.ConsentStatus(st); cs {
+		case model.ConsentGranted, model.ConsentDenied, model.ConsentUnknown:
+			sets = append(sets, model.ConsentSet{Channel: ch, Status: cs, Source: source})
 		default:
 			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("%s: %q is not a consent status (granted, denied or unknown)", ch, clip(st, 40)))
 			return
 		}
 	}
 	for k := range req {
-		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("unknown consent channel %q (want one of %s)", clip(k, 40), strings.Join(store.ConsentChannels, ", ")))
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("unknown consent channel %q (want one of %s)", clip(k, 40), strings.Join(model.ConsentChannels, ", ")))
 		return
 	}
 	changed, err := s.store.SetConsents(r.Context(), id, sets, s.actor(r), s.app.Now())

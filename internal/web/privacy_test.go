@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/collect"
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/privacy"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
@@ -54,7 +55,7 @@ func (e *privacyEnv) personByIdentifier(t *testing.T, id string) (int64, int) {
 }
 
 // erase erases a person through the API and waits for the job's receipt.
-func (e *privacyEnv) erase(t *testing.T, id int64) store.ErasureReceipt {
+func (e *privacyEnv) erase(t *testing.T, id int64) model.ErasureReceipt {
 	t.Helper()
 	var started struct {
 		JobID     int64  `json:"job_id"`
@@ -70,7 +71,7 @@ func (e *privacyEnv) erase(t *testing.T, id int64) store.ErasureReceipt {
 			Kind   string               `json:"kind"`
 			State  string               `json:"state"`
 			Error  string               `json:"error"`
-			Result store.ErasureReceipt `json:"result"`
+			Result model.ErasureReceipt `json:"result"`
 		}
 		decodeJSON(t, e.send(t, http.MethodGet, started.StatusURL, e.viewer, "", ""), http.StatusOK, &j)
 		switch j.State {
@@ -116,7 +117,7 @@ func TestPrivacyConsentSuppressesTracking(t *testing.T) {
 		}
 		var c consentJSON
 		decodeJSON(t, e.send(t, http.MethodGet, fmt.Sprintf("/api/v1/persons/%d/consent", id), e.viewer, "", ""), http.StatusOK, &c)
-		if len(c.Consent) != len(store.ConsentChannels) || c.Consent[0].Status != store.ConsentUnknown {
+		if len(c.Consent) != len(model.ConsentChannels) || c.Consent[0].Status != model.ConsentUnknown {
 			t.Fatalf("fresh consent %+v", c)
 		}
 		put := func(key, body string) *http.Response {
@@ -138,14 +139,14 @@ func TestPrivacyConsentSuppressesTracking(t *testing.T) {
 			}
 		}
 		decodeJSON(t, put(e.marketer, `{"email":"granted","tracking":"denied","source":"preference centre"}`), http.StatusOK, &c)
-		got := map[string]store.ConsentStatus{}
+		got := map[string]model.ConsentStatus{}
 		for _, x := range c.Consent {
 			got[x.Channel] = x.Status
 		}
-		if got["email"] != store.ConsentGranted || got["tracking"] != store.ConsentDenied || got["sms"] != store.ConsentUnknown {
+		if got["email"] != model.ConsentGranted || got["tracking"] != model.ConsentDenied || got["sms"] != model.ConsentUnknown {
 			t.Fatalf("consent after PUT %+v", c.Consent)
 		}
-		if st, err := s.Consent(ctx, id, "email"); err != nil || st != store.ConsentGranted {
+		if st, err := s.Consent(ctx, id, "email"); err != nil || st != model.ConsentGranted {
 			t.Fatalf("Consent(email) = %v %v", st, err)
 		}
 		if _, err := s.Consent(ctx, id, "fax"); err == nil {
@@ -290,7 +291,7 @@ func TestPrivacyErasePerson(t *testing.T) {
 			t.Fatalf("events of erased identifiers stored: %d → %d", before, after)
 		}
 		var list struct {
-			Erasures []store.ErasureReceipt `json:"erasures"`
+			Erasures []model.ErasureReceipt `json:"erasures"`
 		}
 		decodeJSON(t, e.send(t, http.MethodGet, "/api/v1/privacy/erasures", e.admin, "", ""), http.StatusOK, &list)
 		if len(list.Erasures) != 1 || list.Erasures[0].Removed["events"] != 2 || list.Erasures[0].PersonID != id {

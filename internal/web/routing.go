@@ -143,7 +143,7 @@ func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *
 		writeJSON(w, http.StatusOK, active)
 		return
 	}
-	if _, err := s.store.SaveRuleSet(r.Context(), store.RoutingRuleSets, canonical, s.actor(r), s.app.Now(), nil); err != nil {
+	if _, err := s.store.SaveRuleSet(r.Context(), model.RoutingRuleSets, canonical, s.actor(r), s.app.Now(), nil); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
@@ -211,7 +211,7 @@ func (s *Server) apiPutRoutingUser(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in, `{"team", "manager_id", "capacity", "out_of_office_from", "out_of_office_until"}`) {
 		return
 	}
-	set := store.UserRouting{Team: strings.TrimSpace(in.Team)}
+	set := model.UserRouting{Team: strings.TrimSpace(in.Team)}
 	var err error
 	if set.OutOfOffice, err = fieldTime("out_of_office_from", in.OutOfOfficeFrom); err == nil {
 		set.BackInOffice, err = fieldTime("out_of_office_until", in.OutOfOfficeUntil)
@@ -282,7 +282,7 @@ type assignmentJSON struct {
 	ClosedReason     string      `json:"closed_reason,omitempty"`
 }
 
-func newAssignmentJSON(a store.Assignment) assignmentJSON {
+func newAssignmentJSON(a model.Assignment) assignmentJSON {
 	j := assignmentJSON{ID: a.ID, PersonID: a.PersonID, PersonStage: a.PersonStage, UserID: a.UserID, UserEmail: a.UserEmail, UserName: a.UserName,
 		Team: a.UserTeam, Rule: a.Rule, Reason: a.Reason, AssignedBy: a.AssignedBy, AssignedAt: a.AssignedAt, DueAt: a.DueAt,
 		FirstFollowUpAt: a.FirstFollowUpAt, BreachedAt: a.BreachedAt, SupersededAt: a.SupersededAt, ClosedReason: a.ClosedReason}
@@ -360,7 +360,7 @@ type activityJSON struct {
 	LoggedAt   time.Time `json:"logged_at"`
 }
 
-func newActivityJSON(a store.Activity) activityJSON {
+func newActivityJSON(a model.Activity) activityJSON {
 	return activityJSON{ID: a.ID, PersonID: a.PersonID, UserID: a.UserID, UserEmail: a.UserEmail, UserName: a.UserName, Kind: a.Kind,
 		OccurredAt: a.OccurredAt, Note: a.Note, LoggedBy: a.CreatedBy, LoggedAt: a.CreatedAt}
 }

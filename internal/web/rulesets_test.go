@@ -68,7 +68,7 @@ func newRuleSetEnv(t *testing.T, s *store.Store) (*oneIDEnv, string) {
 func ruleSetSnapshot(t *testing.T, s *store.Store) string {
 	t.Helper()
 	var b strings.Builder
-	for _, k := range []store.RuleSetKind{store.ChannelRuleSets, store.ScoringRuleSets, store.RoutingRuleSets, store.LifecycleRuleSets} {
+	for _, k := range []model.RuleSetKind{model.ChannelRuleSets, model.ScoringRuleSets, model.RoutingRuleSets, model.LifecycleRuleSets} {
 		h, err := s.RuleSetHistory(ctx, k)
 		if err != nil {
 			t.Fatal(err)
@@ -127,7 +127,7 @@ func dig(v any, path ...any) any {
 func TestRuleSetsRoundTrip(t *testing.T) {
 	kinds := []struct {
 		name string
-		kind store.RuleSetKind
+		kind model.RuleSetKind
 		path string
 		// edit changes one field of the document GET answered.
 		edit func(doc map[string]any)
@@ -137,7 +137,7 @@ func TestRuleSetsRoundTrip(t *testing.T) {
 		dry func(t *testing.T, changes any, summary string)
 	}{
 		{
-			name: "scoring", kind: store.ScoringRuleSets, path: "/api/v1/scoring/rules",
+			name: "scoring", kind: model.ScoringRuleSets, path: "/api/v1/scoring/rules",
 			edit:   func(doc map[string]any) { doc["rules"].(map[string]any)["mql_threshold"] = 30 },
 			edited: func(doc map[string]any) bool { return dig(doc, "rules", "mql_threshold") == float64(30) },
 			dry: func(t *testing.T, c any, summary string) {
@@ -149,7 +149,7 @@ func TestRuleSetsRoundTrip(t *testing.T) {
 			},
 		},
 		{
-			name: "routing", kind: store.RoutingRuleSets, path: "/api/v1/routing/rules",
+			name: "routing", kind: model.RoutingRuleSets, path: "/api/v1/routing/rules",
 			edit: func(doc map[string]any) {
 				doc["fallback"] = map[string]any{"pool": map[string]any{"users": []any{"sales@x.cn"}}}
 			},
@@ -163,7 +163,7 @@ func TestRuleSetsRoundTrip(t *testing.T) {
 			},
 		},
 		{
-			name: "lifecycle", kind: store.LifecycleRuleSets, path: "/api/v1/lifecycle/rules",
+			name: "lifecycle", kind: model.LifecycleRuleSets, path: "/api/v1/lifecycle/rules",
 			edit: func(doc map[string]any) {
 				doc["rules"] = []any{map[string]any{"name": "sales-grade", "when": map[string]any{"stage_in": []any{"sql"}}, "set": map[string]any{"grade": "A"}}}
 			},
@@ -176,7 +176,7 @@ func TestRuleSetsRoundTrip(t *testing.T) {
 			},
 		},
 		{
-			name: "channels", kind: store.ChannelRuleSets, path: "/api/v1/channels/rules",
+			name: "channels", kind: model.ChannelRuleSets, path: "/api/v1/channels/rules",
 			edit: func(doc map[string]any) {
 				partners := map[string]any{"name": "Partners", "channel": "referral", "when": []any{map[string]any{"field": "source", "match": "prefix", "value": "partner-"}}}
 				doc["rules"] = append([]any{partners}, doc["rules"].([]any)...)
@@ -205,7 +205,7 @@ func TestRuleSetsRoundTrip(t *testing.T) {
 			}
 			return doc
 		}
-		versions := func(t *testing.T, k store.RuleSetKind) int {
+		versions := func(t *testing.T, k model.RuleSetKind) int {
 			h, err := s.RuleSetHistory(ctx, k)
 			if err != nil {
 				t.Fatal(err)

@@ -157,7 +157,7 @@ type scoringVersionJSON struct {
 // apiScoringVersions answers GET /api/v1/scoring/rules/versions, newest
 // first.
 func (s *Server) apiScoringVersions(w http.ResponseWriter, r *http.Request) {
-	sets, err := s.store.RuleSetHistory(r.Context(), store.ScoringRuleSets)
+	sets, err := s.store.RuleSetHistory(r.Context(), model.ScoringRuleSets)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
@@ -175,7 +175,7 @@ func (s *Server) apiScoringVersions(w http.ResponseWriter, r *http.Request) {
 
 // scoreExplanation says which rules gave a person how many points; nil
 // when there is nothing to say.
-func (s *Server) scoreExplanation(ctx context.Context, d store.PersonDetail) (any, error) {
+func (s *Server) scoreExplanation(ctx context.Context, d model.PersonDetail) (any, error) {
 	if d.MergedIntoID != 0 {
 		return nil, nil
 	}

@@ -3,6 +3,7 @@ package predictdb_test
 import (
 	"testing"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/predict/predictdb"
 	"github.com/revloop/revloop/internal/predict/predicttest"
 	"github.com/revloop/revloop/internal/store"
@@ -23,7 +24,7 @@ func BenchmarkTrainStore(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				m, err := predictdb.Train(ctx, s, now)
-				if err != nil || m.Status != store.PredictionReady {
+				if err != nil || m.Status != model.PredictionReady {
 					b.Fatal(err, m.Message)
 				}
 			}

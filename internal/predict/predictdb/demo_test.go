@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/predict"
 	"github.com/revloop/revloop/internal/predict/predictdb"
 	"github.com/revloop/revloop/internal/store"
@@ -42,7 +43,7 @@ func TestDemoModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Status != store.PredictionReady {
+	if m.Status != model.PredictionReady {
 		t.Fatalf("status %s: %s", m.Status, m.Message)
 	}
 	t.Logf("trained at %s in %v: %d examples, %d positives; held out %d (%d positives); AUC %.4f, Brier %.4f; %d persons scored",

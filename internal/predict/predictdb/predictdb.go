@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/predict"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -20,7 +21,7 @@ import (
 // not merged. With too little data the run is recorded with status
 // insufficient_data and no probability is written (persons keep those of
 // the last model, if any).
-func Train(ctx context.Context, s *store.Store, now time.Time) (store.PredictionModel, error) {
+func Train(ctx context.Context, s *store.Store, now time.Time) (model.PredictionModel, error) {
 	return TrainWith(ctx, s, now, predict.Config{})
 }
 
@@ -31,8 +32,8 @@ const LeaseName = "predict"
 
 // TrainWith is Train with a configuration. While another run holds the
 // lease it does nothing and the error is store.ErrLeaseHeld.
-func TrainWith(ctx context.Context, s *store.Store, now time.Time, cfg predict.Config) (store.PredictionModel, error) {
-	var m store.PredictionModel
+func TrainWith(ctx context.Context, s *store.Store, now time.Time, cfg predict.Config) (model.PredictionModel, error) {
+	var m model.PredictionModel
 	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
 		var err error
 		m, err = train(ctx, s, now, cfg)
@@ -41,13 +42,13 @@ func TrainWith(ctx context.Context, s *store.Store, now time.Time, cfg predict.C
 	return m, err
 }
 
-func train(ctx context.Context, s *store.Store, now time.Time, cfg predict.Config) (store.PredictionModel, error) {
+func train(ctx context.Context, s *store.Store, now time.Time, cfg predict.Config) (model.PredictionModel, error) {
 	start := time.Now()
 	now = now.UTC().Truncate(time.Microsecond)
 	cfg = cfg.WithDefaults()
 	hs, err := s.LeadHistories(ctx, cfg.Window)
 	if err != nil {
-		return store.PredictionModel{}, fmt.Errorf("predictive scoring: %w", err)
+		return model.PredictionModel{}, fmt.Errorf("predictive scoring: %w", err)
 	}
 	leads := make([]predict.Lead, len(hs))
 	for i, h := range hs {
@@ -55,13 +56,13 @@ func train(ctx context.Context, s *store.Store, now time.Time, cfg predict.Confi
 	}
 	res, err := predict.Train(leads, now, cfg)
 	if err != nil {
-		return store.PredictionModel{}, fmt.Errorf("predictive scoring: %w", err)
+		return model.PredictionModel{}, fmt.Errorf("predictive scoring: %w", err)
 	}
 	calib, err := json.Marshal(res.Calibration)
 	if err != nil {
-		return store.PredictionModel{}, err
+		return model.PredictionModel{}, err
 	}
-	m := store.PredictionModel{TrainedAt: now, Status: res.Status, Message: res.Message, Examples: res.Examples,
+	m := model.PredictionModel{TrainedAt: now, Status: res.Status, Message: res.Message, Examples: res.Examples,
 		Positives: res.Positives, TestExamples: res.TestExamples, TestPositives: res.TestPositives, Calibration: string(calib)}
 	var probs []store.PersonProbability
 	if res.Status == predict.StatusReady {
@@ -69,7 +70,7 @@ func train(ctx context.Context, s *store.Store, now time.Time, cfg predict.Confi
 		m.AUC, m.Brier = &auc, &brier
 		b, err := json.Marshal(res.Model)
 		if err != nil {
-			return store.PredictionModel{}, err
+			return model.PredictionModel{}, err
 		}
 		m.Model = string(b)
 		probs = make([]store.PersonProbability, len(leads))
@@ -79,7 +80,7 @@ func train(ctx context.Context, s *store.Store, now time.Time, cfg predict.Confi
 	}
 	m.Duration = time.Since(start)
 	if m.ID, err = s.SavePredictionModel(ctx, m, probs); err != nil {
-		return store.PredictionModel{}, err
+		return model.PredictionModel{}, err
 	}
 	m.Scored = len(probs)
 	return m, nil
@@ -103,8 +104,8 @@ func Lead(h store.LeadHistory) predict.Lead {
 }
 
 // DecodeModel reads a recorded run's model; an error when the run has none.
-func DecodeModel(m store.PredictionModel) (*predict.Model, error) {
-	if m.Status != store.PredictionReady {
+func DecodeModel(m model.PredictionModel) (*predict.Model, error) {
+	if m.Status != model.PredictionReady {
 		return nil, fmt.Errorf("training run %d has no model (%s)", m.ID, m.Status)
 	}
 	var pm predict.Model

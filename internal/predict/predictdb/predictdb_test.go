@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/predict"
 	"github.com/revloop/revloop/internal/predict/predictdb"
 	"github.com/revloop/revloop/internal/predict/predicttest"
@@ -22,7 +23,7 @@ func TestTrainWritesProbabilitiesAndExplainsThem(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Status != store.PredictionReady || m.Examples != 400 || m.Positives != w.Positives || m.TestExamples != 100 || m.Scored != 400 {
+		if m.Status != model.PredictionReady || m.Examples != 400 || m.Positives != w.Positives || m.TestExamples != 100 || m.Scored != 400 {
 			t.Fatalf("run %+v (positives want %d)", m, w.Positives)
 		}
 		if m.AUC == nil || *m.AUC < 0.65 || m.Brier == nil || !m.TrainedAt.Equal(now) {
@@ -82,12 +83,12 @@ func TestTrainWithTooLittleData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Status != store.PredictionInsufficientData || m.AUC != nil || m.Brier != nil || m.Scored != 0 || m.Examples != 120 ||
+		if m.Status != model.PredictionInsufficientData || m.AUC != nil || m.Brier != nil || m.Scored != 0 || m.Examples != 120 ||
 			!strings.Contains(m.Message, "only 120 leads have a known outcome") {
 			t.Fatalf("run %+v", m)
 		}
 		got, err := s.LatestPredictionModel(ctx)
-		if err != nil || got.ID != m.ID || got.Status != store.PredictionInsufficientData || got.Model != "{}" {
+		if err != nil || got.ID != m.ID || got.Status != model.PredictionInsufficientData || got.Model != "{}" {
 			t.Fatalf("recorded %+v, %v", got, err)
 		}
 		d, _ := s.PersonDetail(ctx, 1)
