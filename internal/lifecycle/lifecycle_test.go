@@ -232,26 +232,3 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
-
-func TestPeriodStart(t *testing.T) {
-	at := time.Date(2026, 5, 14, 15, 0, 0, 0, time.UTC) // a Thursday
-	for _, c := range []struct {
-		period string
-		want   time.Time
-	}{
-		{PeriodWeek, time.Date(2026, 5, 11, 0, 0, 0, 0, time.UTC)},
-		{PeriodMonth, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)},
-		{PeriodQuarter, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)},
-	} {
-		if got := periodStart(c.period, at); !got.Equal(c.want) {
-			t.Errorf("%s start of %s = %s, want %s", c.period, at, got, c.want)
-		}
-	}
-	sunday := time.Date(2026, 5, 17, 23, 0, 0, 0, time.UTC)
-	if got := periodStart(PeriodWeek, sunday); !got.Equal(time.Date(2026, 5, 11, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("week of a Sunday starts %s", got)
-	}
-	if _, err := periods(PeriodWeek, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
-		t.Error("26 years of weeks accepted")
-	}
-}

@@ -342,38 +342,3 @@ func TestOpportunityMovesContacts(t *testing.T) {
 		}
 	})
 }
-
-func TestLoadFunnel(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, s *store.Store) {
-		w := newWorld()
-		seq := int64(0)
-		for _, p := range funnelFixture {
-			last := p.steps[len(p.steps)-1]
-			first := p.steps[0].at.Add(-time.Hour)
-			w.add("persons", "id,account_id,stage,stage_at,first_seen_at,first_touch_channel,created_at",
-				[]any{p.id, int64(1), string(last.to), last.at, first, p.channel, first})
-			from := model.StageVisitor
-			for _, st := range p.steps {
-				seq++
-				w.add("stage_changes", "id,person_id,from_stage,to_stage,changed_at", []any{seq, p.id, string(from), string(st.to), st.at})
-				from = st.to
-			}
-		}
-		for _, o := range funnelOpps {
-			var closed any
-			if o.closedAt != nil {
-				closed = *o.closedAt
-			}
-			w.add("opportunities", "id,account_id,name,stage,amount_fen,created_at,closed_at", []any{o.id, int64(1), "deal", o.stage, int64(o.amount), o.created, closed})
-			if o.contact != 0 {
-				w.add("opportunity_contacts", "opportunity_id,person_id,role,is_primary", []any{o.id, o.contact, "", true})
-			}
-		}
-		w.load(t, s)
-		f, err := LoadFunnel(ctx, s, funnelQuery)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkFunnelNone(t, f)
-	})
-}

@@ -7,7 +7,6 @@ package report
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
@@ -77,7 +76,7 @@ const (
 	Period FunnelMode = "period"
 )
 
-// FunnelStage is one step of the funnel.
+// FunnelStage is one step of a StageFunnel.
 type FunnelStage struct {
 	Stage model.Stage `json:"stage"`
 	Count int64       `json:"count"`
@@ -86,8 +85,9 @@ type FunnelStage struct {
 	Rate *float64 `json:"rate"`
 }
 
-// Funnel is the lifecycle funnel for a window.
-type Funnel struct {
+// StageFunnel is the lifecycle funnel of a window in one line: lead, MQL,
+// SQL, opportunity, customer, counted as the mode says.
+type StageFunnel struct {
 	Mode   FunnelMode    `json:"mode"`
 	From   *time.Time    `json:"from"`
 	To     *time.Time    `json:"to"`
@@ -96,23 +96,68 @@ type Funnel struct {
 	Overall *float64 `json:"overall_rate"`
 }
 
-// Funnel counts the lifecycle stages in w.
-func (r Reporter) Funnel(ctx context.Context, w model.Window, mode FunnelMode) (Funnel, error) {
-	var counts map[model.Stage]int64
-	var err error
-	switch mode {
-	case Cohort, "":
-		mode = Cohort
-		counts, err = r.Store.StageReach(ctx, w)
-	case Period:
-		counts, err = r.Store.StageEntries(ctx, w)
-	default:
-		return Funnel{}, fmt.Errorf("unknown funnel mode %q (want cohort or period)", mode)
+// StageFunnel counts the lifecycle stages in w, from the same stage
+// history as the funnel by period (Funnel).
+func (r Reporter) StageFunnel(ctx context.Context, w model.Window, mode FunnelMode) (StageFunnel, error) {
+	if mode != Cohort && mode != Period && mode != "" {
+		return StageFunnel{}, fmt.Errorf("unknown funnel mode %q (want cohort or period)", mode)
 	}
+	changes, err := r.Store.FunnelChanges(ctx, false, false)
 	if err != nil {
-		return Funnel{}, err
+		return StageFunnel{}, fmt.Errorf("funnel stage changes: %w", err)
 	}
-	f := Funnel{Mode: mode, From: timePtr(w.From), To: timePtr(w.To)}
+	return SummarizeStages(changes, w, mode), nil
+}
+
+// SummarizeStages counts a StageFunnel from the stage history: in cohort
+// mode the persons who became leads in w and, of them, how many reached
+// each stage or a later one (at any time); in period mode the persons who
+// entered each stage in w.
+func SummarizeStages(changes []store.FunnelChange, w model.Window, mode FunnelMode) StageFunnel {
+	if mode == "" {
+		mode = Cohort
+	}
+	in := func(t time.Time) bool {
+		return (w.From.IsZero() || !t.Before(w.From)) && (w.To.IsZero() || t.Before(w.To))
+	}
+	counts := map[model.Stage]int64{}
+	switch mode {
+	case Cohort:
+		cohort := map[int64]bool{}
+		for _, c := range changes {
+			if c.To == model.StageLead && in(c.At) {
+				cohort[c.PersonID] = true
+			}
+		}
+		reach := map[int64]int{}
+		for _, c := range changes {
+			if cohort[c.PersonID] && c.To.Rank() > reach[c.PersonID] {
+				reach[c.PersonID] = c.To.Rank()
+			}
+		}
+		for _, rank := range reach {
+			for _, st := range model.FunnelStages {
+				if rank >= st.Rank() {
+					counts[st]++
+				}
+			}
+		}
+	case Period:
+		seen := map[model.Stage]map[int64]bool{}
+		for _, c := range changes {
+			if !in(c.At) {
+				continue
+			}
+			if seen[c.To] == nil {
+				seen[c.To] = map[int64]bool{}
+			}
+			if !seen[c.To][c.PersonID] {
+				seen[c.To][c.PersonID] = true
+				counts[c.To]++
+			}
+		}
+	}
+	f := StageFunnel{Mode: mode, From: timePtr(w.From), To: timePtr(w.To)}
 	for i, st := range model.FunnelStages {
 		s := FunnelStage{Stage: st, Count: counts[st]}
 		if i > 0 {
@@ -121,7 +166,7 @@ func (r Reporter) Funnel(ctx context.Context, w model.Window, mode FunnelMode) (
 		f.Stages = append(f.Stages, s)
 	}
 	f.Overall = ratio(f.Stages[len(f.Stages)-1].Count, f.Stages[0].Count)
-	return f, nil
+	return f
 }
 
 // ChannelRow is one line of the by-channel table, first-touch credited.
@@ -171,14 +216,6 @@ func finish(r *ChannelRow) {
 		cpl := model.Money((int64(r.Cost)*2 + r.Leads) / (2 * r.Leads))
 		r.CostPerLead = &cpl
 	}
-}
-
-func ratio(a, b int64) *float64 {
-	if b == 0 {
-		return nil
-	}
-	v := math.Round(float64(a)/float64(b)*10000) / 10000
-	return &v
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -61,7 +61,7 @@ func TestFunnelAndChannels(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		load(t, s)
 		r := report.Reporter{Store: s}
-		f, err := r.Funnel(ctx, model.Window{}, "")
+		f, err := r.StageFunnel(ctx, model.Window{}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,14 +76,14 @@ func TestFunnelAndChannels(t *testing.T) {
 		}
 		// Period mode over days 10..20 sees the MQL entries of persons 2 and 3
 		// (day 11, 12) and the person 4 MQL (day 13) and SQL (day 23 — outside).
-		f, err = r.Funnel(ctx, model.Window{From: day0.AddDate(0, 0, 10), To: day0.AddDate(0, 0, 20)}, report.Period)
+		f, err = r.StageFunnel(ctx, model.Window{From: day0.AddDate(0, 0, 10), To: day0.AddDate(0, 0, 20)}, report.Period)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if f.Stages[0].Count != 0 || f.Stages[1].Count != 3 || f.Stages[1].Rate != nil || f.Stages[2].Count != 0 {
 			t.Fatalf("period: %+v", f.Stages)
 		}
-		if _, err := r.Funnel(ctx, model.Window{}, "weekly"); err == nil || !strings.Contains(err.Error(), "weekly") {
+		if _, err := r.StageFunnel(ctx, model.Window{}, "weekly"); err == nil || !strings.Contains(err.Error(), "weekly") {
 			t.Fatalf("unknown mode: %v", err)
 		}
 

@@ -19,10 +19,3 @@ func (s *Store) MigrateDownForTest(ctx context.Context, version int64) error {
 	_, err = p.DownTo(ctx, version)
 	return err
 }
-
-// StageRankForTest ranks a stage in SQL, as queries that compare stages do.
-func (s *Store) StageRankForTest(ctx context.Context, st string) (int, error) {
-	var r int
-	err := s.r.QueryRowContext(ctx, s.q("SELECT "+stageRankSQL("CAST(? AS TEXT)")), st).Scan(&r)
-	return r, err
-}

@@ -61,63 +61,6 @@ func windowClause(w model.Window, col string) (string, []any) {
 	return cond, args
 }
 
-// StageReach counts, for the persons who became leads inside w (a cohort),
-// how many reached each funnel stage or a later one, at any time. Stages
-// are compared by their rank in the lifecycle order (stageRankSQL).
-func (s *Store) StageReach(ctx context.Context, w model.Window) (map[model.Stage]int64, error) {
-	cond, args := windowClause(w, "changed_at")
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT m, COUNT(*) FROM (
-			SELECT person_id, MAX(`+stageRankSQL("to_stage")+`) AS m FROM stage_changes
-			WHERE person_id IN (SELECT person_id FROM stage_changes WHERE to_stage = ? AND `+cond+`)
-			GROUP BY person_id) x
-		GROUP BY m`), append([]any{string(model.StageLead)}, args...)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	byRank := map[int]int64{}
-	for rows.Next() {
-		var m int
-		var n int64
-		if err := rows.Scan(&m, &n); err != nil {
-			return nil, err
-		}
-		byRank[m] += n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := map[model.Stage]int64{}
-	for _, st := range model.FunnelStages {
-		for m, n := range byRank {
-			if m >= st.Rank() {
-				out[st] += n
-			}
-		}
-	}
-	return out, nil
-}
-
-// StageEntries counts the persons who entered each stage inside w.
-func (s *Store) StageEntries(ctx context.Context, w model.Window) (map[model.Stage]int64, error) {
-	cond, args := windowClause(w, "changed_at")
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT to_stage, COUNT(DISTINCT person_id) FROM stage_changes WHERE `+cond+` GROUP BY to_stage`), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[model.Stage]int64{}
-	for rows.Next() {
-		var st string
-		var n int64
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[model.Stage(st)] = n
-	}
-	return out, rows.Err()
-}
-
 // ChannelRow is one line of the by-channel table. Leads, opportunities and
 // revenue are credited to the first touch of the person (for opportunities
 // and orders: of the opportunity's primary contact).

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 
 	"github.com/revloop/revloop/internal/model"
@@ -160,19 +159,4 @@ func stageList(stages []model.Stage) (string, []any) {
 		args[i] = string(st)
 	}
 	return strings.TrimSuffix(strings.Repeat("?, ", len(stages)), ", "), args
-}
-
-// stageRankSQL is a CASE expression that gives the stage in col its
-// position in the lifecycle order (model.Stage.Rank: visitor 0, ...,
-// customer 6), or -1 for the side states and unknown stages. It is
-// built from model.LifecycleStages, so SQL ranks stages by the same one
-// order as Go.
-func stageRankSQL(col string) string {
-	var b strings.Builder
-	b.WriteString("CASE " + col)
-	for _, st := range model.LifecycleStages {
-		fmt.Fprintf(&b, " WHEN '%s' THEN %d", st, st.Rank())
-	}
-	b.WriteString(" ELSE -1 END")
-	return b.String()
 }

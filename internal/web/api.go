@@ -164,7 +164,7 @@ func (s *Server) apiFunnel(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	f, err := s.reports.Funnel(r.Context(), win, mode)
+	f, err := s.reports.StageFunnel(r.Context(), win, mode)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/revloop/revloop/internal/identity"
 	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -435,8 +436,8 @@ func (s *Server) apiLifecycleFunnel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f, err := lifecycle.LoadFunnel(r.Context(), s.store, lifecycle.FunnelQuery{From: win.From, To: win.To, Period: q.Get("period"), By: q.Get("by"), Now: s.app.Now()})
-	var qe *lifecycle.QueryError
+	f, err := report.LoadFunnel(r.Context(), s.store, report.FunnelQuery{From: win.From, To: win.To, Period: q.Get("period"), By: q.Get("by"), Now: s.app.Now()})
+	var qe *report.QueryError
 	if errors.As(err, &qe) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return

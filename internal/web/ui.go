@@ -356,7 +356,7 @@ type overviewPage struct {
 
 // funnelView adds bar lengths to the report's funnel.
 type funnelView struct {
-	report.Funnel
+	report.StageFunnel
 	Bars []funnelBar
 }
 
@@ -408,7 +408,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Mode = mode
 	p.Range = rangeText(loc, p.From, p.To)
-	if f, err := s.reports.Funnel(r.Context(), win, mode); err != nil {
+	if f, err := s.reports.StageFunnel(r.Context(), win, mode); err != nil {
 		s.log.Error("overview funnel", "err", err)
 		p.Unavailable = append(p.Unavailable, "funnel")
 	} else {
@@ -422,8 +422,8 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "overview", "overview.title", p)
 }
 
-func newFunnelView(f report.Funnel) *funnelView {
-	v := &funnelView{Funnel: f}
+func newFunnelView(f report.StageFunnel) *funnelView {
+	v := &funnelView{StageFunnel: f}
 	var top int64
 	for _, st := range f.Stages {
 		top = max(top, st.Count)

@@ -1,4 +1,4 @@
-package lifecycle
+package report
 
 import (
 	"context"
@@ -30,6 +30,8 @@ const MaxFunnelPeriods = 260
 // TrailingWindow is how far back the leading indicators look for win rates
 // and won amounts.
 const TrailingWindow = 365 * day
+
+const day = 24 * time.Hour
 
 // funnelStages are the stages a funnel counts entries into: the forward
 // stages from lead on, then the side states.
@@ -534,4 +536,12 @@ func medianOf(vs []float64) *float64 {
 	}
 	r := math.Round(m*10) / 10
 	return &r
+}
+
+// clipText shortens a value quoted in an error message.
+func clipText(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }

@@ -1,4 +1,4 @@
-package lifecycle
+package report
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
 )
 
 func d(y int, m time.Month, day int) time.Time { return time.Date(y, m, day, 12, 0, 0, 0, time.UTC) }
@@ -257,5 +258,101 @@ func TestFunnelQueryErrors(t *testing.T) {
 		if _, err := LoadFunnel(ctx, nil, c.q); !errors.As(err, &qe) {
 			t.Errorf("LoadFunnel(%+v): %v, want a QueryError", c.q, err)
 		}
+	}
+}
+
+// funnelWorld is rows to load, table by table, in the order of their keys.
+type funnelWorld struct {
+	tables []string
+	cols   map[string]string
+	rows   map[string][][]any
+}
+
+func newFunnelWorld() *funnelWorld {
+	w := &funnelWorld{cols: map[string]string{}, rows: map[string][][]any{}}
+	w.add("accounts", "id,name,created_at", []any{int64(1), "甲公司", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	return w
+}
+
+func (w *funnelWorld) add(table, cols string, rows ...[]any) {
+	if _, ok := w.cols[table]; !ok {
+		w.tables = append(w.tables, table)
+		w.cols[table] = cols
+	}
+	w.rows[table] = append(w.rows[table], rows...)
+}
+
+func (w *funnelWorld) load(t *testing.T, s *store.Store) {
+	t.Helper()
+	err := s.Load(ctx, func(l store.Loader) error {
+		for _, table := range []string{"accounts", "persons", "opportunities", "opportunity_contacts", "stage_changes"} {
+			if rows := w.rows[table]; len(rows) > 0 {
+				if err := l.Insert(table, strings.Split(w.cols[table], ","), rows); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadFunnel(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		w := newFunnelWorld()
+		seq := int64(0)
+		for _, p := range funnelFixture {
+			last := p.steps[len(p.steps)-1]
+			first := p.steps[0].at.Add(-time.Hour)
+			w.add("persons", "id,account_id,stage,stage_at,first_seen_at,first_touch_channel,created_at",
+				[]any{p.id, int64(1), string(last.to), last.at, first, p.channel, first})
+			from := model.StageVisitor
+			for _, st := range p.steps {
+				seq++
+				w.add("stage_changes", "id,person_id,from_stage,to_stage,changed_at", []any{seq, p.id, string(from), string(st.to), st.at})
+				from = st.to
+			}
+		}
+		for _, o := range funnelOpps {
+			var closed any
+			if o.closedAt != nil {
+				closed = *o.closedAt
+			}
+			w.add("opportunities", "id,account_id,name,stage,amount_fen,created_at,closed_at", []any{o.id, int64(1), "deal", o.stage, int64(o.amount), o.created, closed})
+			if o.contact != 0 {
+				w.add("opportunity_contacts", "opportunity_id,person_id,role,is_primary", []any{o.id, o.contact, "", true})
+			}
+		}
+		w.load(t, s)
+		f, err := LoadFunnel(ctx, s, funnelQuery)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFunnelNone(t, f)
+	})
+}
+
+func TestPeriodStart(t *testing.T) {
+	at := time.Date(2026, 5, 14, 15, 0, 0, 0, time.UTC) // a Thursday
+	for _, c := range []struct {
+		period string
+		want   time.Time
+	}{
+		{PeriodWeek, time.Date(2026, 5, 11, 0, 0, 0, 0, time.UTC)},
+		{PeriodMonth, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)},
+		{PeriodQuarter, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if got := periodStart(c.period, at); !got.Equal(c.want) {
+			t.Errorf("%s start of %s = %s, want %s", c.period, at, got, c.want)
+		}
+	}
+	sunday := time.Date(2026, 5, 17, 23, 0, 0, 0, time.UTC)
+	if got := periodStart(PeriodWeek, sunday); !got.Equal(time.Date(2026, 5, 11, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("week of a Sunday starts %s", got)
+	}
+	if _, err := periods(PeriodWeek, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
+		t.Error("26 years of weeks accepted")
 	}
 }
