@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/revloop/revloop/internal/app"
 	"github.com/revloop/revloop/internal/auth"
-	"github.com/revloop/revloop/internal/identity"
 	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/report"
@@ -449,33 +447,6 @@ func (s *Server) apiLifecycleFunnel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, f)
 }
 
-// crmTime reads an optional RFC 3339 time or YYYY-MM-DD (a UTC day).
-func crmTime(field, v string) (*time.Time, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return nil, nil
-	}
-	t, _, err := parseTime(field, v)
-	if err != nil {
-		return nil, err
-	}
-	if t.Year() < 1990 || t.Year() > 2200 {
-		return nil, fmt.Errorf("%s: %s is out of range (years 1990 to 2200)", field, v)
-	}
-	return &t, nil
-}
-
-func crmExternalID(field, v string) (string, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return "", fmt.Errorf("%s: missing; it identifies the record in your CRM, so that sending it again updates it", field)
-	}
-	if len(v) > 200 {
-		return "", fmt.Errorf("%s: at most 200 bytes", field)
-	}
-	return v, nil
-}
-
 type opportunityJSON struct {
 	ID         int64            `json:"id"`
 	ExternalID string           `json:"external_id"`
@@ -525,97 +496,13 @@ func newOpportunityJSON(w store.OpportunityWrite) opportunityJSON {
 }
 
 // opportunityRequest is an opportunity as a CRM sends it.
-type opportunityRequest struct {
-	ExternalID       string          `json:"external_id"`
-	AccountID        int64           `json:"account_id"`
-	AccountDomain    string          `json:"account_domain"`
-	Name             string          `json:"name"`
-	Amount           json.RawMessage `json:"amount"`
-	Stage            string          `json:"stage"`
-	OwnerEmail       string          `json:"owner_email"`
-	ContactPersonIDs []int64         `json:"contact_person_ids"`
-	ContactEmails    []string        `json:"contact_emails"`
-	CreatedAt        string          `json:"created_at"`
-	ClosedAt         string          `json:"closed_at"`
-}
-
-const maxContacts = 200
-
-// badRequest is an input error the handler answers with 400.
-type badRequest struct{ msg string }
-
-func (e *badRequest) Error() string { return e.msg }
-
-func bad(format string, args ...any) error { return &badRequest{fmt.Sprintf(format, args...)} }
-
-func (s *Server) resolveAccount(r *http.Request, id int64, domain string) (int64, error) {
-	switch {
-	case id != 0 && domain != "":
-		return 0, bad("give account_id or account_domain, not both")
-	case id < 0:
-		return 0, bad("account_id: want a positive number")
-	case id > 0:
-		ok, err := s.store.AccountExists(r.Context(), id)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			return 0, bad("account_id: no account %d", id)
-		}
-		return id, nil
-	case strings.TrimSpace(domain) != "":
-		got, err := s.store.AccountIDByDomain(r.Context(), domain)
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, bad("account_domain: no account has the domain %q", clip(domain, 100))
-		}
-		return got, err
-	}
-	return 0, nil
-}
-
-func (s *Server) resolveContacts(r *http.Request, ids []int64, emails []string) ([]int64, error) {
-	if ids == nil && emails == nil {
-		return nil, nil
-	}
-	if len(ids)+len(emails) > maxContacts {
-		return nil, bad("at most %d contacts", maxContacts)
-	}
-	out := []int64{}
-	for _, id := range ids {
-		if id <= 0 {
-			return nil, bad("contact_person_ids: %d is not a person id", id)
-		}
-		out = append(out, id)
-	}
-	region, err := identity.PhoneRegion(r.Context(), s.store)
-	if err != nil {
-		return nil, err
-	}
-	norm := identity.Normaliser{PhoneRegion: region}
-	for _, e := range emails {
-		v, err := norm.Normalise(model.IdentityEmail, e)
-		if err != nil {
-			return nil, bad("contact_emails: %q: %v", clip(e, 100), err)
-		}
-		id, err := s.store.PersonIDByEmail(r.Context(), v)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, bad("contact_emails: no person has the email %s", v)
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, nil
-}
-
 // answerCRMError answers a CRM write's error: 400 for bad input and
 // unknown references, 500 otherwise.
 func (s *Server) answerCRMError(w http.ResponseWriter, r *http.Request, err error) {
-	var br *badRequest
+	var ie *lifecycle.InputError
 	switch {
-	case errors.As(err, &br):
-		writeJSONError(w, http.StatusBadRequest, br.msg)
+	case errors.As(err, &ie):
+		writeJSONError(w, http.StatusBadRequest, ie.Msg)
 	case errors.Is(err, store.ErrNotFound):
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 	default:
@@ -626,11 +513,11 @@ func (s *Server) answerCRMError(w http.ResponseWriter, r *http.Request, err erro
 // apiUpsertOpportunity creates an opportunity, or updates the one with the
 // same external_id, and moves its contacts forward.
 func (s *Server) apiUpsertOpportunity(w http.ResponseWriter, r *http.Request, actor string) {
-	var req opportunityRequest
+	var req lifecycle.OpportunityRequest
 	if !decodeBody(w, r, &req, `{"external_id", "account_id" or "account_domain", "name", "amount": "120000.00", "stage", "owner_email", "contact_person_ids" or "contact_emails", "created_at"}`) {
 		return
 	}
-	in, err := s.opportunityInput(r, req)
+	in, err := lifecycle.OpportunityInput(r.Context(), s.store, req, s.app.Now())
 	if err != nil {
 		s.answerCRMError(w, r, err)
 		return
@@ -646,98 +533,6 @@ func (s *Server) apiUpsertOpportunity(w http.ResponseWriter, r *http.Request, ac
 		code = http.StatusCreated
 	}
 	writeJSON(w, code, newOpportunityJSON(out))
-}
-
-func (s *Server) opportunityInput(r *http.Request, req opportunityRequest) (store.OpportunityUpsert, error) {
-	var in store.OpportunityUpsert
-	var err error
-	if in.ExternalID, err = crmExternalID("external_id", req.ExternalID); err != nil {
-		return in, bad("%v", err)
-	}
-	if in.Name = model.CleanText(req.Name); in.Name == "" || len(in.Name) > 500 {
-		return in, bad("name: want 1 to 500 bytes")
-	}
-	if in.Amount, err = lifecycle.ParseAmount(req.Amount); err != nil {
-		return in, bad("amount: %v", err)
-	}
-	if strings.TrimSpace(req.Stage) == "" {
-		return in, bad("stage: missing; e.g. qualification, proposal, negotiation, closed_won, closed_lost")
-	}
-	if in.Stage, err = lifecycle.NormaliseOpportunityStage(req.Stage); err != nil {
-		return in, bad("stage: %v", err)
-	}
-	if in.AccountID, err = s.resolveAccount(r, req.AccountID, req.AccountDomain); err != nil {
-		return in, err
-	}
-	if in.AccountID == 0 {
-		return in, bad("account_id or account_domain: missing; an opportunity belongs to an account")
-	}
-	if e := strings.TrimSpace(req.OwnerEmail); e != "" {
-		u, err := s.store.UserByEmail(r.Context(), e)
-		if errors.Is(err, store.ErrNotFound) {
-			return in, bad("owner_email: no user %q", clip(e, 100))
-		}
-		if err != nil {
-			return in, err
-		}
-		in.OwnerID = u.ID
-	}
-	if in.ContactIDs, err = s.resolveContacts(r, req.ContactPersonIDs, req.ContactEmails); err != nil {
-		return in, err
-	}
-	now := s.app.Now().UTC()
-	created, err := crmTime("created_at", req.CreatedAt)
-	if err != nil {
-		return in, bad("%v", err)
-	}
-	closed, err := crmTime("closed_at", req.ClosedAt)
-	if err != nil {
-		return in, bad("%v", err)
-	}
-	in.Complete = func(in *store.OpportunityUpsert, stored *model.Opportunity) error {
-		completeOpportunityDates(in, stored, created, closed, now)
-		return closeOpportunity(in.Stage, &in.ClosedAt, in.CreatedAt, now)
-	}
-	return in, nil
-}
-
-// completeOpportunityDates fills in the times a CRM left out. An update
-// keeps the stored created_at, and the stored closed_at while the
-// opportunity stays in the same closed stage: resending an opportunity
-// without its dates must not move its pipeline or revenue into the
-// current period. A new opportunity is created now; one that closes
-// without a closed_at closes now (closeOpportunity).
-func completeOpportunityDates(in *store.OpportunityUpsert, stored *model.Opportunity, created, closed *time.Time, now time.Time) {
-	switch {
-	case created != nil:
-		in.CreatedAt = *created
-	case stored != nil:
-		in.CreatedAt = stored.CreatedAt
-	default:
-		in.CreatedAt = now
-	}
-	in.ClosedAt = closed
-	if closed == nil && stored != nil && stored.ClosedAt != nil && stored.Stage == in.Stage && lifecycle.Closed(in.Stage) {
-		at := *stored.ClosedAt
-		in.ClosedAt = &at
-	}
-}
-
-// closeOpportunity keeps closed_at consistent with the stage: a closed
-// opportunity without one closes now, an open one has none.
-func closeOpportunity(stage string, closedAt **time.Time, createdAt, now time.Time) error {
-	switch {
-	case !lifecycle.Closed(stage) && *closedAt != nil:
-		return bad("closed_at: given, but stage %s is open; send a closed stage (closed_won, closed_lost) or no closed_at", stage)
-	case !lifecycle.Closed(stage):
-		return nil
-	case *closedAt == nil:
-		*closedAt = &now
-	}
-	if (*closedAt).Before(createdAt) {
-		return bad("closed_at: %s is before the opportunity was created (%s)", (*closedAt).UTC().Format(time.RFC3339), createdAt.UTC().Format(time.RFC3339))
-	}
-	return nil
 }
 
 func (s *Server) apiOpportunity(w http.ResponseWriter, r *http.Request) {
@@ -759,59 +554,11 @@ func (s *Server) apiPatchOpportunity(w http.ResponseWriter, r *http.Request, act
 	if !ok {
 		return
 	}
-	var req struct {
-		Stage    *string         `json:"stage"`
-		Amount   json.RawMessage `json:"amount"`
-		ClosedAt *string         `json:"closed_at"`
-	}
+	var req lifecycle.OpportunityPatch
 	if !decodeBody(w, r, &req, `{"stage", "amount": "120000.00", "closed_at"} (each optional)`) {
 		return
 	}
-	if req.Stage == nil && req.Amount == nil && req.ClosedAt == nil {
-		writeJSONError(w, http.StatusBadRequest, `give at least one of "stage", "amount", "closed_at"`)
-		return
-	}
-	var stage string
-	var amount model.Money
-	var closedAt *time.Time
-	var err error
-	if req.Stage != nil {
-		if stage, err = lifecycle.NormaliseOpportunityStage(*req.Stage); err != nil {
-			writeJSONError(w, http.StatusBadRequest, "stage: "+err.Error())
-			return
-		}
-	}
-	if req.Amount != nil {
-		if amount, err = lifecycle.ParseAmount(req.Amount); err != nil {
-			writeJSONError(w, http.StatusBadRequest, "amount: "+err.Error())
-			return
-		}
-	}
-	if req.ClosedAt != nil {
-		if closedAt, err = crmTime("closed_at", *req.ClosedAt); err != nil {
-			writeJSONError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-	}
-	now := s.app.Now().UTC()
-	out, err := s.store.UpdateOpportunity(r.Context(), id, func(o *model.Opportunity) error {
-		if req.Stage != nil {
-			if stage != o.Stage && !lifecycle.Closed(stage) {
-				o.ClosedAt = nil // reopened
-			}
-			if stage != o.Stage && lifecycle.Closed(stage) && closedAt == nil {
-				o.ClosedAt = nil // closes now, unless a time is given
-			}
-			o.Stage = stage
-		}
-		if req.Amount != nil {
-			o.Amount = amount
-		}
-		if closedAt != nil {
-			o.ClosedAt = closedAt
-		}
-		return closeOpportunity(o.Stage, &o.ClosedAt, o.CreatedAt, now)
-	}, lifecycle.ContactMoves(now))
+	out, err := lifecycle.PatchOpportunity(r.Context(), s.store, id, req, s.app.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no opportunity %d", id))
 		return
@@ -839,80 +586,11 @@ type orderJSON struct {
 // apiUpsertOrder records an order (revenue), or updates the one with the
 // same external_id; an order's opportunity's contacts become customers.
 func (s *Server) apiUpsertOrder(w http.ResponseWriter, r *http.Request, actor string) {
-	var req struct {
-		ExternalID            string          `json:"external_id"`
-		OpportunityID         int64           `json:"opportunity_id"`
-		OpportunityExternalID string          `json:"opportunity_external_id"`
-		AccountID             int64           `json:"account_id"`
-		AccountDomain         string          `json:"account_domain"`
-		Amount                json.RawMessage `json:"amount"`
-		Kind                  string          `json:"kind"`
-		OrderedAt             string          `json:"ordered_at"`
-	}
+	var req lifecycle.OrderRequest
 	if !decodeBody(w, r, &req, `{"external_id", "opportunity_id" or "opportunity_external_id", "account_id" or "account_domain", "amount": "120000.00", "kind": "new"|"renewal"|"upsell", "ordered_at"}`) {
 		return
 	}
-	in, err := func() (store.OrderUpsert, error) {
-		var in store.OrderUpsert
-		var err error
-		if in.ExternalID, err = crmExternalID("external_id", req.ExternalID); err != nil {
-			return in, bad("%v", err)
-		}
-		if in.Amount, err = lifecycle.ParseAmount(req.Amount); err != nil {
-			return in, bad("amount: %v", err)
-		}
-		if in.Kind = strings.ToLower(strings.TrimSpace(req.Kind)); in.Kind == "" {
-			in.Kind = "new"
-		}
-		if !slices.Contains(model.OrderKinds, in.Kind) {
-			return in, bad("kind %q: want new, renewal or upsell", clip(req.Kind, 40))
-		}
-		at, err := crmTime("ordered_at", req.OrderedAt)
-		if err != nil {
-			return in, bad("%v", err)
-		}
-		if at == nil {
-			return in, bad("ordered_at: missing; when the order was placed (RFC 3339 or YYYY-MM-DD)")
-		}
-		in.OrderedAt = *at
-		switch {
-		case req.OpportunityID != 0 && req.OpportunityExternalID != "":
-			return in, bad("give opportunity_id or opportunity_external_id, not both")
-		case req.OpportunityID < 0:
-			return in, bad("opportunity_id: want a positive number")
-		case req.OpportunityID > 0:
-			in.OpportunityID = req.OpportunityID
-		case strings.TrimSpace(req.OpportunityExternalID) != "":
-			id, err := s.store.OpportunityIDByExternal(r.Context(), strings.TrimSpace(req.OpportunityExternalID))
-			if errors.Is(err, store.ErrNotFound) {
-				return in, bad("opportunity_external_id: no opportunity %q; post the opportunity first", clip(req.OpportunityExternalID, 100))
-			}
-			if err != nil {
-				return in, err
-			}
-			in.OpportunityID = id
-		}
-		if in.AccountID, err = s.resolveAccount(r, req.AccountID, req.AccountDomain); err != nil {
-			return in, err
-		}
-		if in.OpportunityID != 0 {
-			o, err := s.store.Opportunity(r.Context(), in.OpportunityID)
-			if errors.Is(err, store.ErrNotFound) {
-				return in, bad("opportunity_id: no opportunity %d", in.OpportunityID)
-			}
-			if err != nil {
-				return in, err
-			}
-			if in.AccountID != 0 && in.AccountID != o.AccountID {
-				return in, bad("account: the order's account %d is not the opportunity's (%d)", in.AccountID, o.AccountID)
-			}
-			in.AccountID = o.AccountID
-		}
-		if in.AccountID == 0 {
-			return in, bad("account_id or account_domain: missing; an order without an opportunity needs its account")
-		}
-		return in, nil
-	}()
+	in, err := lifecycle.OrderInput(r.Context(), s.store, req)
 	if err != nil {
 		s.answerCRMError(w, r, err)
 		return
