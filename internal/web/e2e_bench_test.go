@@ -90,7 +90,7 @@ func endToEnd(b *testing.B, s *store.Store) {
 	}
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: e2eSenders}}
-	var next atomic.Int64
+	var next, refused atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, e2eSenders)
 	b.StartTimer()
@@ -104,7 +104,9 @@ func endToEnd(b *testing.B, s *store.Store) {
 				if i >= len(bodies) {
 					return
 				}
-				if err := e2ePost(client, base, key, bodies[i]); err != nil {
+				n, err := e2ePost(client, base, key, bodies[i])
+				refused.Add(int64(n))
+				if err != nil {
 					errs <- err
 					return
 				}
@@ -139,6 +141,7 @@ func endToEnd(b *testing.B, s *store.Store) {
 	b.StopTimer()
 	b.ReportMetric(e2eEvents/total.Seconds(), "events/s")
 	b.ReportMetric(e2eEvents/intake.Seconds(), "intake-events/s")
+	b.ReportMetric(float64(refused.Load()), "refused-requests")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -170,27 +173,28 @@ func e2eBodies(b *testing.B) [][]byte {
 }
 
 // e2ePost sends one batch as a backend would, retrying after a 429 or 503
-// as Segment's libraries do.
-func e2ePost(c *http.Client, base, key string, body []byte) error {
+// as Segment's libraries do; it says how many times it was refused.
+func e2ePost(c *http.Client, base, key string, body []byte) (refused int, err error) {
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequest(http.MethodPost, base+"/v1/batch", bytes.NewReader(body))
 		if err != nil {
-			return err
+			return refused, err
 		}
 		req.SetBasicAuth(key, "")
 		req.Header.Set("Content-Type", "application/json")
 		res, err := c.Do(req)
 		if err != nil {
-			return err
+			return refused, err
 		}
 		res.Body.Close()
 		switch {
 		case res.StatusCode == http.StatusOK:
-			return nil
+			return refused, nil
 		case (res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable) && attempt < 100:
+			refused++
 			time.Sleep(100 * time.Millisecond)
 		default:
-			return fmt.Errorf("POST /v1/batch: %s", res.Status)
+			return refused, fmt.Errorf("POST /v1/batch: %s", res.Status)
 		}
 	}
 }
