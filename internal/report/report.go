@@ -181,6 +181,11 @@ type ChannelRow struct {
 	Won           int64         `json:"won"`
 	WonRevenue    model.Money   `json:"won_revenue"`
 	ROI           *float64      `json:"roi"`
+	// Unavailable names the money figures beyond store.MaxTotal (about ¥90
+	// trillion), which only data written around the input limits reaches:
+	// they show the saturated figure and take no part in ROI or cost per
+	// lead.
+	Unavailable []string `json:"unavailable,omitempty"`
 }
 
 // Channels returns the by-channel table for w, plus a total row.
@@ -199,18 +204,31 @@ func (r Reporter) Channels(ctx context.Context, w model.Window) ([]ChannelRow, C
 		out = append(out, row)
 		total.Touchpoints += c.Touchpoints
 		total.Leads += c.Leads
-		total.Cost += c.Cost
+		total.Cost = store.AddTotal(total.Cost, c.Cost)
 		total.Opportunities += c.Opportunities
-		total.Pipeline += c.Pipeline
+		total.Pipeline = store.AddTotal(total.Pipeline, c.Pipeline)
 		total.Won += c.Won
-		total.WonRevenue += c.WonRevenue
+		total.WonRevenue = store.AddTotal(total.WonRevenue, c.WonRevenue)
 	}
 	finish(&total)
 	return out, total, nil
 }
 
 func finish(r *ChannelRow) {
-	r.ROI = ratio(int64(r.WonRevenue), int64(r.Cost))
+	for _, f := range []struct {
+		name string
+		v    model.Money
+	}{{"cost", r.Cost}, {"pipeline", r.Pipeline}, {"won_revenue", r.WonRevenue}} {
+		if store.Saturated(f.v) {
+			r.Unavailable = append(r.Unavailable, f.name)
+		}
+	}
+	if store.Saturated(r.Cost) {
+		return
+	}
+	if !store.Saturated(r.WonRevenue) {
+		r.ROI = ratio(int64(r.WonRevenue), int64(r.Cost))
+	}
 	if r.Leads > 0 && r.Cost > 0 {
 		// Round half away from zero to the fen, in integers.
 		cpl := model.Money((int64(r.Cost)*2 + r.Leads) / (2 * r.Leads))

@@ -59,7 +59,8 @@ func TestHugeStoredAmountsLeaveReportsStanding(t *testing.T) {
 		}
 		var ch channelsResponse
 		decodeJSON(t, e.api(t, "/api/v1/channels"), http.StatusOK, &ch)
-		if !store.Saturated(ch.Total.Pipeline) || !store.Saturated(ch.Total.Cost) || ch.Total.Opportunities != 96 {
+		if !store.Saturated(ch.Total.Pipeline) || !store.Saturated(ch.Total.Cost) || ch.Total.Opportunities != 96 ||
+			!slices.Equal(ch.Total.Unavailable, []string{"cost", "pipeline"}) || ch.Total.ROI != nil || ch.Total.CostPerLead != nil {
 			t.Fatalf("channels total: %+v", ch.Total)
 		}
 		for _, q := range []string{"?model=linear", "?model=markov", "?model=linear&by=campaign&lookback=30"} {
