@@ -622,21 +622,6 @@ func (s *Store) FunnelChanges(ctx context.Context, withChannel, withCampaign boo
 	return out, err
 }
 
-// idMap reads a query of (id, value) rows into a map.
-func idMap[T any](ctx context.Context, s *Store, query string, args ...any) (map[int64]T, error) {
-	out := map[int64]T{}
-	err := s.each(ctx, query, args, func(r *sql.Rows) error {
-		var id int64
-		var v T
-		if err := r.Scan(&id, &v); err != nil {
-			return err
-		}
-		out[id] = v
-		return nil
-	})
-	return out, err
-}
-
 // FunnelOpportunity is an opportunity with the first touch of its primary
 // contact (or, without one, of its first contact).
 type FunnelOpportunity struct {

@@ -78,23 +78,19 @@ func (s *Store) Consent(ctx context.Context, personID int64, channel string) (mo
 // Consents lists the person's consent for every channel, unknown ones
 // included, in the order of ConsentChannels.
 func (s *Store) Consents(ctx context.Context, personID int64) ([]model.Consent, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT channel, status, source, updated_by, updated_at FROM consents WHERE person_id = ?"), personID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	got := map[string]model.Consent{}
-	for rows.Next() {
+	err := s.each(ctx, "SELECT channel, status, source, updated_by, updated_at FROM consents WHERE person_id = ?", []any{personID}, func(r *sql.Rows) error {
 		var c model.Consent
 		var at time.Time
-		if err := rows.Scan(&c.Channel, &c.Status, &c.Source, &c.UpdatedBy, &at); err != nil {
-			return nil, err
+		if err := r.Scan(&c.Channel, &c.Status, &c.Source, &c.UpdatedBy, &at); err != nil {
+			return err
 		}
 		at = at.UTC()
 		c.UpdatedAt = &at
 		got[c.Channel] = c
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := make([]model.Consent, 0, len(model.ConsentChannels))
@@ -218,20 +214,7 @@ func (s *Store) SuppressionStamp(ctx context.Context) (string, error) {
 
 // SuppressedHashes lists every suppression hash (at most limit).
 func (s *Store) SuppressedHashes(ctx context.Context, limit int) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT hash FROM suppressions ORDER BY id LIMIT ?"), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, s.r, "SELECT hash FROM suppressions ORDER BY id LIMIT ?", []any{limit}, scanValue[string])
 }
 
 // suppressPersonTx adds the identifiers of persons (and the email and
@@ -501,18 +484,12 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 
 // Erasures lists the receipts of erasures, newest first.
 func (s *Store) Erasures(ctx context.Context, limit int) ([]model.ErasureReceipt, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT id, person_id, actor, removed, started_at, finished_at FROM erasures ORDER BY id DESC LIMIT ?"), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.ErasureReceipt
-	for rows.Next() {
+	return scanAll(ctx, s, s.r, "SELECT id, person_id, actor, removed, started_at, finished_at FROM erasures ORDER BY id DESC LIMIT ?", []any{limit}, func(r rowScanner) (model.ErasureReceipt, error) {
 		var rc model.ErasureReceipt
 		var raw string
 		var fin sql.NullTime
-		if err := rows.Scan(&rc.ID, &rc.PersonID, &rc.Actor, &raw, &rc.StartedAt, &fin); err != nil {
-			return nil, err
+		if err := r.Scan(&rc.ID, &rc.PersonID, &rc.Actor, &raw, &rc.StartedAt, &fin); err != nil {
+			return rc, err
 		}
 		var body struct {
 			Removed    map[string]int64 `json:"removed"`
@@ -525,7 +502,6 @@ func (s *Store) Erasures(ctx context.Context, limit int) ([]model.ErasureReceipt
 		if fin.Valid {
 			rc.FinishedAt = fin.Time.UTC()
 		}
-		out = append(out, rc)
-	}
-	return out, rows.Err()
+		return rc, nil
+	})
 }

@@ -718,23 +718,14 @@ func (p *ProcessTx) Identities(personID int64) ([]model.Identity, error) {
 	return bp.idents, nil
 }
 
-func scanIdentities(rows *sql.Rows, err error) ([]model.Identity, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Identity
-	for rows.Next() {
-		var i model.Identity
-		var typ string
-		if err := rows.Scan(&i.PersonID, &typ, &i.Value, &i.CreatedAt); err != nil {
-			return nil, err
-		}
-		i.Type = model.IdentityType(typ)
-		i.CreatedAt = i.CreatedAt.UTC()
-		out = append(out, i)
-	}
-	return out, rows.Err()
+// scanIdentity reads a row of person_id, type, value, created_at.
+func scanIdentity(r rowScanner) (model.Identity, error) {
+	var i model.Identity
+	var typ string
+	err := r.Scan(&i.PersonID, &typ, &i.Value, &i.CreatedAt)
+	i.Type = model.IdentityType(typ)
+	i.CreatedAt = i.CreatedAt.UTC()
+	return i, err
 }
 
 // AddIdentity points an identifier at a person; an identifier that already
@@ -1237,21 +1228,7 @@ func (s *Store) CountPersonTouchpoints(ctx context.Context) (int64, error) {
 
 // ProcessErrors lists events whose processing failed, newest first.
 func (s *Store) ProcessErrors(ctx context.Context, limit int) (map[int64]string, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT id, process_error FROM events WHERE process_error <> '' ORDER BY id DESC LIMIT ?"), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var msg string
-		if err := rows.Scan(&id, &msg); err != nil {
-			return nil, err
-		}
-		out[id] = msg
-	}
-	return out, rows.Err()
+	return idMap[string](ctx, s, "SELECT id, process_error FROM events WHERE process_error <> '' ORDER BY id DESC LIMIT ?", limit)
 }
 
 func containsInt64(ids []int64, id int64) bool {

@@ -260,8 +260,8 @@ func (p *ProcessTx) loadPersons(ids []int64) error {
 			return err
 		}
 		in, _ = inList("person_id", part)
-		idents, err := scanIdentities(p.tx.QueryContext(p.ctx, p.s.q(`SELECT person_id, type, value, created_at FROM identities
-			WHERE `+in+` ORDER BY created_at, type, value`), args...))
+		idents, err := scanAll(p.ctx, p.s, p.tx, `SELECT person_id, type, value, created_at FROM identities
+			WHERE `+in+` ORDER BY created_at, type, value`, args, scanIdentity)
 		if err != nil {
 			return err
 		}

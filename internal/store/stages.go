@@ -130,23 +130,14 @@ func leadAtOf(m model.StageMove) any {
 
 // StageHistory returns a person's stage changes, oldest first.
 func (s *Store) StageHistory(ctx context.Context, personID int64) ([]model.StageChange, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT person_id, from_stage, to_stage, changed_at, reason, actor, COALESCE(rule_version, 0)
-		FROM stage_changes WHERE person_id = ? ORDER BY changed_at, id`), personID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.StageChange
-	for rows.Next() {
+	return scanAll(ctx, s, s.r, `SELECT person_id, from_stage, to_stage, changed_at, reason, actor, COALESCE(rule_version, 0)
+		FROM stage_changes WHERE person_id = ? ORDER BY changed_at, id`, []any{personID}, func(r rowScanner) (model.StageChange, error) {
 		var c model.StageChange
 		var from, to string
-		if err := rows.Scan(&c.PersonID, &from, &to, &c.ChangedAt, &c.Reason, &c.Actor, &c.RuleVersion); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&c.PersonID, &from, &to, &c.ChangedAt, &c.Reason, &c.Actor, &c.RuleVersion)
 		c.FromStage, c.ToStage, c.ChangedAt = model.Stage(from), model.Stage(to), c.ChangedAt.UTC()
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, err
+	})
 }
 
 // stageList is "?, ?, ?" and its arguments; an empty list matches nothing.
