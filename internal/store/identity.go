@@ -153,24 +153,19 @@ func inheritKeptApart(ctx context.Context, s *Store, tx *sql.Tx, mid, into, from
 		decidedBy, note string
 		createdAt       time.Time
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT CASE WHEN person_a = ? THEN person_b ELSE person_a END, COALESCE(conflict_id, 0), decided_by, note, created_at
-		FROM identity_kept_apart WHERE person_a = ? OR person_b = ?`), from, from, from)
-	if err != nil {
-		return err
-	}
 	var pairs []pair
-	for rows.Next() {
+	err := s.eachOn(ctx, tx, `SELECT CASE WHEN person_a = ? THEN person_b ELSE person_a END, COALESCE(conflict_id, 0), decided_by, note, created_at
+		FROM identity_kept_apart WHERE person_a = ? OR person_b = ?`, []any{from, from, from}, func(r *sql.Rows) error {
 		var p pair
-		if err := rows.Scan(&p.other, &p.conflict, &p.decidedBy, &p.note, &p.createdAt); err != nil {
-			rows.Close()
+		if err := r.Scan(&p.other, &p.conflict, &p.decidedBy, &p.note, &p.createdAt); err != nil {
 			return err
 		}
 		if p.other != into {
 			pairs = append(pairs, p)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	for _, p := range pairs {

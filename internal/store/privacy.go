@@ -248,34 +248,20 @@ func (s *Store) suppressPersonTx(ctx context.Context, tx *sql.Tx, persons []int6
 		}
 	}
 	type ident struct{ t, v string }
-	var ids []ident
 	in, args := inList("person_id", persons)
-	rows, err := tx.QueryContext(ctx, s.q("SELECT type, value FROM identities WHERE "+in), args...)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
+	ids, err := scanAll(ctx, s, tx, "SELECT type, value FROM identities WHERE "+in, args, func(r rowScanner) (ident, error) {
 		var i ident
-		if err := rows.Scan(&i.t, &i.v); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, i)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := r.Scan(&i.t, &i.v)
+		return i, err
+	})
+	if err != nil {
 		return 0, err
 	}
 	in, args = inList("id", persons)
-	rows, err = tx.QueryContext(ctx, s.q("SELECT email, phone FROM persons WHERE "+in), args...)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
+	err = s.eachOn(ctx, tx, "SELECT email, phone FROM persons WHERE "+in, args, func(r *sql.Rows) error {
 		var email, phone string
-		if err := rows.Scan(&email, &phone); err != nil {
-			rows.Close()
-			return 0, err
+		if err := r.Scan(&email, &phone); err != nil {
+			return err
 		}
 		if e := strings.ToLower(strings.TrimSpace(email)); e != "" {
 			ids = append(ids, ident{"email", e})
@@ -283,9 +269,9 @@ func (s *Store) suppressPersonTx(ctx context.Context, tx *sql.Tx, persons []int6
 		if p := strings.TrimSpace(phone); p != "" {
 			ids = append(ids, ident{"phone", p})
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
 	added := 0
@@ -343,20 +329,9 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 	persons := []int64{id}
 	for next := []int64{id}; len(next) > 0; {
 		in, args := inList("merged_into_id", next)
-		rows, err := tx.QueryContext(ctx, s.q("SELECT id FROM persons WHERE "+in), args...)
-		if err != nil {
+		if next, err = scanAll(ctx, s, tx, "SELECT id FROM persons WHERE "+in, args, scanValue[int64]); err != nil {
 			return rc, err
 		}
-		next = next[:0:0]
-		for rows.Next() {
-			var m int64
-			if err := rows.Scan(&m); err != nil {
-				rows.Close()
-				return rc, err
-			}
-			next = append(next, m)
-		}
-		rows.Close()
 		persons = append(persons, next...)
 		if len(persons) > maxErasedPersons {
 			return rc, fmt.Errorf("person %d has more than %d persons merged into it", id, maxErasedPersons)
@@ -376,23 +351,21 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 	var anon, users []any
 	{
 		in, args := inList("person_id", persons)
-		rows, err := tx.QueryContext(ctx, s.q("SELECT type, value FROM identities WHERE "+in+" AND type IN ('anonymous_id', 'user_id')"), args...)
-		if err != nil {
-			return rc, err
-		}
-		for rows.Next() {
+		err := s.eachOn(ctx, tx, "SELECT type, value FROM identities WHERE "+in+" AND type IN ('anonymous_id', 'user_id')", args, func(r *sql.Rows) error {
 			var t, v string
-			if err := rows.Scan(&t, &v); err != nil {
-				rows.Close()
-				return rc, err
+			if err := r.Scan(&t, &v); err != nil {
+				return err
 			}
 			if t == "anonymous_id" {
 				anon = append(anon, v)
 			} else {
 				users = append(users, v)
 			}
+			return nil
+		})
+		if err != nil {
+			return rc, err
 		}
-		rows.Close()
 	}
 
 	pIn, pArgs := inList("person_id", persons)

@@ -77,20 +77,15 @@ func applyStageMoves(ctx context.Context, s *Store, tx *sql.Tx, writeRows rowsWr
 		}
 		b.WriteString(`) UPDATE persons SET stage = v.to_stage, stage_at = v.at, lead_at = COALESCE(persons.lead_at, v.lead_at)
 			FROM v WHERE persons.id = v.id AND persons.stage = v.from_stage AND persons.merged_into_id IS NULL RETURNING persons.id`)
-		rows, err := tx.QueryContext(ctx, s.q(b.String()), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		err := s.eachOn(ctx, tx, b.String(), args, func(r *sql.Rows) error {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
+			if err := r.Scan(&id); err != nil {
+				return err
 			}
 			applied[persons[id]] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 		start = end
