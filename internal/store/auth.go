@@ -83,20 +83,7 @@ func (s *Store) Users(ctx context.Context, role model.Role) ([]model.User, error
 	if role != "" {
 		query, args = "SELECT "+userCols+" FROM users WHERE role = ? ORDER BY id", []any{string(role)}
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, s.r, query, args, scanUser)
 }
 
 // CreateSession stores a browser session by its token hash.
@@ -200,20 +187,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (model.APIKey, er
 
 // APIKeys lists every key, newest first.
 func (s *Store) APIKeys(ctx context.Context) ([]model.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+apiKeyCols+" FROM api_keys ORDER BY id DESC")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, s.r, "SELECT "+apiKeyCols+" FROM api_keys ORDER BY id DESC", nil, scanAPIKey)
 }
 
 // RevokeAPIKey revokes a key by id; revoking twice keeps the first time.

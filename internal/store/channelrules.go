@@ -39,24 +39,15 @@ func (s *Store) CountTouchSources(ctx context.Context) (int64, error) {
 
 // up to limit of them, in id order.
 func (s *Store) TouchSources(ctx context.Context, afterID int64, limit int) ([]TouchSource, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT t.id, COALESCE(t.person_id, 0), t.channel, t.source, t.medium, e.type, e.name, e.url, e.referrer,
+	return scanAll(ctx, s, s.r, `SELECT t.id, COALESCE(t.person_id, 0), t.channel, t.source, t.medium, e.type, e.name, e.url, e.referrer,
 		e.source, e.medium, e.campaign, e.term, e.content, e.click_id_type, e.click_id, COALESCE(c.channel, ''), COALESCE(t.promoter_id, 0)
 		FROM touchpoints t JOIN events e ON e.id = t.event_id LEFT JOIN campaigns c ON c.id = t.campaign_id
-		WHERE t.id > ? ORDER BY t.id LIMIT ?`), afterID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []TouchSource
-	for rows.Next() {
+		WHERE t.id > ? ORDER BY t.id LIMIT ?`, []any{afterID, limit}, func(r rowScanner) (TouchSource, error) {
 		var t TouchSource
-		if err := rows.Scan(&t.TouchpointID, &t.PersonID, &t.Channel, &t.Source, &t.Medium, &t.EventType, &t.EventName, &t.URL, &t.Referrer,
-			&t.UTMSource, &t.UTMMedium, &t.UTMCampaign, &t.UTMTerm, &t.UTMContent, &t.ClickIDType, &t.ClickID, &t.CampaignChannel, &t.PromoterID); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		err := r.Scan(&t.TouchpointID, &t.PersonID, &t.Channel, &t.Source, &t.Medium, &t.EventType, &t.EventName, &t.URL, &t.Referrer,
+			&t.UTMSource, &t.UTMMedium, &t.UTMCampaign, &t.UTMTerm, &t.UTMContent, &t.ClickIDType, &t.ClickID, &t.CampaignChannel, &t.PromoterID)
+		return t, err
+	})
 }
 
 // Reclassified is a touchpoint's new channel, source and medium.

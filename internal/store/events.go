@@ -124,39 +124,21 @@ func (s *Store) WriteKeyByKey(ctx context.Context, key string) (model.WriteKey, 
 
 // WriteKeys lists write keys, newest first.
 func (s *Store) WriteKeys(ctx context.Context) ([]model.WriteKey, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+writeKeyCols+" FROM write_keys ORDER BY id DESC")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.WriteKey
-	for rows.Next() {
-		k, err := scanWriteKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, s.r, "SELECT "+writeKeyCols+" FROM write_keys ORDER BY id DESC", nil, scanWriteKey)
 }
 
 // ServerWriteKeys is the set of ids of server write keys, revoked or not
 // (their stored events stay trusted).
 func (s *Store) ServerWriteKeys(ctx context.Context) (map[int64]bool, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT id FROM write_keys WHERE server = ?"), true)
+	ids, err := scanAll(ctx, s, s.r, "SELECT id FROM write_keys WHERE server = ?", []any{true}, scanValue[int64])
 	if err != nil {
 		return nil, fmt.Errorf("server write keys: %w", err)
 	}
-	defer rows.Close()
 	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
+	for _, id := range ids {
 		out[id] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RevokeWriteKey stops a write key; revoking twice keeps the first time.

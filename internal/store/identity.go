@@ -73,20 +73,7 @@ func (s *Store) IdentityConflictsByStatus(ctx context.Context, status model.Conf
 	default:
 		return nil, fmt.Errorf("conflict status %q: want open, resolved or all", status)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+conflictCols+` FROM identity_conflicts `+where+` ORDER BY id DESC LIMIT ?`), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.IdentityConflict{}
-	for rows.Next() {
-		c, err := scanConflict(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return orEmpty(scanAll(ctx, s, s.r, `SELECT `+conflictCols+` FROM identity_conflicts `+where+` ORDER BY id DESC LIMIT ?`, []any{limit}, scanConflict))
 }
 
 // ResolveConflict decides a conflict and logs the decision (who, when,
@@ -166,24 +153,19 @@ func inheritKeptApart(ctx context.Context, s *Store, tx *sql.Tx, mid, into, from
 		decidedBy, note string
 		createdAt       time.Time
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT CASE WHEN person_a = ? THEN person_b ELSE person_a END, COALESCE(conflict_id, 0), decided_by, note, created_at
-		FROM identity_kept_apart WHERE person_a = ? OR person_b = ?`), from, from, from)
-	if err != nil {
-		return err
-	}
 	var pairs []pair
-	for rows.Next() {
+	err := s.eachOn(ctx, tx, `SELECT CASE WHEN person_a = ? THEN person_b ELSE person_a END, COALESCE(conflict_id, 0), decided_by, note, created_at
+		FROM identity_kept_apart WHERE person_a = ? OR person_b = ?`, []any{from, from, from}, func(r *sql.Rows) error {
 		var p pair
-		if err := rows.Scan(&p.other, &p.conflict, &p.decidedBy, &p.note, &p.createdAt); err != nil {
-			rows.Close()
+		if err := r.Scan(&p.other, &p.conflict, &p.decidedBy, &p.note, &p.createdAt); err != nil {
 			return err
 		}
 		if p.other != into {
 			pairs = append(pairs, p)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	for _, p := range pairs {
@@ -556,27 +538,20 @@ func (s *Store) UndoMerge(ctx context.Context, id int64) (model.PersonMerge, err
 
 // PersonMerges lists merges, newest first.
 func (s *Store) PersonMerges(ctx context.Context, limit int) ([]model.PersonMerge, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, into_id, from_id, reason, COALESCE(event_id, 0), actor, created_at, undone_at
-		FROM person_merges ORDER BY id DESC LIMIT ?`), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.PersonMerge{}
-	for rows.Next() {
+	return orEmpty(scanAll(ctx, s, s.r, `SELECT id, into_id, from_id, reason, COALESCE(event_id, 0), actor, created_at, undone_at
+		FROM person_merges ORDER BY id DESC LIMIT ?`, []any{limit}, func(r rowScanner) (model.PersonMerge, error) {
 		var m model.PersonMerge
 		var undone sql.NullTime
-		if err := rows.Scan(&m.ID, &m.IntoID, &m.FromID, &m.Reason, &m.EventID, &m.Actor, &m.CreatedAt, &undone); err != nil {
-			return nil, err
+		if err := r.Scan(&m.ID, &m.IntoID, &m.FromID, &m.Reason, &m.EventID, &m.Actor, &m.CreatedAt, &undone); err != nil {
+			return m, err
 		}
 		m.CreatedAt = m.CreatedAt.UTC()
 		if undone.Valid {
 			t := undone.Time.UTC()
 			m.UndoneAt = &t
 		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		return m, nil
+	}))
 }
 
 // PersonByIdentity finds the person an identifier points at.
@@ -638,7 +613,7 @@ func (s *Store) PersonDetail(ctx context.Context, id int64) (model.PersonDetail,
 		t := leadAt.Time.UTC()
 		d.LeadAt = &t
 	}
-	if d.Identities, err = scanIdentities(s.r.QueryContext(ctx, s.q("SELECT person_id, type, value, created_at FROM identities WHERE person_id = ? ORDER BY type, value"), id)); err != nil {
+	if d.Identities, err = scanAll(ctx, s, s.r, "SELECT person_id, type, value, created_at FROM identities WHERE person_id = ? ORDER BY type, value", []any{id}, scanIdentity); err != nil {
 		return d, err
 	}
 	if d.AccountID != 0 {
@@ -658,25 +633,16 @@ func (s *Store) PersonDetail(ctx context.Context, id int64) (model.PersonDetail,
 
 // PersonTimeline returns up to limit events of a person in time order.
 func (s *Store) PersonTimeline(ctx context.Context, personID int64, limit int) ([]model.TimelineEvent, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT e.id, e.message_id, e.type, e.name, e.ts, e.url, COALESCE(t.channel, ''),
+	return orEmpty(scanAll(ctx, s, s.r, `SELECT e.id, e.message_id, e.type, e.name, e.ts, e.url, COALESCE(t.channel, ''),
 		COALESCE(t.source, e.source), COALESCE(t.medium, e.medium), COALESCE(c.id, 0), COALESCE(c.code, ''), COALESCE(c.name, ''), e.campaign
 		FROM events e LEFT JOIN touchpoints t ON t.event_id = e.id LEFT JOIN campaigns c ON c.id = t.campaign_id
-		WHERE e.person_id = ? ORDER BY e.ts, e.id LIMIT ?`), personID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []model.TimelineEvent{}
-	for rows.Next() {
+		WHERE e.person_id = ? ORDER BY e.ts, e.id LIMIT ?`, []any{personID, limit}, func(r rowScanner) (model.TimelineEvent, error) {
 		var e model.TimelineEvent
-		if err := rows.Scan(&e.ID, &e.MessageID, &e.Type, &e.Name, &e.Timestamp, &e.URL, &e.Channel, &e.Source, &e.Medium,
-			&e.CampaignID, &e.CampaignCode, &e.CampaignName, &e.RawCampaign); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&e.ID, &e.MessageID, &e.Type, &e.Name, &e.Timestamp, &e.URL, &e.Channel, &e.Source, &e.Medium,
+			&e.CampaignID, &e.CampaignCode, &e.CampaignName, &e.RawCampaign)
 		e.Timestamp = e.Timestamp.UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	}))
 }
 
 func timeArg(t *time.Time) any {

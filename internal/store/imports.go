@@ -74,23 +74,12 @@ type campaignName struct {
 	code, name, nameEN, platform string
 }
 
-func readCampaignNames(ctx context.Context, s *Store, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) ([]campaignName, error) {
-	rows, err := q.QueryContext(ctx, s.q("SELECT id, code, name, name_en, platform FROM campaigns ORDER BY id"))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []campaignName{}
-	for rows.Next() {
+func readCampaignNames(ctx context.Context, s *Store, q querier) ([]campaignName, error) {
+	return orEmpty(scanAll(ctx, s, q, "SELECT id, code, name, name_en, platform FROM campaigns ORDER BY id", nil, func(r rowScanner) (campaignName, error) {
 		var c campaignName
-		if err := rows.Scan(&c.id, &c.code, &c.name, &c.nameEN, &c.platform); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		err := r.Scan(&c.id, &c.code, &c.name, &c.nameEN, &c.platform)
+		return c, err
+	}))
 }
 
 // matchCampaign finds the campaign an import row means when its name is

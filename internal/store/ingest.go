@@ -104,19 +104,6 @@ func (s *Store) EventByMessageID(ctx context.Context, writeKeyID int64, messageI
 // CollectedEvents lists a write key's events with ids above afterID, in the
 // order they were stored, at most limit of them.
 func (s *Store) CollectedEvents(ctx context.Context, writeKeyID, afterID int64, limit int) ([]model.Event, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+eventReadCols+" FROM events WHERE write_key_id = ? AND id > ? ORDER BY id LIMIT ?"),
-		writeKeyID, afterID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, s.r, "SELECT "+eventReadCols+" FROM events WHERE write_key_id = ? AND id > ? ORDER BY id LIMIT ?",
+		[]any{writeKeyID, afterID, limit}, scanEvent)
 }

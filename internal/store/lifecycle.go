@@ -393,21 +393,8 @@ func (s *Store) setContactsTx(ctx context.Context, tx *sql.Tx, oppID int64, ids 
 			keep = append(keep, live)
 		}
 	}
-	var existing []int64
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT person_id FROM opportunity_contacts WHERE opportunity_id = ?`), oppID)
+	existing, err := scanAll(ctx, s, tx, `SELECT person_id FROM opportunity_contacts WHERE opportunity_id = ?`, []any{oppID}, scanValue[int64])
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var p int64
-		if err := rows.Scan(&p); err != nil {
-			rows.Close()
-			return err
-		}
-		existing = append(existing, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	had := map[int64]bool{}
@@ -458,23 +445,16 @@ func (s *Store) opportunityTx(ctx context.Context, tx interface {
 		return o, err
 	}
 	o.Amount, o.CreatedAt, o.ClosedAt = model.Money(amount), o.CreatedAt.UTC(), timePtr(closed)
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT c.person_id, p.stage, p.stage_at FROM opportunity_contacts c JOIN persons p ON p.id = c.person_id
-		WHERE c.opportunity_id = ? ORDER BY c.is_primary DESC, c.person_id`), id)
-	if err != nil {
-		return o, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	o.Contacts, err = scanAll(ctx, s, tx, `SELECT c.person_id, p.stage, p.stage_at FROM opportunity_contacts c JOIN persons p ON p.id = c.person_id
+		WHERE c.opportunity_id = ? ORDER BY c.is_primary DESC, c.person_id`, []any{id}, func(r rowScanner) (model.ContactStage, error) {
 		var c model.ContactStage
 		var st string
 		var at sql.NullTime
-		if err := rows.Scan(&c.PersonID, &st, &at); err != nil {
-			return o, err
-		}
+		err := r.Scan(&c.PersonID, &st, &at)
 		c.Stage, c.StageAt = model.Stage(st), timePtr(at)
-		o.Contacts = append(o.Contacts, c)
-	}
-	return o, rows.Err()
+		return c, err
+	})
+	return o, err
 }
 
 // Opportunity reads one opportunity with its contacts.
@@ -617,21 +597,6 @@ func (s *Store) FunnelChanges(ctx context.Context, withChannel, withCampaign boo
 		c.At = c.At.UTC()
 		c.Channel, c.CampaignID = channel[c.PersonID], campaign[c.PersonID]
 		out = append(out, c)
-		return nil
-	})
-	return out, err
-}
-
-// idMap reads a query of (id, value) rows into a map.
-func idMap[T any](ctx context.Context, s *Store, query string, args ...any) (map[int64]T, error) {
-	out := map[int64]T{}
-	err := s.each(ctx, query, args, func(r *sql.Rows) error {
-		var id int64
-		var v T
-		if err := r.Scan(&id, &v); err != nil {
-			return err
-		}
-		out[id] = v
 		return nil
 	})
 	return out, err

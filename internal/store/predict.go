@@ -66,28 +66,23 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 	if personID != 0 {
 		one, args = " AND p.id = ?", []any{personID}
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT p.id, p.lead_at, p.title, p.email, p.first_touch_channel,
-		COALESCE(a.industry, ''), COALESCE(a.size_band, ''), COALESCE(a.employees, 0), COALESCE(a.tier, ''), COALESCE(a.region, '')
-		FROM persons p LEFT JOIN accounts a ON a.id = p.account_id
-		WHERE p.lead_at IS NOT NULL AND p.merged_into_id IS NULL`+one+` ORDER BY p.id`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("read leads: %w", err)
-	}
 	var out []LeadHistory
 	index := map[int64]int{}
-	for rows.Next() {
+	err := s.each(ctx, `SELECT p.id, p.lead_at, p.title, p.email, p.first_touch_channel,
+		COALESCE(a.industry, ''), COALESCE(a.size_band, ''), COALESCE(a.employees, 0), COALESCE(a.tier, ''), COALESCE(a.region, '')
+		FROM persons p LEFT JOIN accounts a ON a.id = p.account_id
+		WHERE p.lead_at IS NOT NULL AND p.merged_into_id IS NULL`+one+` ORDER BY p.id`, args, func(r *sql.Rows) error {
 		var h LeadHistory
-		if err := rows.Scan(&h.PersonID, &h.LeadAt, &h.Title, &h.Email, &h.FirstTouchChannel,
+		if err := r.Scan(&h.PersonID, &h.LeadAt, &h.Title, &h.Email, &h.FirstTouchChannel,
 			&h.Industry, &h.SizeBand, &h.Employees, &h.Tier, &h.Region); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read leads: %w", err)
+			return err
 		}
 		h.LeadAt = h.LeadAt.UTC()
 		index[h.PersonID] = len(out)
 		out = append(out, h)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read leads: %w", err)
 	}
 	if len(out) == 0 {
@@ -100,22 +95,17 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 	}
 	// Entries into mql and every stage after it in the lifecycle order.
 	in, stageArgs := stageList(model.LifecycleStages[model.StageMQL.Rank():])
-	rows, err = s.r.QueryContext(ctx, s.q(`SELECT person_id, to_stage, changed_at FROM stage_changes
-		WHERE to_stage IN (`+in+`)`+one), append(stageArgs, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("read stage changes: %w", err)
-	}
-	for rows.Next() {
+	err = s.each(ctx, `SELECT person_id, to_stage, changed_at FROM stage_changes
+		WHERE to_stage IN (`+in+`)`+one, append(stageArgs, args...), func(r *sql.Rows) error {
 		var id int64
 		var to string
 		var at time.Time
-		if err := rows.Scan(&id, &to, &at); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read stage changes: %w", err)
+		if err := r.Scan(&id, &to, &at); err != nil {
+			return err
 		}
 		i, ok := index[id]
 		if !ok {
-			continue
+			return nil
 		}
 		at = at.UTC()
 		h := &out[i]
@@ -127,9 +117,9 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 			t := at
 			*slot = &t
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read stage changes: %w", err)
 	}
 
@@ -137,27 +127,22 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 	if personID != 0 {
 		one = " AND t.person_id = ?"
 	}
-	rows, err = s.r.QueryContext(ctx, s.q(`SELECT t.person_id, t.occurred_at, t.type, t.channel, t.url
+	err = s.each(ctx, `SELECT t.person_id, t.occurred_at, t.type, t.channel, t.url
 		FROM touchpoints t JOIN persons p ON p.id = t.person_id
-		WHERE p.lead_at IS NOT NULL AND p.merged_into_id IS NULL`+one), args...)
-	if err != nil {
-		return nil, fmt.Errorf("read touches: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+		WHERE p.lead_at IS NOT NULL AND p.merged_into_id IS NULL`+one, args, func(r *sql.Rows) error {
 		var id int64
 		var t LeadTouch
-		if err := rows.Scan(&id, &t.At, &t.Type, &t.Channel, &t.URL); err != nil {
-			return nil, fmt.Errorf("read touches: %w", err)
+		if err := r.Scan(&id, &t.At, &t.Type, &t.Channel, &t.URL); err != nil {
+			return err
 		}
 		i, ok := index[id]
 		if !ok {
-			continue
+			return nil
 		}
 		h := &out[i]
 		t.At = t.At.UTC()
 		if t.At.Before(h.LeadAt) || !t.At.Before(h.LeadAt.Add(within)) {
-			continue
+			return nil
 		}
 		switch t.Type {
 		case "page_view", "screen_view", "form_submit":
@@ -166,8 +151,9 @@ func (s *Store) leadHistories(ctx context.Context, personID int64, within time.D
 			t.URL = ""
 		}
 		h.Touches = append(h.Touches, t)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read touches: %w", err)
 	}
 	return out, nil

@@ -78,23 +78,19 @@ func (s *Store) Consent(ctx context.Context, personID int64, channel string) (mo
 // Consents lists the person's consent for every channel, unknown ones
 // included, in the order of ConsentChannels.
 func (s *Store) Consents(ctx context.Context, personID int64) ([]model.Consent, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT channel, status, source, updated_by, updated_at FROM consents WHERE person_id = ?"), personID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	got := map[string]model.Consent{}
-	for rows.Next() {
+	err := s.each(ctx, "SELECT channel, status, source, updated_by, updated_at FROM consents WHERE person_id = ?", []any{personID}, func(r *sql.Rows) error {
 		var c model.Consent
 		var at time.Time
-		if err := rows.Scan(&c.Channel, &c.Status, &c.Source, &c.UpdatedBy, &at); err != nil {
-			return nil, err
+		if err := r.Scan(&c.Channel, &c.Status, &c.Source, &c.UpdatedBy, &at); err != nil {
+			return err
 		}
 		at = at.UTC()
 		c.UpdatedAt = &at
 		got[c.Channel] = c
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := make([]model.Consent, 0, len(model.ConsentChannels))
@@ -218,20 +214,7 @@ func (s *Store) SuppressionStamp(ctx context.Context) (string, error) {
 
 // SuppressedHashes lists every suppression hash (at most limit).
 func (s *Store) SuppressedHashes(ctx context.Context, limit int) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT hash FROM suppressions ORDER BY id LIMIT ?"), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, s.r, "SELECT hash FROM suppressions ORDER BY id LIMIT ?", []any{limit}, scanValue[string])
 }
 
 // suppressPersonTx adds the identifiers of persons (and the email and
@@ -265,34 +248,20 @@ func (s *Store) suppressPersonTx(ctx context.Context, tx *sql.Tx, persons []int6
 		}
 	}
 	type ident struct{ t, v string }
-	var ids []ident
 	in, args := inList("person_id", persons)
-	rows, err := tx.QueryContext(ctx, s.q("SELECT type, value FROM identities WHERE "+in), args...)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
+	ids, err := scanAll(ctx, s, tx, "SELECT type, value FROM identities WHERE "+in, args, func(r rowScanner) (ident, error) {
 		var i ident
-		if err := rows.Scan(&i.t, &i.v); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, i)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := r.Scan(&i.t, &i.v)
+		return i, err
+	})
+	if err != nil {
 		return 0, err
 	}
 	in, args = inList("id", persons)
-	rows, err = tx.QueryContext(ctx, s.q("SELECT email, phone FROM persons WHERE "+in), args...)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
+	err = s.eachOn(ctx, tx, "SELECT email, phone FROM persons WHERE "+in, args, func(r *sql.Rows) error {
 		var email, phone string
-		if err := rows.Scan(&email, &phone); err != nil {
-			rows.Close()
-			return 0, err
+		if err := r.Scan(&email, &phone); err != nil {
+			return err
 		}
 		if e := strings.ToLower(strings.TrimSpace(email)); e != "" {
 			ids = append(ids, ident{"email", e})
@@ -300,9 +269,9 @@ func (s *Store) suppressPersonTx(ctx context.Context, tx *sql.Tx, persons []int6
 		if p := strings.TrimSpace(phone); p != "" {
 			ids = append(ids, ident{"phone", p})
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
 	added := 0
@@ -360,20 +329,9 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 	persons := []int64{id}
 	for next := []int64{id}; len(next) > 0; {
 		in, args := inList("merged_into_id", next)
-		rows, err := tx.QueryContext(ctx, s.q("SELECT id FROM persons WHERE "+in), args...)
-		if err != nil {
+		if next, err = scanAll(ctx, s, tx, "SELECT id FROM persons WHERE "+in, args, scanValue[int64]); err != nil {
 			return rc, err
 		}
-		next = next[:0:0]
-		for rows.Next() {
-			var m int64
-			if err := rows.Scan(&m); err != nil {
-				rows.Close()
-				return rc, err
-			}
-			next = append(next, m)
-		}
-		rows.Close()
 		persons = append(persons, next...)
 		if len(persons) > maxErasedPersons {
 			return rc, fmt.Errorf("person %d has more than %d persons merged into it", id, maxErasedPersons)
@@ -393,23 +351,21 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 	var anon, users []any
 	{
 		in, args := inList("person_id", persons)
-		rows, err := tx.QueryContext(ctx, s.q("SELECT type, value FROM identities WHERE "+in+" AND type IN ('anonymous_id', 'user_id')"), args...)
-		if err != nil {
-			return rc, err
-		}
-		for rows.Next() {
+		err := s.eachOn(ctx, tx, "SELECT type, value FROM identities WHERE "+in+" AND type IN ('anonymous_id', 'user_id')", args, func(r *sql.Rows) error {
 			var t, v string
-			if err := rows.Scan(&t, &v); err != nil {
-				rows.Close()
-				return rc, err
+			if err := r.Scan(&t, &v); err != nil {
+				return err
 			}
 			if t == "anonymous_id" {
 				anon = append(anon, v)
 			} else {
 				users = append(users, v)
 			}
+			return nil
+		})
+		if err != nil {
+			return rc, err
 		}
-		rows.Close()
 	}
 
 	pIn, pArgs := inList("person_id", persons)
@@ -501,18 +457,12 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 
 // Erasures lists the receipts of erasures, newest first.
 func (s *Store) Erasures(ctx context.Context, limit int) ([]model.ErasureReceipt, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT id, person_id, actor, removed, started_at, finished_at FROM erasures ORDER BY id DESC LIMIT ?"), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.ErasureReceipt
-	for rows.Next() {
+	return scanAll(ctx, s, s.r, "SELECT id, person_id, actor, removed, started_at, finished_at FROM erasures ORDER BY id DESC LIMIT ?", []any{limit}, func(r rowScanner) (model.ErasureReceipt, error) {
 		var rc model.ErasureReceipt
 		var raw string
 		var fin sql.NullTime
-		if err := rows.Scan(&rc.ID, &rc.PersonID, &rc.Actor, &raw, &rc.StartedAt, &fin); err != nil {
-			return nil, err
+		if err := r.Scan(&rc.ID, &rc.PersonID, &rc.Actor, &raw, &rc.StartedAt, &fin); err != nil {
+			return rc, err
 		}
 		var body struct {
 			Removed    map[string]int64 `json:"removed"`
@@ -525,7 +475,6 @@ func (s *Store) Erasures(ctx context.Context, limit int) ([]model.ErasureReceipt
 		if fin.Valid {
 			rc.FinishedAt = fin.Time.UTC()
 		}
-		out = append(out, rc)
-	}
-	return out, rows.Err()
+		return rc, nil
+	})
 }

@@ -417,20 +417,15 @@ func (p *ProcessTx) newEvents(events []model.Event) ([]model.Event, error) {
 			args = append(args, k.key, k.msg)
 		}
 		b.WriteString(")")
-		rows, err := p.tx.QueryContext(p.ctx, p.s.q(b.String()), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		err := p.s.eachOn(p.ctx, p.tx, b.String(), args, func(r *sql.Rows) error {
 			var k msgKey
-			if err := rows.Scan(&k.key, &k.msg); err != nil {
-				rows.Close()
-				return nil, err
+			if err := r.Scan(&k.key, &k.msg); err != nil {
+				return err
 			}
 			stored[k] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -582,22 +577,17 @@ func (p *ProcessTx) PrefetchIdentities(keys []IdentityKey) error {
 			p.owners[k] = 0
 		}
 		b.WriteString(")")
-		rows, err := p.tx.QueryContext(p.ctx, p.s.q(b.String()), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		err := p.s.eachOn(p.ctx, p.tx, b.String(), args, func(r *sql.Rows) error {
 			var typ, value string
 			var person int64
-			if err := rows.Scan(&typ, &value, &person); err != nil {
-				rows.Close()
+			if err := r.Scan(&typ, &value, &person); err != nil {
 				return err
 			}
 			p.owners[IdentityKey{model.IdentityType(typ), value}] = person
 			found = append(found, person)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -613,22 +603,16 @@ func (p *ProcessTx) CachedOwner(t model.IdentityType, value string) (person int6
 }
 
 func (p *ProcessTx) unprocessed(limit int) ([]model.Event, error) {
-	rows, err := p.tx.QueryContext(p.ctx, p.s.q(`SELECT id, write_key_id, message_id, type, name, user_id, anonymous_id, group_id, previous_id,
+	return scanAll(p.ctx, p.s, p.tx, `SELECT id, write_key_id, message_id, type, name, user_id, anonymous_id, group_id, previous_id,
 		ts, received_at, bot, url, referrer, source, medium, campaign, term, content, click_id_type, click_id, payload, COALESCE(person_id, 0)
-		FROM events WHERE processed_at IS NULL ORDER BY id LIMIT ?`), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Event
-	for rows.Next() {
+		FROM events WHERE processed_at IS NULL ORDER BY id LIMIT ?`, []any{limit}, func(r rowScanner) (model.Event, error) {
 		var e model.Event
 		var typ, payload string
 		var prior int64
-		if err := rows.Scan(&e.ID, &e.WriteKeyID, &e.MessageID, &typ, &e.Name, &e.UserID, &e.AnonymousID, &e.GroupID, &e.PreviousID,
+		if err := r.Scan(&e.ID, &e.WriteKeyID, &e.MessageID, &typ, &e.Name, &e.UserID, &e.AnonymousID, &e.GroupID, &e.PreviousID,
 			&e.Timestamp, &e.ReceivedAt, &e.Bot, &e.URL, &e.Referrer, &e.Source, &e.Medium, &e.Campaign, &e.Term, &e.Content,
 			&e.ClickIDType, &e.ClickID, &payload, &prior); err != nil {
-			return nil, err
+			return e, err
 		}
 		if prior != 0 {
 			p.prior[e.ID] = prior
@@ -636,9 +620,8 @@ func (p *ProcessTx) unprocessed(limit int) ([]model.Event, error) {
 		e.Type = model.EventType(typ)
 		e.Timestamp, e.ReceivedAt = e.Timestamp.UTC(), e.ReceivedAt.UTC()
 		e.Payload = []byte(payload)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, nil
+	})
 }
 
 // EventPerson is the person an event was resolved to when it was processed
@@ -718,23 +701,14 @@ func (p *ProcessTx) Identities(personID int64) ([]model.Identity, error) {
 	return bp.idents, nil
 }
 
-func scanIdentities(rows *sql.Rows, err error) ([]model.Identity, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.Identity
-	for rows.Next() {
-		var i model.Identity
-		var typ string
-		if err := rows.Scan(&i.PersonID, &typ, &i.Value, &i.CreatedAt); err != nil {
-			return nil, err
-		}
-		i.Type = model.IdentityType(typ)
-		i.CreatedAt = i.CreatedAt.UTC()
-		out = append(out, i)
-	}
-	return out, rows.Err()
+// scanIdentity reads a row of person_id, type, value, created_at.
+func scanIdentity(r rowScanner) (model.Identity, error) {
+	var i model.Identity
+	var typ string
+	err := r.Scan(&i.PersonID, &typ, &i.Value, &i.CreatedAt)
+	i.Type = model.IdentityType(typ)
+	i.CreatedAt = i.CreatedAt.UTC()
+	return i, err
 }
 
 // AddIdentity points an identifier at a person; an identifier that already
@@ -1093,27 +1067,26 @@ type contentIndex struct {
 
 func (p *ProcessTx) loadContents() (*contentIndex, error) {
 	ci := &contentIndex{byTitle: map[string]int64{}, byURL: map[string]int64{}}
-	rows, err := p.tx.QueryContext(p.ctx, "SELECT id, LOWER(title), LOWER(title_en), url FROM content_assets ORDER BY id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	keep := func(m map[string]int64, k string, id int64) {
 		if _, ok := m[k]; k != "" && !ok {
 			m[k] = id
 		}
 	}
-	for rows.Next() {
+	err := p.s.eachOn(p.ctx, p.tx, "SELECT id, LOWER(title), LOWER(title_en), url FROM content_assets ORDER BY id", nil, func(r *sql.Rows) error {
 		var id int64
 		var title, titleEN, url string
-		if err := rows.Scan(&id, &title, &titleEN, &url); err != nil {
-			return nil, err
+		if err := r.Scan(&id, &title, &titleEN, &url); err != nil {
+			return err
 		}
 		keep(ci.byTitle, title, id)
 		keep(ci.byTitle, titleEN, id)
 		keep(ci.byURL, url, id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return ci, rows.Err()
+	return ci, nil
 }
 
 // PromoterID finds the employee a shared link names, by user id or email; 0
@@ -1237,21 +1210,7 @@ func (s *Store) CountPersonTouchpoints(ctx context.Context) (int64, error) {
 
 // ProcessErrors lists events whose processing failed, newest first.
 func (s *Store) ProcessErrors(ctx context.Context, limit int) (map[int64]string, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT id, process_error FROM events WHERE process_error <> '' ORDER BY id DESC LIMIT ?"), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var msg string
-		if err := rows.Scan(&id, &msg); err != nil {
-			return nil, err
-		}
-		out[id] = msg
-	}
-	return out, rows.Err()
+	return idMap[string](ctx, s, "SELECT id, process_error FROM events WHERE process_error <> '' ORDER BY id DESC LIMIT ?", limit)
 }
 
 func containsInt64(ids []int64, id int64) bool {

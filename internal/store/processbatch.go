@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"encoding/json"
 	"iter"
 
@@ -153,22 +154,11 @@ func (p *ProcessTx) queryIDs(head, row, tail string, width int, rows [][]any) ([
 		chunk = 1 // see execRows
 	}
 	for query, args := range rowStatements(head, row, tail, width, chunk, rows) {
-		res, err := p.tx.QueryContext(p.ctx, p.s.q(query), args...)
+		got, err := scanAll(p.ctx, p.s, p.tx, query, args, scanValue[int64])
 		if err != nil {
 			return nil, err
 		}
-		for res.Next() {
-			var id int64
-			if err := res.Scan(&id); err != nil {
-				res.Close()
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		res.Close()
-		if err := res.Err(); err != nil {
-			return nil, err
-		}
+		ids = append(ids, got...)
 	}
 	return ids, nil
 }
@@ -182,20 +172,8 @@ func (p *ProcessTx) nextID(table string) (int64, error) {
 		n := 64 << min(p.idRounds[table], 4)
 		p.idRounds[table]++
 		if p.s.dialect == Postgres {
-			rows, err := p.tx.QueryContext(p.ctx, "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)", table, n)
-			if err != nil {
-				return 0, err
-			}
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return 0, err
-				}
-				pool = append(pool, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			var err error
+			if pool, err = scanAll(p.ctx, p.s, p.tx, "SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)", []any{table, n}, scanValue[int64]); err != nil {
 				return 0, err
 			}
 		} else {
@@ -232,19 +210,14 @@ func (p *ProcessTx) loadPersons(ids []int64) error {
 		part := want[:min(chunk, len(want))]
 		want = want[len(part):]
 		in, args := inList("id", part)
-		rows, err := p.tx.QueryContext(p.ctx, p.s.q(`SELECT id, COALESCE(account_id, 0), stage, email, name, title, phone, traits,
+		err := p.s.eachOn(p.ctx, p.tx, `SELECT id, COALESCE(account_id, 0), stage, email, name, title, phone, traits,
 			COALESCE(merged_into_id, 0), first_seen_at, (SELECT MIN(t.occurred_at) FROM touchpoints t WHERE t.person_id = persons.id)
-			FROM persons WHERE `+in), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+			FROM persons WHERE `+in, args, func(r *sql.Rows) error {
 			bp := &batchPerson{identsLoaded: true}
 			var stage, traits string
 			var first storedTime // an aggregate: SQLite gives it as text
-			if err := rows.Scan(&bp.state.ID, &bp.state.AccountID, &stage, &bp.state.Email, &bp.state.Name, &bp.state.Title, &bp.state.Phone,
+			if err := r.Scan(&bp.state.ID, &bp.state.AccountID, &stage, &bp.state.Email, &bp.state.Name, &bp.state.Title, &bp.state.Phone,
 				&traits, &bp.mergedInto, &bp.firstSeen, &first); err != nil {
-				rows.Close()
 				return err
 			}
 			if !first.t.IsZero() {
@@ -254,14 +227,14 @@ func (p *ProcessTx) loadPersons(ids []int64) error {
 			bp.state.Stage = model.Stage(stage)
 			bp.traits = parseTraits(traits)
 			p.people[bp.state.ID] = bp
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		in, _ = inList("person_id", part)
-		idents, err := scanIdentities(p.tx.QueryContext(p.ctx, p.s.q(`SELECT person_id, type, value, created_at FROM identities
-			WHERE `+in+` ORDER BY created_at, type, value`), args...))
+		idents, err := scanAll(p.ctx, p.s, p.tx, `SELECT person_id, type, value, created_at FROM identities
+			WHERE `+in+` ORDER BY created_at, type, value`, args, scanIdentity)
 		if err != nil {
 			return err
 		}
@@ -326,21 +299,16 @@ func (p *ProcessTx) PrefetchAccountDomains(domains []string) error {
 			p.byDomain[d.(string)] = 0
 		}
 		in := strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")
-		rows, err := p.tx.QueryContext(p.ctx, p.s.q(`SELECT domain, MIN(id) FROM accounts WHERE domain IN (`+in+`) GROUP BY domain`), part...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		err := p.s.eachOn(p.ctx, p.tx, `SELECT domain, MIN(id) FROM accounts WHERE domain IN (`+in+`) GROUP BY domain`, part, func(r *sql.Rows) error {
 			var d string
 			var id int64
-			if err := rows.Scan(&d, &id); err != nil {
-				rows.Close()
+			if err := r.Scan(&d, &id); err != nil {
 				return err
 			}
 			p.byDomain[d] = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}

@@ -38,30 +38,27 @@ const profileColumns = `SELECT p.id, p.stage, p.title, p.email, p.traits, COALES
 // or of every person when ids is nil. Merged persons are left out.
 func (s *Store) ScoringProfiles(ctx context.Context, ids []int64) ([]ScoringProfile, error) {
 	var out []ScoringProfile
-	scan := func(query string, args ...any) error {
-		rows, err := s.r.QueryContext(ctx, s.q(query), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	scan := func(query string, args []any) error {
+		return s.each(ctx, query, args, func(r *sql.Rows) error {
 			var p ScoringProfile
 			var stage string
-			if err := rows.Scan(&p.PersonID, &stage, &p.Title, &p.Email, &p.Traits, &p.Industry, &p.SizeBand,
+			if err := r.Scan(&p.PersonID, &stage, &p.Title, &p.Email, &p.Traits, &p.Industry, &p.SizeBand,
 				&p.Employees, &p.Region, &p.City, &p.Tier, &p.Plan, &p.ScoreVersion, &p.Score); err != nil {
 				return err
 			}
 			p.Stage = model.Stage(stage)
 			out = append(out, p)
-		}
-		return rows.Err()
+			return nil
+		})
 	}
+	var err error
 	if ids == nil {
-		return out, scan(profileColumns + " ORDER BY p.id")
+		err = scan(profileColumns+" ORDER BY p.id", nil)
+	} else {
+		err = inChunks(ids, func(part []int64, in string, args []any) error {
+			return scan(profileColumns+" AND p.id IN "+in+" ORDER BY p.id", args)
+		})
 	}
-	err := inChunks(ids, func(part []int64, in string, args []any) error {
-		return scan(profileColumns+" AND p.id IN "+in+" ORDER BY p.id", args...)
-	})
 	return out, err
 }
 
@@ -115,21 +112,16 @@ func (s *Store) ScoringActivities(ctx context.Context, ids []int64, payloadFor [
 		return v
 	}
 	run := func(query string, fromEvent bool, args ...any) error {
-		rows, err := s.r.QueryContext(ctx, s.q(query), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
 		var a ActivityRow
 		a.FromEvent = fromEvent
 		var typ, nm, url, props sql.RawBytes
 		var at any
-		for rows.Next() {
+		return s.each(ctx, query, args, func(r *sql.Rows) error {
 			var err error
 			if fromEvent {
-				err = rows.Scan(&a.PersonID, &at, &typ, &nm, &url, &props)
+				err = r.Scan(&a.PersonID, &at, &typ, &nm, &url, &props)
 			} else {
-				err = rows.Scan(&a.PersonID, &at, &typ, &url)
+				err = r.Scan(&a.PersonID, &at, &typ, &url)
 			}
 			if err != nil {
 				return err
@@ -138,11 +130,8 @@ func (s *Store) ScoringActivities(ctx context.Context, ids []int64, payloadFor [
 				return err
 			}
 			a.Type, a.Name, a.URL, a.Properties = name(typ), name(nm), string(url), string(props)
-			if err := fn(a); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+			return fn(a)
+		})
 	}
 	if ids == nil {
 		if err := run(events, true, pargs...); err != nil {
@@ -360,20 +349,15 @@ func (s *Store) EverReached(ctx context.Context, ids []int64, stages []model.Sta
 				all = append(all, string(st))
 			}
 		}
-		rows, err := s.r.QueryContext(ctx, s.q("SELECT DISTINCT person_id FROM stage_changes WHERE person_id IN "+in+
-			" AND (to_stage IN ("+list+") OR from_stage IN ("+list+"))"), all...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return s.each(ctx, "SELECT DISTINCT person_id FROM stage_changes WHERE person_id IN "+in+
+			" AND (to_stage IN ("+list+") OR from_stage IN ("+list+"))", all, func(r *sql.Rows) error {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
+			if err := r.Scan(&id); err != nil {
 				return err
 			}
 			out[id] = true
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	return out, err
 }
@@ -391,16 +375,11 @@ type ScoringWatermarks struct {
 // ScoringWatermarks reads the watermarks.
 func (s *Store) ScoringWatermarks(ctx context.Context) (ScoringWatermarks, error) {
 	var w ScoringWatermarks
-	rows, err := s.r.QueryContext(ctx, "SELECT name, value FROM scoring_watermarks")
-	if err != nil {
-		return w, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := s.each(ctx, "SELECT name, value FROM scoring_watermarks", nil, func(r *sql.Rows) error {
 		var name string
 		var v int64
-		if err := rows.Scan(&name, &v); err != nil {
-			return w, err
+		if err := r.Scan(&name, &v); err != nil {
+			return err
 		}
 		switch name {
 		case "events":
@@ -410,8 +389,9 @@ func (s *Store) ScoringWatermarks(ctx context.Context) (ScoringWatermarks, error
 		case "person_changes":
 			w.PersonChangeID = v
 		}
-	}
-	return w, rows.Err()
+		return nil
+	})
+	return w, err
 }
 
 // SetScoringWatermarks stores the watermarks.
@@ -454,21 +434,8 @@ func (s *Store) ScoringHighWater(ctx context.Context) (ScoringWatermarks, error)
 // to.PersonChangeID], in id order. Merged-away persons may be among them
 // (both persons of a merge are logged); ScoringProfiles leaves them out.
 func (s *Store) PersonsActiveBetween(ctx context.Context, from, to ScoringWatermarks) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT person_id FROM events WHERE id > ? AND id <= ? AND person_id IS NOT NULL
+	return scanAll(ctx, s, s.r, `SELECT person_id FROM events WHERE id > ? AND id <= ? AND person_id IS NOT NULL
 		UNION SELECT person_id FROM touchpoints WHERE id > ? AND id <= ? AND event_id IS NULL AND person_id IS NOT NULL
 		UNION SELECT person_id FROM person_changes WHERE id > ? AND id <= ?
-		ORDER BY 1`), from.EventID, to.EventID, from.TouchpointID, to.TouchpointID, from.PersonChangeID, to.PersonChangeID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+		ORDER BY 1`, []any{from.EventID, to.EventID, from.TouchpointID, to.TouchpointID, from.PersonChangeID, to.PersonChangeID}, scanValue[int64])
 }

@@ -77,20 +77,15 @@ func applyStageMoves(ctx context.Context, s *Store, tx *sql.Tx, writeRows rowsWr
 		}
 		b.WriteString(`) UPDATE persons SET stage = v.to_stage, stage_at = v.at, lead_at = COALESCE(persons.lead_at, v.lead_at)
 			FROM v WHERE persons.id = v.id AND persons.stage = v.from_stage AND persons.merged_into_id IS NULL RETURNING persons.id`)
-		rows, err := tx.QueryContext(ctx, s.q(b.String()), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		err := s.eachOn(ctx, tx, b.String(), args, func(r *sql.Rows) error {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
+			if err := r.Scan(&id); err != nil {
+				return err
 			}
 			applied[persons[id]] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 		start = end
@@ -130,23 +125,14 @@ func leadAtOf(m model.StageMove) any {
 
 // StageHistory returns a person's stage changes, oldest first.
 func (s *Store) StageHistory(ctx context.Context, personID int64) ([]model.StageChange, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT person_id, from_stage, to_stage, changed_at, reason, actor, COALESCE(rule_version, 0)
-		FROM stage_changes WHERE person_id = ? ORDER BY changed_at, id`), personID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []model.StageChange
-	for rows.Next() {
+	return scanAll(ctx, s, s.r, `SELECT person_id, from_stage, to_stage, changed_at, reason, actor, COALESCE(rule_version, 0)
+		FROM stage_changes WHERE person_id = ? ORDER BY changed_at, id`, []any{personID}, func(r rowScanner) (model.StageChange, error) {
 		var c model.StageChange
 		var from, to string
-		if err := rows.Scan(&c.PersonID, &from, &to, &c.ChangedAt, &c.Reason, &c.Actor, &c.RuleVersion); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&c.PersonID, &from, &to, &c.ChangedAt, &c.Reason, &c.Actor, &c.RuleVersion)
 		c.FromStage, c.ToStage, c.ChangedAt = model.Stage(from), model.Stage(to), c.ChangedAt.UTC()
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, err
+	})
 }
 
 // stageList is "?, ?, ?" and its arguments; an empty list matches nothing.
