@@ -92,7 +92,8 @@ type Options struct {
 	SweepInterval time.Duration // default 30 s
 	Debounce      time.Duration // how long notifications gather before one job is enqueued; default 200 ms
 	PollInterval  time.Duration // how often idle workers look for jobs; default 250 ms
-	TaskDelay     time.Duration // how often a kind after processing is enqueued again while one runs; default 2 s
+	TaskDelay     time.Duration // how long intake must be quiet before the kinds after processing run; default 2 s
+	MaxTaskDelay  time.Duration // how long they wait at most while events keep coming; default 30 s
 	// Workers is how many jobs of the default queue run at once on this
 	// node (default 2); operations run one at a time per node.
 	Workers int
@@ -145,6 +146,9 @@ func NewRunner(s *store.Store, log *slog.Logger, opts Options) *Runner {
 	}
 	if opts.TaskDelay <= 0 {
 		opts.TaskDelay = 2 * time.Second
+	}
+	if opts.MaxTaskDelay < opts.TaskDelay {
+		opts.MaxTaskDelay = max(30*time.Second, opts.TaskDelay)
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 2
@@ -493,9 +497,17 @@ func (r *Runner) Processed() {
 
 func (r *Runner) enqueueLoop(stop, done chan struct{}) {
 	defer close(done)
-	var again <-chan time.Time // set while kinds wait for a running job of theirs to end
+	// The kinds after processing follow a burst of events once it has been
+	// quiet for TaskDelay, and at least every MaxTaskDelay while events
+	// keep coming: during heavy intake they run now and then rather than
+	// back to back (they compete with intake for the cores and, on SQLite,
+	// the one writer, and a rescore reads the whole history of the persons
+	// it rescores). again wakes the loop when they are due, or to try again
+	// while a job of theirs still runs.
+	var again <-chan time.Time
+	var firstSeen, lastSeen time.Time // of the processed events not yet followed
 	for {
-		process, after := false, false
+		process := false
 		select {
 		case <-stop:
 			return
@@ -503,7 +515,7 @@ func (r *Runner) enqueueLoop(stop, done chan struct{}) {
 			process = true
 		case <-r.processed:
 		case <-again:
-			after = true
+			again = nil
 		}
 		// Gather the notifications of a burst into one job.
 		select {
@@ -529,10 +541,26 @@ func (r *Runner) enqueueLoop(stop, done chan struct{}) {
 				r.log.Warn("enqueue event processing", "err", err)
 			}
 		}
-		if r.processedFlag.Swap(false) || after {
-			again = nil
-			if r.enqueueAfterProcess(ctx, client) {
+		now := time.Now()
+		if r.processedFlag.Swap(false) {
+			lastSeen = now
+			if firstSeen.IsZero() {
+				firstSeen = now
+			}
+		}
+		if !firstSeen.IsZero() {
+			due := lastSeen.Add(r.opts.TaskDelay)
+			if latest := firstSeen.Add(r.opts.MaxTaskDelay); latest.Before(due) {
+				due = latest
+			}
+			switch {
+			case now.Before(due):
+				again = time.After(due.Sub(now))
+			case r.enqueueAfterProcess(ctx, client):
+				// A job of theirs still runs and may have read too early.
 				again = time.After(r.opts.TaskDelay)
+			default:
+				firstSeen, lastSeen = time.Time{}, time.Time{}
 			}
 		}
 		cancel()
@@ -569,8 +597,7 @@ func (r *Runner) work(ctx context.Context) error {
 // whose job is running (here or on another node) is not enqueued (its job
 // is unique), yet that run may have read the store before what was just
 // processed: running says so, and the enqueue loop tries again after
-// TaskDelay, until the run has ended. So a kind runs at most once at a
-// time and again right after, as long as events keep coming.
+// TaskDelay, until the run has ended.
 func (r *Runner) enqueueAfterProcess(ctx context.Context, client *river.Client[*sql.Tx]) (running bool) {
 	r.mu.Lock()
 	kinds := append([]func() river.JobArgs(nil), r.afterProcess...)

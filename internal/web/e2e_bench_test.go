@@ -62,7 +62,7 @@ func endToEnd(b *testing.B, s *store.Store) {
 	if _, err := s.CreateWriteKey(ctx, model.WriteKey{Name: "e2e", Key: key}); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := newWith(b, testOpts{Store: s, Logger: slog.New(slog.DiscardHandler), Version: "bench"})
+	srv, err := newWith(b, testOpts{Store: s, Logger: slog.New(slog.DiscardHandler), Version: "bench", ServeDefaults: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -28,6 +28,9 @@ type testOpts struct {
 	Role            app.Role
 	InsecureCookies bool
 	MetricsToken    string
+	// ServeDefaults runs the job queue with the intervals `revloop serve`
+	// uses, not the short ones of the tests (benchmarks).
+	ServeDefaults bool
 }
 
 // testJobs are the runner's intervals in tests: short, so that an
@@ -43,6 +46,9 @@ func newWith(t testing.TB, o testOpts) (*Server, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	ao := app.Options{Store: o.Store, Logger: o.Logger, Version: o.Version, Role: o.Role, Jobs: testJobs}
+	if o.ServeDefaults {
+		ao.Jobs = jobs.Options{}
+	}
 	if au := o.Auth; au != nil {
 		// Read on every call: tests move the clock by setting Auth.Now.
 		ao.Now = func() time.Time {
