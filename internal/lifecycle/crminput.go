@@ -87,11 +87,15 @@ func OpportunityInput(ctx context.Context, s *store.Store, req OpportunityReques
 		return in, err
 	}
 	now = now.UTC()
-	created, err := CRMTime("created_at", req.CreatedAt)
+	cal, err := s.Calendar(ctx)
 	if err != nil {
 		return in, err
 	}
-	closed, err := CRMTime("closed_at", req.ClosedAt)
+	created, err := CRMTime(cal, "created_at", req.CreatedAt)
+	if err != nil {
+		return in, err
+	}
+	closed, err := CRMTime(cal, "closed_at", req.ClosedAt)
 	if err != nil {
 		return in, err
 	}
@@ -132,7 +136,11 @@ func PatchOpportunity(ctx context.Context, s *store.Store, id int64, p Opportuni
 		}
 	}
 	if p.ClosedAt != nil {
-		if closedAt, err = CRMTime("closed_at", *p.ClosedAt); err != nil {
+		cal, err := s.Calendar(ctx)
+		if err != nil {
+			return store.OpportunityWrite{}, err
+		}
+		if closedAt, err = CRMTime(cal, "closed_at", *p.ClosedAt); err != nil {
 			return store.OpportunityWrite{}, err
 		}
 	}
@@ -186,7 +194,11 @@ func OrderInput(ctx context.Context, s *store.Store, req OrderRequest) (store.Or
 	if !slices.Contains(model.OrderKinds, in.Kind) {
 		return in, inputErr("kind %q: want new, renewal or upsell", clipText(req.Kind))
 	}
-	at, err := CRMTime("ordered_at", req.OrderedAt)
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		return in, err
+	}
+	at, err := CRMTime(cal, "ordered_at", req.OrderedAt)
 	if err != nil {
 		return in, err
 	}
@@ -233,18 +245,20 @@ func OrderInput(ctx context.Context, s *store.Store, req OrderRequest) (store.Or
 	return in, nil
 }
 
-// CRMTime reads an optional RFC 3339 time or YYYY-MM-DD (a UTC day) of a
-// CRM field.
-func CRMTime(field, v string) (*time.Time, error) {
+// CRMTime reads an optional RFC 3339 time or YYYY-MM-DD of a CRM field. A
+// date alone is the end of that day in the team's time zone: a deal
+// "closed on 3 November" credits every touch of 3 November, whatever hour
+// it came.
+func CRMTime(cal model.Calendar, field, v string) (*time.Time, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return nil, nil
 	}
 	t, err := time.Parse("2006-01-02", v)
-	if err != nil {
-		if t, err = time.Parse(time.RFC3339, v); err != nil {
-			return nil, inputErr("%s: %q is not a date: use YYYY-MM-DD (a UTC day) or an RFC 3339 time such as 2026-01-31T08:00:00+08:00", field, clipText(v))
-		}
+	if err == nil {
+		t = cal.EndOfDay(t).UTC()
+	} else if t, err = time.Parse(time.RFC3339, v); err != nil {
+		return nil, inputErr("%s: %q is not a date: use YYYY-MM-DD (a day in the team's time zone) or an RFC 3339 time such as 2026-01-31T08:00:00+08:00", field, clipText(v))
 	}
 	if t.Year() < 1990 || t.Year() > 2200 {
 		return nil, inputErr("%s: %s is out of range (years 1990 to 2200)", field, v)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/revloop/revloop/internal/model"
 )
 
 // Setting reads a run-time setting into v (JSON). It reports whether the
@@ -35,4 +37,18 @@ func (s *Store) SetSetting(ctx context.Context, key string, v any) error {
 	_, err = s.w.ExecContext(ctx, s.q(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`), key, string(raw), utc(time.Now()))
 	return err
+}
+
+// Calendar is the team's calendar: the time_zone setting, or
+// model.DefaultTimeZone while none is set.
+func (s *Store) Calendar(ctx context.Context) (model.Calendar, error) {
+	name := model.DefaultTimeZone
+	if _, err := s.Setting(ctx, model.SettingTimeZone, &name); err != nil {
+		return model.Calendar{}, err
+	}
+	loc, err := model.LoadTimeZone(name)
+	if err != nil {
+		return model.Calendar{}, fmt.Errorf("setting %s: %w", model.SettingTimeZone, err)
+	}
+	return model.Calendar{Loc: loc}, nil
 }

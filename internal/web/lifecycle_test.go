@@ -349,7 +349,7 @@ func TestAPIOpportunitiesAndOrders(t *testing.T) {
 		e.expect(t, "PATCH", target, e.sales, `{"stage":"closed_won","closed_at":"2026-01-01"}`, 400, "before the opportunity was created", nil)
 		var won opportunityJSON
 		e.expect(t, "PATCH", target, e.sales, `{"stage":"closed_won","closed_at":"2026-03-01"}`, 200, "", &won)
-		if won.ClosedAt == nil || !won.ClosedAt.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) || len(won.Moves) != 2 || won.Moves[0].To != model.StageCustomer || !strings.HasSuffix(won.Moves[0].Reason, " won") {
+		if won.ClosedAt == nil || !won.ClosedAt.Equal(time.Date(2026, 3, 1, 15, 59, 59, 0, time.UTC)) || len(won.Moves) != 2 || won.Moves[0].To != model.StageCustomer || !strings.HasSuffix(won.Moves[0].Reason, " won") {
 			t.Fatalf("won: %+v", won)
 		}
 		var h stageHistoryJSON

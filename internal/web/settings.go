@@ -116,6 +116,20 @@ func runSettings() map[string]runSetting {
 				return strings.TrimRight(v, "/"), nil
 			},
 		},
+		model.SettingTimeZone: {
+			Description: "the team's time zone (IANA name): report days, weeks, months and quarters begin at its midnight, and a date-only CRM time means the end of that day in it",
+			Default:     model.DefaultTimeZone,
+			check: func(raw []byte) (any, error) {
+				v, err := decodeStrict[string](raw)
+				if err != nil {
+					return nil, err
+				}
+				if _, err := model.LoadTimeZone(v); err != nil {
+					return nil, err
+				}
+				return strings.TrimSpace(v), nil
+			},
+		},
 		identity.PhoneRegionSetting: {
 			Description: "region assumed for phone numbers written without a country code (ISO 3166 code)",
 			Default:     "CN",

@@ -105,7 +105,8 @@ func TestOpportunityUpsertKeepsStoredDates(t *testing.T) {
 		base := `{"external_id":"SF-7","account_id":1,"name":"n","amount":"1000.00"`
 		var o opportunityJSON
 		e.expect(t, "POST", "/api/v1/opportunities", e.sales, base+`,"stage":"closed_won","created_at":"2025-06-01","closed_at":"2025-07-01"}`, 201, "", &o)
-		created, closed := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+		// Date-only times are the end of the day in Asia/Shanghai.
+		created, closed := time.Date(2025, 6, 1, 15, 59, 59, 0, time.UTC), time.Date(2025, 7, 1, 15, 59, 59, 0, time.UTC)
 		e.expect(t, "POST", "/api/v1/opportunities", e.sales, base+`,"stage":"closed_won"}`, 200, "", &o)
 		if !o.CreatedAt.Equal(created) || o.ClosedAt == nil || !o.ClosedAt.Equal(closed) {
 			t.Fatalf("update without dates moved them: created %v closed %v", o.CreatedAt, o.ClosedAt)
@@ -121,7 +122,7 @@ func TestOpportunityUpsertKeepsStoredDates(t *testing.T) {
 		}
 		// Given times still win; a new opportunity without them starts now.
 		e.expect(t, "POST", "/api/v1/opportunities", e.sales, base+`,"stage":"negotiation","created_at":"2025-05-01"}`, 200, "", &o)
-		if !o.CreatedAt.Equal(time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)) {
+		if !o.CreatedAt.Equal(time.Date(2025, 5, 1, 15, 59, 59, 0, time.UTC)) {
 			t.Fatalf("given created_at ignored: %v", o.CreatedAt)
 		}
 		before := time.Now().Add(-time.Minute)
