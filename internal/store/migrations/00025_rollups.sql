@@ -54,34 +54,64 @@ CREATE TABLE rollup_stages (
     PRIMARY KEY (day, stage, channel)
 );
 
--- Credited value of the opportunity, won and order conversions per day of
+-- Credit of the conversions (opportunity, won, order, mql, sql) per day of
 -- the conversion, by the credited touch's channel, campaign, keyword and
--- content asset: one column per stored model, in fen.
+-- content asset, for each stored model: the credited value in fen (share
+-- × value) and the credited number of conversions (the shares summed).
 CREATE TABLE rollup_credits (
-    kind            TEXT NOT NULL,
-    day             DATE NOT NULL,
-    channel         TEXT NOT NULL,
-    campaign_id     BIGINT NOT NULL DEFAULT 0,
-    keyword_id      BIGINT NOT NULL DEFAULT 0,
-    content_id      BIGINT NOT NULL DEFAULT 0,
-    first_touch     DOUBLE PRECISION NOT NULL,
-    last_touch      DOUBLE PRECISION NOT NULL,
-    last_non_direct DOUBLE PRECISION NOT NULL,
-    linear          DOUBLE PRECISION NOT NULL,
-    linear_unique   DOUBLE PRECISION NOT NULL,
-    position        DOUBLE PRECISION NOT NULL,
-    u_lead          DOUBLE PRECISION NOT NULL,
-    w_shaped        DOUBLE PRECISION NOT NULL,
-    full_path       DOUBLE PRECISION NOT NULL,
-    j_shaped        DOUBLE PRECISION NOT NULL,
-    inverse_j       DOUBLE PRECISION NOT NULL,
-    time_decay      DOUBLE PRECISION NOT NULL,
-    markov          DOUBLE PRECISION NOT NULL,
-    shapley         DOUBLE PRECISION NOT NULL,
-    shapley_rate    DOUBLE PRECISION NOT NULL,
+    kind        TEXT NOT NULL,
+    day         DATE NOT NULL,
+    channel     TEXT NOT NULL,
+    campaign_id BIGINT NOT NULL DEFAULT 0,
+    keyword_id  BIGINT NOT NULL DEFAULT 0,
+    content_id  BIGINT NOT NULL DEFAULT 0,
+    first_touch_fen      DOUBLE PRECISION NOT NULL,
+    last_touch_fen       DOUBLE PRECISION NOT NULL,
+    last_non_direct_fen  DOUBLE PRECISION NOT NULL,
+    linear_fen           DOUBLE PRECISION NOT NULL,
+    linear_unique_fen    DOUBLE PRECISION NOT NULL,
+    position_fen         DOUBLE PRECISION NOT NULL,
+    u_lead_fen           DOUBLE PRECISION NOT NULL,
+    w_shaped_fen         DOUBLE PRECISION NOT NULL,
+    full_path_fen        DOUBLE PRECISION NOT NULL,
+    j_shaped_fen         DOUBLE PRECISION NOT NULL,
+    inverse_j_fen        DOUBLE PRECISION NOT NULL,
+    time_decay_fen       DOUBLE PRECISION NOT NULL,
+    markov_fen           DOUBLE PRECISION NOT NULL,
+    shapley_fen          DOUBLE PRECISION NOT NULL,
+    shapley_rate_fen     DOUBLE PRECISION NOT NULL,
+    first_touch_n        DOUBLE PRECISION NOT NULL,
+    last_touch_n         DOUBLE PRECISION NOT NULL,
+    last_non_direct_n    DOUBLE PRECISION NOT NULL,
+    linear_n             DOUBLE PRECISION NOT NULL,
+    linear_unique_n      DOUBLE PRECISION NOT NULL,
+    position_n           DOUBLE PRECISION NOT NULL,
+    u_lead_n             DOUBLE PRECISION NOT NULL,
+    w_shaped_n           DOUBLE PRECISION NOT NULL,
+    full_path_n          DOUBLE PRECISION NOT NULL,
+    j_shaped_n           DOUBLE PRECISION NOT NULL,
+    inverse_j_n          DOUBLE PRECISION NOT NULL,
+    time_decay_n         DOUBLE PRECISION NOT NULL,
+    markov_n             DOUBLE PRECISION NOT NULL,
+    shapley_n            DOUBLE PRECISION NOT NULL,
+    shapley_rate_n       DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (kind, day, channel, campaign_id, keyword_id, content_id)
 );
 CREATE INDEX rollup_credits_campaign ON rollup_credits(kind, campaign_id, day);
+
+-- Influence: per day of the conversion, the conversions that had at least
+-- one credited touch of a channel, campaign, keyword or content asset
+-- (dim), each counted once however many such touches it had, and their
+-- value. Unlike credit, influence does not add up across refs.
+CREATE TABLE rollup_influence (
+    kind        TEXT NOT NULL,
+    day         DATE NOT NULL,
+    dim         TEXT NOT NULL CHECK (dim IN ('channel','campaign','keyword','content')),
+    ref         TEXT NOT NULL,  -- the channel, or the id in decimal
+    conversions BIGINT NOT NULL,
+    value_fen   BIGINT NOT NULL,
+    PRIMARY KEY (kind, dim, ref, day)
+);
 
 -- Where each roll-up stands: the highest source row summed (touchpoints,
 -- stage_changes or person_changes ids), the time zone its days are in.
@@ -123,6 +153,7 @@ DROP INDEX persons_lead_at;
 ALTER TABLE touchpoints DROP COLUMN watch_seconds;
 DROP TABLE rollup_dirty;
 DROP TABLE rollup_state;
+DROP TABLE rollup_influence;
 DROP TABLE rollup_credits;
 DROP TABLE rollup_stages;
 DROP TABLE rollup_leads;
