@@ -12,6 +12,7 @@ kind() {
   text=$(head -c 4000 "$1" | tr '\n' ' ')
   case "$text" in
     *"Apache License"*) echo "Apache-2.0" ;;
+    *"Zero-Clause BSD"*) echo "0BSD" ;;
     *"Mozilla Public License"*) echo "MPL-2.0" ;;
     *"Permission is hereby granted"*) echo "MIT" ;;
     *"Redistribution and use"*"Neither the name"*) echo "BSD-3-Clause" ;;
@@ -47,10 +48,12 @@ mods=$(go list -deps -f '{{with .Module}}{{.Path}} {{.Version}} {{.Dir}}{{end}}'
   echo "|---|---|---|---|"
   sdkv=$(node -p 'require("./ui/package-lock.json").packages["node_modules/@segment/analytics-next"].version' 2>/dev/null || echo "see ui/package.json")
   echo "| @segment/analytics-next | $sdkv | MIT | bundled into internal/web/static/sdk/revloop.js; license in internal/web/static/sdk/LICENSE.analytics-next.txt, and the licenses of the modules it bundles at the end of revloop.js |"
-  for f in internal/web/static/vendor/*.LICENSE.txt; do
+  for pkg in htmx.org:htmx.min.js echarts:echarts.min.js; do
+    name=${pkg%%:*} file=${pkg##*:}
+    f=internal/web/static/vendor/$file.LICENSE.txt
     [ -e "$f" ] || continue
-    name=$(basename "$f" .LICENSE.txt)
-    echo "| $name | see internal/web/static/vendor | $(kind "$f") | internal/web/static/vendor/$name |"
+    v=$(node -p "require('./ui/package-lock.json').packages['node_modules/$name'].version" 2>/dev/null || echo "see ui/package.json")
+    echo "| $name | $v | $(kind "$f") | internal/web/static/vendor/$file, license in $f |"
   done
   echo
   echo "## License texts"

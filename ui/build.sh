@@ -16,3 +16,13 @@ version=$(node -p 'require("@segment/analytics-next/package.json").version')
   --outfile="$out/revloop.js"
 cp node_modules/@segment/analytics-next/LICENSE.MD "$out/LICENSE.analytics-next.txt" 2>/dev/null || true
 echo "built $out/revloop.js ($(wc -c < "$out/revloop.js") bytes)"
+
+# The pages' libraries, served as they are published (minified builds),
+# each with its license beside it.
+vendor=../internal/web/static/vendor
+mkdir -p "$vendor"
+cp node_modules/htmx.org/dist/htmx.min.js "$vendor/htmx.min.js"
+cp node_modules/htmx.org/LICENSE "$vendor/htmx.min.js.LICENSE.txt"
+cp node_modules/echarts/dist/echarts.min.js "$vendor/echarts.min.js"
+cat node_modules/echarts/LICENSE node_modules/echarts/NOTICE > "$vendor/echarts.min.js.LICENSE.txt"
+echo "copied htmx $(node -p 'require("htmx.org/package.json").version') and echarts $(node -p 'require("echarts/package.json").version') into $vendor"

@@ -4,8 +4,10 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -29,25 +31,45 @@ var langs = []Lang{LangZH, LangEN}
 // langCookie remembers a language chosen with ?lang=.
 const langCookie = "lang"
 
-//go:embed locales/*.json
+//go:embed locales
 var localeFS embed.FS
 
 // catalog holds every visible string of the pages in every language.
 type catalog map[Lang]map[string]string
 
-// loadCatalog reads the embedded catalogues and checks that every language
-// has the same keys, including a name for every channel and funnel stage,
-// so that a page never shows a raw key in one language only.
+// loadCatalog reads the embedded catalogues — one directory per language,
+// one file per area of the product (core.json, dashboards.json...) — and
+// checks that no key is defined twice and that every language has the
+// same keys, including a name for every channel and funnel stage, so that
+// a page never shows a raw key in one language only.
 func loadCatalog() (catalog, error) {
 	c := catalog{}
 	for _, l := range langs {
-		b, err := localeFS.ReadFile("locales/" + string(l) + ".json")
+		dir := "locales/" + string(l)
+		files, err := fs.ReadDir(localeFS, dir)
 		if err != nil {
 			return nil, fmt.Errorf("translations for %s: %w", l, err)
 		}
 		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("translations for %s: %w", l, err)
+		from := map[string]string{}
+		for _, f := range files {
+			if f.IsDir() || path.Ext(f.Name()) != ".json" {
+				continue
+			}
+			b, err := localeFS.ReadFile(dir + "/" + f.Name())
+			if err != nil {
+				return nil, fmt.Errorf("translations for %s: %w", l, err)
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("translations for %s, %s: %w", l, f.Name(), err)
+			}
+			for k, v := range part {
+				if prev, dup := from[k]; dup {
+					return nil, fmt.Errorf("translations for %s: %q is in both %s and %s", l, k, prev, f.Name())
+				}
+				m[k], from[k] = v, f.Name()
+			}
 		}
 		c[l] = m
 	}

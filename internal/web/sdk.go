@@ -23,7 +23,7 @@ func (s *Server) sdkRoutes(m *http.ServeMux) error {
 	}
 	s.pages["tracking"] = t
 	m.HandleFunc("GET /sdk/revloop.js", s.serveSDK)
-	m.Handle("GET /settings/tracking", s.requireUser(s.trackingPage))
+	m.Handle("GET /settings/tracking", s.page("tracking", s.trackingPage))
 	return nil
 }
 

@@ -35,7 +35,7 @@ func (s *Server) userRoutes(m *http.ServeMux) error {
 	m.Handle("POST /api/v1/users/{id}/password", s.requireRole(model.RoleAdmin, s.apiUserAction(userPassword)))
 	m.Handle("DELETE /api/v1/users/{id}/sessions", s.requireRole(model.RoleAdmin, s.apiUserAction(userRevoke)))
 
-	m.Handle("GET /users", s.requireUser(s.requireAdminPage(s.usersPage)))
+	m.Handle("GET /users", s.page("users", s.usersPage))
 	m.Handle("POST /users", s.requireUser(s.requireAdminPage(s.usersCreateSubmit)))
 	m.Handle("POST /users/{id}/{action}", s.requireUser(s.requireAdminPage(s.usersActionSubmit)))
 

@@ -204,7 +204,7 @@ func TestUsersPage(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Fatalf("users page: %d\n%s", res.StatusCode, page)
 		}
-		for _, want := range []string{"<h1>用户</h1>", testEmail, "boss@example.cn", "停用", "结束会话", "设置密码", `href="/users" aria-current="page"`,
+		for _, want := range []string{"<h1>用户</h1>", testEmail, "boss@example.cn", "停用", "结束会话", "设置密码", `href="/users" data-nav="users" aria-current="page"`,
 			`action="/users/` + itoa(li.ID) + `/disable"`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("users page lacks %q", want)
