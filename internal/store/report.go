@@ -128,11 +128,17 @@ func (s *Store) ChannelSummary(ctx context.Context, p model.Period) ([]ChannelRo
 		{`SELECT p.first_touch_channel, COUNT(*), ` + s.sumFen("o.amount_fen") + ` FROM opportunities o
 			JOIN opportunity_contacts oc ON oc.opportunity_id = o.id AND oc.is_primary
 			JOIN persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "o.created_at",
-			func(ch string, a, b int64) { r := get(ch); r.Opportunities, r.Pipeline = r.Opportunities+a, AddTotal(r.Pipeline, model.Money(b)) }},
+			func(ch string, a, b int64) {
+				r := get(ch)
+				r.Opportunities, r.Pipeline = r.Opportunities+a, AddTotal(r.Pipeline, model.Money(b))
+			}},
 		{`SELECT p.first_touch_channel, COUNT(*), ` + s.sumFen("r.amount_fen") + ` FROM orders r
 			JOIN opportunity_contacts oc ON oc.opportunity_id = r.opportunity_id AND oc.is_primary
 			JOIN persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "r.ordered_at",
-			func(ch string, a, b int64) { r := get(ch); r.Won, r.WonRevenue = r.Won+a, AddTotal(r.WonRevenue, model.Money(b)) }},
+			func(ch string, a, b int64) {
+				r := get(ch)
+				r.Won, r.WonRevenue = r.Won+a, AddTotal(r.WonRevenue, model.Money(b))
+			}},
 	}
 	for _, qu := range queries {
 		cond, args := windowClause(w, qu.col)
