@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/model"
@@ -75,6 +76,43 @@ func TestSettingsAPI(t *testing.T) {
 		}
 		if v := byKey["identity.phone_region"]; v.Value != "HK" {
 			t.Errorf("phone region %+v", v)
+		}
+	})
+}
+
+// TestTimeZoneChangeRebuildsRollups: after an administrator changes the
+// team's time zone, the funnel counts the days of the new zone, once the
+// refresh the change enqueued has rebuilt the roll-ups (well before the
+// periodic one a minute later).
+func TestTimeZoneChangeRebuildsRollups(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		admin, _, err := e.auth.CreateAPIKey(ctx, "admin", model.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		startApp(t, e.srv)
+		// Persons 1 and 2 became leads at 00:00 UTC on January 11 and 12:
+		// those days in Shanghai, the evenings of January 10 and 11 in Los
+		// Angeles.
+		leadsOn := func(day string) int64 {
+			t.Helper()
+			var f funnelJSON
+			decodeJSON(t, e.api(t, "/api/v1/funnel?mode=period&from="+day+"&to="+day), http.StatusOK, &f)
+			return f.Stages[0].Count
+		}
+		if n, m := leadsOn("2026-01-10"), leadsOn("2026-01-12"); n != 0 || m != 1 {
+			t.Fatalf("leads in Shanghai on January 10: %d, on January 12: %d", n, m)
+		}
+		if res := e.send(t, "PUT", "/api/v1/settings/time_zone", admin, "application/json", `"America/Los_Angeles"`); res.StatusCode != http.StatusOK {
+			t.Fatalf("PUT time_zone: %d %s", res.StatusCode, bodyOf(t, res))
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for leadsOn("2026-01-10") != 1 || leadsOn("2026-01-12") != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("30 s after the change, leads on January 10: %d, on January 12: %d", leadsOn("2026-01-10"), leadsOn("2026-01-12"))
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 }
