@@ -106,7 +106,7 @@ func (g *gen) buildCosts() {
 // lands where Chinese B2B software marketers see it (hundreds of yuan).
 const untrackedClicks = 5
 
-func firstDayOfMonth(t int64) bool { return unixTime(t).Day() == 1 }
+func firstDayOfMonth(t int64) bool { return unixTime(t+cst).Day() == 1 }
 
 // lumpCost books a cost in yuan between lo and hi on day d, when d is inside the data.
 func (g *gen) lumpCost(c *campaign, d int, lo, hi int64) {

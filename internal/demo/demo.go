@@ -27,8 +27,10 @@ import (
 type Options struct {
 	// Seed picks the dataset; the same seed and End give the same data.
 	Seed int64
-	// End is the last day of data (UTC). Its time of day is ignored. Zero
-	// means today, with no data after the present moment.
+	// End is the last day of data: its date, a day of the team's time
+	// zone (the default, Asia/Shanghai; the time of day is ignored). Nothing
+	// is dated after that day's last second there. Zero means today, with
+	// no data after the present moment.
 	End time.Time
 	// Scale multiplies the number of accounts, people and touches. Zero
 	// means 1: about 6,000 accounts, 36,000 people (27,000 of them
@@ -75,9 +77,10 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if err := s.Load(ctx, g.load); err != nil {
 		return Summary{}, fmt.Errorf("load demo data: %w", err)
 	}
-	// Scores, credits and the model are as of the end of the data, or now
-	// when the data year ends later today.
-	asOf := unixTime(g.tl)
+	// Scores, credits, grades and the model are as of the data's last
+	// second (what the team's day ends with), or now when the data year
+	// ends later today.
+	asOf := unixTime(g.tl - 1)
 	if now := time.Now().UTC().Truncate(time.Second); now.Before(asOf) {
 		asOf = now
 	}
@@ -95,16 +98,20 @@ func build(opts Options) (*gen, error) {
 	if scale < 0 || scale > MaxScale || math.IsNaN(scale) {
 		return nil, fmt.Errorf("demo scale %v out of range (0 < scale ≤ %d)", opts.Scale, MaxScale)
 	}
-	end, limit := opts.End.UTC(), time.Time{}
+	// The data year is a year of the team's days: the demo's database is
+	// new, so its team time zone is the default one, and --end 2026-11-30
+	// means up to the last second of 30 November there, as a date-only
+	// CRM time does (model.Calendar.EndOfDay).
+	cal := model.DefaultCalendar()
+	var lastDay, limit time.Time
 	if opts.End.IsZero() {
 		now := time.Now().UTC().Truncate(time.Second)
-		end, limit = now, now
+		lastDay, limit = cal.Day(now), now
+	} else {
+		lastDay = time.Date(opts.End.Year(), opts.End.Month(), opts.End.Day(), 0, 0, 0, 0, time.UTC)
+		limit = cal.Start(lastDay.AddDate(0, 0, 1)).UTC()
 	}
-	lastDay := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC)
-	if limit.IsZero() {
-		limit = lastDay.AddDate(0, 0, 1)
-	}
-	first := lastDay.AddDate(0, 0, -364)
+	first := cal.Start(lastDay.AddDate(0, 0, -364)).UTC()
 	if limit.Sub(first) < 300*24*time.Hour {
 		return nil, errors.New("demo: the data year is too short")
 	}

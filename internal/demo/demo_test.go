@@ -127,7 +127,9 @@ func TestGenerateIsConsistent(t *testing.T) {
 			{"known persons without their email and phone identities", `SELECT COUNT(*) FROM persons p WHERE p.stage <> 'visitor' AND (
 				NOT EXISTS (SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.type = 'email' AND i.value = p.email) OR
 				NOT EXISTS (SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.type = 'phone' AND i.value = p.phone))`},
-			{"persons without an anonymous id", `SELECT COUNT(*) FROM persons p WHERE NOT EXISTS
+			// A lead an SDR called, met at a booth, never on the web site
+			// has none; a visitor is only ever known by one.
+			{"visitors without an anonymous id", `SELECT COUNT(*) FROM persons p WHERE p.stage = 'visitor' AND NOT EXISTS
 				(SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.type = 'anonymous_id')`},
 			{"touchpoints whose anonymous id belongs to someone else", `SELECT COUNT(*) FROM touchpoints t WHERE t.anonymous_id <> '' AND NOT EXISTS
 				(SELECT 1 FROM identities i WHERE i.type = 'anonymous_id' AND i.value = t.anonymous_id AND i.person_id = t.person_id)`},
@@ -168,7 +170,7 @@ func TestGenerateIsConsistent(t *testing.T) {
 			t.Errorf("campaigns cover %d channels", n)
 		}
 		checkStageHistory(t, w)
-		checkWindow(t, w)
+		checkWindow(t, w, end)
 	})
 }
 
@@ -217,28 +219,64 @@ func checkStageHistory(t *testing.T, w world) {
 	}
 }
 
-// checkWindow checks that every timestamp lies in the data year.
-func checkWindow(t *testing.T, w world) {
-	from, to := end.AddDate(0, 0, -364), end.AddDate(0, 0, 1)
+// window is the data year of the tests' End in the team's time zone (the
+// default, Asia/Shanghai): from the midnight 364 days before End to the
+// midnight after it.
+func window(end time.Time) (from, to time.Time) {
+	cal := model.DefaultCalendar()
+	return cal.Start(end.AddDate(0, 0, -364)).UTC(), cal.Start(end.AddDate(0, 0, 1)).UTC()
+}
+
+// checkWindow checks that everything the demo dates lies in the data year:
+// nothing before its first moment, and nothing — no touch, order, deal
+// created or closed, stage change, assignment, follow-up, task, activity,
+// score, grade or cost day — after the last second of End in the team's
+// time zone. Deadlines are the exception: an assignment may fall due, and
+// a planned absence end, after the data ends.
+func checkWindow(t *testing.T, w world, end time.Time) {
+	from, to := window(end)
 	if !w.sum.From.Equal(from) || !w.sum.To.Equal(to) {
 		t.Errorf("window %v – %v, want %v – %v", w.sum.From, w.sum.To, from, to)
 	}
 	cols := []struct{ table, col string }{
 		{"touchpoints", "occurred_at"}, {"persons", "first_seen_at"}, {"persons", "stage_at"}, {"persons", "lead_at"},
+		{"persons", "created_at"}, {"persons", "scored_at"}, {"persons", "predicted_at"}, {"persons", "grade_set_at"},
 		{"stage_changes", "changed_at"}, {"identities", "created_at"}, {"accounts", "created_at"}, {"campaigns", "created_at"},
 		{"opportunities", "created_at"}, {"opportunities", "closed_at"}, {"orders", "ordered_at"}, {"tasks", "created_at"},
-		{"tasks", "due_at"}, {"tasks", "done_at"}, {"daily_costs", "day"}, {"campaigns", "start_date"}, {"campaigns", "end_date"},
-		{"content_assets", "created_at"}, {"users", "created_at"},
+		{"tasks", "due_at"}, {"tasks", "done_at"}, {"content_assets", "created_at"}, {"users", "created_at"},
+		{"users", "out_of_office_from"}, {"assignments", "assigned_at"}, {"assignments", "first_follow_up_at"},
+		{"assignments", "breached_at"}, {"assignments", "superseded_at"}, {"activities", "occurred_at"}, {"activities", "created_at"},
+		{"qualification_changes", "changed_at"}, {"routing_cursors", "updated_at"}, {"routing_rule_sets", "created_at"},
+		{"lifecycle_rule_sets", "created_at"}, {"attribution_conversions", "converted_at"}, {"attribution_conversions", "computed_at"},
+		{"prediction_models", "trained_at"}, {"scoring_watermarks", "moved_at"},
 	}
 	for _, c := range cols {
 		for _, dir := range []string{"ASC", "DESC"} {
 			var v time.Time
 			q := fmt.Sprintf("SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s %s LIMIT 1", c.col, c.table, c.col, c.col, dir)
-			if err := w.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
+			err := w.db.QueryRowContext(ctx, q).Scan(&v)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
 			if v.Before(from) || !v.Before(to) {
 				t.Errorf("%s.%s has %v outside [%v, %v)", c.table, c.col, v, from, to)
+			}
+		}
+	}
+	// Days: the team's calendar dates of the year, End the last.
+	first, last := end.AddDate(0, 0, -364), end
+	for _, c := range []struct{ table, col string }{{"daily_costs", "day"}, {"campaigns", "start_date"}, {"campaigns", "end_date"}} {
+		for _, dir := range []string{"ASC", "DESC"} {
+			var v time.Time
+			q := fmt.Sprintf("SELECT %s FROM %s ORDER BY %s %s LIMIT 1", c.col, c.table, c.col, dir)
+			if err := w.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			if v.Before(first) || v.After(last) {
+				t.Errorf("%s.%s has day %s outside %s – %s", c.table, c.col, v.Format(time.DateOnly), first.Format(time.DateOnly), last.Format(time.DateOnly))
 			}
 		}
 	}

@@ -334,7 +334,7 @@ func (g *gen) pickEvent(ch model.Channel, t int64, region string) *campaign {
 	cs := g.byChannel[channelIndex(ch)]
 	i := g.pick(len(cs), func(i int) float64 {
 		c := cs[i]
-		if c.eventDay < 0 || g.dayStart(c.eventDay+max(1, c.eventDays))-cst >= g.tl {
+		if c.eventDay < 0 || g.dayStart(c.eventDay+max(1, c.eventDays)) >= g.tl {
 			return 0
 		}
 		w := c.weight
@@ -356,7 +356,7 @@ func (g *gen) pickEvent(ch model.Channel, t int64, region string) *campaign {
 // eventMoment returns a time during the event's day(s), Beijing daytime.
 func (g *gen) eventMoment(c *campaign) int64 {
 	d := c.eventDay + g.r.IntN(max(1, c.eventDays))
-	return g.dayStart(d) - cst + 9*hour + g.r.Int64N(8*hour)
+	return g.dayStart(d) + 9*hour + g.r.Int64N(8*hour)
 }
 
 func (g *gen) change(p *person, at int64, to model.Stage, reason string) bool {
@@ -652,7 +652,7 @@ func (g *gen) contentCampaign(d int) *campaign {
 func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch {
 	e := sigmoid(p.interest)
 	if ev != nil && ev.ch == model.ChannelWebinar && g.chance(0.45+0.3*e) {
-		at := g.dayStart(ev.eventDay) - cst + 14*hour + g.r.Int64N(30*minute)
+		at := g.dayStart(ev.eventDay) + 14*hour + g.r.Int64N(30*minute)
 		if at > lead.at {
 			t := g.base(p, at, "webinar_attend", model.ChannelWebinar, ev)
 			t.anon = g.anonFor(p, at)
@@ -711,7 +711,7 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 			if wc == ev || !g.chance((0.06+0.3*e)*decay) {
 				continue
 			}
-			evAt := g.dayStart(wc.eventDay) - cst + 14*hour
+			evAt := g.dayStart(wc.eventDay) + 14*hour
 			reg := max(lead.at+hour, g.officeTime(evAt-g.between(day, 5*day)))
 			if reg >= evAt {
 				reg = evAt - g.between(hour, 4*hour)

@@ -41,7 +41,7 @@ func insert(l store.Loader, table, cols string, n int, row func(i int) []any) er
 }
 
 func (g *gen) load(l store.Loader) error {
-	day := func(d int) any { return time.Unix(g.dayStart(d), 0).UTC() }
+	day := func(d int) any { return g.date(d) }
 	steps := []struct {
 		table, cols string
 		n           int

@@ -282,8 +282,13 @@ func (g *gen) after(t, gap int64) int64 {
 	return x
 }
 
+// Day d of the data year begins at Beijing midnight (the team's days:
+// China keeps one offset all year).
 func (g *gen) dayOf(t int64) int    { return int((t - g.t0) / day) }
 func (g *gen) dayStart(d int) int64 { return g.t0 + int64(d)*day }
+
+// date is day d as a calendar date, midnight UTC of it: what DATE columns hold.
+func (g *gen) date(d int) time.Time { return unixTime(g.dayStart(d) + cst) }
 
 func channelIndex(ch model.Channel) int {
 	for i, c := range model.Channels {
@@ -483,7 +488,7 @@ func (g *gen) buildCampaigns() {
 			c.startDay = max(0, ev-28)
 			c.endDay = min(last, ev+d.eventDays-1)
 			if d.yearInName {
-				y := time.Unix(g.dayStart(ev), 0).UTC().Year()
+				y := unixTime(g.dayStart(ev) + cst).Year()
 				c.name = fmt.Sprintf("%d%s", y, d.name)
 				c.nameEN = fmt.Sprintf("%s %d", d.nameEN, y)
 			}
@@ -491,7 +496,7 @@ func (g *gen) buildCampaigns() {
 			c.startDay = int(d.from * float64(g.days))
 			c.endDay = min(last, int(d.to*float64(g.days)))
 		}
-		c.created = g.dayStart(c.startDay) + 2*hour + g.r.Int64N(6*hour)
+		c.created = g.dayStart(c.startDay) + 9*hour + g.r.Int64N(8*hour)
 		for _, ag := range d.adGroups {
 			agID := int64(len(g.adGroups) + 1)
 			g.adGroups = append(g.adGroups, adGroup{id: agID, campaign: c.id, name: ag.name})
@@ -505,7 +510,7 @@ func (g *gen) buildCampaigns() {
 		for _, a := range d.assets {
 			created := c.created
 			if d.ch == model.ChannelWebinar {
-				created = g.dayStart(c.eventDay) + 10*hour
+				created = g.dayStart(c.eventDay) + 18*hour // the replay, after the live
 			}
 			g.assets = append(g.assets, asset{id: int64(len(g.assets) + 1), campaign: c.id, kind: a.kind, title: a.title,
 				titleEN: a.titleEN, url: siteURL + a.path, created: created})
