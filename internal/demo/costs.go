@@ -108,12 +108,16 @@ const untrackedClicks = 5
 
 func firstDayOfMonth(t int64) bool { return unixTime(t+cst).Day() == 1 }
 
-// lumpCost books a cost in yuan between lo and hi on day d, when d is inside the data.
+// lumpCost books a cost of between lo and hi yuan at scale 1 on day d,
+// when d is inside the data. It grows with the scale as the audience
+// does: a company ten times the size rents a bigger booth, runs more
+// sessions of a webinar and sends ten times the email.
 func (g *gen) lumpCost(c *campaign, d int, lo, hi int64) {
 	if d < 0 || d >= g.days {
 		return
 	}
-	g.costs = append(g.costs, dailyCost{day: d, platform: c.platform, campaign: c.id, costFen: g.between(lo, hi) * 100})
+	yuan := max(1, int64(math.Round(float64(g.between(lo, hi))*g.scale)))
+	g.costs = append(g.costs, dailyCost{day: d, platform: c.platform, campaign: c.id, costFen: yuan * 100})
 }
 
 // setTargets gives every campaign a budget and targets the way a marketing
@@ -123,20 +127,22 @@ func (g *gen) lumpCost(c *campaign, d int, lo, hi int64) {
 // the stage (influence).
 func (g *gen) setTargets() {
 	nc, np := len(g.camps), len(g.persons)
-	first := make([]int64, nc*np) // first touch of each campaign on each person; 0 = none
+	// First touch of each campaign on each person, in seconds after the
+	// year's start plus one; 0 = none. 32 bits: a year has 31.5M seconds.
+	first := make([]uint32, nc*np)
 	for i := range g.touches {
 		t := &g.touches[i]
 		if t.campaign == 0 {
 			continue
 		}
 		k := int(t.campaign-1)*np + int(t.person-1)
-		if first[k] == 0 {
-			first[k] = t.at
+		if at := uint32(t.at - g.t0 + 1); first[k] == 0 || at < first[k] {
+			first[k] = at
 		}
 	}
 	touchedBy := func(c, person int, by int64) bool {
 		f := first[c*np+person]
-		return f != 0 && f <= by
+		return f != 0 && int64(f)-1+g.t0 <= by
 	}
 	leads, mqls, opps := make([]int, nc), make([]int, nc), make([]int, nc)
 	pipeline, revenue, spend := make([]int64, nc), make([]int64, nc), make([]int64, nc)

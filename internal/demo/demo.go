@@ -65,7 +65,7 @@ type Summary struct {
 }
 
 // MaxScale bounds Scale so that a typo cannot exhaust memory.
-const MaxScale = 5
+const MaxScale = 10
 
 // Generate builds the dataset described by opts and loads it into s in one
 // transaction. s must hold no business data yet.
@@ -77,17 +77,21 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if err := s.Load(ctx, g.load); err != nil {
 		return Summary{}, fmt.Errorf("load demo data: %w", err)
 	}
+	sum, tl := g.summary(), g.tl
+	// The world is in the database now: drop it, so that the runs below,
+	// which read the database, do not hold it in memory beside their own.
+	g = nil
 	// Scores, credits, grades and the model are as of the data's last
 	// second (what the team's day ends with), or now when the data year
 	// ends later today.
-	asOf := unixTime(g.tl - 1)
+	asOf := unixTime(tl - 1)
 	if now := time.Now().UTC().Truncate(time.Second); now.Before(asOf) {
 		asOf = now
 	}
 	if err := afterLoad(ctx, s, asOf); err != nil {
 		return Summary{}, err
 	}
-	return g.summary(), nil
+	return sum, nil
 }
 
 func build(opts Options) (*gen, error) {
@@ -184,12 +188,28 @@ func (g *gen) sortTouches() {
 		}
 		return int(a - b)
 	})
-	sorted := make([]touch, len(g.touches))
-	for i, j := range idx {
-		sorted[i] = g.touches[j]
-		sorted[i].id = int64(i + 1)
+	// Put every touch in its place, cycle by cycle: position i takes the
+	// touch at idx[i]. In place, so that the touches, the largest part of
+	// the world, are never held twice.
+	for i := range idx {
+		if idx[i] == int32(i) {
+			continue
+		}
+		tmp, j := g.touches[i], i
+		for {
+			k := int(idx[j])
+			idx[j] = int32(j)
+			if k == i {
+				g.touches[j] = tmp
+				break
+			}
+			g.touches[j] = g.touches[k]
+			j = k
+		}
 	}
-	g.touches = sorted
+	for i := range g.touches {
+		g.touches[i].id = int64(i + 1)
+	}
 }
 
 const touchWindowDays = 14
