@@ -22,6 +22,7 @@ type touch struct {
 	campaign, keyword, content, promoter int64
 	url, referrer, clickID               string
 	id                                   int64
+	watch                                int32 // seconds of a live session watched
 }
 
 type person struct {
@@ -30,7 +31,6 @@ type person struct {
 	name, title, email    string
 	phone                 string
 	job                   *jobTitle
-	grade                 string
 	owner                 int64
 	known                 bool
 	interest              float64
@@ -81,7 +81,9 @@ var visitorMix = []struct {
 	{model.ChannelReferral, 2}, {model.ChannelDirect, 3},
 }
 
-// points is what each kind of touch adds to a lead's engagement score.
+// points is what each kind of touch adds to a lead's engagement score:
+// the default scoring rules' points (internal/scoring), so that the demo's
+// MQLs are those the product would have made.
 func points(t *touch) float64 {
 	switch t.typ {
 	case "email_open":
@@ -91,11 +93,14 @@ func points(t *touch) float64 {
 	case "content_download":
 		return 12
 	case "webinar_register":
-		return 8
+		return 5
 	case "webinar_attend":
-		return 18
+		if t.watch >= 30*60 {
+			return 20
+		}
+		return 10
 	case "badge_scan":
-		return 22
+		return 10
 	case "form_submit":
 		if t.url == siteURL+"/demo" {
 			return 30
@@ -475,8 +480,9 @@ func (g *gen) knownJourney(p *person, scratch []touch) []touch {
 	}
 	p.mqlAt = p.stageAt
 
-	// The SDR calls; some MQLs are accepted by sales, a few are recycled.
-	call := g.base(p, g.after(p.mqlAt, g.between(hour, 60*hour)), "call", model.ChannelOutbound, g.campaignByCode("ob-mql-follow"))
+	// The SDR calls, mostly within hours; some MQLs are accepted by
+	// sales, a few are recycled.
+	call := g.base(p, g.after(p.mqlAt, g.sdrDelay()), "call", model.ChannelOutbound, g.campaignByCode("ob-mql-follow"))
 	if !g.add(call) {
 		return eng
 	}
@@ -488,7 +494,7 @@ func (g *gen) knownJourney(p *person, scratch []touch) []touch {
 			g.setWeCom(p, at)
 		}
 	}
-	pSQL := sigmoid(-0.4 + 0.9*p.interest + 0.7*b2f(p.attended) + 0.8*b2f(p.atEvent) + 0.7*b2f(p.demoRequest) + 0.3*b2f(a.tier == "A"))
+	pSQL := sigmoid(-1.5 + 0.9*p.interest + 0.7*b2f(p.attended) + 0.8*b2f(p.atEvent) + 0.7*b2f(p.demoRequest) + 0.3*b2f(a.tier == "A"))
 	if reached && g.chance(pSQL) {
 		at := g.after(call.at, g.between(day, 10*day))
 		if g.change(p, at, model.StageSQL, "sales_accepted") {
@@ -501,6 +507,21 @@ func (g *gen) knownJourney(p *person, scratch []touch) []touch {
 		g.change(p, g.after(p.mqlAt, g.between(30*day, 60*day)), model.StageLead, "recycled")
 	}
 	return eng
+}
+
+// sdrDelay is how long after becoming an MQL the SDR calls: mostly the
+// same working day, sometimes the next, now and then days later (a busy
+// week, a holiday, a lead lost in the queue).
+func (g *gen) sdrDelay() int64 {
+	switch x := g.r.Float64(); {
+	case x < 0.68:
+		return g.between(10*minute, 3*hour)
+	case x < 0.88:
+		return g.between(3*hour, 20*hour)
+	case x < 0.97:
+		return g.between(20*hour, 48*hour)
+	}
+	return g.between(2*day, 5*day)
 }
 
 func b2f(b bool) float64 {
@@ -657,6 +678,7 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 			t := g.base(p, at, "webinar_attend", model.ChannelWebinar, ev)
 			t.anon = g.anonFor(p, at)
 			t.url = siteURL + ev.path + "/live"
+			t.watch = g.watchTime(e)
 			out = append(out, t)
 		}
 	}
@@ -690,7 +712,7 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 				}
 			}
 		}
-		if g.chance((0.04 + 0.12*e) * decay) {
+		if g.chance((0.05 + 0.17*e) * decay) {
 			if cc := g.contentCampaign(d); cc != nil {
 				at := g.officeTime(ws + g.r.Int64N(7*day))
 				a := &g.assets[cc.assets[g.r.IntN(len(cc.assets))]]
@@ -729,6 +751,7 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 				at := evAt + g.r.Int64N(30*minute)
 				att := g.base(p, at, "webinar_attend", model.ChannelWebinar, wc)
 				att.anon, att.url = g.anonFor(p, at), siteURL+wc.path+"/live"
+				att.watch = g.watchTime(e)
 				out = append(out, att)
 			}
 		}
@@ -745,7 +768,7 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 				out = append(out, g.base(p, at, "badge_scan", model.ChannelOfflineEvent, oc))
 			}
 		}
-		if g.chance((0.04 + 0.22*e) * decay) {
+		if g.chance((0.05 + 0.28*e) * decay) {
 			out = append(out, g.visit(p, g.officeTime(ws+g.r.Int64N(7*day)), model.ChannelDirect, nil, "page_view"))
 		}
 		if g.chance((0.04 + 0.08*e) * decay) {
@@ -789,6 +812,19 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 	}
 	slices.SortStableFunc(kept, func(a, b touch) int { return cmpInt(a.at, b.at) })
 	return kept
+}
+
+// watchTime is how long an attendee of an hour-long live session stayed,
+// in seconds: many look in for a few minutes and leave, the interested
+// stay for most of it (e is the lead's engagement, 0..1).
+func (g *gen) watchTime(e float64) int32 {
+	var minutes float64
+	if g.chance(0.3 + 0.45*e) {
+		minutes = g.uniform(30, 62) - math.Abs(g.norm(8)) // stayed: the end, or most of it
+	} else {
+		minutes = math.Exp(g.uniform(math.Log(1.5), math.Log(29))) // looked in
+	}
+	return int32(math.Round(max(1, min(65, minutes)) * 60))
 }
 
 func cmpInt(a, b int64) int {
