@@ -171,6 +171,17 @@ func TestGenerateIsConsistent(t *testing.T) {
 		}
 		checkStageHistory(t, w)
 		checkWindow(t, w, end)
+		// The rule sets the demo loads are version 1; a marketer's save is 2.
+		for _, kind := range []model.RuleSetKind{model.LifecycleRuleSets, model.RoutingRuleSets} {
+			cur, err := w.s.ActiveRuleSet(ctx, kind)
+			if err != nil || cur.Version != 1 {
+				t.Fatalf("%v rules: version %d, %v", kind, cur.Version, err)
+			}
+			saved, err := w.s.SaveRuleSet(ctx, kind, cur.Rules, "test", end, nil)
+			if err != nil || saved.Version != 2 {
+				t.Errorf("%v rules saved after the demo: version %d, %v", kind, saved.Version, err)
+			}
+		}
 	})
 }
 
