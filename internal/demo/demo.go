@@ -220,7 +220,7 @@ func (g *gen) summary() Summary {
 	s := Summary{
 		From: unixTime(g.t0), To: unixTime(g.tl),
 		Users: len(g.users), Accounts: len(g.accounts), Persons: len(g.persons), Identities: len(g.identities),
-		Campaigns: len(g.camps), AdGroups: len(g.adGroups), Keywords: len(g.keywords), ContentAssets: len(g.assets),
+		Campaigns: len(g.camps) + len(g.programmes), AdGroups: len(g.adGroups), Keywords: len(g.keywords), ContentAssets: len(g.assets),
 		Touchpoints: len(g.touches), DailyCosts: len(g.costs), StageChanges: len(g.changes), Opportunities: len(g.opps),
 		OpportunityContacts: len(g.contacts), Orders: len(g.orders), Tasks: len(g.tasks),
 	}

@@ -108,7 +108,7 @@ func TestGenerateIsConsistent(t *testing.T) {
 			t.Fatal(err)
 		}
 		if tot.Persons != int64(w.sum.Persons) || tot.Touchpoints != int64(w.sum.Touchpoints) || tot.Opportunities != int64(w.sum.Opportunities) ||
-			tot.Orders != int64(w.sum.Orders) || tot.Campaigns != 60 || tot.WonRevenue != w.sum.Revenue || tot.Cost != w.sum.Cost {
+			tot.Orders != int64(w.sum.Orders) || tot.Campaigns != 67 || w.sum.Campaigns != 67 || tot.WonRevenue != w.sum.Revenue || tot.Cost != w.sum.Cost {
 			t.Fatalf("totals %+v do not match summary %+v", tot, w.sum)
 		}
 		zero := []struct{ what, query string }{
@@ -157,6 +157,22 @@ func TestGenerateIsConsistent(t *testing.T) {
 			{"employee sharing touches without a promoter", `SELECT COUNT(*) FROM touchpoints WHERE channel = 'employee_sharing' AND promoter_id IS NULL`},
 			{"content downloads without content", `SELECT COUNT(*) FROM touchpoints WHERE type = 'content_download' AND content_id IS NULL`},
 			{"users with id 1 or a login", `SELECT COUNT(*) FROM users WHERE id = 1 OR password_hash <> '' OR role = 'admin'`},
+			{"campaigns not run by a marketer", `SELECT COUNT(*) FROM campaigns c LEFT JOIN users u ON u.id = c.owner_id WHERE u.role IS NULL OR u.role <> 'marketer'`},
+			{"campaigns under something that is not a programme of their channel", `SELECT COUNT(*) FROM campaigns c JOIN campaigns p ON p.id = c.parent_id
+				WHERE p.kind <> 'programme' OR p.channel <> c.channel OR p.parent_id IS NOT NULL`},
+			{"programmes without campaigns, or whose budget is not theirs summed", `SELECT COUNT(*) FROM campaigns p WHERE p.kind = 'programme' AND (
+				NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.parent_id = p.id) OR
+				p.budget_fen <> (SELECT SUM(c.budget_fen) FROM campaigns c WHERE c.parent_id = p.id) OR
+				p.target_leads <> (SELECT SUM(c.target_leads) FROM campaigns c WHERE c.parent_id = p.id))`},
+			{"touches or costs of a programme", `SELECT (SELECT COUNT(*) FROM touchpoints t JOIN campaigns c ON c.id = t.campaign_id WHERE c.kind = 'programme') +
+				(SELECT COUNT(*) FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id WHERE c.kind = 'programme')`},
+			{"feed and display ad clicks without an ad group", `SELECT COUNT(*) FROM touchpoints WHERE channel IN ('paid_social', 'display') AND type = 'ad_click' AND ad_group_id IS NULL`},
+			{"feed and display costs not by ad group", `SELECT COUNT(*) FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id
+				WHERE c.channel IN ('paid_social', 'display') AND d.ad_group_id IS NULL`},
+			{"costs or touches filed under another campaign's ad group", `SELECT (SELECT COUNT(*) FROM daily_costs d JOIN ad_groups a ON a.id = d.ad_group_id WHERE a.campaign_id <> d.campaign_id) +
+				(SELECT COUNT(*) FROM touchpoints t JOIN ad_groups a ON a.id = t.ad_group_id WHERE a.campaign_id <> t.campaign_id)`},
+			{"watch times on touches other than webinar attendances", `SELECT COUNT(*) FROM touchpoints WHERE watch_seconds <> 0 AND type <> 'webinar_attend'`},
+			{"webinar attendances without a watch time, or over the session", `SELECT COUNT(*) FROM touchpoints WHERE type = 'webinar_attend' AND (watch_seconds < 60 OR watch_seconds > 3900)`},
 		}
 		for _, z := range zero {
 			if n := w.count(t, z.query); n != 0 {
@@ -168,6 +184,12 @@ func TestGenerateIsConsistent(t *testing.T) {
 		}
 		if n := w.count(t, `SELECT COUNT(DISTINCT channel) FROM campaigns`); n < 13 {
 			t.Errorf("campaigns cover %d channels", n)
+		}
+		// Every ad platform: campaigns → ad groups (→ keywords on search), with costs.
+		if n := w.count(t, `SELECT COUNT(DISTINCT c.platform) FROM campaigns c JOIN ad_groups a ON a.campaign_id = c.id
+				JOIN daily_costs d ON d.ad_group_id = a.id WHERE c.platform IN ('baidu', 'oceanengine', 'tencent_ads', 'google_ads', 'linkedin_ads')
+				AND d.cost_fen > 0`); n != 5 {
+			t.Errorf("%d of the 5 ad platforms have ad groups with costs", n)
 		}
 		checkStageHistory(t, w)
 		checkWindow(t, w, end)

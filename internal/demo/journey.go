@@ -20,6 +20,7 @@ type touch struct {
 	ch                                   model.Channel
 	source, medium                       string
 	campaign, keyword, content, promoter int64
+	adGroup                              int64 // a feed ad's ad group (a search click's is its keyword's)
 	url, referrer, clickID               string
 	id                                   int64
 	watch                                int32 // seconds of a live session watched
@@ -245,6 +246,7 @@ func (g *gen) visit(p *person, at int64, ch model.Channel, c *campaign, typ stri
 			t.referrer = "https://www.baidu.com/"
 		}
 	case model.ChannelPaidSocial:
+		t.adGroup = g.pickAdGroup(c)
 		t.url = utm(c.path, c.source, c.medium, c.code)
 		switch c.platform {
 		case "oceanengine":
@@ -265,6 +267,7 @@ func (g *gen) visit(p *person, at int64, ch model.Channel, c *campaign, typ stri
 			t.referrer = "https://feed.baidu.com/"
 		}
 	case model.ChannelDisplay:
+		t.adGroup = g.pickAdGroup(c)
 		t.url = utm(c.path, c.source, c.medium, c.code)
 		t.referrer = "https://www." + c.source + ".com/"
 	case model.ChannelOrganicSearch:
@@ -303,6 +306,15 @@ func (g *gen) visit(p *person, at int64, ch model.Channel, c *campaign, typ stri
 		}
 	}
 	return t
+}
+
+// pickAdGroup is the ad group of a feed or display campaign a click came
+// through; 0 when the campaign has none.
+func (g *gen) pickAdGroup(c *campaign) int64 {
+	if len(c.adGroupIdx) == 0 {
+		return 0
+	}
+	return g.adGroups[c.adGroupIdx[g.r.IntN(len(c.adGroupIdx))]].id
 }
 
 func (g *gen) add(t touch) bool {

@@ -55,14 +55,20 @@ func (g *gen) load(l store.Loader) error {
 			a := &g.accounts[i]
 			return []any{a.id, a.name, a.nameEN, a.domain, a.industry.key, a.size.band, a.employees, a.city.region, a.city.zh, a.tier, id(a.owner), ts(a.created)}
 		}},
-		{"campaigns", "id,code,name,name_en,channel,platform,kind,start_date,end_date,budget_fen,target_leads,target_mqls,target_opportunities,target_pipeline_fen,target_revenue_fen,landing_url,created_at", len(g.camps), func(i int) []any {
-			c := g.camps[i]
+		// Programmes first: their campaigns name them.
+		{"campaigns", "id,code,name,name_en,channel,platform,kind,start_date,end_date,budget_fen,target_leads,target_mqls,target_opportunities,target_pipeline_fen,target_revenue_fen,landing_url,owner_id,parent_id,created_at", len(g.programmes) + len(g.camps), func(i int) []any {
+			var c *campaign
+			if i < len(g.programmes) {
+				c = g.programmes[i]
+			} else {
+				c = g.camps[i-len(g.programmes)]
+			}
 			landing := ""
 			if c.path != "" {
 				landing = siteURL + c.path
 			}
 			return []any{c.id, c.code, c.name, c.nameEN, string(c.ch), c.platform, c.kind, day(c.startDay), day(c.endDay), c.budget,
-				c.tLeads, c.tMQLs, c.tOpps, c.tPipeline, c.tRevenue, landing, ts(c.created)}
+				c.tLeads, c.tMQLs, c.tOpps, c.tPipeline, c.tRevenue, landing, id(c.owner), id(c.parent), ts(c.created)}
 		}},
 		{"ad_groups", "id,campaign_id,name", len(g.adGroups), func(i int) []any {
 			a := &g.adGroups[i]
@@ -95,7 +101,7 @@ func (g *gen) load(l store.Loader) error {
 		}},
 		{"touchpoints", "id,person_id,account_id,anonymous_id,occurred_at,type,channel,source,medium,campaign_id,ad_group_id,keyword_id,content_id,promoter_id,url,referrer,click_id,watch_seconds", len(g.touches), func(i int) []any {
 			t := &g.touches[i]
-			var adGroup int64 // the ad group of the clicked keyword
+			adGroup := t.adGroup // a feed ad's, else the ad group of the clicked keyword
 			if t.keyword != 0 {
 				adGroup = g.keywords[t.keyword-1].adGroup
 			}

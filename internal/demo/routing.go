@@ -333,7 +333,7 @@ func (g *gen) buildRouting() *demoRouting {
 		u := &g.users[userIdx(a.user)]
 		p := &g.persons[a.person-1]
 		t := task{id: int64(len(g.tasks) + 1), kind: "sla_escalation", title: routing.EscalationTitle(p.name, u.name),
-			person: a.person, assignee: u.manager, created: seen, due: rs.DueAt(tsOf(seen)).Unix()}
+			person: a.person, assignee: u.manager, created: seen, due: min(rs.DueAt(tsOf(seen)).Unix(), g.tl-1)}
 		if a.followUp != 0 {
 			t.done = a.followUp
 		}

@@ -30,6 +30,7 @@ type gen struct {
 	users      []user
 	accounts   []account
 	camps      []*campaign
+	programmes []*campaign // campaigns that group campaigns, after them by id
 	byChannel  [][]*campaign // indexed by channelIndex
 	adGroups   []adGroup
 	keywords   []keyword
@@ -95,6 +96,8 @@ type campaign struct {
 	tLeads, tMQLs       int
 	tOpps               int
 	tPipeline, tRevenue int64
+	owner, parent       int64 // the marketer who runs it; its programme
+	adGroupIdx          []int // indices into gen.adGroups
 }
 
 type adGroup struct {
@@ -583,9 +586,11 @@ func (g *gen) buildCampaigns() {
 			c.endDay = min(last, int(d.to*float64(g.days)))
 		}
 		c.created = g.dayStart(c.startDay) + 9*hour + g.r.Int64N(8*hour)
+		c.owner = g.userByLocal(campaignOwner(d.ch)).id
 		for _, ag := range d.adGroups {
 			agID := int64(len(g.adGroups) + 1)
 			g.adGroups = append(g.adGroups, adGroup{id: agID, campaign: c.id, name: ag.name})
+			c.adGroupIdx = append(c.adGroupIdx, len(g.adGroups)-1)
 			for _, k := range ag.keywords {
 				cpc := g.between(d.cpcMin, d.cpcMax)
 				g.keywords = append(g.keywords, keyword{id: int64(len(g.keywords) + 1), campaign: c.id, adGroup: agID, camp: c,
@@ -605,6 +610,18 @@ func (g *gen) buildCampaigns() {
 		g.camps = append(g.camps, c)
 		ci := channelIndex(d.ch)
 		g.byChannel[ci] = append(g.byChannel[ci], c)
+	}
+	for _, d := range programmeDefs {
+		p := &campaign{campaignDef: campaignDef{code: d.code, name: d.name, nameEN: d.nameEN, ch: d.ch, kind: "programme"},
+			id: int64(len(g.camps) + len(g.programmes) + 1), name: d.name, nameEN: d.nameEN, eventDay: -1, startDay: last,
+			owner: g.userByLocal(d.owner).id, created: g.tl}
+		for _, c := range g.byChannel[channelIndex(d.ch)] {
+			c.parent = p.id
+			p.startDay, p.endDay = min(p.startDay, c.startDay), max(p.endDay, c.endDay)
+			p.created = min(p.created, c.created-g.between(day, 5*day))
+		}
+		p.created = max(p.created, g.t0+9*hour)
+		g.programmes = append(g.programmes, p)
 	}
 }
 
