@@ -30,7 +30,7 @@ type gen struct {
 	users      []user
 	accounts   []account
 	camps      []*campaign
-	programmes []*campaign // campaigns that group campaigns, after them by id
+	programmes []*campaign   // campaigns that group campaigns, after them by id
 	byChannel  [][]*campaign // indexed by channelIndex
 	adGroups   []adGroup
 	keywords   []keyword
