@@ -153,7 +153,8 @@ func (g *gen) createOpp(a *account, p *person, oc int64, expansion bool) int {
 			break
 		}
 		q := &g.persons[pi]
-		if q == p || q.sqlAt > 0 || q.oppAt > 0 || q.leadAt == 0 || q.leadAt > oc-day || q.lastChange >= oc || !g.chance(0.25+0.5*b2f(q.stage == model.StageMQL)) {
+		if q == p || q.sqlAt > 0 || q.oppAt > 0 || q.leadAt == 0 || q.leadAt > oc-day || q.lastChange >= oc ||
+			(q.stage != model.StageLead && q.stage != model.StageMQL) || !g.chance(0.25+0.5*b2f(q.stage == model.StageMQL)) {
 			continue
 		}
 		n--

@@ -144,6 +144,7 @@ func build(opts Options) (*gen, error) {
 		}
 	}
 	g.buildDeals()
+	g.recycleIdleMQLs()
 	g.buildOrders()
 	g.sortTouches()
 	slices.SortStableFunc(g.changes, func(a, b stageChange) int {

@@ -210,10 +210,11 @@ func TestGenerateIsConsistent(t *testing.T) {
 var rank = map[model.Stage]int{model.StageVisitor: 0, model.StageLead: 1, model.StageMQL: 2, model.StageSQL: 3, model.StageOpportunity: 4, model.StageCustomer: 5}
 
 // checkStageHistory walks every person's stage changes: they start at
-// visitor → lead and step one stage at a time, or go back from MQL to lead
-// when recycled.
+// visitor → lead and step one stage at a time, go back from MQL to lead
+// when the recycle rule finds them idle, or leave MQL for nurture or
+// disqualified when an SDR qualifies them out, by a person with a reason.
 func checkStageHistory(t *testing.T, w world) {
-	rows, err := w.db.QueryContext(ctx, `SELECT person_id, from_stage, to_stage, reason FROM stage_changes ORDER BY person_id, changed_at, id`)
+	rows, err := w.db.QueryContext(ctx, `SELECT person_id, from_stage, to_stage, reason, actor FROM stage_changes ORDER BY person_id, changed_at, id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,15 +225,18 @@ func checkStageHistory(t *testing.T, w world) {
 	for rows.Next() {
 		var pid int64
 		var from, to model.Stage
-		var reason string
-		if err := rows.Scan(&pid, &from, &to, &reason); err != nil {
+		var reason, actor string
+		if err := rows.Scan(&pid, &from, &to, &reason, &actor); err != nil {
 			t.Fatal(err)
 		}
 		n++
 		if pid != prev {
 			prev, cur = pid, model.StageVisitor
 		}
-		ok := from == cur && (rank[to] == rank[from]+1 || (from == model.StageMQL && to == model.StageLead && reason == "recycled"))
+		side := to == model.StageNurture || to == model.StageDisqualified
+		ok := from == cur && (rank[to] == rank[from]+1 && !side ||
+			from == model.StageMQL && to == model.StageLead && actor == "rule:recycle-unresponsive-mql" && reason != "" ||
+			from == model.StageMQL && side && strings.HasPrefix(actor, "user:") && reason != "")
 		if to == model.StageLead && from == model.StageMQL {
 			recycled++
 		}

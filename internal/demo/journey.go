@@ -492,8 +492,8 @@ func (g *gen) knownJourney(p *person, scratch []touch) []touch {
 	}
 	p.mqlAt = p.stageAt
 
-	// The SDR calls, mostly within hours; some MQLs are accepted by
-	// sales, a few are recycled.
+	// The SDR calls, mostly within hours; about half the MQLs are
+	// accepted by sales, most others qualified out.
 	call := g.base(p, g.after(p.mqlAt, g.sdrDelay()), "call", model.ChannelOutbound, g.campaignByCode("ob-mql-follow"))
 	if !g.add(call) {
 		return eng
@@ -515,11 +515,76 @@ func (g *gen) knownJourney(p *person, scratch []touch) []touch {
 		}
 		return eng
 	}
-	if g.chance(0.05) {
-		g.change(p, g.after(p.mqlAt, g.between(30*day, 60*day)), model.StageLead, "recycled")
+	// Not accepted: the SDR qualifies most of those reached out — not now
+	// (back to marketing for nurturing) or not a buyer. The others stay
+	// MQLs until the recycle rule finds them idle (recycleIdleMQLs).
+	if reached && g.chance(0.7) {
+		at := g.after(call.at, g.between(hour, 5*day))
+		if g.chance(0.78) {
+			g.change(p, at, model.StageNurture, reasonNotNow)
+		} else {
+			g.change(p, at, model.StageDisqualified, reasonNotABuyer)
+		}
 	}
 	return eng
 }
+
+// Why an SDR took an MQL out of the working stages (the reasons the SDRs
+// give in the product's reject action).
+const (
+	reasonNotNow    = "SDR跟进：暂无采购计划，转入长期培育"
+	reasonNotABuyer = "SDR跟进：非目标客户（无需求或无预算）"
+)
+
+// recycleIdleMQLs plays the lifecycle rule recycle-unresponsive-mql, which
+// runs every hour, over the persons still in mql when their story ends:
+// once 45 days pass without a touch since they became MQLs (or since their
+// last touch), the rule moves them back to lead at the next full hour.
+func (g *gen) recycleIdleMQLs() {
+	// Every person's touch times, by person.
+	offsets := make([]int32, len(g.persons)+1)
+	for i := range g.touches {
+		offsets[g.touches[i].person]++
+	}
+	for i := 1; i < len(offsets); i++ {
+		offsets[i] += offsets[i-1]
+	}
+	times := make([]int64, len(g.touches))
+	fill := slices.Clone(offsets[:len(g.persons)])
+	for i := range g.touches {
+		t := &g.touches[i]
+		times[fill[t.person-1]] = t.at
+		fill[t.person-1]++
+	}
+	const idle = recycleIdleDays * day
+	for i := range g.persons {
+		p := &g.persons[i]
+		if p.stage != model.StageMQL {
+			continue
+		}
+		mine := times[offsets[i]:offsets[i+1]]
+		slices.Sort(mine)
+		last := p.stageAt
+		for _, at := range mine {
+			if at <= last {
+				continue
+			}
+			if at-last >= idle {
+				break
+			}
+			last = at
+		}
+		if at := (last + idle + hour - 1) / hour * hour; at < g.tl {
+			g.change(p, at, model.StageLead, reasonIdleMQL)
+		}
+	}
+}
+
+// The recycle rule of the demo's lifecycle rules (demoLifecycleRules).
+const (
+	recycleIdleDays = 45
+	reasonIdleMQL   = "MQL连续45天无互动：退回线索池继续培育"
+)
 
 // sdrDelay is how long after becoming an MQL the SDR calls: mostly the
 // same working day, sometimes the next, now and then days later (a busy

@@ -77,8 +77,11 @@ func afterLoad(ctx context.Context, s *store.Store, asOf time.Time) error {
 // (深度了解阶段); C, no clear need yet but the right profile, worth
 // nurturing (有孵化价值). Leads that neither fit nor engage stay ungraded,
 // and so do customers. The first rule that matches decides; its reason is
-// what the grade's history records.
+// what the grade's history records. One rule moves stages: an MQL idle for
+// 45 days goes back to lead (recycleIdleMQLs plays it over the year).
 const demoLifecycleRules = `{"rules": [
+  {"name": "recycle-unresponsive-mql", "when": {"stage_in": ["mql"], "no_activity_days_gte": 45},
+   "move_to": "lead", "reason": "` + reasonIdleMQL + `"},
   {"name": "grade-a-active-deal", "when": {"stage_in": ["sql", "opportunity"], "score_gte": 25},
    "set": {"grade": "A"}, "reason": "SQL或商机阶段且近期活跃（评分≥25）：需求与预算明确，短期内可能成交"},
   {"name": "grade-a-demo-request", "when": {"stage_in": ["mql"], "has_demo_request": true, "score_gte": 40},
@@ -114,17 +117,25 @@ const recycleRule = lifecycle.ActorRule + "recycle-unresponsive-mql"
 
 // actorOf says who made a stage change of the demo's story, as the product
 // records it: the scoring engine (rule version 1, the default rules) for
-// MQLs by threshold, the account's rep for sales acceptance, a rule for
-// recycling, the system for the rest.
+// MQLs by threshold, the account's rep for sales acceptance, the MQL's
+// assignee (else the region's manager) for an SDR's rejection, the recycle
+// rule for idle MQLs, the system for the rest.
 func (g *gen) actorOf(c *stageChange) (string, any) {
+	p := &g.persons[c.person-1]
 	switch c.reason {
 	case "score_threshold":
 		return lifecycle.ActorScoring, int64(1)
 	case "sales_accepted":
-		if p := &g.persons[c.person-1]; p.owner != 0 {
+		if p.owner != 0 {
 			return fmt.Sprintf("%s%d", lifecycle.ActorUser, p.owner), nil
 		}
-	case "recycled":
+	case reasonNotNow, reasonNotABuyer:
+		by := g.leaderFor(p.acc.city.region)
+		if u := g.assigneeAt(c.person, c.at); u != 0 {
+			by = u
+		}
+		return fmt.Sprintf("%s%d", lifecycle.ActorUser, by), nil
+	case reasonIdleMQL:
 		return recycleRule, nil
 	}
 	return lifecycle.ActorSystem, nil

@@ -44,7 +44,12 @@ func (g *gen) routingTeam(u *user) string {
 
 // demoRuleSet is the rule set the demo stores as version 1.
 func (g *gen) demoRuleSet() *routing.RuleSet {
-	email := func(local string) string { return local + "@" + userDomain }
+	var finance []string
+	for _, u := range g.users {
+		if u.finance {
+			finance = append(finance, u.email)
+		}
+	}
 	var holidays []string
 	first, last := unixTime(g.t0).Year(), unixTime(g.tl).Year()+1
 	for y := first; y <= last; y++ {
@@ -65,7 +70,7 @@ func (g *gen) demoRuleSet() *routing.RuleSet {
 		"keep_account_owner": false,
 		"rules": []map[string]any{
 			{"name": "sdr-financial-services", "match": map[string]any{"industry": []string{"financial_services"}},
-				"pool": map[string]any{"users": []string{email("han.yutong")}}, "method": "least_busy"},
+				"pool": map[string]any{"users": finance}, "method": "least_busy"},
 			{"name": "sdr-key-accounts", "match": map[string]any{"tier": []string{"A", "B"}},
 				"pool": map[string]any{"team": "sdr"}, "method": "least_busy"},
 			{"name": "sdr", "match": map[string]any{}, "pool": map[string]any{"team": "sdr"}},
@@ -245,10 +250,13 @@ func (g *gen) buildRouting() *demoRouting {
 		if at >= g.tl {
 			return
 		}
-		// Oldest first; once nobody in a team is free the rest keep waiting.
-		waiting = slices.DeleteFunc(waiting, func(pid int64) bool {
-			return slices.ContainsFunc(users, func(u routing.User) bool { return u.Team != "" && u.Available(tsOf(at)) }) && assign(pid, at)
-		})
+		// Oldest first. Every lead can go to the SDR team or, failing
+		// that, the fallback: once one cannot be placed, nobody can.
+		n := 0
+		for n < len(waiting) && assign(waiting[n], at) {
+			n++
+		}
+		waiting = slices.Delete(waiting, 0, n)
 	}
 	for k := 0; ; {
 		// The next event: the earlier of the journeys' and the owners'.
@@ -383,6 +391,18 @@ func (g *gen) buildRouting() *demoRouting {
 	return dr
 }
 
+// assigneeAt is who held person's assignment at t: the latest one made at
+// or before t; 0 when none was.
+func (g *gen) assigneeAt(person, t int64) int64 {
+	var user int64
+	for _, i := range g.assigned[person] {
+		if a := &g.routed.assignments[i]; a.assigned <= t {
+			user = a.user
+		}
+	}
+	return user
+}
+
 // demoEvent is one moment of the routing replay.
 type demoEvent struct {
 	at     int64
@@ -423,6 +443,12 @@ type loadStep = struct {
 // assignments and the activities.
 func (g *gen) withRouting(steps []loadStep) []loadStep {
 	dr := g.buildRouting()
+	g.assigned = map[int64][]int{}
+	for i := range dr.assignments {
+		a := &dr.assignments[i]
+		g.assigned[a.person] = append(g.assigned[a.person], i)
+	}
+	g.routed = dr
 	away := g.demoAway()
 	for i := range steps {
 		switch s := &steps[i]; s.table {

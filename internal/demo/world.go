@@ -47,6 +47,8 @@ type gen struct {
 
 	newsletterDays []int64            // the first Tuesday of each month, Beijing time
 	repsOf         map[string][]int64 // sales region → its reps' ids, leaders included
+	routed         *demoRouting       // the routing replay, once the load has made it
+	assigned       map[int64][]int    // person → indices of its assignments in routed; looked up, never iterated
 
 	// lookups only (never iterated): values that must stay unique
 	emails  map[string]bool
@@ -63,6 +65,7 @@ type user struct {
 	capacity               int
 	shareWeight            float64
 	isRep, isLeader, isSDR bool
+	finance                bool // an SDR who takes financial services' MQLs first
 }
 
 type account struct {
@@ -431,7 +434,8 @@ func (g *gen) buildUsers() {
 		if k+1 < len(sdrStaff) {
 			name, email = sdrStaff[k+1].name, sdrStaff[k+1].email+"@"+userDomain
 		}
-		add(user{email: email, name: name, role: model.RoleSales, manager: lead, capacity: 15, shareWeight: 1.5, isSDR: true})
+		// One SDR in five knows financial services (韩雨桐 the first).
+		add(user{email: email, name: name, role: model.RoleSales, manager: lead, capacity: 15, shareWeight: 1.5, isSDR: true, finance: k%5 == 1})
 	}
 	for i := range g.users {
 		if u := &g.users[i]; u.isRep {
