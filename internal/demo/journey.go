@@ -321,8 +321,23 @@ func (g *gen) add(t touch) bool {
 	if t.at < g.t0 || t.at >= g.tl {
 		return false
 	}
+	if t.clickID == "" {
+		// Pages and campaign links repeat: hold each text once. (A paid
+		// click's URL carries its click id and is its own.)
+		t.url, t.referrer = g.intern(t.url), g.intern(t.referrer)
+	}
 	g.touches = append(g.touches, t)
 	return true
+}
+
+// intern returns the copy of s the generator already holds, so that the
+// millions of touches at scale 10 share their URL texts.
+func (g *gen) intern(s string) string {
+	if v, ok := g.texts[s]; ok {
+		return v
+	}
+	g.texts[s] = s
+	return s
 }
 
 // pickFirstChannel chooses how a known person first came, with targeting:

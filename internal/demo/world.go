@@ -54,6 +54,7 @@ type gen struct {
 	emails  map[string]bool
 	phones  map[string]bool
 	domains map[string]bool
+	texts   map[string]string // URLs and referrers, held once
 }
 
 type user struct {
@@ -188,6 +189,7 @@ func newGen(seed int64, t0, tl int64, scale float64) *gen {
 		repsOf:  map[string][]int64{},
 		phones:  map[string]bool{},
 		domains: map[string]bool{},
+		texts:   map[string]string{},
 	}
 }
 
