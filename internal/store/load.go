@@ -24,7 +24,7 @@ var ErrNotEmpty = errors.New("database already holds data")
 // explicitly loaded ids on PostgreSQL.
 var tablesWithIDs = []string{"users", "api_keys", "accounts", "campaigns", "ad_groups", "keywords",
 	"content_assets", "persons", "touchpoints", "daily_costs", "opportunities", "orders", "stage_changes", "tasks",
-	"routing_rule_sets", "assignments", "activities"}
+	"routing_rule_sets", "lifecycle_rule_sets", "assignments", "activities"}
 
 // Empty reports whether the database holds no business data (users and
 // keys do not count).
@@ -59,9 +59,20 @@ func (s *Store) Load(ctx context.Context, fn func(Loader) error) error {
 		return s.loadPostgres(ctx, fn)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// A bulk load touches every index page many times over: a page
+		// cache of 256 MiB (instead of SQLite's 2 MiB) keeps them in memory
+		// for the transaction, on the one writer connection, and gives it
+		// back afterwards.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", loadCacheKiB)); err != nil {
+			return err
+		}
+		defer tx.ExecContext(ctx, "PRAGMA cache_size = -2000")
 		return fn(&sqliteLoader{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}})
 	})
 }
+
+// loadCacheKiB is SQLite's page cache during a bulk load.
+const loadCacheKiB = 256 << 10
 
 type sqliteLoader struct {
 	ctx   context.Context
