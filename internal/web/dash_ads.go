@@ -162,8 +162,11 @@ func (s *Server) adsPage(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &ae):
 		code, key := http.StatusBadRequest, "ads.error.daily_too_long"
-		if ae.NotFound {
+		switch {
+		case ae.NotFound:
 			code, key = http.StatusNotFound, "ads.error.not_found"
+		case ae.Param == "ad_group":
+			key = "ads.error.ad_group_needs_campaign"
 		}
 		v.Error = loc.T(key)
 		s.render(w, r, code, "ads", "ads.title", v)
