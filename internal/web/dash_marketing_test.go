@@ -411,3 +411,70 @@ func TestHomeAndDashboardRoles(t *testing.T) {
 		decodeJSON(t, e.do(t, req{target: "/api/v1/dashboards/marketing"}), http.StatusUnauthorized, &ae)
 	})
 }
+
+// The model switcher offers every stored model, keeps the one chosen and
+// shares each deal out as that model says: on the fixture, the ¥500,000
+// deal's contact touched paid search, then a webinar.
+func TestMarketingModelSwitcher(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		refreshDerived(t, s)
+		c := []*http.Cookie{e.login(t)}
+		const rng = "from=2026-01-01&to=2026-03-31"
+		page := func(q string) (int, string) {
+			res := e.do(t, req{target: "/dashboards/marketing?" + rng + "&" + q, cookies: c})
+			return res.StatusCode, bodyOf(t, res)
+		}
+		row := func(body, ch string) string {
+			i := strings.Index(body, `id="table-channels"`)
+			if i < 0 {
+				return ""
+			}
+			body = body[i:]
+			j := strings.Index(body, `<td data-col="channel">`+ch+`</td>`)
+			if j < 0 {
+				return ""
+			}
+			k := strings.Index(body[j:], "</tr>")
+			return body[j : j+k]
+		}
+		for _, tc := range []struct {
+			query, lang, channel, selected string
+			want                           []string
+		}{
+			{"lang=en", "en", "Paid search", `<option value="linear" selected>Linear</option>`,
+				[]string{`data-col="credited_opportunities" class="num">0.5</td>`, `data-col="credited_pipeline" class="num">¥250,000.00</td>`,
+					`data-col="credited_won_revenue" class="num">¥250,000.00</td>`, `data-col="influenced_pipeline" class="num">¥500,000.00</td>`}},
+			{"model=first&lang=en", "en", "Paid search", `<option value="first" selected>First touch</option>`,
+				[]string{`data-col="credited_opportunities" class="num">1.0</td>`, `data-col="credited_pipeline" class="num">¥500,000.00</td>`}},
+			{"model=last&lang=en", "en", "Webinars", `<option value="last" selected>Last touch</option>`,
+				[]string{`data-col="credited_pipeline" class="num">¥500,000.00</td>`}},
+			{"model=w-shaped&lang=zh-CN", "zh-CN", "付费搜索", `<option value="w-shaped" selected>W 型</option>`,
+				[]string{`data-col="credited_pipeline"`}},
+		} {
+			code, body := page(tc.query)
+			if code != 200 || !strings.Contains(body, tc.selected) {
+				t.Errorf("%s: %d, the switcher lacks %s", tc.query, code, tc.selected)
+			}
+			for _, m := range storedModels() {
+				if !strings.Contains(body, `<option value="`+m+`"`) {
+					t.Errorf("%s: the switcher lacks the stored model %s", tc.query, m)
+				}
+			}
+			r := row(body, tc.channel)
+			for _, w := range tc.want {
+				if !strings.Contains(r, w) {
+					t.Errorf("%s: the %s row lacks %s: %s", tc.query, tc.channel, w, r)
+				}
+			}
+		}
+		var m report.Marketing
+		e.getJSON(t, "/api/v1/dashboards/marketing?"+rng+"&model=last", &m)
+		if len(m.Channels) != 2 || m.Channels[0].Channel != "webinar" || m.Channels[0].CreditedPipeline != 50000000 || m.ChannelTotal.CreditedPipeline != 50000000 {
+			t.Errorf("last touch: %+v", m.Channels)
+		}
+		if m.Headline.PipelineSourced != 50000000 || m.Headline.PipelineInfluenced != 50000000 || m.Headline.WonDeals != 1 || m.Headline.Leads != 2 {
+			t.Errorf("headline: %+v", m.Headline)
+		}
+	})
+}

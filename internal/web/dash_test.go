@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/credits"
 	"github.com/revloop/revloop/internal/demo"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/report"
+	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -497,4 +499,17 @@ func (w world) isAd(id int64) bool {
 func (e *env) getJSON(t *testing.T, target string, v any) {
 	t.Helper()
 	decodeJSON(t, e.api(t, target), http.StatusOK, v)
+}
+
+// refreshDerived computes what the background work keeps current — the
+// stored credits, then the roll-ups — as of now.
+func refreshDerived(t *testing.T, s *store.Store) {
+	t.Helper()
+	now := time.Now().UTC()
+	if _, err := credits.Recompute(ctx, s, credits.Full, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rollup.Refresh(ctx, s, now); err != nil {
+		t.Fatal(err)
+	}
 }
