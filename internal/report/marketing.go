@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/revloop/revloop/internal/attribution"
 	"github.com/revloop/revloop/internal/credits"
 	"github.com/revloop/revloop/internal/model"
@@ -156,7 +158,21 @@ type ChannelMix struct {
 	pipelineFen, wonFen float64
 }
 
-// LoadMarketing computes the marketing dashboard.
+// marketingReads is what the marketing dashboard reads, each once.
+type marketingReads struct {
+	costs     []store.CostSum // by month and channel
+	leads     []store.LeadSum // by month and lead-source channel
+	stages    []store.StageSum
+	credited  []store.CreditedSum
+	influence []store.InfluenceSum
+	splits    map[model.ConversionKind]store.ConversionSplit
+	campaigns []store.CampaignFact
+	customers int64
+	opps      store.OpportunityBuckets
+}
+
+// LoadMarketing computes the marketing dashboard. Its reads are
+// independent and run side by side.
 func LoadMarketing(ctx context.Context, s *store.Store, q DashQuery, mode FunnelMode) (Marketing, error) {
 	if mode == "" {
 		mode = Cohort
@@ -167,78 +183,133 @@ func LoadMarketing(ctx context.Context, s *store.Store, q DashQuery, mode Funnel
 	}
 	from, to := q.days()
 	win := q.window()
-	m := Marketing{Model: q.Model, Mode: mode, Currency: "CNY", TimeZone: q.Period.Cal.Loc.String()}
+	m := Marketing{Model: q.Model, Mode: mode, Currency: "CNY", TimeZone: q.Period.Cal.Loc.String(), To: to.Format(time.DateOnly)}
 	if !from.IsZero() {
 		m.From = from.Format(time.DateOnly)
 	}
-	m.To = to.Format(time.DateOnly)
 	rq := store.RollupQuery{From: from, To: to}
+	kinds := []model.ConversionKind{model.ConvOpportunity, model.ConvWon}
+	var rd marketingReads
+	var first time.Time // of an open range: the first opportunity
+	g, gctx := errgroup.WithContext(ctx)
+	read := func(what string, fn func() error) {
+		g.Go(func() error {
+			if err := fn(); err != nil {
+				return fmt.Errorf("marketing dashboard: %s: %w", what, err)
+			}
+			return nil
+		})
+	}
+	read("costs", func() (err error) {
+		rd.costs, err = s.SumCosts(gctx, withBy(rq, store.DimMonth, store.DimChannel))
+		return
+	})
+	read("leads", func() (err error) {
+		rd.leads, err = s.SumLeads(gctx, withBy(rq, store.DimMonth, store.DimChannel))
+		return
+	})
+	read("stage entries", func() (err error) { rd.stages, err = s.SumStages(gctx, withBy(rq, store.DimStage)); return })
+	read("credits", func() (err error) {
+		cq := withBy(rq, store.DimKind, store.DimChannel)
+		cq.Kinds = kinds
+		rd.credited, err = s.SumCredits(gctx, cq, col)
+		return
+	})
+	read("influence", func() (err error) {
+		iq := withBy(rq, store.DimKind)
+		iq.Kinds = kinds
+		rd.influence, err = s.SumInfluence(gctx, iq, store.DimChannel)
+		return
+	})
+	read("conversions", func() (err error) { rd.splits, err = s.ConversionSplits(gctx, win, kinds...); return })
+	read("campaigns", func() (err error) { rd.campaigns, err = s.CampaignFacts(gctx); return })
+	read("new customers", func() (err error) { rd.customers, err = s.NewCustomers(gctx, win); return })
+	if from.IsZero() {
+		read("first opportunity", func() (err error) {
+			first, _, err = s.FirstOpportunity(gctx)
+			return
+		})
+	} else {
+		read("opportunities", func() (err error) {
+			rd.opps, err = s.OpportunityBuckets(gctx, monthBounds(q.Period.Cal, from, to))
+			return
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return m, err
+	}
+	if from.IsZero() {
+		// An open range starts with the first month that has anything.
+		from = firstMonth(q.Period.Cal, to, first, rd.costs, rd.leads)
+		if rd.opps, err = s.OpportunityBuckets(ctx, monthBounds(q.Period.Cal, from, to)); err != nil {
+			return m, fmt.Errorf("marketing dashboard: opportunities: %w", err)
+		}
+	}
+	m.Headline = headline(rd, from, to)
+	m.Funnel = dashFunnel(rd, mode)
+	m.Trend = monthTrend(rd, from, to)
+	m.Channels, m.ChannelTotal = channelMix(rd)
+	return m, nil
+}
 
-	// Headline: opportunities and their marketing split.
-	opps, err := s.OpportunityFacts(ctx, win)
-	if err != nil {
-		return m, fmt.Errorf("marketing dashboard: opportunities: %w", err)
+// monthBounds are the instants that cut the days from..to into the
+// months of the team's calendar: the range's start, each month's start
+// inside it, and the range's end.
+func monthBounds(cal model.Calendar, from, to time.Time) []time.Time {
+	out := []time.Time{cal.Start(from)}
+	for month := model.MonthOf(from).AddDate(0, 1, 0); !month.After(to); month = month.AddDate(0, 1, 0) {
+		out = append(out, cal.Start(month))
 	}
-	h := &m.Headline
-	in := func(t time.Time) bool { return inWindow(win, t) }
-	for _, o := range opps {
-		if in(o.CreatedAt) {
-			h.OpportunitiesCreated++
-			h.PipelineCreated = store.AddTotal(h.PipelineCreated, o.Amount)
-		}
-		switch {
-		case o.Won() && in(*o.ClosedAt):
-			h.WonDeals++
-			h.WonRevenue = store.AddTotal(h.WonRevenue, o.Amount)
-		case o.Lost() && in(*o.ClosedAt):
-			h.LostDeals++
-			h.ClosedLost = store.AddTotal(h.ClosedLost, o.Amount)
-		}
-		if o.OpenAt(win.To) {
-			h.OpenOpportunities++
-			h.OpenPipeline = store.AddTotal(h.OpenPipeline, o.Amount)
+	return append(out, cal.Start(to.AddDate(0, 0, 1)))
+}
+
+// firstMonth is the first month with costs, leads or an opportunity (to's
+// month when there are none).
+func firstMonth(cal model.Calendar, to, firstOpp time.Time, costs []store.CostSum, leads []store.LeadSum) time.Time {
+	first := model.MonthOf(to)
+	if !firstOpp.IsZero() && cal.Day(firstOpp).Before(first) {
+		first = model.MonthOf(cal.Day(firstOpp))
+	}
+	for _, c := range costs {
+		if c.Day.Before(first) {
+			first = c.Day
 		}
 	}
+	for _, l := range leads {
+		if l.Day.Before(first) {
+			first = l.Day
+		}
+	}
+	return first
+}
+
+// headline computes the headline figures from the reads.
+func headline(rd marketingReads, from, to time.Time) MarketingHeadline {
+	var h MarketingHeadline
+	for i := range rd.opps.Created {
+		h.OpportunitiesCreated += rd.opps.Created[i].Count
+		h.PipelineCreated = store.AddTotal(h.PipelineCreated, rd.opps.Created[i].Amount)
+		h.WonDeals += rd.opps.Won[i].Count
+		h.WonRevenue = store.AddTotal(h.WonRevenue, rd.opps.Won[i].Amount)
+	}
+	h.LostDeals, h.ClosedLost = rd.opps.Lost.Count, rd.opps.Lost.Amount
+	h.OpenOpportunities, h.OpenPipeline = rd.opps.Open.Count, rd.opps.Open.Amount
 	h.WinRate = ratio(h.WonDeals, h.WonDeals+h.LostDeals)
-	for _, k := range []model.ConversionKind{model.ConvOpportunity, model.ConvWon} {
-		sp, err := s.ConversionSplits(ctx, k, win)
-		if err != nil {
-			return m, fmt.Errorf("marketing dashboard: %s conversions: %w", k, err)
-		}
-		if k == model.ConvOpportunity {
-			h.PipelineSourced, h.PipelineInfluenced = sp.SourcedValue, sp.InfluencedValue
-		} else {
-			h.WonSourced, h.WonInfluenced = sp.SourcedValue, sp.InfluencedValue
-		}
-	}
-	camps, err := s.CampaignFacts(ctx)
-	if err != nil {
-		return m, fmt.Errorf("marketing dashboard: campaigns: %w", err)
-	}
-	for _, c := range camps {
+	op, won := rd.splits[model.ConvOpportunity], rd.splits[model.ConvWon]
+	h.PipelineSourced, h.PipelineInfluenced = op.SourcedValue, op.InfluencedValue
+	h.WonSourced, h.WonInfluenced = won.SourcedValue, won.InfluencedValue
+	for _, c := range rd.campaigns {
 		if c.ActiveIn(from, to) {
 			h.TargetCampaigns++
 			h.TargetPipeline = store.AddTotal(h.TargetPipeline, c.TargetPipeline)
 			h.TargetRevenue = store.AddTotal(h.TargetRevenue, c.TargetRevenue)
 		}
 	}
-	if h.NewCustomers, err = s.NewCustomers(ctx, win); err != nil {
-		return m, fmt.Errorf("marketing dashboard: new customers: %w", err)
-	}
-
-	// Spend and leads, in total, by month and by channel.
-	costMonths, err := s.SumCosts(ctx, withBy(rq, store.DimMonth))
-	if err != nil {
-		return m, fmt.Errorf("marketing dashboard: costs: %w", err)
-	}
-	for _, c := range costMonths {
+	h.NewCustomers = rd.customers
+	for _, c := range rd.costs {
 		h.Spend = store.AddTotal(h.Spend, c.Cost)
 	}
-	leadMonths, err := s.SumLeads(ctx, withBy(rq, store.DimMonth))
-	if err != nil {
-		return m, fmt.Errorf("marketing dashboard: leads: %w", err)
-	}
-	for _, l := range leadMonths {
+	for _, l := range rd.leads {
 		h.Leads += l.Leads
 	}
 	for _, f := range []struct {
@@ -254,20 +325,7 @@ func LoadMarketing(ctx context.Context, s *store.Store, q DashQuery, mode Funnel
 		h.ROI = ratio(int64(h.WonRevenue)-int64(h.Spend), int64(h.Spend))
 		h.CAC = perUnit(h.Spend, h.NewCustomers)
 	}
-
-	// The funnel.
-	if m.Funnel, err = loadFunnel(ctx, s, rq, mode); err != nil {
-		return m, err
-	}
-
-	// The months.
-	m.Trend = monthTrend(q, from, to, costMonths, leadMonths, opps)
-
-	// The channels.
-	if m.Channels, m.ChannelTotal, err = channelMix(ctx, s, rq, col); err != nil {
-		return m, err
-	}
-	return m, nil
+	return h
 }
 
 // withBy is a copy of q grouped by dims.
@@ -311,17 +369,13 @@ func moneyROI(revenue, spend model.Money) *float64 {
 	return ratio(int64(revenue)-int64(spend), int64(spend))
 }
 
-// loadFunnel reads the funnel of a range: the cohort from the lead
-// roll-up, entries from the stage roll-up, velocity from the stage
-// roll-up in both modes.
-func loadFunnel(ctx context.Context, s *store.Store, rq store.RollupQuery, mode FunnelMode) (DashFunnel, error) {
+// dashFunnel is the funnel of the range: the cohort from the lead
+// roll-up, or entries from the stage roll-up; velocity from the stage
+// roll-up in both views.
+func dashFunnel(rd marketingReads, mode FunnelMode) DashFunnel {
 	f := DashFunnel{Mode: mode}
-	stages, err := s.SumStages(ctx, withBy(rq, store.DimStage))
-	if err != nil {
-		return f, fmt.Errorf("marketing dashboard: stage entries: %w", err)
-	}
 	entered := map[model.Stage]store.StageSum{}
-	for _, st := range stages {
+	for _, st := range rd.stages {
 		entered[model.Stage(st.Stage)] = st
 	}
 	counts := map[model.Stage]int64{}
@@ -330,13 +384,13 @@ func loadFunnel(ctx context.Context, s *store.Store, rq store.RollupQuery, mode 
 			counts[st] = entered[st].Entered
 		}
 	} else {
-		l, err := s.SumLeads(ctx, rq)
-		if err != nil {
-			return f, fmt.Errorf("marketing dashboard: lead cohort: %w", err)
+		for _, l := range rd.leads {
+			counts[model.StageLead] += l.Leads
+			counts[model.StageMQL] += l.MQLs
+			counts[model.StageSQL] += l.SQLs
+			counts[model.StageOpportunity] += l.Opportunities
+			counts[model.StageCustomer] += l.Customers
 		}
-		c := l[0]
-		counts = map[model.Stage]int64{model.StageLead: c.Leads, model.StageMQL: c.MQLs, model.StageSQL: c.SQLs,
-			model.StageOpportunity: c.Opportunities, model.StageCustomer: c.Customers}
 	}
 	for i, st := range model.FunnelStages {
 		step := DashStep{Stage: st, Count: counts[st]}
@@ -349,7 +403,7 @@ func loadFunnel(ctx context.Context, s *store.Store, rq store.RollupQuery, mode 
 		f.Steps = append(f.Steps, step)
 	}
 	f.Overall = ratio(f.Steps[len(f.Steps)-1].Count, f.Steps[0].Count)
-	return f, nil
+	return f
 }
 
 func round1(v float64) *float64 {
@@ -358,60 +412,43 @@ func round1(v float64) *float64 {
 }
 
 // monthTrend lays the months of the range out, each with its spend,
-// leads, pipeline created and won revenue. An open start begins at the
-// first month with any of them.
-func monthTrend(q DashQuery, from, to time.Time, costs []store.CostSum, leads []store.LeadSum, opps []store.OpportunityFact) []MonthFigures {
-	cal := q.Period.Cal
-	win := q.window()
+// leads, pipeline created and won revenue.
+func monthTrend(rd marketingReads, from, to time.Time) []MonthFigures {
 	byMonth := map[time.Time]*MonthFigures{}
-	get := func(month time.Time) *MonthFigures {
-		f, ok := byMonth[month]
-		if !ok {
-			f = &MonthFigures{Month: month.Format("2006-01")}
-			byMonth[month] = f
-		}
-		return f
+	var months []time.Time
+	for month := model.MonthOf(from); !month.After(to); month = month.AddDate(0, 1, 0) {
+		byMonth[month] = &MonthFigures{Month: month.Format("2006-01")}
+		months = append(months, month)
 	}
-	for _, c := range costs {
-		f := get(model.MonthOf(c.Day))
-		f.Spend = store.AddTotal(f.Spend, c.Cost)
-	}
-	for _, l := range leads {
-		get(model.MonthOf(l.Day)).Leads += l.Leads
-	}
-	for _, o := range opps {
-		if inWindow(win, o.CreatedAt) {
-			f := get(model.MonthOf(cal.Day(o.CreatedAt)))
-			f.PipelineCreated = store.AddTotal(f.PipelineCreated, o.Amount)
-		}
-		if o.Won() && inWindow(win, *o.ClosedAt) {
-			f := get(model.MonthOf(cal.Day(*o.ClosedAt)))
-			f.WonRevenue = store.AddTotal(f.WonRevenue, o.Amount)
+	for _, c := range rd.costs {
+		if f := byMonth[c.Day]; f != nil {
+			f.Spend = store.AddTotal(f.Spend, c.Cost)
 		}
 	}
-	first := from
-	if first.IsZero() {
-		for month := range byMonth {
-			if first.IsZero() || month.Before(first) {
-				first = month
-			}
-		}
-		if first.IsZero() {
-			first = to
+	for _, l := range rd.leads {
+		if f := byMonth[l.Day]; f != nil {
+			f.Leads += l.Leads
 		}
 	}
-	out := []MonthFigures{}
-	for month := model.MonthOf(first); !month.After(to); month = month.AddDate(0, 1, 0) {
-		out = append(out, *get(month))
+	out := make([]MonthFigures, 0, len(months))
+	for i, month := range months {
+		f := byMonth[month]
+		if i < len(rd.opps.Created) {
+			f.PipelineCreated, f.WonRevenue = rd.opps.Created[i].Amount, rd.opps.Won[i].Amount
+		}
+		out = append(out, *f)
 	}
 	return out
 }
 
-// channelMix is the channel mix of a range under one model's column:
-// credited pipeline and won revenue with spend and leads, and influence.
-func channelMix(ctx context.Context, s *store.Store, rq store.RollupQuery, col string) ([]ChannelMix, ChannelMix, error) {
+// channelMix is the channel mix: the credited pipeline and won revenue
+// under the model read, with spend, leads and influence.
+func channelMix(rd marketingReads) ([]ChannelMix, ChannelMix) {
 	rows := map[string]*ChannelMix{}
 	get := func(ch string) *ChannelMix {
+		if ch == "" {
+			ch = string(model.ChannelUnknown)
+		}
 		r, ok := rows[ch]
 		if !ok {
 			r = &ChannelMix{Channel: ch}
@@ -419,14 +456,7 @@ func channelMix(ctx context.Context, s *store.Store, rq store.RollupQuery, col s
 		}
 		return r
 	}
-	kinds := []model.ConversionKind{model.ConvOpportunity, model.ConvWon}
-	cq := withBy(rq, store.DimKind, store.DimChannel)
-	cq.Kinds = kinds
-	credited, err := s.SumCredits(ctx, cq, col)
-	if err != nil {
-		return nil, ChannelMix{}, fmt.Errorf("marketing dashboard: credits: %w", err)
-	}
-	for _, c := range credited {
+	for _, c := range rd.credited {
 		r := get(c.Channel)
 		if c.Kind == model.ConvOpportunity {
 			r.pipelineFen += c.Fen
@@ -436,13 +466,7 @@ func channelMix(ctx context.Context, s *store.Store, rq store.RollupQuery, col s
 			r.CreditedWonDeals += c.Conversions
 		}
 	}
-	iq := withBy(rq, store.DimKind)
-	iq.Kinds = kinds
-	influence, err := s.SumInfluence(ctx, iq, store.DimChannel)
-	if err != nil {
-		return nil, ChannelMix{}, fmt.Errorf("marketing dashboard: influence: %w", err)
-	}
-	for _, i := range influence {
+	for _, i := range rd.influence {
 		r := get(i.Channel)
 		v := i.Value
 		if i.Kind == model.ConvOpportunity {
@@ -452,27 +476,16 @@ func channelMix(ctx context.Context, s *store.Store, rq store.RollupQuery, col s
 			r.InfluencedWonRevenue = &v
 		}
 	}
-	costs, err := s.SumCosts(ctx, withBy(rq, store.DimChannel))
-	if err != nil {
-		return nil, ChannelMix{}, fmt.Errorf("marketing dashboard: costs by channel: %w", err)
-	}
-	for _, c := range costs {
+	for _, c := range rd.costs {
 		r := get(c.Channel)
 		r.Spend = store.AddTotal(r.Spend, c.Cost)
 	}
-	leads, err := s.SumLeads(ctx, withBy(rq, store.DimChannel))
-	if err != nil {
-		return nil, ChannelMix{}, fmt.Errorf("marketing dashboard: leads by channel: %w", err)
-	}
-	for _, l := range leads {
+	for _, l := range rd.leads {
 		get(l.Channel).Leads += l.Leads
 	}
 	total := ChannelMix{Channel: "total"}
 	out := make([]ChannelMix, 0, len(rows))
 	for _, r := range rows {
-		if r.Channel == "" {
-			r.Channel = string(model.ChannelUnknown)
-		}
 		finishMix(r)
 		out = append(out, *r)
 		// The total adds the rounded rows, so that the rows add up to it.
@@ -488,7 +501,7 @@ func channelMix(ctx context.Context, s *store.Store, rq store.RollupQuery, col s
 	slices.SortFunc(out, func(a, b ChannelMix) int {
 		return cmp.Or(cmp.Compare(b.CreditedPipeline, a.CreditedPipeline), cmp.Compare(b.Spend, a.Spend), cmp.Compare(a.Channel, b.Channel))
 	})
-	return out, total, nil
+	return out, total
 }
 
 func finishMix(r *ChannelMix) {
@@ -498,9 +511,3 @@ func finishMix(r *ChannelMix) {
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
-
-// inWindow says whether t lies in w (From included, To excluded; zero
-// ends open).
-func inWindow(w model.Window, t time.Time) bool {
-	return (w.From.IsZero() || !t.Before(w.From)) && (w.To.IsZero() || t.Before(w.To))
-}

@@ -3,82 +3,124 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
 )
 
 // The facts of the marketing and advertising dashboards that are not
-// summed in roll-ups: opportunities (a few per thousand persons), the
-// sourced and influenced split of their conversions, and the campaigns
-// with their ad groups and keywords.
+// summed in roll-ups: opportunities (a few per thousand persons) summed
+// by range conditions on their indexed times, the sourced and influenced
+// split of their conversions, and the campaigns with their ad groups and
+// keywords.
 
-// OpportunityFact is one opportunity as the dashboards count it.
-type OpportunityFact struct {
-	ID        int64
-	AccountID int64
-	Stage     string
-	Amount    model.Money
-	CreatedAt time.Time
-	ClosedAt  *time.Time
+// OpportunitySum is a number of opportunities and their amount.
+type OpportunitySum struct {
+	Count  int64
+	Amount model.Money
 }
 
-// Won reports whether the opportunity closed as won.
-func (o OpportunityFact) Won() bool { return o.Stage == model.OppStageClosedWon && o.ClosedAt != nil }
-
-// Lost reports whether the opportunity closed as lost.
-func (o OpportunityFact) Lost() bool { return o.Stage == model.OppStageClosedLost && o.ClosedAt != nil }
-
-// OpenAt reports whether the opportunity was open at instant t: created
-// before it and not closed by then.
-func (o OpportunityFact) OpenAt(t time.Time) bool {
-	if !o.CreatedAt.Before(t) {
-		return false
-	}
-	if o.ClosedAt != nil {
-		return !o.ClosedAt.Before(t)
-	}
-	return o.Stage != model.OppStageClosedWon && o.Stage != model.OppStageClosedLost
+func (o *OpportunitySum) add(n int64, m model.Money) {
+	o.Count += n
+	o.Amount = AddTotal(o.Amount, m)
 }
 
-// OpportunityFacts reads the opportunities a window's figures need: those
-// created or closed in w, and those open at its end (a zero end: now,
-// every opportunity not closed).
-func (s *Store) OpportunityFacts(ctx context.Context, w model.Window) ([]OpportunityFact, error) {
-	var conds []string
-	var args []any
-	in := func(col string) string {
-		c := col + " IS NOT NULL"
-		if !w.From.IsZero() {
-			c += " AND " + col + " >= ?"
-			args = append(args, w.From)
-		}
-		if !w.To.IsZero() {
-			c += " AND " + col + " < ?"
-			args = append(args, w.To)
-		}
-		return "(" + c + ")"
+// OpportunityBuckets are the opportunity figures of a range cut into
+// buckets (the months of a trend): bounds[i] to bounds[i+1], each start
+// included and each end excluded.
+type OpportunityBuckets struct {
+	Created []OpportunitySum // by creation
+	Won     []OpportunitySum // closed as won, by closing
+	Lost    OpportunitySum   // closed as lost in the whole range
+	Open    OpportunitySum   // open at the range's end: created before it, not closed by then
+}
+
+// OpportunityBuckets sums the opportunities over the buckets between
+// bounds (at least two instants, in order).
+func (s *Store) OpportunityBuckets(ctx context.Context, bounds []time.Time) (OpportunityBuckets, error) {
+	n := len(bounds) - 1
+	out := OpportunityBuckets{Created: make([]OpportunitySum, max(n, 0)), Won: make([]OpportunitySum, max(n, 0))}
+	if n < 1 {
+		return out, fmt.Errorf("opportunity buckets: %d bounds, want at least 2", len(bounds))
 	}
-	conds = append(conds, in("created_at"), in("closed_at"))
-	if w.To.IsZero() {
-		conds = append(conds, "closed_at IS NULL")
-	} else {
-		conds = append(conds, "(created_at < ? AND (closed_at IS NULL OR closed_at >= ?))")
-		args = append(args, w.To, w.To)
-	}
-	q := `SELECT id, account_id, stage, amount_fen, created_at, closed_at FROM opportunities WHERE ` +
-		conds[0] + " OR " + conds[1] + " OR " + conds[2] + " ORDER BY id"
-	return scanAll(ctx, s, s.r, q, args, func(r rowScanner) (OpportunityFact, error) {
-		var o OpportunityFact
-		var closed sql.NullTime
-		err := r.Scan(&o.ID, &o.AccountID, &o.Stage, &o.Amount, &o.CreatedAt, &closed)
-		o.CreatedAt = o.CreatedAt.UTC()
-		if closed.Valid {
-			c := closed.Time.UTC()
-			o.ClosedAt = &c
+	first, end := bounds[0], bounds[n]
+	bucket := func(col string) (string, []any) {
+		if n == 1 {
+			return "0", nil
 		}
-		return o, err
+		var b strings.Builder
+		var args []any
+		if s.dialect == SQLite {
+			// The column's NUMERIC affinity would convert each bound
+			// time for each row and bucket; +col has none: text compares
+			// with text.
+			col = "+" + col
+		}
+		b.WriteString("CASE")
+		for i, t := range bounds[1:n] {
+			fmt.Fprintf(&b, " WHEN %s < ? THEN %d", col, i)
+			args = append(args, t)
+		}
+		fmt.Fprintf(&b, " ELSE %d END", n-1)
+		return b.String(), args
+	}
+	created, args := bucket("created_at")
+	err := s.each(ctx, `SELECT `+created+` AS b, COUNT(*), `+s.sumFen("amount_fen")+` FROM opportunities
+		WHERE created_at >= ? AND created_at < ? GROUP BY b`, append(args, first, end), func(r *sql.Rows) error {
+		var i, c int64
+		var m model.Money
+		if err := r.Scan(&i, &c, &m); err != nil {
+			return err
+		}
+		out.Created[i].add(c, m)
+		return nil
 	})
+	if err != nil {
+		return out, err
+	}
+	closed, args := bucket("closed_at")
+	err = s.each(ctx, `SELECT stage, `+closed+` AS b, COUNT(*), `+s.sumFen("amount_fen")+` FROM opportunities
+		WHERE closed_at >= ? AND closed_at < ? AND stage IN (?, ?) GROUP BY stage, b`,
+		append(args, first, end, model.OppStageClosedWon, model.OppStageClosedLost), func(r *sql.Rows) error {
+			var stage string
+			var i, c int64
+			var m model.Money
+			if err := r.Scan(&stage, &i, &c, &m); err != nil {
+				return err
+			}
+			if stage == model.OppStageClosedWon {
+				out.Won[i].add(c, m)
+			} else {
+				out.Lost.add(c, m)
+			}
+			return nil
+		})
+	if err != nil {
+		return out, err
+	}
+	// Open at the end: closed after it, or not closed (two index ranges).
+	err = s.each(ctx, `SELECT COUNT(*), `+s.sumFen("amount_fen")+` FROM opportunities WHERE closed_at >= ? AND created_at < ?
+		UNION ALL SELECT COUNT(*), `+s.sumFen("amount_fen")+` FROM opportunities WHERE closed_at IS NULL AND created_at < ? AND stage NOT IN (?, ?)`,
+		[]any{end, end, end, model.OppStageClosedWon, model.OppStageClosedLost}, func(r *sql.Rows) error {
+			var c int64
+			var m model.Money
+			if err := r.Scan(&c, &m); err != nil {
+				return err
+			}
+			out.Open.add(c, m)
+			return nil
+		})
+	return out, err
+}
+
+// FirstOpportunity is when the first opportunity was created (false when
+// there is none).
+func (s *Store) FirstOpportunity(ctx context.Context) (time.Time, bool, error) {
+	var t sql.NullTime
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(created_at) FROM opportunities`).Scan(&t)
+	return t.Time.UTC(), t.Valid, err
 }
 
 // NewCustomers counts the accounts whose first won opportunity closed in
@@ -110,13 +152,23 @@ type ConversionSplit struct {
 	Value, SourcedValue, InfluencedValue model.Money
 }
 
-// ConversionSplits sums the stored conversions of a kind converted in w.
-func (s *Store) ConversionSplits(ctx context.Context, kind model.ConversionKind, w model.Window) (ConversionSplit, error) {
-	q := `SELECT COUNT(*), COALESCE(SUM(CASE WHEN sourced <> 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN influenced <> 0 THEN 1 ELSE 0 END), 0),
+// ConversionSplits sums the stored conversions of the kinds given that
+// converted in w, by kind (a kind without any has a zero split).
+func (s *Store) ConversionSplits(ctx context.Context, w model.Window, kinds ...model.ConversionKind) (map[model.ConversionKind]ConversionSplit, error) {
+	out := map[model.ConversionKind]ConversionSplit{}
+	if len(kinds) == 0 {
+		return out, nil
+	}
+	in := make([]any, len(kinds))
+	for i, k := range kinds {
+		out[k] = ConversionSplit{Kind: k}
+		in[i] = string(k)
+	}
+	q := `SELECT kind, COUNT(*), COALESCE(SUM(CASE WHEN sourced <> 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN influenced <> 0 THEN 1 ELSE 0 END), 0),
 		` + s.sumFen("value_fen") + `, ` + s.sumFen("CASE WHEN sourced <> 0 THEN value_fen ELSE 0 END") + `, ` +
 		s.sumFen("CASE WHEN influenced <> 0 THEN value_fen ELSE 0 END") + `
-		FROM attribution_conversions WHERE kind = ?`
-	args := []any{string(kind)}
+		FROM attribution_conversions WHERE kind IN (` + strings.TrimSuffix(strings.Repeat("?,", len(kinds)), ",") + `)`
+	args := in
 	if !w.From.IsZero() {
 		q += " AND converted_at >= ?"
 		args = append(args, w.From)
@@ -125,9 +177,17 @@ func (s *Store) ConversionSplits(ctx context.Context, kind model.ConversionKind,
 		q += " AND converted_at < ?"
 		args = append(args, w.To)
 	}
-	sp := ConversionSplit{Kind: kind}
-	err := s.r.QueryRowContext(ctx, s.q(q), args...).Scan(&sp.Conversions, &sp.Sourced, &sp.Influenced, &sp.Value, &sp.SourcedValue, &sp.InfluencedValue)
-	return sp, err
+	err := s.each(ctx, q+" GROUP BY kind", args, func(r *sql.Rows) error {
+		var sp ConversionSplit
+		var kind string
+		if err := r.Scan(&kind, &sp.Conversions, &sp.Sourced, &sp.Influenced, &sp.Value, &sp.SourcedValue, &sp.InfluencedValue); err != nil {
+			return err
+		}
+		sp.Kind = model.ConversionKind(kind)
+		out[sp.Kind] = sp
+		return nil
+	})
+	return out, err
 }
 
 // CampaignFact is a campaign with what the dashboards show of it.

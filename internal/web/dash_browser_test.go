@@ -112,7 +112,7 @@ func TestBrowserDashboards(t *testing.T) {
 		if os.Getenv("REVLOOP_SCREENSHOT") == "" {
 			return
 		}
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}
