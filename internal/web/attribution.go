@@ -146,58 +146,6 @@ func (s *Server) apiAttribution(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// attributionView is the overview's attribution table: credited
-// opportunities, pipeline and won revenue (orders) by channel.
-type attributionView struct {
-	Model      attribution.Model
-	Models     []attribution.Model
-	Error      string // a bad ?model=, in words
-	Rows       []attributionChannel
-	Total      attributionChannel
-	Sourced    report.PipelineSplit // opportunities whose first touch was marketing
-	Influenced report.PipelineSplit
-	Computed   bool
-}
-
-type attributionChannel struct{ report.CreditedChannel }
-
-// Credited prints the credited opportunities with one decimal.
-func (c attributionChannel) Credited() string { return formatDecimal(c.Opportunities, 1) }
-
-// overviewAttribution builds the overview's attribution table for the
-// request's window and ?model=. A bad window is reported by the page
-// itself; the table is then left out.
-func (s *Server) overviewAttribution(r *http.Request, loc Locale) (*attributionView, error) {
-	v := &attributionView{Model: report.DefaultModel, Models: attribution.Models}
-	if m := r.URL.Query().Get("model"); strings.TrimSpace(m) != "" {
-		pm, err := attribution.ParseModel(m)
-		if err != nil {
-			v.Error = loc.T("error.bad_model")
-			return v, nil
-		}
-		v.Model = pm
-	}
-	// The page's range in team days, as its funnel and channel table.
-	period, err := s.parsePeriod(r)
-	if err != nil {
-		return v, nil
-	}
-	t, err := s.attribution.ByChannel(r.Context(), callerKey(r), v.Model, period.Window())
-	var me *report.ModelError
-	if errors.As(err, &me) {
-		v.Error = me.Error()
-		return v, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, row := range t.Rows {
-		v.Rows = append(v.Rows, attributionChannel{row})
-	}
-	v.Total, v.Sourced, v.Influenced, v.Computed = attributionChannel{t.Total}, t.Sourced, t.Influenced, true
-	return v, nil
-}
-
 // callerKey names who sent a request, for the per-caller limit of
 // attribution computed on request: the API key or the session, hashed so
 // that no secret is kept.

@@ -149,55 +149,6 @@ func TestAPIAttributionBadParams(t *testing.T) {
 	})
 }
 
-func TestOverviewAttribution(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, s *store.Store) {
-		e := newEnv(t, s)
-		c := e.login(t)
-		page := func(target string) (int, string) {
-			res := e.do(t, req{target: target, cookies: []*http.Cookie{c}})
-			return res.StatusCode, bodyOf(t, res)
-		}
-		code, body := page("/?lang=en")
-		for _, w := range []string{`<select name="model">`, `<option value="linear" selected>Linear</option>`, `<option value="markov">Markov chain</option>`,
-			`id="attribution"`, `id="channels"`, `Marketing-sourced pipeline: ¥500,000.00 (1 opportunities)`} {
-			if code != 200 || !strings.Contains(body, w) {
-				t.Errorf("overview (%d) lacks %q", code, w)
-			}
-		}
-		row := func(body, ch string) string {
-			i := strings.Index(body, `id="attribution"`)
-			if i < 0 {
-				return ""
-			}
-			body = body[i:]
-			j := strings.Index(body, `<tr data-channel="`+ch+`">`)
-			if j < 0 {
-				return ""
-			}
-			k := strings.Index(body[j:], "</tr>")
-			return strings.Join(strings.Fields(body[j:j+k]), " ")
-		}
-		if r := row(body, "paid_search"); !strings.Contains(r, "<td class=\"num\">0.5</td>") || !strings.Contains(r, "250,000.00") || !strings.Contains(r, "240,000.00") {
-			t.Errorf("linear paid search row: %s", r)
-		}
-		_, body = page("/?model=first&lang=en")
-		if r := row(body, "paid_search"); !strings.Contains(r, "<td class=\"num\">1.0</td>") || !strings.Contains(r, "500,000.00") || !strings.Contains(r, "480,000.00") {
-			t.Errorf("first-touch paid search row: %s", r)
-		}
-		if !strings.Contains(body, `<option value="first" selected>First touch</option>`) {
-			t.Error("the switcher does not keep the chosen model")
-		}
-		_, body = page("/?model=w-shaped&lang=zh-CN")
-		if !strings.Contains(body, "多触点归因") || !strings.Contains(body, `<option value="w-shaped" selected>W 型</option>`) {
-			t.Error("Chinese overview lacks the attribution table or model names")
-		}
-		code, body = page("/?model=magic&lang=en")
-		if code != 200 || !strings.Contains(body, "Unknown attribution model") || !strings.Contains(body, `id="channels"`) {
-			t.Errorf("bad model: %d", code)
-		}
-	})
-}
-
 // TestAPIAttributionRollUps: a buying group of two contacts, one opportunity
 // (¥300.00) and three touches, one per contact key; linear gives each touch
 // a third (¥100.00).

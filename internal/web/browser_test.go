@@ -38,8 +38,8 @@ func chromiumPath(t *testing.T) string {
 }
 
 // TestBrowserLoginOverviewLanguageLogout drives a real headless Chromium
-// against the real server: log in through the form, read the overview,
-// filter it, switch language, log out. With REVLOOP_SCREENSHOT set it saves
+// against the real server: log in through the form, land on the marketing
+// dashboard, read it, filter it, switch language, log out. With REVLOOP_SCREENSHOT set it saves
 // screenshots to /tmp/revloop-*.png.
 func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 	if testing.Short() {
@@ -48,6 +48,7 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 	chromium := chromiumPath(t)
 	s := storetest.SQLite(t)
 	loadFixture(t, s)
+	refreshDerived(t, s)
 	a := auth.New(s)
 	if _, err := a.CreateUser(ctx, testEmail, "李娜", model.RoleMarketer, testPassword); err != nil {
 		t.Fatal(err)
@@ -117,9 +118,9 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 	run("log in",
 		chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Click(css("#login-submit")),
-		chromedp.WaitVisible(css("#stat-won-revenue")))
-	if loc := location(); loc != base+"/" {
-		t.Fatalf("after login at %s", loc)
+		chromedp.WaitVisible(css("#kpi-won_revenue")))
+	if loc := location(); loc != base+"/dashboards/marketing" {
+		t.Fatalf("after login at %s, want the marketing dashboard", loc)
 	}
 	// The session cookie is Secure and Chromium kept it on http://127.0.0.1,
 	// which it treats as a secure context: that is why the login worked.
@@ -137,41 +138,47 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 		t.Fatalf("session cookie in the browser: %+v", session)
 	}
 
+	// From here on no page fails a script or reaches another host (the
+	// wrong password's 401 above is logged by the browser as an error).
+	watch := watchPage(t, bctx, base)
+	// The fixture's quarter.
+	run("open the quarter", chromedp.Navigate(base+"/dashboards/marketing?from=2026-01-01&to=2026-03-31"), chromedp.WaitVisible(css("#kpi-won_revenue")))
+	waitCharts(t, bctx, 3)
 	lang, err := chromedp.Run(bctx, chromedp.AttributeValue(css("html"), "lang"))
 	if err != nil || lang.Value != "zh-CN" {
 		t.Errorf("html lang %+v, %v", lang, err)
 	}
 	want := map[string]string{
-		"h1":                                          "营销概览",
-		"#stat-won-revenue .card-value":               "¥480,000.00",
-		"#stat-cost .card-value":                      "¥2,234.56",
-		"#stat-pipeline .card-value":                  "¥500,000.00",
-		"#stat-roi .card-value":                       "214.81×",
-		"#stat-persons .card-value":                   "3",
-		"#stat-touchpoints .card-value":               "5",
-		`#channels tr[data-channel="paid_search"] th`: "付费搜索",
-		`#channels tr[data-channel="webinar"] th`:     "线上研讨会",
-		`#funnel tr[data-stage="lead"] .count`:        "2",
-		`#funnel tr[data-stage="sql"] .rate`:          "50.0%",
-		"#funnel-overall":                             "50.0%",
-		".user":                                       testEmail,
+		"h1":                               "营销看板",
+		"#kpi-won_revenue .kpi-value":      "¥500,000.00",
+		"#kpi-spend .kpi-value":            "¥2,234.56",
+		"#kpi-pipeline_created .kpi-value": "¥500,000.00",
+		"#kpi-roas .kpi-value":             "223.76×",
+		"#kpi-leads .kpi-value":            "2",
+		"#kpi-win_rate .kpi-value":         "100.0%",
+		`#table-funnel tbody tr:nth-child(1) td[data-col="count"]`:     "2",
+		`#table-funnel tbody tr:nth-child(3) td[data-col="rate"]`:      "50.0%",
+		`#table-funnel tfoot td[data-col="rate"]`:                      "50.0%",
+		`#table-channels tbody tr:nth-child(1) td[data-col="channel"]`: "付费搜索",
+		`nav.sidenav a[aria-current="page"]`:                           "市场总览",
+		".user":                                                        testEmail,
 	}
 	for sel, w := range want {
 		if got := text(sel); got != w {
 			t.Errorf("%s = %q, want %q", sel, got, w)
 		}
 	}
-	shoot("overview")
+	shoot("marketing")
 
 	// Filter from January 12: one person became a lead from then on.
 	run("filter",
 		chromedp.SetValue(css(`input[name="from"]`), "2026-01-12"),
 		chromedp.Submit(css(`form.filters`)),
 		chromedp.WaitVisible(css(`input[name="from"][value="2026-01-12"]`)))
-	if loc := location(); !strings.Contains(loc, "from=2026-01-12") {
+	if loc := location(); !strings.Contains(loc, "from=2026-01-12") || !strings.Contains(loc, "to=2026-03-31") {
 		t.Fatalf("filter went to %s", loc)
 	}
-	if got := text(`#funnel tr[data-stage="lead"] .count`); got != "1" {
+	if got := text(`#table-funnel tbody tr:nth-child(1) td[data-col="count"]`); got != "1" {
 		t.Errorf("filtered leads %q", got)
 	}
 
@@ -180,20 +187,21 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 		chromedp.Click(css(`.langs a[data-lang="en"]`)),
 		chromedp.WaitReady(css(`html[lang="en"]`)))
 	for sel, w := range map[string]string{
-		"h1": "Marketing overview",
-		`#channels tr[data-channel="paid_search"] th`: "Paid search",
-		"#range":  "Since 2026-01-12",
+		"h1": "Marketing dashboard",
+		`#table-channels tbody tr:nth-child(1) td[data-col="channel"]`: "Paid search",
+		"#range":  "2026-01-12 – 2026-03-31 · attribution: Linear",
 		"#logout": "Log out",
 	} {
 		if got := text(sel); got != w {
 			t.Errorf("en %s = %q, want %q", sel, got, w)
 		}
 	}
-	run("reload", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#stat-won-revenue")))
-	if got := text("h1"); got != "Marketing overview" {
+	run("reload", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#kpi-won_revenue")))
+	if got := text("h1"); got != "Marketing dashboard" {
 		t.Errorf("language not remembered: %q", got)
 	}
-	shoot("overview-en")
+	shoot("marketing-en")
+	watch.check(t)
 
 	run("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#email")))
 	if loc := location(); loc != base+"/login" {
@@ -202,9 +210,9 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 	if got := text("h1"); got != "Sign in" {
 		t.Errorf("login title after logout %q", got)
 	}
-	run("overview after logout", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#email")))
+	run("dashboard after logout", chromedp.Navigate(base+"/dashboards/marketing"), chromedp.WaitVisible(css("#email")))
 	if loc := location(); !strings.HasPrefix(loc, base+"/login") {
-		t.Fatalf("overview after logout at %s", loc)
+		t.Fatalf("dashboard after logout at %s", loc)
 	}
 }
 

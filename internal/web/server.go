@@ -143,14 +143,13 @@ func (s *Server) routes() error {
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.loginSubmit)
 	m.HandleFunc("POST /logout", s.logout)
-	m.Handle("GET /{$}", s.requireUser(s.overview))
 
 	m.Handle("GET /api/v1/stats", s.requireAPI(s.apiStats))
 	m.Handle("GET /api/v1/funnel", s.requireAPI(s.apiFunnel))
 	m.Handle("GET /api/v1/channels", s.requireAPI(s.apiChannels))
 	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.privacyRoutes, s.linkRoutes, s.settingsRoutes,
 		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes,
-		s.workspaceRoutes} {
+		s.workspaceRoutes, s.marketingRoutes, s.adsRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -74,10 +75,21 @@ func TestHugeStoredAmountsLeaveReportsStanding(t *testing.T) {
 				t.Fatalf("attribution%s: %+v", q, at)
 			}
 		}
-		res := e.do(t, req{target: "/", cookies: []*http.Cookie{e.login(t)}})
+		var m report.Marketing
+		decodeJSON(t, e.api(t, "/api/v1/dashboards/marketing?from=2026-01-01&to=2026-03-31"), http.StatusOK, &m)
+		if !store.Saturated(m.Headline.PipelineCreated) || !store.Saturated(m.Headline.Spend) || m.Headline.ROAS != nil || m.Headline.ROI != nil ||
+			m.Headline.CAC != nil || !slices.Contains(m.Headline.Unavailable, "pipeline_created") || !slices.Contains(m.Headline.Unavailable, "spend") {
+			t.Fatalf("marketing dashboard: %+v", m.Headline)
+		}
+		var ads report.Ads
+		decodeJSON(t, e.api(t, "/api/v1/dashboards/ads?from=2026-01-01&to=2026-03-31"), http.StatusOK, &ads)
+		if !store.Saturated(ads.Total.Spend) || ads.Total.CPC != nil || ads.Total.ROI != nil {
+			t.Fatalf("advertising dashboard: %+v", ads.Total)
+		}
+		res := e.do(t, req{target: "/dashboards/marketing?from=2026-01-01&to=2026-03-31", cookies: []*http.Cookie{e.login(t)}})
 		body := bodyOf(t, res)
-		if res.StatusCode != http.StatusOK || !strings.Contains(body, `id="stats-unavailable"`) || !strings.Contains(body, `id="channels"`) {
-			t.Fatalf("overview: status %d\n%s", res.StatusCode, body)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `id="unavailable"`) || !strings.Contains(body, `id="table-channels"`) {
+			t.Fatalf("marketing dashboard: status %d\n%s", res.StatusCode, body)
 		}
 	})
 }

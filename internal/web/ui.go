@@ -20,7 +20,6 @@ import (
 
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/model"
-	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -419,120 +418,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// overviewPage is the dashboard's content.
-type overviewPage struct {
-	Stats    *report.Stats // nil when unavailable
-	From, To string        // as typed, for the form
-	Mode     report.FunnelMode
-	Range    string // the window in words
-	Error    string
-	Funnel   *funnelView
-	Channels []report.ChannelRow
-	Total    report.ChannelRow
-	// Attribution is the model switcher's table (attribution.go).
-	Attribution *attributionView
-	// Unavailable names the parts that failed (totals, attribution,
-	// funnel, channels); ChannelsFailed hides the channel table.
-	Unavailable    []string
-	ChannelsFailed bool
-}
-
-// funnelView adds bar lengths to the report's funnel.
-type funnelView struct {
-	report.StageFunnel
-	Bars []funnelBar
-}
-
-type funnelBar struct {
-	report.FunnelStage
-	Width float64 // percent of the largest stage, for the bar
-	X     float64 // where the bar starts, centred like a funnel
-}
-
-func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
-	loc := s.catalog.locale(langOnly(r))
-	q := r.URL.Query()
-	p := overviewPage{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Mode: report.Cohort}
-	// Each part of the page stands alone: one that fails is logged and
-	// shown as unavailable, the others still show.
-	if stats, err := s.reports.Stats(r.Context()); err != nil {
-		s.log.Error("overview stats", "err", err)
-		p.Unavailable = append(p.Unavailable, "totals")
-	} else {
-		p.Stats = &stats
-		if len(stats.Unavailable) > 0 {
-			s.log.Warn("overview stats: totals beyond the reportable range", "figures", stats.Unavailable)
-		}
-	}
-	var err error
-	if p.Attribution, err = s.overviewAttribution(r, loc); err != nil {
-		s.log.Error("overview attribution", "err", err)
-		p.Unavailable = append(p.Unavailable, "attribution")
-	}
-	period, werr := s.parsePeriod(r)
-	mode, merr := parseMode(q.Get("mode"))
-	var we *windowError
-	switch {
-	case errors.As(werr, &we):
-		switch we.Param {
-		case "from":
-			p.Error = loc.T("error.bad_from")
-		case "to":
-			p.Error = loc.T("error.bad_to")
-		default:
-			p.Error = loc.T("error.from_after_to")
-		}
-	case merr != nil:
-		p.Error = loc.T("error.bad_mode")
-	}
-	if p.Error != "" {
-		s.render(w, r, http.StatusBadRequest, "overview", "overview.title", p)
-		return
-	}
-	p.Mode = mode
-	p.Range = rangeText(loc, p.From, p.To)
-	if werr != nil {
-		s.log.Error("overview period", "err", werr)
-		p.Unavailable = append(p.Unavailable, "funnel", "channels")
-		p.ChannelsFailed = true
-		s.render(w, r, http.StatusOK, "overview", "overview.title", p)
-		return
-	}
-	if f, err := s.reports.StageFunnel(r.Context(), period, mode); err != nil {
-		s.log.Error("overview funnel", "err", err)
-		p.Unavailable = append(p.Unavailable, "funnel")
-	} else {
-		p.Funnel = newFunnelView(f)
-	}
-	if p.Channels, p.Total, err = s.reports.Channels(r.Context(), period); err != nil {
-		s.log.Error("overview channels", "err", err)
-		p.Unavailable = append(p.Unavailable, "channels")
-		p.Channels, p.ChannelsFailed = nil, true
-	}
-	s.render(w, r, http.StatusOK, "overview", "overview.title", p)
-}
-
-func newFunnelView(f report.StageFunnel) *funnelView {
-	v := &funnelView{StageFunnel: f}
-	var top int64
-	for _, st := range f.Stages {
-		top = max(top, st.Count)
-	}
-	for _, st := range f.Stages {
-		b := funnelBar{FunnelStage: st}
-		if top > 0 {
-			b.Width = float64(st.Count) / float64(top) * 100
-			if st.Count > 0 && b.Width < 0.5 {
-				b.Width = 0.5 // keep a sliver visible
-			}
-		}
-		b.X = (100 - b.Width) / 2
-		v.Bars = append(v.Bars, b)
-	}
-	return v
-}
-
-// rangeText says which days the page shows.
+// rangeText says which days a page shows.
 func rangeText(loc Locale, from, to string) string {
 	switch {
 	case from != "" && to != "":
@@ -543,14 +429,4 @@ func rangeText(loc Locale, from, to string) string {
 		return loc.T("overview.until", "to", to)
 	}
 	return loc.T("overview.all_time")
-}
-
-// Empty reports whether a funnel has no one in it.
-func (f *funnelView) Empty() bool {
-	for _, st := range f.Stages {
-		if st.Count > 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -522,43 +522,46 @@ func TestLoginSessionAndPages(t *testing.T) {
 		}
 		session := []*http.Cookie{{Name: sessionCookie, Value: c.Value}}
 
-		res = e.do(t, req{target: "/", header: zh, cookies: session})
+		// / is the role's home: the marketing dashboard for a marketer.
+		res = e.do(t, req{target: "/?from=2026-01-01&to=2026-03-31", header: zh, cookies: session})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/dashboards/marketing?from=2026-01-01&to=2026-03-31" {
+			t.Fatalf("home: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		refreshDerived(t, s)
+		res = e.do(t, req{target: "/dashboards/marketing?from=2026-01-01&to=2026-03-31", header: zh, cookies: session})
 		page = bodyOf(t, res)
 		if res.StatusCode != 200 {
-			t.Fatalf("overview: %d\n%s", res.StatusCode, page)
+			t.Fatalf("marketing dashboard: %d\n%s", res.StatusCode, page)
 		}
-		for _, want := range []string{`<html lang="zh-CN">`, "营销概览", "付费搜索", "线上研讨会", "¥480,000.00", "¥500,000.00",
-			"¥2,234.56", "¥1,117.28", `214.81<span class="unit">×</span>`, "市场认可线索 (MQL)", "50.0%", testEmail, "退出登录", `href="/?lang=en"`} {
+		for _, want := range []string{`<html lang="zh-CN">`, "营销看板", "付费搜索", "线上研讨会", "¥500,000.00", "¥2,234.56", `data-value="223.7577"`,
+			"市场认可线索 (MQL)", "50.0%", testEmail, "退出登录", `href="/dashboards/marketing?from=2026-01-01&amp;lang=en&amp;to=2026-03-31"`} {
 			if !strings.Contains(page, want) {
-				t.Errorf("zh overview lacks %q", want)
+				t.Errorf("zh dashboard lacks %q", want)
 			}
 		}
 		if strings.Contains(page, "Paid search") {
-			t.Error("zh overview shows English channel names")
+			t.Error("zh dashboard shows English channel names")
 		}
 
-		res = e.do(t, req{target: "/?lang=en&from=2026-01-12", header: zh, cookies: session})
+		res = e.do(t, req{target: "/dashboards/marketing?lang=en&from=2026-01-12&to=2026-03-31", header: zh, cookies: session})
 		page = bodyOf(t, res)
-		for _, want := range []string{`<html lang="en">`, "Marketing overview", "Paid search", "Webinars", "¥480,000.00", "Log out",
-			`value="2026-01-12"`, "Since 2026-01-12", `<tr data-stage="lead">`} {
+		for _, want := range []string{`<html lang="en">`, "Marketing dashboard", "Paid search", "Webinars", "¥500,000.00", "Log out",
+			`value="2026-01-12"`, "2026-01-12 – 2026-03-31", `<td data-col="stage">Lead</td><td data-col="count" class="num">1</td>`} {
 			if !strings.Contains(page, want) {
-				t.Errorf("en overview lacks %q", want)
+				t.Errorf("en dashboard lacks %q", want)
 			}
-		}
-		if !regexp.MustCompile(`data-stage="lead">\s*<th scope="row">Lead</th>.*?<td class="num count">1</td>`).MatchString(strings.ReplaceAll(page, "\n", " ")) {
-			t.Error("filtered funnel does not show one lead")
 		}
 		lc := cookieNamed(res, langCookie)
 		if lc == nil || lc.Value != "en" {
 			t.Fatalf("lang cookie: %+v", lc)
 		}
 		// The remembered choice beats Accept-Language.
-		res = e.do(t, req{target: "/", header: zh, cookies: append(session, &http.Cookie{Name: langCookie, Value: "en"})})
-		if page := bodyOf(t, res); !strings.Contains(page, "Marketing overview") {
+		res = e.do(t, req{target: "/dashboards/marketing", header: zh, cookies: append(session, &http.Cookie{Name: langCookie, Value: "en"})})
+		if page := bodyOf(t, res); !strings.Contains(page, "Marketing dashboard") {
 			t.Error("lang cookie ignored")
 		}
 		// Bad filter input is a 400 page that says what was wrong, not a crash.
-		res = e.do(t, req{target: "/?from=2026-02-01&to=2026-01-01&lang=en", cookies: session})
+		res = e.do(t, req{target: "/dashboards/marketing?from=2026-02-01&to=2026-01-01&lang=en", cookies: session})
 		if page := bodyOf(t, res); res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "The start date is after the end date") {
 			t.Errorf("bad range page: %d", res.StatusCode)
 		}
