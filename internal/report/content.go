@@ -32,8 +32,8 @@ type ContentQuery struct {
 
 // ContentFigures are an asset's figures (or a kind's, or the total).
 type ContentFigures struct {
-	Views        int64    `json:"views"`
-	Downloads    int64    `json:"downloads"`
+	Views     int64 `json:"views"`
+	Downloads int64 `json:"downloads"`
 	// DownloadRate is downloads ÷ views, over the assets with views (a
 	// file linked from elsewhere has downloads and no views).
 	DownloadRate *float64 `json:"download_rate"`

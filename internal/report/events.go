@@ -47,8 +47,8 @@ type EventsQuery struct {
 
 // EventFigures are an event's figures (or the total of all events).
 type EventFigures struct {
-	Registrations  int64    `json:"registrations"`
-	Attendances    int64    `json:"attendances"`
+	Registrations int64 `json:"registrations"`
+	Attendances   int64 `json:"attendances"`
 	// AttendanceRate is attendances ÷ registrations, over the events with
 	// registrations (an exhibition counted by badge scans has none).
 	AttendanceRate *float64 `json:"attendance_rate"`
