@@ -97,7 +97,7 @@ type Content struct {
 // Content computes the content dashboard. Its rows are the assets that
 // existed by the end of the range or have a figure in it.
 func (r Reporter) Content(ctx context.Context, q ContentQuery) (Content, error) {
-	col, err := ModelColumn(q.Model)
+	col, err := creditColumnOf(q.Model)
 	if err != nil {
 		return Content{}, err
 	}

@@ -70,7 +70,7 @@ func TestContentAgainstBaseTables(t *testing.T) {
 		for _, tc := range dashCases() {
 			t.Run(tc.name, func(t *testing.T) {
 				p := model.Period{From: tc.from, To: tc.to, Cal: f.cal}
-				col, err := report.ModelColumn(tc.model)
+				col, err := creditColumn(tc.model)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revloop/revloop/internal/attribution"
+	"github.com/revloop/revloop/internal/credits"
 	"github.com/revloop/revloop/internal/demo"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/rollup"
@@ -239,6 +241,15 @@ func readFacts(t *testing.T, s *store.Store) *facts {
 		t.Fatalf("the demo lacks events (%d), assets (%d) or credits (%d)", len(f.campaigns), len(f.assets), len(f.credits))
 	}
 	return f
+}
+
+// creditColumn is a stored model's column in attribution_credits.
+func creditColumn(name string) (string, error) {
+	i, ok := credits.Column(attribution.Model(name))
+	if !ok {
+		return "", fmt.Errorf("model %q is not stored", name)
+	}
+	return store.CreditColumns[i], nil
 }
 
 // in says whether an instant falls on a day of the period.

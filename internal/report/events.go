@@ -146,8 +146,8 @@ type Events struct {
 // not an event.
 var ErrNoSuchEvent = fmt.Errorf("no such event")
 
-// ModelColumn is the stored column of an attribution model's credits.
-func ModelColumn(name string) (string, error) {
+// creditColumnOf is the stored column of an attribution model's credits.
+func creditColumnOf(name string) (string, error) {
 	col, ok := credits.Column(attribution.Model(name))
 	if !ok {
 		return "", fmt.Errorf("attribution model %q is not stored", name)
@@ -155,18 +155,9 @@ func ModelColumn(name string) (string, error) {
 	return store.CreditColumns[col], nil
 }
 
-// StoredModels are the names of the stored attribution models, in order.
-func StoredModels() []string {
-	out := make([]string, len(credits.Models))
-	for i, m := range credits.Models {
-		out[i] = string(m)
-	}
-	return out
-}
-
 // Events computes the events dashboard.
 func (r Reporter) Events(ctx context.Context, q EventsQuery) (Events, error) {
-	col, err := ModelColumn(q.Model)
+	col, err := creditColumnOf(q.Model)
 	if err != nil {
 		return Events{}, err
 	}
