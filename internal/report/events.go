@@ -98,7 +98,7 @@ type EventRow struct {
 	EndDate   *string       `json:"end_date"`
 	Href      string        `json:"href"` // the campaign's page
 	EventFigures
-	start time.Time
+	last time.Time // the end date, or the start without one
 }
 
 // EventMonth is one month of all events together.
@@ -185,7 +185,7 @@ func (r Reporter) Events(ctx context.Context, q EventsQuery) (Events, error) {
 
 	for _, c := range camps {
 		row := EventRow{ID: c.ID, Code: c.Code, Name: c.Name, NameEN: c.NameEN, Channel: c.Channel, Kind: c.Kind,
-			StartDate: calendarDayPtr(c.StartDate), EndDate: calendarDayPtr(c.EndDate), Href: fmt.Sprintf("/campaigns/%d", c.ID), start: c.StartDate}
+			StartDate: calendarDayPtr(c.StartDate), EndDate: calendarDayPtr(c.EndDate), Href: fmt.Sprintf("/campaigns/%d", c.ID), last: lastDay(c)}
 		row.EventFigures = f.figures(c.ID)
 		if !f.active[c.ID] && !overlaps(c, q.Period) {
 			continue
@@ -421,7 +421,7 @@ func (r Reporter) eventDetail(ctx context.Context, q EventsQuery, camps []model.
 	i := slices.IndexFunc(camps, func(c model.Campaign) bool { return c.ID == q.Event })
 	c := camps[i]
 	d := &EventDetail{EventRow: EventRow{ID: c.ID, Code: c.Code, Name: c.Name, NameEN: c.NameEN, Channel: c.Channel, Kind: c.Kind,
-		StartDate: calendarDayPtr(c.StartDate), EndDate: calendarDayPtr(c.EndDate), Href: fmt.Sprintf("/campaigns/%d", c.ID), start: c.StartDate},
+		StartDate: calendarDayPtr(c.StartDate), EndDate: calendarDayPtr(c.EndDate), Href: fmt.Sprintf("/campaigns/%d", c.ID), last: lastDay(c)},
 		Days: []EventDay{}}
 	d.EventFigures = f.figures(c.ID)
 	finishEvent(&d.EventFigures)
@@ -480,25 +480,33 @@ func overlaps(c model.Campaign, p model.Period) bool {
 	if c.StartDate.IsZero() {
 		return false
 	}
-	end := c.EndDate
-	if end.IsZero() || end.Before(c.StartDate) {
-		end = c.StartDate
-	}
+	end := lastDay(c)
 	return (p.To.IsZero() || !c.StartDate.After(p.To)) && (p.From.IsZero() || !end.Before(p.From))
 }
 
-// sortEvents orders events by date, the latest first; undated last.
+// lastDay is an event's last day: its campaign's end date (an event
+// campaign usually starts with the promotion and ends with the event), or
+// its start without an end.
+func lastDay(c model.Campaign) time.Time {
+	if c.EndDate.IsZero() || c.EndDate.Before(c.StartDate) {
+		return c.StartDate
+	}
+	return c.EndDate
+}
+
+// sortEvents orders events by their last day, the latest first; undated
+// last.
 func sortEvents(rows []EventRow) {
 	slices.SortStableFunc(rows, func(a, b EventRow) int {
 		switch {
-		case a.start.IsZero() && b.start.IsZero():
+		case a.last.IsZero() && b.last.IsZero():
 			return cmp.Compare(a.ID, b.ID)
-		case a.start.IsZero():
+		case a.last.IsZero():
 			return 1
-		case b.start.IsZero():
+		case b.last.IsZero():
 			return -1
 		}
-		if c := b.start.Compare(a.start); c != 0 {
+		if c := b.last.Compare(a.last); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.ID, b.ID)
