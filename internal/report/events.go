@@ -25,14 +25,17 @@ import (
 var EventChannels = []model.Channel{model.ChannelWebinar, model.ChannelOfflineEvent}
 
 // RegistrationTypes are the touch types that register a person for an
-// event: the demo's and a webinar platform's webinar_register, and an
-// imported registration ("Event Registered").
-var RegistrationTypes = []string{"webinar_register", "event_registered"}
+// event: the demo's webinar_register, a collected "Webinar Registered" and
+// an imported or collected "Event Registered".
+var RegistrationTypes = []string{"webinar_register", "webinar_registered", "event_registered"}
 
 // AttendanceTypes are the touch types that say a person was there: a
-// webinar attendance, an imported check-in or attendance, a badge scan
-// (the demo's badge_scan, an import's "Badge Scanned").
-var AttendanceTypes = []string{"webinar_attend", "event_attended", "event_checked_in", "badge_scan", "badge_scanned"}
+// webinar attendance (the demo's webinar_attend, a collected "Webinar
+// Attended"), an imported or collected attendance or check-in ("Event
+// Attended", "Event Checked In", "Event Check-in") and a badge scan (the
+// demo's badge_scan, an imported "Badge Scanned").
+var AttendanceTypes = []string{"webinar_attend", "webinar_attended", "event_attended", "event_checked_in", "event_check_in",
+	"badge_scan", "badge_scanned"}
 
 // LongWatch is the watch time from which a viewer counts as having
 // watched for long ("watched 30 minutes or more").
