@@ -94,27 +94,37 @@ var campaignDefs = []campaignDef{
 
 	// Paid social and feed ads.
 	{code: "oe-feed", name: "巨量引擎-信息流线索", nameEN: "Ocean Engine - Feed Lead Ads", ch: model.ChannelPaidSocial, platform: "oceanengine", kind: "feed_ads",
-		source: "oceanengine", medium: "feed", path: "/lp/free-trial", from: 0, to: 1, weight: 6, quality: -0.3, cpcMin: 250, cpcMax: 700, ctr: 0.012, untracked: 25},
+		source: "oceanengine", medium: "feed", path: "/lp/free-trial", from: 0, to: 1, weight: 6, quality: -0.3, cpcMin: 250, cpcMax: 700, ctr: 0.012, untracked: 25,
+		adGroups: []adGroupDef{{"信息流-免费试用-通投", nil}, {"信息流-行业定向-零售快消", nil}, {"信息流-行业定向-制造业", nil}}},
 	{code: "oe-douyin", name: "巨量引擎-抖音短视频", nameEN: "Ocean Engine - Douyin Short Video", ch: model.ChannelPaidSocial, platform: "oceanengine", kind: "video_ads",
-		source: "douyin", medium: "feed", path: "/lp/video", from: 0.3, to: 1, weight: 3, quality: -0.5, cpcMin: 200, cpcMax: 500, ctr: 0.009, untracked: 20},
+		source: "douyin", medium: "feed", path: "/lp/video", from: 0.3, to: 1, weight: 3, quality: -0.5, cpcMin: 200, cpcMax: 500, ctr: 0.009, untracked: 20,
+		adGroups: []adGroupDef{{"抖音-产品讲解短视频", nil}, {"抖音-客户案例短视频", nil}}},
 	{code: "tx-moments", name: "腾讯广告-朋友圈", nameEN: "Tencent Ads - WeChat Moments", ch: model.ChannelPaidSocial, platform: "tencent_ads", kind: "feed_ads",
-		source: "tencent", medium: "feed", path: "/lp/whitepaper", from: 0, to: 1, weight: 4, quality: -0.2, cpcMin: 300, cpcMax: 800, ctr: 0.011, untracked: 15},
+		source: "tencent", medium: "feed", path: "/lp/whitepaper", from: 0, to: 1, weight: 4, quality: -0.2, cpcMin: 300, cpcMax: 800, ctr: 0.011, untracked: 15,
+		adGroups: []adGroupDef{{"朋友圈-白皮书下载-一线城市", nil}, {"朋友圈-白皮书下载-新一线城市", nil}}},
 	{code: "tx-mp", name: "腾讯广告-公众号文中广告", nameEN: "Tencent Ads - Official Account Placements", ch: model.ChannelPaidSocial, platform: "tencent_ads", kind: "feed_ads",
-		source: "tencent", medium: "feed", path: "/lp/webinar", from: 0.1, to: 0.9, weight: 2, quality: -0.1, cpcMin: 300, cpcMax: 900, ctr: 0.008, untracked: 8},
+		source: "tencent", medium: "feed", path: "/lp/webinar", from: 0.1, to: 0.9, weight: 2, quality: -0.1, cpcMin: 300, cpcMax: 900, ctr: 0.008, untracked: 8,
+		adGroups: []adGroupDef{{"公众号文中-直播报名", nil}, {"公众号文中-客户案例", nil}}},
 	{code: "tx-channels", name: "腾讯广告-视频号信息流", nameEN: "Tencent Ads - Channels Feed", ch: model.ChannelPaidSocial, platform: "tencent_ads", kind: "video_ads",
-		source: "tencent", medium: "feed", path: "/lp/video", from: 0.5, to: 1, weight: 1.5, quality: -0.4, cpcMin: 250, cpcMax: 600, ctr: 0.01, untracked: 8},
+		source: "tencent", medium: "feed", path: "/lp/video", from: 0.5, to: 1, weight: 1.5, quality: -0.4, cpcMin: 250, cpcMax: 600, ctr: 0.01, untracked: 8,
+		adGroups: []adGroupDef{{"视频号-产品演示", nil}}},
 	{code: "bd-feed", name: "百度信息流-行业人群", nameEN: "Baidu Feed - Industry Audiences", ch: model.ChannelPaidSocial, platform: "baidu", kind: "feed_ads",
-		source: "baidu", medium: "feed", path: "/lp/free-trial", from: 0, to: 0.7, weight: 2, quality: -0.4, cpcMin: 250, cpcMax: 600, ctr: 0.01, untracked: 10},
+		source: "baidu", medium: "feed", path: "/lp/free-trial", from: 0, to: 0.7, weight: 2, quality: -0.4, cpcMin: 250, cpcMax: 600, ctr: 0.01, untracked: 10,
+		adGroups: []adGroupDef{{"百度信息流-零售人群", nil}, {"百度信息流-制造业人群", nil}}},
 	{code: "li-abm", name: "LinkedIn Ads-目标客户定向", nameEN: "LinkedIn Ads - ABM Targeting", ch: model.ChannelPaidSocial, platform: "linkedin_ads", kind: "sponsored_content",
-		source: "linkedin", medium: "paid_social", path: "/en/abm", from: 0, to: 1, weight: 1.2, quality: 0.6, cpcMin: 3500, cpcMax: 7500, ctr: 0.006, untracked: 1},
+		source: "linkedin", medium: "paid_social", path: "/en/abm", from: 0, to: 1, weight: 1.2, quality: 0.6, cpcMin: 3500, cpcMax: 7500, ctr: 0.006, untracked: 1,
+		adGroups: []adGroupDef{{"ABM - Tier A Accounts (CMO/CIO)", nil}, {"ABM - Retail & FMCG Decision Makers", nil}}},
 	{code: "li-leadgen", name: "LinkedIn Ads-白皮书表单", nameEN: "LinkedIn Ads - Whitepaper Lead Gen Forms", ch: model.ChannelPaidSocial, platform: "linkedin_ads", kind: "lead_gen_forms",
-		source: "linkedin", medium: "paid_social", path: "/en/whitepaper", from: 0.2, to: 0.8, weight: 0.8, quality: 0.4, cpcMin: 4000, cpcMax: 8000, ctr: 0.005, untracked: 0.8},
+		source: "linkedin", medium: "paid_social", path: "/en/whitepaper", from: 0.2, to: 0.8, weight: 0.8, quality: 0.4, cpcMin: 4000, cpcMax: 8000, ctr: 0.005, untracked: 0.8,
+		adGroups: []adGroupDef{{"Lead Gen - CDP Whitepaper", nil}, {"Lead Gen - Attribution Guide", nil}}},
 
 	// Display on tech media.
 	{code: "dsp-36kr", name: "36氪-品牌展示广告", nameEN: "36Kr - Display", ch: model.ChannelDisplay, platform: "36kr", kind: "display_ads",
-		source: "36kr", medium: "display", path: "/", from: 0.1, to: 0.6, weight: 1, cpcMin: 400, cpcMax: 900, ctr: 0.004, untracked: 6},
+		source: "36kr", medium: "display", path: "/", from: 0.1, to: 0.6, weight: 1, cpcMin: 400, cpcMax: 900, ctr: 0.004, untracked: 6,
+		adGroups: []adGroupDef{{"首页通栏", nil}, {"文章页信息流", nil}}},
 	{code: "dsp-huxiu", name: "虎嗅-专题合作", nameEN: "Huxiu - Sponsored Feature", ch: model.ChannelDisplay, platform: "huxiu", kind: "display_ads",
-		source: "huxiu", medium: "display", path: "/blog/b2b-attribution", from: 0.5, to: 0.9, weight: 1, cpcMin: 400, cpcMax: 1000, ctr: 0.005, untracked: 4},
+		source: "huxiu", medium: "display", path: "/blog/b2b-attribution", from: 0.5, to: 0.9, weight: 1, cpcMin: 400, cpcMax: 1000, ctr: 0.005, untracked: 4,
+		adGroups: []adGroupDef{{"B2B增长专题页", nil}}},
 
 	// WeChat official account and WeCom.
 	{code: "mp-weekly", name: "公众号-每周干货", nameEN: "WeChat Official Account - Weekly Insights", ch: model.ChannelWeChat, platform: "wechat_mp", kind: "article",
@@ -229,4 +239,39 @@ var campaignDefs = []campaignDef{
 		source: "sdr", medium: "phone", from: 0, to: 1},
 	{code: "ob-mql-follow", name: "SDR线索跟进", nameEN: "SDR MQL Follow-up", ch: model.ChannelOutbound, platform: "phone", kind: "follow_up",
 		source: "sdr", medium: "phone", from: 0, to: 1},
+}
+
+// programmeDef is a programme (campaigns.parent_id): a campaign that groups
+// the year's campaigns of one channel under one budget and one owner, as a
+// marketing plan does. Programmes have no touches of their own; their
+// budget and targets are their campaigns' summed.
+type programmeDef struct {
+	code, name, nameEN string
+	ch                 model.Channel
+	owner              string // the marketer's mail local part
+}
+
+var programmeDefs = []programmeDef{
+	{"prog-sem", "搜索营销（SEM）全年投放", "Search Marketing (SEM), All Year", model.ChannelPaidSearch, adOps},
+	{"prog-feed", "信息流与社交广告", "Feed and Social Ads", model.ChannelPaidSocial, adOps},
+	{"prog-webinar", "线上直播系列", "Webinar Series", model.ChannelWebinar, eventOps},
+	{"prog-events", "展会、大会与城市沙龙", "Exhibitions, Conferences and City Salons", model.ChannelOfflineEvent, eventOps},
+	{"prog-content", "内容营销：白皮书、报告与客户案例", "Content: Whitepapers, Reports and Case Studies", model.ChannelContent, contentOps},
+	{"prog-nurture", "线索培育：邮件营销", "Lead Nurture: Email", model.ChannelEmail, digitalOps},
+	{"prog-advocacy", "全员营销", "Employee Advocacy", model.ChannelEmployeeShare, digitalOps},
+}
+
+// campaignOwner is the marketer who runs a campaign of a channel.
+func campaignOwner(ch model.Channel) string {
+	switch ch {
+	case model.ChannelPaidSearch, model.ChannelPaidSocial, model.ChannelDisplay:
+		return adOps
+	case model.ChannelWebinar, model.ChannelOfflineEvent:
+		return eventOps
+	case model.ChannelContent, model.ChannelWeChat, model.ChannelOrganicSocial:
+		return contentOps
+	case model.ChannelEmail, model.ChannelWeCom, model.ChannelEmployeeShare, model.ChannelReferral:
+		return digitalOps
+	}
+	return marketingHead // outbound, run with sales
 }

@@ -12,6 +12,7 @@ import (
 // Events, content, email and employee sharing have a few lump costs.
 func (g *gen) buildCosts() {
 	kwClicks := make([]int32, len(g.keywords)*g.days)
+	agClicks := make([]int32, len(g.adGroups)*g.days)
 	campClicks := make([]int32, len(g.camps)*g.days)
 	for i := range g.touches {
 		t := &g.touches[i]
@@ -19,9 +20,12 @@ func (g *gen) buildCosts() {
 			continue
 		}
 		d := g.dayOf(t.at)
-		if t.keyword != 0 {
+		switch {
+		case t.keyword != 0:
 			kwClicks[int(t.keyword-1)*g.days+d]++
-		} else if t.campaign != 0 {
+		case t.adGroup != 0:
+			agClicks[int(t.adGroup-1)*g.days+d]++
+		case t.campaign != 0:
 			campClicks[int(t.campaign-1)*g.days+d]++
 		}
 	}
@@ -50,20 +54,37 @@ func (g *gen) buildCosts() {
 	for _, c := range g.camps {
 		switch c.ch {
 		case model.ChannelPaidSocial, model.ChannelDisplay:
-			cpc := float64(c.cpcMin+c.cpcMax) / 2
-			for d := c.startDay; d <= c.endDay && d < g.days; d++ {
-				clicks := int64(campClicks[c.idx*g.days+d]) + int64(g.poisson(untrackedClicks*c.untracked*g.scale*dayFactor(d)))
-				imp := int64(float64(clicks)/c.ctr*g.uniform(0.8, 1.2)) + int64(g.poisson(50*g.scale))
-				if imp == 0 {
-					continue
+			// Feed platforms report per ad group (巨量引擎's 计划, 腾讯's 广告,
+			// LinkedIn's campaign): each its own bid and click-through rate.
+			type unit struct {
+				adGroup  int64
+				clicks   []int32
+				share    float64
+				cpc, ctr float64
+			}
+			var units []unit
+			for _, ai := range c.adGroupIdx {
+				units = append(units, unit{g.adGroups[ai].id, agClicks[ai*g.days : (ai+1)*g.days], 1 / float64(len(c.adGroupIdx)),
+					float64(g.between(c.cpcMin, c.cpcMax)), c.ctr * g.uniform(0.7, 1.4)})
+			}
+			if len(units) == 0 {
+				units = append(units, unit{0, campClicks[c.idx*g.days : (c.idx+1)*g.days], 1, float64(c.cpcMin+c.cpcMax) / 2, c.ctr})
+			}
+			for _, u := range units {
+				for d := c.startDay; d <= c.endDay && d < g.days; d++ {
+					clicks := int64(u.clicks[d]) + int64(g.poisson(untrackedClicks*c.untracked*u.share*g.scale*dayFactor(d)))
+					imp := int64(float64(clicks)/u.ctr*g.uniform(0.8, 1.2)) + int64(g.poisson(50*u.share*g.scale))
+					if imp == 0 {
+						continue
+					}
+					imp = max(imp, clicks)
+					g.costs = append(g.costs, dailyCost{day: d, platform: c.platform, campaign: c.id, adGroup: u.adGroup, impressions: imp, clicks: clicks,
+						costFen: int64(float64(clicks) * u.cpc * g.uniform(0.8, 1.2))})
 				}
-				imp = max(imp, clicks)
-				g.costs = append(g.costs, dailyCost{day: d, platform: c.platform, campaign: c.id, impressions: imp, clicks: clicks,
-					costFen: int64(float64(clicks) * cpc * g.uniform(0.8, 1.2))})
 			}
 		case model.ChannelWebinar:
-			g.lumpCost(c, c.eventDay-10, 3_000, 10_000)
-			g.lumpCost(c, c.eventDay, 5_000, 15_000)
+			g.lumpCost(c, c.eventDay-10, 8_000, 20_000) // promotion
+			g.lumpCost(c, c.eventDay, 10_000, 30_000)   // platform, studio, guest speakers, gifts
 		case model.ChannelOfflineEvent:
 			lo, hi := int64(300_000), int64(800_000) // booth, build, travel
 			switch c.kind {
@@ -104,16 +125,20 @@ func (g *gen) buildCosts() {
 // (bounces, blocked trackers, clicks from people who never come back), so
 // that spend and click volumes look like a real account's and cost per lead
 // lands where Chinese B2B software marketers see it (hundreds of yuan).
-const untrackedClicks = 5
+const untrackedClicks = 9
 
-func firstDayOfMonth(t int64) bool { return unixTime(t).Day() == 1 }
+func firstDayOfMonth(t int64) bool { return unixTime(t+cst).Day() == 1 }
 
-// lumpCost books a cost in yuan between lo and hi on day d, when d is inside the data.
+// lumpCost books a cost of between lo and hi yuan at scale 1 on day d,
+// when d is inside the data. It grows with the scale as the audience
+// does: a company ten times the size rents a bigger booth, runs more
+// sessions of a webinar and sends ten times the email.
 func (g *gen) lumpCost(c *campaign, d int, lo, hi int64) {
 	if d < 0 || d >= g.days {
 		return
 	}
-	g.costs = append(g.costs, dailyCost{day: d, platform: c.platform, campaign: c.id, costFen: g.between(lo, hi) * 100})
+	yuan := max(1, int64(math.Round(float64(g.between(lo, hi))*g.scale)))
+	g.costs = append(g.costs, dailyCost{day: d, platform: c.platform, campaign: c.id, costFen: yuan * 100})
 }
 
 // setTargets gives every campaign a budget and targets the way a marketing
@@ -123,20 +148,22 @@ func (g *gen) lumpCost(c *campaign, d int, lo, hi int64) {
 // the stage (influence).
 func (g *gen) setTargets() {
 	nc, np := len(g.camps), len(g.persons)
-	first := make([]int64, nc*np) // first touch of each campaign on each person; 0 = none
+	// First touch of each campaign on each person, in seconds after the
+	// year's start plus one; 0 = none. 32 bits: a year has 31.5M seconds.
+	first := make([]uint32, nc*np)
 	for i := range g.touches {
 		t := &g.touches[i]
 		if t.campaign == 0 {
 			continue
 		}
 		k := int(t.campaign-1)*np + int(t.person-1)
-		if first[k] == 0 {
-			first[k] = t.at
+		if at := uint32(t.at - g.t0 + 1); first[k] == 0 || at < first[k] {
+			first[k] = at
 		}
 	}
 	touchedBy := func(c, person int, by int64) bool {
 		f := first[c*np+person]
-		return f != 0 && f <= by
+		return f != 0 && int64(f)-1+g.t0 <= by
 	}
 	leads, mqls, opps := make([]int, nc), make([]int, nc), make([]int, nc)
 	pipeline, revenue, spend := make([]int64, nc), make([]int64, nc), make([]int64, nc)
@@ -180,6 +207,7 @@ func (g *gen) setTargets() {
 	for _, k := range g.costs {
 		spend[k.campaign-1] += k.costFen
 	}
+	defer g.programmeTargets()
 	for i, c := range g.camps {
 		f := func() float64 { return g.uniform(0.7, 1.5) }
 		c.tLeads = roundTo(float64(leads[i])*f(), 5)
@@ -189,6 +217,23 @@ func (g *gen) setTargets() {
 		c.tRevenue = int64(roundTo(float64(revenue[i])*f()/1_000_000, 1)) * 1_000_000
 		if spend[i] > 0 {
 			c.budget = int64(roundTo(float64(spend[i])*g.uniform(0.85, 1.25)/100_000, 1)) * 100_000
+		}
+	}
+}
+
+// programmeTargets gives each programme its campaigns' budgets and targets,
+// summed.
+func (g *gen) programmeTargets() {
+	for _, p := range g.programmes {
+		for _, c := range g.camps {
+			if c.parent == p.id {
+				p.budget += c.budget
+				p.tLeads += c.tLeads
+				p.tMQLs += c.tMQLs
+				p.tOpps += c.tOpps
+				p.tPipeline += c.tPipeline
+				p.tRevenue += c.tRevenue
+			}
 		}
 	}
 }

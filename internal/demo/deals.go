@@ -116,7 +116,7 @@ func (g *gen) createOpp(a *account, p *person, oc int64, expansion bool) int {
 		}
 		referred = referred || (q.referred && q.leadAt < oc)
 	}
-	pWin := sigmoid(-2.2 + 1.0*a.fit + 0.45*p.interest + 0.6*b2f(engaged) + 0.7*b2f(referred) - 0.3*b2f(expansion))
+	pWin := sigmoid(-3.15 + 1.0*a.fit + 0.45*p.interest + 0.6*b2f(engaged) + 0.7*b2f(referred) - 0.3*b2f(expansion))
 	if o.closeAt >= g.tl {
 		switch f := float64(g.tl-oc) / float64(o.closeAt-oc); {
 		case f < 0.35:
@@ -147,7 +147,7 @@ func (g *gen) createOpp(a *account, p *person, oc int64, expansion bool) int {
 	}
 
 	// The rep adds a few colleagues from the buying committee.
-	n := g.pick(3, func(i int) float64 { return []float64{0.45, 0.4, 0.15}[i] })
+	n := g.pick(4, func(i int) float64 { return []float64{0.15, 0.4, 0.3, 0.15}[i] })
 	for _, pi := range a.persons {
 		if n == 0 {
 			break
@@ -293,7 +293,7 @@ func (g *gen) buildTasks() {
 }
 
 // finishPersons sets what follows from the whole history: first touch,
-// grade, owner, identities.
+// owner, identities. Grades are the lifecycle rules' (afterLoad).
 func (g *gen) finishPersons() {
 	seen := map[string]int64{} // anonymous id → first use; looked up, never iterated
 	for i := range g.touches {
@@ -324,14 +324,6 @@ func (g *gen) finishPersons() {
 			continue
 		}
 		a := p.acc
-		switch s := a.fit + 0.4*p.interest; {
-		case s > 0.55:
-			p.grade = "A"
-		case s > -0.15:
-			p.grade = "B"
-		default:
-			p.grade = "C"
-		}
 		if p.sqlAt > 0 || p.oppAt > 0 {
 			if p.owner == 0 {
 				p.owner = a.rep

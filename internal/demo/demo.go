@@ -28,8 +28,10 @@ import (
 type Options struct {
 	// Seed picks the dataset; the same seed and End give the same data.
 	Seed int64
-	// End is the last day of data (UTC). Its time of day is ignored. Zero
-	// means today, with no data after the present moment.
+	// End is the last day of data: its date, a day of the team's time
+	// zone (the default, Asia/Shanghai; the time of day is ignored). Nothing
+	// is dated after that day's last second there. Zero means today, with
+	// no data after the present moment.
 	End time.Time
 	// Scale multiplies the number of accounts, people and touches. Zero
 	// means 1: about 6,000 accounts, 36,000 people (27,000 of them
@@ -64,7 +66,7 @@ type Summary struct {
 }
 
 // MaxScale bounds Scale so that a typo cannot exhaust memory.
-const MaxScale = 5
+const MaxScale = 10
 
 // Generate builds the dataset described by opts and loads it into s in one
 // transaction. s must hold no business data yet.
@@ -76,9 +78,14 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if err := s.Load(ctx, g.load); err != nil {
 		return Summary{}, fmt.Errorf("load demo data: %w", err)
 	}
-	// Scores, credits and the model are as of the end of the data, or now
-	// when the data year ends later today.
-	asOf := unixTime(g.tl)
+	sum, tl := g.summary(), g.tl
+	// The world is in the database now: drop it, so that the runs below,
+	// which read the database, do not hold it in memory beside their own.
+	g = nil
+	// Scores, credits, grades and the model are as of the data's last
+	// second (what the team's day ends with), or now when the data year
+	// ends later today.
+	asOf := unixTime(tl - 1)
 	if now := time.Now().UTC().Truncate(time.Second); now.Before(asOf) {
 		asOf = now
 	}
@@ -89,7 +96,7 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if _, err := rollup.Refresh(ctx, s, asOf); err != nil {
 		return Summary{}, fmt.Errorf("build roll-ups: %w", err)
 	}
-	return g.summary(), nil
+	return sum, nil
 }
 
 func build(opts Options) (*gen, error) {
@@ -100,16 +107,20 @@ func build(opts Options) (*gen, error) {
 	if scale < 0 || scale > MaxScale || math.IsNaN(scale) {
 		return nil, fmt.Errorf("demo scale %v out of range (0 < scale ≤ %d)", opts.Scale, MaxScale)
 	}
-	end, limit := opts.End.UTC(), time.Time{}
+	// The data year is a year of the team's days: the demo's database is
+	// new, so its team time zone is the default one, and --end 2026-11-30
+	// means up to the last second of 30 November there, as a date-only
+	// CRM time does (model.Calendar.EndOfDay).
+	cal := model.DefaultCalendar()
+	var lastDay, limit time.Time
 	if opts.End.IsZero() {
 		now := time.Now().UTC().Truncate(time.Second)
-		end, limit = now, now
+		lastDay, limit = cal.Day(now), now
+	} else {
+		lastDay = time.Date(opts.End.Year(), opts.End.Month(), opts.End.Day(), 0, 0, 0, 0, time.UTC)
+		limit = cal.Start(lastDay.AddDate(0, 0, 1)).UTC()
 	}
-	lastDay := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC)
-	if limit.IsZero() {
-		limit = lastDay.AddDate(0, 0, 1)
-	}
-	first := lastDay.AddDate(0, 0, -364)
+	first := cal.Start(lastDay.AddDate(0, 0, -364)).UTC()
 	if limit.Sub(first) < 300*24*time.Hour {
 		return nil, errors.New("demo: the data year is too short")
 	}
@@ -182,12 +193,28 @@ func (g *gen) sortTouches() {
 		}
 		return int(a - b)
 	})
-	sorted := make([]touch, len(g.touches))
-	for i, j := range idx {
-		sorted[i] = g.touches[j]
-		sorted[i].id = int64(i + 1)
+	// Put every touch in its place, cycle by cycle: position i takes the
+	// touch at idx[i]. In place, so that the touches, the largest part of
+	// the world, are never held twice.
+	for i := range idx {
+		if idx[i] == int32(i) {
+			continue
+		}
+		tmp, j := g.touches[i], i
+		for {
+			k := int(idx[j])
+			idx[j] = int32(j)
+			if k == i {
+				g.touches[j] = tmp
+				break
+			}
+			g.touches[j] = g.touches[k]
+			j = k
+		}
 	}
-	g.touches = sorted
+	for i := range g.touches {
+		g.touches[i].id = int64(i + 1)
+	}
 }
 
 const touchWindowDays = 14
@@ -198,7 +225,7 @@ func (g *gen) summary() Summary {
 	s := Summary{
 		From: unixTime(g.t0), To: unixTime(g.tl),
 		Users: len(g.users), Accounts: len(g.accounts), Persons: len(g.persons), Identities: len(g.identities),
-		Campaigns: len(g.camps), AdGroups: len(g.adGroups), Keywords: len(g.keywords), ContentAssets: len(g.assets),
+		Campaigns: len(g.camps) + len(g.programmes), AdGroups: len(g.adGroups), Keywords: len(g.keywords), ContentAssets: len(g.assets),
 		Touchpoints: len(g.touches), DailyCosts: len(g.costs), StageChanges: len(g.changes), Opportunities: len(g.opps),
 		OpportunityContacts: len(g.contacts), Orders: len(g.orders), Tasks: len(g.tasks),
 	}

@@ -108,7 +108,7 @@ func TestGenerateIsConsistent(t *testing.T) {
 			t.Fatal(err)
 		}
 		if tot.Persons != int64(w.sum.Persons) || tot.Touchpoints != int64(w.sum.Touchpoints) || tot.Opportunities != int64(w.sum.Opportunities) ||
-			tot.Orders != int64(w.sum.Orders) || tot.Campaigns != 60 || tot.WonRevenue != w.sum.Revenue || tot.Cost != w.sum.Cost {
+			tot.Orders != int64(w.sum.Orders) || tot.Campaigns != 67 || w.sum.Campaigns != 67 || tot.WonRevenue != w.sum.Revenue || tot.Cost != w.sum.Cost {
 			t.Fatalf("totals %+v do not match summary %+v", tot, w.sum)
 		}
 		zero := []struct{ what, query string }{
@@ -127,7 +127,9 @@ func TestGenerateIsConsistent(t *testing.T) {
 			{"known persons without their email and phone identities", `SELECT COUNT(*) FROM persons p WHERE p.stage <> 'visitor' AND (
 				NOT EXISTS (SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.type = 'email' AND i.value = p.email) OR
 				NOT EXISTS (SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.type = 'phone' AND i.value = p.phone))`},
-			{"persons without an anonymous id", `SELECT COUNT(*) FROM persons p WHERE NOT EXISTS
+			// A lead an SDR called, met at a booth, never on the web site
+			// has none; a visitor is only ever known by one.
+			{"visitors without an anonymous id", `SELECT COUNT(*) FROM persons p WHERE p.stage = 'visitor' AND NOT EXISTS
 				(SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.type = 'anonymous_id')`},
 			{"touchpoints whose anonymous id belongs to someone else", `SELECT COUNT(*) FROM touchpoints t WHERE t.anonymous_id <> '' AND NOT EXISTS
 				(SELECT 1 FROM identities i WHERE i.type = 'anonymous_id' AND i.value = t.anonymous_id AND i.person_id = t.person_id)`},
@@ -155,6 +157,22 @@ func TestGenerateIsConsistent(t *testing.T) {
 			{"employee sharing touches without a promoter", `SELECT COUNT(*) FROM touchpoints WHERE channel = 'employee_sharing' AND promoter_id IS NULL`},
 			{"content downloads without content", `SELECT COUNT(*) FROM touchpoints WHERE type = 'content_download' AND content_id IS NULL`},
 			{"users with id 1 or a login", `SELECT COUNT(*) FROM users WHERE id = 1 OR password_hash <> '' OR role = 'admin'`},
+			{"campaigns not run by a marketer", `SELECT COUNT(*) FROM campaigns c LEFT JOIN users u ON u.id = c.owner_id WHERE u.role IS NULL OR u.role <> 'marketer'`},
+			{"campaigns under something that is not a programme of their channel", `SELECT COUNT(*) FROM campaigns c JOIN campaigns p ON p.id = c.parent_id
+				WHERE p.kind <> 'programme' OR p.channel <> c.channel OR p.parent_id IS NOT NULL`},
+			{"programmes without campaigns, or whose budget is not theirs summed", `SELECT COUNT(*) FROM campaigns p WHERE p.kind = 'programme' AND (
+				NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.parent_id = p.id) OR
+				p.budget_fen <> (SELECT SUM(c.budget_fen) FROM campaigns c WHERE c.parent_id = p.id) OR
+				p.target_leads <> (SELECT SUM(c.target_leads) FROM campaigns c WHERE c.parent_id = p.id))`},
+			{"touches or costs of a programme", `SELECT (SELECT COUNT(*) FROM touchpoints t JOIN campaigns c ON c.id = t.campaign_id WHERE c.kind = 'programme') +
+				(SELECT COUNT(*) FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id WHERE c.kind = 'programme')`},
+			{"feed and display ad clicks without an ad group", `SELECT COUNT(*) FROM touchpoints WHERE channel IN ('paid_social', 'display') AND type = 'ad_click' AND ad_group_id IS NULL`},
+			{"feed and display costs not by ad group", `SELECT COUNT(*) FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id
+				WHERE c.channel IN ('paid_social', 'display') AND d.ad_group_id IS NULL`},
+			{"costs or touches filed under another campaign's ad group", `SELECT (SELECT COUNT(*) FROM daily_costs d JOIN ad_groups a ON a.id = d.ad_group_id WHERE a.campaign_id <> d.campaign_id) +
+				(SELECT COUNT(*) FROM touchpoints t JOIN ad_groups a ON a.id = t.ad_group_id WHERE a.campaign_id <> t.campaign_id)`},
+			{"watch times on touches other than webinar attendances", `SELECT COUNT(*) FROM touchpoints WHERE watch_seconds <> 0 AND type <> 'webinar_attend'`},
+			{"webinar attendances without a watch time, or over the session", `SELECT COUNT(*) FROM touchpoints WHERE type = 'webinar_attend' AND (watch_seconds < 60 OR watch_seconds > 3900)`},
 		}
 		for _, z := range zero {
 			if n := w.count(t, z.query); n != 0 {
@@ -167,8 +185,25 @@ func TestGenerateIsConsistent(t *testing.T) {
 		if n := w.count(t, `SELECT COUNT(DISTINCT channel) FROM campaigns`); n < 13 {
 			t.Errorf("campaigns cover %d channels", n)
 		}
+		// Every ad platform: campaigns → ad groups (→ keywords on search), with costs.
+		if n := w.count(t, `SELECT COUNT(DISTINCT c.platform) FROM campaigns c JOIN ad_groups a ON a.campaign_id = c.id
+				JOIN daily_costs d ON d.ad_group_id = a.id WHERE c.platform IN ('baidu', 'oceanengine', 'tencent_ads', 'google_ads', 'linkedin_ads')
+				AND d.cost_fen > 0`); n != 5 {
+			t.Errorf("%d of the 5 ad platforms have ad groups with costs", n)
+		}
 		checkStageHistory(t, w)
-		checkWindow(t, w)
+		checkWindow(t, w, end)
+		// The rule sets the demo loads are version 1; a marketer's save is 2.
+		for _, kind := range []model.RuleSetKind{model.LifecycleRuleSets, model.RoutingRuleSets} {
+			cur, err := w.s.ActiveRuleSet(ctx, kind)
+			if err != nil || cur.Version != 1 {
+				t.Fatalf("%v rules: version %d, %v", kind, cur.Version, err)
+			}
+			saved, err := w.s.SaveRuleSet(ctx, kind, cur.Rules, "test", end, nil)
+			if err != nil || saved.Version != 2 {
+				t.Errorf("%v rules saved after the demo: version %d, %v", kind, saved.Version, err)
+			}
+		}
 	})
 }
 
@@ -217,28 +252,64 @@ func checkStageHistory(t *testing.T, w world) {
 	}
 }
 
-// checkWindow checks that every timestamp lies in the data year.
-func checkWindow(t *testing.T, w world) {
-	from, to := end.AddDate(0, 0, -364), end.AddDate(0, 0, 1)
+// window is the data year of the tests' End in the team's time zone (the
+// default, Asia/Shanghai): from the midnight 364 days before End to the
+// midnight after it.
+func window(end time.Time) (from, to time.Time) {
+	cal := model.DefaultCalendar()
+	return cal.Start(end.AddDate(0, 0, -364)).UTC(), cal.Start(end.AddDate(0, 0, 1)).UTC()
+}
+
+// checkWindow checks that everything the demo dates lies in the data year:
+// nothing before its first moment, and nothing — no touch, order, deal
+// created or closed, stage change, assignment, follow-up, task, activity,
+// score, grade or cost day — after the last second of End in the team's
+// time zone. Deadlines are the exception: an assignment may fall due, and
+// a planned absence end, after the data ends.
+func checkWindow(t *testing.T, w world, end time.Time) {
+	from, to := window(end)
 	if !w.sum.From.Equal(from) || !w.sum.To.Equal(to) {
 		t.Errorf("window %v – %v, want %v – %v", w.sum.From, w.sum.To, from, to)
 	}
 	cols := []struct{ table, col string }{
 		{"touchpoints", "occurred_at"}, {"persons", "first_seen_at"}, {"persons", "stage_at"}, {"persons", "lead_at"},
+		{"persons", "created_at"}, {"persons", "scored_at"}, {"persons", "predicted_at"}, {"persons", "grade_set_at"},
 		{"stage_changes", "changed_at"}, {"identities", "created_at"}, {"accounts", "created_at"}, {"campaigns", "created_at"},
 		{"opportunities", "created_at"}, {"opportunities", "closed_at"}, {"orders", "ordered_at"}, {"tasks", "created_at"},
-		{"tasks", "due_at"}, {"tasks", "done_at"}, {"daily_costs", "day"}, {"campaigns", "start_date"}, {"campaigns", "end_date"},
-		{"content_assets", "created_at"}, {"users", "created_at"},
+		{"tasks", "due_at"}, {"tasks", "done_at"}, {"content_assets", "created_at"}, {"users", "created_at"},
+		{"users", "out_of_office_from"}, {"assignments", "assigned_at"}, {"assignments", "first_follow_up_at"},
+		{"assignments", "breached_at"}, {"assignments", "superseded_at"}, {"activities", "occurred_at"}, {"activities", "created_at"},
+		{"qualification_changes", "changed_at"}, {"routing_cursors", "updated_at"}, {"routing_rule_sets", "created_at"},
+		{"lifecycle_rule_sets", "created_at"}, {"attribution_conversions", "converted_at"}, {"attribution_conversions", "computed_at"},
+		{"prediction_models", "trained_at"}, {"scoring_watermarks", "moved_at"},
 	}
 	for _, c := range cols {
 		for _, dir := range []string{"ASC", "DESC"} {
 			var v time.Time
 			q := fmt.Sprintf("SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s %s LIMIT 1", c.col, c.table, c.col, c.col, dir)
-			if err := w.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
+			err := w.db.QueryRowContext(ctx, q).Scan(&v)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
 			if v.Before(from) || !v.Before(to) {
 				t.Errorf("%s.%s has %v outside [%v, %v)", c.table, c.col, v, from, to)
+			}
+		}
+	}
+	// Days: the team's calendar dates of the year, End the last.
+	first, last := end.AddDate(0, 0, -364), end
+	for _, c := range []struct{ table, col string }{{"daily_costs", "day"}, {"campaigns", "start_date"}, {"campaigns", "end_date"}} {
+		for _, dir := range []string{"ASC", "DESC"} {
+			var v time.Time
+			q := fmt.Sprintf("SELECT %s FROM %s ORDER BY %s %s LIMIT 1", c.col, c.table, c.col, dir)
+			if err := w.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			if v.Before(first) || v.After(last) {
+				t.Errorf("%s.%s has day %s outside %s – %s", c.table, c.col, v.Format(time.DateOnly), first.Format(time.DateOnly), last.Format(time.DateOnly))
 			}
 		}
 	}

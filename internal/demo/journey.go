@@ -20,8 +20,10 @@ type touch struct {
 	ch                                   model.Channel
 	source, medium                       string
 	campaign, keyword, content, promoter int64
+	adGroup                              int64 // a feed ad's ad group (a search click's is its keyword's)
 	url, referrer, clickID               string
 	id                                   int64
+	watch                                int32 // seconds of a live session watched
 }
 
 type person struct {
@@ -30,7 +32,6 @@ type person struct {
 	name, title, email    string
 	phone                 string
 	job                   *jobTitle
-	grade                 string
 	owner                 int64
 	known                 bool
 	interest              float64
@@ -81,7 +82,9 @@ var visitorMix = []struct {
 	{model.ChannelReferral, 2}, {model.ChannelDirect, 3},
 }
 
-// points is what each kind of touch adds to a lead's engagement score.
+// points is what each kind of touch adds to a lead's engagement score:
+// the default scoring rules' points (internal/scoring), so that the demo's
+// MQLs are those the product would have made.
 func points(t *touch) float64 {
 	switch t.typ {
 	case "email_open":
@@ -91,11 +94,14 @@ func points(t *touch) float64 {
 	case "content_download":
 		return 12
 	case "webinar_register":
-		return 8
+		return 5
 	case "webinar_attend":
-		return 18
+		if t.watch >= 30*60 {
+			return 20
+		}
+		return 10
 	case "badge_scan":
-		return 22
+		return 10
 	case "form_submit":
 		if t.url == siteURL+"/demo" {
 			return 30
@@ -240,6 +246,7 @@ func (g *gen) visit(p *person, at int64, ch model.Channel, c *campaign, typ stri
 			t.referrer = "https://www.baidu.com/"
 		}
 	case model.ChannelPaidSocial:
+		t.adGroup = g.pickAdGroup(c)
 		t.url = utm(c.path, c.source, c.medium, c.code)
 		switch c.platform {
 		case "oceanengine":
@@ -260,6 +267,7 @@ func (g *gen) visit(p *person, at int64, ch model.Channel, c *campaign, typ stri
 			t.referrer = "https://feed.baidu.com/"
 		}
 	case model.ChannelDisplay:
+		t.adGroup = g.pickAdGroup(c)
 		t.url = utm(c.path, c.source, c.medium, c.code)
 		t.referrer = "https://www." + c.source + ".com/"
 	case model.ChannelOrganicSearch:
@@ -300,6 +308,15 @@ func (g *gen) visit(p *person, at int64, ch model.Channel, c *campaign, typ stri
 	return t
 }
 
+// pickAdGroup is the ad group of a feed or display campaign a click came
+// through; 0 when the campaign has none.
+func (g *gen) pickAdGroup(c *campaign) int64 {
+	if len(c.adGroupIdx) == 0 {
+		return 0
+	}
+	return g.adGroups[c.adGroupIdx[g.r.IntN(len(c.adGroupIdx))]].id
+}
+
 func (g *gen) add(t touch) bool {
 	if t.at < g.t0 || t.at >= g.tl {
 		return false
@@ -334,7 +351,7 @@ func (g *gen) pickEvent(ch model.Channel, t int64, region string) *campaign {
 	cs := g.byChannel[channelIndex(ch)]
 	i := g.pick(len(cs), func(i int) float64 {
 		c := cs[i]
-		if c.eventDay < 0 || g.dayStart(c.eventDay+max(1, c.eventDays))-cst >= g.tl {
+		if c.eventDay < 0 || g.dayStart(c.eventDay+max(1, c.eventDays)) >= g.tl {
 			return 0
 		}
 		w := c.weight
@@ -356,7 +373,7 @@ func (g *gen) pickEvent(ch model.Channel, t int64, region string) *campaign {
 // eventMoment returns a time during the event's day(s), Beijing daytime.
 func (g *gen) eventMoment(c *campaign) int64 {
 	d := c.eventDay + g.r.IntN(max(1, c.eventDays))
-	return g.dayStart(d) - cst + 9*hour + g.r.Int64N(8*hour)
+	return g.dayStart(d) + 9*hour + g.r.Int64N(8*hour)
 }
 
 func (g *gen) change(p *person, at int64, to model.Stage, reason string) bool {
@@ -475,8 +492,9 @@ func (g *gen) knownJourney(p *person, scratch []touch) []touch {
 	}
 	p.mqlAt = p.stageAt
 
-	// The SDR calls; some MQLs are accepted by sales, a few are recycled.
-	call := g.base(p, g.after(p.mqlAt, g.between(hour, 60*hour)), "call", model.ChannelOutbound, g.campaignByCode("ob-mql-follow"))
+	// The SDR calls, mostly within hours; some MQLs are accepted by
+	// sales, a few are recycled.
+	call := g.base(p, g.after(p.mqlAt, g.sdrDelay()), "call", model.ChannelOutbound, g.campaignByCode("ob-mql-follow"))
 	if !g.add(call) {
 		return eng
 	}
@@ -488,7 +506,7 @@ func (g *gen) knownJourney(p *person, scratch []touch) []touch {
 			g.setWeCom(p, at)
 		}
 	}
-	pSQL := sigmoid(-0.4 + 0.9*p.interest + 0.7*b2f(p.attended) + 0.8*b2f(p.atEvent) + 0.7*b2f(p.demoRequest) + 0.3*b2f(a.tier == "A"))
+	pSQL := sigmoid(-1.5 + 0.9*p.interest + 0.7*b2f(p.attended) + 0.8*b2f(p.atEvent) + 0.7*b2f(p.demoRequest) + 0.3*b2f(a.tier == "A"))
 	if reached && g.chance(pSQL) {
 		at := g.after(call.at, g.between(day, 10*day))
 		if g.change(p, at, model.StageSQL, "sales_accepted") {
@@ -501,6 +519,21 @@ func (g *gen) knownJourney(p *person, scratch []touch) []touch {
 		g.change(p, g.after(p.mqlAt, g.between(30*day, 60*day)), model.StageLead, "recycled")
 	}
 	return eng
+}
+
+// sdrDelay is how long after becoming an MQL the SDR calls: mostly the
+// same working day, sometimes the next, now and then days later (a busy
+// week, a holiday, a lead lost in the queue).
+func (g *gen) sdrDelay() int64 {
+	switch x := g.r.Float64(); {
+	case x < 0.68:
+		return g.between(10*minute, 3*hour)
+	case x < 0.88:
+		return g.between(3*hour, 20*hour)
+	case x < 0.97:
+		return g.between(20*hour, 48*hour)
+	}
+	return g.between(2*day, 5*day)
 }
 
 func b2f(b bool) float64 {
@@ -652,11 +685,12 @@ func (g *gen) contentCampaign(d int) *campaign {
 func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch {
 	e := sigmoid(p.interest)
 	if ev != nil && ev.ch == model.ChannelWebinar && g.chance(0.45+0.3*e) {
-		at := g.dayStart(ev.eventDay) - cst + 14*hour + g.r.Int64N(30*minute)
+		at := g.dayStart(ev.eventDay) + 14*hour + g.r.Int64N(30*minute)
 		if at > lead.at {
 			t := g.base(p, at, "webinar_attend", model.ChannelWebinar, ev)
 			t.anon = g.anonFor(p, at)
 			t.url = siteURL + ev.path + "/live"
+			t.watch = g.watchTime(e)
 			out = append(out, t)
 		}
 	}
@@ -690,7 +724,7 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 				}
 			}
 		}
-		if g.chance((0.04 + 0.12*e) * decay) {
+		if g.chance((0.05 + 0.17*e) * decay) {
 			if cc := g.contentCampaign(d); cc != nil {
 				at := g.officeTime(ws + g.r.Int64N(7*day))
 				a := &g.assets[cc.assets[g.r.IntN(len(cc.assets))]]
@@ -711,7 +745,7 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 			if wc == ev || !g.chance((0.06+0.3*e)*decay) {
 				continue
 			}
-			evAt := g.dayStart(wc.eventDay) - cst + 14*hour
+			evAt := g.dayStart(wc.eventDay) + 14*hour
 			reg := max(lead.at+hour, g.officeTime(evAt-g.between(day, 5*day)))
 			if reg >= evAt {
 				reg = evAt - g.between(hour, 4*hour)
@@ -729,6 +763,7 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 				at := evAt + g.r.Int64N(30*minute)
 				att := g.base(p, at, "webinar_attend", model.ChannelWebinar, wc)
 				att.anon, att.url = g.anonFor(p, at), siteURL+wc.path+"/live"
+				att.watch = g.watchTime(e)
 				out = append(out, att)
 			}
 		}
@@ -745,7 +780,7 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 				out = append(out, g.base(p, at, "badge_scan", model.ChannelOfflineEvent, oc))
 			}
 		}
-		if g.chance((0.04 + 0.22*e) * decay) {
+		if g.chance((0.05 + 0.28*e) * decay) {
 			out = append(out, g.visit(p, g.officeTime(ws+g.r.Int64N(7*day)), model.ChannelDirect, nil, "page_view"))
 		}
 		if g.chance((0.04 + 0.08*e) * decay) {
@@ -789,6 +824,19 @@ func (g *gen) nurture(p *person, lead touch, ev *campaign, out []touch) []touch 
 	}
 	slices.SortStableFunc(kept, func(a, b touch) int { return cmpInt(a.at, b.at) })
 	return kept
+}
+
+// watchTime is how long an attendee of an hour-long live session stayed,
+// in seconds: many look in for a few minutes and leave, the interested
+// stay for most of it (e is the lead's engagement, 0..1).
+func (g *gen) watchTime(e float64) int32 {
+	var minutes float64
+	if g.chance(0.3 + 0.45*e) {
+		minutes = g.uniform(30, 62) - math.Abs(g.norm(8)) // stayed: the end, or most of it
+	} else {
+		minutes = math.Exp(g.uniform(math.Log(1.5), math.Log(29))) // looked in
+	}
+	return int32(math.Round(max(1, min(65, minutes)) * 60))
 }
 
 func cmpInt(a, b int64) int {

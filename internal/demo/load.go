@@ -41,7 +41,7 @@ func insert(l store.Loader, table, cols string, n int, row func(i int) []any) er
 }
 
 func (g *gen) load(l store.Loader) error {
-	day := func(d int) any { return time.Unix(g.dayStart(d), 0).UTC() }
+	day := func(d int) any { return g.date(d) }
 	steps := []struct {
 		table, cols string
 		n           int
@@ -55,14 +55,20 @@ func (g *gen) load(l store.Loader) error {
 			a := &g.accounts[i]
 			return []any{a.id, a.name, a.nameEN, a.domain, a.industry.key, a.size.band, a.employees, a.city.region, a.city.zh, a.tier, id(a.owner), ts(a.created)}
 		}},
-		{"campaigns", "id,code,name,name_en,channel,platform,kind,start_date,end_date,budget_fen,target_leads,target_mqls,target_opportunities,target_pipeline_fen,target_revenue_fen,landing_url,created_at", len(g.camps), func(i int) []any {
-			c := g.camps[i]
+		// Programmes first: their campaigns name them.
+		{"campaigns", "id,code,name,name_en,channel,platform,kind,start_date,end_date,budget_fen,target_leads,target_mqls,target_opportunities,target_pipeline_fen,target_revenue_fen,landing_url,owner_id,parent_id,created_at", len(g.programmes) + len(g.camps), func(i int) []any {
+			var c *campaign
+			if i < len(g.programmes) {
+				c = g.programmes[i]
+			} else {
+				c = g.camps[i-len(g.programmes)]
+			}
 			landing := ""
 			if c.path != "" {
 				landing = siteURL + c.path
 			}
 			return []any{c.id, c.code, c.name, c.nameEN, string(c.ch), c.platform, c.kind, day(c.startDay), day(c.endDay), c.budget,
-				c.tLeads, c.tMQLs, c.tOpps, c.tPipeline, c.tRevenue, landing, ts(c.created)}
+				c.tLeads, c.tMQLs, c.tOpps, c.tPipeline, c.tRevenue, landing, id(c.owner), id(c.parent), ts(c.created)}
 		}},
 		{"ad_groups", "id,campaign_id,name", len(g.adGroups), func(i int) []any {
 			a := &g.adGroups[i]
@@ -76,7 +82,7 @@ func (g *gen) load(l store.Loader) error {
 			a := &g.assets[i]
 			return []any{a.id, id(a.campaign), a.kind, a.title, a.titleEN, a.url, ts(a.created)}
 		}},
-		{"persons", "id,account_id,name,title,email,phone,stage,stage_at,grade,owner_id,first_seen_at,first_touch_channel,first_touch_campaign,lead_at,created_at", len(g.persons), func(i int) []any {
+		{"persons", "id,account_id,name,title,email,phone,stage,stage_at,owner_id,first_seen_at,first_touch_channel,first_touch_campaign,lead_at,created_at", len(g.persons), func(i int) []any {
 			p := &g.persons[i]
 			var acc int64
 			if p.acc != nil {
@@ -86,21 +92,21 @@ func (g *gen) load(l store.Loader) error {
 			if stageAt == 0 {
 				stageAt = p.firstSeen
 			}
-			return []any{p.id, id(acc), p.name, p.title, p.email, p.phone, string(p.stage), ts(stageAt), p.grade, id(p.owner),
+			return []any{p.id, id(acc), p.name, p.title, p.email, p.phone, string(p.stage), ts(stageAt), id(p.owner),
 				ts(p.firstSeen), string(p.firstCh), id(p.firstCampaign), ts(p.leadAt), ts(p.firstSeen)}
 		}},
 		{"identities", "type,value,person_id,created_at", len(g.identities), func(i int) []any {
 			x := &g.identities[i]
 			return []any{string(x.typ), x.value, x.person, ts(x.created)}
 		}},
-		{"touchpoints", "id,person_id,account_id,anonymous_id,occurred_at,type,channel,source,medium,campaign_id,ad_group_id,keyword_id,content_id,promoter_id,url,referrer,click_id", len(g.touches), func(i int) []any {
+		{"touchpoints", "id,person_id,account_id,anonymous_id,occurred_at,type,channel,source,medium,campaign_id,ad_group_id,keyword_id,content_id,promoter_id,url,referrer,click_id,watch_seconds", len(g.touches), func(i int) []any {
 			t := &g.touches[i]
-			var adGroup int64 // the ad group of the clicked keyword
+			adGroup := t.adGroup // a feed ad's, else the ad group of the clicked keyword
 			if t.keyword != 0 {
 				adGroup = g.keywords[t.keyword-1].adGroup
 			}
 			return []any{t.id, t.person, id(t.account), t.anon, ts(t.at), t.typ, string(t.ch), t.source, t.medium,
-				id(t.campaign), id(adGroup), id(t.keyword), id(t.content), id(t.promoter), t.url, t.referrer, t.clickID}
+				id(t.campaign), id(adGroup), id(t.keyword), id(t.content), id(t.promoter), t.url, t.referrer, t.clickID, int64(t.watch)}
 		}},
 		{"daily_costs", "id,day,platform,campaign_id,ad_group_id,keyword_id,impressions,clicks,cost_fen", len(g.costs), func(i int) []any {
 			c := &g.costs[i]

@@ -12,23 +12,31 @@ import (
 )
 
 // Routing in the demo: the company hands every MQL to sales with a
-// first-follow-up SLA. The SDR call each MQL gets 1–60 hours later (the
-// "ob-mql-follow" touch of the journey) is the follow-up; colleagues a rep
-// adds to a deal's buying committee get a note from the rep. The rules,
-// capacities and out-of-office windows below run through the routing
-// package's own Decide and business-hours clock, event by event, so the
-// data agrees with what the product would have done.
+// first-follow-up SLA. Every MQL goes to the SDR team (销售开发), who
+// qualify it and pass it to the account's rep on acceptance (SQL):
+// financial services first to its specialist, key accounts to the least
+// busy SDR, the others in turn, the regional leaders when every SDR is
+// full or away. The SDR call each MQL gets, mostly within
+// hours, now and then days later (the "ob-mql-follow" touch of the
+// journey), is the follow-up; colleagues a rep adds to a deal's buying
+// committee get a note from the rep. The rules, capacities and
+// out-of-office windows below run through the routing package's own
+// Decide and business-hours clock, event by event, so the data agrees with
+// what the product would have done.
 
 // demoSLA is the demo's first-follow-up promise, in business hours.
 const demoSLA = "8h"
 
-// routingTeams puts the regional reps in their region's team and the
-// regional leaders in "managers", the fallback pool.
+// routingTeam puts the SDRs (their leads too) in "sdr", the regional
+// reps in their region's team and the regional leaders in "managers", the
+// fallback pool.
 func (g *gen) routingTeam(u *user) string {
-	if !u.isRep {
+	switch {
+	case u.isSDR:
+		return "sdr"
+	case !u.isRep:
 		return ""
-	}
-	if u.isLeader {
+	case u.isLeader:
 		return "managers"
 	}
 	return u.territory
@@ -54,17 +62,13 @@ func (g *gen) demoRuleSet() *routing.RuleSet {
 		"trigger_stage": "mql",
 		"sla": map[string]any{"first_follow_up": demoSLA, "business_hours": map[string]any{
 			"days": []string{"mon", "tue", "wed", "thu", "fri"}, "start": "09:00", "end": "18:00", "time_zone": "Asia/Shanghai", "holidays": holidays}},
-		"keep_account_owner": true,
+		"keep_account_owner": false,
 		"rules": []map[string]any{
-			{"name": "financial-services", "match": map[string]any{"industry": []string{"financial_services"}},
-				"pool": map[string]any{"users": []string{email("sun.jiayi"), email("li.na")}}, "method": "least_busy"},
-			{"name": "east-enterprise", "match": map[string]any{"region": []string{"east"}, "tier": []string{"A", "B"}},
-				"pool": map[string]any{"team": "east"}, "method": "least_busy"},
-			{"name": "east", "match": map[string]any{"region": []string{"east"}}, "pool": map[string]any{"team": "east"}},
-			{"name": "north", "match": map[string]any{"region": []string{"north"}}, "pool": map[string]any{"team": "north"}},
-			{"name": "south", "match": map[string]any{"region": []string{"south"}}, "pool": map[string]any{"team": "south"}},
-			{"name": "west-central", "match": map[string]any{"region": []string{"west", "central"}},
-				"pool": map[string]any{"users": []string{email("liu.siyuan"), email("he.min")}}, "method": "least_busy"},
+			{"name": "sdr-financial-services", "match": map[string]any{"industry": []string{"financial_services"}},
+				"pool": map[string]any{"users": []string{email("han.yutong")}}, "method": "least_busy"},
+			{"name": "sdr-key-accounts", "match": map[string]any{"tier": []string{"A", "B"}},
+				"pool": map[string]any{"team": "sdr"}, "method": "least_busy"},
+			{"name": "sdr", "match": map[string]any{}, "pool": map[string]any{"team": "sdr"}},
 		},
 		"fallback": map[string]any{"pool": map[string]any{"team": "managers"}, "method": "least_busy"},
 	}
@@ -91,7 +95,8 @@ func (g *gen) demoAway() map[string][2]int64 {
 	}
 }
 
-// demoCapacity is the most open (not yet followed-up) leads a user holds.
+// demoCapacity is the most open (not yet followed-up) leads a named rep
+// holds; SDRs hold twelve, their leads five, reps hired beyond scale 1 four.
 var demoCapacity = map[string]int{
 	"sun.jiayi": 3, "zhou.xiaoming": 6, "li.na": 4, "zhao.peng": 4, "lin.ting": 4, "zheng.hao": 5,
 	"wu.jun": 5, "liu.siyuan": 3, "he.min": 3,
@@ -127,6 +132,7 @@ type demoRouting struct {
 	activities   []demoActivity
 	cursors      []demoCursor
 	lastAssigned int64
+	waiting      int // persons left waiting for an assignee at the end
 }
 
 // demoCursor is one rule's round-robin turn: the user who took its last
@@ -230,7 +236,7 @@ func (g *gen) buildRouting() *demoRouting {
 		if !slices.ContainsFunc(planned[pid], func(t int64) bool { return t >= at }) {
 			// The SDR call came before the lead was routed (it waited for
 			// an assignee): the owner makes a first call of their own.
-			own = append(own, demoEvent{g.after(at, g.between(30*minute, 3*day)), evOwnCall, pid})
+			own = append(own, demoEvent{g.after(at, g.between(10*minute, 6*hour)), evOwnCall, pid})
 		}
 		return true
 	}
@@ -239,9 +245,9 @@ func (g *gen) buildRouting() *demoRouting {
 		if at >= g.tl {
 			return
 		}
-		// Oldest first; once nobody at all is free the rest keep waiting.
+		// Oldest first; once nobody in a team is free the rest keep waiting.
 		waiting = slices.DeleteFunc(waiting, func(pid int64) bool {
-			return slices.ContainsFunc(users, func(u routing.User) bool { return u.Available(tsOf(at)) }) && assign(pid, at)
+			return slices.ContainsFunc(users, func(u routing.User) bool { return u.Team != "" && u.Available(tsOf(at)) }) && assign(pid, at)
 		})
 	}
 	for k := 0; ; {
@@ -309,6 +315,7 @@ func (g *gen) buildRouting() *demoRouting {
 			retry(e.at)
 		}
 	}
+	dr.waiting = len(waiting)
 	// Missed SLAs: the once-a-minute check marks an assignment breached
 	// when it is due without a follow-up while its person is still being
 	// worked, and raises one task for the owner's manager.
@@ -326,7 +333,7 @@ func (g *gen) buildRouting() *demoRouting {
 		u := &g.users[userIdx(a.user)]
 		p := &g.persons[a.person-1]
 		t := task{id: int64(len(g.tasks) + 1), kind: "sla_escalation", title: routing.EscalationTitle(p.name, u.name),
-			person: a.person, assignee: u.manager, created: seen, due: rs.DueAt(tsOf(seen)).Unix()}
+			person: a.person, assignee: u.manager, created: seen, due: min(rs.DueAt(tsOf(seen)).Unix(), g.tl-1)}
 		if a.followUp != 0 {
 			t.done = a.followUp
 		}
@@ -435,6 +442,9 @@ func (g *gen) withRouting(steps []loadStep) []loadStep {
 	return append(steps,
 		loadStep{"routing_rule_sets", "id,rules,created_by,created_at", 1, func(int) []any {
 			return []any{int64(1), string(dr.rulesJSON), "demo", ts(g.t0)}
+		}},
+		loadStep{"lifecycle_rule_sets", "id,rules,created_by,created_at", 1, func(int) []any {
+			return []any{int64(1), lifecycleRulesJSON(), "demo", ts(g.t0)}
 		}},
 		loadStep{"routing_cursors", "rule,last_user_id,updated_at", len(dr.cursors), func(i int) []any {
 			return []any{dr.cursors[i].rule, dr.cursors[i].user, ts(dr.lastAssigned)}

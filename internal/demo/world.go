@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ type gen struct {
 	users      []user
 	accounts   []account
 	camps      []*campaign
+	programmes []*campaign   // campaigns that group campaigns, after them by id
 	byChannel  [][]*campaign // indexed by channelIndex
 	adGroups   []adGroup
 	keywords   []keyword
@@ -43,7 +45,8 @@ type gen struct {
 	tasks      []task
 	costs      []dailyCost
 
-	newsletterDays []int64 // the first Tuesday of each month, Beijing time
+	newsletterDays []int64            // the first Tuesday of each month, Beijing time
+	repsOf         map[string][]int64 // sales region → its reps' ids, leaders included
 
 	// lookups only (never iterated): values that must stay unique
 	emails  map[string]bool
@@ -52,14 +55,14 @@ type gen struct {
 }
 
 type user struct {
-	id              int64
-	email, name     string
-	role            model.Role
-	territory       string
-	manager         int64
-	capacity        int
-	shareWeight     float64
-	isRep, isLeader bool
+	id                     int64
+	email, name            string
+	role                   model.Role
+	territory              string
+	manager                int64
+	capacity               int
+	shareWeight            float64
+	isRep, isLeader, isSDR bool
 }
 
 type account struct {
@@ -93,6 +96,8 @@ type campaign struct {
 	tLeads, tMQLs       int
 	tOpps               int
 	tPipeline, tRevenue int64
+	owner, parent       int64 // the marketer who runs it; its programme
+	adGroupIdx          []int // indices into gen.adGroups
 }
 
 type adGroup struct {
@@ -177,6 +182,7 @@ func newGen(seed int64, t0, tl int64, scale float64) *gen {
 		tl:      tl,
 		days:    int((tl - t0 + day - 1) / day),
 		emails:  map[string]bool{},
+		repsOf:  map[string][]int64{},
 		phones:  map[string]bool{},
 		domains: map[string]bool{},
 	}
@@ -282,8 +288,13 @@ func (g *gen) after(t, gap int64) int64 {
 	return x
 }
 
+// Day d of the data year begins at Beijing midnight (the team's days:
+// China keeps one offset all year).
 func (g *gen) dayOf(t int64) int    { return int((t - g.t0) / day) }
 func (g *gen) dayStart(d int) int64 { return g.t0 + int64(d)*day }
+
+// date is day d as a calendar date, midnight UTC of it: what DATE columns hold.
+func (g *gen) date(d int) time.Time { return unixTime(g.dayStart(d) + cst) }
 
 func channelIndex(ch model.Channel) int {
 	for i, c := range model.Channels {
@@ -330,42 +341,125 @@ var staff = []staffDef{
 	// The head of sales: the regional leaders' manager, so that their own
 	// missed follow-ups escalate to somebody. Covers no territory.
 	{"钱志远", "qian.zhiyuan", model.RoleSales, "", -1, 0.5},
+	{"周婷", "zhou.ting", model.RoleMarketer, "", 12, 3},
+}
+
+// The marketers, by what they run (campaigns.owner_id).
+const (
+	marketingHead = "yang.xue"  // 市场部负责人: the programmes
+	adOps         = "xu.chen"   // 投放: search, feed, social and display ads
+	eventOps      = "ma.li"     // 活动: webinars, exhibitions, salons
+	contentOps    = "tang.kai"  // 内容: whitepapers, cases, the official account
+	digitalOps    = "zhou.ting" // 数字营销: email, WeCom, employee sharing, partners
+)
+
+// sdrStaff is the SDR team (销售开发, inside sales) that takes the MQLs:
+// its lead first, reporting to the head of sales. At scale 1 the lead and
+// four SDRs; the team grows with the scale, in groups of up to eight SDRs
+// per lead, named from the vocabulary beyond these.
+var sdrStaff = []struct{ name, email string }{
+	{"苏晴", "su.qing"}, {"蒋文", "jiang.wen"}, {"韩雨桐", "han.yutong"}, {"曹磊", "cao.lei"}, {"彭欣怡", "peng.xinyi"}, {"许嘉怡", "xu.jiayi"},
 }
 
 // userDomain is the demo company's mail domain; nobody would log in with it.
 const userDomain = "revloop-demo.cn"
 
+// sdrsPerScale is the SDRs per unit of scale (four at scale 1, leads apart):
+// enough for the MQLs to stay within their capacity.
+const sdrsPerScale = 5
+
 func (g *gen) buildUsers() {
-	for i, s := range staff {
-		u := user{id: int64(i + 2), email: s.email + "@" + userDomain, name: s.name, role: s.role,
-			territory: s.territory, shareWeight: s.share}
+	used := map[string]bool{} // email local parts; looked up, never iterated
+	add := func(u user) *user {
+		u.id = int64(len(g.users) + 2)
+		local, _, _ := strings.Cut(u.email, "@")
+		used[local] = true
+		g.users = append(g.users, u)
+		return &g.users[len(g.users)-1]
+	}
+	// A colleague hired as the company grows: a name from the vocabulary
+	// and an unused mailbox.
+	newcomer := func() (string, string) {
+		sn := surnames[g.r.IntN(len(surnames))]
+		gn := givenNames[g.r.IntN(len(givenNames))]
+		local := sn.py + "." + gn.py
+		for i := 2; used[local]; i++ {
+			local = sn.py + "." + gn.py + strconv.Itoa(i)
+		}
+		return sn.zh + gn.zh, local + "@" + userDomain
+	}
+	for _, s := range staff {
+		u := user{email: s.email + "@" + userDomain, name: s.name, role: s.role, territory: s.territory, shareWeight: s.share}
 		if s.manager >= 0 {
 			u.manager = int64(s.manager + 2)
 		}
 		if s.role == model.RoleSales && s.territory != "" {
-			u.capacity = 200
 			u.isRep = true
 			u.isLeader = staff[s.manager].territory == ""
 		}
-		g.users = append(g.users, u)
+		add(u)
 	}
+	head := g.userByLocal("qian.zhiyuan").id
+	// More reps in every region beyond scale 1, under the region's leader.
+	if g.scale > 1 {
+		for _, region := range []string{"east", "north", "south", "west", "central"} {
+			n := 0
+			for _, u := range g.users {
+				if u.isRep && !u.isLeader && u.territory == region {
+					n++
+				}
+			}
+			leader := g.leaderFor(region)
+			for k := int(math.Round(float64(n) * (g.scale - 1))); k > 0; k-- {
+				name, email := newcomer()
+				add(user{email: email, name: name, role: model.RoleSales, territory: region, manager: leader, capacity: 4,
+					shareWeight: 1.5, isRep: true})
+			}
+		}
+	}
+	nSDR := max(2, int(math.Round(sdrsPerScale*g.scale)))
+	var lead int64
+	for k := 0; k < nSDR; k++ {
+		if k%8 == 0 {
+			name, email := newcomer()
+			if k == 0 {
+				name, email = sdrStaff[0].name, sdrStaff[0].email+"@"+userDomain
+			}
+			lead = add(user{email: email, name: name, role: model.RoleSales, manager: head, capacity: 5, shareWeight: 1, isSDR: true}).id
+		}
+		name, email := newcomer()
+		if k+1 < len(sdrStaff) {
+			name, email = sdrStaff[k+1].name, sdrStaff[k+1].email+"@"+userDomain
+		}
+		add(user{email: email, name: name, role: model.RoleSales, manager: lead, capacity: 15, shareWeight: 1.5, isSDR: true})
+	}
+	for i := range g.users {
+		if u := &g.users[i]; u.isRep {
+			g.repsOf[u.territory] = append(g.repsOf[u.territory], u.id)
+		}
+	}
+}
+
+func (g *gen) userByLocal(local string) *user {
+	for i := range g.users {
+		if strings.HasPrefix(g.users[i].email, local+"@") {
+			return &g.users[i]
+		}
+	}
+	panic("demo: no user " + local)
 }
 
 // repFor returns the sales user who covers a region: one of its reps, chosen
 // by a stable hash of the account so an account always has the same rep.
 func (g *gen) repFor(region string, accountID int64) int64 {
 	var reps []int64
-	for _, u := range g.users {
-		if u.role == model.RoleSales && u.territory == region && !u.isLeader {
-			reps = append(reps, u.id)
+	for _, id := range g.repsOf[region] {
+		if !g.users[id-2].isLeader {
+			reps = append(reps, id)
 		}
 	}
 	if len(reps) == 0 {
-		for _, u := range g.users {
-			if u.role == model.RoleSales && u.territory == region {
-				reps = append(reps, u.id)
-			}
-		}
+		reps = g.repsOf[region]
 	}
 	return reps[int(accountID)%len(reps)]
 }
@@ -483,7 +577,7 @@ func (g *gen) buildCampaigns() {
 			c.startDay = max(0, ev-28)
 			c.endDay = min(last, ev+d.eventDays-1)
 			if d.yearInName {
-				y := time.Unix(g.dayStart(ev), 0).UTC().Year()
+				y := unixTime(g.dayStart(ev) + cst).Year()
 				c.name = fmt.Sprintf("%d%s", y, d.name)
 				c.nameEN = fmt.Sprintf("%s %d", d.nameEN, y)
 			}
@@ -491,10 +585,12 @@ func (g *gen) buildCampaigns() {
 			c.startDay = int(d.from * float64(g.days))
 			c.endDay = min(last, int(d.to*float64(g.days)))
 		}
-		c.created = g.dayStart(c.startDay) + 2*hour + g.r.Int64N(6*hour)
+		c.created = g.dayStart(c.startDay) + 9*hour + g.r.Int64N(8*hour)
+		c.owner = g.userByLocal(campaignOwner(d.ch)).id
 		for _, ag := range d.adGroups {
 			agID := int64(len(g.adGroups) + 1)
 			g.adGroups = append(g.adGroups, adGroup{id: agID, campaign: c.id, name: ag.name})
+			c.adGroupIdx = append(c.adGroupIdx, len(g.adGroups)-1)
 			for _, k := range ag.keywords {
 				cpc := g.between(d.cpcMin, d.cpcMax)
 				g.keywords = append(g.keywords, keyword{id: int64(len(g.keywords) + 1), campaign: c.id, adGroup: agID, camp: c,
@@ -505,7 +601,7 @@ func (g *gen) buildCampaigns() {
 		for _, a := range d.assets {
 			created := c.created
 			if d.ch == model.ChannelWebinar {
-				created = g.dayStart(c.eventDay) + 10*hour
+				created = g.dayStart(c.eventDay) + 18*hour // the replay, after the live
 			}
 			g.assets = append(g.assets, asset{id: int64(len(g.assets) + 1), campaign: c.id, kind: a.kind, title: a.title,
 				titleEN: a.titleEN, url: siteURL + a.path, created: created})
@@ -514,6 +610,18 @@ func (g *gen) buildCampaigns() {
 		g.camps = append(g.camps, c)
 		ci := channelIndex(d.ch)
 		g.byChannel[ci] = append(g.byChannel[ci], c)
+	}
+	for _, d := range programmeDefs {
+		p := &campaign{campaignDef: campaignDef{code: d.code, name: d.name, nameEN: d.nameEN, ch: d.ch, kind: "programme"},
+			id: int64(len(g.camps) + len(g.programmes) + 1), name: d.name, nameEN: d.nameEN, eventDay: -1, startDay: last,
+			owner: g.userByLocal(d.owner).id, created: g.tl}
+		for _, c := range g.byChannel[channelIndex(d.ch)] {
+			c.parent = p.id
+			p.startDay, p.endDay = min(p.startDay, c.startDay), max(p.endDay, c.endDay)
+			p.created = min(p.created, c.created-g.between(day, 5*day))
+		}
+		p.created = max(p.created, g.t0+9*hour)
+		g.programmes = append(g.programmes, p)
 	}
 }
 

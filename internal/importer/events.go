@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +43,11 @@ var eventAliases = map[string][]string{
 	"title":    {"title", "job_title", "position", "职位", "职务"},
 	"unionid":  {"wechat_unionid", "unionid", "union_id", "微信unionid"},
 	"user_id":  {"user_id", "userid", "crm_id"},
+	// Live platforms (保利威, 微吼, 小鹅通, 腾讯会议) export a viewer's
+	// watch time; a unit in brackets is ignored when headers are compared,
+	// so 观看时长(分钟) is 观看时长.
+	"watch": {"watch_minutes", "watch_time", "minutes_watched", "watched_minutes", "viewing_minutes", "viewing_time", "duration",
+		"观看时长", "观看时长分钟", "观看分钟", "观看分钟数", "直播观看时长", "收看时长", "在线时长", "参会时长"},
 }
 
 // EventRow is one offline touch.
@@ -56,6 +63,9 @@ type EventRow struct {
 	Title    string
 	UnionID  string
 	UserID   string
+	// WatchSeconds is how long an attendee watched the live session (the
+	// watch_minutes column); 0 when not given.
+	WatchSeconds int64
 }
 
 // EventFile is a parsed offline events file.
@@ -121,7 +131,7 @@ func eachEventRow(r io.Reader, enc string, loc *time.Location, fn func(row Event
 	}
 	if cols == nil {
 		return in.enc, errors.New("no header found: expected columns time, event, campaign and at least one of email, phone, wechat_unionid, user_id " +
-			"(optional: name, company, title)")
+			"(optional: name, company, title, watch_minutes)")
 	}
 	if _, ok := cols["email"]; !ok {
 		if _, ok := cols["phone"]; !ok {
@@ -203,7 +213,84 @@ func eventRow(cols columns, rec record, loc *time.Location) (EventRow, error) {
 	if row.Email == "" && row.Phone == "" && row.UnionID == "" && row.UserID == "" {
 		return row, errors.New("no email, phone, WeChat UnionID or user id: the touch would belong to nobody")
 	}
+	if w := get("watch"); w != "" {
+		secs, err := parseWatchTime(w)
+		if err != nil {
+			return row, err
+		}
+		if secs > 0 && row.Kind != "attended" {
+			return row, fmt.Errorf("watch time %q on a %s row: only attended rows (参会) have a watch time; mark the row attended, or leave the cell empty or 0", w, row.Kind)
+		}
+		row.WatchSeconds = secs
+	}
 	return row, nil
+}
+
+// maxWatch bounds a watch time: a day. More is an export in seconds read
+// as minutes, or a typing error.
+const maxWatch = 24 * 3600
+
+// parseWatchTime reads a watch time as live platforms export it: minutes
+// ("45", "45.5", "45分钟", "45 min"), a clock ("0:45:30", "45:30", hours
+// only when there are three parts), or Chinese units ("1小时5分", "45分30秒").
+// Empty, "-" or "--" is no time.
+func parseWatchTime(s string) (int64, error) {
+	v := strings.ToLower(strings.TrimSpace(s))
+	if emptyNumber(v) {
+		return 0, nil
+	}
+	bad := func() (int64, error) {
+		return 0, fmt.Errorf("watch time %q is not a time: write minutes (45 or 45.5), a clock (0:45:30) or 1小时5分", s)
+	}
+	var secs float64
+	switch {
+	case strings.Contains(v, ":"):
+		parts := strings.Split(v, ":")
+		if len(parts) > 3 {
+			return bad()
+		}
+		for _, p := range parts {
+			n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 32)
+			if err != nil {
+				return bad()
+			}
+			secs = secs*60 + float64(n)
+		}
+	case strings.ContainsAny(v, "时分秒"):
+		rest := v
+		for _, u := range []struct {
+			mark string
+			secs float64
+		}{{"小时", 3600}, {"时", 3600}, {"分钟", 60}, {"分", 60}, {"秒钟", 1}, {"秒", 1}} {
+			num, after, ok := strings.Cut(rest, u.mark)
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			if err != nil || n < 0 {
+				return bad()
+			}
+			secs += n * u.secs
+			rest = after
+		}
+		if strings.TrimSpace(rest) != "" {
+			return bad()
+		}
+	default:
+		v = strings.TrimSpace(strings.TrimSuffix(strings.TrimSuffix(v, "minutes"), "min"))
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+			return bad()
+		}
+		if n < 0 {
+			return 0, fmt.Errorf("watch time %q is negative", s)
+		}
+		secs = n * 60
+	}
+	if secs > maxWatch {
+		return 0, fmt.Errorf("watch time %q is more than 24 hours: the column holds minutes (an export in seconds must be divided by 60)", s)
+	}
+	return int64(math.Round(secs)), nil
 }
 
 // parseEventTime reads a time ("2024-05-01 09:30", "2024/5/1 9:30:00",
@@ -286,9 +373,20 @@ func (r EventRow) Events(writeKeyID int64, receivedAt time.Time) []model.Event {
 	name := eventKinds[r.Kind]
 	track := base(model.EventTrack, touchID, name)
 	track.Payload = mustJSON(map[string]any{"type": "track", "event": name, "messageId": touchID, "anonymousId": anon, "userId": nilIfEmpty(r.UserID),
-		"timestamp": ts, "properties": map[string]any{"campaign_code": r.Campaign, "event_type": r.Kind},
+		"timestamp": ts, "properties": r.properties(),
 		"context": map[string]any{"library": library, "campaign": campaign, "traits": traits}})
 	return []model.Event{identify, track}
+}
+
+// properties are the track event's: the campaign, the kind and, for an
+// attendance with a watch time, watch_seconds (what processing stores on
+// the touch and engagement rules with min_watch_minutes read).
+func (r EventRow) properties() map[string]any {
+	p := map[string]any{"campaign_code": r.Campaign, "event_type": r.Kind}
+	if r.WatchSeconds > 0 {
+		p["watch_seconds"] = r.WatchSeconds
+	}
+	return p
 }
 
 func nilIfEmpty(s string) any {

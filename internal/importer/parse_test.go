@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +259,63 @@ func TestEventMessageIDsDependOnRowNotFile(t *testing.T) {
 	}
 	if !strings.Contains(string(ea[1].Payload), `"campaign_code":"C1"`) || !strings.Contains(string(ea[0].Payload), `"email":"a@b.cn"`) {
 		t.Errorf("payloads %s %s", ea[0].Payload, ea[1].Payload)
+	}
+}
+
+func TestParseEventsWatchTime(t *testing.T) {
+	f, err := ParseEvents(readTestdata(t, "events_live_zh.csv"), ChinaStandardTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, r := range f.Rows {
+		got = append(got, r.WatchSeconds)
+	}
+	// 52 minutes, 12.5 minutes, 0:31:20; registrations have none.
+	want := []int64{0, 3120, 0, 750, 0, 1880, 0}
+	if !slices.Equal(got, want) || f.Rows[1].Kind != "attended" || f.Rows[0].Kind != "registered" {
+		t.Errorf("watch seconds %v, want %v (rows %+v)", got, want, f.Rows[:2])
+	}
+	ev := f.Rows[1].Events(1, time.Now())[1]
+	if !strings.Contains(string(ev.Payload), `"watch_seconds":3120`) || ev.Name != "Event Attended" {
+		t.Errorf("attendance event %s %s", ev.Name, ev.Payload)
+	}
+	if ev := f.Rows[0].Events(1, time.Now())[1]; strings.Contains(string(ev.Payload), "watch_seconds") {
+		t.Errorf("registration carries a watch time: %s", ev.Payload)
+	}
+	// The watch time is not part of the touch's identity: the same
+	// attendance imported again with a corrected time adds nothing.
+	again := f.Rows[1]
+	again.WatchSeconds = 60
+	if again.Events(1, time.Now())[1].MessageID != ev.MessageID {
+		t.Error("the watch time changes the message id")
+	}
+}
+
+func TestParseWatchTime(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		secs int64
+		err  string
+	}{
+		{"", 0, ""}, {"--", 0, ""}, {"0", 0, ""}, {"45", 2700, ""}, {"45.5", 2730, ""}, {" 30 ", 1800, ""},
+		{"45 min", 2700, ""}, {"45分钟", 2700, ""}, {"45分30秒", 2730, ""}, {"1小时5分", 3900, ""}, {"1小时", 3600, ""},
+		{"90秒", 90, ""}, {"0:45:30", 2730, ""}, {"45:30", 2730, ""}, {"1:00:00", 3600, ""},
+		{"-5", 0, "negative"}, {"abc", 0, "not a time"}, {"1:2:3:4", 0, "not a time"}, {"4500", 0, "more than 24 hours"},
+		{"25小时", 0, "more than 24 hours"}, {"3分abc", 0, "not a time"}, {"NaN", 0, "not a time"},
+	} {
+		secs, err := parseWatchTime(c.in)
+		switch {
+		case c.err == "" && (err != nil || secs != c.secs):
+			t.Errorf("%q: %d, %v; want %d", c.in, secs, err, c.secs)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%q: %d, %v; want an error saying %q", c.in, secs, err, c.err)
+		}
+	}
+	// Only attendance rows carry a watch time.
+	_, err := ParseEvents([]byte("time,event,campaign,email,watch_minutes\n2026-06-18 14:00,registered,C1,a@b.cn,45\n"), time.UTC)
+	var bad *BadRowsError
+	if !errors.As(err, &bad) || !strings.Contains(bad.Rows[0].Reason, "only attended rows") {
+		t.Errorf("watch time on a registration: %v", err)
 	}
 }

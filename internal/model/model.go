@@ -258,6 +258,9 @@ type Touchpoint struct {
 	URL         string
 	Referrer    string
 	ClickID     string
+	// WatchSeconds is how long a live or recorded session was watched (an
+	// attendance imported with its minutes, an event's watch_seconds).
+	WatchSeconds int64
 }
 
 // DailyCost is ad spend for one day down to keyword where the platform reports it.

@@ -284,7 +284,7 @@ func (p *Processor) touchpoint(tx *store.ProcessTx, ev *model.Event, msg identit
 	return model.Touchpoint{
 		PersonID: person, AnonymousID: ev.AnonymousID, OccurredAt: ev.Timestamp, Type: touchType(ev),
 		Channel: c.Channel, Source: c.Source, Medium: c.Medium, CampaignID: camp.ID, KeywordID: kw, ContentID: content,
-		PromoterID: promoter, URL: ev.URL, Referrer: ev.Referrer, ClickID: ev.ClickID,
+		PromoterID: promoter, URL: ev.URL, Referrer: ev.Referrer, ClickID: ev.ClickID, WatchSeconds: model.WatchSeconds(msg.Properties),
 	}, nil
 }
 

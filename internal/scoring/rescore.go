@@ -111,6 +111,15 @@ func activityOf(row *store.ActivityRow) (event, path string, ok bool) {
 	return "", "", false
 }
 
+// watchOf is an activity's watch time: a touchpoint's column, an event's
+// properties (read only for the events a rule asks about).
+func watchOf(row *store.ActivityRow, props map[string]any) int64 {
+	if !row.FromEvent {
+		return row.WatchSeconds
+	}
+	return model.WatchSeconds(props)
+}
+
 // urlPath is the path of an absolute or relative URL, without query or
 // fragment; "" when there is no URL.
 func urlPath(u string) string {
@@ -318,7 +327,8 @@ func compute(ctx context.Context, s *store.Store, rs RuleSet, now time.Time, onl
 		if !ok {
 			return nil
 		}
-		buf = r.match(event, path, propertiesOf(row.Properties), buf[:0])
+		props := propertiesOf(row.Properties)
+		buf = r.match(event, path, props, watchOf(&row, props), buf[:0])
 		at := row.At.UnixMicro()
 		for _, rule := range buf {
 			flat = append(flat, personHit{person: p, hit: hit{rule: int32(rule), at: at}})
@@ -532,7 +542,8 @@ func Explain(ctx context.Context, s *store.Store, personID int64, now time.Time)
 	var acts []Activity
 	err = s.ScoringActivities(ctx, []int64{personID}, r.payloadFor, func(row store.ActivityRow) error {
 		if event, path, ok := activityOf(&row); ok {
-			acts = append(acts, Activity{At: row.At, Event: event, Path: path, Properties: propertiesOf(row.Properties)})
+			props := propertiesOf(row.Properties)
+			acts = append(acts, Activity{At: row.At, Event: event, Path: path, Properties: props, WatchSeconds: watchOf(&row, props)})
 		}
 		return nil
 	})

@@ -57,14 +57,19 @@ type FitRule struct {
 }
 
 // EngagementRule gives points for every activity named Event (for page
-// views "page"), optionally only under a URL path prefix or with given
-// event properties, at most MaxPerDay a day.
+// views "page"), optionally only under a URL path prefix, with given event
+// properties or watched for at least MinWatchMinutes, at most MaxPerDay a
+// day.
 type EngagementRule struct {
 	Event      string         `json:"event"`
 	Points     float64        `json:"points"`
 	MaxPerDay  float64        `json:"max_per_day,omitempty"`
 	PathPrefix string         `json:"path_prefix,omitempty"`
 	Properties map[string]any `json:"properties,omitempty"`
+	// MinWatchMinutes counts only activities watched at least this long
+	// (a live attendance imported with its minutes, an event with
+	// watch_seconds); 0 = any.
+	MinWatchMinutes float64 `json:"min_watch_minutes,omitempty"`
 
 	prefix string            // PathPrefix folded to lower case
 	props  map[string]string // Properties by their comparison keys (see scalar)
@@ -84,6 +89,7 @@ const (
 	maxHalfLifeDays = 3650
 	maxBound        = 1e15 // gte and lte
 	maxPerDayBound  = 100000
+	maxWatchMinutes = 1440 // a day
 )
 
 // DefaultTimeZone is the zone whose calendar days per-day caps count in
@@ -226,7 +232,8 @@ func (r *Rules) compile() error {
 	payload := map[string]bool{}
 	for i, e := range r.Engagement {
 		r.byEvent[e.Event] = append(r.byEvent[e.Event], i)
-		if len(e.Properties) > 0 && !payload[e.Event] {
+		// Events carry their watch time in their properties.
+		if (len(e.Properties) > 0 || e.MinWatchMinutes > 0) && !payload[e.Event] {
 			payload[e.Event] = true
 			r.payloadFor = append(r.payloadFor, e.Event)
 		}
@@ -324,7 +331,7 @@ func parseFit(raw json.RawMessage, at string) (FitRule, error) {
 	return f, nil
 }
 
-var engagementKeys = []string{"event", "points", "max_per_day", "path_prefix", "properties"}
+var engagementKeys = []string{"event", "points", "max_per_day", "path_prefix", "properties", "min_watch_minutes"}
 
 func parseEngagement(raw json.RawMessage, at string) (EngagementRule, error) {
 	var e EngagementRule
@@ -351,6 +358,14 @@ func parseEngagement(raw json.RawMessage, at string) (EngagementRule, error) {
 		}
 		if e.MaxPerDay <= 0 {
 			return e, fmt.Errorf("%s.max_per_day: must be above 0 (leave it out for no cap)", at)
+		}
+	}
+	if v, ok := m["min_watch_minutes"]; ok {
+		if e.MinWatchMinutes, err = number(v, at+".min_watch_minutes", 0, maxWatchMinutes); err != nil {
+			return e, err
+		}
+		if e.MinWatchMinutes <= 0 {
+			return e, fmt.Errorf("%s.min_watch_minutes: must be above 0 (leave it out to count any watch time)", at)
 		}
 	}
 	if v, ok := m["path_prefix"]; ok {
@@ -531,7 +546,10 @@ func (r *Rules) Location() *time.Location { return r.loc }
 
 // defaultRules are version 1 until a rule set is saved: fit by ABM tier,
 // engagement by the touches and events of a B2B journey, a half-life of 19
-// days (an engagement point fades to a third in a month).
+// days (an engagement point fades to a third in a month). Registrations,
+// check-ins and attendance score the same whether the demo made them
+// (Webinar ..., Event Check-in) or an event import (Event ..., Badge
+// Scanned); half an hour of a live session doubles an attendance.
 const defaultRules = `{
   "mql_threshold": 46,
   "decay_half_life_days": 19,
@@ -551,9 +569,15 @@ const defaultRules = `{
     {"event": "Email Clicked", "points": 6, "max_per_day": 12},
     {"event": "Content Downloaded", "points": 12, "max_per_day": 24},
     {"event": "Whitepaper Downloaded", "points": 12, "max_per_day": 24},
-    {"event": "Webinar Registered", "points": 8},
-    {"event": "Webinar Attended", "points": 18},
-    {"event": "Event Check-in", "points": 22},
+    {"event": "Webinar Registered", "points": 5},
+    {"event": "Event Registered", "points": 5},
+    {"event": "Webinar Attended", "points": 10},
+    {"event": "Webinar Attended", "min_watch_minutes": 30, "points": 10},
+    {"event": "Event Attended", "points": 10},
+    {"event": "Event Attended", "min_watch_minutes": 30, "points": 10},
+    {"event": "Event Check-in", "points": 10},
+    {"event": "Event Checked In", "points": 10},
+    {"event": "Badge Scanned", "points": 10},
     {"event": "Form Submitted", "points": 10, "max_per_day": 20},
     {"event": "Form Submitted", "path_prefix": "/demo", "points": 20},
     {"event": "Demo Requested", "points": 30},

@@ -29,12 +29,14 @@ type Profile struct {
 }
 
 // Activity is one thing a person did: an event by its name ("page" for
-// page views), with the URL path and the event's properties when known.
+// page views), with the URL path, the event's properties and the watch
+// time of a live or recorded session when known.
 type Activity struct {
-	At         time.Time
-	Event      string
-	Path       string
-	Properties map[string]any
+	At           time.Time
+	Event        string
+	Path         string
+	Properties   map[string]any
+	WatchSeconds int64
 }
 
 // FitLine is one fit rule that gave points.
@@ -55,6 +57,7 @@ type EngagementLine struct {
 	Rule              int     `json:"rule"`
 	Event             string  `json:"event"`
 	PathPrefix        string  `json:"path_prefix,omitempty"`
+	MinWatchMinutes   float64 `json:"min_watch_minutes,omitempty"`
 	Occurrences       int     `json:"occurrences"`
 	PointsBeforeDecay float64 `json:"points_before_decay"`
 	PointsNow         float64 `json:"points_now"`
@@ -88,7 +91,7 @@ func (r *Rules) Evaluate(p Profile, acts []Activity, now time.Time) Breakdown {
 	var hits []hit
 	var buf []int
 	for i := range acts {
-		buf = r.match(acts[i].Event, acts[i].Path, acts[i].Properties, buf[:0])
+		buf = r.match(acts[i].Event, acts[i].Path, acts[i].Properties, acts[i].WatchSeconds, buf[:0])
 		for _, rule := range buf {
 			hits = append(hits, hit{rule: int32(rule), at: acts[i].At.UnixMicro()})
 		}
@@ -303,7 +306,7 @@ func (f *FitRule) passes(v value, ok bool) bool {
 }
 
 // match appends to dst the engagement rules an activity counts for.
-func (r *Rules) match(event, path string, props map[string]any, dst []int) []int {
+func (r *Rules) match(event, path string, props map[string]any, watchSeconds int64, dst []int) []int {
 	rules := r.byEvent[event]
 	if len(rules) == 0 {
 		return dst
@@ -323,6 +326,9 @@ func (r *Rules) match(event, path string, props map[string]any, dst []int) []int
 			}
 		}
 		if len(e.props) > 0 && !propertiesMatch(e.props, props) {
+			continue
+		}
+		if e.MinWatchMinutes > 0 && float64(watchSeconds) < e.MinWatchMinutes*60 {
 			continue
 		}
 		dst = append(dst, i)
@@ -360,7 +366,7 @@ func (r *Rules) engagement(hits []hit, now int64, lines *[]EngagementLine) float
 			end++
 		}
 		e := &r.Engagement[rule]
-		line := EngagementLine{Rule: int(rule), Event: e.Event, PathPrefix: e.PathPrefix}
+		line := EngagementLine{Rule: int(rule), Event: e.Event, PathPrefix: e.PathPrefix, MinWatchMinutes: e.MinWatchMinutes}
 		pts, limit := math.Abs(e.Points), e.MaxPerDay
 		sign := 1.0
 		if e.Points < 0 {

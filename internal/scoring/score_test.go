@@ -105,6 +105,9 @@ func TestParseErrors(t *testing.T) {
 		{base(`, "engagement": [{"event": "x", "points": 1, "properties": {"plan": [1]}}]`), "engagement[0].properties.plan: want a string, a number or true/false"},
 		{base(`, "engagement": [{"event": "x", "points": 1, "properties": {}}]`), "engagement[0].properties: want 1 to 20 properties"},
 		{base(`, "engagement": ` + many), "engagement: 201 entries, more than the 200 allowed"},
+		{base(`, "engagement": [{"event": "Event Attended", "points": 10, "min_watch_minutes": 0}]`), "engagement[0].min_watch_minutes: must be above 0"},
+		{base(`, "engagement": [{"event": "Event Attended", "points": 10, "min_watch_minutes": 2000}]`), "engagement[0].min_watch_minutes: 2000 is out of range"},
+		{base(`, "engagement": [{"event": "Event Attended", "points": 10, "min_watch_minutes": "30"}]`), `engagement[0].min_watch_minutes: want a number, got "30"`},
 	} {
 		_, err := Parse([]byte(c.raw))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -268,6 +271,38 @@ func TestPathPrefixAndProperties(t *testing.T) {
 	}, now)
 	if b.EngagementScore != 1+5+1+1+20+9 {
 		t.Fatalf("engagement %v: %+v", b.EngagementScore, b.Engagement)
+	}
+}
+
+// Half an hour of a live session doubles an attendance under the default
+// rules; so does it for the demo's touches (watch time on the touch) and
+// for imported attendances (watch_seconds on the event).
+func TestWatchMinutes(t *testing.T) {
+	r := Default()
+	for _, c := range []struct {
+		act  Activity
+		want float64
+	}{
+		{Activity{At: now, Event: "Event Attended", WatchSeconds: 45 * 60}, 20},
+		{Activity{At: now, Event: "Event Attended", WatchSeconds: 30 * 60}, 20},
+		{Activity{At: now, Event: "Event Attended", WatchSeconds: 30*60 - 1}, 10},
+		{Activity{At: now, Event: "Event Attended"}, 10},
+		{Activity{At: now, Event: "Webinar Attended", WatchSeconds: 52 * 60}, 20},
+		{Activity{At: now, Event: "Webinar Attended", WatchSeconds: 5 * 60}, 10},
+		{Activity{At: now, Event: "Webinar Registered"}, 5},
+		{Activity{At: now, Event: "Event Registered"}, 5},
+		{Activity{At: now, Event: "Event Checked In"}, 10},
+		{Activity{At: now, Event: "Badge Scanned"}, 10},
+		{Activity{At: now, Event: "Event Check-in"}, 10},
+	} {
+		b := r.Evaluate(Profile{}, []Activity{c.act}, now)
+		if b.EngagementScore != c.want {
+			t.Errorf("%s watched %ds: %v points, want %v (%+v)", c.act.Event, c.act.WatchSeconds, b.EngagementScore, c.want, b.Engagement)
+		}
+	}
+	b := r.Evaluate(Profile{}, []Activity{{At: now, Event: "Event Attended", WatchSeconds: 3600}}, now)
+	if len(b.Engagement) != 2 || b.Engagement[1].MinWatchMinutes != 30 {
+		t.Errorf("explanation %+v: want the half-hour rule named with its minutes", b.Engagement)
 	}
 }
 

@@ -475,8 +475,8 @@ func (p *ProcessTx) flushTouches() error {
 		rows = nil
 	}
 	if err := p.execRows(`INSERT INTO touchpoints (person_id, account_id, anonymous_id, occurred_at, type, channel, source, medium,
-		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, event_id) VALUES `,
-		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", touchConflict, 16, rows); err != nil {
+		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, watch_seconds, event_id) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", touchConflict, 17, rows); err != nil {
 		return err
 	}
 	// The earliest new touch of each person becomes their first touch when
@@ -1122,19 +1122,19 @@ func (p *ProcessTx) UpsertTouchpoint(tp model.Touchpoint, eventID int64) error {
 }
 
 var touchCols = []string{"person_id", "account_id", "anonymous_id", "occurred_at", "type", "channel", "source", "medium",
-	"campaign_id", "keyword_id", "content_id", "promoter_id", "url", "referrer", "click_id", "event_id"}
+	"campaign_id", "keyword_id", "content_id", "promoter_id", "url", "referrer", "click_id", "watch_seconds", "event_id"}
 
 const touchConflict = `
 		ON CONFLICT (event_id) DO UPDATE SET person_id = excluded.person_id, account_id = excluded.account_id,
 			occurred_at = excluded.occurred_at, type = excluded.type, channel = excluded.channel, source = excluded.source,
 			medium = excluded.medium, campaign_id = excluded.campaign_id, keyword_id = excluded.keyword_id,
 			content_id = excluded.content_id, promoter_id = excluded.promoter_id, url = excluded.url,
-			referrer = excluded.referrer, click_id = excluded.click_id`
+			referrer = excluded.referrer, click_id = excluded.click_id, watch_seconds = excluded.watch_seconds`
 
 func touchArgs(tp model.Touchpoint, eventID int64) []any {
 	return []any{nullID(tp.PersonID), nullID(tp.AccountID), tp.AnonymousID, utc(tp.OccurredAt), tp.Type, string(tp.Channel), clip(tp.Source, 200), clip(tp.Medium, 200),
 		nullID(tp.CampaignID), nullID(tp.KeywordID), nullID(tp.ContentID), nullID(tp.PromoterID), clip(tp.URL, 2000), clip(tp.Referrer, 2000),
-		clip(tp.ClickID, 512), eventID}
+		clip(tp.ClickID, 512), tp.WatchSeconds, eventID}
 }
 
 func refreshFirstTouch(ctx context.Context, s *Store, tx *sql.Tx, personID int64) error {

@@ -73,6 +73,9 @@ type ActivityRow struct {
 	Name       string // the track event's name
 	URL        string
 	Properties string // the event's payload, only for names asked for
+	// WatchSeconds is a touchpoint's watch time (an event's is in its
+	// payload).
+	WatchSeconds int64
 }
 
 // ScoringActivities calls fn for every activity of the persons with the
@@ -99,7 +102,7 @@ func (s *Store) ScoringActivities(ctx context.Context, ids []int64, payloadFor [
 		}
 	}
 	events := "SELECT person_id, " + ts + ", type, name, url, " + payload + " FROM events WHERE " + person + " IS NOT NULL AND NOT bot AND type IN ('page', 'screen', 'track')"
-	touches := "SELECT person_id, " + occurred + ", type, url FROM touchpoints WHERE event_id IS NULL AND " + person + " IS NOT NULL"
+	touches := "SELECT person_id, " + occurred + ", type, url, watch_seconds FROM touchpoints WHERE event_id IS NULL AND " + person + " IS NOT NULL"
 	intern := map[string]string{}
 	name := func(b []byte) string {
 		if v, ok := intern[string(b)]; ok {
@@ -121,7 +124,7 @@ func (s *Store) ScoringActivities(ctx context.Context, ids []int64, payloadFor [
 			if fromEvent {
 				err = r.Scan(&a.PersonID, &at, &typ, &nm, &url, &props)
 			} else {
-				err = r.Scan(&a.PersonID, &at, &typ, &url)
+				err = r.Scan(&a.PersonID, &at, &typ, &url, &a.WatchSeconds)
 			}
 			if err != nil {
 				return err
