@@ -17,12 +17,13 @@ import (
 // influenced and is credited with. Read from the roll-ups; the words are
 // defined in docs/metrics.md ("Content").
 
-// ViewType and DownloadType are the touch types of a view of an asset and
-// of a download of it.
-const (
-	ViewType     = "page_view"
-	DownloadType = "content_download"
-)
+// ViewType is the touch type of a view of an asset.
+const ViewType = "page_view"
+
+// DownloadTypes are the touch types of a download of an asset: the demo's
+// content_download and a collected "Content Downloaded" or "Whitepaper
+// Downloaded".
+var DownloadTypes = []string{"content_download", "content_downloaded", "whitepaper_downloaded"}
 
 // ContentQuery selects the content dashboard.
 type ContentQuery struct {
@@ -141,7 +142,7 @@ func (r Reporter) Content(ctx context.Context, q ContentQuery) (Content, error) 
 
 	q0 := store.RollupQuery{From: q.Period.From, To: q.Period.To, Contents: ids}
 	qt := q0
-	qt.By, qt.Types = []store.RollupDim{store.DimMonth, store.DimContent, store.DimType}, []string{ViewType, DownloadType}
+	qt.By, qt.Types = []store.RollupDim{store.DimMonth, store.DimContent, store.DimType}, append([]string{ViewType}, DownloadTypes...)
 	touches, err := r.Store.SumTouches(ctx, qt)
 	if err != nil {
 		return out, fmt.Errorf("content: touches: %w", err)

@@ -31,10 +31,10 @@ func (f *facts) expectContent(p model.Period, col string) map[int64]*expectAsset
 		if _, ok := f.assets[x.content]; !ok || !f.in(p, x.at) {
 			continue
 		}
-		switch x.typ {
-		case "page_view":
+		switch {
+		case x.typ == "page_view":
 			of(x.content).views++
-		case "content_download":
+		case slices.Contains(report.DownloadTypes, x.typ):
 			of(x.content).downloads++
 		}
 	}
