@@ -103,6 +103,7 @@ type facts struct {
 	costs     []factCost
 	campaigns map[int64]factCampaign // event campaigns
 	assets    map[int64]factCampaign // content assets (id, kind, created)
+	parents   map[int64]bool         // campaigns other campaigns belong to
 }
 
 func readFacts(t *testing.T, s *store.Store) *facts {
@@ -111,7 +112,7 @@ func readFacts(t *testing.T, s *store.Store) *facts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &facts{cal: cal, campaigns: map[int64]factCampaign{}, assets: map[int64]factCampaign{}}
+	f := &facts{cal: cal, campaigns: map[int64]factCampaign{}, assets: map[int64]factCampaign{}, parents: map[int64]bool{}}
 	db := s.WriterDB()
 	query := func(q string, fn func(r *sql.Rows) error) {
 		t.Helper()
@@ -227,6 +228,12 @@ func readFacts(t *testing.T, s *store.Store) *facts {
 		c.start, c.end, c.isEventCh = day(start), day(end), true
 		f.campaigns[c.id] = c
 		return nil
+	})
+	query(`SELECT parent_id FROM campaigns WHERE parent_id IS NOT NULL`, func(r *sql.Rows) error {
+		var id int64
+		err := r.Scan(&id)
+		f.parents[id] = true
+		return err
 	})
 	query(`SELECT id, kind, created_at FROM content_assets`, func(r *sql.Rows) error {
 		var c factCampaign

@@ -169,6 +169,10 @@ func (r Reporter) Events(ctx context.Context, q EventsQuery) (Events, error) {
 	if err != nil {
 		return out, fmt.Errorf("events: campaigns: %w", err)
 	}
+	programmes, err := r.Store.ProgrammeCampaigns(ctx)
+	if err != nil {
+		return out, fmt.Errorf("events: programmes: %w", err)
+	}
 	if q.Event != 0 && !slices.ContainsFunc(camps, func(c model.Campaign) bool { return c.ID == q.Event }) {
 		return out, ErrNoSuchEvent
 	}
@@ -190,7 +194,9 @@ func (r Reporter) Events(ctx context.Context, q EventsQuery) (Events, error) {
 		row := EventRow{ID: c.ID, Code: c.Code, Name: c.Name, NameEN: c.NameEN, Channel: c.Channel, Kind: c.Kind,
 			StartDate: calendarDayPtr(c.StartDate), EndDate: calendarDayPtr(c.EndDate), Href: fmt.Sprintf("/campaigns/%d", c.ID), last: lastDay(c)}
 		row.EventFigures = f.figures(c.ID)
-		if !f.active[c.ID] && !overlaps(c, q.Period) {
+		// A programme that groups events is listed only for figures of
+		// its own; its events are listed themselves.
+		if !f.active[c.ID] && (programmes[c.ID] || !overlaps(c, q.Period)) {
 			continue
 		}
 		finishEvent(&row.EventFigures)

@@ -35,6 +35,21 @@ func (s *Store) CampaignsOfChannels(ctx context.Context, channels []model.Channe
 	})
 }
 
+// ProgrammeCampaigns are the campaigns other campaigns belong to
+// (parent_id): programmes that group events, ad campaigns, assets.
+func (s *Store) ProgrammeCampaigns(ctx context.Context) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	err := s.each(ctx, `SELECT DISTINCT parent_id FROM campaigns WHERE parent_id IS NOT NULL`, nil, func(r *sql.Rows) error {
+		var id int64
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		out[id] = true
+		return nil
+	})
+	return out, err
+}
+
 // ContentAssets reads every content asset, by id.
 func (s *Store) ContentAssets(ctx context.Context) ([]model.ContentAsset, error) {
 	return scanAll(ctx, s, s.r, `SELECT id, COALESCE(campaign_id, 0), kind, title, title_en, url, created_at FROM content_assets ORDER BY id`, nil,
