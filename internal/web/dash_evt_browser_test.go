@@ -1,0 +1,187 @@
+package web
+
+import (
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/revloop/revloop/internal/store/storetest"
+)
+
+// TestBrowserEventsAndContent opens the events and content dashboards in
+// headless Chromium, in Chinese and in English: every chart is drawn,
+// the drill-down into an event works, nothing is logged as an error and
+// no request leaves the server's host. With REVLOOP_SCREENSHOT set it
+// saves screenshots to /tmp/revloop-*.png.
+func TestBrowserEventsAndContent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium := chromiumPath(t)
+	s := storetest.SQLite(t)
+	e := newEventsEnv(t, s)
+	_, base := serveForBrowser(t, s, e.auth)
+	host := strings.TrimPrefix(base, "http://")
+
+	bctx := newBrowser(t, chromium, chromedp.WindowSize(1440, 1000))
+	var mu sync.Mutex
+	var problems, elsewhere []string
+	if err := chromedp.Listen(bctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				problems = append(problems, "console "+string(ev.Type)+": "+strings.Join(args, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
+				problems = append(problems, "log: "+ev.Entry.Text+" "+ev.Entry.URL)
+			}
+		case *network.EventRequestWillBeSent:
+			if u, err := url.Parse(ev.Request.URL); err == nil && u.Scheme != "data" && u.Host != host {
+				elsewhere = append(elsewhere, ev.Request.URL)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	count := func(sel string) int {
+		t.Helper()
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+sel+"`"+`).length`))
+		if err != nil {
+			t.Fatalf("count %s: %v", sel, err)
+		}
+		return n
+	}
+	// drawn waits until every chart of the page is drawn and says how many.
+	drawn := func() int {
+		t.Helper()
+		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelectorAll('.chart').length > 0 &&
+			document.querySelectorAll('.chart').length === document.querySelectorAll('.chart[data-drawn]').length &&
+			Array.from(document.querySelectorAll('.chart[data-drawn] svg')).length === document.querySelectorAll('.chart').length`,
+			chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatalf("charts not drawn: %d of %d", count(".chart[data-drawn]"), count(".chart"))
+		}
+		return count(".chart[data-drawn]")
+	}
+	shoot := func(name string) {
+		t.Helper()
+		if os.Getenv("REVLOOP_SCREENSHOT") == "" {
+			return
+		}
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile("/tmp/revloop-"+name+".png", png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	run("log in",
+		chromedp.Navigate(base+"/login?next="+url.QueryEscape("/dashboards/events?"+dashRange+"&lang=zh-CN")),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), testEmail),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#table-events")))
+
+	for _, lang := range []struct {
+		code, events, content, detailBack string
+	}{
+		{"zh-CN", "活动运营", "内容运营", "返回全部活动"},
+		{"en", "Events", "Content", "Back to all events"},
+	} {
+		run("events in "+lang.code, chromedp.Navigate(base+"/dashboards/events?"+dashRange+"&lang="+lang.code), chromedp.WaitVisible(chromedp.CSS("#table-events")))
+		if got := text("h1"); got != lang.events {
+			t.Errorf("%s events title %q", lang.code, got)
+		}
+		if n := drawn(); n != 3 {
+			t.Errorf("%s events: %d charts drawn, want 3", lang.code, n)
+		}
+		if n := count("#table-events tbody tr"); n < 10 {
+			t.Errorf("%s events: %d rows", lang.code, n)
+		}
+		if v := text("#kpi-registrations .kpi-value"); v == "" || v == "0" {
+			t.Errorf("%s registrations KPI %q", lang.code, v)
+		}
+		shoot("events-" + lang.code)
+
+		// Sort by leads, then open the first event.
+		run("sort by leads", chromedp.Click(chromedp.CSS(`#table-events th[data-col="leads"] a`)), chromedp.WaitVisible(chromedp.CSS(`#table-events th[data-col="leads"][aria-sort]`)))
+		drawn()
+		run("open an event", chromedp.Click(chromedp.CSS(`#table-events tbody tr:first-child td[data-col="name"] a`)), chromedp.WaitVisible(chromedp.CSS("#event")))
+		if n := drawn(); n != 5 {
+			t.Errorf("%s event detail: %d charts drawn, want 5", lang.code, n)
+		}
+		if got := text("#event-close"); got != lang.detailBack {
+			t.Errorf("%s close link %q", lang.code, got)
+		}
+		href, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.CSS("#event-campaign"), "href"))
+		if err != nil || !strings.HasPrefix(href.Value, "/campaigns/") {
+			t.Errorf("%s campaign link %+v (%v)", lang.code, href, err)
+		}
+		shoot("event-" + lang.code)
+		run("back to all events", chromedp.Click(chromedp.CSS("#event-close")), chromedp.WaitNotPresent(chromedp.CSS("#event")),
+			chromedp.WaitVisible(chromedp.CSS("#table-events")))
+
+		run("content in "+lang.code, chromedp.Navigate(base+"/dashboards/content?"+dashRange+"&lang="+lang.code), chromedp.WaitVisible(chromedp.CSS("#table-assets")))
+		if got := text("h1"); got != lang.content {
+			t.Errorf("%s content title %q", lang.code, got)
+		}
+		if n := drawn(); n != 3 {
+			t.Errorf("%s content: %d charts drawn, want 3", lang.code, n)
+		}
+		if v := text("#kpi-downloads .kpi-value"); v == "" || v == "0" {
+			t.Errorf("%s downloads KPI %q", lang.code, v)
+		}
+		shoot("content-" + lang.code)
+
+		// The model switch keeps the range.
+		run("switch model", chromedp.SetValue(chromedp.CSS("#filter-model"), "first"), chromedp.Submit(chromedp.CSS("#filters")),
+			chromedp.WaitReady(chromedp.CSS(`#filter-model option[value="first"][selected]`)))
+		loc, _ := chromedp.Run(bctx, chromedp.Location())
+		if !strings.Contains(loc, "model=first") || !strings.Contains(loc, "from=2025-11-26") {
+			t.Errorf("%s model switch went to %s", lang.code, loc)
+		}
+		drawn()
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+	for _, u := range elsewhere {
+		t.Errorf("request to another host: %s", u)
+	}
+}
