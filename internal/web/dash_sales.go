@@ -251,18 +251,18 @@ func (s *Server) salesParts(r *http.Request, l Locale, v *salesView) {
 		{Name: l.T("sales.col.compliance"), Kind: "line", Axis: 1, Data: comp}}
 	dec.Series = []chartSeries{{Name: l.T("sales.col.accepted"), Data: acc}, {Name: l.T("sales.col.rejected"), Data: rej}}
 	v.SLA, v.Decide = sla, dec
-	v.GradeC = spreadChart("grades", "pie", d.OpenLeads.Grades, gradeName)
-	v.ClassC = spreadChart("classes", "hbar", d.OpenLeads.SDRClasses, className)
+	v.GradeC = spreadChart("grades", "pie", l.T("sales.col.open_leads"), d.OpenLeads.Grades, gradeName)
+	v.ClassC = spreadChart("classes", "hbar", l.T("sales.col.open_leads"), d.OpenLeads.SDRClasses, className)
 }
 
-func spreadChart(id, kind string, counts []report.ValueCount, name func(string) string) *chart {
+func spreadChart(id, kind, series string, counts []report.ValueCount, name func(string) string) *chart {
 	c := &chart{ID: id, Kind: kind, Format: "int"}
 	var data []*float64
 	for _, v := range counts {
 		c.X = append(c.X, name(v.Value))
 		data = append(data, point(float64(v.Count)))
 	}
-	c.Series = []chartSeries{{Name: id, Data: data}}
+	c.Series = []chartSeries{{Name: series, Data: data}}
 	return c
 }
 

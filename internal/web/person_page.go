@@ -127,6 +127,9 @@ func (v personPageView) Probability() string {
 // Number prints a score.
 func (personPageView) Number(x float64) string { return formatDecimal(x, 1) }
 
+// Count is the number of timeline items of a kind.
+func (v personPageView) Count(kind string) int64 { return v.Counts[model.TimelineKind(kind)] }
+
 // TimelinePart is the first page of the timeline for the template.
 func (v personPageView) TimelinePart() timelinePart {
 	return timelinePart{L: v.L, PersonID: v.D.ID, Rows: v.Timeline, Next: v.TimelineNext}
@@ -668,7 +671,7 @@ func creditsTable(l Locale, cal model.Calendar, cs []store.PersonCredit) *dataTa
 			{V: c.Value}, {V: int64(c.Touches)}, {V: &share}, {V: credited}})
 	}
 	if len(cs) > 0 {
-		t.Total = []cell{{V: nil}, {V: l.T("person.credits_total")}, {V: ""}, {V: nil}, {V: nil}, {V: nil}, {V: math.Round(total)}}
+		t.Total = []cell{{V: l.T("person.credits_total")}, {V: ""}, {V: ""}, {V: totalValue}, {V: nil}, {V: nil}, {V: math.Round(total)}}
 	}
 	return t
 }
