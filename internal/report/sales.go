@@ -420,11 +420,13 @@ func median(xs []float64) *float64 {
 	return &m
 }
 
+// rate is n ÷ of rounded to four places, as the API gives ratios; nil
+// when of is 0.
 func rate(n, of int) *float64 {
 	if of == 0 {
 		return nil
 	}
-	r := float64(n) / float64(of)
+	r := math.Round(float64(n)/float64(of)*1e4) / 1e4
 	return &r
 }
 
