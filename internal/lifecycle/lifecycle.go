@@ -54,28 +54,54 @@ func Forward(from, to model.Stage) bool {
 	return from.Rank() >= 0 && to.Rank() > from.Rank()
 }
 
+// Refusal codes: why Check refused a move, for callers that explain it
+// in the user's language.
+const (
+	RefusedUnknownTarget  = "unknown_target"
+	RefusedUnknownCurrent = "unknown_current"
+	RefusedSameStage      = "same_stage"
+	RefusedNoActor        = "no_actor"
+	RefusedNotByPerson    = "not_by_person"
+	RefusedNeedsReason    = "needs_reason"
+)
+
+// RefusedError is a move Check refused; it wraps ErrNotAllowed.
+type RefusedError struct {
+	Code     string // one of the Refused* codes
+	From, To model.Stage
+	msg      string
+}
+
+func (e *RefusedError) Error() string { return ErrNotAllowed.Error() + ": " + e.msg }
+
+func (e *RefusedError) Unwrap() error { return ErrNotAllowed }
+
+func refused(code string, from, to model.Stage, format string, args ...any) error {
+	return &RefusedError{Code: code, From: from, To: to, msg: fmt.Sprintf(format, args...)}
+}
+
 // Check reports whether a move from → to by actor with reason is allowed.
 func Check(from, to model.Stage, reason, actor string) error {
 	if !to.Valid() || to == model.StageVisitor {
-		return fmt.Errorf("%w: unknown target stage %q", ErrNotAllowed, to)
+		return refused(RefusedUnknownTarget, from, to, "unknown target stage %q", to)
 	}
 	if !from.Valid() {
-		return fmt.Errorf("%w: unknown current stage %q", ErrNotAllowed, from)
+		return refused(RefusedUnknownCurrent, from, to, "unknown current stage %q", from)
 	}
 	if from == to {
-		return fmt.Errorf("%w: the person is already in %s", ErrNotAllowed, to)
+		return refused(RefusedSameStage, from, to, "the person is already in %s", to)
 	}
 	if actor == "" {
-		return fmt.Errorf("%w: a move needs an actor", ErrNotAllowed)
+		return refused(RefusedNoActor, from, to, "a move needs an actor")
 	}
 	if Forward(from, to) {
 		return nil
 	}
 	if !ByPerson(actor) && !ByRule(actor) {
-		return fmt.Errorf("%w: %s → %s is not a forward move; only a person or an explicit rule may make it", ErrNotAllowed, from, to)
+		return refused(RefusedNotByPerson, from, to, "%s → %s is not a forward move; only a person or an explicit rule may make it", from, to)
 	}
 	if strings.TrimSpace(reason) == "" {
-		return fmt.Errorf("%w: %s → %s is not a forward move and needs a reason", ErrNotAllowed, from, to)
+		return refused(RefusedNeedsReason, from, to, "%s → %s is not a forward move and needs a reason", from, to)
 	}
 	return nil
 }

@@ -142,11 +142,18 @@ func (s *Store) ScoringActivities(ctx context.Context, ids []int64, payloadFor [
 		}
 		return run(touches, false)
 	}
+	// For some persons SQLite must walk the person index: left to itself
+	// (without statistics) it reads every touch without an event through
+	// touchpoints_event, 0.2 s for one person of the demo.
+	touchesOf := touches
+	if s.dialect == SQLite {
+		touchesOf = strings.Replace(touches, "WHERE event_id IS NULL", "WHERE +event_id IS NULL", 1)
+	}
 	return inChunks(ids, func(part []int64, in string, args []any) error {
 		if err := run(events+" AND person_id IN "+in, true, append(append([]any{}, pargs...), args...)...); err != nil {
 			return err
 		}
-		return run(touches+" AND person_id IN "+in, false, args...)
+		return run(touchesOf+" AND person_id IN "+in, false, args...)
 	})
 }
 

@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,55 +156,109 @@ type moveRequest struct {
 	From model.Stage `json:"from"`
 }
 
-// move applies one stage move for a caller and answers: 200 with the
-// history, 400 for a move the rules refuse, 404, or 409 when the person
-// moved meanwhile.
-func (s *Server) move(w http.ResponseWriter, r *http.Request, id int64, req moveRequest, actor string, allowedFrom ...model.Stage) {
-	if len(req.Reason) > 500 {
-		writeJSONError(w, http.StatusBadRequest, "reason: at most 500 bytes")
+// actionError is a person action refused for a reason the caller can
+// fix: the HTTP status and the API's message, and the catalogue key (with
+// its arguments) a page shows instead.
+type actionError struct {
+	Status int
+	Msg    string
+	Key    string
+	Args   []any
+}
+
+func (e *actionError) Error() string { return e.Msg }
+
+// answerAction answers an action's error on the API: its status and
+// message when refused, 500 otherwise.
+func (s *Server) answerAction(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *actionError
+	if errors.As(err, &ae) {
+		writeJSONError(w, ae.Status, ae.Msg)
 		return
+	}
+	s.apiInternal(w, r, err)
+}
+
+// moveStage applies one stage move for actor, the API's and the person
+// page's alike: nil when applied, an *actionError when refused (400 for a
+// move the rules refuse, 404, 409 when the person moved meanwhile), any
+// other error when it failed.
+func (s *Server) moveStage(ctx context.Context, id int64, req moveRequest, actor string, allowedFrom ...model.Stage) error {
+	if len(req.Reason) > 500 {
+		return &actionError{Status: http.StatusBadRequest, Msg: "reason: at most 500 bytes", Key: "person.error.reason_too_long"}
 	}
 	req.Reason = strings.TrimSpace(req.Reason)
-	cur, _, err := s.store.PersonStage(r.Context(), id)
-	if s.answered(w, r, err, "person", id) {
-		return
-	}
-	if req.From != "" && req.From != cur {
-		writeJSONError(w, http.StatusConflict, fmt.Sprintf("person %d moved meanwhile: it is in %s now, not %s; reload and decide again", id, cur, req.From))
-		return
-	}
-	if len(allowedFrom) > 0 {
-		ok := false
-		for _, st := range allowedFrom {
-			ok = ok || st == cur
-		}
-		if !ok {
-			names := make([]string, len(allowedFrom))
-			for i, st := range allowedFrom {
-				names[i] = string(st)
-			}
-			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("person %d is in %s; this action applies to persons in %s", id, cur, strings.Join(names, " or ")))
-			return
-		}
-	}
-	moved, err := lifecycle.Move(r.Context(), s.store, id, cur, req.To, s.app.Now(), req.Reason, actor, 0)
-	if errors.Is(err, lifecycle.ErrNotAllowed) {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
-		return
+	cur, _, err := s.store.PersonStage(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return &actionError{Status: http.StatusNotFound, Msg: fmt.Sprintf("no person %d", id), Key: "person.error.not_found"}
 	}
 	if err != nil {
-		s.apiInternal(w, r, err)
-		return
+		return err
+	}
+	if req.From != "" && req.From != cur {
+		return &actionError{Status: http.StatusConflict, Msg: fmt.Sprintf("person %d moved meanwhile: it is in %s now, not %s; reload and decide again", id, cur, req.From),
+			Key: "person.error.moved_meanwhile", Args: []any{"stage", cur}}
+	}
+	if len(allowedFrom) > 0 && !slices.Contains(allowedFrom, cur) {
+		names := make([]string, len(allowedFrom))
+		for i, st := range allowedFrom {
+			names[i] = string(st)
+		}
+		return &actionError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("person %d is in %s; this action applies to persons in %s", id, cur, strings.Join(names, " or ")),
+			Key: "person.error.wrong_stage", Args: []any{"stage", cur, "allowed", allowedFrom}}
+	}
+	moved, err := lifecycle.Move(ctx, s.store, id, cur, req.To, s.app.Now(), req.Reason, actor, 0)
+	var refused *lifecycle.RefusedError
+	if errors.As(err, &refused) {
+		return &actionError{Status: http.StatusBadRequest, Msg: err.Error(), Key: "person.error.refused." + refused.Code,
+			Args: []any{"from", refused.From, "to", refused.To}}
+	}
+	if err != nil {
+		return err
 	}
 	if !moved {
-		now, _, err := s.store.PersonStage(r.Context(), id)
+		now, _, err := s.store.PersonStage(ctx, id)
 		if err != nil {
 			now = "another stage"
 		}
-		writeJSONError(w, http.StatusConflict, fmt.Sprintf("person %d moved meanwhile: it left %s (now %s) before this move was applied; reload and decide again", id, cur, now))
+		return &actionError{Status: http.StatusConflict, Msg: fmt.Sprintf("person %d moved meanwhile: it left %s (now %s) before this move was applied; reload and decide again", id, cur, now),
+			Key: "person.error.moved_meanwhile", Args: []any{"stage", now}}
+	}
+	return nil
+}
+
+// move applies one stage move for a caller and answers: 200 with the
+// history, or the refusal.
+func (s *Server) move(w http.ResponseWriter, r *http.Request, id int64, req moveRequest, actor string, allowedFrom ...model.Stage) {
+	if err := s.moveStage(r.Context(), id, req, actor, allowedFrom...); err != nil {
+		s.answerAction(w, r, err)
 		return
 	}
 	s.stageHistory(w, r, id, http.StatusOK)
+}
+
+// acceptReason is an accept's reason when the SDR gives none.
+const acceptReason = "an SDR accepts"
+
+// acceptPerson is an SDR accepting an MQL: mql → sql.
+func (s *Server) acceptPerson(ctx context.Context, id int64, reason, actor string) error {
+	if strings.TrimSpace(reason) == "" {
+		reason = acceptReason
+	}
+	return s.moveStage(ctx, id, moveRequest{To: model.StageSQL, Reason: reason}, actor, model.StageMQL)
+}
+
+// rejectPerson is an SDR turning an MQL or SQL back: to nurture or
+// disqualified, with a reason.
+func (s *Server) rejectPerson(ctx context.Context, id int64, req moveRequest, actor string) error {
+	if req.To != model.StageNurture && req.To != model.StageDisqualified {
+		return &actionError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(`to %q: a rejected person goes to "nurture" or "disqualified"`, clip(string(req.To), 40)),
+			Key: "person.error.reject_to"}
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return &actionError{Status: http.StatusBadRequest, Msg: "reason: say why the person is rejected", Key: "person.error.reject_reason"}
+	}
+	return s.moveStage(ctx, id, moveRequest{To: req.To, Reason: req.Reason, From: req.From}, actor, model.StageMQL, model.StageSQL)
 }
 
 func (s *Server) apiMoveStage(w http.ResponseWriter, r *http.Request, actor string) {
@@ -233,10 +289,11 @@ func (s *Server) apiAccept(w http.ResponseWriter, r *http.Request, actor string)
 	if r.ContentLength != 0 && !decodeBody(w, r, &body, `{"reason": TEXT} (optional)`) {
 		return
 	}
-	if strings.TrimSpace(body.Reason) == "" {
-		body.Reason = "an SDR accepts"
+	if err := s.acceptPerson(r.Context(), id, body.Reason, actor); err != nil {
+		s.answerAction(w, r, err)
+		return
 	}
-	s.move(w, r, id, moveRequest{To: model.StageSQL, Reason: body.Reason}, actor, model.StageMQL)
+	s.stageHistory(w, r, id, http.StatusOK)
 }
 
 // apiReject is an SDR turning an MQL (or SQL) back: to nurture or
@@ -250,15 +307,11 @@ func (s *Server) apiReject(w http.ResponseWriter, r *http.Request, actor string)
 	if !decodeBody(w, r, &req, `{"to": "nurture"|"disqualified", "reason": TEXT}`) {
 		return
 	}
-	if req.To != model.StageNurture && req.To != model.StageDisqualified {
-		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf(`to %q: a rejected person goes to "nurture" or "disqualified"`, clip(string(req.To), 40)))
+	if err := s.rejectPerson(r.Context(), id, req, actor); err != nil {
+		s.answerAction(w, r, err)
 		return
 	}
-	if strings.TrimSpace(req.Reason) == "" {
-		writeJSONError(w, http.StatusBadRequest, "reason: say why the person is rejected")
-		return
-	}
-	s.move(w, r, id, moveRequest{To: req.To, Reason: req.Reason, From: req.From}, actor, model.StageMQL, model.StageSQL)
+	s.stageHistory(w, r, id, http.StatusOK)
 }
 
 type qualificationJSON struct {

@@ -18,7 +18,7 @@ import (
 // oneIDRoutes mounts persons, identities, their timelines and the channel
 // rules.
 func (s *Server) oneIDRoutes(m *http.ServeMux) error {
-	m.Handle("GET /api/v1/persons", s.requireAPI(s.apiPersonLookup))
+	m.Handle("GET /api/v1/persons", s.pageAPI("persons", s.apiPersons))
 	m.Handle("GET /api/v1/persons/{id}", s.requireAPI(s.apiPerson))
 	m.Handle("GET /api/v1/persons/{id}/timeline", s.requireAPI(s.apiTimeline))
 	m.Handle("GET /api/v1/persons/merges", s.requireAPI(s.apiMerges))
@@ -200,71 +200,6 @@ func (s *Server) apiPerson(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, p)
-}
-
-type timelineEventJSON struct {
-	ID           int64     `json:"id"`
-	MessageID    string    `json:"messageId"`
-	Type         string    `json:"type"`
-	Name         string    `json:"name"`
-	Timestamp    time.Time `json:"timestamp"`
-	Channel      string    `json:"channel"`
-	Source       string    `json:"source"`
-	Medium       string    `json:"medium"`
-	Campaign     string    `json:"campaign"` // the matched campaign's code, else utm_campaign as sent
-	CampaignID   *int64    `json:"campaign_id"`
-	CampaignName string    `json:"campaign_name"`
-	URL          string    `json:"url"`
-}
-
-type timelineJSON struct {
-	PersonID  int64               `json:"person_id"`
-	Events    []timelineEventJSON `json:"events"`
-	Truncated bool                `json:"truncated"`
-}
-
-const (
-	defaultTimelineLimit = 1000
-	maxTimelineLimit     = 10000
-)
-
-func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r, "person")
-	if !ok {
-		return
-	}
-	limit := defaultTimelineLimit
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxTimelineLimit {
-			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("limit: want a number from 1 to %d", maxTimelineLimit))
-			return
-		}
-		limit = n
-	}
-	d, ok := s.personOr404(w, r, id)
-	if !ok {
-		return
-	}
-	events, err := s.store.PersonTimeline(r.Context(), d.ID, limit+1)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	out := timelineJSON{PersonID: d.ID, Events: []timelineEventJSON{}}
-	if len(events) > limit {
-		events, out.Truncated = events[:limit], true
-	}
-	for _, e := range events {
-		j := timelineEventJSON{ID: e.ID, MessageID: e.MessageID, Type: e.Type, Name: e.Name, Timestamp: e.Timestamp, Channel: e.Channel,
-			Source: e.Source, Medium: e.Medium, Campaign: e.RawCampaign, CampaignName: e.CampaignName, URL: e.URL}
-		if e.CampaignID != 0 {
-			j.CampaignID = &e.CampaignID
-			j.Campaign = e.CampaignCode
-		}
-		out.Events = append(out.Events, j)
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func listLimit(w http.ResponseWriter, r *http.Request) (int, bool) {

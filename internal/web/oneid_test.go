@@ -157,21 +157,26 @@ func TestAPIPersonsTimelineAndStats(t *testing.T) {
 			t.Fatalf("by id: %+v", byID)
 		}
 
+		// The timeline holds every item of the person's history, newest
+		// first: the identify (no touch), the lead move the form fill made,
+		// the form fill and the page view (touches).
 		var tl struct {
-			PersonID int64 `json:"person_id"`
-			Events   []map[string]any
+			PersonID int64            `json:"person_id"`
+			Items    []map[string]any `json:"items"`
+			Total    int64            `json:"total"`
+			Counts   map[string]int64 `json:"counts"`
 		}
 		e.get(t, fmt.Sprintf("/api/v1/persons/%d/timeline", p.ID), http.StatusOK, &tl)
-		if len(tl.Events) != 3 {
+		if len(tl.Items) != 4 || tl.Total != 4 || tl.Counts["touch"] != 2 || tl.Counts["event"] != 1 || tl.Counts["stage"] != 1 {
 			t.Fatalf("timeline %+v", tl)
 		}
 		// The form fill carries no UTM of its own, so the rules call it
 		// direct; identify is no touch and has no channel.
-		want := []string{"page||paid_search|spring|msg-1", "track|Form Submitted|direct||msg-2", "identify||||msg-3"}
-		for i, ev := range tl.Events {
-			got := fmt.Sprintf("%v|%v|%v|%v|%v", ev["type"], ev["name"], ev["channel"], ev["campaign"], ev["messageId"])
+		want := []string{"event|identify|<nil>|<nil>|msg-3", "stage|<nil>|<nil>|<nil>|<nil>", "touch|form_submit|direct|<nil>|msg-2", "touch|page_view|paid_search|spring|msg-1"}
+		for i, it := range tl.Items {
+			got := fmt.Sprintf("%v|%v|%v|%v|%v", it["kind"], it["type"], it["channel"], it["campaign"], it["messageId"])
 			if got != want[i] {
-				t.Errorf("timeline event %d: %s, want %s", i, got, want[i])
+				t.Errorf("timeline item %d: %s, want %s", i, got, want[i])
 			}
 		}
 
@@ -191,7 +196,7 @@ func TestAPIPersonsErrors(t *testing.T) {
 			code   int
 			want   string
 		}{
-			{"/api/v1/persons", 400, "identifier: want ?identifier=TYPE:VALUE"},
+			{"/api/v1/persons?identifier=", 400, "identifier: want ?identifier=TYPE:VALUE"},
 			{"/api/v1/persons?identifier=foo@x.cn", 400, "want ?identifier=TYPE:VALUE"},
 			{"/api/v1/persons?identifier=mail:foo@x.cn", 400, `unknown identifier type "mail" (want one of user_id, crm_id, wechat_unionid, wecom_external_userid, wechat_openid, email, phone, anonymous_id)`},
 			{"/api/v1/persons?identifier=email:test@test.com", 400, "placeholder value"},
@@ -199,7 +204,7 @@ func TestAPIPersonsErrors(t *testing.T) {
 			{"/api/v1/persons/abc", 400, `person id "abc": want a positive number`},
 			{"/api/v1/persons/999", 404, "no person 999"},
 			{"/api/v1/persons/999/timeline", 404, "no person 999"},
-			{"/api/v1/persons/1/timeline?limit=0", 400, "limit: want a number from 1 to 10000"},
+			{"/api/v1/persons/1/timeline?limit=0", 400, "limit: want a number from 1 to 500"},
 			{"/api/v1/identity/conflicts?status=closed", 400, `status "closed": want open (the default), resolved or all`},
 		}
 		for _, c := range cases {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -321,12 +322,36 @@ func (s *Server) apiAssignPerson(w http.ResponseWriter, r *http.Request, rt *rou
 	if !decodeBody(w, r, &in, `{"user_id" or "user_email", "reason"}`) {
 		return
 	}
-	a, err := rt.Reassign(r.Context(), id, in.UserID, in.UserEmail, in.Reason, s.actor(r))
+	a, err := s.assignPerson(r.Context(), rt, id, in.UserID, in.UserEmail, in.Reason, s.actor(r))
 	if err != nil {
-		s.routingError(w, r, err)
+		s.answerAction(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newAssignmentJSON(a))
+}
+
+// assignPerson reassigns a person by hand, the API's and the person
+// page's alike: an *actionError when refused (400 for bad input, 404 for
+// an unknown person), any other error when it failed.
+func (s *Server) assignPerson(ctx context.Context, rt *routing.Router, id, userID int64, userEmail, reason, by string) (model.Assignment, error) {
+	a, err := rt.Reassign(ctx, id, userID, userEmail, reason, by)
+	var ie *routing.InputError
+	switch {
+	case errors.As(err, &ie):
+		key := "person.error.assign_user"
+		switch {
+		case ie.Field == "reason" && strings.TrimSpace(reason) == "":
+			key = "person.error.assign_reason"
+		case ie.Field == "reason":
+			key = "person.error.reason_too_long"
+		case ie.Field == "person_id":
+			key = "person.error.merged"
+		}
+		return a, &actionError{Status: http.StatusBadRequest, Msg: ie.Error(), Key: key, Args: []any{"detail", ie.Msg}}
+	case errors.Is(err, routing.ErrNoPerson):
+		return a, &actionError{Status: http.StatusNotFound, Msg: "no such person", Key: "person.error.not_found"}
+	}
+	return a, err
 }
 
 func (s *Server) apiPersonAssignments(w http.ResponseWriter, r *http.Request) {

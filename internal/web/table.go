@@ -40,6 +40,9 @@ type column struct {
 	Label string // translated heading
 	Tip   string // translated definition, "" for none
 	Kind  cellKind
+	// NoSort marks a column a paged list cannot order by (its heading is
+	// no link); only Presorted tables use it.
+	NoSort bool
 }
 
 // cell is one value. V holds the raw value (what sorts and what CSV
@@ -80,7 +83,7 @@ func (t *dataTable) prepare(r *http.Request, defSort string, defDesc bool) {
 	sp, dp := t.sortParams()
 	q := r.URL.Query()
 	t.Sort, t.Desc = defSort, defDesc
-	if v := q.Get(sp); v != "" && t.hasColumn(v) {
+	if v := q.Get(sp); v != "" && t.sortable(v) {
 		t.Sort = v
 		t.Desc = q.Get(dp) != "asc"
 	}
@@ -116,8 +119,9 @@ func cloneQuery(q url.Values, drop ...string) url.Values {
 	return out
 }
 
-func (t *dataTable) hasColumn(key string) bool {
-	return slices.ContainsFunc(t.Columns, func(c column) bool { return c.Key == key })
+// sortable says whether the table can be ordered by a column.
+func (t *dataTable) sortable(key string) bool {
+	return slices.ContainsFunc(t.Columns, func(c column) bool { return c.Key == key && !c.NoSort })
 }
 
 // SortedBy reports the direction a column is sorted in ("" when it is not).
