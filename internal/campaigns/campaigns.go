@@ -25,8 +25,8 @@ import (
 
 // Bounds of the fields.
 const (
-	MaxName     = 200 // characters
-	MaxCode     = 64  // bytes
+	MaxName     = 200                            // characters
+	MaxCode     = 64                             // bytes
 	MaxBudget   = model.Money(1_000_000_000_000) // ¥10,000,000,000.00
 	MaxTarget   = 10_000_000                     // leads, MQLs, opportunities
 	MaxPlatform = 40

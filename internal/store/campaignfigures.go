@@ -34,10 +34,11 @@ type CampaignFigureRow struct {
 	Impressions int64
 	Clicks      int64
 
-	Touches int64
-	Leads   int64 // persons who became leads with this campaign as lead source
-	MQLs    int64 // of them, reached MQL or later by now
-	SQLs    int64
+	Touches       int64
+	Leads         int64 // persons who became leads with this campaign as lead source
+	MQLs          int64 // of them, reached MQL or later by now
+	SQLs          int64
+	Opportunities int64 // of them, reached opportunity or later by now
 
 	CreditedOpportunities float64 // shares of opportunities created
 	CreditedPipeline      float64 // fen
@@ -125,14 +126,14 @@ func (s *Store) CampaignFigures(ctx context.Context, q CampaignFigureQuery) ([]C
 		return nil, fmt.Errorf("campaign touches: %w", err)
 	}
 
-	err = s.each(ctx, "SELECT "+sel+", SUM(leads), SUM(mqls), SUM(sqls) FROM rollup_leads WHERE "+w+grp, args, func(r *sql.Rows) error {
-		var id, leads, mqls, sqls int64
+	err = s.each(ctx, "SELECT "+sel+", SUM(leads), SUM(mqls), SUM(sqls), SUM(opportunities) FROM rollup_leads WHERE "+w+grp, args, func(r *sql.Rows) error {
+		var id, leads, mqls, sqls, opps int64
 		var day sql.NullTime
-		if err := r.Scan(&id, &day, &leads, &mqls, &sqls); err != nil {
+		if err := r.Scan(&id, &day, &leads, &mqls, &sqls, &opps); err != nil {
 			return err
 		}
 		x := get(id, scanDay(day))
-		x.Leads, x.MQLs, x.SQLs = leads, mqls, sqls
+		x.Leads, x.MQLs, x.SQLs, x.Opportunities = leads, mqls, sqls, opps
 		return nil
 	})
 	if err != nil {
