@@ -529,7 +529,7 @@ func touchTypesText(loc Locale, types map[string]int64) string {
 	var parts []string
 	for _, k := range keys {
 		name := k
-		if t := "touch." + k; loc.T(t) != t {
+		if t := "campaigns.touch." + k; loc.T(t) != t {
 			name = loc.T(t)
 		}
 		parts = append(parts, fmt.Sprintf("%s ×%d", name, types[k]))
