@@ -95,6 +95,9 @@ func (a *App) operations() {
 			return nil, jobs.Permanent(err)
 		}
 		st, err := credits.Recompute(ctx, a.Store, mode, a.now())
+		if err == nil && st.Conversions+st.Deleted > 0 {
+			a.RollupsChanged(ctx)
+		}
 		return st, err
 	})
 	jobs.HandleOperation(r, func(ctx context.Context, _ jobs.TrainModel, _ *jobs.Progress) (any, error) {
@@ -109,7 +112,11 @@ func (a *App) operations() {
 	jobs.HandleOperation(r, a.reclassify)
 	jobs.HandleOperation(r, a.importFile)
 	jobs.HandleOperation(r, func(ctx context.Context, _ jobs.RunLifecycleRules, _ *jobs.Progress) (any, error) {
-		return lifecycle.RunRules(ctx, a.Store, a.now())
+		res, err := lifecycle.RunRules(ctx, a.Store, a.now())
+		if err == nil && res.Moves > 0 {
+			a.RollupsChanged(ctx)
+		}
+		return res, err
 	})
 	jobs.HandleOperation(r, func(ctx context.Context, _ jobs.RunRouting, _ *jobs.Progress) (any, error) {
 		res, err := a.Router.Assign(ctx)
@@ -176,6 +183,9 @@ func (a *App) reclassify(ctx context.Context, _ jobs.Reclassify, p *jobs.Progres
 		})
 		if err != nil {
 			return nil, err
+		}
+		if res.Updated > 0 {
+			a.RollupsChanged(ctx)
 		}
 		now, err := a.channelRulesVersion(ctx)
 		if err != nil || now == version {

@@ -10,6 +10,7 @@ import (
 	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/predict/predictdb"
 	"github.com/revloop/revloop/internal/privacy"
+	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/scoring"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -24,6 +25,7 @@ func (a *App) schedule() {
 	jobs.Handle[jobs.CreditsIncremental](r, jobs.Schedule{AfterProcess: true, Every: 5 * time.Minute, RunOnStart: true}, a.credits(credits.Incremental))
 	jobs.Handle[jobs.CreditsFull](r, jobs.Schedule{Every: 24 * time.Hour}, a.credits(credits.Full))
 	jobs.Handle[jobs.ScoresNew](r, jobs.Schedule{AfterProcess: true}, a.scoresNew)
+	jobs.Handle[jobs.RollupsRefresh](r, jobs.Schedule{AfterProcess: true, Every: time.Minute, RunOnStart: true}, a.rollups)
 	jobs.Handle[jobs.ScoresDaily](r, jobs.Schedule{Every: 24 * time.Hour}, a.scoresDaily)
 	jobs.Handle[jobs.LifecycleRules](r, jobs.Schedule{Every: time.Hour}, a.lifecycleRules)
 	jobs.Handle[jobs.RoutingAssign](r, jobs.Schedule{AfterProcess: true, Every: time.Minute}, a.routingAssign)
@@ -43,11 +45,32 @@ func (a *App) credits(mode credits.Mode) func(context.Context) error {
 		st, err := credits.Recompute(ctx, a.Store, mode, a.now())
 		if err == nil && st.Conversions+st.Deleted > 0 {
 			a.Log.Info("attribution credits", "mode", mode, "conversions", st.Conversions, "deleted", st.Deleted, "credits", st.Credits, "took", st.Took)
+			a.RollupsChanged(ctx)
 		}
 		for _, n := range st.Notes {
 			a.Log.Warn("attribution credits", "note", n)
 		}
 		return err
+	}
+}
+
+// rollups brings the dashboards' roll-ups up to date.
+func (a *App) rollups(ctx context.Context) error {
+	res, err := rollup.Refresh(ctx, a.Store, a.now())
+	if err == nil && res.Changed() {
+		a.Log.Debug("roll-ups refreshed", "rebuilt", res.Rebuilt, "days", res.Days, "rows", res.Rows, "took", res.Took)
+	}
+	return err
+}
+
+// RollupsChanged asks for a refresh of the roll-ups now, rather than at
+// the next run after processing or the next minute: after a credit run,
+// lifecycle moves, or a change of the team's time zone (which rebuilds
+// them). A refresh already running is not interrupted; what it read too
+// early is caught by the next one.
+func (a *App) RollupsChanged(ctx context.Context) {
+	if err := a.Jobs.Kick(ctx, jobs.RollupsRefresh{}); err != nil {
+		a.Log.Warn("roll-up refresh not enqueued; the periodic one follows within a minute", "err", err)
 	}
 }
 
@@ -84,6 +107,9 @@ func (a *App) lifecycleAfter(ctx context.Context, res scoring.Result) error {
 		a.Log.Info("lifecycle rules applied to rescored persons", "full", res.Full, "persons", len(res.Rescored), "grades", lc.GradeChanges,
 			"sdr_classes", lc.SDRClassChanges, "moves", lc.Moves)
 	}
+	if err == nil && (res.MovedToMQL > 0 || lc.Moves > 0) {
+		a.RollupsChanged(ctx)
+	}
 	return err
 }
 
@@ -100,6 +126,9 @@ func (a *App) lifecycleRules(ctx context.Context) error {
 	res, err := lifecycle.RunRules(ctx, a.Store, a.now())
 	if err == nil && res.GradeChanges+res.SDRClassChanges+res.Moves > 0 {
 		a.Log.Info("lifecycle rules applied", "version", res.Version, "grades", res.GradeChanges, "sdr_classes", res.SDRClassChanges, "moves", res.Moves)
+	}
+	if err == nil && res.Moves > 0 {
+		a.RollupsChanged(ctx)
 	}
 	return err
 }

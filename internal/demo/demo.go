@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -83,6 +84,10 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	}
 	if err := afterLoad(ctx, s, asOf); err != nil {
 		return Summary{}, err
+	}
+	// The dashboards' roll-ups, once what they sum is in place.
+	if _, err := rollup.Refresh(ctx, s, asOf); err != nil {
+		return Summary{}, fmt.Errorf("build roll-ups: %w", err)
 	}
 	return g.summary(), nil
 }

@@ -29,6 +29,13 @@ type CreditsFull struct{}
 
 func (CreditsFull) Kind() string { return "credits_full" }
 
+// RollupsRefresh brings the dashboards' roll-ups up to date with what
+// processing, credit runs, lifecycle moves and other writers changed (and
+// rebuilds them after a time zone change).
+type RollupsRefresh struct{}
+
+func (RollupsRefresh) Kind() string { return "rollups_refresh" }
+
 // ScoresNew rescores the persons with new activity, identity or traits,
 // and runs the lifecycle rules over them.
 type ScoresNew struct{}

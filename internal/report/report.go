@@ -96,23 +96,51 @@ type StageFunnel struct {
 	Overall *float64 `json:"overall_rate"`
 }
 
-// StageFunnel counts the lifecycle stages in w, from the same stage
-// history as the funnel by period (Funnel).
-func (r Reporter) StageFunnel(ctx context.Context, w model.Window, mode FunnelMode) (StageFunnel, error) {
-	if mode != Cohort && mode != Period && mode != "" {
+// StageFunnel counts the lifecycle stages over the team days of p, from
+// the roll-ups: in cohort mode the leads of those days (rollup_leads) and
+// how many of them reached each later stage by now; in period mode the
+// first entries into each stage on those days (rollup_stages). The
+// figures are those SummarizeStages computes from the stage history.
+func (r Reporter) StageFunnel(ctx context.Context, p model.Period, mode FunnelMode) (StageFunnel, error) {
+	if mode == "" {
+		mode = Cohort
+	}
+	if mode != Cohort && mode != Period {
 		return StageFunnel{}, fmt.Errorf("unknown funnel mode %q (want cohort or period)", mode)
 	}
-	changes, err := r.Store.FunnelChanges(ctx, false, false)
-	if err != nil {
-		return StageFunnel{}, fmt.Errorf("funnel stage changes: %w", err)
+	q := store.RollupQuery{From: p.From, To: p.To}
+	counts := map[model.Stage]int64{}
+	switch mode {
+	case Cohort:
+		sums, err := r.Store.SumLeads(ctx, q)
+		if err != nil {
+			return StageFunnel{}, fmt.Errorf("funnel leads: %w", err)
+		}
+		l := sums[0]
+		counts[model.StageLead], counts[model.StageMQL], counts[model.StageSQL] = l.Leads, l.MQLs, l.SQLs
+		counts[model.StageOpportunity], counts[model.StageCustomer] = l.Opportunities, l.Customers
+	case Period:
+		q.By = []store.RollupDim{store.DimStage}
+		for _, st := range model.FunnelStages {
+			q.Stages = append(q.Stages, string(st))
+		}
+		sums, err := r.Store.SumStages(ctx, q)
+		if err != nil {
+			return StageFunnel{}, fmt.Errorf("funnel stage entries: %w", err)
+		}
+		for _, x := range sums {
+			counts[model.Stage(x.Stage)] = x.Entered
+		}
 	}
-	return SummarizeStages(changes, w, mode), nil
+	return stageFunnel(mode, p.Window(), counts), nil
 }
 
 // SummarizeStages counts a StageFunnel from the stage history: in cohort
-// mode the persons who became leads in w and, of them, how many reached
-// each stage or a later one (at any time); in period mode the persons who
-// entered each stage in w.
+// mode the persons who became leads in w (their first move to lead or a
+// later stage) and, of them, how many reached each stage or a later one
+// (at any time); in period mode the persons whose first entry into each
+// stage lies in w (a person who left MQL and came back is counted once,
+// when they first entered it).
 func SummarizeStages(changes []store.FunnelChange, w model.Window, mode FunnelMode) StageFunnel {
 	if mode == "" {
 		mode = Cohort
@@ -123,40 +151,52 @@ func SummarizeStages(changes []store.FunnelChange, w model.Window, mode FunnelMo
 	counts := map[model.Stage]int64{}
 	switch mode {
 	case Cohort:
-		cohort := map[int64]bool{}
-		for _, c := range changes {
-			if c.To == model.StageLead && in(c.At) {
-				cohort[c.PersonID] = true
-			}
-		}
+		became := map[int64]time.Time{} // when each person first reached lead or later
 		reach := map[int64]int{}
 		for _, c := range changes {
-			if cohort[c.PersonID] && c.To.Rank() > reach[c.PersonID] {
+			if c.To.Rank() < model.StageLead.Rank() {
+				continue
+			}
+			if t, ok := became[c.PersonID]; !ok || c.At.Before(t) {
+				became[c.PersonID] = c.At
+			}
+			if c.To.Rank() > reach[c.PersonID] {
 				reach[c.PersonID] = c.To.Rank()
 			}
 		}
-		for _, rank := range reach {
+		for p, t := range became {
+			if !in(t) {
+				continue
+			}
 			for _, st := range model.FunnelStages {
-				if rank >= st.Rank() {
+				if reach[p] >= st.Rank() {
 					counts[st]++
 				}
 			}
 		}
 	case Period:
-		seen := map[model.Stage]map[int64]bool{}
+		first := map[model.Stage]map[int64]time.Time{}
 		for _, c := range changes {
-			if !in(c.At) {
-				continue
+			if first[c.To] == nil {
+				first[c.To] = map[int64]time.Time{}
 			}
-			if seen[c.To] == nil {
-				seen[c.To] = map[int64]bool{}
+			if t, ok := first[c.To][c.PersonID]; !ok || c.At.Before(t) {
+				first[c.To][c.PersonID] = c.At
 			}
-			if !seen[c.To][c.PersonID] {
-				seen[c.To][c.PersonID] = true
-				counts[c.To]++
+		}
+		for st, persons := range first {
+			for _, t := range persons {
+				if in(t) {
+					counts[st]++
+				}
 			}
 		}
 	}
+	return stageFunnel(mode, w, counts)
+}
+
+// stageFunnel is the funnel of the counts per stage, with its rates.
+func stageFunnel(mode FunnelMode, w model.Window, counts map[model.Stage]int64) StageFunnel {
 	f := StageFunnel{Mode: mode, From: timePtr(w.From), To: timePtr(w.To)}
 	for i, st := range model.FunnelStages {
 		s := FunnelStage{Stage: st, Count: counts[st]}
@@ -188,9 +228,10 @@ type ChannelRow struct {
 	Unavailable []string `json:"unavailable,omitempty"`
 }
 
-// Channels returns the by-channel table for w, plus a total row.
-func (r Reporter) Channels(ctx context.Context, w model.Window) ([]ChannelRow, ChannelRow, error) {
-	rows, err := r.Store.ChannelSummary(ctx, w)
+// Channels returns the by-channel table for the team days of p, plus a
+// total row.
+func (r Reporter) Channels(ctx context.Context, p model.Period) ([]ChannelRow, ChannelRow, error) {
+	rows, err := r.Store.ChannelSummary(ctx, p)
 	if err != nil {
 		return nil, ChannelRow{}, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/report"
+	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -31,8 +32,9 @@ func load(t *testing.T, s *store.Store) {
 		}
 		ins("accounts", "id,name,created_at", []any{int64(1), "丙公司", day0})
 		ins("campaigns", "id,code,name,channel,created_at", []any{int64(1), "bd", "百度", "paid_search", day0}, []any{int64(2), "web", "直播", "webinar", day0})
-		var persons, changes [][]any
+		var persons, changes, touches [][]any
 		ch := []string{"paid_search", "paid_search", "paid_search", "webinar"}
+		campaignOf := map[string]int64{"paid_search": 1, "webinar": 2}
 		reach := []int{1, 2, 2, 5}
 		stages := []string{"lead", "mql", "sql", "opportunity", "customer"}
 		cid := int64(0)
@@ -40,6 +42,8 @@ func load(t *testing.T, s *store.Store) {
 			pid := int64(i + 1)
 			lead := day0.AddDate(0, 0, i)
 			persons = append(persons, []any{pid, int64(1), stages[reach[i]-1], day0, ch[i], lead, day0})
+			// The form fill that made the lead, its lead source.
+			touches = append(touches, []any{pid, pid, lead, "form_submit", ch[i], campaignOf[ch[i]]})
 			prev := "visitor"
 			for k := 0; k < reach[i]; k++ {
 				cid++
@@ -49,6 +53,7 @@ func load(t *testing.T, s *store.Store) {
 		}
 		ins("persons", "id,account_id,stage,first_seen_at,first_touch_channel,lead_at,created_at", persons...)
 		ins("stage_changes", "id,person_id,from_stage,to_stage,changed_at", changes...)
+		ins("touchpoints", "id,person_id,occurred_at,type,channel,campaign_id", touches...)
 		ins("daily_costs", "id,day,platform,campaign_id,cost_fen", []any{int64(1), day0, "baidu", int64(1), int64(100000)})
 		return nil
 	})
@@ -60,8 +65,12 @@ func load(t *testing.T, s *store.Store) {
 func TestFunnelAndChannels(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		load(t, s)
+		if _, err := rollup.Refresh(ctx, s, day0.AddDate(0, 2, 0)); err != nil {
+			t.Fatal(err)
+		}
 		r := report.Reporter{Store: s}
-		f, err := r.StageFunnel(ctx, model.Window{}, "")
+		cal := model.DefaultCalendar()
+		f, err := r.StageFunnel(ctx, model.Period{Cal: cal}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,18 +85,18 @@ func TestFunnelAndChannels(t *testing.T) {
 		}
 		// Period mode over days 10..20 sees the MQL entries of persons 2 and 3
 		// (day 11, 12) and the person 4 MQL (day 13) and SQL (day 23 — outside).
-		f, err = r.StageFunnel(ctx, model.Window{From: day0.AddDate(0, 0, 10), To: day0.AddDate(0, 0, 20)}, report.Period)
+		f, err = r.StageFunnel(ctx, model.Period{From: day0.AddDate(0, 0, 10), To: day0.AddDate(0, 0, 19), Cal: cal}, report.Period)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if f.Stages[0].Count != 0 || f.Stages[1].Count != 3 || f.Stages[1].Rate != nil || f.Stages[2].Count != 0 {
 			t.Fatalf("period: %+v", f.Stages)
 		}
-		if _, err := r.StageFunnel(ctx, model.Window{}, "weekly"); err == nil || !strings.Contains(err.Error(), "weekly") {
+		if _, err := r.StageFunnel(ctx, model.Period{Cal: cal}, "weekly"); err == nil || !strings.Contains(err.Error(), "weekly") {
 			t.Fatalf("unknown mode: %v", err)
 		}
 
-		rows, total, err := r.Channels(ctx, model.Window{})
+		rows, total, err := r.Channels(ctx, model.Period{Cal: cal})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,7 +60,9 @@ type Reclassified struct {
 }
 
 // UpdateTouchChannels writes new channels in one transaction and refreshes
-// the first touch of the persons concerned.
+// the first touch of the persons concerned. It marks the roll-ups they
+// change: the days of the touches, and the stage history and lead day of
+// their persons (whose first-touch channel and lead source may change).
 func (s *Store) UpdateTouchChannels(ctx context.Context, changes []Reclassified) error {
 	if len(changes) == 0 {
 		return nil
@@ -72,19 +74,35 @@ func (s *Store) UpdateTouchChannels(ctx context.Context, changes []Reclassified)
 		}
 		defer st.Close()
 		persons := map[int64]bool{}
+		touches := make([]int64, 0, len(changes))
 		for _, c := range changes {
 			if _, err := st.ExecContext(ctx, c.Channel, clip(c.Source, 200), clip(c.Medium, 200), c.TouchpointID); err != nil {
 				return err
 			}
+			touches = append(touches, c.TouchpointID)
 			if c.PersonID != 0 {
 				persons[c.PersonID] = true
 			}
 		}
+		ids := make([]int64, 0, len(persons))
 		for id := range persons {
 			if err := refreshFirstTouch(ctx, s, tx, id); err != nil {
 				return err
 			}
+			ids = append(ids, id)
 		}
-		return nil
+		facts, err := readPersonFacts(ctx, s, tx, ids, false)
+		if err != nil {
+			return err
+		}
+		err = inChunks(touches, func(_ []int64, in string, args []any) error {
+			at, err := instantsOn(ctx, s, tx, "SELECT occurred_at FROM touchpoints WHERE id IN "+in, args)
+			facts.touches = append(facts.touches, at...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return facts.mark(ctx, s, tx)
 	})
 }

@@ -156,6 +156,8 @@ func (s *Store) PersonsTouchedBetween(ctx context.Context, after, upto int64) (m
 type bulkTx interface {
 	exec(query string, args ...any) error
 	load(table string, cols []string, n int, row func(i int) []any) error
+	// each runs a query (? placeholders) and calls fn with each row's scan.
+	each(query string, args []any, fn func(scan func(...any) error) error) error
 }
 
 type sqliteBulk struct{ l *sqliteLoader }
@@ -163,6 +165,20 @@ type sqliteBulk struct{ l *sqliteLoader }
 func (b sqliteBulk) exec(query string, args ...any) error {
 	_, err := b.l.tx.ExecContext(b.l.ctx, query, args...)
 	return err
+}
+
+func (b sqliteBulk) each(query string, args []any, fn func(scan func(...any) error) error) error {
+	rows, err := b.l.tx.QueryContext(b.l.ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func (b sqliteBulk) load(table string, cols []string, n int, row func(i int) []any) error {
@@ -194,6 +210,20 @@ func (b pgBulk) exec(query string, args ...any) error {
 	return err
 }
 
+func (b pgBulk) each(query string, args []any, fn func(scan func(...any) error) error) error {
+	rows, err := b.tx.Query(b.ctx, rebind(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 func (b pgBulk) load(table string, cols []string, n int, row func(i int) []any) error {
 	_, err := b.tx.CopyFrom(b.ctx, pgx.Identifier{table}, cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) { return row(i), nil }))
 	if err != nil {
@@ -216,7 +246,11 @@ var creditCols = append([]string{"kind", "conversion_id", "touch_id", "channel"}
 
 // WriteCredits writes a batch in one transaction: readers see the kind's
 // credits either before or after it, never half of it. It sorts the
-// batch's Conversions and Credits by key.
+// batch's Conversions and Credits by key. It marks the days it changes
+// for the kind's credit roll-up (rollupsource.go): every day after a
+// full run, else the old and new days of the conversions it rewrites or
+// drops, and for mql and sql those of every entry of their persons, whose
+// first entry may have moved.
 func (s *Store) WriteCredits(ctx context.Context, b CreditBatch) error {
 	kind := string(b.Kind)
 	at := utc(b.At)
@@ -231,6 +265,9 @@ func (s *Store) WriteCredits(ctx context.Context, b CreditBatch) error {
 		return cmp.Compare(x.TouchID, y.TouchID)
 	})
 	return s.inBulkTx(ctx, func(tx bulkTx) error {
+		if err := markCreditDays(tx, b); err != nil {
+			return err
+		}
 		if b.Full {
 			for _, t := range []string{"attribution_credits", "attribution_conversions"} {
 				if err := tx.exec("DELETE FROM "+t+" WHERE kind = ?", kind); err != nil {
@@ -308,6 +345,62 @@ func (s *Store) WriteCredits(ctx context.Context, b CreditBatch) error {
 		}
 		return nil
 	})
+}
+
+// markCreditDays marks, inside a credit batch's transaction and before
+// its writes, the days whose credit roll-up the batch changes.
+func markCreditDays(tx bulkTx, b CreditBatch) error {
+	kind := string(b.Kind)
+	var at []time.Time
+	if b.Full {
+		at = append(at, rollupAllDays())
+	} else {
+		ids := append([]int64(nil), b.Delete...)
+		persons := map[int64]bool{}
+		for _, c := range b.Conversions {
+			ids = append(ids, c.ID)
+			at = append(at, c.At)
+			if c.PersonID != 0 {
+				persons[c.PersonID] = true
+			}
+		}
+		read := func(cond string, args []any) error {
+			return tx.each("SELECT converted_at, COALESCE(person_id, 0) FROM attribution_conversions WHERE kind = ? AND "+cond,
+				append([]any{kind}, args...), func(scan func(...any) error) error {
+					var t time.Time
+					var p int64
+					if err := scan(&t, &p); err != nil {
+						return err
+					}
+					at = append(at, t)
+					if p != 0 {
+						persons[p] = true
+					}
+					return nil
+				})
+		}
+		for start := 0; start < len(ids); start += idChunk {
+			cond, args := inList("conversion_id", ids[start:min(start+idChunk, len(ids))])
+			if err := read(cond, args); err != nil {
+				return fmt.Errorf("read the days of rewritten credits: %w", err)
+			}
+		}
+		if b.Kind == model.ConvMQL || b.Kind == model.ConvSQL {
+			ps := make([]int64, 0, len(persons))
+			for p := range persons {
+				ps = append(ps, p)
+			}
+			slices.Sort(ps)
+			for start := 0; start < len(ps); start += idChunk {
+				cond, args := inList("person_id", ps[start:min(start+idChunk, len(ps))])
+				if err := read(cond, args); err != nil {
+					return fmt.Errorf("read the days of rewritten credits: %w", err)
+				}
+			}
+		}
+	}
+	rows := dirtyRows([]string{RollupCredits(b.Kind)}, at)
+	return tx.load("rollup_dirty", []string{"name", "day"}, len(rows), func(i int) []any { return rows[i] })
 }
 
 // currentConversionSQL selects the conversions of a kind as they are now:

@@ -423,6 +423,20 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 	if err := ex(`UPDATE touchpoints SET account_id = (SELECT account_id FROM persons WHERE id = ?) WHERE person_id = ?`, into, into); err != nil {
 		return 0, err
 	}
+	// The roll-ups of the survivor's touches (now known or not as it is),
+	// stage history (its channel, first entries) and lead days, old and new.
+	facts, err := readPersonFacts(ctx, s, tx, []int64{into}, true)
+	if err != nil {
+		return 0, fmt.Errorf("merge person %d into %d: %w", from, into, err)
+	}
+	for _, t := range []*time.Time{a.LeadAt, b.LeadAt} {
+		if t != nil {
+			facts.leads = append(facts.leads, *t)
+		}
+	}
+	if err := facts.mark(ctx, s, tx); err != nil {
+		return 0, fmt.Errorf("merge person %d into %d: %w", from, into, err)
+	}
 	// The moved touches and events keep their ids, below what incremental
 	// scoring and credits have read: the log tells them to look again.
 	if err := recordPersonChanges(ctx, s, tx, []int64{into, from}, ChangeMerge, now); err != nil {
@@ -469,6 +483,12 @@ func (s *Store) UndoMerge(ctx context.Context, id int64) (model.PersonMerge, err
 			return fmt.Errorf("merge %d: unreadable snapshot: %w", id, err)
 		}
 		into, from := m.IntoID, m.FromID
+		// The survivor's facts before the undo (the merge's own stage
+		// change among them) and both persons' after it change roll-ups.
+		before, err := readPersonFacts(ctx, s, tx, []int64{into}, true)
+		if err != nil {
+			return fmt.Errorf("undo merge %d: %w", id, err)
+		}
 		steps := []struct {
 			q    string
 			args []any
@@ -521,6 +541,16 @@ func (s *Store) UndoMerge(ctx context.Context, id int64) (model.PersonMerge, err
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE touchpoints SET account_id = (SELECT account_id FROM persons WHERE id = ?) WHERE person_id = ?`), pid, pid); err != nil {
 				return err
 			}
+		}
+		after, err := readPersonFacts(ctx, s, tx, []int64{into, from}, true)
+		if err != nil {
+			return fmt.Errorf("undo merge %d: %w", id, err)
+		}
+		if err := before.mark(ctx, s, tx); err != nil {
+			return fmt.Errorf("undo merge %d: %w", id, err)
+		}
+		if err := after.mark(ctx, s, tx); err != nil {
+			return fmt.Errorf("undo merge %d: %w", id, err)
 		}
 		now := utc(time.Now())
 		if _, err := tx.ExecContext(ctx, s.q("UPDATE person_merges SET undone_at = ? WHERE id = ?"), now, id); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -35,7 +36,9 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 
 // Load runs fn in one transaction: either everything it inserts is there
 // afterwards, or nothing is. It refuses a database that already has data.
-// PostgreSQL loads with COPY; SQLite with prepared multi-row INSERTs.
+// PostgreSQL loads with COPY; SQLite with prepared multi-row INSERTs. The
+// person roll-ups are marked for every day (the loaded rows may carry any
+// ids and times).
 func (s *Store) Load(ctx context.Context, fn func(Loader) error) error {
 	empty, err := s.Empty(ctx)
 	if err != nil {
@@ -44,6 +47,14 @@ func (s *Store) Load(ctx context.Context, fn func(Loader) error) error {
 	if !empty {
 		return fmt.Errorf("%w: %s; load into a fresh database", ErrNotEmpty, s.where)
 	}
+	fn = func(fn func(Loader) error) func(Loader) error {
+		return func(l Loader) error {
+			if err := fn(l); err != nil {
+				return err
+			}
+			return l.Insert("rollup_dirty", []string{"name", "day"}, dirtyRows(personRollups, []time.Time{rollupAllDays()}))
+		}
+	}(fn)
 	if s.dialect == Postgres {
 		return s.loadPostgres(ctx, fn)
 	}

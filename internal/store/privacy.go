@@ -382,8 +382,61 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 	intoIn, _ := inList("into_id", persons)
 	fromIn, _ := inList("from_id", persons)
 	idIn, _ := inList("id", persons)
+	// The roll-ups lose the persons' touches, stage history and leads, and
+	// the credits of their touches and conversions (read before they go).
+	facts, err := readPersonFacts(ctx, s, tx, persons, true)
+	if err != nil {
+		return rc, fmt.Errorf("erase person %d: %w", id, err)
+	}
+	if more, err := instantsOn(ctx, s, tx, "SELECT occurred_at FROM touchpoints WHERE event_id IN ("+evSel+")", pArgs); err != nil {
+		return rc, fmt.Errorf("erase person %d: %w", id, err)
+	} else {
+		facts.touches = append(facts.touches, more...)
+	}
+	if err := facts.mark(ctx, s, tx); err != nil {
+		return rc, fmt.Errorf("erase person %d: %w", id, err)
+	}
+	converted := map[model.ConversionKind][]time.Time{}
+	readConverted := func(query string, args []any) error {
+		return s.eachOn(ctx, tx, query, args, func(r *sql.Rows) error {
+			var kind string
+			var at time.Time
+			if err := r.Scan(&kind, &at); err != nil {
+				return err
+			}
+			converted[model.ConversionKind(kind)] = append(converted[model.ConversionKind(kind)], at)
+			return nil
+		})
+	}
+	if err := readConverted("SELECT kind, converted_at FROM attribution_conversions WHERE "+pIn, pArgs); err != nil {
+		return rc, fmt.Errorf("erase person %d: attribution_conversions: %w", id, err)
+	}
+	// Credits of the persons' touches, in other persons' conversions too.
+	var touched [][2]any
+	err = s.eachOn(ctx, tx, "DELETE FROM attribution_credits WHERE touch_id IN ("+tpSel+") RETURNING kind, conversion_id", pArgs, func(r *sql.Rows) error {
+		var kind string
+		var conv int64
+		if err := r.Scan(&kind, &conv); err != nil {
+			return err
+		}
+		touched = append(touched, [2]any{kind, conv})
+		rc.Removed["attribution_credits"]++
+		return nil
+	})
+	if err != nil {
+		return rc, fmt.Errorf("erase person %d: attribution_credits: %w", id, err)
+	}
+	for _, kc := range touched {
+		if err := readConverted("SELECT kind, converted_at FROM attribution_conversions WHERE kind = ? AND conversion_id = ?", kc[:]); err != nil {
+			return rc, fmt.Errorf("erase person %d: attribution_conversions: %w", id, err)
+		}
+	}
+	for kind, at := range converted {
+		if err := markDirty(ctx, s, tx, []string{RollupCredits(kind)}, at); err != nil {
+			return rc, fmt.Errorf("erase person %d: %w", id, err)
+		}
+	}
 	steps := []step{
-		{table: "attribution_credits", query: "DELETE FROM attribution_credits WHERE touch_id IN (" + tpSel + ")", args: pArgs},
 		{table: "attribution_credits", query: "DELETE FROM attribution_credits WHERE kind IN ('mql', 'sql') AND conversion_id IN (SELECT conversion_id FROM attribution_conversions c WHERE c.kind = attribution_credits.kind AND c." + pIn + ")", args: pArgs},
 		{table: "attribution_conversions", query: "DELETE FROM attribution_conversions WHERE " + pIn, args: pArgs},
 		{table: "touchpoints", query: "DELETE FROM touchpoints WHERE " + pIn + " OR event_id IN (" + evSel + ")", args: twice},

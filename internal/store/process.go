@@ -1180,18 +1180,27 @@ func (p *ProcessTx) MoveStage(m model.StageMove) (bool, error) {
 
 // ReplayEvents clears processed_at on the events with from <= id <= to (0
 // for an open end), so that the next processing run derives them again.
-// It returns how many events will be replayed.
+// It returns how many events will be replayed. A replay rewrites
+// touchpoints in place (same ids): the person roll-ups are marked for
+// every day, since what the replay changes is known only once it ran.
 func (s *Store) ReplayEvents(ctx context.Context, from, to int64) (int64, error) {
 	q, args := "UPDATE events SET processed_at = NULL, process_error = '' WHERE id >= ?", []any{from}
 	if to > 0 {
 		q += " AND id <= ?"
 		args = append(args, to)
 	}
-	res, err := s.w.ExecContext(ctx, s.q(q), args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(q), args...)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return markAllDirty(ctx, s, tx, personRollups)
+	})
+	return n, err
 }
 
 // UnprocessedEvents counts events waiting for processing.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
@@ -61,9 +62,10 @@ func windowClause(w model.Window, col string) (string, []any) {
 	return cond, args
 }
 
-// ChannelRow is one line of the by-channel table. Leads, opportunities and
-// revenue are credited to the first touch of the person (for opportunities
-// and orders: of the opportunity's primary contact).
+// ChannelRow is one line of the by-channel table. Touchpoints count by
+// their channel, leads by the channel of their lead source (rollup_leads),
+// cost by the channel of the campaign; opportunities and revenue are
+// credited to the first touch of the opportunity's primary contact.
 type ChannelRow struct {
 	Channel       model.Channel
 	Touchpoints   int64
@@ -75,8 +77,11 @@ type ChannelRow struct {
 	WonRevenue    model.Money
 }
 
-// ChannelSummary builds the by-channel table for the window.
-func (s *Store) ChannelSummary(ctx context.Context, w model.Window) ([]ChannelRow, error) {
+// ChannelSummary builds the by-channel table for the team days of p:
+// touchpoints and leads from the roll-ups, cost from daily costs, and
+// opportunities and orders (a few thousand rows) from their tables over
+// the period's instants.
+func (s *Store) ChannelSummary(ctx context.Context, p model.Period) ([]ChannelRow, error) {
 	rows := map[model.Channel]*ChannelRow{}
 	get := func(ch string) *ChannelRow {
 		c := model.Channel(ch)
@@ -90,32 +95,53 @@ func (s *Store) ChannelSummary(ctx context.Context, w model.Window) ([]ChannelRo
 		}
 		return r
 	}
+	q := RollupQuery{From: p.From, To: p.To, By: []RollupDim{DimChannel}}
+	touches, err := s.SumTouches(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range touches {
+		get(t.Channel).Touchpoints += t.Touches
+	}
+	leads, err := s.SumLeads(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range leads {
+		get(l.Channel).Leads += l.Leads
+	}
+	costs, err := s.SumCosts(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range costs {
+		r := get(c.Channel)
+		r.Cost = AddTotal(r.Cost, c.Cost)
+	}
+	w := p.Window()
 	type query struct {
 		sql  string
 		col  string
 		scan func(ch string, a, b int64)
 	}
 	queries := []query{
-		{`SELECT channel, COUNT(*), 0 FROM touchpoints WHERE %s GROUP BY channel`, "occurred_at",
-			func(ch string, a, _ int64) { get(ch).Touchpoints = a }},
-		{`SELECT first_touch_channel, COUNT(*), 0 FROM persons WHERE lead_at IS NOT NULL AND %s GROUP BY first_touch_channel`, "lead_at",
-			func(ch string, a, _ int64) { get(ch).Leads = a }},
-		{`SELECT c.channel, ` + s.sumFen("d.cost_fen") + `, 0 FROM daily_costs d JOIN campaigns c ON c.id = d.campaign_id WHERE %s GROUP BY c.channel`, "d.day",
-			func(ch string, a, _ int64) { get(ch).Cost = model.Money(a) }},
 		{`SELECT p.first_touch_channel, COUNT(*), ` + s.sumFen("o.amount_fen") + ` FROM opportunities o
 			JOIN opportunity_contacts oc ON oc.opportunity_id = o.id AND oc.is_primary
 			JOIN persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "o.created_at",
-			func(ch string, a, b int64) { r := get(ch); r.Opportunities, r.Pipeline = a, model.Money(b) }},
+			func(ch string, a, b int64) {
+				r := get(ch)
+				r.Opportunities, r.Pipeline = r.Opportunities+a, AddTotal(r.Pipeline, model.Money(b))
+			}},
 		{`SELECT p.first_touch_channel, COUNT(*), ` + s.sumFen("r.amount_fen") + ` FROM orders r
 			JOIN opportunity_contacts oc ON oc.opportunity_id = r.opportunity_id AND oc.is_primary
 			JOIN persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "r.ordered_at",
-			func(ch string, a, b int64) { r := get(ch); r.Won, r.WonRevenue = a, model.Money(b) }},
+			func(ch string, a, b int64) {
+				r := get(ch)
+				r.Won, r.WonRevenue = r.Won+a, AddTotal(r.WonRevenue, model.Money(b))
+			}},
 	}
 	for _, qu := range queries {
 		cond, args := windowClause(w, qu.col)
-		if qu.col == "d.day" {
-			cond, args = windowDayClause(w, qu.col)
-		}
 		if err := s.each(ctx, fmt.Sprintf(qu.sql, cond), args, func(r *sql.Rows) error {
 			var ch string
 			var a, b int64
@@ -135,8 +161,13 @@ func (s *Store) ChannelSummary(ctx context.Context, w model.Window) ([]ChannelRo
 			delete(rows, ch)
 		}
 	}
-	for _, r := range rows { // channels outside the known list, if rules added any
-		out = append(out, *r)
+	rest := make([]model.Channel, 0, len(rows))
+	for ch := range rows { // channels outside the known list, if rules added any
+		rest = append(rest, ch)
+	}
+	slices.Sort(rest)
+	for _, ch := range rest {
+		out = append(out, *rows[ch])
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -233,25 +234,36 @@ func TestReports(t *testing.T) {
 			t.Fatalf("totals %+v\nwant   %+v", tot, want)
 		}
 
-		rows, err := s.ChannelSummary(ctx, model.Window{})
+		if _, err := rollup.Refresh(ctx, s, at(50, 0)); err != nil {
+			t.Fatal(err)
+		}
+		cal := model.DefaultCalendar()
+		rows, err := s.ChannelSummary(ctx, model.Period{Cal: cal})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(rows) != 2 || rows[0].Channel != model.ChannelPaidSearch || rows[1].Channel != model.ChannelWebinar {
 			t.Fatalf("rows %+v", rows)
 		}
+		// Leads count for their lead source: person 1 became a lead with
+		// the webinar touch of that moment, not the ad click before it.
 		ps := rows[0]
-		if ps.Touchpoints != 3 || ps.Leads != 1 || ps.Cost != 223456 || ps.Opportunities != 1 || ps.Pipeline != 50000000 || ps.WonRevenue != 48000000 {
+		if ps.Touchpoints != 3 || ps.Leads != 0 || ps.Cost != 223456 || ps.Opportunities != 1 || ps.Pipeline != 50000000 || ps.WonRevenue != 48000000 {
 			t.Fatalf("paid search %+v", ps)
 		}
-		if w := rows[1]; w.Touchpoints != 2 || w.Leads != 1 || w.Cost != 0 || w.WonRevenue != 0 {
+		if w := rows[1]; w.Touchpoints != 2 || w.Leads != 2 || w.Cost != 0 || w.WonRevenue != 0 {
 			t.Fatalf("webinar %+v", w)
 		}
-		// A window of day 1 only: one day of cost, one touch of each channel.
-		rows, _ = s.ChannelSummary(ctx, model.Window{From: at(1, 0), To: at(2, 0)})
+		// Team day 1 only (Asia/Shanghai: 16:00 UTC of day 0 to 16:00 of
+		// day 1): one day of cost, the webinar touch and lead of day 1.
+		day1 := cal.Day(at(1, 0))
+		rows, _ = s.ChannelSummary(ctx, model.Period{From: day1, To: day1, Cal: cal})
 		for _, r := range rows {
-			if r.Channel == model.ChannelPaidSearch && (r.Cost != 100000 || r.Touchpoints != 0 || r.Leads != 1) {
+			if r.Channel == model.ChannelPaidSearch && (r.Cost != 100000 || r.Touchpoints != 0 || r.Leads != 0) {
 				t.Fatalf("paid search on day 1: %+v", r)
+			}
+			if r.Channel == model.ChannelWebinar && (r.Touchpoints != 1 || r.Leads != 1) {
+				t.Fatalf("webinar on day 1: %+v", r)
 			}
 		}
 	})

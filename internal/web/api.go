@@ -154,9 +154,9 @@ func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiFunnel(w http.ResponseWriter, r *http.Request) {
-	win, err := parseWindow(r)
+	period, err := s.parsePeriod(r)
 	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		s.apiPeriodError(w, r, err)
 		return
 	}
 	mode, err := parseMode(r.URL.Query().Get("mode"))
@@ -164,7 +164,7 @@ func (s *Server) apiFunnel(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	f, err := s.reports.StageFunnel(r.Context(), win, mode)
+	f, err := s.reports.StageFunnel(r.Context(), period, mode)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
@@ -182,17 +182,61 @@ type channelsResponse struct {
 }
 
 func (s *Server) apiChannels(w http.ResponseWriter, r *http.Request) {
-	win, err := parseWindow(r)
+	period, err := s.parsePeriod(r)
 	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		s.apiPeriodError(w, r, err)
 		return
 	}
-	rows, total, err := s.reports.Channels(r.Context(), win)
+	rows, total, err := s.reports.Channels(r.Context(), period)
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
+	win := period.Window()
 	writeJSON(w, http.StatusOK, channelsResponse{From: utcPtr(win.From), To: utcPtr(win.To), Currency: "CNY", Rows: rows, Total: total})
+}
+
+// parsePeriod reads ?from= and ?to= as the team days of a report, in the
+// time_zone setting: a date (YYYY-MM-DD) is that team day, both ends
+// included; an RFC 3339 time stands for the team day it falls in (for
+// to, the exclusive end, the day of the instant before it). Figures read
+// from the roll-ups count whole team days.
+func (s *Server) parsePeriod(r *http.Request) (model.Period, error) {
+	q := r.URL.Query()
+	from, fromDay, err := parseTime("from", q.Get("from"))
+	if err != nil {
+		return model.Period{}, err
+	}
+	to, toDay, err := parseTime("to", q.Get("to"))
+	if err != nil {
+		return model.Period{}, err
+	}
+	cal, err := s.store.Calendar(r.Context())
+	if err != nil {
+		return model.Period{}, err
+	}
+	p := model.Period{From: from, To: to, Cal: cal}
+	if !from.IsZero() && !fromDay {
+		p.From = cal.Day(from)
+	}
+	if !to.IsZero() && !toDay {
+		p.To = cal.Day(to.Add(-time.Nanosecond))
+	}
+	if !p.From.IsZero() && !p.To.IsZero() && p.To.Before(p.From) {
+		return model.Period{}, &windowError{Param: "from,to", Msg: fmt.Sprintf("from (%s) must not be after to (%s)", q.Get("from"), q.Get("to"))}
+	}
+	return p, nil
+}
+
+// apiPeriodError answers a period parsePeriod refused: 400 for a wrong
+// parameter, 500 for a failure to read the calendar.
+func (s *Server) apiPeriodError(w http.ResponseWriter, r *http.Request, err error) {
+	var we *windowError
+	if errors.As(err, &we) {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.apiInternal(w, r, err)
 }
 
 func utcPtr(t time.Time) *time.Time {

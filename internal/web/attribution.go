@@ -177,11 +177,12 @@ func (s *Server) overviewAttribution(r *http.Request, loc Locale) (*attributionV
 		}
 		v.Model = pm
 	}
-	win, err := parseWindow(r)
+	// The page's range in team days, as its funnel and channel table.
+	period, err := s.parsePeriod(r)
 	if err != nil {
 		return v, nil
 	}
-	t, err := s.attribution.ByChannel(r.Context(), callerKey(r), v.Model, win)
+	t, err := s.attribution.ByChannel(r.Context(), callerKey(r), v.Model, period.Window())
 	var me *report.ModelError
 	if errors.As(err, &me) {
 		v.Error = me.Error()

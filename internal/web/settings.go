@@ -227,6 +227,11 @@ func (s *Server) apiPutSetting(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if key == model.SettingTimeZone {
+		// Report days begin at the new zone's midnight: the roll-ups are
+		// rebuilt in the background.
+		s.app.RollupsChanged(r.Context())
+	}
 	if strings.HasPrefix(key, "collector.") && s.collector != nil {
 		// Applied now, not at the collector's next periodic reload: an
 		// administrator lifting a rate limit expects the next request through.

@@ -469,7 +469,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("overview attribution", "err", err)
 		p.Unavailable = append(p.Unavailable, "attribution")
 	}
-	win, werr := parseWindow(r)
+	period, werr := s.parsePeriod(r)
 	mode, merr := parseMode(q.Get("mode"))
 	var we *windowError
 	switch {
@@ -491,13 +491,20 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Mode = mode
 	p.Range = rangeText(loc, p.From, p.To)
-	if f, err := s.reports.StageFunnel(r.Context(), win, mode); err != nil {
+	if werr != nil {
+		s.log.Error("overview period", "err", werr)
+		p.Unavailable = append(p.Unavailable, "funnel", "channels")
+		p.ChannelsFailed = true
+		s.render(w, r, http.StatusOK, "overview", "overview.title", p)
+		return
+	}
+	if f, err := s.reports.StageFunnel(r.Context(), period, mode); err != nil {
 		s.log.Error("overview funnel", "err", err)
 		p.Unavailable = append(p.Unavailable, "funnel")
 	} else {
 		p.Funnel = newFunnelView(f)
 	}
-	if p.Channels, p.Total, err = s.reports.Channels(r.Context(), win); err != nil {
+	if p.Channels, p.Total, err = s.reports.Channels(r.Context(), period); err != nil {
 		s.log.Error("overview channels", "err", err)
 		p.Unavailable = append(p.Unavailable, "channels")
 		p.Channels, p.ChannelsFailed = nil, true

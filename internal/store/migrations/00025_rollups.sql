@@ -113,8 +113,10 @@ CREATE TABLE rollup_influence (
     PRIMARY KEY (kind, dim, ref, day)
 );
 
--- Where each roll-up stands: the highest source row summed (touchpoints,
--- stage_changes or person_changes ids), the time zone its days are in.
+-- Where each roll-up stands: for touches, leads and stages the highest
+-- touchpoints id (watermark) and stage_changes id (aux_watermark) summed,
+-- for every roll-up the time zone its days are in. A roll-up without a
+-- row, or in another time zone, is rebuilt from scratch.
 CREATE TABLE rollup_state (
     name            TEXT PRIMARY KEY,
     watermark       BIGINT NOT NULL DEFAULT 0,
@@ -123,12 +125,17 @@ CREATE TABLE rollup_state (
     refreshed_at    {{timestamp}} NOT NULL
 );
 
--- Days a change outside the watermarks touched (a reclassification, an
--- erasure, a merge, a rewritten credit), to recompute at the next refresh.
+-- Changes outside the watermarks (a reclassification, an erasure, a merge,
+-- rewritten credits), to recompute at the next refresh: day is the UTC
+-- date of the instant that changed, and the refresh recomputes the team
+-- days from the day before to the day after it, so that a writer needs no
+-- calendar; 0001-01-01 asks for every day. A row per mark (not per day),
+-- so that a refresh deletes only the marks it read and one added meanwhile
+-- survives.
 CREATE TABLE rollup_dirty (
+    id   {{id}},
     name TEXT NOT NULL,
-    day  DATE NOT NULL,
-    PRIMARY KEY (name, day)
+    day  DATE NOT NULL
 );
 
 -- Watch time of a live or on-demand session (an attendance imported with
