@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -76,14 +77,110 @@ func (f *CampaignFigures) finishRatios() {
 	}
 }
 
-func figuresOf(r store.CampaignFigureRow) CampaignFigures {
-	f := CampaignFigures{Cost: r.Cost, Impressions: r.Impressions, Clicks: r.Clicks, Touches: r.Touches,
-		Leads: r.Leads, MQLs: r.MQLs, SQLs: r.SQLs, Opportunities: r.Opportunities,
-		CreditedOpportunities: r.CreditedOpportunities, CreditedPipeline: model.Money(math.Round(r.CreditedPipeline)),
-		CreditedWon: r.CreditedWon, CreditedRevenue: model.Money(math.Round(r.CreditedRevenue))}
-	n, v := r.InfluencedOpportunities, r.InfluencedPipeline
-	f.InfluencedOpportunities, f.InfluencedPipeline = &n, &v
+// figureKey is a campaign (0: touches of none) and, by day, a day.
+type figureKey struct {
+	id  int64
+	day time.Time
+}
+
+// rawFigures are a campaign's sums as the roll-ups give them: credit in
+// fractional fen, rounded once per row shown.
+type rawFigures struct {
+	CampaignFigures
+	pipelineFen, revenueFen float64
+	influenced              bool
+}
+
+func (x *rawFigures) figures() CampaignFigures {
+	f := x.CampaignFigures
+	f.CreditedPipeline = model.Money(math.Round(x.pipelineFen))
+	f.CreditedRevenue = model.Money(math.Round(x.revenueFen))
+	if f.InfluencedOpportunities == nil {
+		var n int64
+		var v model.Money
+		f.InfluencedOpportunities, f.InfluencedPipeline = &n, &v
+	}
 	return f
+}
+
+// campaignFigures sums the roll-ups of the team days [from, to] by
+// campaign (and by day with byDay), for campaign id or, with 0, every
+// campaign and the touches of none.
+func (r Reporter) campaignFigures(ctx context.Context, col int, from, to time.Time, id int64, byDay bool) (map[figureKey]*rawFigures, error) {
+	q := store.RollupQuery{From: from, To: to, By: []store.RollupDim{store.DimCampaign}}
+	if byDay {
+		q.By = append(q.By, store.DimDay)
+	}
+	if id != 0 {
+		q.Campaigns = []int64{id}
+	}
+	out := map[figureKey]*rawFigures{}
+	get := func(k store.RollupKey) *rawFigures {
+		key := figureKey{id: k.CampaignID}
+		if byDay {
+			key.day = k.Day
+		}
+		x := out[key]
+		if x == nil {
+			x = &rawFigures{}
+			out[key] = x
+		}
+		return x
+	}
+	costs, err := r.Store.SumCosts(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("campaign spend: %w", err)
+	}
+	for _, c := range costs {
+		x := get(c.RollupKey)
+		x.Cost, x.Impressions, x.Clicks = c.Cost, c.Impressions, c.Clicks
+	}
+	touches, err := r.Store.SumTouches(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("campaign touches: %w", err)
+	}
+	for _, t := range touches {
+		get(t.RollupKey).Touches = t.Touches
+	}
+	leads, err := r.Store.SumLeads(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("campaign leads: %w", err)
+	}
+	for _, l := range leads {
+		x := get(l.RollupKey)
+		x.Leads, x.MQLs, x.SQLs, x.Opportunities = l.Leads, l.MQLs, l.SQLs, l.Opportunities
+	}
+	for _, kind := range []model.ConversionKind{model.ConvOpportunity, model.ConvWon} {
+		cq := q
+		cq.Kinds = []model.ConversionKind{kind}
+		cs, err := r.Store.SumCredits(ctx, cq, store.CreditColumns[col])
+		if err != nil {
+			return nil, fmt.Errorf("campaign credit: %w", err)
+		}
+		for _, c := range cs {
+			x := get(c.RollupKey)
+			if kind == model.ConvOpportunity {
+				x.CreditedOpportunities, x.pipelineFen = c.Conversions, c.Fen
+			} else {
+				x.CreditedWon, x.revenueFen = c.Conversions, c.Fen
+			}
+		}
+	}
+	iq := q
+	iq.Kinds = []model.ConversionKind{model.ConvOpportunity}
+	infl, err := r.Store.SumInfluence(ctx, iq, store.DimCampaign)
+	if err != nil {
+		return nil, fmt.Errorf("campaign influence: %w", err)
+	}
+	for _, in := range infl {
+		if in.CampaignID == 0 {
+			continue
+		}
+		x := get(in.RollupKey)
+		n, v := in.Conversions, in.Value
+		x.InfluencedOpportunities, x.InfluencedPipeline = &n, &v
+	}
+	return out, nil
 }
 
 // CampaignRow is one campaign of the table with its figures.
@@ -154,13 +251,13 @@ func (r Reporter) Campaigns(ctx context.Context, m attribution.Model, from, to t
 	if err != nil {
 		return nil, err
 	}
-	figs, err := r.Store.CampaignFigures(ctx, store.CampaignFigureQuery{From: from, To: to, Model: col})
+	figs, err := r.campaignFigures(ctx, col, from, to, 0, false)
 	if err != nil {
 		return nil, err
 	}
 	byID := map[int64]CampaignFigures{}
-	for _, f := range figs {
-		byID[f.CampaignID] = figuresOf(f)
+	for k, f := range figs {
+		byID[k.id] = f.figures()
 	}
 	t := &CampaignTable{Model: m, From: from.Format("2006-01-02"), To: to.Format("2006-01-02")}
 
@@ -372,7 +469,7 @@ func (r Reporter) Campaign(ctx context.Context, id int64, m attribution.Model, f
 	add("budget", float64(c.Budget), float64(f.Cost), true)
 
 	col, _ := credits.Column(m)
-	days, err := r.Store.CampaignFigures(ctx, store.CampaignFigureQuery{From: from, To: to, Campaign: id, ByDay: true, Model: col})
+	days, err := r.campaignFigures(ctx, col, from, to, id, true)
 	if err != nil {
 		return nil, err
 	}
@@ -399,15 +496,29 @@ func (r Reporter) Campaign(ctx context.Context, id int64, m attribution.Model, f
 		}
 	}
 	costs := map[time.Time]*CampaignDay{}
-	for _, x := range days {
-		if p := points[bucket(x.Day)]; p != nil {
-			p.add(figuresOf(x))
+	// Credit is rounded once per period, not once per day.
+	type periodFen struct{ pipeline, revenue float64 }
+	fen := map[time.Time]*periodFen{}
+	for k, x := range days {
+		if p := points[bucket(k.day)]; p != nil {
+			p.add(x.CampaignFigures)
+			pf := fen[bucket(k.day)]
+			if pf == nil {
+				pf = &periodFen{}
+				fen[bucket(k.day)] = pf
+			}
+			pf.pipeline += x.pipelineFen
+			pf.revenue += x.revenueFen
 		}
 		if x.Cost != 0 || x.Impressions != 0 || x.Clicks != 0 {
-			costs[x.Day] = &CampaignDay{Day: x.Day.Format("2006-01-02"), Cost: x.Cost, Impressions: x.Impressions, Clicks: x.Clicks}
+			costs[k.day] = &CampaignDay{Day: k.day.Format("2006-01-02"), Cost: x.Cost, Impressions: x.Impressions, Clicks: x.Clicks}
 		}
 	}
-	for _, p := range slices.SortedFunc(mapKeys(points), func(a, b time.Time) int { return a.Compare(b) }) {
+	for p, pf := range fen {
+		points[p].CreditedPipeline = model.Money(math.Round(pf.pipeline))
+		points[p].CreditedRevenue = model.Money(math.Round(pf.revenue))
+	}
+	for _, p := range slices.SortedFunc(maps.Keys(points), func(a, b time.Time) int { return a.Compare(b) }) {
 		f := *points[p]
 		f.finishRatios()
 		d.Trend = append(d.Trend, CampaignTrendPoint{Period: p.Format("2006-01-02"), CampaignFigures: f})
@@ -443,14 +554,4 @@ func (r Reporter) Campaign(ctx context.Context, id int64, m attribution.Model, f
 		d.Assets = append(d.Assets, CampaignAsset{ID: a.ID, Kind: a.Kind, Title: a.Title, TitleEN: a.TitleEN, URL: a.URL})
 	}
 	return d, nil
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
