@@ -75,8 +75,8 @@ type Input struct {
 	TargetPipeline      *model.Money `json:"target_pipeline"`
 	TargetRevenue       *model.Money `json:"target_revenue"`
 	// Version is the version the edit was made on: a newer stored one
-	// refuses it (ErrStale). 0 or absent: the last write wins.
-	Version int64 `json:"version"`
+	// refuses it (ErrStale). Absent: the last write wins.
+	Version *int64 `json:"version"`
 }
 
 // FieldError is one field the user must fix: Key names the message in

@@ -108,16 +108,16 @@ func (s *Store) CreateCampaign(ctx context.Context, c model.Campaign, now time.T
 	return c, err
 }
 
-// UpdateCampaign replaces a campaign's editable fields. With version above
-// 0 the stored version must equal it (else ErrStale); with 0 the last
-// write wins. It returns the campaign as stored, its version bumped.
-func (s *Store) UpdateCampaign(ctx context.Context, c model.Campaign, version int64, now time.Time) (model.Campaign, error) {
+// UpdateCampaign replaces a campaign's editable fields. With a version
+// the stored version must equal it (else ErrStale); without one (nil) the
+// last write wins. It returns the campaign as stored, its version bumped.
+func (s *Store) UpdateCampaign(ctx context.Context, c model.Campaign, version *int64, now time.Time) (model.Campaign, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		cur, err := scanCampaign(tx.QueryRowContext(ctx, s.q("SELECT "+campaignCols+" FROM campaigns WHERE id = ?"), c.ID))
 		if err != nil {
 			return err
 		}
-		if version > 0 && cur.Version != version {
+		if version != nil && cur.Version != *version {
 			return ErrStale
 		}
 		if err := s.checkCampaignRefs(ctx, tx, c); err != nil {

@@ -862,7 +862,10 @@ func formInput(loc Locale, form url.Values) (campaigns.Input, map[string]string,
 	in.Budget, in.TargetPipeline, in.TargetRevenue = money("budget"), money("target_pipeline"), money("target_revenue")
 	in.TargetLeads, in.TargetMQLs, in.TargetOpportunities = count("target_leads"), count("target_mqls"), count("target_opportunities")
 	in.OwnerID, in.ParentID = id("owner_id"), id("parent_id")
-	in.Version, _ = strconv.ParseInt(form.Get("version"), 10, 64)
+	// The form always carries the version it was read at.
+	if n, err := strconv.ParseInt(form.Get("version"), 10, 64); err == nil {
+		in.Version = &n
+	}
 	return in, f, errs
 }
 
@@ -930,7 +933,10 @@ func (s *Server) campaignEditSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, f, errs := formInput(loc, r.PostForm)
-	v := campaignFormView{ID: id, Version: in.Version, F: f, Errors: errs}
+	v := campaignFormView{ID: id, Version: cur.Version, F: f, Errors: errs}
+	if in.Version != nil {
+		v.Version = *in.Version
+	}
 	if len(errs) > 0 {
 		v.Error = loc.T("campaigns.error.form")
 		s.renderCampaignForm(w, r, http.StatusBadRequest, v)
