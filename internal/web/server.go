@@ -151,7 +151,7 @@ func (s *Server) routes() error {
 	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.privacyRoutes, s.linkRoutes, s.settingsRoutes,
 		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes,
 		s.workspaceRoutes,
-		s.campaignRoutes} {
+		s.campaignRoutes, s.accountRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}
