@@ -71,7 +71,7 @@ type campaignTruth struct {
 func computeCampaignTruth(t *testing.T, s *store.Store, from, to time.Time, col string) campaignTruth {
 	t.Helper()
 	cal := model.DefaultCalendar()
-	w0, w1 := cal.Start(from), cal.Start(to.AddDate(0, 0, 1))
+	w0, w1 := cal.Start(from).UTC(), cal.Start(to.AddDate(0, 0, 1)).UTC()
 	db := s.WriterDB()
 	rebind := func(q string) string {
 		if !strings.Contains(fmt.Sprintf("%T", db.Driver()), "sqlite") {
