@@ -88,7 +88,6 @@ type figureKey struct {
 type rawFigures struct {
 	CampaignFigures
 	pipelineFen, revenueFen float64
-	influenced              bool
 }
 
 func (x *rawFigures) figures() CampaignFigures {
