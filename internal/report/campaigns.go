@@ -27,7 +27,7 @@ type CampaignFigures struct {
 	Cost          model.Money `json:"cost"`
 	Impressions   int64       `json:"impressions"`
 	Clicks        int64       `json:"clicks"`
-	Touches       int64       `json:"touches"`
+	Touches       int64       `json:"touches,omitempty"` // on a campaign's page only
 	Leads         int64       `json:"leads"`
 	MQLs          int64       `json:"mqls"`
 	SQLs          int64       `json:"sqls"`
@@ -134,12 +134,16 @@ func (r Reporter) campaignFigures(ctx context.Context, col int, from, to time.Ti
 		x := get(c.RollupKey)
 		x.Cost, x.Impressions, x.Clicks = c.Cost, c.Impressions, c.Clicks
 	}
-	touches, err := r.Store.SumTouches(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("campaign touches: %w", err)
-	}
-	for _, t := range touches {
-		get(t.RollupKey).Touches = t.Touches
+	// Touches are shown on a campaign's page only: summing the touch
+	// roll-up of every campaign is its largest read.
+	if id != 0 {
+		touches, err := r.Store.SumTouches(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("campaign touches: %w", err)
+		}
+		for _, t := range touches {
+			get(t.RollupKey).Touches = t.Touches
+		}
 	}
 	leads, err := r.Store.SumLeads(ctx, q)
 	if err != nil {
@@ -357,7 +361,7 @@ func (r Reporter) Campaigns(ctx context.Context, m attribution.Model, from, to t
 				}
 			}
 		}
-		if none.Touches != 0 || none.Leads != 0 || none.CreditedOpportunities != 0 || none.CreditedWon != 0 || none.Cost != 0 {
+		if none.Leads != 0 || none.CreditedOpportunities != 0 || none.CreditedWon != 0 || none.Cost != 0 {
 			none.finishRatios()
 			t.Rows = append(t.Rows, none)
 		}
@@ -499,6 +503,7 @@ func (r Reporter) Campaign(ctx context.Context, id int64, m attribution.Model, f
 	type periodFen struct{ pipeline, revenue float64 }
 	fen := map[time.Time]*periodFen{}
 	for k, x := range days {
+		d.Row.Touches += x.Touches
 		if p := points[bucket(k.day)]; p != nil {
 			p.add(x.CampaignFigures)
 			pf := fen[bucket(k.day)]
