@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -143,4 +144,73 @@ func eachRow(s *store.Store, q string, fn func(scan func(...any) error) error) e
 		}
 	}
 	return rows.Err()
+}
+
+// BenchmarkReaders measures what dashboards ask of the roll-ups, over the
+// last 12 months of the data (REVLOOP_BENCH_DB as for BenchmarkRefresh;
+// the roll-ups are refreshed first).
+func BenchmarkReaders(b *testing.B) {
+	s := benchStore(b)
+	refreshB(b, s)
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	days, err := s.SumTouches(ctx, store.RollupQuery{By: []store.RollupDim{store.DimDay}})
+	if err != nil || len(days) == 0 {
+		b.Fatalf("no touches rolled up: %v", err)
+	}
+	last := days[len(days)-1].Day
+	year := model.Period{From: last.AddDate(-1, 0, 1), To: last, Cal: cal}
+	q := func(by ...store.RollupDim) store.RollupQuery {
+		return store.RollupQuery{From: year.From, To: year.To, By: by}
+	}
+	r := report.Reporter{Store: s}
+	cases := []struct {
+		name string
+		run  func() error
+	}{
+		{"touches/by-channel", func() error { _, err := s.SumTouches(ctx, q(store.DimChannel)); return err }},
+		{"touches/by-day-and-channel", func() error { _, err := s.SumTouches(ctx, q(store.DimDay, store.DimChannel)); return err }},
+		{"touches/by-campaign-and-month", func() error { _, err := s.SumTouches(ctx, q(store.DimCampaign, store.DimMonth)); return err }},
+		{"touches/of-one-campaign-by-keyword", func() error {
+			qq := q(store.DimKeyword)
+			qq.Campaigns = []int64{1}
+			_, err := s.SumTouches(ctx, qq)
+			return err
+		}},
+		{"leads/by-channel", func() error { _, err := s.SumLeads(ctx, q(store.DimChannel)); return err }},
+		{"leads/by-campaign-and-month", func() error { _, err := s.SumLeads(ctx, q(store.DimCampaign, store.DimMonth)); return err }},
+		{"stages/by-stage-and-month", func() error { _, err := s.SumStages(ctx, q(store.DimStage, store.DimMonth)); return err }},
+		{"credits/linear-by-channel", func() error {
+			qq := q(store.DimChannel)
+			qq.Kinds = []model.ConversionKind{model.ConvOpportunity}
+			_, err := s.SumCredits(ctx, qq, "linear")
+			return err
+		}},
+		{"credits/w-shaped-by-campaign-and-kind", func() error {
+			_, err := s.SumCredits(ctx, q(store.DimCampaign, store.DimKind), "w_shaped")
+			return err
+		}},
+		{"influence/by-campaign", func() error {
+			qq := q()
+			qq.Kinds = []model.ConversionKind{model.ConvOpportunity}
+			_, err := s.SumInfluence(ctx, qq, store.DimCampaign)
+			return err
+		}},
+		{"costs/by-campaign-and-month", func() error { _, err := s.SumCosts(ctx, q(store.DimCampaign, store.DimMonth)); return err }},
+		{"report/funnel-cohort", func() error { _, err := r.StageFunnel(ctx, year, report.Cohort); return err }},
+		{"report/funnel-period", func() error { _, err := r.StageFunnel(ctx, year, report.Period); return err }},
+		{"report/channels", func() error { _, _, err := r.Channels(ctx, year); return err }},
+		{"report/channels-all-time", func() error { _, _, err := r.Channels(ctx, model.Period{Cal: cal}); return err }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := c.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -104,56 +104,64 @@ func specs() []spec {
 	return out
 }
 
+// run is one refresh: what it read at the start, and what it did.
+type run struct {
+	s     *store.Store
+	cal   model.Calendar
+	zone  string
+	now   time.Time
+	src   store.RollupSources
+	marks map[string][]store.RollupMark
+	res   Result
+}
+
 func refresh(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
-	res := Result{Days: map[string]int{}}
-	cal, err := s.Calendar(ctx)
-	if err != nil {
-		return res, err
+	r := run{s: s, now: now, marks: map[string][]store.RollupMark{}, res: Result{Days: map[string]int{}}}
+	var err error
+	if r.cal, err = s.Calendar(ctx); err != nil {
+		return r.res, err
 	}
-	zone := cal.Loc.String()
+	r.zone = r.cal.Loc.String()
 	states, err := s.RollupStates(ctx)
 	if err != nil {
-		return res, fmt.Errorf("roll-up state: %w", err)
+		return r.res, fmt.Errorf("roll-up state: %w", err)
 	}
 	// Marks first, then the sources' ids, then the facts: whatever commits
 	// after a read is above the ids read or leaves a mark not yet read.
 	marks, err := s.RollupMarks(ctx)
 	if err != nil {
-		return res, fmt.Errorf("roll-up marks: %w", err)
+		return r.res, fmt.Errorf("roll-up marks: %w", err)
 	}
-	byName := map[string][]store.RollupMark{}
 	for _, m := range marks {
-		byName[m.Name] = append(byName[m.Name], m)
+		r.marks[m.Name] = append(r.marks[m.Name], m)
 	}
-	src, err := s.RollupSources(ctx)
-	if err != nil {
-		return res, fmt.Errorf("roll-up sources: %w", err)
+	if r.src, err = s.RollupSources(ctx); err != nil {
+		return r.res, fmt.Errorf("roll-up sources: %w", err)
 	}
 	for _, sp := range specs() {
 		st, built := states[sp.name]
-		if err := refreshOne(ctx, s, cal, zone, now, sp, st, built, byName[sp.name], src, &res); err != nil {
-			return res, fmt.Errorf("roll-up %s: %w", sp.name, err)
+		if err := r.one(ctx, sp, st, built); err != nil {
+			return r.res, fmt.Errorf("roll-up %s: %w", sp.name, err)
 		}
 	}
-	if len(res.Days) == 0 {
-		res.Days = nil
+	if len(r.res.Days) == 0 {
+		r.res.Days = nil
 	}
-	return res, nil
+	return r.res, nil
 }
 
-// refreshOne brings one roll-up up to date.
-func refreshOne(ctx context.Context, s *store.Store, cal model.Calendar, zone string, now time.Time, sp spec,
-	st store.RollupState, built bool, marks []store.RollupMark, src store.RollupSources, res *Result) error {
-	next := store.RollupState{Name: sp.name, TimeZone: zone, RefreshedAt: now}
+// one brings one roll-up, whose state is st (if built), up to date.
+func (r *run) one(ctx context.Context, sp spec, st store.RollupState, built bool) error {
+	next := store.RollupState{Name: sp.name, TimeZone: r.zone, RefreshedAt: r.now}
 	if sp.changes != nil {
-		next.Watermark, next.AuxWatermark = src.Touch, src.Stage
-		if !src.StageSettled {
+		next.Watermark, next.AuxWatermark = r.src.Touch, r.src.Stage
+		if !r.src.StageSettled {
 			next.AuxWatermark = st.AuxWatermark // read again next time
 		}
 	}
-	sl := store.RollupSlice{State: next, All: !built || st.TimeZone != zone}
+	sl := store.RollupSlice{State: next, All: !built || st.TimeZone != r.zone}
 	days := map[time.Time]bool{}
-	for _, m := range marks {
+	for _, m := range r.marks[sp.name] {
 		sl.Marks = append(sl.Marks, m.ID)
 		if m.All {
 			sl.All = true
@@ -164,40 +172,39 @@ func refreshOne(ctx context.Context, s *store.Store, cal model.Calendar, zone st
 			days[m.Day.AddDate(0, 0, d)] = true
 		}
 	}
-	b := sp.builder(cal)
+	b := sp.builder(r.cal)
 	if sl.All {
-		if err := b.add(ctx, s, time.Time{}, time.Time{}, func(time.Time) bool { return true }); err != nil {
+		if err := b.add(ctx, r.s, time.Time{}, time.Time{}, func(time.Time) bool { return true }); err != nil {
 			return err
 		}
-		n, err := b.write(ctx, s, sl)
-		res.Rebuilt = append(res.Rebuilt, sp.name)
-		res.Rows += n
+		n, err := b.write(ctx, r.s, sl)
+		r.res.Rebuilt = append(r.res.Rebuilt, sp.name)
+		r.res.Rows += n
 		return err
 	}
 	if sp.changes != nil {
-		err := sp.changes(s, ctx, st.Watermark, src.Touch, st.AuxWatermark, src.Stage, func(t time.Time) { days[cal.Day(t)] = true })
+		err := sp.changes(r.s, ctx, st.Watermark, r.src.Touch, st.AuxWatermark, r.src.Stage, func(t time.Time) { days[r.cal.Day(t)] = true })
 		if err != nil {
 			return err
 		}
 	}
-	if len(days) == 0 && len(marks) == 0 && next.Watermark == st.Watermark && next.AuxWatermark == st.AuxWatermark && built {
+	if len(days) == 0 && len(sl.Marks) == 0 && next.Watermark == st.Watermark && next.AuxWatermark == st.AuxWatermark {
 		return nil
 	}
-	for _, r := range dayRanges(days) {
-		for d := r.from; !d.After(r.to); d = d.AddDate(0, 0, 1) {
+	for _, dr := range dayRanges(days) {
+		for d := dr.from; !d.After(dr.to); d = d.AddDate(0, 0, 1) {
 			sl.Days = append(sl.Days, d)
 		}
-		from, to := r.from, r.to
-		keep := func(d time.Time) bool { return !d.Before(from) && !d.After(to) }
-		if err := b.add(ctx, s, cal.Start(from), cal.Start(to.AddDate(0, 0, 1)), keep); err != nil {
+		keep := func(d time.Time) bool { return !d.Before(dr.from) && !d.After(dr.to) }
+		if err := b.add(ctx, r.s, r.cal.Start(dr.from), r.cal.Start(dr.to.AddDate(0, 0, 1)), keep); err != nil {
 			return err
 		}
 	}
-	n, err := b.write(ctx, s, sl)
+	n, err := b.write(ctx, r.s, sl)
 	if len(sl.Days) > 0 {
-		res.Days[sp.name] = len(sl.Days)
+		r.res.Days[sp.name] = len(sl.Days)
 	}
-	res.Rows += n
+	r.res.Rows += n
 	return err
 }
 

@@ -223,7 +223,7 @@ func (s *Server) parsePeriod(r *http.Request) (model.Period, error) {
 		p.To = cal.Day(to.Add(-time.Nanosecond))
 	}
 	if !p.From.IsZero() && !p.To.IsZero() && p.To.Before(p.From) {
-		return model.Period{}, &windowError{Param: "from,to", Msg: fmt.Sprintf("from (%s) must not be after to (%s)", q.Get("from"), q.Get("to"))}
+		return model.Period{}, &windowError{Param: "from,to", Msg: fmt.Sprintf("from (%s) must be before to (%s) or the same day", q.Get("from"), q.Get("to"))}
 	}
 	return p, nil
 }
