@@ -1,6 +1,7 @@
 package web
 
 import (
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -103,6 +104,18 @@ func TestBrowserCampaignsAndAccounts(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#campaign-save")), chromedp.WaitVisible(chromedp.CSS("#notice")))
 	if got := text("#campaign-name"); got != "深圳制造业沙龙" {
 		t.Errorf("created %q", got)
+	}
+	if dir := os.Getenv("REVLOOP_SCREENSHOT"); dir != "" {
+		for name, path := range map[string]string{"campaigns": "/campaigns?" + r, "campaign": "/campaigns/1?" + r, "accounts": "/accounts?" + r} {
+			run(name, chromedp.Navigate(base+path+"&lang=zh-CN"), chromedp.WaitVisible(chromedp.CSS("h1")), chromedp.Sleep(500*time.Millisecond))
+			png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile("/tmp/revloop-"+name+".png", png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	time.Sleep(200 * time.Millisecond)
 	mu.Lock()
