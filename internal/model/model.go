@@ -211,6 +211,11 @@ type Campaign struct {
 	TargetRevenue       Money
 	LandingURL          string
 	CreatedAt           time.Time
+	OwnerID             int64 // the user who runs it; 0 for none
+	ParentID            int64 // the programme it belongs to; 0 for none
+	UpdatedAt           *time.Time
+	Version             int64 // bumped by every edit (optimistic locking)
+	ArchivedAt          *time.Time
 }
 
 // AdGroup is a group of ads or keywords inside a campaign.

@@ -618,13 +618,6 @@ func opportunitiesTable(l Locale, cal model.Calendar, os []store.PersonOpportuni
 	return t
 }
 
-func oppStageText(l Locale, st string) string {
-	key := "person.opp_stage." + st
-	if s := l.T(key); s != key {
-		return s
-	}
-	return st
-}
 
 func roleText(l Locale, role string) string {
 	if role == "" {
@@ -977,4 +970,13 @@ func (s *Server) personExists(ctx context.Context, id int64) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// oppStageText names an opportunity's CRM stage.
+func oppStageText(l Locale, st string) string {
+	key := "opp_stage." + st
+	if s := l.T(key); s != key {
+		return s
+	}
+	return st
 }

@@ -149,7 +149,8 @@ func (s *Server) routes() error {
 	m.Handle("GET /api/v1/channels", s.requireAPI(s.apiChannels))
 	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.privacyRoutes, s.linkRoutes, s.settingsRoutes,
 		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes,
-		s.workspaceRoutes, s.marketingRoutes, s.adsRoutes, s.eventsRoutes, s.contentRoutes, s.personsRoutes, s.salesRoutes} {
+		s.workspaceRoutes, s.marketingRoutes, s.adsRoutes, s.eventsRoutes, s.contentRoutes, s.personsRoutes, s.salesRoutes,
+		s.campaignRoutes, s.accountRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}
