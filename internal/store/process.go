@@ -34,7 +34,7 @@ type ProcessTx struct {
 	campaigns map[string]CampaignRef // cache by lower-cased code or name
 	keywords  map[termKey]int64
 	users     map[string]int64
-	links     map[string]int64 // write key id:code → tracked link (0: none)
+	links     map[string]int64     // write key id:code → tracked link (0: none)
 	stmts     map[string]*sql.Stmt // prepared once per batch: most of the cost of a small query is parsing it
 	contents  *contentIndex
 	prior     map[int64]int64 // person of each event of the batch processed before (a replay)
