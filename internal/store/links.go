@@ -129,17 +129,19 @@ func (s *Store) BuiltinWriteKey(ctx context.Context, source string, newKey func(
 type LinkFigures struct {
 	// Clicks are the touches of the link's clicks (crawlers make none).
 	Clicks int64
-	// Leads are the persons who became leads in the window whose lead
-	// source (their last touch at or before that moment; of two at the
-	// same moment the later stored) is a click of the link.
+	// Leads are the persons who became leads in the window after a click
+	// of the link (at or before becoming one). A lead who clicked two
+	// links counts for both.
 	Leads int64
 }
 
-// LinkFigures counts every link's clicks and leads in [from, to), read
-// from the link touches alone (an index holds them), so that it costs
-// the links' clicks and not the touch table.
-func (s *Store) LinkFigures(ctx context.Context, from, to time.Time) (map[int64]LinkFigures, error) {
+// LinkFigures counts every link's clicks and leads in [from, to), and
+// all links' together (a lead counted once however many links they
+// clicked). It reads the link touches alone (an index holds them), so
+// that it costs the links' clicks and not the touch table.
+func (s *Store) LinkFigures(ctx context.Context, from, to time.Time) (map[int64]LinkFigures, LinkFigures, error) {
 	out := map[int64]LinkFigures{}
+	var total LinkFigures
 	err := s.each(ctx, `SELECT link_id, COUNT(*) FROM touchpoints WHERE link_id IS NOT NULL AND occurred_at >= ? AND occurred_at < ? GROUP BY link_id`,
 		[]any{utc(from), utc(to)}, func(rows *sql.Rows) error {
 			var id, n int64
@@ -147,16 +149,15 @@ func (s *Store) LinkFigures(ctx context.Context, from, to time.Time) (map[int64]
 			f := out[id]
 			f.Clicks = n
 			out[id] = f
+			total.Clicks += n
 			return err
 		})
 	if err != nil {
-		return nil, err
+		return nil, total, err
 	}
-	err = s.each(ctx, `SELECT t.link_id, COUNT(DISTINCT p.id) FROM touchpoints t JOIN persons p ON p.id = t.person_id
-		WHERE t.link_id IS NOT NULL AND p.lead_at >= ? AND p.lead_at < ? AND t.occurred_at <= p.lead_at
-		AND NOT EXISTS (SELECT 1 FROM touchpoints n WHERE n.person_id = t.person_id AND n.occurred_at <= p.lead_at
-			AND (n.occurred_at > t.occurred_at OR (n.occurred_at = t.occurred_at AND n.id > t.id)))
-		GROUP BY t.link_id`, []any{utc(from), utc(to)}, func(rows *sql.Rows) error {
+	const leads = ` FROM touchpoints t JOIN persons p ON p.id = t.person_id
+		WHERE t.link_id IS NOT NULL AND p.lead_at >= ? AND p.lead_at < ? AND t.occurred_at <= p.lead_at`
+	err = s.each(ctx, `SELECT t.link_id, COUNT(DISTINCT p.id)`+leads+` GROUP BY t.link_id`, []any{utc(from), utc(to)}, func(rows *sql.Rows) error {
 		var id, n int64
 		err := rows.Scan(&id, &n)
 		f := out[id]
@@ -164,7 +165,11 @@ func (s *Store) LinkFigures(ctx context.Context, from, to time.Time) (map[int64]
 		out[id] = f
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, total, err
+	}
+	err = s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT p.id)`+leads), utc(from), utc(to)).Scan(&total.Leads)
+	return out, total, err
 }
 
 // CampaignChoice is a campaign as a form offers it.

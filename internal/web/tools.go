@@ -18,6 +18,12 @@ func (s *Server) toolsRoutes(m *http.ServeMux) error {
 	m.Handle("POST /imports", s.page("imports", s.importsUpload))
 	m.Handle("GET /imports/samples/{file}", s.page("imports", s.importSample))
 	m.Handle("GET /api/v1/imports/history", s.pageAPI("imports", s.apiImportHistory))
+
+	m.Handle("GET /links", s.page("links", s.linksPage))
+	m.Handle("POST /links", s.page("links", s.linksCreate))
+	m.Handle("POST /links/{id}/revoke", s.page("links", s.linksRevoke))
+	m.Handle("GET /links/{id}/poster", s.page("links", s.linkPoster))
+	m.Handle("GET /api/v1/links/report", s.pageAPI("links", s.apiLinkReport))
 	return nil
 }
 
