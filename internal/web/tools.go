@@ -24,6 +24,10 @@ func (s *Server) toolsRoutes(m *http.ServeMux) error {
 	m.Handle("POST /links/{id}/revoke", s.page("links", s.linksRevoke))
 	m.Handle("GET /links/{id}/poster", s.page("links", s.linkPoster))
 	m.Handle("GET /api/v1/links/report", s.pageAPI("links", s.apiLinkReport))
+
+	m.Handle("GET /rules", s.page("rules", s.rulesPage))
+	m.Handle("POST /rules/{kind}/preview", s.page("rules", s.rulesPreview))
+	m.Handle("POST /rules/{kind}/save", s.page("rules", s.rulesSave))
 	return nil
 }
 
