@@ -355,7 +355,9 @@ func previewView(l Locale, d *ruleDraft, p rulePreview) *rulePreviewView {
 	fig := func(id, label string, n int) kpi {
 		return kpi{ID: id, Label: l.T(label), Tip: l.T("tip." + id), Value: formatInt(int64(n)), Raw: strconv.Itoa(n)}
 	}
-	person := func(id int64) cell { return cell{V: id, Text: "#" + strconv.FormatInt(id, 10), Href: fmt.Sprintf("/persons/%d", id)} }
+	person := func(id int64) cell {
+		return cell{V: id, Text: "#" + strconv.FormatInt(id, 10), Href: fmt.Sprintf("/persons/%d", id)}
+	}
 	switch d.Kind {
 	case "scoring":
 		pv := p.scoring

@@ -166,7 +166,7 @@ func TestRulesPageErrorsPointAtTheField(t *testing.T) {
 		c := e.loginAs(t, model.RoleMarketer)
 		for _, tc := range []struct {
 			kind, rules, path string
-			line           int
+			line              int
 		}{
 			{"lifecycle", "{\"rules\": [\n  {\"name\": \"a\",\n   \"when\": {\"score_gte\": 50},\n   \"set\": {\"grade\": \"Z\"}}\n]}", "rules[0].set.grade", 4},
 			{"scoring", "{\"mql_threshold\": 60,\n \"decay_half_life_days\": 30,\n \"fit\": [\n  {\"field\": \"industry\", \"in\": [\"x\"], \"points\": 5},\n  {\"field\": \"industry\", \"in\": [\"y\"]}\n ],\n \"engagement\": []}", "fit[1].points", 5},
