@@ -135,11 +135,15 @@ type LinkFigures struct {
 	Leads int64
 }
 
-// LinkFigures counts every link's clicks and leads in [from, to), and
+// LinkFigures counts every link's clicks and leads in [from, to) (a zero
+// end is open), and
 // all links' together (a lead counted once however many links they
 // clicked). It reads the link touches alone (an index holds them), so
 // that it costs the links' clicks and not the touch table.
 func (s *Store) LinkFigures(ctx context.Context, from, to time.Time) (map[int64]LinkFigures, LinkFigures, error) {
+	if to.IsZero() {
+		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) // open
+	}
 	out := map[int64]LinkFigures{}
 	var total LinkFigures
 	err := s.each(ctx, `SELECT link_id, COUNT(*) FROM touchpoints WHERE link_id IS NOT NULL AND occurred_at >= ? AND occurred_at < ? GROUP BY link_id`,

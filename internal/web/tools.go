@@ -28,6 +28,10 @@ func (s *Server) toolsRoutes(m *http.ServeMux) error {
 	m.Handle("GET /rules", s.page("rules", s.rulesPage))
 	m.Handle("POST /rules/{kind}/preview", s.page("rules", s.rulesPreview))
 	m.Handle("POST /rules/{kind}/save", s.page("rules", s.rulesSave))
+
+	m.Handle("GET /settings", s.page("settings", s.settingsPage))
+	m.Handle("POST /settings/{key}", s.page("settings", s.settingsSave))
+	m.Handle("POST /settings/operations/{op}", s.page("settings", s.settingsOperation))
 	return nil
 }
 
