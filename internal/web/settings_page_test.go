@@ -51,7 +51,7 @@ func TestSettingsPage(t *testing.T) {
 		} {
 			res := post("/settings/"+bad.key+"?lang=zh-CN", bad.value)
 			b := bodyOf(t, res)
-			errText := regexp.MustCompile(`id="error-`+regexp.QuoteMeta(bad.key)+`">([^<]*)<`).FindStringSubmatch(b)
+			errText := regexp.MustCompile(`id="error-` + regexp.QuoteMeta(bad.key) + `">([^<]*)<`).FindStringSubmatch(b)
 			if res.StatusCode != http.StatusBadRequest || errText == nil || !strings.HasPrefix(errText[1], "未保存：") ||
 				!strings.Contains(html2text(errText[1]), strings.ReplaceAll(bad.want, `\"`, `"`)) || strings.Contains(b, "<script>alert(1)") {
 				t.Errorf("%s = %q: %d %v", bad.key, bad.value, res.StatusCode, errText)
