@@ -52,10 +52,14 @@ var CostLayouts = []CostLayout{
 		"ad_group": {"Campaign Name"}, "impressions": {"Impressions"}, "clicks": {"Clicks"},
 		"cost": {"Total Spent", "Amount Spent"}, "currency": {"Currency"},
 	}, Required: []string{"date", "campaign", "impressions", "clicks", "cost"}},
+	// The generic layout, in English or Chinese (the sample files revloop
+	// hands out). A platform's own export has no platform column, so it
+	// never reads as this one.
 	{Name: "generic", Aliases: map[string][]string{
-		"date": {"date", "day"}, "platform": {"platform"}, "account": {"account"}, "campaign": {"campaign"},
-		"ad_group": {"ad_group", "adgroup"}, "keyword": {"keyword"},
-		"impressions": {"impressions"}, "clicks": {"clicks"}, "cost": {"cost"}, "currency": {"currency"},
+		"date": {"date", "day", "日期"}, "platform": {"platform", "平台", "媒体"}, "account": {"account", "账户"},
+		"campaign": {"campaign", "推广计划", "广告系列"}, "ad_group": {"ad_group", "adgroup", "推广单元", "广告组"},
+		"keyword": {"keyword", "关键词"}, "impressions": {"impressions", "展现", "展现量", "曝光量"},
+		"clicks": {"clicks", "点击", "点击量"}, "cost": {"cost", "消费", "花费"}, "currency": {"currency", "币种"},
 	}, Required: []string{"date", "platform", "campaign", "impressions", "clicks", "cost"}},
 }
 
@@ -91,7 +95,7 @@ func ParsePlatform(s string) (string, error) {
 	if platformRE().MatchString(v) {
 		return v, nil
 	}
-	return "", fmt.Errorf("platform %q is not a platform name (letters, digits and _; e.g. baidu, google_ads)", s)
+	return "", badCell("platform", "bad_platform", s, "platform %q is not a platform name (letters, digits and _; e.g. baidu, google_ads)", s)
 }
 
 // KnownPlatform says whether revloop knows the channel of a platform's
@@ -194,22 +198,22 @@ func costHeader(in *csvStream) (*CostLayout, columns, error) {
 			break
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, columns{}, err
 		}
 		var layout *CostLayout
 		var cols columns
 		best := 0
 		for j := range CostLayouts {
 			c, ok := matchHeader(rec.fields, idx[j], CostLayouts[j].Required)
-			if ok && len(c) > best {
-				layout, cols, best = &CostLayouts[j], c, len(c)
+			if ok && c.n() > best {
+				layout, cols, best = &CostLayouts[j], c, c.n()
 			}
 		}
 		if layout != nil {
 			return layout, cols, nil
 		}
 	}
-	return nil, nil, errors.New("no known header found in the first lines: expected a Baidu, Ocean Engine, Tencent Ads, Google Ads or LinkedIn report, " +
+	return nil, columns{}, errors.New("no known header found in the first lines: expected a Baidu, Ocean Engine, Tencent Ads, Google Ads or LinkedIn report, " +
 		"or the generic layout date,platform,account,campaign,ad_group,keyword,impressions,clicks,cost")
 }
 
@@ -268,7 +272,7 @@ func planCosts(r io.Reader, enc string, keep bool) (*costPlan, error) {
 			p.notes.add("line %d: totals row skipped", row.Line)
 			return nil
 		case rowErr != nil:
-			bad.add(row.Line, "%v", rowErr)
+			bad.addErr(row.Line, p.cols, rowErr)
 			return nil
 		}
 		k := keyOf(&row)
@@ -283,8 +287,9 @@ func planCosts(r io.Reader, enc string, keep bool) (*costPlan, error) {
 			return nil
 		}
 		if sum.cost+row.Cost > MaxCostPerRow || sum.impressions+row.Impressions > 1<<60 || sum.clicks+row.Clicks > 1<<60 {
-			bad.add(row.Line, "the rows of this day, campaign, ad group and keyword add up to more than ¥%s, the most one day of a keyword may cost, or more than revloop can count",
-				MaxCostPerRow)
+			bad.addErr(row.Line, p.cols, badCell("cost", "sum_too_high", "",
+				"the rows of this day, campaign, ad group and keyword add up to more than ¥%s, the most one day of a keyword may cost, or more than revloop can count",
+				MaxCostPerRow))
 			return nil
 		}
 		sum.n++
@@ -344,15 +349,16 @@ func costRow(layout *CostLayout, cols columns, rec record, day time.Time, derr e
 	}
 	row.Channel = PlatformChannel(row.Platform)
 	if row.Campaign == "" {
-		return row, errors.New("campaign name is empty")
+		return row, badCell("campaign", "empty", "", "campaign name is empty")
 	}
-	for _, c := range []struct{ v, what string }{{row.Account, "account"}, {row.Campaign, "campaign name"}, {row.AdGroup, "ad group name"}, {row.Keyword, "keyword"}} {
-		if err := checkCell(c.v, c.what); err != nil {
+	for _, c := range []struct{ field, v, what string }{{"account", row.Account, "account"}, {"campaign", row.Campaign, "campaign name"},
+		{"ad_group", row.AdGroup, "ad group name"}, {"keyword", row.Keyword, "keyword"}} {
+		if err := checkCell(c.field, c.v, c.what); err != nil {
 			return row, err
 		}
 	}
 	if cur := strings.ToUpper(get("currency")); cur != "" && cur != "CNY" && cur != "RMB" && cur != "--" {
-		return row, fmt.Errorf("currency %s: revloop keeps costs in CNY; convert the report to CNY first", get("currency"))
+		return row, badCell("currency", "bad_currency", get("currency"), "currency %s: revloop keeps costs in CNY; convert the report to CNY first", get("currency"))
 	}
 	var err error
 	if row.Impressions, err = parseCount(get("impressions"), "impressions"); err != nil {
@@ -365,7 +371,7 @@ func costRow(layout *CostLayout, cols columns, rec record, day time.Time, derr e
 		return row, err
 	}
 	if row.Cost > MaxCostPerRow {
-		return row, fmt.Errorf("cost %s is over ¥%s, the most one row may cost: check the report's unit (yuan, not fen)", get("cost"), MaxCostPerRow)
+		return row, badCell("cost", "cost_too_high", get("cost"), "cost %s is over ¥%s, the most one row may cost: check the report's unit (yuan, not fen)", get("cost"), MaxCostPerRow)
 	}
 	return row, nil
 }

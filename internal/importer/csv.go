@@ -44,10 +44,39 @@ const (
 	maxPreamble   = 20       // title lines an export may put above its header
 )
 
-// RowError is one bad row.
+// RowError is one bad row: its line and why, in English (Reason). When
+// one cell is to blame, the error also names its column as the file's
+// header writes it and its position, the field it was read as, a code
+// that says what is wrong (for a translated message) and the value.
 type RowError struct {
-	Line   int    `json:"line"`
-	Reason string `json:"reason"`
+	Line        int    `json:"line"`
+	Reason      string `json:"reason"`
+	Column      string `json:"column,omitempty"`       // the header cell: "消费", "Cost"
+	ColumnIndex int    `json:"column_index,omitempty"` // 1 for the first column
+	Field       string `json:"field,omitempty"`        // date, cost, campaign, email, ...
+	Code        string `json:"code,omitempty"`         // see CellError
+	Value       string `json:"value,omitempty"`        // the cell as written, at most 1,000 bytes
+}
+
+// CellError is a bad value in one field of a row. Code says what is
+// wrong, in words a translation can key on:
+//
+//	bad_date, date_out_of_range, bad_time, time_out_of_range, bad_platform,
+//	bad_count, bad_cost, negative_cost, cost_too_high, sum_too_high,
+//	bad_currency, bad_event, bad_email, bad_phone, empty, too_long,
+//	control_char, unknown_campaign, no_identifier
+//
+// Its Error is the English reason.
+type CellError struct {
+	Field, Code, Value string
+	Msg                string
+}
+
+func (e *CellError) Error() string { return e.Msg }
+
+// badCell is a CellError of field with an English message.
+func badCell(field, code, value, format string, args ...any) error {
+	return &CellError{Field: field, Code: code, Value: clipCell(value), Msg: fmt.Sprintf(format, args...)}
 }
 
 func (e RowError) String() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
@@ -81,6 +110,51 @@ func (r *rowErrors) add(line int, format string, args ...any) {
 	if len(r.e.Rows) < maxErrors {
 		r.e.Rows = append(r.e.Rows, RowError{Line: line, Reason: fmt.Sprintf(format, args...)})
 	}
+}
+
+// addErr lists a bad row; a CellError names its field, and cols the
+// column it was read from.
+func (r *rowErrors) addErr(line int, cols columns, err error) {
+	r.e.Total++
+	if len(r.e.Rows) >= maxErrors {
+		return
+	}
+	r.e.Rows = append(r.e.Rows, cols.rowError(line, err))
+}
+
+// rowError describes a bad row, naming the column of a CellError.
+func (c columns) rowError(line int, err error) RowError {
+	re := RowError{Line: line, Reason: err.Error()}
+	var ce *CellError
+	if errors.As(err, &ce) {
+		re.Field, re.Code, re.Value = ce.Field, ce.Code, ce.Value
+		re.Column, re.ColumnIndex = c.column(ce.Field)
+	}
+	var le *locatedError
+	if errors.As(err, &le) {
+		re.Column, re.ColumnIndex = le.column, le.index
+	}
+	return re
+}
+
+// locatedError is a CellError with the column it was read from, for the
+// readers that hand bad rows to a callback without their header.
+type locatedError struct {
+	*CellError
+	column string
+	index  int
+}
+
+func (e *locatedError) Unwrap() error { return e.CellError }
+
+// locate names the column of a CellError; other errors pass as they are.
+func (c columns) locate(err error) error {
+	var ce *CellError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	name, idx := c.column(ce.Field)
+	return &locatedError{CellError: ce, column: name, index: idx}
 }
 
 func (r *rowErrors) err() error {
@@ -361,15 +435,43 @@ func normHeader(h string) string {
 	return strings.NewReplacer(" ", "", ".", "", "_", "", "-", "", "\u3000", "").Replace(h)
 }
 
-// columns maps a field to the column index it was found at.
-type columns map[string]int
+// columns maps a field to the column index it was found at, and keeps
+// the header as the file writes it, so that a bad cell can be named by
+// its column ("消费", column I) and not only by its field.
+type columns struct {
+	idx    map[string]int
+	header []string
+}
 
 func (c columns) get(fields []string, name string) string {
-	i, ok := c[name]
+	i, ok := c.idx[name]
 	if !ok || i >= len(fields) {
 		return ""
 	}
 	return model.StripBidi(fields[i])
+}
+
+// has says whether the header has a column for field.
+func (c columns) has(field string) bool {
+	_, ok := c.idx[field]
+	return ok
+}
+
+// n is the number of fields found.
+func (c columns) n() int { return len(c.idx) }
+
+// column is where field is: its header cell as written and its position
+// (1 for the first column); "" and 0 when the header has no such column.
+func (c columns) column(field string) (string, int) {
+	i, ok := c.idx[field]
+	if !ok {
+		return "", 0
+	}
+	name := ""
+	if i < len(c.header) {
+		name = model.StripBidi(c.header[i])
+	}
+	return name, i + 1
 }
 
 // aliasIndex maps normalised header names to fields; it is built once per
@@ -391,24 +493,38 @@ func newAliasIndex(aliases map[string][]string) aliasIndex {
 // matchHeader maps header cells to fields by their aliases (the first cell
 // of a field wins) and says whether every required field was found.
 func matchHeader(header []string, idx aliasIndex, required []string) (columns, bool) {
-	cols := columns{}
+	cols := columns{idx: map[string]int{}}
 	for i, h := range header {
 		n := normHeader(h)
 		if n == "" {
 			continue
 		}
 		if field, ok := idx[n]; ok {
-			if _, taken := cols[field]; !taken {
-				cols[field] = i
+			if _, taken := cols.idx[field]; !taken {
+				cols.idx[field] = i
 			}
 		}
 	}
 	for _, f := range required {
-		if _, ok := cols[f]; !ok {
+		if _, ok := cols.idx[f]; !ok {
 			return cols, false
 		}
 	}
+	// The reader reuses its row: keep a copy of the header (at most
+	// MaxColumns cells, each bounded).
+	cols.header = make([]string, len(header))
+	for i, h := range header {
+		cols.header[i] = strings.Clone(clipCell(h))
+	}
 	return cols, true
+}
+
+// clipCell shortens a cell kept for messages to at most maxCell bytes.
+func clipCell(s string) string {
+	if len(s) <= maxCell {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxCell], "")
 }
 
 // notes collects what an import says about rows it skipped or merged,
@@ -433,13 +549,15 @@ func (n *notes) all() []string {
 	return append(append([]string(nil), n.list...), fmt.Sprintf("and %d more notes", n.more))
 }
 
-func checkCell(v, what string) error {
+// checkCell refuses a name or identifier (field, called what in
+// messages) that is too long or holds a control character.
+func checkCell(field, v, what string) error {
 	if len(v) > maxCell {
-		return fmt.Errorf("%s is longer than %d bytes", what, maxCell)
+		return badCell(field, "too_long", v, "%s is longer than %d bytes", what, maxCell)
 	}
 	for _, c := range v {
 		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("%s holds a control character", what)
+			return badCell(field, "control_char", v, "%s holds a control character", what)
 		}
 	}
 	return nil

@@ -85,9 +85,9 @@ func ParseEvents(data []byte, loc *time.Location) (*EventFile, error) {
 	}
 	f := &EventFile{}
 	var bad rowErrors
-	f.Encoding, err = eachEventRow(bytes.NewReader(data), enc, loc, func(row EventRow, rowErr error) error {
+	f.Encoding, err = eachEventRow(bytes.NewReader(data), enc, loc, nil, func(row EventRow, rowErr error) error {
 		if rowErr != nil {
-			bad.add(row.Line, "%v", rowErr)
+			bad.addErr(row.Line, columns{}, rowErr)
 			return nil
 		}
 		f.Rows = append(f.Rows, row)
@@ -106,8 +106,10 @@ func ParseEvents(data []byte, loc *time.Location) (*EventFile, error) {
 }
 
 // eachEventRow reads an events file from its start: fn gets every row that
-// is not blank, a bad one with its error. It answers the file's encoding.
-func eachEventRow(r io.Reader, enc string, loc *time.Location, fn func(row EventRow, rowErr error) error) (string, error) {
+// is not blank, a bad one with its error (a CellError naming its column).
+// It answers the file's encoding; hdr, when not nil, gets the header's
+// columns before the first row.
+func eachEventRow(r io.Reader, enc string, loc *time.Location, hdr *columns, fn func(row EventRow, rowErr error) error) (string, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -117,7 +119,7 @@ func eachEventRow(r io.Reader, enc string, loc *time.Location, fn func(row Event
 	}
 	idx := newAliasIndex(eventAliases)
 	var cols columns
-	for i := 0; i <= maxPreamble && cols == nil; i++ {
+	for i := 0; i <= maxPreamble && cols.idx == nil; i++ {
 		rec, err := in.next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -129,18 +131,15 @@ func eachEventRow(r io.Reader, enc string, loc *time.Location, fn func(row Event
 			cols = c
 		}
 	}
-	if cols == nil {
+	if cols.idx == nil {
 		return in.enc, errors.New("no header found: expected columns time, event, campaign and at least one of email, phone, wechat_unionid, user_id " +
 			"(optional: name, company, title, watch_minutes)")
 	}
-	if _, ok := cols["email"]; !ok {
-		if _, ok := cols["phone"]; !ok {
-			if _, ok := cols["unionid"]; !ok {
-				if _, ok := cols["user_id"]; !ok {
-					return in.enc, errors.New("the header has no person identifier: add an email, phone, wechat_unionid or user_id column")
-				}
-			}
-		}
+	if !cols.has("email") && !cols.has("phone") && !cols.has("unionid") && !cols.has("user_id") {
+		return in.enc, errors.New("the header has no person identifier: add an email, phone, wechat_unionid or user_id column")
+	}
+	if hdr != nil {
+		*hdr = cols
 	}
 	rows := 0
 	for {
@@ -158,7 +157,7 @@ func eachEventRow(r io.Reader, enc string, loc *time.Location, fn func(row Event
 			return in.enc, fmt.Errorf("line %d: the file has more than %d rows: split it", rec.line, MaxRows)
 		}
 		row, rerr := eventRow(cols, rec, loc)
-		if err := fn(row, rerr); err != nil {
+		if err := fn(row, cols.locate(rerr)); err != nil {
 			return in.enc, err
 		}
 	}
@@ -168,9 +167,10 @@ func eventRow(cols columns, rec record, loc *time.Location) (EventRow, error) {
 	get := func(f string) string { return cols.get(rec.fields, f) }
 	row := EventRow{Line: rec.line, Campaign: get("campaign"), Name: get("name"), Company: get("company"), Title: get("title"),
 		UnionID: get("unionid"), UserID: get("user_id")}
-	for _, c := range []struct{ v, what string }{{row.Campaign, "campaign"}, {row.Name, "name"}, {row.Company, "company"}, {row.Title, "title"},
-		{row.UnionID, "WeChat UnionID"}, {row.UserID, "user id"}, {get("email"), "email"}, {get("phone"), "phone"}} {
-		if err := checkCell(c.v, c.what); err != nil {
+	for _, c := range []struct{ field, v, what string }{{"campaign", row.Campaign, "campaign"}, {"name", row.Name, "name"}, {"company", row.Company, "company"},
+		{"title", row.Title, "title"}, {"unionid", row.UnionID, "WeChat UnionID"}, {"user_id", row.UserID, "user id"}, {"email", get("email"), "email"},
+		{"phone", get("phone"), "phone"}} {
+		if err := checkCell(c.field, c.v, c.what); err != nil {
 			return row, err
 		}
 	}
@@ -181,16 +181,16 @@ func eventRow(cols columns, rec record, loc *time.Location) (EventRow, error) {
 	row.Time = t
 	kind, ok := kindAliases[strings.ToLower(strings.TrimSpace(get("event")))]
 	if !ok {
-		return row, fmt.Errorf("event %q is not one of registered, checked_in, badge_scan, attended", get("event"))
+		return row, badCell("event", "bad_event", get("event"), "event %q is not one of registered, checked_in, badge_scan, attended", get("event"))
 	}
 	row.Kind = kind
 	if row.Campaign == "" {
-		return row, errors.New("campaign code is empty")
+		return row, badCell("campaign", "empty", "", "campaign code is empty")
 	}
 	if e := strings.ToLower(strings.TrimSpace(get("email"))); e != "" {
 		at := strings.LastIndexByte(e, '@')
 		if at < 1 || at == len(e)-1 || strings.ContainsAny(e, " ,;<>") {
-			return row, fmt.Errorf("email %q is not an email address", get("email"))
+			return row, badCell("email", "bad_email", get("email"), "email %q is not an email address", get("email"))
 		}
 		row.Email = e
 	}
@@ -202,16 +202,16 @@ func eventRow(cols columns, rec record, loc *time.Location) (EventRow, error) {
 				digits++
 			case strings.ContainsRune("+-() .", c):
 			default:
-				return row, fmt.Errorf("phone %q holds characters a phone number does not", p)
+				return row, badCell("phone", "bad_phone", p, "phone %q holds characters a phone number does not", p)
 			}
 		}
 		if digits < 5 || digits > 20 {
-			return row, fmt.Errorf("phone %q is not a phone number", p)
+			return row, badCell("phone", "bad_phone", p, "phone %q is not a phone number", p)
 		}
 		row.Phone = p
 	}
 	if row.Email == "" && row.Phone == "" && row.UnionID == "" && row.UserID == "" {
-		return row, errors.New("no email, phone, WeChat UnionID or user id: the touch would belong to nobody")
+		return row, badCell("", "no_identifier", "", "no email, phone, WeChat UnionID or user id: the touch would belong to nobody")
 	}
 	if w := get("watch"); w != "" {
 		secs, err := parseWatchTime(w)
@@ -299,7 +299,7 @@ func parseEventTime(s string, loc *time.Location) (time.Time, error) {
 	v := strings.TrimSpace(s)
 	inRange := func(t time.Time) (time.Time, error) {
 		if t.Year() < 2000 || t.Year() > 2100 {
-			return time.Time{}, fmt.Errorf("time %q is out of range (years 2000 to 2100)", s)
+			return time.Time{}, badCell("time", "time_out_of_range", s, "time %q is out of range (years 2000 to 2100)", s)
 		}
 		return t.UTC(), nil
 	}
@@ -312,11 +312,11 @@ func parseEventTime(s string, loc *time.Location) (time.Time, error) {
 		}
 	}
 	if strings.ContainsAny(v, ":") {
-		return time.Time{}, fmt.Errorf("time %q is not a time (use YYYY-MM-DD HH:MM)", s)
+		return time.Time{}, badCell("time", "bad_time", s, "time %q is not a time (use YYYY-MM-DD HH:MM)", s)
 	}
 	d, err := parseDay(v)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("time %q is not a time (use YYYY-MM-DD HH:MM)", s)
+		return time.Time{}, badCell("time", "bad_time", s, "time %q is not a time (use YYYY-MM-DD HH:MM)", s)
 	}
 	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).UTC(), nil
 }

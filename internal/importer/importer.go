@@ -233,6 +233,8 @@ type FailedResult struct {
 	// Input: the file was refused (its rows or its shape), not the
 	// database.
 	Input bool `json:"input_error"`
+	// FileName is the file's name as uploaded, for the import history.
+	FileName string `json:"file_name,omitempty"`
 }
 
 // Do imports the file and ends the job: succeeded with the Result, or
@@ -283,9 +285,9 @@ func (r *Run) Fail(ctx context.Context, err error) error {
 	var detail any
 	var bad *BadRowsError
 	if errors.As(err, &bad) {
-		detail = FailedResult{BadRows: bad.Rows, BadRowCount: bad.Total, Input: true}
+		detail = FailedResult{BadRows: bad.Rows, BadRowCount: bad.Total, Input: true, FileName: r.name}
 	} else if isInput(err) {
-		detail = FailedResult{BadRows: []RowError{}, Input: true}
+		detail = FailedResult{BadRows: []RowError{}, Input: true, FileName: r.name}
 	}
 	jobErr := err
 	switch {
@@ -427,7 +429,7 @@ func (r *Run) costs(ctx context.Context) (Result, error) {
 	}
 	var unknown *store.UnknownCampaignsError
 	if errors.As(err, &unknown) {
-		return Result{}, unknownCostCampaigns(unknown.Rows)
+		return Result{}, unknownCostCampaigns(unknown.Rows, p.cols)
 	}
 	if err != nil {
 		return Result{}, err
@@ -496,18 +498,18 @@ func (r *Run) checkCostCampaigns(ctx context.Context, p *costPlan) error {
 		return err
 	}
 	if len(unknown) > 0 {
-		return unknownCostCampaigns(unknown)
+		return unknownCostCampaigns(unknown, p.cols)
 	}
 	return nil
 }
 
-func unknownCostCampaigns(rows []store.UnknownCampaign) error {
+func unknownCostCampaigns(rows []store.UnknownCampaign, cols columns) error {
 	var bad rowErrors
 	first := map[[2]string]int{}
 	for _, u := range rows {
 		key := [2]string{u.Platform, u.Campaign}
 		if line, seen := first[key]; seen {
-			bad.add(u.Line, "campaign %q does not exist on %s (see line %d)", u.Campaign, u.Platform, line)
+			bad.addErr(u.Line, cols, badCell("campaign", "unknown_campaign", u.Campaign, "campaign %q does not exist on %s (see line %d)", u.Campaign, u.Platform, line))
 			continue
 		}
 		first[key] = u.Line
@@ -515,8 +517,8 @@ func unknownCostCampaigns(rows []store.UnknownCampaign) error {
 		if u.Hint != "" {
 			hint += "; " + u.Hint
 		}
-		bad.add(u.Line, "campaign %q does not exist on %s (%s): fix the name, or let the import create it as %s (%s)",
-			u.Campaign, u.Platform, hint, PlatformChannel(u.Platform), createHint)
+		bad.addErr(u.Line, cols, badCell("campaign", "unknown_campaign", u.Campaign, "campaign %q does not exist on %s (%s): fix the name, or let the import create it as %s (%s)",
+			u.Campaign, u.Platform, hint, PlatformChannel(u.Platform), createHint))
 	}
 	return bad.err()
 }
@@ -536,9 +538,10 @@ func (r *Run) events(ctx context.Context) (Result, error) {
 	if err := r.rewind(); err != nil {
 		return Result{}, err
 	}
-	enc, err := eachEventRow(r.src, r.enc, loc, func(row EventRow, rowErr error) error {
+	var cols columns
+	enc, err := eachEventRow(r.src, r.enc, loc, &cols, func(row EventRow, rowErr error) error {
 		if rowErr != nil {
-			bad.add(row.Line, "%v", rowErr)
+			bad.addErr(row.Line, columns{}, rowErr)
 			return nil
 		}
 		rows++
@@ -562,12 +565,13 @@ func (r *Run) events(ctx context.Context) (Result, error) {
 		}
 		if code == "" {
 			if line, ok := firstLine[row.Campaign]; ok {
-				bad.add(row.Line, "campaign %q does not exist (see line %d)", row.Campaign, line)
+				bad.addErr(row.Line, cols, badCell("campaign", "unknown_campaign", row.Campaign, "campaign %q does not exist (see line %d)", row.Campaign, line))
 				return nil
 			}
 			firstLine[strings.Clone(row.Campaign)] = row.Line
-			bad.add(row.Line, "campaign %q does not exist (no campaign has this code or name): fix it, or let the import create it as %s (%s)",
-				row.Campaign, model.ChannelOfflineEvent, createHint)
+			bad.addErr(row.Line, cols, badCell("campaign", "unknown_campaign", row.Campaign,
+				"campaign %q does not exist (no campaign has this code or name): fix it, or let the import create it as %s (%s)",
+				row.Campaign, model.ChannelOfflineEvent, createHint))
 		}
 		return nil
 	})
@@ -623,7 +627,7 @@ func (r *Run) events(ctx context.Context) (Result, error) {
 	if err := r.rewind(); err != nil {
 		return Result{}, err
 	}
-	_, err = eachEventRow(r.src, r.enc, loc, func(row EventRow, rowErr error) error {
+	_, err = eachEventRow(r.src, r.enc, loc, nil, func(row EventRow, rowErr error) error {
 		if rowErr != nil {
 			return InputError{fmt.Errorf("line %d changed while it was imported: %v", row.Line, rowErr)}
 		}

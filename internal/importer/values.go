@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -24,12 +23,12 @@ func parseDay(s string) (time.Time, error) {
 	for _, layout := range []string{"2006-1-2", "2006/1/2", "20060102", "2006.1.2", "1/2/2006", "Jan 2, 2006", "January 2, 2006", "2-Jan-2006", "2-Jan-06"} {
 		if t, err := time.Parse(layout, v); err == nil {
 			if t.Year() < 2000 || t.Year() > 2100 {
-				return time.Time{}, fmt.Errorf("date %q is out of range", s)
+				return time.Time{}, badCell("date", "date_out_of_range", s, "date %q is out of range", s)
 			}
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("date %q is not a date (use YYYY-MM-DD)", s)
+	return time.Time{}, badCell("date", "bad_date", s, "date %q is not a date (use YYYY-MM-DD)", s)
 }
 
 func isMonthName(s string) bool {
@@ -51,7 +50,8 @@ func emptyNumber(s string) bool {
 	return false
 }
 
-// parseCount reads a non-negative whole number: "1,234", "1234", "1234.00".
+// parseCount reads a non-negative whole number: "1,234", "1234", "1234.00";
+// what is the field (impressions, clicks).
 func parseCount(s, what string) (int64, error) {
 	if emptyNumber(s) {
 		return 0, nil
@@ -62,7 +62,7 @@ func parseCount(s, what string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 || n > 1<<50 {
-		return 0, fmt.Errorf("%s %q is not a whole number of zero or more", what, s)
+		return 0, badCell(what, "bad_count", s, "%s %q is not a whole number of zero or more", what, s)
 	}
 	return n, nil
 }
@@ -80,12 +80,12 @@ func parseCost(s string) (model.Money, error) {
 	}
 	v = strings.NewReplacer(",", "", " ", "", "\u00a0", "").Replace(v)
 	if strings.HasPrefix(v, "-") {
-		return 0, fmt.Errorf("cost %q is negative", s)
+		return 0, badCell("cost", "negative_cost", s, "cost %q is negative", s)
 	}
 	whole, frac, ok := strings.Cut(v, ".")
 	if ok && len(frac) > 2 {
 		if len(frac) > 18 || strings.Trim(frac, "0123456789") != "" || strings.Trim(whole, "0123456789") != "" || len(whole) > 16 {
-			return 0, fmt.Errorf("cost %q is not an amount", s)
+			return 0, badCell("cost", "bad_cost", s, "cost %q is not an amount", s)
 		}
 		fen, _ := strconv.ParseInt(whole+frac[:2], 10, 64)
 		rest := frac[2:]
@@ -100,7 +100,7 @@ func parseCost(s string) (model.Money, error) {
 	}
 	m, err := model.ParseMoney(v)
 	if err != nil {
-		return 0, fmt.Errorf("cost %q is not an amount in yuan", s)
+		return 0, badCell("cost", "bad_cost", s, "cost %q is not an amount in yuan", s)
 	}
 	return m, nil
 }

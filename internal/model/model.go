@@ -260,6 +260,7 @@ type Touchpoint struct {
 	KeywordID   int64
 	ContentID   int64
 	PromoterID  int64 // the employee whose shared link brought the touch
+	LinkID      int64 // the tracked link clicked, for a click revloop recorded
 	URL         string
 	Referrer    string
 	ClickID     string

@@ -275,6 +275,13 @@ func (p *Processor) touchpoint(tx *store.ProcessTx, ev *model.Event, msg identit
 	if err != nil {
 		return model.Touchpoint{}, err
 	}
+	var link int64
+	if ev.Type == model.EventTrack && ev.Name == LinkClickEvent {
+		code, _ := msg.Properties["link_code"].(string)
+		if link, err = tx.ClickedLink(ev.WriteKeyID, code); err != nil {
+			return model.Touchpoint{}, err
+		}
+	}
 	t := TouchOf(TouchInput{
 		EventType: string(ev.Type), EventName: ev.Name, URL: ev.URL, Referrer: ev.Referrer,
 		Source: ev.Source, Medium: ev.Medium, Campaign: ev.Campaign, Term: ev.Term, Content: ev.Content,
@@ -284,9 +291,13 @@ func (p *Processor) touchpoint(tx *store.ProcessTx, ev *model.Event, msg identit
 	return model.Touchpoint{
 		PersonID: person, AnonymousID: ev.AnonymousID, OccurredAt: ev.Timestamp, Type: touchType(ev),
 		Channel: c.Channel, Source: c.Source, Medium: c.Medium, CampaignID: camp.ID, KeywordID: kw, ContentID: content,
-		PromoterID: promoter, URL: ev.URL, Referrer: ev.Referrer, ClickID: ev.ClickID, WatchSeconds: model.WatchSeconds(msg.Properties),
+		PromoterID: promoter, LinkID: link, URL: ev.URL, Referrer: ev.Referrer, ClickID: ev.ClickID, WatchSeconds: model.WatchSeconds(msg.Properties),
 	}, nil
 }
+
+// LinkClickEvent is the track event a tracked link's click is stored as
+// (collect.RecordClick).
+const LinkClickEvent = "Tracked Link Clicked"
 
 // promoterRef is the employee a shared link names: properties.promoter (a
 // user id or email), or the same key in context.

@@ -204,6 +204,33 @@ func (s *Store) ListJobs(ctx context.Context, kind string, limit int) ([]model.J
 	return out, err
 }
 
+// JobsCreated lists the jobs created in [from, to) (a zero end is open),
+// newest first, at most limit: all of them when kind is empty, else those of that kind or of
+// its sub-kinds, as ListJobs.
+func (s *Store) JobsCreated(ctx context.Context, kind string, from, to time.Time, limit int) ([]model.Job, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	query, args := "SELECT "+jobCols+" FROM jobs WHERE created_at >= ?", []any{utc(from)}
+	if !to.IsZero() {
+		query += " AND created_at < ?"
+		args = append(args, utc(to))
+	}
+	if kind != "" {
+		query += " AND (kind = ? OR (kind >= ? AND kind < ?))"
+		args = append(args, kind, kind+".", kind+"/")
+	}
+	query += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
+	out := []model.Job{}
+	err := s.each(ctx, query, args, func(rows *sql.Rows) error {
+		j, err := scanJob(rows)
+		out = append(out, j)
+		return err
+	})
+	return out, err
+}
+
 // JobKindOK says whether a kind is well formed (lower-case words joined by
 // dots), for ListJobs filters that come from a request.
 func JobKindOK(kind string) bool {

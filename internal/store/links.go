@@ -124,3 +124,75 @@ func (s *Store) BuiltinWriteKey(ctx context.Context, source string, newKey func(
 	}
 	return find()
 }
+
+// LinkFigures are a tracked link's touches in a window.
+type LinkFigures struct {
+	// Clicks are the touches of the link's clicks (crawlers make none).
+	Clicks int64
+	// Leads are the persons who became leads in the window after a click
+	// of the link (at or before becoming one). A lead who clicked two
+	// links counts for both.
+	Leads int64
+}
+
+// LinkFigures counts every link's clicks and leads in [from, to) (a zero
+// end is open), and
+// all links' together (a lead counted once however many links they
+// clicked). It reads the link touches alone (an index holds them), so
+// that it costs the links' clicks and not the touch table.
+func (s *Store) LinkFigures(ctx context.Context, from, to time.Time) (map[int64]LinkFigures, LinkFigures, error) {
+	if to.IsZero() {
+		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) // open
+	}
+	out := map[int64]LinkFigures{}
+	var total LinkFigures
+	err := s.each(ctx, `SELECT link_id, COUNT(*) FROM touchpoints WHERE link_id IS NOT NULL AND occurred_at >= ? AND occurred_at < ? GROUP BY link_id`,
+		[]any{utc(from), utc(to)}, func(rows *sql.Rows) error {
+			var id, n int64
+			err := rows.Scan(&id, &n)
+			f := out[id]
+			f.Clicks = n
+			out[id] = f
+			total.Clicks += n
+			return err
+		})
+	if err != nil {
+		return nil, total, err
+	}
+	const leads = ` FROM touchpoints t JOIN persons p ON p.id = t.person_id
+		WHERE t.link_id IS NOT NULL AND p.lead_at >= ? AND p.lead_at < ? AND t.occurred_at <= p.lead_at`
+	err = s.each(ctx, `SELECT t.link_id, COUNT(DISTINCT p.id)`+leads+` GROUP BY t.link_id`, []any{utc(from), utc(to)}, func(rows *sql.Rows) error {
+		var id, n int64
+		err := rows.Scan(&id, &n)
+		f := out[id]
+		f.Leads = n
+		out[id] = f
+		return err
+	})
+	if err != nil {
+		return nil, total, err
+	}
+	err = s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT p.id)`+leads), utc(from), utc(to)).Scan(&total.Leads)
+	return out, total, err
+}
+
+// CampaignChoice is a campaign as a form offers it.
+type CampaignChoice struct {
+	ID      int64  `json:"id"`
+	Code    string `json:"code"`
+	Name    string `json:"name"`
+	Channel string `json:"channel"`
+}
+
+// CampaignChoices lists every campaign, by code, for a form to pick from
+// (at most limit).
+func (s *Store) CampaignChoices(ctx context.Context, limit int) ([]CampaignChoice, error) {
+	var out []CampaignChoice
+	err := s.each(ctx, "SELECT id, code, name, channel FROM campaigns ORDER BY code LIMIT ?", []any{limit}, func(rows *sql.Rows) error {
+		var c CampaignChoice
+		err := rows.Scan(&c.ID, &c.Code, &c.Name, &c.Channel)
+		out = append(out, c)
+		return err
+	})
+	return out, err
+}

@@ -34,6 +34,7 @@ type ProcessTx struct {
 	campaigns map[string]CampaignRef // cache by lower-cased code or name
 	keywords  map[termKey]int64
 	users     map[string]int64
+	links     map[string]int64     // write key id:code → tracked link (0: none)
 	stmts     map[string]*sql.Stmt // prepared once per batch: most of the cost of a small query is parsing it
 	contents  *contentIndex
 	prior     map[int64]int64 // person of each event of the batch processed before (a replay)
@@ -276,7 +277,7 @@ func (p *ProcessTx) lock() error {
 
 func newProcessTx(s *Store, tx *sql.Tx, ctx context.Context, careful bool) *ProcessTx {
 	return &ProcessTx{s: s, tx: tx, ctx: ctx, now: utc(time.Now()), careful: careful,
-		campaigns: map[string]CampaignRef{}, keywords: map[termKey]int64{}, users: map[string]int64{},
+		campaigns: map[string]CampaignRef{}, keywords: map[termKey]int64{}, users: map[string]int64{}, links: map[string]int64{},
 		stmts: map[string]*sql.Stmt{}, prior: map[int64]int64{}, owners: map[IdentityKey]int64{},
 		people: map[int64]*batchPerson{}, byDomain: map[string]int64{}, byGroup: map[string]int64{},
 		newAccounts: map[int64]*pendingAccount{}, ids: map[string][]int64{}, idRounds: map[string]int{}, lastID: map[string]int64{}}
@@ -475,8 +476,8 @@ func (p *ProcessTx) flushTouches() error {
 		rows = nil
 	}
 	if err := p.execRows(`INSERT INTO touchpoints (person_id, account_id, anonymous_id, occurred_at, type, channel, source, medium,
-		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, watch_seconds, event_id) VALUES `,
-		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", touchConflict, 17, rows); err != nil {
+		campaign_id, keyword_id, content_id, promoter_id, url, referrer, click_id, watch_seconds, event_id, link_id) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", touchConflict, 18, rows); err != nil {
 		return err
 	}
 	// The earliest new touch of each person becomes their first touch when
@@ -1113,6 +1114,27 @@ func (p *ProcessTx) PromoterID(ref string) (int64, error) {
 	return id, nil
 }
 
+// ClickedLink finds the tracked link of a click that revloop recorded
+// itself (an event under its links write key naming the link's code); 0
+// for any other event, so that a sender cannot claim a link's clicks.
+func (p *ProcessTx) ClickedLink(writeKeyID int64, code string) (int64, error) {
+	if code == "" || len(code) > 64 {
+		return 0, nil
+	}
+	key := strconv.FormatInt(writeKeyID, 10) + ":" + code
+	if id, ok := p.links[key]; ok {
+		return id, nil
+	}
+	var id int64
+	err := p.row(`SELECT l.id FROM tracked_links l, write_keys k WHERE l.code = ? AND k.id = ? AND k.name = ?`,
+		code, writeKeyID, builtinKeyName+"links").Scan(&id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	p.links[key] = id
+	return id, nil
+}
+
 // UpsertTouchpoint writes the touchpoint derived from an event with the
 // batch's other touchpoints. A replayed event rewrites its touchpoint
 // instead of adding a second one.
@@ -1122,19 +1144,19 @@ func (p *ProcessTx) UpsertTouchpoint(tp model.Touchpoint, eventID int64) error {
 }
 
 var touchCols = []string{"person_id", "account_id", "anonymous_id", "occurred_at", "type", "channel", "source", "medium",
-	"campaign_id", "keyword_id", "content_id", "promoter_id", "url", "referrer", "click_id", "watch_seconds", "event_id"}
+	"campaign_id", "keyword_id", "content_id", "promoter_id", "url", "referrer", "click_id", "watch_seconds", "event_id", "link_id"}
 
 const touchConflict = `
 		ON CONFLICT (event_id) DO UPDATE SET person_id = excluded.person_id, account_id = excluded.account_id,
 			occurred_at = excluded.occurred_at, type = excluded.type, channel = excluded.channel, source = excluded.source,
 			medium = excluded.medium, campaign_id = excluded.campaign_id, keyword_id = excluded.keyword_id,
 			content_id = excluded.content_id, promoter_id = excluded.promoter_id, url = excluded.url,
-			referrer = excluded.referrer, click_id = excluded.click_id, watch_seconds = excluded.watch_seconds`
+			referrer = excluded.referrer, click_id = excluded.click_id, watch_seconds = excluded.watch_seconds, link_id = excluded.link_id`
 
 func touchArgs(tp model.Touchpoint, eventID int64) []any {
 	return []any{nullID(tp.PersonID), nullID(tp.AccountID), tp.AnonymousID, utc(tp.OccurredAt), tp.Type, string(tp.Channel), clip(tp.Source, 200), clip(tp.Medium, 200),
 		nullID(tp.CampaignID), nullID(tp.KeywordID), nullID(tp.ContentID), nullID(tp.PromoterID), clip(tp.URL, 2000), clip(tp.Referrer, 2000),
-		clip(tp.ClickID, 512), tp.WatchSeconds, eventID}
+		clip(tp.ClickID, 512), tp.WatchSeconds, eventID, nullID(tp.LinkID)}
 }
 
 func refreshFirstTouch(ctx context.Context, s *Store, tx *sql.Tx, personID int64) error {

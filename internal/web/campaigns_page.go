@@ -295,7 +295,7 @@ type campaignView struct {
 	MemberN   int64
 	Notice    string
 	Error     string
-	LinkForm  linkForm
+	LinkForm  campaignLinkForm
 	ShortBase string
 	KindText  string
 	GrainHref string // the same view by the other grain
@@ -303,8 +303,8 @@ type campaignView struct {
 
 func (campaignView) NavKey() string { return "campaigns" }
 
-// linkForm is the tracked-link form of a campaign, prefilled with its UTM.
-type linkForm struct {
+// campaignLinkForm is the tracked-link form of a campaign, prefilled with its UTM.
+type campaignLinkForm struct {
 	URL, Source, Medium, Content, Promoter string
 	Error                                  string
 }
@@ -462,7 +462,7 @@ func (s *Server) campaignData(r *http.Request, loc Locale, id int64) (campaignVi
 			{V: "PNG", Text: "PNG · SVG", Href: "/r/" + l.Code + "/qr.png"}, {V: l.CreatedAt}, {V: state}})
 	}
 	v.Links = lt
-	v.LinkForm = linkForm{URL: c.LandingURL, Source: "revloop_link", Medium: "tracked_link"}
+	v.LinkForm = campaignLinkForm{URL: c.LandingURL, Source: "revloop_link", Medium: "tracked_link"}
 
 	after, _ := strconv.ParseInt(r.URL.Query().Get("members_cursor"), 10, 64)
 	win := f.Period.Window()
@@ -1013,7 +1013,7 @@ func (s *Server) campaignLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pf := r.PostForm
-	lf := linkForm{URL: strings.TrimSpace(pf.Get("url")), Source: strings.TrimSpace(pf.Get("utm_source")), Medium: strings.TrimSpace(pf.Get("utm_medium")),
+	lf := campaignLinkForm{URL: strings.TrimSpace(pf.Get("url")), Source: strings.TrimSpace(pf.Get("utm_source")), Medium: strings.TrimSpace(pf.Get("utm_medium")),
 		Content: strings.TrimSpace(pf.Get("utm_content")), Promoter: strings.TrimSpace(pf.Get("promoter"))}
 	l, err := links.Create(r.Context(), s.store, links.Request{Campaign: c.Code, URL: lf.URL, Promoter: lf.Promoter, UTMSource: lf.Source,
 		UTMMedium: lf.Medium, UTMContent: lf.Content}, s.app.Now())

@@ -1,17 +1,8 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-
-	"github.com/revloop/revloop/internal/app"
-	"github.com/revloop/revloop/internal/channel"
-	"github.com/revloop/revloop/internal/model"
-	"github.com/revloop/revloop/internal/process"
-	"github.com/revloop/revloop/internal/store"
 )
 
 // channelReadOnly are the keys a GET of the channel rules (or a PUT's
@@ -28,72 +19,52 @@ func (s *Server) putChannelRules(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rs, err := channel.ParseRules(body)
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "invalid channel rules: "+err.Error())
+	d, err := s.draftRules(r.Context(), "channels", body)
+	if s.ruleDraftFailed(w, r, err) {
 		return
 	}
-	rs.UpdatedAt, rs.UpdatedBy = nil, ""
-	canonical, err := json.Marshal(rs)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	active, err := process.ChannelRules(r.Context(), s.store)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	cur := *active
-	cur.UpdatedAt, cur.UpdatedBy = nil, ""
-	current, err := json.Marshal(&cur)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	var version int64
-	if saved, err := s.store.ActiveRuleSet(r.Context(), model.ChannelRuleSets); err == nil {
-		version = saved.Version
-	} else if !errors.Is(err, store.ErrNotFound) {
-		s.apiInternal(w, r, err)
-		return
-	}
-	unchanged := bytes.Equal(canonical, current)
 	if dry {
-		p := process.ReclassifyPreview{Transitions: []process.ChannelTransition{}, Sample: []process.TouchChange{}}
-		if !unchanged {
-			if p, err = process.PreviewReclassify(r.Context(), s.store, rs, dryRunSample); err != nil {
-				s.apiInternal(w, r, fmt.Errorf("preview channel rules: %w", err))
-				return
-			}
-		}
-		summary := fmt.Sprintf("%s of %d would change channel, for %s", plural(p.Changed, "touchpoint", "touchpoints"), p.Examined,
-			plural(p.Persons, "person", "persons"))
-		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "version": version, "unchanged": unchanged, "changes": p, "summary": summary})
+		s.writeRulePreview(w, r, d)
 		return
 	}
-	if unchanged {
-		writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": version, "version": version, "rules": len(rs.Rules), "unchanged": true})
-		return
-	}
-	saved, err := s.store.SaveRuleSet(r.Context(), model.ChannelRuleSets, canonical, s.actor(r), s.app.Now(), nil)
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if d.Unchanged {
+		writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": d.Version, "version": d.Version, "rules": len(d.channels.Rules), "unchanged": true})
 		return
 	}
 	// The touchpoints follow in the background: a reclassification runs
 	// as a job (one at a time; one already running reclassifies again
 	// when it ends, with these rules).
-	out := map[string]any{"rule_set_id": saved.Version, "version": saved.Version, "rules": len(rs.Rules)}
-	j, err := s.app.Enqueue(r.Context(), app.Reclassify(), s.actor(r))
-	var busy *store.JobBusyError
-	switch {
-	case errors.As(err, &busy):
-		j = busy.Holder
-	case err != nil:
+	saved, err := s.saveRules(r.Context(), d, s.actor(r), false)
+	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
-	out["reclassify_job"] = jobView(j)
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, map[string]any{"rule_set_id": saved.Version, "version": saved.Version, "rules": len(d.channels.Rules),
+		"reclassify_job": jobView(*saved.Job)})
+}
+
+// ruleDraftFailed answers a draft that could not be made: 400 with the
+// owning package's reason for rules it refused, else 500. It reports
+// whether it answered.
+func (s *Server) ruleDraftFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	var ie *ruleInputError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &ie):
+		writeJSONError(w, http.StatusBadRequest, ie.Msg)
+	default:
+		s.apiInternal(w, r, err)
+	}
+	return true
+}
+
+// writeRulePreview answers a PUT ?dry_run=true: what saving would change.
+func (s *Server) writeRulePreview(w http.ResponseWriter, r *http.Request, d *ruleDraft) {
+	p, err := s.previewRules(r.Context(), d)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "version": d.Version, "unchanged": d.Unchanged, "changes": p.Changes, "summary": p.Summary})
 }

@@ -71,7 +71,27 @@ func (s *Server) apiJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	list, err := s.store.ListJobs(r.Context(), kind, limit)
+	var list []model.Job
+	var err error
+	if q.Get("from") != "" || q.Get("to") != "" {
+		// A date range (team days, both included), as the settings page's
+		// list of recent jobs shows it.
+		cal, cerr := s.store.Calendar(r.Context())
+		if cerr != nil {
+			s.apiInternal(w, r, cerr)
+			return
+		}
+		f, ferr := s.parseFilter(r, cal, nil, "")
+		var fe *filterError
+		if errors.As(ferr, &fe) {
+			writeJSONError(w, http.StatusBadRequest, fe.Msg)
+			return
+		}
+		win := f.Period.Window()
+		list, err = s.store.JobsCreated(r.Context(), kind, win.From, win.To, limit)
+	} else {
+		list, err = s.store.ListJobs(r.Context(), kind, limit)
+	}
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return

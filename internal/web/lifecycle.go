@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -431,43 +430,19 @@ func (s *Server) apiPutLifecycleRules(w http.ResponseWriter, r *http.Request, ac
 	if !ok {
 		return
 	}
-	rs, err := lifecycle.ParseRules(body)
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+	d, err := s.draftRules(r.Context(), "lifecycle", body)
+	if s.ruleDraftFailed(w, r, err) {
 		return
 	}
-	canonical, err := json.Marshal(rs)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	active, saved, err := lifecycle.ActiveRules(r.Context(), s.store)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	current, err := json.Marshal(active)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	unchanged := bytes.Equal(canonical, current)
 	if dry {
-		p, err := lifecycle.PreviewRules(r.Context(), s.store, rs, s.app.Now(), dryRunSample)
-		if err != nil {
-			s.apiInternal(w, r, fmt.Errorf("preview lifecycle rules: %w", err))
-			return
-		}
-		summary := fmt.Sprintf("%s would change: %s, %s, %s", plural(p.Persons, "person", "persons"),
-			plural(p.GradeChanges, "grade", "grades"), plural(p.SDRClassChanges, "SDR class", "SDR classes"), plural(p.Moves, "stage move", "stage moves"))
-		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "version": saved.Version, "unchanged": unchanged, "changes": p, "summary": summary})
+		s.writeRulePreview(w, r, d)
 		return
 	}
-	if unchanged {
+	if d.Unchanged {
 		s.writeLifecycleRules(w, r, true)
 		return
 	}
-	if _, err := s.store.SaveRuleSet(r.Context(), model.LifecycleRuleSets, canonical, actor, s.app.Now(), nil); err != nil {
+	if _, err := s.saveRules(r.Context(), d, actor, false); err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}

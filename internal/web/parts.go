@@ -97,6 +97,8 @@ type partJob struct {
 	Known      bool    // the total is known
 	Percent    float64 // 0..100
 	Detail     string
+	Summary    string // what the job did, in words, once it ended (jobSummary)
+	Error      string // why it failed or waits, as the job says it
 	ResultHref string
 }
 
@@ -119,13 +121,23 @@ func jobPart(l Locale, j model.Job) partJob {
 	case j.ProgressDone > 0:
 		p.Detail = l.T("job.progress", "done", formatInt(j.ProgressDone), "unit", l.T("job.unit."+unitKey(unit)))
 	}
+	p.Error = j.Error
+	if p.Done {
+		p.Summary = jobSummary(l, j)
+	}
+	if strings.HasPrefix(j.Kind, "import.") && j.State == model.JobFailed && strings.Contains(j.Error, "bad row") {
+		p.Error = "" // every bad row is listed on the import's result, line by line
+	}
+	if strings.HasPrefix(j.Kind, "import.") && p.Done {
+		p.ResultHref = fmt.Sprintf("/imports?job=%d#result", j.ID)
+	}
 	return p
 }
 
 // unitKey maps a job's progress unit to a catalogue key.
 func unitKey(u string) string {
 	switch u {
-	case "rows", "bytes", "persons", "conversions", "touches", "events":
+	case "rows", "bytes", "persons", "conversions", "touches", "events", "touchpoints", "leads":
 		return u
 	}
 	return "items"

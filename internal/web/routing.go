@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -89,70 +87,26 @@ func (s *Server) apiPutRoutingRules(w http.ResponseWriter, r *http.Request, rt *
 	if !ok {
 		return
 	}
-	rs, err := routing.Parse(body)
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "invalid routing rules: "+err.Error())
+	d, err := s.draftRules(r.Context(), "routing", body)
+	if s.ruleDraftFailed(w, r, err) {
 		return
 	}
-	// Like the other rule sets, a PUT says what it wants: a body without
-	// "rules" ({} say) would silently drop every rule.
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil || top["rules"] == nil || string(top["rules"]) == "null" {
-		writeJSONError(w, http.StatusBadRequest, `invalid routing rules: rules: missing; send the list of rules ("rules": [] for none), e.g. as GET /api/v1/routing/rules answers it`)
-		return
-	}
-	users, err := s.store.RoutingUsers(r.Context(), nil)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	if err := rs.ResolvePools(routing.Users(users)); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "invalid routing rules: "+err.Error())
-		return
-	}
-	canonical, err := json.Marshal(rs)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	active, err := rt.Rules(r.Context())
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	cur := *active
-	cur.Version, cur.UpdatedAt, cur.UpdatedBy = 0, nil, ""
-	current, err := json.Marshal(&cur)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	unchanged := bytes.Equal(canonical, current)
 	if dry {
-		p, err := rt.Preview(r.Context(), rs, dryRunSample)
-		if err != nil {
-			s.apiInternal(w, r, fmt.Errorf("preview routing rules: %w", err))
+		s.writeRulePreview(w, r, d)
+		return
+	}
+	if !d.Unchanged {
+		if _, err := s.saveRules(r.Context(), d, s.actor(r), false); err != nil {
+			s.apiInternal(w, r, err)
 			return
 		}
-		summary := fmt.Sprintf("%s waiting: the next run would assign %s (%s to another owner than now), %s would keep waiting",
-			plural(p.Pending, "lead", "leads"), plural(p.WouldAssign, "lead", "leads"), plural(p.OwnerChanges, "lead", "leads"), plural(p.WouldWait, "lead", "leads"))
-		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "version": active.Version, "unchanged": unchanged, "changes": p, "summary": summary})
-		return
-	}
-	if unchanged {
-		active.Unchanged = true
-		writeJSON(w, http.StatusOK, active)
-		return
-	}
-	if _, err := s.store.SaveRuleSet(r.Context(), model.RoutingRuleSets, canonical, s.actor(r), s.app.Now(), nil); err != nil {
-		s.apiInternal(w, r, err)
-		return
 	}
 	saved, err := rt.Rules(r.Context())
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
+	saved.Unchanged = d.Unchanged
 	writeJSON(w, http.StatusOK, saved)
 }
 

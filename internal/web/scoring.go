@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,60 +88,36 @@ func (s *Server) apiPutScoringRules(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rules, err := scoring.Parse(body)
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "invalid scoring rules: "+err.Error())
+	d, err := s.draftRules(r.Context(), "scoring", body)
+	if s.ruleDraftFailed(w, r, err) {
 		return
 	}
-	active, err := scoring.Active(r.Context(), s.store)
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	unchanged := bytes.Equal(rules.JSON(), active.Rules.JSON())
 	if dry {
-		p := scoring.Preview{Sample: []scoring.ScoreChange{}}
-		if !unchanged {
-			if p, err = scoring.PreviewRules(r.Context(), s.store, rules, s.app.Now(), dryRunSample); err != nil {
-				s.apiInternal(w, r, fmt.Errorf("preview scoring rules: %w", err))
-				return
-			}
-		}
-		summary := "the rules are the active ones: nothing would change"
-		if !unchanged {
-			summary = fmt.Sprintf("%s would become MQL; %s of %d would change", plural(p.WouldBecomeMQL, "person", "persons"),
-				plural(p.ScoreChanges, "score", "scores"), p.Persons)
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "version": active.Version, "unchanged": unchanged,
-			"changes": p, "summary": summary})
+		s.writeRulePreview(w, r, d)
 		return
 	}
-	if unchanged {
-		out := newScoringRulesJSON(active)
+	if d.Unchanged {
+		out := newScoringRulesJSON(d.scoringActive)
 		out.Unchanged = true
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	rs, err := scoring.Save(r.Context(), s.store, rules, s.actor(r), s.app.Now())
+	// The scores follow in the background: the new version is active
+	// already, and a rescore job replays everyone with it.
+	saved, err := s.saveRules(r.Context(), d, s.actor(r), false)
+	var nq *jobNotQueuedError
+	if errors.As(err, &nq) {
+		s.log.Error("rescore after a rule change not queued", "version", nq.Version, "err", nq.Err)
+		writeJSONError(w, http.StatusInternalServerError,
+			fmt.Sprintf("rules saved as version %d, but the rescore could not be queued; POST /api/v1/scoring/rescore retries, the daily rescore too", nq.Version))
+		return
+	}
 	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
-	// The scores follow in the background: the new version is active
-	// already, and a rescore job replays everyone with it.
-	j, err := s.app.Enqueue(r.Context(), app.Rescore(), s.actor(r))
-	var busy *store.JobBusyError
-	switch {
-	case errors.As(err, &busy):
-		j = busy.Holder
-	case err != nil:
-		s.log.Error("rescore after a rule change not queued", "version", rs.Version, "err", err)
-		writeJSONError(w, http.StatusInternalServerError,
-			fmt.Sprintf("rules saved as version %d, but the rescore could not be queued; POST /api/v1/scoring/rescore retries, the daily rescore too", rs.Version))
-		return
-	}
-	out := newScoringRulesJSON(rs)
-	jv := jobView(j)
+	out := newScoringRulesJSON(saved.Scoring)
+	jv := jobView(*saved.Job)
 	out.RescoreJob = &jv
 	writeJSON(w, http.StatusOK, out)
 }

@@ -148,7 +148,7 @@ func (s *Server) routes() error {
 	m.Handle("GET /api/v1/funnel", s.requireAPI(s.apiFunnel))
 	m.Handle("GET /api/v1/channels", s.requireAPI(s.apiChannels))
 	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.privacyRoutes, s.linkRoutes, s.settingsRoutes,
-		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes,
+		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes, s.toolsRoutes,
 		s.workspaceRoutes, s.marketingRoutes, s.adsRoutes, s.eventsRoutes, s.contentRoutes, s.personsRoutes, s.salesRoutes,
 		s.campaignRoutes, s.accountRoutes} {
 		if err := mount(m); err != nil {

@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -163,7 +165,8 @@ type settingView struct {
 	Description string `json:"description"`
 }
 
-func (s *Server) apiSettings(w http.ResponseWriter, r *http.Request) {
+// settingList is every run-time setting with its value, by key.
+func (s *Server) settingList(ctx context.Context) ([]settingView, error) {
 	defs := runSettings()
 	keys := make([]string, 0, len(defs))
 	for k := range defs {
@@ -174,10 +177,9 @@ func (s *Server) apiSettings(w http.ResponseWriter, r *http.Request) {
 	for _, k := range keys {
 		d := defs[k]
 		var raw json.RawMessage
-		set, err := s.store.Setting(r.Context(), k, &raw)
+		set, err := s.store.Setting(ctx, k, &raw)
 		if err != nil {
-			s.apiInternal(w, r, err)
-			return
+			return nil, err
 		}
 		v := settingView{Key: k, Value: d.Default, Default: d.Default, Set: set, Description: d.Description}
 		if set {
@@ -185,16 +187,69 @@ func (s *Server) apiSettings(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v)
 	}
+	return out, nil
+}
+
+func (s *Server) apiSettings(w http.ResponseWriter, r *http.Request) {
+	out, err := s.settingList(r.Context())
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"settings": out})
+}
+
+// settingError is a value a setting refused: its message says why.
+type settingError struct{ Msg string }
+
+func (e *settingError) Error() string { return e.Msg }
+
+// errUnknownSetting is a key that names no setting.
+var errUnknownSetting = errors.New("unknown setting")
+
+// saveSetting checks raw (JSON) as the value of key and stores it, then
+// does what the change asks for at once (the stored addresses
+// anonymised, this node's collector reloaded). A refused value is a
+// *settingError; an unknown key errUnknownSetting.
+func (s *Server) saveSetting(ctx context.Context, key string, raw []byte) (settingView, error) {
+	d, ok := runSettings()[key]
+	if !ok {
+		return settingView{}, errUnknownSetting
+	}
+	v, err := d.check(raw)
+	if err != nil {
+		return settingView{}, &settingError{Msg: fmt.Sprintf("setting %s: %v", key, err)}
+	}
+	if err := s.store.SetSetting(ctx, key, v); err != nil {
+		return settingView{}, err
+	}
+	if on, _ := v.(bool); key == collect.SettingAnonymizeIP && on {
+		// The addresses stored so far are anonymised in the background,
+		// now and by the hourly privacy run if this one is cut short.
+		if err := s.app.AnonymizeStored(ctx); err != nil {
+			return settingView{}, err
+		}
+	}
+	if key == model.SettingTimeZone {
+		// Report days begin at the new zone's midnight: the roll-ups are
+		// rebuilt in the background.
+		s.app.RollupsChanged(ctx)
+	}
+	if strings.HasPrefix(key, "collector.") && s.collector != nil {
+		// Applied now, not at the collector's next periodic reload: an
+		// administrator lifting a rate limit expects the next request through.
+		if err := s.collector.ReloadSettings(ctx); err != nil {
+			s.log.Warn("collector settings not reloaded", "err", err)
+		}
+	}
+	return settingView{Key: key, Value: v, Default: d.Default, Set: true, Description: d.Description}, nil
 }
 
 func (s *Server) apiPutSetting(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	defs := runSettings()
-	d, ok := defs[key]
-	if !ok {
-		keys := make([]string, 0, len(defs))
-		for k := range defs {
+	if _, ok := runSettings()[key]; !ok {
+		keys := make([]string, 0)
+		for k := range runSettings() {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
@@ -210,34 +265,15 @@ func (s *Server) apiPutSetting(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusRequestEntityTooLarge, "a setting value is at most 64 KiB")
 		return
 	}
-	v, err := d.check(raw)
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("setting %s: %v", key, err))
+	v, err := s.saveSetting(r.Context(), key, raw)
+	var se *settingError
+	if errors.As(err, &se) {
+		writeJSONError(w, http.StatusBadRequest, se.Msg)
 		return
 	}
-	if err := s.store.SetSetting(r.Context(), key, v); err != nil {
+	if err != nil {
 		s.apiInternal(w, r, err)
 		return
 	}
-	if on, _ := v.(bool); key == collect.SettingAnonymizeIP && on {
-		// The addresses stored so far are anonymised in the background,
-		// now and by the hourly privacy run if this one is cut short.
-		if err := s.app.AnonymizeStored(r.Context()); err != nil {
-			s.apiInternal(w, r, err)
-			return
-		}
-	}
-	if key == model.SettingTimeZone {
-		// Report days begin at the new zone's midnight: the roll-ups are
-		// rebuilt in the background.
-		s.app.RollupsChanged(r.Context())
-	}
-	if strings.HasPrefix(key, "collector.") && s.collector != nil {
-		// Applied now, not at the collector's next periodic reload: an
-		// administrator lifting a rate limit expects the next request through.
-		if err := s.collector.ReloadSettings(r.Context()); err != nil {
-			s.log.Warn("collector settings not reloaded", "err", err)
-		}
-	}
-	writeJSON(w, http.StatusOK, settingView{Key: key, Value: v, Default: d.Default, Set: true, Description: d.Description})
+	writeJSON(w, http.StatusOK, v)
 }
