@@ -105,13 +105,6 @@ func (e *BadRowsError) Error() string {
 
 type rowErrors struct{ e BadRowsError }
 
-func (r *rowErrors) add(line int, format string, args ...any) {
-	r.e.Total++
-	if len(r.e.Rows) < maxErrors {
-		r.e.Rows = append(r.e.Rows, RowError{Line: line, Reason: fmt.Sprintf(format, args...)})
-	}
-}
-
 // addErr lists a bad row; a CellError names its field, and cols the
 // column it was read from.
 func (r *rowErrors) addErr(line int, cols columns, err error) {

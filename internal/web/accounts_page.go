@@ -379,7 +379,6 @@ func (s *Server) accountData(r *http.Request, loc Locale, id int64) (accountView
 	return v, nil
 }
 
-
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	id, ok := pageID(r)
 	if !ok {

@@ -63,7 +63,6 @@ func (s *Server) campaignService() campaigns.Service {
 	return campaigns.Service{Store: s.store, Now: s.app.Now}
 }
 
-
 // ---- the list ----
 
 type campaignsView struct {
@@ -132,7 +131,6 @@ func (s *Server) campaignsData(r *http.Request, loc Locale) (campaignsView, erro
 	}
 	return v, nil
 }
-
 
 func rawMoney(m *model.Money) string {
 	if m == nil {

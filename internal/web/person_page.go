@@ -618,7 +618,6 @@ func opportunitiesTable(l Locale, cal model.Calendar, os []store.PersonOpportuni
 	return t
 }
 
-
 func roleText(l Locale, role string) string {
 	if role == "" {
 		return ""
