@@ -30,7 +30,8 @@ import (
 //	REVLOOP_PAGEBENCH_DB=/tmp/s10.db go test ./internal/web/ -run '^$' -bench BenchmarkPages -benchtime 1x -timeout 60m
 //
 // REVLOOP_PAGEBENCH_DB takes a SQLite path or a postgres:// URL;
-// REVLOOP_PAGEBENCH_ROUNDS sets the requests per page (default 20).
+// REVLOOP_PAGEBENCH_ROUNDS sets the requests per page (default 20);
+// REVLOOP_PAGEBENCH_ONLY keeps the pages whose URL contains it.
 func BenchmarkPages(b *testing.B) {
 	dsn := os.Getenv("REVLOOP_PAGEBENCH_DB")
 	if dsn == "" {
@@ -63,6 +64,9 @@ func BenchmarkPages(b *testing.B) {
 	session := benchLogin(b, h, email)
 
 	targets := pageBenchTargets(b, h, session, key)
+	if only := os.Getenv("REVLOOP_PAGEBENCH_ONLY"); only != "" {
+		targets = slices.DeleteFunc(targets, func(t benchTarget) bool { return !strings.Contains(t.path, only) })
+	}
 	type result struct {
 		target        string
 		p50, p95, max time.Duration
