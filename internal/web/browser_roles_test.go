@@ -119,7 +119,7 @@ func TestBrowserWorkspaceByRole(t *testing.T) {
 					if twin, ok := pageTwins[strings.SplitN(path, "?", 2)[0]]; ok {
 						checkFiguresAgainstTwin(t, eval, path, twin)
 					}
-					shoot(t, bctx, filepath.Join(shots, strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "-").Replace(string(role)+"-"+lang+path)+".png"))
+					screenshotPage(t, bctx, filepath.Join(shots, strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "-").Replace(string(role)+"-"+lang+path)+".png"))
 				}
 				for _, p := range allowed {
 					path := p + "?" + rng + "&lang=" + lang
@@ -274,9 +274,9 @@ func hasNumber(set map[float64]bool, v float64) bool {
 	return false
 }
 
-// shoot saves a screenshot of the whole page and checks that it shows
+// screenshotPage saves a screenshot of the whole page and checks that it shows
 // something: a blank or single-colour page is a failure.
-func shoot(t *testing.T, bctx context.Context, path string) {
+func screenshotPage(t *testing.T, bctx context.Context, path string) {
 	t.Helper()
 	b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,12 +59,8 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 	bctx := newBrowser(t, chromium, chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.WindowSize(1440, 1100))
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	tb := newTab(t, bctx)
+	run, text, shoot := tb.run, tb.text, tb.shoot
 	location := func() string {
 		t.Helper()
 		loc, err := chromedp.Run(bctx, chromedp.Location())
@@ -71,29 +68,6 @@ func TestBrowserLoginOverviewLanguageLogout(t *testing.T) {
 			t.Fatalf("location: %v", err)
 		}
 		return loc
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	shoot := func(name string) {
-		t.Helper()
-		if os.Getenv("REVLOOP_SCREENSHOT") == "" {
-			return
-		}
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		path := "/tmp/revloop-" + name + ".png"
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
 	}
 
 	// An anonymous visit lands on the login page, in Chinese.
@@ -266,4 +240,58 @@ func newBrowser(t *testing.T, chromium string, extra ...chromedp.ExecAllocatorOp
 	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
 	return bctx
+}
+
+// tab is a browser tab of a test, with the steps the browser tests share.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newTab(t *testing.T, bctx context.Context) tab { return tab{t: t, ctx: bctx} }
+
+// run does the actions of one step, failing the test with the step's name.
+func (b tab) run(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", step, err)
+	}
+}
+
+// text is the trimmed text of the first element sel matches.
+func (b tab) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("read %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// count is how many elements sel matches.
+func (b tab) count(sel string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
+	if err != nil {
+		b.t.Fatalf("count %s: %v", sel, err)
+	}
+	return n
+}
+
+// shoot saves a screenshot of the whole page as /tmp/revloop-<name>.png
+// when REVLOOP_SCREENSHOT is set.
+func (b tab) shoot(name string) {
+	b.t.Helper()
+	if os.Getenv("REVLOOP_SCREENSHOT") == "" {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	path := "/tmp/revloop-" + name + ".png"
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", path)
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,33 +92,8 @@ func TestBrowserDashboards(t *testing.T) {
 	bctx := newBrowser(t, chromium, chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.WindowSize(1440, 1100))
 	watch := watchPage(t, bctx, base)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	shoot := func(name string) {
-		t.Helper()
-		if os.Getenv("REVLOOP_SCREENSHOT") == "" {
-			return
-		}
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile("/tmp/revloop-"+name+".png", png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tb := newTab(t, bctx)
+	run, text, shoot := tb.run, tb.text, tb.shoot
 	run("log in", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(css("#email")),
 		chromedp.SendKeys(css("#email"), testEmail), chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Click(css("#login-submit")), chromedp.WaitVisible(css("#kpi-pipeline_created")))

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -60,28 +59,8 @@ func TestBrowserEventsAndContent(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	count := func(sel string) int {
-		t.Helper()
-		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+sel+"`"+`).length`))
-		if err != nil {
-			t.Fatalf("count %s: %v", sel, err)
-		}
-		return n
-	}
+	tb := newTab(t, bctx)
+	run, text, count, shoot := tb.run, tb.text, tb.count, tb.shoot
 	// drawn waits until every chart of the page is drawn and says how many.
 	drawn := func() int {
 		t.Helper()
@@ -92,19 +71,6 @@ func TestBrowserEventsAndContent(t *testing.T) {
 			t.Fatalf("charts not drawn: %d of %d", count(".chart[data-drawn]"), count(".chart"))
 		}
 		return count(".chart[data-drawn]")
-	}
-	shoot := func(name string) {
-		t.Helper()
-		if os.Getenv("REVLOOP_SCREENSHOT") == "" {
-			return
-		}
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		if err := os.WriteFile("/tmp/revloop-"+name+".png", png, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 
 	run("log in",

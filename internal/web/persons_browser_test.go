@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,43 +74,8 @@ func TestBrowserPersonsAndSales(t *testing.T) {
 	}
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
-	count := func(sel string) int {
-		t.Helper()
-		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
-		if err != nil {
-			t.Fatalf("count %s: %v", sel, err)
-		}
-		return n
-	}
-	shoot := func(name string) {
-		t.Helper()
-		if os.Getenv("REVLOOP_SCREENSHOT") == "" {
-			return
-		}
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		path := "/tmp/revloop-" + name + ".png"
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
-	}
+	tb := newTab(t, bctx)
+	run, text, count, shoot := tb.run, tb.text, tb.count, tb.shoot
 
 	run("log in", chromedp.Navigate(base+"/persons"), chromedp.WaitVisible(css("#email")),
 		chromedp.SendKeys(css("#email"), testEmail), chromedp.SendKeys(css("#password"), testPassword),

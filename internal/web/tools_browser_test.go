@@ -68,35 +68,8 @@ func TestBrowserTools(t *testing.T) {
 	}
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	shoot := func(name string) {
-		t.Helper()
-		if os.Getenv("REVLOOP_SCREENSHOT") == "" {
-			return
-		}
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		path := "/tmp/revloop-tools-" + name + ".png"
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
-	}
+	tb := newTab(t, bctx)
+	run, text, shoot := tb.run, tb.text, tb.shoot
 
 	run("log in", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(css("#email")),
 		chromedp.SendKeys(css("#email"), adminEmail), chromedp.SendKeys(css("#password"), testPassword),
