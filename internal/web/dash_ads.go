@@ -143,7 +143,7 @@ type segLink struct {
 func (s *Server) adsPage(w http.ResponseWriter, r *http.Request) {
 	loc := s.catalog.locale(langOnly(r))
 	f, q, err := s.adsRequest(r)
-	v := adsView{Filter: f, Models: storedModels()}
+	v := adsView{Filter: f, Models: creditModels()}
 	qv := r.URL.Query()
 	v.Platform, v.Campaign, v.AdGroup = qv.Get("platform"), qv.Get("campaign"), qv.Get("ad_group")
 	v.Grain, v.RankBy, v.MinSpend = qv.Get("grain"), qv.Get("rank_by"), qv.Get("min_spend")

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/revloop/revloop/internal/credits"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/report"
 )
@@ -24,20 +23,6 @@ func (s *Server) eventsRoutes(m *http.ServeMux) error {
 	m.Handle("GET /dashboards/events", s.page("events", s.eventsPage))
 	m.Handle("GET /api/v1/dashboards/events", s.pageAPI("events", s.apiEvents))
 	return nil
-}
-
-// defaultDashModel is the attribution model of a dashboard without one in
-// the URL.
-const defaultDashModel = "linear"
-
-// creditModels are the attribution models a dashboard switches between:
-// those whose credits are stored.
-func creditModels() []string {
-	out := make([]string, len(credits.Models))
-	for i, m := range credits.Models {
-		out[i] = string(m)
-	}
-	return out
 }
 
 // eventsRequest reads the events dashboard's range, model and event.

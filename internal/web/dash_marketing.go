@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/revloop/revloop/internal/attribution"
-	"github.com/revloop/revloop/internal/credits"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/report"
 )
@@ -33,23 +32,13 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// storedModels are the models the dashboards switch between: those whose
-// credits are stored.
-func storedModels() []string {
-	out := make([]string, len(credits.Models))
-	for i, m := range credits.Models {
-		out[i] = string(m)
-	}
-	return out
-}
-
 // dashRequest reads a dashboard's range and model.
 func (s *Server) dashRequest(r *http.Request) (viewFilter, report.DashQuery, error) {
 	cal, err := s.store.Calendar(r.Context())
 	if err != nil {
 		return viewFilter{}, report.DashQuery{}, err
 	}
-	f, err := s.parseFilter(r, cal, storedModels(), string(report.DefaultModel))
+	f, err := s.parseFilter(r, cal, creditModels(), string(report.DefaultModel))
 	if err != nil {
 		return f, report.DashQuery{}, err
 	}
@@ -118,7 +107,7 @@ type modeLink struct {
 func (s *Server) marketingPage(w http.ResponseWriter, r *http.Request) {
 	loc := s.catalog.locale(langOnly(r))
 	f, q, mode, err := s.marketingRequest(r)
-	v := marketingView{Filter: f, Models: storedModels(), Mode: mode, ModeParam: string(mode)}
+	v := marketingView{Filter: f, Models: creditModels(), Mode: mode, ModeParam: string(mode)}
 	var fe *filterError
 	if errors.As(err, &fe) {
 		v.Error = loc.T(fe.Key)

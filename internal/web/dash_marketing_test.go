@@ -456,7 +456,7 @@ func TestMarketingModelSwitcher(t *testing.T) {
 			if code != 200 || !strings.Contains(body, tc.selected) {
 				t.Errorf("%s: %d, the switcher lacks %s", tc.query, code, tc.selected)
 			}
-			for _, m := range storedModels() {
+			for _, m := range creditModels() {
 				if !strings.Contains(body, `<option value="`+m+`"`) {
 					t.Errorf("%s: the switcher lacks the stored model %s", tc.query, m)
 				}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/revloop/revloop/internal/credits"
 	"github.com/revloop/revloop/internal/model"
 )
 
@@ -309,4 +310,18 @@ func quickRanges(r *http.Request, f viewFilter) []rangeLink {
 // RangeText says which days a filter shows, in the page's language.
 func (f viewFilter) RangeText(loc Locale) string {
 	return rangeText(loc, f.From, f.To)
+}
+
+// defaultDashModel is the attribution model of a dashboard without one in
+// the URL.
+const defaultDashModel = "linear"
+
+// creditModels are the attribution models a dashboard switches between:
+// those whose credits are stored.
+func creditModels() []string {
+	out := make([]string, len(credits.Models))
+	for i, m := range credits.Models {
+		out[i] = string(m)
+	}
+	return out
 }
