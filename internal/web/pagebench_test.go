@@ -138,6 +138,9 @@ func pageBenchTargets(b *testing.B, h http.Handler, session *http.Cookie, key st
 	for _, list := range []string{"persons", "accounts", "campaigns"} {
 		out = append(out, benchTarget{path: "/api/v1/" + list + "?limit=50", api: true})
 	}
+	for _, rg := range ranges[:2] {
+		out = append(out, benchTarget{path: "/api/v1/funnel?" + rg, api: true}, benchTarget{path: "/api/v1/channels?" + rg, api: true})
+	}
 	out = append(out,
 		benchTarget{path: "/persons?q=" + url.QueryEscape("张")},
 		benchTarget{path: "/persons?stage=mql"},
