@@ -132,9 +132,11 @@ func (s *Store) ChannelSummary(ctx context.Context, p model.Period) ([]ChannelRo
 				r := get(ch)
 				r.Opportunities, r.Pipeline = r.Opportunities+a, AddTotal(r.Pipeline, model.Money(b))
 			}},
+		// Orders first, then their primary contacts: without statistics
+		// SQLite would walk every person and look for their orders.
 		{`SELECT p.first_touch_channel, COUNT(*), ` + s.sumFen("r.amount_fen") + ` FROM orders r
-			JOIN opportunity_contacts oc ON oc.opportunity_id = r.opportunity_id AND oc.is_primary
-			JOIN persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "r.ordered_at",
+			` + s.joinInOrder() + ` opportunity_contacts oc ON oc.opportunity_id = r.opportunity_id AND oc.is_primary
+			` + s.joinInOrder() + ` persons p ON p.id = oc.person_id WHERE %s GROUP BY p.first_touch_channel`, "r.ordered_at",
 			func(ch string, a, b int64) {
 				r := get(ch)
 				r.Won, r.WonRevenue = r.Won+a, AddTotal(r.WonRevenue, model.Money(b))
@@ -188,4 +190,13 @@ func windowDayClause(w model.Window, col string) (string, []any) {
 		args = append(args, day(w.To.Add(24*time.Hour-time.Nanosecond)))
 	}
 	return cond, args
+}
+
+// joinInOrder is an inner join that SQLite's planner must take in the
+// order written (its CROSS JOIN); PostgreSQL plans a JOIN from statistics.
+func (s *Store) joinInOrder() string {
+	if s.dialect == SQLite {
+		return "CROSS JOIN"
+	}
+	return "JOIN"
 }
