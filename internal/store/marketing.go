@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -118,9 +119,14 @@ func (s *Store) OpportunityBuckets(ctx context.Context, bounds []time.Time) (Opp
 // FirstOpportunity is when the first opportunity was created (false when
 // there is none).
 func (s *Store) FirstOpportunity(ctx context.Context) (time.Time, bool, error) {
-	var t sql.NullTime
-	err := s.r.QueryRowContext(ctx, `SELECT MIN(created_at) FROM opportunities`).Scan(&t)
-	return t.Time.UTC(), t.Valid, err
+	// The first row by the index, not MIN(): SQLite gives an aggregate no
+	// column type, so its driver would hand back the text of the time.
+	var t time.Time
+	err := s.r.QueryRowContext(ctx, `SELECT created_at FROM opportunities ORDER BY created_at LIMIT 1`).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	return t.UTC(), err == nil, err
 }
 
 // NewCustomers counts the accounts whose first won opportunity closed in

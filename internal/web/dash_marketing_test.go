@@ -478,3 +478,23 @@ func TestMarketingModelSwitcher(t *testing.T) {
 		}
 	})
 }
+
+// A range open at one end (only from, or only to) answers on every
+// dashboard, page and API, on both engines: the marketing dashboard then
+// starts at the first opportunity, which SQLite used to hand back as text.
+func TestDashboardsOpenEndedRange(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		session := []*http.Cookie{e.login(t)}
+		for _, name := range []string{"marketing", "ads", "events", "content", "sales"} {
+			for _, q := range []string{"to=2026-06-30", "from=2026-01-01"} {
+				if res := e.api(t, "/api/v1/dashboards/"+name+"?"+q); res.StatusCode != http.StatusOK {
+					t.Errorf("API %s?%s: %d %s", name, q, res.StatusCode, bodyOf(t, res))
+				}
+				if res := e.do(t, req{target: "/dashboards/" + name + "?" + q, cookies: session}); res.StatusCode != http.StatusOK {
+					t.Errorf("page %s?%s: %d", name, q, res.StatusCode)
+				}
+			}
+		}
+	})
+}
