@@ -93,6 +93,19 @@ var platformNames = map[string]PlatformName{
 	"":             {"未指定平台", "No platform"},
 }
 
+// NoPlatform is the platform key (?platform=none) of the advertising
+// campaigns that name no platform.
+const NoPlatform = "none"
+
+// PlatformKey is how a URL names a campaign's platform: its key, or
+// NoPlatform for none.
+func PlatformKey(p string) string {
+	if p == "" {
+		return NoPlatform
+	}
+	return p
+}
+
 // NameOfPlatform names a platform in both languages.
 func NameOfPlatform(p string) PlatformName {
 	if n, ok := platformNames[p]; ok {
@@ -353,21 +366,24 @@ func loadScope(ctx context.Context, s *store.Store, q AdsQuery, a *Ads) (*adScop
 			sc.campaigns[c.ID] = c
 		}
 	}
-	platform := q.Platform
+	platform, scoped := q.Platform, q.Platform != ""
+	if platform == NoPlatform {
+		platform = "" // the campaigns without a platform
+	}
 	var campaign *store.CampaignFact
 	if q.CampaignID != 0 {
 		c, ok := sc.campaigns[q.CampaignID]
 		if !ok {
 			return nil, &AdsError{Param: "campaign", Msg: fmt.Sprintf("no advertising campaign has id %d", q.CampaignID), NotFound: true}
 		}
-		if platform != "" && platform != c.Platform {
+		if scoped && platform != c.Platform {
 			return nil, &AdsError{Param: "platform", Msg: fmt.Sprintf("campaign %d is on platform %q, not %q", c.ID, c.Platform, clipText(platform)), NotFound: true}
 		}
 		platform, campaign = c.Platform, &c
 	} else if q.AdGroupID != 0 {
 		return nil, &AdsError{Param: "ad_group", Msg: "an ad group needs its campaign (campaign=ID)"}
 	}
-	if q.Platform != "" && campaign == nil {
+	if scoped && campaign == nil {
 		found := false
 		for _, c := range sc.campaigns {
 			if c.Platform == platform {
@@ -381,10 +397,10 @@ func loadScope(ctx context.Context, s *store.Store, q AdsQuery, a *Ads) (*adScop
 	}
 	a.Level = LevelPlatform
 	a.Path = []AdCrumb{}
-	if q.Platform != "" || campaign != nil {
+	if scoped || campaign != nil {
 		n := NameOfPlatform(platform)
 		a.Level = LevelCampaign
-		a.Path = append(a.Path, AdCrumb{Level: LevelPlatform, Key: platform, Name: n.ZH, NameEN: n.EN})
+		a.Path = append(a.Path, AdCrumb{Level: LevelPlatform, Key: PlatformKey(platform), Name: n.ZH, NameEN: n.EN})
 	}
 	for id, c := range sc.campaigns {
 		if a.Level == LevelPlatform || c.Platform == platform && (campaign == nil || id == campaign.ID) {

@@ -329,11 +329,11 @@ func adsRowsTable(l Locale, r *http.Request, id, level string, rows []report.Ads
 		name := cell{V: x.Key, Text: rowName(l, level, x)}
 		switch {
 		case level == report.LevelPlatform:
-			name.Href = drillHref(r, map[string]string{"platform": x.Key})
+			name.Href = drillHref(r, map[string]string{"platform": report.PlatformKey(x.Key)})
 		case level == report.LevelCampaign:
-			name.Href = drillHref(r, map[string]string{"platform": x.Platform, "campaign": x.Key})
+			name.Href = drillHref(r, map[string]string{"platform": report.PlatformKey(x.Platform), "campaign": x.Key})
 		case level == report.LevelAdGroup && x.Key != "0":
-			name.Href = drillHref(r, map[string]string{"platform": x.Platform, "campaign": strconv.FormatInt(x.CampaignID, 10), "ad_group": x.Key})
+			name.Href = drillHref(r, map[string]string{"platform": report.PlatformKey(x.Platform), "campaign": strconv.FormatInt(x.CampaignID, 10), "ad_group": x.Key})
 		}
 		t.Rows = append(t.Rows, append([]cell{name}, adsCells(x)...))
 	}

@@ -411,3 +411,36 @@ func TestAdsPage(t *testing.T) {
 		}
 	})
 }
+
+// Advertising campaigns that name no platform are a row of their own, and
+// that row opens (?platform=none) on their campaigns, which add up to it.
+func TestAdsNoPlatform(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		db := s.WriterDB()
+		for _, q := range []string{
+			`INSERT INTO campaigns (id, code, name, channel, platform, created_at) VALUES (30, 'feed-1', '信息流测试', 'paid_social', '', '2026-01-01 00:00:00+00:00')`,
+			`INSERT INTO daily_costs (id, day, platform, campaign_id, impressions, clicks, cost_fen) VALUES (30, '2026-01-03', '', 30, 500, 20, 88800)`,
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const rng = "from=2026-01-01&to=2026-01-31"
+		var top, none report.Ads
+		e.getJSON(t, "/api/v1/dashboards/ads?"+rng, &top)
+		row := rowOf(top.Rows, "")
+		if row.Spend != model.Money(88800) || row.Name != "未指定平台" {
+			t.Fatalf("no-platform row: %+v", row)
+		}
+		e.getJSON(t, "/api/v1/dashboards/ads?"+rng+"&platform=none", &none)
+		if none.Level != report.LevelCampaign || len(none.Path) != 1 || none.Path[0].Key != "none" || len(none.Rows) != 1 ||
+			none.Rows[0].Key != "30" || none.Total.Spend != row.Spend {
+			t.Fatalf("platform=none: level %s path %v rows %+v total %+v", none.Level, none.Path, none.Rows, none.Total)
+		}
+		page := bodyOf(t, e.do(t, req{target: "/dashboards/ads?" + rng, cookies: []*http.Cookie{e.login(t)}}))
+		if !strings.Contains(page, `platform=none`) {
+			t.Error("the no-platform row does not link to its campaigns")
+		}
+	})
+}
