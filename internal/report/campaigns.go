@@ -540,10 +540,7 @@ func (r Reporter) Campaign(ctx context.Context, id int64, m attribution.Model, f
 	}
 	for _, l := range lines {
 		s := SpendLine{AdGroup: l.AdGroup, Keyword: l.Keyword, MatchType: l.MatchType, Cost: l.Cost, Impressions: l.Impressions, Clicks: l.Clicks}
-		if l.Impressions > 0 {
-			ctr := float64(l.Clicks) / float64(l.Impressions)
-			s.CTR = &ctr
-		}
+		s.CTR = ratio(l.Clicks, l.Impressions)
 		if l.Clicks > 0 {
 			cpc := model.Money(math.Round(float64(l.Cost) / float64(l.Clicks)))
 			s.CPC = &cpc
