@@ -11,6 +11,7 @@ import (
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/routing"
 	"github.com/revloop/revloop/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // The sales follow-up dashboard: how fast and how well sales works the
@@ -175,10 +176,42 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 	d := &SalesDashboard{From: win.From, To: win.To, Now: q.Now.UTC(), TriggerStage: rs.TriggerStage, WorkingStages: working,
 		SLA: rs.SLA.FirstFollowUp, Owners: []OwnerRow{}}
 
-	users, err := s.RoutingUsers(ctx, nil)
-	if err != nil {
+	// The reads are independent: they run side by side, each on its own
+	// connection of the read pool.
+	limit := q.QueueLimit
+	if limit <= 0 {
+		limit = 200
+	}
+	var (
+		users     []model.RoutingUser
+		loads     map[int64]store.OpenLoad
+		due       []model.Assignment
+		decisions []store.StageDecision
+		spread    store.StageSpread
+		open      []model.Assignment
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { due, err = s.AssignmentsDue(gctx, win.From, minTime(win.To, q.Now)); return })
+	g.Go(func() (err error) { decisions, err = s.StageDecisions(gctx, win.From, win.To); return })
+	g.Go(func() (err error) { d.Waiting.Unassigned, err = s.CountPendingLeads(gctx, working); return })
+	g.Go(func() error {
+		var err error
+		if users, err = s.RoutingUsers(gctx, nil); err != nil {
+			return err
+		}
+		if loads, err = s.OpenAssignmentLoads(gctx, working, q.Now); err != nil {
+			return err
+		}
+		if open, err = s.OpenAssignmentsOf(gctx, working, q.QueueUser, limit+1); err != nil {
+			return err
+		}
+		spread, err = s.SpreadIn(gctx, working)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+
 	owners := map[int64]*OwnerRow{}
 	owner := func(id int64) *OwnerRow {
 		if o := owners[id]; o != nil {
@@ -200,13 +233,6 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 	}
 
 	// Waiting now.
-	if d.Waiting.Unassigned, err = s.CountPendingLeads(ctx, working); err != nil {
-		return nil, err
-	}
-	loads, err := s.OpenAssignmentLoads(ctx, working, q.Now)
-	if err != nil {
-		return nil, err
-	}
 	for id, l := range loads {
 		o := owner(id)
 		o.Open, o.Overdue = l.Open, l.Overdue
@@ -228,10 +254,6 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 		return b
 	}
 	clock := rs.Clock()
-	due, err := s.AssignmentsDue(ctx, win.From, minTime(win.To, q.Now))
-	if err != nil {
-		return nil, err
-	}
 	for _, a := range due {
 		if !CountsAsDue(a, q.Now) {
 			continue
@@ -253,10 +275,6 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 	}
 
 	// Accepts and rejects.
-	decisions, err := s.StageDecisions(ctx, win.From, win.To)
-	if err != nil {
-		return nil, err
-	}
 	for _, x := range decisions {
 		switch Decision(x) {
 		case Accepted:
@@ -281,21 +299,9 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 	d.Decisions.AcceptanceRate = rate(d.Decisions.Accepted, d.Decisions.Accepted+d.Decisions.Rejected)
 
 	// Open leads by grade and SDR class.
-	spread, err := s.SpreadIn(ctx, working)
-	if err != nil {
-		return nil, err
-	}
 	d.OpenLeads = OpenLeads{Total: spread.Persons, Grades: counted(spread.Grades, lifecycle.Grades), SDRClasses: counted(spread.SDRClass, lifecycle.SDRClasses)}
 
 	// The queue.
-	limit := q.QueueLimit
-	if limit <= 0 {
-		limit = 200
-	}
-	open, err := s.OpenAssignmentsOf(ctx, working, q.QueueUser, limit+1)
-	if err != nil {
-		return nil, err
-	}
 	d.Queue = SalesQueue{UserID: q.QueueUser, Rows: []QueueRow{}}
 	if q.QueueUser != 0 {
 		d.Queue.Count = loads[q.QueueUser].Open

@@ -118,12 +118,81 @@ func (s *Store) PendingLeads(ctx context.Context, working []model.Stage, limit i
 	return out, err
 }
 
-// CountPendingLeads counts what PendingLeads lists, without a limit.
+// CountPendingLeads counts what PendingLeads lists, without a limit: the
+// live persons in the working stages whose latest assignment, if any, was
+// made before their entry (their latest stage change into the working
+// stages from outside them, else their stage time, else their creation).
+//
+// It reads three indexes in order and joins them here: the persons
+// (persons_live_stage), each person's latest entry
+// (stage_changes_into_working) and each person's latest assignment
+// (assignments_person_owner). Asking the same per person, as PendingLeads
+// does for its few rows, costs a lookup in each table per person, and
+// SQLite has no hash join.
 func (s *Store) CountPendingLeads(ctx context.Context, working []model.Stage) (int, error) {
-	from, args := pendingLeads(working)
-	var n int
-	err := s.r.QueryRowContext(ctx, s.q("SELECT COUNT(*) "+from), args...).Scan(&n)
+	in, args := stageList(working)
+	since := map[int64]time.Time{}
+	err := s.each(ctx, `SELECT id, COALESCE(stage_at, created_at) FROM persons`+s.indexedBy("persons_live_stage")+`
+		WHERE stage IN (`+in+`) AND merged_into_id IS NULL`, args, func(r *sql.Rows) error {
+		var id int64
+		var t storedTime
+		if err := r.Scan(&id, &t); err != nil {
+			return err
+		}
+		since[id] = t.t
+		return nil
+	})
+	if err != nil || len(since) == 0 {
+		return 0, err
+	}
+	// Entries: the partial index holds the changes into mql, sql and
+	// opportunity, every working stage of a trigger routing accepts.
+	entries := "stage_changes"
+	if intoWorkingIndexed(working) {
+		entries += s.indexedBy("stage_changes_into_working") + " WHERE to_stage IN ('mql', 'sql', 'opportunity') AND"
+	} else {
+		entries += " WHERE"
+	}
+	entered := func(r *sql.Rows) error {
+		var id int64
+		var t storedTime
+		if err := r.Scan(&id, &t); err != nil {
+			return err
+		}
+		if _, ok := since[id]; ok {
+			since[id] = t.t
+		}
+		return nil
+	}
+	if err := s.each(ctx, `SELECT person_id, MAX(changed_at) FROM `+entries+` to_stage IN (`+in+`) AND from_stage NOT IN (`+in+`)
+		GROUP BY person_id`, append(append([]any{}, args...), args...), entered); err != nil {
+		return 0, err
+	}
+	n := len(since)
+	err = s.each(ctx, `SELECT person_id, MAX(assigned_at) FROM assignments`+s.indexedBy("assignments_person_owner")+` GROUP BY person_id`, nil,
+		func(r *sql.Rows) error {
+			var id int64
+			var last storedTime
+			if err := r.Scan(&id, &last); err != nil {
+				return err
+			}
+			if from, ok := since[id]; ok && !last.t.Before(from) {
+				n--
+			}
+			return nil
+		})
 	return n, err
+}
+
+// intoWorkingIndexed says whether stage_changes_into_working holds every
+// change into the working stages.
+func intoWorkingIndexed(working []model.Stage) bool {
+	for _, st := range working {
+		if st != model.StageMQL && st != model.StageSQL && st != model.StageOpportunity {
+			return false
+		}
+	}
+	return len(working) > 0
 }
 
 // pendingLeads is the FROM and WHERE of PendingLeads, and its arguments.
@@ -266,14 +335,23 @@ func (s *Store) RoutingCursors(ctx context.Context) (map[string]int64, error) {
 }
 
 const assignmentCols = `a.id, a.person_id, p.name, p.stage, a.user_id, u.email, u.name, u.team, a.rule, a.reason, COALESCE(a.rule_set_id, 0), a.assigned_by,
-	a.assigned_at, a.due_at, a.first_follow_up_at, a.breached_at, COALESCE(a.escalation_task_id, 0), a.superseded_at, a.closed_reason
-	FROM assignments a JOIN persons p ON p.id = a.person_id JOIN users u ON u.id = a.user_id`
+	a.assigned_at, a.due_at, a.first_follow_up_at, a.breached_at, COALESCE(a.escalation_task_id, 0), a.superseded_at, a.closed_reason`
+
+// assignmentsFrom is the FROM of assignments: each with its person and
+// user.
+const assignmentsFrom = `assignments a JOIN persons p ON p.id = a.person_id JOIN users u ON u.id = a.user_id`
 
 // assignments lists the assignments that cond (a condition, then ORDER BY
 // and LIMIT) selects.
 func (s *Store) assignments(ctx context.Context, cond string, args ...any) ([]model.Assignment, error) {
+	return s.assignmentsIn(ctx, assignmentsFrom, cond, args...)
+}
+
+// assignmentsIn is assignments over another FROM naming the same tables
+// a, p and u; cond joins them when from does not.
+func (s *Store) assignmentsIn(ctx context.Context, from, cond string, args ...any) ([]model.Assignment, error) {
 	var out []model.Assignment
-	err := s.each(ctx, "SELECT "+assignmentCols+" WHERE "+cond, args, func(rows *sql.Rows) error {
+	err := s.each(ctx, "SELECT "+assignmentCols+" FROM "+from+" WHERE "+cond, args, func(rows *sql.Rows) error {
 		var a model.Assignment
 		var stage string
 		var follow, breached, superseded sql.NullTime
@@ -517,6 +595,19 @@ func optTimeUTC(t *time.Time) any {
 // time.Time, SQLite (which types expressions by value, not by column) the
 // stored text.
 type storedTime struct{ t time.Time }
+
+// storedNullTime reads an optional time like storedTime.
+type storedNullTime struct{ t *time.Time }
+
+func (st *storedNullTime) Scan(v any) error {
+	if v == nil {
+		st.t = nil
+		return nil
+	}
+	t, err := activityTime(v)
+	st.t = &t
+	return err
+}
 
 func (st *storedTime) Scan(v any) (err error) {
 	if v == nil {
