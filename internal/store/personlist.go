@@ -150,13 +150,7 @@ func likePattern(text string) string {
 // where is the filter of q (without the order's keyset) and its
 // arguments; q's search must be resolved (ResolveSearch).
 func (s *Store) personWhere(q PersonQuery) (string, []any) {
-	// On SQLite the unary + keeps the planner, which has no statistics,
-	// from reading every person through persons_merged_into (nearly all
-	// have none) instead of the list's order or range.
 	conds := []string{"p.merged_into_id IS NULL"}
-	if s.dialect == SQLite {
-		conds[0] = "+p.merged_into_id IS NULL"
-	}
 	var args []any
 	if cond, cargs := s.searchCond(q); cond != "" {
 		conds, args = append(conds, cond), append(args, cargs...)
@@ -233,6 +227,9 @@ func (s *Store) ListPersons(ctx context.Context, q PersonQuery) (rows []PersonRo
 		return nil, nil, err
 	}
 	where, args := s.personWhere(q)
+	if q.Text != "" {
+		args = s.planPerText(args)
+	}
 	col, absent := q.Sort.column()
 	dir, cmp := "ASC", ">"
 	if q.Desc {
@@ -287,6 +284,9 @@ func (s *Store) CountPersons(ctx context.Context, q PersonQuery) (int64, error) 
 		return 0, err
 	}
 	where, args := s.personWhere(q)
+	if q.Text != "" {
+		args = s.planPerText(args)
+	}
 	var n int64
 	err = s.r.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM persons p WHERE "+where), args...).Scan(&n)
 	return n, err

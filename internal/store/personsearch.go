@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Searching the persons and accounts lists: a text found anywhere in a
@@ -43,6 +45,20 @@ type personSearch struct {
 	// candidates says persons_search (SQLite) narrows the persons
 	// matching by name, email or phone to few enough to fetch.
 	candidates bool
+}
+
+// planPerText makes PostgreSQL plan a search query for its own text: pgx
+// prepares and caches a statement per connection, and after five runs
+// PostgreSQL may keep a generic plan, made without the pattern, that
+// walks the list's order testing every row where the pattern's trigrams
+// would have found the few matches (0.24 s instead of 2 ms at scale 10).
+// With the unnamed statement of QueryExecModeExec it plans each run with
+// the values.
+func (s *Store) planPerText(args []any) []any {
+	if s.dialect != Postgres {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
 // caps are searchCandidateCap and searchAccountsInline, or what a test
@@ -99,31 +115,46 @@ func ftsPhrase(column, text string) string {
 // contains the text, for a text that pat (likePattern, lower case) finds,
 // and its arguments.
 func (s *Store) textMatch(text, pat string, cols ...string) (string, []any) {
-	op := "LIKE"
-	lower := false
-	if s.dialect == Postgres && cased(text) {
-		// ILIKE is what pg_trgm's index answers; lower() LIKE, the
-		// same match, is quicker for testing every row.
-		if pgTrigramText(text) {
-			op = "ILIKE"
-		} else {
-			lower = true
-		}
-	}
+	// Which form tests a column:
+	//   - instr/strpos: a text without case, tested on every row (the
+	//     quickest test);
+	//   - LOWER(col) LIKE: a text with case, tested on every row
+	//     (quicker than ILIKE, the same match);
+	//   - LIKE / ILIKE: on PostgreSQL, a text pg_trgm can look up, the
+	//     operators its index answers.
 	// SQLite's LIKE ignores ASCII case, which is what LOWER (ASCII only
-	// there) did; a text without case is found quicker by instr.
-	instr := s.dialect == SQLite && !cased(text)
+	// there) does, so SQLite needs no LOWER. On PostgreSQL the forms that
+	// test every row are also ones the trigram index cannot answer, so
+	// that a generic plan of the prepared statement never reads the whole
+	// index for a pattern without trigrams.
+	form := "like"
+	switch {
+	case !cased(text) && (s.dialect == SQLite || !pgTrigramText(text)):
+		form = "position"
+	case s.dialect == Postgres && !pgTrigramText(text):
+		form = "lower"
+	case s.dialect == Postgres && cased(text):
+		form = "ilike"
+	}
 	var or []string
 	var args []any
 	for _, c := range cols {
-		switch {
-		case instr:
-			or, args = append(or, "instr("+c+", ?) > 0"), append(args, text)
+		switch form {
+		case "position":
+			if s.dialect == SQLite {
+				or = append(or, "instr("+c+", ?) > 0")
+			} else {
+				or = append(or, "strpos("+c+", ?) > 0")
+			}
+			args = append(args, text)
 			continue
-		case lower:
-			c = "LOWER(" + c + ")"
+		case "lower":
+			or = append(or, "LOWER("+c+`) LIKE ? ESCAPE '\'`)
+		case "ilike":
+			or = append(or, c+` ILIKE ? ESCAPE '\'`)
+		default:
+			or = append(or, c+` LIKE ? ESCAPE '\'`)
 		}
-		or = append(or, c+" "+op+` ? ESCAPE '\'`)
 		args = append(args, pat)
 	}
 	return strings.Join(or, " OR "), args
@@ -147,7 +178,7 @@ func (s *Store) resolveSearch(ctx context.Context, text string) (*personSearch, 
 	ps := &personSearch{}
 	candidateCap, inline := s.caps()
 	cond, args := s.accountTextCond(text)
-	ids, err := scanAll(ctx, s, s.r, "SELECT a.id FROM accounts a WHERE "+cond+" LIMIT ?", append(args, inline+1), scanValue[int64])
+	ids, err := scanAll(ctx, s, s.r, "SELECT a.id FROM accounts a WHERE "+cond+" LIMIT ?", s.planPerText(append(args, inline+1)), scanValue[int64])
 	if err != nil {
 		return nil, fmt.Errorf("persons search: accounts: %w", err)
 	}

@@ -25,7 +25,24 @@ CREATE INDEX persons_first_seen_scan ON persons(first_seen_at, id) INCLUDE (acco
 CREATE INDEX persons_search ON persons USING gin (name gin_trgm_ops, email gin_trgm_ops, phone gin_trgm_ops);
 CREATE INDEX accounts_search ON accounts USING gin (name gin_trgm_ops, name_en gin_trgm_ops, domain gin_trgm_ops);
 
+-- persons_merged_into (00004) held every person, nearly all with no
+-- merged_into_id; SQLite, which has no statistics unless ANALYZE ran,
+-- took "merged_into_id IS NULL" for a selective equality and read every
+-- person through it (the persons list, the accounts list's figures).
+-- Only merged persons are looked up by it (merged_into_id = ?, IN (...)),
+-- so it holds only them now.
+DROP INDEX persons_merged_into;
+CREATE INDEX persons_merged_into ON persons(merged_into_id) WHERE merged_into_id IS NOT NULL;
+
+-- The accounts list's filters offer the industries and tiers there are.
+CREATE INDEX accounts_industry ON accounts(industry);
+CREATE INDEX accounts_tier ON accounts(tier);
+
 -- +goose Down
+DROP INDEX accounts_tier;
+DROP INDEX accounts_industry;
+DROP INDEX persons_merged_into;
+CREATE INDEX persons_merged_into ON persons(merged_into_id);
 DROP INDEX accounts_search;
 DROP INDEX persons_search;
 DROP INDEX persons_first_seen_scan;

@@ -62,7 +62,24 @@ WHEN old.name IS NOT new.name OR old.name_en IS NOT new.name_en OR old.domain IS
 END;
 -- +goose StatementEnd
 
+-- persons_merged_into (00004) held every person, nearly all with no
+-- merged_into_id; SQLite, which has no statistics unless ANALYZE ran,
+-- took "merged_into_id IS NULL" for a selective equality and read every
+-- person through it (the persons list, the accounts list's figures).
+-- Only merged persons are looked up by it (merged_into_id = ?, IN (...)),
+-- so it holds only them now.
+DROP INDEX persons_merged_into;
+CREATE INDEX persons_merged_into ON persons(merged_into_id) WHERE merged_into_id IS NOT NULL;
+
+-- The accounts list's filters offer the industries and tiers there are.
+CREATE INDEX accounts_industry ON accounts(industry);
+CREATE INDEX accounts_tier ON accounts(tier);
+
 -- +goose Down
+DROP INDEX accounts_tier;
+DROP INDEX accounts_industry;
+DROP INDEX persons_merged_into;
+CREATE INDEX persons_merged_into ON persons(merged_into_id);
 DROP TRIGGER accounts_search_update;
 DROP TRIGGER accounts_search_delete;
 DROP TRIGGER accounts_search_insert;
