@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -58,10 +59,10 @@ func scanAccount(r rowScanner) (AccountRow, error) {
 func (s *Store) Accounts(ctx context.Context, q AccountQuery) ([]AccountRow, error) {
 	where := []string{"(a.name > ? OR (a.name = ? AND a.id > ?))"}
 	args := []any{q.AfterName, q.AfterName, q.AfterID}
-	if v := strings.ToLower(strings.TrimSpace(q.Q)); v != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(v) + "%"
-		where = append(where, `(LOWER(a.name) LIKE ? ESCAPE '\' OR LOWER(a.name_en) LIKE ? ESCAPE '\' OR LOWER(a.domain) LIKE ? ESCAPE '\')`)
-		args = append(args, like, like, like)
+	if v := strings.TrimSpace(q.Q); v != "" {
+		// The persons search's match and indexes (personsearch.go).
+		cond, cargs := s.accountTextCond(v)
+		where, args = append(where, "("+cond+")"), append(args, cargs...)
 	}
 	if q.Industry != "" {
 		where = append(where, "a.industry = ?")
@@ -76,6 +77,9 @@ func (s *Store) Accounts(ctx context.Context, q AccountQuery) ([]AccountRow, err
 		args = append(args, q.OwnerID)
 	}
 	args = append(args, q.Limit)
+	if strings.TrimSpace(q.Q) != "" {
+		args = s.planPerText(args)
+	}
 	return orEmpty(scanAll(ctx, s, s.r, "SELECT "+accountCols+" FROM accounts a LEFT JOIN users u ON u.id = a.owner_id WHERE "+
 		strings.Join(where, " AND ")+" ORDER BY a.name, a.id LIMIT ?", args, scanAccount))
 }
@@ -87,11 +91,22 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (AccountRow, error) {
 
 // AccountFacets are the industries and tiers the filters offer.
 func (s *Store) AccountFacets(ctx context.Context) (industries, tiers []string, err error) {
-	if industries, err = scanAll(ctx, s, s.r, "SELECT DISTINCT industry FROM accounts WHERE industry <> '' ORDER BY industry", nil, scanValue[string]); err != nil {
+	if industries, err = scanAll(ctx, s, s.r, distinctValues("accounts", "industry"), nil, scanValue[string]); err != nil {
 		return nil, nil, err
 	}
-	tiers, err = scanAll(ctx, s, s.r, "SELECT DISTINCT tier FROM accounts WHERE tier <> '' ORDER BY tier", nil, scanValue[string])
+	tiers, err = scanAll(ctx, s, s.r, distinctValues("accounts", "tier"), nil, scanValue[string])
 	return industries, tiers, err
+}
+
+// distinctValues is a query for the distinct non-empty values of an
+// indexed text column, in order: one index lookup per value (the next
+// after the last) rather than a read of every row.
+func distinctValues(table, col string) string {
+	return fmt.Sprintf(`WITH RECURSIVE v(x) AS (
+		SELECT MIN(%[2]s) FROM %[1]s WHERE %[2]s > ''
+		UNION ALL
+		SELECT (SELECT MIN(%[2]s) FROM %[1]s WHERE %[2]s > v.x) FROM v WHERE v.x IS NOT NULL)
+		SELECT x FROM v WHERE x IS NOT NULL ORDER BY x`, table, col)
 }
 
 // AccountStats are an account's figures over a window.

@@ -19,3 +19,9 @@ func (s *Store) MigrateDownForTest(ctx context.Context, version int64) error {
 	_, err = p.DownTo(ctx, version)
 	return err
 }
+
+// SetSearchCapsForTest replaces searchCandidateCap and searchAccountsInline,
+// so that a test reaches each way a search can go with little data.
+func (s *Store) SetSearchCapsForTest(candidates, accountsInline int) {
+	s.searchCaps = &[2]int{candidates, accountsInline}
+}

@@ -76,6 +76,8 @@ type PersonQuery struct {
 	Desc  bool
 	After *PersonKey // the last row of the previous page; nil for the first
 	Limit int
+
+	search *personSearch // what the text matched, once resolved
 }
 
 // PersonKey is where a page of the persons list ends: the order's value
@@ -146,27 +148,12 @@ func likePattern(text string) string {
 }
 
 // where is the filter of q (without the order's keyset) and its
-// arguments.
-func (q PersonQuery) where() (string, []any) {
+// arguments; q's search must be resolved (ResolveSearch).
+func (s *Store) personWhere(q PersonQuery) (string, []any) {
 	conds := []string{"p.merged_into_id IS NULL"}
 	var args []any
-	if q.Text != "" || q.Email != "" || q.Phone != "" {
-		var or []string
-		if q.Text != "" {
-			pat := likePattern(strings.ToLower(q.Text))
-			or = append(or, `LOWER(p.name) LIKE ? ESCAPE '\'`, `LOWER(p.email) LIKE ? ESCAPE '\'`, `p.phone LIKE ? ESCAPE '\'`,
-				`p.account_id IN (SELECT sa.id FROM accounts sa WHERE LOWER(sa.name) LIKE ? ESCAPE '\' OR LOWER(sa.name_en) LIKE ? ESCAPE '\' OR LOWER(sa.domain) LIKE ? ESCAPE '\')`)
-			args = append(args, pat, pat, pat, pat, pat, pat)
-		}
-		if q.Email != "" {
-			or = append(or, "p.id IN (SELECT i.person_id FROM identities i WHERE i.type = 'email' AND i.value = ?)")
-			args = append(args, q.Email)
-		}
-		if q.Phone != "" {
-			or = append(or, "p.id IN (SELECT i.person_id FROM identities i WHERE i.type = 'phone' AND i.value = ?)", "p.phone = ?")
-			args = append(args, q.Phone, q.Phone)
-		}
-		conds = append(conds, "("+strings.Join(or, " OR ")+")")
+	if cond, cargs := s.searchCond(q); cond != "" {
+		conds, args = append(conds, cond), append(args, cargs...)
 	}
 	in := func(col string, vals []string) {
 		if len(vals) == 0 {
@@ -235,7 +222,14 @@ func (s *Store) ListPersons(ctx context.Context, q PersonQuery) (rows []PersonRo
 	if q.Limit <= 0 {
 		return nil, nil, fmt.Errorf("persons list: limit %d", q.Limit)
 	}
-	where, args := q.where()
+	q, err = s.ResolveSearch(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	where, args := s.personWhere(q)
+	if q.Text != "" {
+		args = s.planPerText(args)
+	}
 	col, absent := q.Sort.column()
 	dir, cmp := "ASC", ">"
 	if q.Desc {
@@ -285,8 +279,15 @@ func (s *Store) ListPersons(ctx context.Context, q PersonQuery) (rows []PersonRo
 
 // CountPersons counts the persons q selects (its order and page aside).
 func (s *Store) CountPersons(ctx context.Context, q PersonQuery) (int64, error) {
-	where, args := q.where()
+	q, err := s.ResolveSearch(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	where, args := s.personWhere(q)
+	if q.Text != "" {
+		args = s.planPerText(args)
+	}
 	var n int64
-	err := s.r.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM persons p WHERE "+where), args...).Scan(&n)
+	err = s.r.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM persons p WHERE "+where), args...).Scan(&n)
 	return n, err
 }

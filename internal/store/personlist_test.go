@@ -121,7 +121,6 @@ func TestListPersonsPagesEveryPersonOnceInOrder(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		t0 := time.Date(2026, 3, 1, 2, 0, 0, 500000000, time.UTC)
 		personsWorld(t, s, t0)
-		db := s.WriterDB()
 		q := func(query string) string {
 			if s.Dialect() == store.Postgres {
 				for i := 1; strings.Contains(query, "?"); i++ {
@@ -131,12 +130,7 @@ func TestListPersonsPagesEveryPersonOnceInOrder(t *testing.T) {
 			return query
 		}
 		min := 10.5
-		filters := []struct {
-			name  string
-			query store.PersonQuery
-			where string // the same filter in plain SQL
-			args  []any
-		}{
+		filters := []personFilter{
 			{"everyone", store.PersonQuery{}, "1 = 1", nil},
 			{"stage and grade", store.PersonQuery{Stages: []model.Stage{"mql", "sql"}, Grades: []string{"A", ""}}, "stage IN ('mql', 'sql') AND grade IN ('A', '')", nil},
 			{"owner", store.PersonQuery{OwnerID: 2}, "owner_id = 2", nil},
@@ -149,8 +143,50 @@ func TestListPersonsPagesEveryPersonOnceInOrder(t *testing.T) {
 			{"wildcards are literal", store.PersonQuery{Text: "%_"}, "name = '100%_done'", nil},
 			{"email identity", store.PersonQuery{Text: "boss@jia.cn", Email: "boss@jia.cn"}, "id = 7", nil},
 			{"phone", store.PersonQuery{Text: "+8613800000012", Phone: "+8613800000012"}, "id = 12", nil},
+			{"surname", store.PersonQuery{Text: "王"}, "name LIKE '%王%'", nil},
+			{"latin name, other case", store.PersonQuery{Text: "zHANG"}, "name = 'Zhang Wei'", nil},
+			{"phone tail", store.PersonQuery{Text: "0012"}, "phone LIKE '%0012'", nil},
+			{"two digits", store.PersonQuery{Text: "12"}, "(phone LIKE '%12%' OR email LIKE '%12%')", nil},
+			{"email domain", store.PersonQuery{Text: "JIA.CN"}, "(account_id = 1 OR email LIKE '%jia.cn%')", nil},
+			{"company fragment", store.PersonQuery{Text: "公司"}, "account_id IS NOT NULL", nil},
+			{"company name", store.PersonQuery{Text: "乙公司"}, "account_id = 2", nil},
+			{"english company name", store.PersonQuery{Text: "yi ltd"}, "account_id = 2", nil},
 		}
-		for _, f := range filters {
+		// Each way a search can find its persons (candidates from the
+		// trigram index or every row tested; accounts by a list of ids or
+		// by a subquery) must select the same.
+		for _, caps := range [][2]int{{20_000, 1_000}, {0, 0}} {
+			s.SetSearchCapsForTest(caps[0], caps[1])
+			testPersonFilters(t, s, q, filters, fmt.Sprint(caps))
+		}
+		// A row carries what the list shows.
+		page, _, err := s.ListPersons(ctx, store.PersonQuery{Text: "boss@jia.cn", Email: "boss@jia.cn", Limit: 5})
+		if err != nil || len(page) != 1 {
+			t.Fatalf("%+v, %v", page, err)
+		}
+		if p := page[0]; p.ID != 7 || p.Stage != "lead" || p.Grade != "C" || p.FirstTouchChannel != "webinar" || p.Phone != "+8613800000007" {
+			t.Errorf("row %+v", p)
+		}
+		if _, _, err := s.ListPersons(ctx, store.PersonQuery{}); err == nil {
+			t.Error("a list without a limit was read")
+		}
+	})
+}
+
+type personFilter struct {
+	name  string
+	query store.PersonQuery
+	where string // the same filter in plain SQL
+	args  []any
+}
+
+// testPersonFilters checks that each filter counts and lists, in every
+// order and page size, exactly the persons its plain SQL selects.
+func testPersonFilters(t *testing.T, s *store.Store, q func(string) string, filters []personFilter, mode string) {
+	db := s.WriterDB()
+	for _, f := range filters {
+		f.name += " " + mode
+		{
 			var rows []personKeyRow
 			r, err := db.QueryContext(ctx, q("SELECT id, first_seen_at, lead_at, score, name FROM persons WHERE merged_into_id IS NULL AND "+f.where), f.args...)
 			if err != nil {
@@ -208,18 +244,7 @@ func TestListPersonsPagesEveryPersonOnceInOrder(t *testing.T) {
 				}
 			}
 		}
-		// A row carries what the list shows.
-		page, _, err := s.ListPersons(ctx, store.PersonQuery{Text: "boss@jia.cn", Email: "boss@jia.cn", Limit: 5})
-		if err != nil || len(page) != 1 {
-			t.Fatalf("%+v, %v", page, err)
-		}
-		if p := page[0]; p.ID != 7 || p.Stage != "lead" || p.Grade != "C" || p.FirstTouchChannel != "webinar" || p.Phone != "+8613800000007" {
-			t.Errorf("row %+v", p)
-		}
-		if _, _, err := s.ListPersons(ctx, store.PersonQuery{}); err == nil {
-			t.Error("a list without a limit was read")
-		}
-	})
+	}
 }
 
 // timelineWorld gives person 1 two touches (one from a collected event),
@@ -389,6 +414,61 @@ func TestPersonCreditsSumTheirTouchesShares(t *testing.T) {
 		}
 		if _, err := s.PersonCredits(ctx, 1, store.NumCreditModels); err == nil {
 			t.Error("a column past the models was read")
+		}
+	})
+}
+
+// TestPersonSearchFollowsWrites checks that a search finds persons and
+// accounts by what they are called now: the trigram index (SQLite) is
+// kept by triggers, not rebuilt.
+func TestPersonSearchFollowsWrites(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		t0 := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+		personsWorld(t, s, t0)
+		find := func(text string) []int64 {
+			t.Helper()
+			rows, _, err := s.ListPersons(ctx, store.PersonQuery{Text: text, Limit: 100, Sort: store.SortName})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, r := range rows {
+				ids = append(ids, r.ID)
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		for _, st := range []string{
+			"UPDATE persons SET name = '欧阳明月', email = 'moon@example.org' WHERE id = 10",
+			"UPDATE persons SET phone = '+8613999990000' WHERE id = 3",
+			"UPDATE accounts SET name = '丙科技有限公司' WHERE id = 2",
+			"DELETE FROM persons WHERE id = 4",
+		} {
+			if err := s.ExecForTest(ctx, st); err != nil {
+				t.Fatal(st, err)
+			}
+		}
+		var yi []int64 // account 2's persons (i%3 == 0, i odd), less the deleted one
+		for i := int64(3); i <= 40; i += 6 {
+			yi = append(yi, i)
+		}
+		for _, c := range []struct {
+			text string
+			want []int64
+		}{
+			{"欧阳明月", []int64{10}},
+			{"阳明", []int64{10}},
+			{"MOON@EXAMPLE", []int64{10}},
+			{"p10@jia", nil},
+			{"zhang wei", []int64{11, 18, 25, 32, 39}}, // 4 deleted
+			{"99990000", []int64{3}},
+			{"丙科技", yi},
+			{"科技", yi},
+			{"乙公司", nil},
+		} {
+			if got := find(c.text); !slices.Equal(got, c.want) {
+				t.Errorf("%q: found %v, want %v", c.text, got, c.want)
+			}
 		}
 	})
 }

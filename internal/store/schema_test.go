@@ -41,6 +41,7 @@ var intendedSchemaDifferences = map[string]string{
 	"foreign key events (write_key_id)":   "dropped on PostgreSQL for ingest speed (00016)",
 	"foreign key touchpoints (person_id)": "dropped on PostgreSQL for ingest speed (00016)",
 	"foreign key touchpoints (event_id)":  "dropped on PostgreSQL for ingest speed (00016)",
+	"index persons_first_seen_scan":       "covers the persons list's search: every column on SQLite, a partial index of the persons not merged with INCLUDE columns on PostgreSQL (00036)",
 }
 
 // TestSchemasMatchAcrossEngines migrates both engines and compares their
@@ -146,13 +147,24 @@ func sqliteSchema(t *testing.T, db *sql.DB) schemaFacts {
 	f := schemaFacts{}
 	schemaVersions(t, db, f)
 	var tables []string
-	var name string
-	queryRows(t, db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", nil,
-		func() []any { return []any{&name} }, func() {
-			if !ignoredTable(name) {
+	virtual := map[string]string{} // name: CREATE text
+	var name, kind, sqlText string
+	queryRows(t, db, "SELECT m.name, l.type, m.sql FROM sqlite_master m JOIN pragma_table_list l ON l.name = m.name AND l.schema = 'main' WHERE m.type = 'table' ORDER BY m.name", nil,
+		func() []any { return []any{&name, &kind, &sqlText} }, func() {
+			switch {
+			case ignoredTable(name), kind == "shadow":
+			case kind == "virtual":
+				virtual[name] = sqlText
+			default:
 				tables = append(tables, name)
 			}
 		})
+	// An FTS5 trigram table over a table's columns is the search index
+	// PostgreSQL has as a pg_trgm GIN index of the same name on the same
+	// columns (00036).
+	for name, create := range virtual {
+		f.index(name, ftsContentTable(t, create), ftsColumns(t, db, name), false, false)
+	}
 	for _, table := range tables {
 		f["table "+table] = "exists"
 		var withoutRowID bool
@@ -244,6 +256,24 @@ func sqliteSchema(t *testing.T, db *sql.DB) schemaFacts {
 		}
 	}
 	return f
+}
+
+// ftsContentTable is the content= table of an FTS5 table's CREATE text.
+func ftsContentTable(t *testing.T, create string) string {
+	_, rest, ok := strings.Cut(create, "content='")
+	table, _, ok2 := strings.Cut(rest, "'")
+	if !ok || !ok2 || !strings.Contains(create, "tokenize='trigram'") {
+		t.Fatalf("virtual table %q: want an FTS5 trigram table with external content", create)
+	}
+	return table
+}
+
+func ftsColumns(t *testing.T, db *sql.DB, table string) []string {
+	var cols []string
+	var c string
+	queryRows(t, db, "SELECT name FROM pragma_table_info(?) ORDER BY cid", []any{table},
+		func() []any { return []any{&c} }, func() { cols = append(cols, c) })
+	return cols
 }
 
 func postgresSchema(t *testing.T, db *sql.DB) schemaFacts {

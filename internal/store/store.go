@@ -55,6 +55,10 @@ type Store struct {
 		sync.Mutex
 		m map[string]*sql.Stmt
 	}
+
+	// searchCaps, when set (by tests), replace searchCandidateCap and
+	// searchAccountsInline.
+	searchCaps *[2]int
 }
 
 // WALSizeLimit is SQLite's journal_size_limit: the size in bytes the

@@ -352,6 +352,9 @@ func (s *Server) personsData(r *http.Request, loc Locale) (*personsView, error) 
 		return v, err
 	}
 	v.Continue = pq.After != nil
+	if pq, err = s.store.ResolveSearch(r.Context(), pq); err != nil {
+		return v, err
+	}
 	rows, next, err := s.store.ListPersons(r.Context(), pq)
 	if err != nil {
 		return v, err
@@ -360,7 +363,10 @@ func (s *Server) personsData(r *http.Request, loc Locale) (*personsView, error) 
 	if next != nil {
 		v.Next = encodePersonsCursor(pq.Sort, pq.Desc, *next)
 	}
-	if v.Total, err = s.store.CountPersons(r.Context(), pq); err != nil {
+	if pq.After == nil && next == nil {
+		// The first page is the whole list: no need to count it again.
+		v.Total = int64(len(rows))
+	} else if v.Total, err = s.store.CountPersons(r.Context(), pq); err != nil {
 		return v, err
 	}
 	v.ExportCut = v.Total > personsExportMax
@@ -509,6 +515,10 @@ func (s *Server) exportPersons(w http.ResponseWriter, r *http.Request, l Locale,
 		return
 	}
 	pq.After, pq.Limit = nil, 1000
+	if pq, err = s.store.ResolveSearch(r.Context(), pq); err != nil {
+		s.pageInternal(w, r, "persons export", err)
+		return
+	}
 	name := "persons"
 	if v.Filter.From != "" || v.Filter.To != "" {
 		name += "-" + v.Filter.From + "_" + v.Filter.To
