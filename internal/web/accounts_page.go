@@ -387,17 +387,10 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	}
 	loc := s.catalog.locale(langOnly(r))
 	v, err := s.accountData(r, loc, id)
-	var fe *filterError
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		s.renderError(w, r, http.StatusNotFound, "accounts.error.not_found")
-		return
-	case errors.As(err, &fe):
-		v.Error = loc.T(fe.Key)
+	if s.pageFailed(w, r, err, "accounts.error.not_found", "account page", func(text string) {
+		v.Error = text
 		s.render(w, r, http.StatusBadRequest, "account", "accounts.detail_title", v)
-		return
-	case err != nil:
-		s.pageInternal(w, r, "account page", err)
+	}) {
 		return
 	}
 	v.People.prepare(r, "", false)
@@ -416,16 +409,7 @@ func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.accountData(r, s.catalog.locale(LangEN), id)
-	var fe *filterError
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no account %d", id))
-		return
-	case errors.As(err, &fe):
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	case err != nil:
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, fmt.Sprintf("no account %d", id)) {
 		return
 	}
 	type personJSON struct {

@@ -528,17 +528,10 @@ func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) {
 	}
 	loc := s.catalog.locale(langOnly(r))
 	v, err := s.campaignData(r, loc, id)
-	var fe *filterError
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		s.renderError(w, r, http.StatusNotFound, "campaigns.error.not_found")
-		return
-	case errors.As(err, &fe):
-		v.Error = loc.T(fe.Key)
+	if s.pageFailed(w, r, err, "campaigns.error.not_found", "campaign page", func(text string) {
+		v.Error = text
 		s.render(w, r, http.StatusBadRequest, "campaign", "campaigns.detail_title", v)
-		return
-	case err != nil:
-		s.pageInternal(w, r, "campaign page", err)
+	}) {
 		return
 	}
 	u, _ := userFrom(r.Context())
@@ -562,16 +555,7 @@ func (s *Server) apiCampaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.campaignData(r, s.catalog.locale(LangEN), id)
-	var fe *filterError
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no campaign %d", id))
-		return
-	case errors.As(err, &fe):
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	case err != nil:
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, fmt.Sprintf("no campaign %d", id)) {
 		return
 	}
 	var ls []linkJSON

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/revloop/revloop/internal/credits"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
 )
 
 // The workspace: the pages people work in every day, their navigation by
@@ -324,4 +326,41 @@ func creditModels() []string {
 		out[i] = string(m)
 	}
 	return out
+}
+
+// apiFailed answers a JSON twin's error, if any, and says whether it did:
+// 404 with missing for a record that does not exist, 400 with the
+// message of a bad filter, 500 otherwise.
+func (s *Server) apiFailed(w http.ResponseWriter, r *http.Request, err error, missing string) bool {
+	var fe *filterError
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		writeJSONError(w, http.StatusNotFound, missing)
+	case errors.As(err, &fe):
+		writeJSONError(w, http.StatusBadRequest, fe.Msg)
+	default:
+		s.apiInternal(w, r, err)
+	}
+	return true
+}
+
+// pageFailed answers a detail page's error, if any, and says whether it
+// did: the not-found page (notFoundKey) for a record that does not exist,
+// the page itself with a bad filter's message (badFilter renders it with
+// the text in the page's language, 400), 500 otherwise.
+func (s *Server) pageFailed(w http.ResponseWriter, r *http.Request, err error, notFoundKey, what string, badFilter func(text string)) bool {
+	var fe *filterError
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		s.renderError(w, r, http.StatusNotFound, notFoundKey)
+	case errors.As(err, &fe):
+		badFilter(s.catalog.locale(langOnly(r)).T(fe.Key))
+	default:
+		s.pageInternal(w, r, what, err)
+	}
+	return true
 }
