@@ -1,12 +1,11 @@
 package credits_test
 
 import (
-	"os"
 	"testing"
 	"time"
 
 	"github.com/revloop/revloop/internal/credits"
-	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
 )
 
 // BenchmarkRecompute measures credit runs over a real database, e.g. a copy
@@ -18,18 +17,7 @@ import (
 // "full" recomputes every kind; "incremental/nothing" finds nothing to do;
 // "incremental/20" recomputes after the amounts of 20 opportunities changed.
 func BenchmarkRecompute(b *testing.B) {
-	dsn := os.Getenv("REVLOOP_BENCH_DB")
-	if dsn == "" {
-		b.Skip("set REVLOOP_BENCH_DB to a database with data (the demo's)")
-	}
-	s, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := storetest.BenchDB(b)
 	now := time.Now()
 	run := func(b *testing.B, mode credits.Mode) credits.Stats {
 		st, err := credits.Recompute(ctx, s, mode, now)

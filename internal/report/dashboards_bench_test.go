@@ -9,6 +9,7 @@ import (
 	"github.com/revloop/revloop/internal/attribution"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
 )
 
 // BenchmarkDashboards measures the marketing and advertising dashboards,
@@ -17,18 +18,7 @@ import (
 //	go build -o /tmp/rl ./cmd/revloop && /tmp/rl demo --no-serve --scale 5 --end 2026-11-30 --db /tmp/dash.db
 //	REVLOOP_BENCH_DB=/tmp/dash.db go test ./internal/report/ -run '^$' -bench Dashboards -benchtime 20x
 func BenchmarkDashboards(b *testing.B) {
-	dsn := os.Getenv("REVLOOP_BENCH_DB")
-	if dsn == "" {
-		b.Skip("set REVLOOP_BENCH_DB to a migrated database (the demo's)")
-	}
-	s, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := storetest.BenchDB(b)
 	cal, err := s.Calendar(ctx)
 	if err != nil {
 		b.Fatal(err)

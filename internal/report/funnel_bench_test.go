@@ -1,31 +1,19 @@
 package report
 
 import (
-	"os"
 	"testing"
 	"time"
 
-	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
 )
 
 // BenchmarkFunnel measures the funnel figures over a real database, e.g.
 // the demo's:
 //
 //	go build -o /tmp/lc ./cmd/revloop && /tmp/lc demo --no-serve --db /tmp/life-demo/demo.db
-//	REVLOOP_BENCH_DB=/tmp/life-demo/demo.db go test ./internal/lifecycle/ -run '^$' -bench Funnel -benchtime 5x
+//	REVLOOP_BENCH_DB=/tmp/life-demo/demo.db go test ./internal/report/ -run '^$' -bench Funnel -benchtime 5x
 func BenchmarkFunnel(b *testing.B) {
-	dsn := os.Getenv("REVLOOP_BENCH_DB")
-	if dsn == "" {
-		b.Skip("set REVLOOP_BENCH_DB to a migrated database (the demo's)")
-	}
-	s, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := storetest.BenchDB(b)
 	now := time.Now()
 	for _, by := range []string{ByNone, ByChannel, ByCampaign} {
 		b.Run("read/"+by, func(b *testing.B) {

@@ -1,7 +1,6 @@
 package rollup_test
 
 import (
-	"os"
 	"testing"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
 )
 
 // benchStore opens REVLOOP_BENCH_DB: a database with data, e.g. a copy of
@@ -16,21 +16,7 @@ import (
 //
 //	go build -o /tmp/rl ./cmd/revloop && /tmp/rl demo --no-serve --end 2026-11-25 --db /tmp/ru/demo.db
 //	REVLOOP_BENCH_DB=/tmp/ru/demo.db go test ./internal/rollup -run '^$' -bench . -benchtime 5x
-func benchStore(b *testing.B) *store.Store {
-	dsn := os.Getenv("REVLOOP_BENCH_DB")
-	if dsn == "" {
-		b.Skip("set REVLOOP_BENCH_DB to a database with data (the demo's)")
-	}
-	s, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	return s
-}
+func benchStore(b *testing.B) *store.Store { return storetest.BenchDB(b) }
 
 func refreshB(b *testing.B, s *store.Store) rollup.Result {
 	res, err := rollup.Refresh(ctx, s, time.Now())

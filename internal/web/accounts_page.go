@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -86,11 +85,8 @@ func encodeAccountCursor(c accountCursor) string {
 // accountsData reads the list's filters and builds one page of it.
 func (s *Server) accountsData(r *http.Request, loc Locale) (accountsView, error) {
 	var v accountsView
-	cal, err := s.store.Calendar(r.Context())
-	if err != nil {
-		return v, err
-	}
-	f, err := s.parseFilter(r, cal, nil, "")
+	f, err := s.filterOf(r, nil, "")
+	cal := f.Period.Cal
 	v.Filter = f
 	if err != nil {
 		return v, err
@@ -187,14 +183,10 @@ func (s *Server) accountsData(r *http.Request, loc Locale) (accountsView, error)
 func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request) {
 	loc := s.catalog.locale(langOnly(r))
 	v, err := s.accountsData(r, loc)
-	var fe *filterError
-	if errors.As(err, &fe) {
-		v.Error = loc.T(fe.Key)
+	if s.pageFailed(w, r, err, "error.not_found", "accounts page", func(text string) {
+		v.Error = text
 		s.render(w, r, http.StatusBadRequest, "accounts", "accounts.title", v)
-		return
-	}
-	if err != nil {
-		s.pageInternal(w, r, "accounts page", err)
+	}) {
 		return
 	}
 	if v.Industries, v.Tiers, err = s.store.AccountFacets(r.Context()); err != nil {
@@ -214,13 +206,7 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiAccounts(w http.ResponseWriter, r *http.Request) {
 	v, err := s.accountsData(r, s.catalog.locale(LangEN))
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	var next any
@@ -265,11 +251,8 @@ func (s *Server) accountData(r *http.Request, loc Locale, id int64) (accountView
 		return v, err
 	}
 	v.Account = a
-	cal, err := s.store.Calendar(r.Context())
-	if err != nil {
-		return v, err
-	}
-	f, err := s.parseFilter(r, cal, nil, "")
+	f, err := s.filterOf(r, nil, "")
+	cal := f.Period.Cal
 	v.Filter = f
 	if err != nil {
 		return v, err

@@ -84,11 +84,7 @@ func (campaignsView) NavKey() string { return "campaigns" }
 
 // campaignsQuery reads the list's filters; a bad one is a *filterError.
 func (s *Server) campaignsQuery(r *http.Request) (viewFilter, report.CampaignFilter, error) {
-	cal, err := s.store.Calendar(r.Context())
-	if err != nil {
-		return viewFilter{}, report.CampaignFilter{}, err
-	}
-	f, err := s.parseFilter(r, cal, creditModels(), string(report.DefaultModel))
+	f, err := s.filterOf(r, creditModels(), string(report.DefaultModel))
 	if err != nil {
 		return f, report.CampaignFilter{}, err
 	}
@@ -231,14 +227,10 @@ func cmpOr(a, b string) string {
 func (s *Server) campaignsPage(w http.ResponseWriter, r *http.Request) {
 	loc := s.catalog.locale(langOnly(r))
 	v, err := s.campaignsData(r, loc)
-	var fe *filterError
-	if errors.As(err, &fe) {
-		v.Error = loc.T(fe.Key)
+	if s.pageFailed(w, r, err, "error.not_found", "campaigns page", func(text string) {
+		v.Error = text
 		s.render(w, r, http.StatusBadRequest, "campaigns", "campaigns.title", v)
-		return
-	}
-	if err != nil {
-		s.pageInternal(w, r, "campaigns page", err)
+	}) {
 		return
 	}
 	u, _ := userFrom(r.Context())
@@ -253,13 +245,7 @@ func (s *Server) campaignsPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiCampaigns(w http.ResponseWriter, r *http.Request) {
 	v, err := s.campaignsData(r, s.catalog.locale(LangEN))
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"model": v.Data.Model, "from": v.Data.From, "to": v.Data.To, "currency": "CNY",
@@ -318,11 +304,8 @@ func (s *Server) campaignData(r *http.Request, loc Locale, id int64) (campaignVi
 		return v, err
 	}
 	v.Campaign = c
-	cal, err := s.store.Calendar(r.Context())
-	if err != nil {
-		return v, err
-	}
-	f, err := s.parseFilter(r, cal, v.Models, string(report.DefaultModel))
+	f, err := s.filterOf(r, v.Models, string(report.DefaultModel))
+	cal := f.Period.Cal
 	v.Filter = f
 	if err != nil {
 		return v, err
@@ -608,12 +591,7 @@ func (s *Server) apiCampaignMembers(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	cal, err := s.store.Calendar(r.Context())
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	f, err := s.parseFilter(r, cal, nil, "")
+	f, err := s.filterOf(r, nil, "")
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
@@ -879,14 +857,8 @@ func (s *Server) campaignCreateSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) campaignEditSubmit(w http.ResponseWriter, r *http.Request) {
-	id, ok := pageID(r)
+	id, ok := s.campaignPost(w, r, 64<<10)
 	if !ok {
-		s.renderError(w, r, http.StatusNotFound, "error.not_found")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, "campaigns.error.bad_form")
 		return
 	}
 	loc := s.catalog.locale(langOnly(r))
@@ -944,14 +916,8 @@ func (s *Server) campaignEditSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) campaignArchiveSubmit(w http.ResponseWriter, r *http.Request) {
-	id, ok := pageID(r)
+	id, ok := s.campaignPost(w, r, 16<<10)
 	if !ok {
-		s.renderError(w, r, http.StatusNotFound, "error.not_found")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, "campaigns.error.bad_form")
 		return
 	}
 	archive := r.PostForm.Get("archive") != "0"
@@ -975,14 +941,8 @@ func (s *Server) campaignArchiveSubmit(w http.ResponseWriter, r *http.Request) {
 // campaignLinkSubmit creates a tracked link of the campaign from its
 // page, with the campaign's code as utm_campaign.
 func (s *Server) campaignLinkSubmit(w http.ResponseWriter, r *http.Request) {
-	id, ok := pageID(r)
+	id, ok := s.campaignPost(w, r, 16<<10)
 	if !ok {
-		s.renderError(w, r, http.StatusNotFound, "error.not_found")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, "campaigns.error.bad_form")
 		return
 	}
 	c, err := s.store.CampaignByID(r.Context(), id)
@@ -1173,4 +1133,21 @@ func fullInput(in campaigns.Input) campaigns.Input {
 		}
 	}
 	return in
+}
+
+// campaignPost reads the campaign id of a form posted to one campaign's
+// page and the form itself (at most limit bytes), answering the error
+// page (404, 400) when either is bad.
+func (s *Server) campaignPost(w http.ResponseWriter, r *http.Request, limit int64) (int64, bool) {
+	id, ok := pageID(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return 0, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, http.StatusBadRequest, "campaigns.error.bad_form")
+		return 0, false
+	}
+	return id, true
 }

@@ -84,13 +84,7 @@ func (s *Server) adsRequest(r *http.Request) (viewFilter, report.AdsQuery, error
 
 func (s *Server) apiAds(w http.ResponseWriter, r *http.Request) {
 	_, q, err := s.adsRequest(r)
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	a, err := report.LoadAds(r.Context(), s.store, q)
@@ -147,14 +141,10 @@ func (s *Server) adsPage(w http.ResponseWriter, r *http.Request) {
 	qv := r.URL.Query()
 	v.Platform, v.Campaign, v.AdGroup = qv.Get("platform"), qv.Get("campaign"), qv.Get("ad_group")
 	v.Grain, v.RankBy, v.MinSpend = qv.Get("grain"), qv.Get("rank_by"), qv.Get("min_spend")
-	var fe *filterError
-	if errors.As(err, &fe) {
-		v.Error = loc.T(fe.Key)
+	if s.pageFailed(w, r, err, "error.not_found", "advertising dashboard", func(text string) {
+		v.Error = text
 		s.render(w, r, http.StatusBadRequest, "ads", "ads.title", v)
-		return
-	}
-	if err != nil {
-		s.pageInternal(w, r, "advertising dashboard", err)
+	}) {
 		return
 	}
 	a, err := report.LoadAds(r.Context(), s.store, q)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"cmp"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -23,23 +22,13 @@ func (s *Server) contentRoutes(m *http.ServeMux) error {
 
 // contentRequest reads the content dashboard's range and model.
 func (s *Server) contentRequest(r *http.Request) (viewFilter, report.ContentQuery, error) {
-	cal, err := s.store.Calendar(r.Context())
-	if err != nil {
-		return viewFilter{}, report.ContentQuery{}, err
-	}
-	f, err := s.parseFilter(r, cal, creditModels(), defaultDashModel)
-	return f, report.ContentQuery{Period: f.Period, Model: f.Model}, err
+	f, dq, err := s.dashRequest(r)
+	return f, report.ContentQuery{Period: dq.Period, Model: string(dq.Model)}, err
 }
 
 func (s *Server) apiContent(w http.ResponseWriter, r *http.Request) {
 	_, q, err := s.contentRequest(r)
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	c, err := report.Reporter{Store: s.store}.Content(r.Context(), q)
@@ -72,14 +61,10 @@ func (s *Server) contentPage(w http.ResponseWriter, r *http.Request) {
 	loc := s.catalog.locale(langOnly(r))
 	f, q, err := s.contentRequest(r)
 	v := contentView{Filter: f, Models: creditModels(), TopN: chartAssets}
-	var fe *filterError
-	if errors.As(err, &fe) {
-		v.Error = loc.T(fe.Key)
+	if s.pageFailed(w, r, err, "error.not_found", "content dashboard", func(text string) {
+		v.Error = text
 		s.render(w, r, http.StatusBadRequest, "content", "content.title", v)
-		return
-	}
-	if err != nil {
-		s.pageInternal(w, r, "content dashboard", err)
+	}) {
 		return
 	}
 	c, err := report.Reporter{Store: s.store}.Content(r.Context(), q)

@@ -27,15 +27,11 @@ func (s *Server) eventsRoutes(m *http.ServeMux) error {
 
 // eventsRequest reads the events dashboard's range, model and event.
 func (s *Server) eventsRequest(r *http.Request) (viewFilter, report.EventsQuery, error) {
-	cal, err := s.store.Calendar(r.Context())
+	f, dq, err := s.dashRequest(r)
+	q := report.EventsQuery{Period: dq.Period, Model: string(dq.Model)}
 	if err != nil {
-		return viewFilter{}, report.EventsQuery{}, err
+		return f, q, err
 	}
-	f, err := s.parseFilter(r, cal, creditModels(), defaultDashModel)
-	if err != nil {
-		return f, report.EventsQuery{}, err
-	}
-	q := report.EventsQuery{Period: f.Period, Model: f.Model}
 	if v := strings.TrimSpace(r.URL.Query().Get("event")); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
@@ -49,13 +45,7 @@ func (s *Server) eventsRequest(r *http.Request) (viewFilter, report.EventsQuery,
 
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 	_, q, err := s.eventsRequest(r)
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	ev, err := report.Reporter{Store: s.store}.Events(r.Context(), q)
@@ -106,14 +96,10 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 	loc := s.catalog.locale(langOnly(r))
 	f, q, err := s.eventsRequest(r)
 	v := eventsView{Filter: f, Models: creditModels(), EventParam: r.URL.Query().Get("event"), TopN: chartEvents}
-	var fe *filterError
-	if errors.As(err, &fe) {
-		v.Error = loc.T(fe.Key)
+	if s.pageFailed(w, r, err, "error.not_found", "events dashboard", func(text string) {
+		v.Error = text
 		s.render(w, r, http.StatusBadRequest, "events", "events.title", v)
-		return
-	}
-	if err != nil {
-		s.pageInternal(w, r, "events dashboard", err)
+	}) {
 		return
 	}
 	ev, err := report.Reporter{Store: s.store}.Events(r.Context(), q)

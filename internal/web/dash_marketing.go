@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -34,11 +33,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 
 // dashRequest reads a dashboard's range and model.
 func (s *Server) dashRequest(r *http.Request) (viewFilter, report.DashQuery, error) {
-	cal, err := s.store.Calendar(r.Context())
-	if err != nil {
-		return viewFilter{}, report.DashQuery{}, err
-	}
-	f, err := s.parseFilter(r, cal, creditModels(), string(report.DefaultModel))
+	f, err := s.filterOf(r, creditModels(), string(report.DefaultModel))
 	if err != nil {
 		return f, report.DashQuery{}, err
 	}
@@ -60,13 +55,7 @@ func (s *Server) marketingRequest(r *http.Request) (viewFilter, report.DashQuery
 
 func (s *Server) apiMarketing(w http.ResponseWriter, r *http.Request) {
 	_, q, mode, err := s.marketingRequest(r)
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	m, err := report.LoadMarketing(r.Context(), s.store, q, mode)
@@ -108,14 +97,10 @@ func (s *Server) marketingPage(w http.ResponseWriter, r *http.Request) {
 	loc := s.catalog.locale(langOnly(r))
 	f, q, mode, err := s.marketingRequest(r)
 	v := marketingView{Filter: f, Models: creditModels(), Mode: mode, ModeParam: string(mode)}
-	var fe *filterError
-	if errors.As(err, &fe) {
-		v.Error = loc.T(fe.Key)
+	if s.pageFailed(w, r, err, "error.not_found", "marketing dashboard", func(text string) {
+		v.Error = text
 		s.render(w, r, http.StatusBadRequest, "marketing", "mkt.title", v)
-		return
-	}
-	if err != nil {
-		s.pageInternal(w, r, "marketing dashboard", err)
+	}) {
 		return
 	}
 	m, err := report.LoadMarketing(r.Context(), s.store, q, mode)

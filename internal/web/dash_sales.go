@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -277,14 +276,10 @@ func bucketLabel(l Locale, bucket string, b report.SalesBucket) string {
 func (s *Server) salesPage(w http.ResponseWriter, r *http.Request) {
 	l := s.catalog.locale(langOnly(r))
 	v, err := s.salesData(r, l)
-	var fe *filterError
-	if errors.As(err, &fe) {
-		v.Error = l.T(fe.Key)
+	if s.pageFailed(w, r, err, "error.not_found", "sales dashboard", func(text string) {
+		v.Error = text
 		s.render(w, r, http.StatusBadRequest, "sales", "sales.title", v)
-		return
-	}
-	if err != nil {
-		s.pageInternal(w, r, "sales dashboard", err)
+	}) {
 		return
 	}
 	if s.exportTable(w, r, "sales", v.Filter, v.QueueT, v.Owners, v.Grades, v.Classes) {
@@ -303,13 +298,7 @@ type salesJSON struct {
 
 func (s *Server) apiSales(w http.ResponseWriter, r *http.Request) {
 	v, err := s.salesData(r, s.catalog.locale(LangEN))
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	writeJSON(w, http.StatusOK, salesJSON{From: v.Filter.From, To: v.Filter.To, Queue: v.Queue, SalesDashboard: v.D})

@@ -486,19 +486,8 @@ func tooLarge(err error) bool {
 // apiImportHistory answers GET /api/v1/imports/history?from=&to=: the
 // imports page's history as JSON.
 func (s *Server) apiImportHistory(w http.ResponseWriter, r *http.Request) {
-	cal, err := s.store.Calendar(r.Context())
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	f, err := s.parseFilter(r, cal, nil, "")
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	f, err := s.filterOf(r, nil, "")
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	recs, err := s.importHistory(r.Context(), f)

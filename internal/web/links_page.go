@@ -338,19 +338,8 @@ func posterText(s string) string {
 // apiLinkReport answers GET /api/v1/links/report?from=&to=: the links
 // page's table as JSON.
 func (s *Server) apiLinkReport(w http.ResponseWriter, r *http.Request) {
-	cal, err := s.store.Calendar(r.Context())
-	if err != nil {
-		s.apiInternal(w, r, err)
-		return
-	}
-	f, err := s.parseFilter(r, cal, nil, "")
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	f, err := s.filterOf(r, nil, "")
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	list, total, err := s.linkReports(r.Context(), r, f)

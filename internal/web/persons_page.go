@@ -610,13 +610,7 @@ func (s *Server) apiPersons(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.personsData(r, s.catalog.locale(LangEN))
-	var fe *filterError
-	if errors.As(err, &fe) {
-		writeJSONError(w, http.StatusBadRequest, fe.Msg)
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	out := personsJSON{Persons: []personListJSON{}, Total: v.Total, Limit: v.Limit, Sort: v.Sort, Dir: dirName(v.Desc), Date: v.Params.DateBy,

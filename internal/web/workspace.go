@@ -225,6 +225,16 @@ func (s *Server) parseFilter(r *http.Request, cal model.Calendar, models []strin
 	return readFilter(r, cal, cal.Day(s.app.Now()), models, defModel)
 }
 
+// filterOf is parseFilter in the team's calendar (an error reading it is
+// no *filterError).
+func (s *Server) filterOf(r *http.Request, models []string, defModel string) (viewFilter, error) {
+	cal, err := s.store.Calendar(r.Context())
+	if err != nil {
+		return viewFilter{}, err
+	}
+	return s.parseFilter(r, cal, models, defModel)
+}
+
 // readFilter is parseFilter on a given team day.
 func readFilter(r *http.Request, cal model.Calendar, today time.Time, models []string, defModel string) (viewFilter, error) {
 	q := r.URL.Query()
@@ -314,10 +324,6 @@ func (f viewFilter) RangeText(loc Locale) string {
 	return rangeText(loc, f.From, f.To)
 }
 
-// defaultDashModel is the attribution model of a dashboard without one in
-// the URL.
-const defaultDashModel = "linear"
-
 // creditModels are the attribution models a dashboard switches between:
 // those whose credits are stored.
 func creditModels() []string {
@@ -329,7 +335,7 @@ func creditModels() []string {
 }
 
 // apiFailed answers a JSON twin's error, if any, and says whether it did:
-// 404 with missing for a record that does not exist, 400 with the
+// 404 with missing (or "not found") for a record that does not exist, 400 with the
 // message of a bad filter, 500 otherwise.
 func (s *Server) apiFailed(w http.ResponseWriter, r *http.Request, err error, missing string) bool {
 	var fe *filterError
@@ -337,6 +343,9 @@ func (s *Server) apiFailed(w http.ResponseWriter, r *http.Request, err error, mi
 	case err == nil:
 		return false
 	case errors.Is(err, store.ErrNotFound):
+		if missing == "" {
+			missing = "not found"
+		}
 		writeJSONError(w, http.StatusNotFound, missing)
 	case errors.As(err, &fe):
 		writeJSONError(w, http.StatusBadRequest, fe.Msg)

@@ -228,3 +228,25 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// BenchDB opens the database a benchmark over real data names in
+// REVLOOP_BENCH_DB (a SQLite path or a postgres:// URL, e.g. a copy of the
+// demo's), brings its schema up to date and closes it when the benchmark
+// ends; without the variable the benchmark is skipped.
+func BenchDB(b *testing.B) *store.Store {
+	b.Helper()
+	dsn := os.Getenv("REVLOOP_BENCH_DB")
+	if dsn == "" {
+		b.Skip("set REVLOOP_BENCH_DB to a database with data (the demo's)")
+	}
+	ctx := context.Background()
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
