@@ -3,12 +3,9 @@ package web
 import (
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/revloop/revloop/internal/auth"
@@ -34,26 +31,9 @@ func TestBrowserCampaignsAndAccounts(t *testing.T) {
 	_, base := serveForBrowser(t, s, a)
 	bctx := newBrowser(t, chromium, chromedp.WindowSize(1440, 1100))
 
-	var mu sync.Mutex
-	var problems []string
-	if err := chromedp.Listen(bctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			if !strings.HasPrefix(e.Request.URL, base) && !strings.HasPrefix(e.Request.URL, "data:") {
-				problems = append(problems, "request to "+e.Request.URL)
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+e.ExceptionDetails.Text)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
-				problems = append(problems, "console "+string(e.Type))
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	watch := watchPage(t, bctx, base)
+	// The form is sent once with a wrong budget: the page answers 400.
+	watch.expected("status of 400 (Bad Request) " + base + "/campaigns")
 	tb := newTab(t, bctx)
 	run, text := tb.run, tb.text
 	run("log in", chromedp.Navigate(base+"/login?next=%2Fcampaigns"), chromedp.WaitVisible(chromedp.CSS("#email")),
@@ -106,9 +86,5 @@ func TestBrowserCampaignsAndAccounts(t *testing.T) {
 		}
 	}
 	time.Sleep(200 * time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("problems: %v", problems)
-	}
+	watch.check(t)
 }

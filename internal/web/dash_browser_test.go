@@ -17,13 +17,23 @@ import (
 )
 
 // pageWatch records what a browser tab did that a page must not: script
-// errors, console errors (a refused inline script or style among them)
-// and requests to any other host.
+// errors, console errors and warnings, log entries of those levels (a
+// refused inline script or style, a blocked resource among them) and
+// requests to any other host.
 type pageWatch struct {
 	base    string
 	mu      sync.Mutex
 	errors  []string
 	foreign []string
+	expect  []string // errors a test causes on purpose (parts of their text)
+}
+
+// expected says that errors containing part are the test's own doing,
+// e.g. a form it submits wrong on purpose.
+func (w *pageWatch) expected(part string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.expect = append(w.expect, part)
 }
 
 func watchPage(t *testing.T, bctx context.Context, base string) *pageWatch {
@@ -34,13 +44,17 @@ func watchPage(t *testing.T, bctx context.Context, base string) *pageWatch {
 		defer w.mu.Unlock()
 		switch e := ev.(type) {
 		case *runtime.EventExceptionThrown:
-			w.errors = append(w.errors, "exception: "+e.ExceptionDetails.Text)
+			w.errors = append(w.errors, "exception: "+e.ExceptionDetails.Text+" "+e.ExceptionDetails.URL)
 		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				w.errors = append(w.errors, "console error")
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+				var args []string
+				for _, a := range e.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				w.errors = append(w.errors, "console "+string(e.Type)+": "+strings.Join(args, " "))
 			}
 		case *log.EventEntryAdded:
-			if e.Entry.Level == log.EntryLevelError {
+			if e.Entry.Level == log.EntryLevelError || e.Entry.Level == log.EntryLevelWarning {
 				w.errors = append(w.errors, "log: "+e.Entry.Text+" "+e.Entry.URL)
 			}
 		case *network.EventRequestWillBeSent:
@@ -53,6 +67,11 @@ func watchPage(t *testing.T, bctx context.Context, base string) *pageWatch {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The log domain reports what the console API does not, such as a
+	// resource the Content-Security-Policy refused.
+	if _, err := chromedp.Call(bctx, log.Enable, struct{}{}); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -61,7 +80,13 @@ func (w *pageWatch) check(t *testing.T) {
 	t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+next:
 	for _, e := range w.errors {
+		for _, part := range w.expect {
+			if strings.Contains(e, part) {
+				continue next
+			}
+		}
 		t.Errorf("browser: %s", e)
 	}
 	for _, u := range w.foreign {

@@ -3,13 +3,9 @@ package web
 import (
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/revloop/revloop/internal/store/storetest"
@@ -28,37 +24,9 @@ func TestBrowserEventsAndContent(t *testing.T) {
 	s := storetest.SQLite(t)
 	e := newEventsEnv(t, s)
 	_, base := serveForBrowser(t, s, e.auth)
-	host := strings.TrimPrefix(base, "http://")
 
 	bctx := newBrowser(t, chromium, chromedp.WindowSize(1440, 1000))
-	var mu sync.Mutex
-	var problems, elsewhere []string
-	if err := chromedp.Listen(bctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				problems = append(problems, "console "+string(ev.Type)+": "+strings.Join(args, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
-				problems = append(problems, "log: "+ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		case *network.EventRequestWillBeSent:
-			if u, err := url.Parse(ev.Request.URL); err == nil && u.Scheme != "data" && u.Host != host {
-				elsewhere = append(elsewhere, ev.Request.URL)
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	watch := watchPage(t, bctx, base)
 	tb := newTab(t, bctx)
 	run, text, count, shoot := tb.run, tb.text, tb.count, tb.shoot
 	// drawn waits until every chart of the page is drawn and says how many.
@@ -142,12 +110,5 @@ func TestBrowserEventsAndContent(t *testing.T) {
 		drawn()
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser: %s", p)
-	}
-	for _, u := range elsewhere {
-		t.Errorf("request to another host: %s", u)
-	}
+	watch.check(t)
 }

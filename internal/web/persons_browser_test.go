@@ -1,14 +1,10 @@
 package web
 
 import (
-	"net/url"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/revloop/revloop/internal/auth"
@@ -41,37 +37,12 @@ func TestBrowserPersonsAndSales(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, base := serveForBrowser(t, s, a)
-	host := strings.TrimPrefix(base, "http://")
 
 	bctx := newBrowser(t, chromium, chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.WindowSize(1440, 1100))
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var problems, elsewhere []string
-	go func() {
-		for m, err := range chromedp.Console(bctx) {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
-	if err := chromedp.Listen(bctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
-			if u, err := url.Parse(e.Request.URL); err == nil && u.Scheme != "data" && u.Host != host {
-				mu.Lock()
-				elsewhere = append(elsewhere, e.Request.URL)
-				mu.Unlock()
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	watch := watchPage(t, bctx, base)
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	tb := newTab(t, bctx)
@@ -155,12 +126,5 @@ func TestBrowserPersonsAndSales(t *testing.T) {
 	shoot("person-en")
 
 	time.Sleep(200 * time.Millisecond) // let the last console messages arrive
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("console errors: %q", problems)
-	}
-	if len(elsewhere) > 0 {
-		t.Errorf("requests to other hosts: %q", elsewhere)
-	}
+	watch.check(t)
 }

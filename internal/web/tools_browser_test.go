@@ -4,13 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/revloop/revloop/internal/auth"
@@ -41,31 +37,7 @@ func TestBrowserTools(t *testing.T) {
 	_, base := serveForBrowser(t, s, a)
 	bctx := newBrowser(t, chromium, chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.WindowSize(1440, 1100))
 
-	var mu sync.Mutex
-	var requested, problems []string
-	if err := chromedp.Listen(bctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			requested = append(requested, e.Request.URL)
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+e.ExceptionDetails.Text+" "+e.ExceptionDetails.URL)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
-				problems = append(problems, "console "+string(e.Type))
-			}
-		case *log.EventEntryAdded:
-			if e.Entry.Level == log.EntryLevelError {
-				problems = append(problems, "log: "+e.Entry.Text+" "+e.Entry.URL)
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(bctx, log.Enable, struct{}{}); err != nil {
-		t.Fatal(err)
-	}
+	watch := watchPage(t, bctx, base)
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	tb := newTab(t, bctx)
@@ -158,14 +130,5 @@ func TestBrowserTools(t *testing.T) {
 		}
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser: %s", p)
-	}
-	for _, u := range requested {
-		if !strings.HasPrefix(u, base+"/") && !strings.HasPrefix(u, "data:") {
-			t.Errorf("a request to another host: %s", u)
-		}
-	}
+	watch.check(t)
 }
