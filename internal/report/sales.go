@@ -185,14 +185,25 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 	var (
 		users     []model.RoutingUser
 		loads     map[int64]store.OpenLoad
-		due       []model.Assignment
-		decisions []store.StageDecision
+		due       []store.DueAssignment
+		decisions []store.DecisionCount
 		spread    store.StageSpread
 		open      []model.Assignment
 	)
+	// The buckets: the weeks or months of the range, and the instants
+	// that start them (the first starts with the range).
+	bucketOf := bucketer(q.Period)
+	var starts, bounds []time.Time
+	for start := bucketOf(q.Period.From); !q.Period.From.IsZero() && !q.Period.To.IsZero() && !start.After(q.Period.To); start = nextBucket(q.Period, start) {
+		starts = append(starts, start)
+		bounds = append(bounds, maxTime(q.Period.Cal.Start(start), win.From))
+	}
+	if bounds != nil {
+		bounds = append(bounds, win.To)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { due, err = s.AssignmentsDue(gctx, win.From, minTime(win.To, q.Now)); return })
-	g.Go(func() (err error) { decisions, err = s.StageDecisions(gctx, win.From, win.To); return })
+	g.Go(func() (err error) { decisions, err = s.DecisionCounts(gctx, win.From, win.To, bounds); return })
 	g.Go(func() (err error) { d.Waiting.Unassigned, err = s.CountPendingLeads(gctx, working); return })
 	g.Go(func() error {
 		var err error
@@ -241,7 +252,6 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 	}
 
 	// First follow-up against the SLA, by due time.
-	bucketOf := bucketer(q.Period)
 	d.Bucket = bucketName(q.Period)
 	buckets := map[time.Time]*SalesBucket{}
 	bucket := func(at time.Time) *SalesBucket {
@@ -258,11 +268,10 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 		if !CountsAsDue(a, q.Now) {
 			continue
 		}
-		within := a.FirstFollowUpAt != nil && !a.FirstFollowUpAt.After(a.DueAt)
-		var hours *float64
-		if a.FirstFollowUpAt != nil {
-			h := clock.Between(a.AssignedAt, *a.FirstFollowUpAt).Hours()
-			hours = &h
+		within := !a.FollowedUpAt.IsZero() && !a.FollowedUpAt.After(a.DueAt)
+		hours := -1.0 // not followed up
+		if !a.FollowedUpAt.IsZero() {
+			hours = clock.Between(a.AssignedAt, a.FollowedUpAt).Hours()
 		}
 		for _, f := range []*SLAFigures{&d.Follow, &owner(a.UserID).SLAFigures} {
 			f.add(within, hours)
@@ -276,23 +285,31 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 
 	// Accepts and rejects.
 	for _, x := range decisions {
-		switch Decision(x) {
+		var b *SalesBucket
+		if x.Bucket < len(starts) {
+			b = bucket(q.Period.Cal.Start(starts[x.Bucket]))
+		}
+		switch Decision(x.From, x.To) {
 		case Accepted:
-			d.Decisions.Accepted++
-			bucket(x.At).Accepted++
+			d.Decisions.Accepted += x.N
+			if b != nil {
+				b.Accepted += x.N
+			}
 			if x.OwnerID != 0 {
-				owner(x.OwnerID).Accepted++
+				owner(x.OwnerID).Accepted += x.N
 			}
 		case Rejected:
-			d.Decisions.Rejected++
+			d.Decisions.Rejected += x.N
 			if x.To == model.StageNurture {
-				d.Decisions.Nurtured++
+				d.Decisions.Nurtured += x.N
 			} else {
-				d.Decisions.Disqualified++
+				d.Decisions.Disqualified += x.N
 			}
-			bucket(x.At).Rejected++
+			if b != nil {
+				b.Rejected += x.N
+			}
 			if x.OwnerID != 0 {
-				owner(x.OwnerID).Rejected++
+				owner(x.OwnerID).Rejected += x.N
 			}
 		}
 	}
@@ -351,14 +368,14 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 // counts among the assignments due: its due time has passed by now, and
 // it was still open then or was followed up. One reassigned or recycled
 // before its due time without a follow-up owed nothing.
-func CountsAsDue(a model.Assignment, now time.Time) bool {
+func CountsAsDue(a store.DueAssignment, now time.Time) bool {
 	if a.DueAt.After(now) {
 		return false
 	}
-	if a.FirstFollowUpAt != nil {
+	if !a.FollowedUpAt.IsZero() {
 		return true
 	}
-	return a.SupersededAt == nil || a.SupersededAt.After(a.DueAt)
+	return a.Superseded.IsZero() || a.Superseded.After(a.DueAt)
 }
 
 // DecisionKind is what a stage change out of mql or sql means for the
@@ -372,33 +389,33 @@ const (
 	Rejected                // mql or sql → nurture or disqualified by a person
 )
 
-// Decision classifies a stage change: an SDR's accept or reject is made
-// by a person (a user, or someone working through an API key), as the
-// accept and reject actions are; the same moves by a rule or the system
-// (an opportunity created, a recycling rule) are no decision.
-func Decision(x store.StageDecision) DecisionKind {
-	if !lifecycle.ByPerson(x.Actor) {
-		return NoDecision
-	}
+// Decision classifies a stage change made by a person (a user, or someone
+// working through an API key, lifecycle.ByPerson), as the accept and
+// reject actions are; the same moves by a rule or the system (an
+// opportunity created, a recycling rule) are no decision and are not
+// counted (store.DecisionCounts).
+func Decision(from, to model.Stage) DecisionKind {
 	switch {
-	case x.From == model.StageMQL && x.To == model.StageSQL:
+	case from == model.StageMQL && to == model.StageSQL:
 		return Accepted
-	case (x.From == model.StageMQL || x.From == model.StageSQL) && (x.To == model.StageNurture || x.To == model.StageDisqualified):
+	case (from == model.StageMQL || from == model.StageSQL) && (to == model.StageNurture || to == model.StageDisqualified):
 		return Rejected
 	}
 	return NoDecision
 }
 
-func (f *SLAFigures) add(within bool, hours *float64) {
+// add counts an assignment due; hours is its time to first follow-up, or
+// negative when it was not followed up.
+func (f *SLAFigures) add(within bool, hours float64) {
 	f.Due++
 	if within {
 		f.WithinSLA++
 	} else {
 		f.Breached++
 	}
-	if hours != nil {
+	if hours >= 0 {
 		f.FollowedUp++
-		f.hours = append(f.hours, *hours)
+		f.hours = append(f.hours, hours)
 	}
 }
 
@@ -476,6 +493,13 @@ func nextBucket(p model.Period, start time.Time) time.Time {
 		return start.AddDate(0, 0, 7)
 	}
 	return start.AddDate(0, 1, 0)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 func minTime(a, b time.Time) time.Time {

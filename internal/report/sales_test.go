@@ -190,6 +190,17 @@ func TestSalesDashboardAgreesWithPlainSQL(t *testing.T) {
 		}
 		check("bucket", d.Bucket, "week")
 		check("buckets", []int{bDue, bWithin, bAcc, bRej}, []int{due, within, accepted, rejected})
+		// Each bucket's decisions are those of its week of team days.
+		for _, b := range d.Buckets {
+			from, to := cal.Start(b.Start), cal.Start(b.Start.AddDate(0, 0, 7))
+			if from.Before(win.From) {
+				from = win.From
+			}
+			if to.After(win.To) {
+				to = win.To
+			}
+			check("bucket accepted", b.Accepted, q("SELECT COUNT(*) FROM stage_changes WHERE from_stage = 'mql' AND to_stage = 'sql' AND "+byPerson+" AND changed_at >= ? AND changed_at < ?", from, to))
+		}
 
 		// The team's queue: every open assignment, the soonest due first.
 		check("queue count", d.Queue.Count, open)
@@ -222,18 +233,18 @@ func TestSLAStateAndDueAssignments(t *testing.T) {
 			t.Errorf("due in %v: %s, want %s", c.due, got, c.want)
 		}
 	}
-	at := func(h int) *time.Time { x := now.Add(time.Duration(h) * time.Hour); return &x }
+	at := func(h int) time.Time { return now.Add(time.Duration(h) * time.Hour) }
 	due := now.Add(2 * time.Hour)
 	for _, c := range []struct {
 		name string
-		a    model.Assignment
+		a    store.DueAssignment
 		want bool
 	}{
-		{"open, past due", model.Assignment{DueAt: due}, true},
-		{"not due yet", model.Assignment{DueAt: now.Add(5 * time.Hour)}, false},
-		{"closed before due", model.Assignment{DueAt: due, SupersededAt: at(1)}, false},
-		{"closed after due", model.Assignment{DueAt: due, SupersededAt: at(3)}, true},
-		{"followed up, then closed early", model.Assignment{DueAt: due, FirstFollowUpAt: at(0), SupersededAt: at(1)}, true},
+		{"open, past due", store.DueAssignment{DueAt: due}, true},
+		{"not due yet", store.DueAssignment{DueAt: now.Add(5 * time.Hour)}, false},
+		{"closed before due", store.DueAssignment{DueAt: due, Superseded: at(1)}, false},
+		{"closed after due", store.DueAssignment{DueAt: due, Superseded: at(3)}, true},
+		{"followed up, then closed early", store.DueAssignment{DueAt: due, FollowedUpAt: at(0), Superseded: at(1)}, true},
 	} {
 		if got := report.CountsAsDue(c.a, now.Add(4*time.Hour)); got != c.want {
 			t.Errorf("%s: %v", c.name, got)

@@ -413,6 +413,10 @@ func mergePersons(ctx context.Context, s *Store, tx *sql.Tx, into, from int64, r
 	if err := inheritKeptApart(ctx, s, tx, mid, into, from); err != nil {
 		return 0, fmt.Errorf("merge person %d into %d: %w", from, into, err)
 	}
+	// The merged person's decisions now have the survivor's assignments.
+	if err := s.settleDecisionOwners(ctx, tx, false, into); err != nil {
+		return 0, err
+	}
 	// The tombstone no longer counts as a lead of its own.
 	if err := ex(`UPDATE persons SET merged_into_id = ?, lead_at = NULL WHERE id = ?`, into, from); err != nil {
 		return 0, err
@@ -541,6 +545,9 @@ func (s *Store) UndoMerge(ctx context.Context, id int64) (model.PersonMerge, err
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE touchpoints SET account_id = (SELECT account_id FROM persons WHERE id = ?) WHERE person_id = ?`), pid, pid); err != nil {
 				return err
 			}
+		}
+		if err := s.settleDecisionOwners(ctx, tx, false, into, from); err != nil {
+			return err
 		}
 		after, err := readPersonFacts(ctx, s, tx, []int64{into, from}, true)
 		if err != nil {

@@ -56,8 +56,19 @@ func (s *Store) Load(ctx context.Context, fn func(Loader) error) error {
 		}
 	}(fn)
 	if s.dialect == Postgres {
-		return s.loadPostgres(ctx, fn)
+		err = s.loadPostgres(ctx, fn)
+	} else {
+		err = s.loadSQLite(ctx, fn)
 	}
+	if err != nil {
+		return err
+	}
+	// The loaded decisions get their owner kept (a fresh database: nothing
+	// else writes meanwhile).
+	return s.SettleDecisionOwners(ctx)
+}
+
+func (s *Store) loadSQLite(ctx context.Context, fn func(Loader) error) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		// A bulk load touches every index page many times over: a page
 		// cache of 256 MiB (instead of SQLite's 2 MiB) keeps them in memory

@@ -265,6 +265,9 @@ func (s *Store) SaveAssignments(ctx context.Context, as []model.NewAssignment, c
 			if _, err := tx.ExecContext(ctx, s.q("UPDATE persons SET owner_id = ? WHERE id = ?"), a.UserID, a.PersonID); err != nil {
 				return err
 			}
+			if err := s.settleDecisionOwners(ctx, tx, false, a.PersonID); err != nil {
+				return err
+			}
 			ids[i] = id
 		}
 		for rule, user := range cursors {
@@ -610,18 +613,6 @@ func optTimeUTC(t *time.Time) any {
 type storedTime struct{ t time.Time }
 
 // storedNullTime reads an optional time like storedTime.
-type storedNullTime struct{ t *time.Time }
-
-func (st *storedNullTime) Scan(v any) error {
-	if v == nil {
-		st.t = nil
-		return nil
-	}
-	t, err := activityTime(v)
-	st.t = &t
-	return err
-}
-
 func (st *storedTime) Scan(v any) (err error) {
 	if v == nil {
 		st.t = time.Time{}

@@ -14,6 +14,11 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// execer runs a statement: a pool, a transaction or a connection.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // rowScanner is what the scan functions read a row from: a *sql.Row or
 // the current row of a *sql.Rows.
 type rowScanner = interface{ Scan(...any) error }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,25 +33,32 @@ func (s *Store) indexedBy(index string) string {
 	return ""
 }
 
+// DueAssignment is what the SLA figures need of an assignment due in a
+// range: its owner and times. FollowedUpAt and SupersededAt are zero when
+// none.
+type DueAssignment struct {
+	UserID                   int64
+	AssignedAt, DueAt        time.Time
+	FollowedUpAt, Superseded time.Time
+}
+
 // AssignmentsDue lists the assignments whose due time lies in [from, to)
-// (zero ends open), with what the SLA figures need: the owner (UserID)
-// and the times (AssignedAt, DueAt, FirstFollowUpAt, SupersededAt); the
-// other fields are left empty.
-func (s *Store) AssignmentsDue(ctx context.Context, from, to time.Time) ([]model.Assignment, error) {
+// (zero ends open), with their owner and times only: a year of them is
+// tens of thousands of rows.
+func (s *Store) AssignmentsDue(ctx context.Context, from, to time.Time) ([]DueAssignment, error) {
 	where, args := timeRange("due_at", from, to)
 	cols := "user_id, assigned_at, due_at, first_follow_up_at, superseded_at"
 	if s.dialect == SQLite {
 		cols = "user_id, CAST(assigned_at AS TEXT), CAST(due_at AS TEXT), CAST(first_follow_up_at AS TEXT), CAST(superseded_at AS TEXT)"
 	}
-	var out []model.Assignment
-	err := s.each(ctx, "SELECT "+cols+" FROM assignments WHERE "+where, args, func(r *sql.Rows) error {
-		var a model.Assignment
-		var assigned, due storedTime
-		var follow, superseded storedNullTime
+	var out []DueAssignment
+	err := s.each(ctx, "SELECT "+cols+" FROM assignments"+s.indexedBy("assignments_due_follow")+" WHERE "+where, args, func(r *sql.Rows) error {
+		var a DueAssignment
+		var assigned, due, follow, superseded storedTime // zero when NULL
 		if err := r.Scan(&a.UserID, &assigned, &due, &follow, &superseded); err != nil {
 			return err
 		}
-		a.AssignedAt, a.DueAt, a.FirstFollowUpAt, a.SupersededAt = assigned.t, due.t, follow.t, superseded.t
+		a.AssignedAt, a.DueAt, a.FollowedUpAt, a.Superseded = assigned.t, due.t, follow.t, superseded.t
 		out = append(out, a)
 		return nil
 	})
@@ -95,48 +104,118 @@ func (s *Store) OpenAssignmentLoads(ctx context.Context, working []model.Stage, 
 	return out, err
 }
 
-// StageDecision is a stage change out of mql or sql into sql, nurture or
-// disqualified made by a person: the kind an SDR's accept or reject makes.
-type StageDecision struct {
-	ID       int64
-	PersonID int64
+// DecisionCount is how many SDR decisions of one kind one owner had in
+// one bucket of a range.
+type DecisionCount struct {
+	// Bucket is the index of the bucket [bounds[i], bounds[i+1]) the
+	// decisions fell in; 0 without bounds.
+	Bucket   int
 	From, To model.Stage
-	At       time.Time
-	Actor    string
 	// OwnerID is the person's owner at the time: their latest assignment
 	// made at or before the change, else the user who made it ("user:ID"),
 	// else 0.
 	OwnerID int64
+	N       int
 }
 
-// StageDecisions lists the stage changes in [from, to) from mql to sql and
-// from mql or sql to nurture or disqualified whose actor names a person
-// ("user:…" or "apikey:…"; on SQLite, where LIKE ignores case, a few
-// more that report.Decision then sets aside), oldest first. The
-// conditions repeat those of the partial index stage_changes_decisions
-// word for word, so that both engines read it.
-func (s *Store) StageDecisions(ctx context.Context, from, to time.Time) ([]StageDecision, error) {
+// DecisionCounts counts the stage changes in [from, to) from mql to sql
+// and from mql or sql to nurture or disqualified made by a person (an
+// actor "user:…" or "apikey:…", lifecycle.ByPerson), by bucket, stages
+// and owner. bounds, when given, are the instants that cut [from, to)
+// into buckets (bounds[0] = from, the last = to). The database counts:
+// a year holds tens of thousands of decisions, and no row of them comes
+// to Go. The stage conditions repeat those of the partial index
+// stage_changes_decisions word for word, so that both engines read it;
+// the owner is the one kept on the row, looked up when not settled yet.
+func (s *Store) DecisionCounts(ctx context.Context, from, to time.Time, bounds []time.Time) ([]DecisionCount, error) {
 	where, args := timeRange("sc.changed_at", from, to)
-	at := "sc.changed_at"
-	if s.dialect == SQLite {
-		at = "CAST(sc.changed_at AS TEXT)"
-	}
-	return scanAll(ctx, s, s.r, `SELECT sc.id, sc.person_id, sc.from_stage, sc.to_stage, `+at+`, sc.actor,
-		COALESCE((SELECT a.user_id FROM assignments a WHERE a.person_id = sc.person_id AND a.assigned_at <= sc.changed_at
-			ORDER BY a.assigned_at DESC, a.id DESC LIMIT 1), 0)
-		FROM stage_changes sc`+s.indexedBy("stage_changes_decisions")+`
-		WHERE sc.to_stage IN ('sql', 'nurture', 'disqualified') AND sc.from_stage IN ('mql', 'sql') AND sc.from_stage <> sc.to_stage
-		AND (sc.actor LIKE 'user:_%' OR sc.actor LIKE 'apikey:_%') AND `+where+` ORDER BY sc.changed_at`, args, func(r rowScanner) (StageDecision, error) {
-		var d StageDecision
-		var f, t string
-		var changed storedTime
-		err := r.Scan(&d.ID, &d.PersonID, &f, &t, &changed, &d.Actor, &d.OwnerID)
-		d.From, d.To, d.At = model.Stage(f), model.Stage(t), changed.t
-		if d.OwnerID == 0 && strings.HasPrefix(d.Actor, "user:") {
-			d.OwnerID, _ = strconv.ParseInt(strings.TrimPrefix(d.Actor, "user:"), 10, 64)
+	bucket := "0"
+	var bargs []any
+	if len(bounds) > 2 {
+		var b strings.Builder
+		b.WriteString("CASE")
+		for i, t := range bounds[1 : len(bounds)-1] {
+			fmt.Fprintf(&b, " WHEN sc.changed_at < ? THEN %d", i)
+			bargs = append(bargs, utc(t))
 		}
-		return d, err
+		fmt.Fprintf(&b, " ELSE %d END", len(bounds)-2)
+		bucket = b.String()
+	}
+	// The actor names the owner when no assignment does ("user:ID").
+	actorUser := `CASE WHEN substr(sc.actor, 1, 5) = 'user:' THEN substr(sc.actor, 6) ELSE '' END`
+	// The actor is kept apart only where it names the owner.
+	q := `SELECT bucket, from_stage, to_stage, owner_id, CASE WHEN owner_id = 0 THEN actor_user ELSE '' END AS by_actor, COUNT(*) FROM (
+		SELECT ` + bucket + ` AS bucket, sc.from_stage, sc.to_stage, COALESCE(sc.decision_owner_id, ` + decisionOwner + `, 0) AS owner_id,
+			` + actorUser + ` AS actor_user
+		FROM stage_changes sc` + s.indexedBy("stage_changes_decisions") + `
+		WHERE ` + decisionShaped + ` AND ((substr(sc.actor, 1, 5) = 'user:' AND length(sc.actor) > 5) OR (substr(sc.actor, 1, 7) = 'apikey:' AND length(sc.actor) > 7))
+			AND ` + where + `) d
+		GROUP BY bucket, from_stage, to_stage, owner_id, by_actor`
+	return scanAll(ctx, s, s.r, q, append(bargs, args...), func(r rowScanner) (DecisionCount, error) {
+		var c DecisionCount
+		var f, t, actor string
+		err := r.Scan(&c.Bucket, &f, &t, &c.OwnerID, &actor, &c.N)
+		c.From, c.To = model.Stage(f), model.Stage(t)
+		if c.OwnerID == 0 && actor != "" {
+			c.OwnerID, _ = strconv.ParseInt(actor, 10, 64)
+		}
+		return c, err
 	})
+}
+
+// decisionShaped is the condition of the partial indexes on decisions
+// (stage_changes_decisions, stage_changes_unsettled), word for word, over
+// stage_changes sc.
+const decisionShaped = `sc.to_stage IN ('sql', 'nurture', 'disqualified') AND sc.from_stage IN ('mql', 'sql') AND sc.from_stage <> sc.to_stage`
+
+// decisionOwner is the owner of the decision sc: the user of the person's
+// latest assignment made at or before it; NULL when none.
+const decisionOwner = `(SELECT a.user_id FROM assignments a WHERE a.person_id = sc.person_id AND a.assigned_at <= sc.changed_at
+	ORDER BY a.assigned_at DESC, a.id DESC LIMIT 1)`
+
+// decisionMove says whether a move from one stage to another is shaped
+// like a decision (decisionShaped).
+func decisionMove(from, to model.Stage) bool {
+	return from != to && (from == model.StageMQL || from == model.StageSQL) &&
+		(to == model.StageSQL || to == model.StageNurture || to == model.StageDisqualified)
+}
+
+// settleDecisionOwners keeps the owner on the decision rows (migration
+// 00041) of the given persons: every one of them (after an assignment or
+// a merge, which can change it), or only those not settled yet (after
+// their stage changes are written). With no person it settles every row
+// not settled yet.
+func (s *Store) settleDecisionOwners(ctx context.Context, ex execer, unsettledOnly bool, persons ...int64) error {
+	q := `UPDATE stage_changes SET decision_owner_id = COALESCE(` + strings.ReplaceAll(decisionOwner, "sc.", "stage_changes.") + `, 0)
+		WHERE ` + strings.ReplaceAll(decisionShaped, "sc.", "")
+	if unsettledOnly || len(persons) == 0 {
+		q += " AND decision_owner_id IS NULL"
+	}
+	if len(persons) == 0 {
+		_, err := ex.ExecContext(ctx, s.q(q), nil...)
+		return err
+	}
+	slices.Sort(persons)
+	persons = slices.Compact(persons)
+	for len(persons) > 0 {
+		n := min(len(persons), 500)
+		args := make([]any, n)
+		for i, p := range persons[:n] {
+			args[i] = p
+		}
+		if _, err := ex.ExecContext(ctx, s.q(q+" AND person_id IN (?"+strings.Repeat(", ?", n-1)+")"), args...); err != nil {
+			return err
+		}
+		persons = persons[n:]
+	}
+	return nil
+}
+
+// SettleDecisionOwners settles the decision rows whose owner is not kept
+// yet: those written in bulk (loads, processing). The roll-up refresh calls
+// it; until then the dashboard looks their owner up.
+func (s *Store) SettleDecisionOwners(ctx context.Context) error {
+	return s.settleDecisionOwners(ctx, s.w, true)
 }
 
 // StageSpread counts the live persons in some stages by grade and by SDR

@@ -91,12 +91,19 @@ func applyStageMoves(ctx context.Context, s *Store, tx *sql.Tx, writeRows rowsWr
 		start = end
 	}
 	var history [][]any
+	var deciding []int64
 	for i, m := range moves {
 		if applied[i] {
 			history = append(history, stageChangeArgs(m))
+			if decisionMove(m.From, m.To) {
+				deciding = append(deciding, m.PersonID)
+			}
 		}
 	}
-	return applied, writeStageChanges(writeRows, history)
+	if err := writeStageChanges(writeRows, history); err != nil {
+		return nil, err
+	}
+	return applied, s.settleDecisionOwners(ctx, tx, true, deciding...)
 }
 
 // writeStageChanges writes stage_changes rows of stageChangeArgs.
