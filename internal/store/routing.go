@@ -610,9 +610,9 @@ func optTimeUTC(t *time.Time) any {
 // storedTime scans a time that an expression returned: PostgreSQL gives a
 // time.Time, SQLite (which types expressions by value, not by column) the
 // stored text.
+// A NULL scans as the zero time.
 type storedTime struct{ t time.Time }
 
-// storedNullTime reads an optional time like storedTime.
 func (st *storedTime) Scan(v any) (err error) {
 	if v == nil {
 		st.t = time.Time{}
