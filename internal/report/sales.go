@@ -289,7 +289,7 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 		if x.Bucket < len(starts) {
 			b = bucket(q.Period.Cal.Start(starts[x.Bucket]))
 		}
-		switch Decision(x.From, x.To) {
+		switch Decision(x.To) {
 		case Accepted:
 			d.Decisions.Accepted += x.N
 			if b != nil {
@@ -389,16 +389,17 @@ const (
 	Rejected                // mql or sql → nurture or disqualified by a person
 )
 
-// Decision classifies a stage change made by a person (a user, or someone
-// working through an API key, lifecycle.ByPerson), as the accept and
-// reject actions are; the same moves by a rule or the system (an
-// opportunity created, a recycling rule) are no decision and are not
-// counted (store.DecisionCounts).
-func Decision(from, to model.Stage) DecisionKind {
-	switch {
-	case from == model.StageMQL && to == model.StageSQL:
+// Decision classifies an SDR's decision (store.DecisionCounts: a stage
+// change made by a person, lifecycle.ByPerson, as the accept and reject
+// actions are; the same moves by a rule or the system, an opportunity
+// created or a recycling rule, are no decision) by where it led: to sql
+// (from mql) an accept, to nurture or disqualified (from mql or sql) a
+// reject.
+func Decision(to model.Stage) DecisionKind {
+	switch to {
+	case model.StageSQL:
 		return Accepted
-	case (from == model.StageMQL || from == model.StageSQL) && (to == model.StageNurture || to == model.StageDisqualified):
+	case model.StageNurture, model.StageDisqualified:
 		return Rejected
 	}
 	return NoDecision

@@ -109,8 +109,10 @@ func (s *Store) OpenAssignmentLoads(ctx context.Context, working []model.Stage, 
 type DecisionCount struct {
 	// Bucket is the index of the bucket [bounds[i], bounds[i+1]) the
 	// decisions fell in; 0 without bounds.
-	Bucket   int
-	From, To model.Stage
+	Bucket int
+	// To is sql for accepts (from mql), nurture or disqualified for
+	// rejects (from mql or sql).
+	To model.Stage
 	// OwnerID is the person's owner at the time: their latest assignment
 	// made at or before the change, else the user who made it ("user:ID"),
 	// else 0.
@@ -141,26 +143,38 @@ func (s *Store) DecisionCounts(ctx context.Context, from, to time.Time, bounds [
 		fmt.Fprintf(&b, " ELSE %d END", len(bounds)-2)
 		bucket = b.String()
 	}
-	// The actor names the owner when no assignment does ("user:ID").
-	actorUser := `CASE WHEN substr(sc.actor, 1, 5) = 'user:' THEN substr(sc.actor, 6) ELSE '' END`
-	// The actor is kept apart only where it names the owner.
-	q := `SELECT bucket, from_stage, to_stage, owner_id, CASE WHEN owner_id = 0 THEN actor_user ELSE '' END AS by_actor, COUNT(*) FROM (
-		SELECT ` + bucket + ` AS bucket, sc.from_stage, sc.to_stage, COALESCE(sc.decision_owner_id, ` + decisionOwner + `, 0) AS owner_id,
-			` + actorUser + ` AS actor_user
+	// Each decision comes as four numbers (bucket, kind, owner, the user
+	// who decided when no owner), counted here: SQLite's GROUP BY would
+	// sort every row first, which costs more than the counting.
+	q := `SELECT bucket, CASE to_stage WHEN 'sql' THEN 0 WHEN 'nurture' THEN 1 ELSE 2 END, owner_id,
+			CASE WHEN owner_id = 0 AND substr(actor, 1, 5) = 'user:' THEN substr(actor, 6) END FROM (
+		SELECT ` + bucket + ` AS bucket, sc.to_stage, sc.actor, COALESCE(sc.decision_owner_id, ` + decisionOwner + `, 0) AS owner_id
 		FROM stage_changes sc` + s.indexedBy("stage_changes_decisions") + `
 		WHERE ` + decisionShaped + ` AND ((substr(sc.actor, 1, 5) = 'user:' AND length(sc.actor) > 5) OR (substr(sc.actor, 1, 7) = 'apikey:' AND length(sc.actor) > 7))
-			AND ` + where + `) d
-		GROUP BY bucket, from_stage, to_stage, owner_id, by_actor`
-	return scanAll(ctx, s, s.r, q, append(bargs, args...), func(r rowScanner) (DecisionCount, error) {
-		var c DecisionCount
-		var f, t, actor string
-		err := r.Scan(&c.Bucket, &f, &t, &c.OwnerID, &actor, &c.N)
-		c.From, c.To = model.Stage(f), model.Stage(t)
-		if c.OwnerID == 0 && actor != "" {
-			c.OwnerID, _ = strconv.ParseInt(actor, 10, 64)
+			AND ` + where + `) d`
+	into := [3]model.Stage{model.StageSQL, model.StageNurture, model.StageDisqualified}
+	type key struct {
+		bucket, kind int
+		owner        int64
+	}
+	counts := map[key]int{}
+	err := s.each(ctx, q, append(bargs, args...), func(r *sql.Rows) error {
+		var k key
+		var actor sql.NullString
+		if err := r.Scan(&k.bucket, &k.kind, &k.owner, &actor); err != nil {
+			return err
 		}
-		return c, err
+		if k.owner == 0 && actor.Valid {
+			k.owner, _ = strconv.ParseInt(actor.String, 10, 64)
+		}
+		counts[k]++
+		return nil
 	})
+	out := make([]DecisionCount, 0, len(counts))
+	for k, n := range counts {
+		out = append(out, DecisionCount{Bucket: k.bucket, To: into[k.kind], OwnerID: k.owner, N: n})
+	}
+	return out, err
 }
 
 // decisionShaped is the condition of the partial indexes on decisions

@@ -110,8 +110,8 @@ func TestDecisionOwnerIsKept(t *testing.T) {
 		// (accepted) in the first bucket, the second (nurtured) in the
 		// second.
 		counts, err := s.DecisionCounts(ctx, t0, h(4), []time.Time{t0, h(2.5), h(4)})
-		want := []store.DecisionCount{{Bucket: 0, From: model.StageMQL, To: model.StageSQL, OwnerID: 2, N: 1},
-			{Bucket: 1, From: model.StageSQL, To: model.StageNurture, OwnerID: 2, N: 1}}
+		want := []store.DecisionCount{{Bucket: 0, To: model.StageSQL, OwnerID: 2, N: 1},
+			{Bucket: 1, To: model.StageNurture, OwnerID: 2, N: 1}}
 		slices.SortFunc(counts, func(a, b store.DecisionCount) int { return a.Bucket - b.Bucket })
 		if err != nil || !slices.Equal(counts, want) {
 			t.Fatalf("decisions not settled counted %+v, %v; want %+v", counts, err, want)
