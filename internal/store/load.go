@@ -63,8 +63,13 @@ func (s *Store) Load(ctx context.Context, fn func(Loader) error) error {
 	if err != nil {
 		return err
 	}
-	// The loaded decisions get their owner kept (a fresh database: nothing
-	// else writes meanwhile).
+	// The loaded decisions get their owner kept, the loaded persons the
+	// time of their latest assignment (a fresh database: nothing else
+	// writes meanwhile).
+	if _, err := s.w.ExecContext(ctx, `UPDATE persons SET last_assigned_at = (SELECT MAX(a.assigned_at) FROM assignments a WHERE a.person_id = persons.id)
+		WHERE id IN (SELECT person_id FROM assignments)`); err != nil {
+		return err
+	}
 	return s.SettleDecisionOwners(ctx)
 }
 

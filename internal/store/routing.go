@@ -122,12 +122,13 @@ func (s *Store) PendingLeads(ctx context.Context, working []model.Stage, limit i
 // live persons in the working stages whose latest assignment, if any, was
 // made before their entry (their latest stage change into the working
 // stages from outside them, else their stage time, else their creation).
+// The latest assignment's time is kept on the person (last_assigned_at,
+// migration 00042) in persons_live_stage.
 //
 // On SQLite it asks the database for the count: per person of
-// persons_live_stage, one seek for their latest entry
-// (stage_changes_into_working) and one for an assignment since
-// (assignments_person_owner), all inside SQLite, so that no row crosses
-// into Go. PostgreSQL reads the three indexes in order and they are
+// persons_live_stage that has been assigned, one seek for their latest
+// entry (stage_changes_into_working), all inside SQLite, so that no row
+// crosses into Go. PostgreSQL reads both indexes in order and they are
 // joined here, which it does faster than the per-person plan.
 func (s *Store) CountPendingLeads(ctx context.Context, working []model.Stage) (int, error) {
 	in, args := stageList(working)
@@ -138,24 +139,24 @@ func (s *Store) CountPendingLeads(ctx context.Context, working []model.Stage) (i
 		}
 		var n int
 		err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons p`+s.indexedBy("persons_live_stage")+`
-			WHERE p.stage IN (`+in+`) AND p.merged_into_id IS NULL AND NOT EXISTS (
-				SELECT 1 FROM assignments a`+s.indexedBy("assignments_person_owner")+` WHERE a.person_id = p.id AND a.assigned_at >= COALESCE(
-					(SELECT MAX(sc.changed_at) FROM `+entries+` sc.person_id = p.id AND sc.to_stage IN (`+in+`) AND sc.from_stage NOT IN (`+in+`)),
-					p.stage_at, p.created_at))`, append(append(append([]any{}, args...), args...), args...)...).Scan(&n)
+			WHERE p.stage IN (`+in+`) AND p.merged_into_id IS NULL AND (p.last_assigned_at IS NULL OR p.last_assigned_at < COALESCE(
+				(SELECT MAX(sc.changed_at) FROM `+entries+` sc.person_id = p.id AND sc.to_stage IN (`+in+`) AND sc.from_stage NOT IN (`+in+`)),
+				p.stage_at, p.created_at))`, append(append(append([]any{}, args...), args...), args...)...).Scan(&n)
 		return n, err
 	}
-	since := map[int64]time.Time{}
-	err := s.each(ctx, `SELECT id, COALESCE(stage_at, created_at) FROM persons`+s.indexedBy("persons_live_stage")+`
+	type lead struct{ since, last time.Time }
+	leads := map[int64]*lead{}
+	err := s.each(ctx, `SELECT id, COALESCE(stage_at, created_at), last_assigned_at FROM persons`+s.indexedBy("persons_live_stage")+`
 		WHERE stage IN (`+in+`) AND merged_into_id IS NULL`, args, func(r *sql.Rows) error {
 		var id int64
-		var t storedTime
-		if err := r.Scan(&id, &t); err != nil {
+		var since, last storedTime
+		if err := r.Scan(&id, &since, &last); err != nil {
 			return err
 		}
-		since[id] = t.t
+		leads[id] = &lead{since.t, last.t}
 		return nil
 	})
-	if err != nil || len(since) == 0 {
+	if err != nil || len(leads) == 0 {
 		return 0, err
 	}
 	// Entries: the partial index holds the changes into mql, sql and
@@ -166,34 +167,24 @@ func (s *Store) CountPendingLeads(ctx context.Context, working []model.Stage) (i
 	} else {
 		entries += " WHERE"
 	}
-	entered := func(r *sql.Rows) error {
+	err = s.each(ctx, `SELECT person_id, MAX(changed_at) FROM `+entries+` to_stage IN (`+in+`) AND from_stage NOT IN (`+in+`)
+		GROUP BY person_id`, append(append([]any{}, args...), args...), func(r *sql.Rows) error {
 		var id int64
 		var t storedTime
 		if err := r.Scan(&id, &t); err != nil {
 			return err
 		}
-		if _, ok := since[id]; ok {
-			since[id] = t.t
+		if l, ok := leads[id]; ok {
+			l.since = t.t
 		}
 		return nil
+	})
+	n := 0
+	for _, l := range leads {
+		if l.last.IsZero() || l.last.Before(l.since) {
+			n++
+		}
 	}
-	if err := s.each(ctx, `SELECT person_id, MAX(changed_at) FROM `+entries+` to_stage IN (`+in+`) AND from_stage NOT IN (`+in+`)
-		GROUP BY person_id`, append(append([]any{}, args...), args...), entered); err != nil {
-		return 0, err
-	}
-	n := len(since)
-	err = s.each(ctx, `SELECT person_id, MAX(assigned_at) FROM assignments`+s.indexedBy("assignments_person_owner")+` GROUP BY person_id`, nil,
-		func(r *sql.Rows) error {
-			var id int64
-			var last storedTime
-			if err := r.Scan(&id, &last); err != nil {
-				return err
-			}
-			if from, ok := since[id]; ok && !last.t.Before(from) {
-				n--
-			}
-			return nil
-		})
 	return n, err
 }
 
@@ -262,7 +253,9 @@ func (s *Store) SaveAssignments(ctx context.Context, as []model.NewAssignment, c
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, s.q("UPDATE persons SET owner_id = ? WHERE id = ?"), a.UserID, a.PersonID); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE persons SET owner_id = ?,
+				last_assigned_at = CASE WHEN last_assigned_at IS NULL OR last_assigned_at < ? THEN ? ELSE last_assigned_at END WHERE id = ?`),
+				a.UserID, utc(a.AssignedAt), utc(a.AssignedAt), a.PersonID); err != nil {
 				return err
 			}
 			if err := s.settleDecisionOwners(ctx, tx, false, a.PersonID); err != nil {

@@ -12,7 +12,8 @@ import (
 )
 
 // TestDecisionOwnerIsKept checks the owner kept on the decision rows
-// (migration 00041) against its definition, the person's latest
+// (migration 00041), and each person's latest assignment (00042), against
+// their definition, the person's latest
 // assignment made at or before the decision, through every write that can
 // change it: a load, a backdated assignment, a later decision, a merge and
 // its undo; and that a row not settled is looked up alike.
@@ -64,6 +65,13 @@ func TestDecisionOwnerIsKept(t *testing.T) {
 					continue
 				}
 				kept[id] = *owner
+			}
+			// And the latest assignment kept on each person (00042).
+			var stale int
+			if err := s.WriterDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM persons p WHERE NOT (
+				(p.last_assigned_at IS NULL AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.person_id = p.id))
+				OR p.last_assigned_at = (SELECT MAX(a.assigned_at) FROM assignments a WHERE a.person_id = p.id))`).Scan(&stale); err != nil || stale != 0 {
+				t.Errorf("%d persons with a stale latest assignment, %v", stale, err)
 			}
 			for id, w := range want {
 				if kept[id] != w {
