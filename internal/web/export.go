@@ -166,20 +166,20 @@ type listExport struct {
 	Table *dataTable // the columns, title and zone; its rows are ignored
 	// Next gives the next rows, none at the end.
 	Next func() ([][]cell, error)
-	// Total is how many rows match; over listExportMax, the file holds the
-	// first listExportMax, says so in truncatedHeader and (XLSX) in Cut
-	// below the rows.
+	// Total is how many rows match; over Max, the file holds the first
+	// Max, says so in truncatedHeader and (XLSX) in Cut below the rows.
 	Total int64
+	Max   int
 	Cut   string
 }
 
 // cut says whether the list holds more rows than an export does, and
 // sets truncatedHeader if so.
 func (e listExport) cut(w http.ResponseWriter) bool {
-	if e.Total <= listExportMax {
+	if e.Total <= int64(e.Max) {
 		return false
 	}
-	w.Header().Set(truncatedHeader, fmt.Sprintf("%d of %d rows", listExportMax, e.Total))
+	w.Header().Set(truncatedHeader, fmt.Sprintf("%d of %d rows", e.Max, e.Total))
 	return true
 }
 
@@ -188,12 +188,12 @@ func (e listExport) cut(w http.ResponseWriter) bool {
 func (e listExport) each(first [][]cell, put func([]cell) error) error {
 	rows, n := first, 0
 	for len(rows) > 0 {
-		for _, row := range rows[:min(len(rows), listExportMax-n)] {
+		for _, row := range rows[:min(len(rows), e.Max-n)] {
 			if err := put(row); err != nil {
 				return err
 			}
 		}
-		if n += len(rows); n >= listExportMax {
+		if n += len(rows); n >= e.Max {
 			return nil
 		}
 		var err error

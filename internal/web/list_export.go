@@ -72,8 +72,8 @@ func (s *Server) personsExport(r *http.Request, l Locale, v *personsView) (listE
 	}
 	return listExport{
 		Table: &dataTable{ID: "persons", Title: l.T("persons.list"), Columns: personsColumns(l), Loc: v.Cal.Loc},
-		Next:  next, Total: v.Total,
-		Cut: l.T("persons.export_cut", "max", formatInt(listExportMax), "n", formatInt(v.Total)),
+		Next:  next, Total: v.Total, Max: s.exportMax,
+		Cut: l.T("persons.export_cut", "max", formatInt(int64(s.exportMax)), "n", formatInt(v.Total)),
 	}, nil
 }
 
@@ -110,8 +110,8 @@ func (s *Server) accountsExport(r *http.Request, l Locale, v accountsView) (list
 		}
 		return out, nil
 	}
-	return listExport{Table: accountsTable(l, cal), Next: next, Total: total,
-		Cut: l.T("accounts.export_cut", "max", formatInt(listExportMax), "n", formatInt(total))}, nil
+	return listExport{Table: accountsTable(l, cal), Next: next, Total: total, Max: s.exportMax,
+		Cut: l.T("accounts.export_cut", "max", formatInt(int64(s.exportMax)), "n", formatInt(total))}, nil
 }
 
 // membersExport is every member of campaign id in the filter's range, by
@@ -143,7 +143,7 @@ func (s *Server) membersExport(r *http.Request, l Locale, id int64, f viewFilter
 		return listExport{}, err
 	}
 	read := false
-	return listExport{Table: membersTable(l, cal), Total: total,
+	return listExport{Table: membersTable(l, cal), Total: total, Max: s.exportMax,
 		Next: func() ([][]cell, error) {
 			if !read {
 				read = true
@@ -151,7 +151,7 @@ func (s *Server) membersExport(r *http.Request, l Locale, id int64, f viewFilter
 			}
 			return next()
 		},
-		Cut: l.T("campaigns.members_export_cut", "max", formatInt(listExportMax), "n", formatInt(total))}, nil
+		Cut: l.T("campaigns.members_export_cut", "max", formatInt(int64(s.exportMax)), "n", formatInt(total))}, nil
 }
 
 // membersTable is a campaign's members table without rows.

@@ -50,8 +50,7 @@ type personsView struct {
 	Table    *dataTable
 	Owners   []model.RoutingUser
 	Error    string // a filter the user must fix, in their language
-	// ExportCut says an export holds the first listExportMax rows of
-	// more.
+	// ExportCut says an export holds the first ExportMax rows of more.
 	ExportCut bool
 	ExportMax int
 	Cal       model.Calendar
@@ -67,7 +66,7 @@ type personsParams struct {
 }
 
 // ExportLimit is the most rows an export holds, for the page.
-func (personsView) ExportLimit() string { return formatInt(listExportMax) }
+func (v personsView) ExportLimit() string { return formatInt(int64(v.ExportMax)) }
 
 // Stages, Grades, Channels and Dates are the choices of the filter form.
 func (personsView) Stages() []model.Stage {
@@ -338,7 +337,7 @@ func (s *Server) personsData(r *http.Request, loc Locale) (*personsView, error) 
 	if err != nil {
 		return nil, err
 	}
-	v := &personsView{Cal: cal, ExportMax: listExportMax}
+	v := &personsView{Cal: cal, ExportMax: s.exportMax}
 	f, err := s.parseFilter(r, cal, nil, "")
 	v.Filter = f
 	if err != nil {
@@ -367,7 +366,7 @@ func (s *Server) personsData(r *http.Request, loc Locale) (*personsView, error) 
 	} else if v.Total, err = s.store.CountPersons(r.Context(), pq); err != nil {
 		return v, err
 	}
-	v.ExportCut = v.Total > listExportMax
+	v.ExportCut = v.Total > int64(v.ExportMax)
 	v.Table = personsTable(r, loc, cal, v)
 	return v, nil
 }
