@@ -417,6 +417,46 @@ func TestTwinFilesAgreeWithJSON(t *testing.T) {
 		}
 		t.Logf("%d sheets, %d persons, %d accounts", sheets, len(persons), len(accounts))
 
+		// A campaign's workbook: its tables and every member of the range.
+		camp := sqlCount(t, s, `SELECT campaign_id FROM touchpoints WHERE campaign_id IS NOT NULL AND person_id IS NOT NULL
+			GROUP BY campaign_id ORDER BY COUNT(DISTINCT person_id) DESC, campaign_id LIMIT 1`)
+		members := pagedJSON(t, e, key, fmt.Sprintf("/api/v1/campaigns/%d/members?%s&limit=500", camp, all), "members")
+		memberRow := func(m gjson.Result) []expect {
+			name := cmpOr(m.Get("name").String(), cmpOr(m.Get("email").String(), "#"+m.Get("person_id").String()))
+			how := map[string]int64{}
+			m.Get("how").ForEach(func(k, v gjson.Result) bool { how[k.String()] = v.Int(); return true })
+			return []expect{c.expectCell("text", gjson.Parse(strconv.Quote(name))), c.expectCell("text", m.Get("account")),
+				c.expectCell("stage", m.Get("stage")), c.expectCell("text", gjson.Parse(strconv.Quote(touchTypesText(c.l, how)))),
+				c.expectCell("int", m.Get("touches")), c.expectCell("time", m.Get("first_touch_at")), c.expectCell("time", m.Get("last_touch_at"))}
+		}
+		doc, d, recs := twinFiles(t, e, key, fmt.Sprintf("/api/v1/campaigns/%d?%s", camp, all))
+		if got := d.sheets(); !slices.Equal(got, []string{"Campaigns in this programme", "Ad groups and keywords", "Content assets", "Tracked links and QR codes", "Members"}) {
+			t.Errorf("campaign sheets %q", got)
+		}
+		if doc.Get("members").Int() != int64(len(members)) || len(members) < 2 {
+			t.Errorf("%d members in the JSON, %d paged", doc.Get("members").Int(), len(members))
+		}
+		c.listAgrees("campaign members", d, "Members", members, memberRow)
+		sameAsCSV(t, "campaign csv", recs, d, d.sheets()[0])
+		_, d, recs = twinFiles(t, e, key, fmt.Sprintf("/api/v1/campaigns/%d/members?%s", camp, all))
+		c.listAgrees("members", d, "Members", members, memberRow)
+		sameAsCSV(t, "members csv", recs, d, "Members")
+		session := []*http.Cookie{e.loginAs(t, model.RoleViewer)}
+		res := e.do(t, req{target: fmt.Sprintf("/campaigns/%d?%s&export=members&format=xlsx&lang=en", camp, all), cookies: session})
+		c.listAgrees("members page export", openXLSX(t, []byte(bodyOf(t, res))), "Members", members, memberRow)
+
+		// An account's workbook: its people, opportunities and orders.
+		acct := sqlCount(t, s, "SELECT account_id FROM orders GROUP BY account_id ORDER BY COUNT(*) DESC, account_id LIMIT 1")
+		doc, d, _ = twinFiles(t, e, key, fmt.Sprintf("/api/v1/accounts/%d?%s", acct, all))
+		for sheet, path := range map[string]string{"People": "people", "Opportunities": "opportunities", "Orders": "orders"} {
+			if n := len(doc.Get(path).Array()); n == 0 || len(d.rows(sheet)) != n+1 {
+				t.Errorf("account %d: %d %s in the JSON, sheet %q has %d rows", acct, n, path, sheet, len(d.rows(sheet)))
+			}
+		}
+		c.sheetAgrees("account", d, doc, twinSheet{sheet: "Opportunities", rows: "opportunities", cols: []string{"name:text", "stage:skip",
+			"amount:money", "created_at:day", "closed_at:day", "owner:text", "primary_contact:text", "primary_contact_first_touch_channel:chan",
+			"first_touch_model_channel:chan"}})
+
 		// Over the bound, an export holds the first rows and says so.
 		e.srv.exportMax = 500
 		for _, f := range []string{"csv", "xlsx"} {
