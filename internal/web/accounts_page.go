@@ -218,7 +218,7 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Table.prepare(r, "name", false)
-	if s.exportList(w, r, "accounts", exportName("accounts", "accounts", v.Filter), func() (listExport, error) { return s.accountsExport(r, loc, v) }) ||
+	if s.exportList(w, r, "accounts", exportName("accounts", "", v.Filter), func() (listExport, error) { return s.accountsExport(r, loc, v) }) ||
 		s.exportTable(w, r, "accounts", v.Filter) {
 		return
 	}
