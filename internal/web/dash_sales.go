@@ -260,7 +260,9 @@ func (s *Server) salesParts(r *http.Request, l Locale, v *salesView) {
 }
 
 // tables are the dashboard's tables in the page's order.
-func (v *salesView) tables() []*dataTable { return []*dataTable{v.QueueT, v.Owners, v.Grades, v.Classes} }
+func (v *salesView) tables() []*dataTable {
+	return []*dataTable{v.QueueT, v.Owners, v.Grades, v.Classes}
+}
 
 func spreadChart(id, kind, series string, counts []report.ValueCount, name func(string) string) *chart {
 	c := &chart{ID: id, Kind: kind, Format: "int"}
@@ -309,11 +311,7 @@ func (s *Server) apiSales(w http.ResponseWriter, r *http.Request) {
 	if s.apiFailed(w, r, err, "") {
 		return
 	}
-	l := s.catalog.locale(LangEN)
-	if format != formatJSON {
-		l = s.catalog.locale(langOnly(r))
-	}
-	v, err := s.salesData(r, l)
+	v, err := s.salesData(r, s.fileLocale(r, format))
 	if s.apiFailed(w, r, err, "") {
 		return
 	}

@@ -564,12 +564,12 @@ func TestTwinFormatsRefused(t *testing.T) {
 			if strings.Contains(target, "?") {
 				sep = "&"
 			}
-			res := api(target+sep+"format=pdf")
+			res := api(target + sep + "format=pdf")
 			if body := bodyOf(t, res); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `format \"pdf\": want json, csv or xlsx`) {
 				t.Errorf("%s format=pdf: %d %s", target, res.StatusCode, body)
 			}
 			for _, f := range []string{"csv", "xlsx", "JSON", ""} {
-				if res := api(target+sep+"format="+f); res.StatusCode != http.StatusOK {
+				if res := api(target + sep + "format=" + f); res.StatusCode != http.StatusOK {
 					t.Errorf("%s format=%s: %d %s", target, f, res.StatusCode, bodyOf(t, res))
 				}
 			}
