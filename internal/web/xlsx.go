@@ -394,11 +394,7 @@ func (b *workbook) send(w http.ResponseWriter, name string) error {
 	h.Set("Content-Type", xlsxContentType)
 	h.Set("Content-Disposition", attachment(name+".xlsx"))
 	h.Set("Cache-Control", "no-store")
-	var zw *zip.Writer
-	b.f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
-		zw = zip.NewWriter(w)
-		return zw
-	})
+	b.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
 	// WriteTo builds the archive with the writer above and then copies its
 	// own buffer, which that writer left empty.
 	if _, err := b.f.WriteTo(w); err != nil {
