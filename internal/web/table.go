@@ -48,11 +48,21 @@ type column struct {
 
 // cell is one value. V holds the raw value (what sorts and what CSV
 // writes); Text, when set, is shown instead of the formatted V; Href makes
-// the cell a link.
+// the cell a link. Kind, when set, is how this cell prints instead of its
+// column's kind (a column of targets holds counts, rates and hours).
 type cell struct {
 	V    any
 	Text string
 	Href string
+	Kind cellKind
+}
+
+// kindIn is how the cell prints in a column of kind col.
+func (c cell) kindIn(col cellKind) cellKind {
+	if c.Kind != "" {
+		return c.Kind
+	}
+	return col
 }
 
 // dataTable is a table with its sort order.
@@ -237,7 +247,7 @@ func (t *dataTable) Display(i int, c cell) string {
 	if c.Text != "" {
 		return c.Text
 	}
-	return formatCell(t.Columns[i].Kind, c.V, t.Loc)
+	return formatCell(c.kindIn(t.Columns[i].Kind), c.V, t.Loc)
 }
 
 // NumClass says whether a column is right-aligned.
@@ -414,7 +424,7 @@ func (c *csvFile) row(cells []cell) {
 	for i, col := range c.cols {
 		c.rec[i] = ""
 		if i < len(cells) {
-			c.rec[i] = csvValue(col.Kind, cells[i], c.loc)
+			c.rec[i] = csvValue(cells[i].kindIn(col.Kind), cells[i], c.loc)
 		}
 	}
 	c.cw.Write(c.rec)

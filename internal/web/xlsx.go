@@ -226,11 +226,15 @@ func (s *workbookSheet) cells(cells []cell, role sheetRole) error {
 		if i >= len(cells) {
 			continue
 		}
-		v := xlsxValue(col.Kind, cells[i], s.loc)
+		kind := cells[i].kindIn(col.Kind)
+		v := xlsxValue(kind, cells[i], s.loc)
 		if v == nil {
 			continue
 		}
-		kind := col.Kind
+		switch cells[i].V.(type) {
+		case model.Money, *model.Money:
+			kind = kindMoney // money prints as money in any column, as on the page
+		}
 		if _, text := v.(string); text {
 			kind = kindText
 		}
@@ -341,7 +345,7 @@ func columnWidths(cols []column, sample [][]cell, loc *time.Location) []float64 
 				break
 			}
 			if i < len(row) {
-				w = max(w, textWidth(xlsxShown(c.Kind, row[i], loc)))
+				w = max(w, textWidth(xlsxShown(row[i].kindIn(c.Kind), row[i], loc)))
 			}
 		}
 		out[i] = float64(min(max(w+2, xlsxMinWidth), xlsxMaxWidth))

@@ -327,3 +327,53 @@ func csvAgrees(want string, got xlsxCell) (bool, string) {
 	}
 	return false, "format " + got.Format
 }
+
+// TestCellsOfMixedColumnsKeepTheirKind: a column of targets holds a count,
+// money and a rate (a review's target/actual/gap sheet): money prints as
+// money whatever the column, and a cell's own kind overrides its column's,
+// on the page, in the CSV and in the workbook alike. The gap of ¥318,272
+// against ¥5,000,000 is −93.6%.
+func TestCellsOfMixedColumnsKeepTheirKind(t *testing.T) {
+	share, hours, gap := 0.25, 4.5, -0.93634
+	tab := &dataTable{ID: "targets", Columns: []column{
+		{Key: "metric", Label: "Metric", Kind: kindText},
+		{Key: "target", Label: "Target", Kind: kindInt},
+		{Key: "gap", Label: "Gap", Kind: kindPercent},
+	}, Rows: [][]cell{
+		{{V: "leads"}, {V: int64(500)}, {}},
+		{{V: "won_revenue"}, {V: model.Money(500000000)}, {V: &gap}},
+		{{V: "roi"}, {V: &share, Kind: kindPercent}, {}},
+		{{V: "first_follow_up_hours"}, {V: &hours, Kind: kindNumber}, {}},
+	}}
+	want := []struct {
+		page, csv, format string
+		num               float64
+	}{
+		{"500", "500", "#,##0", 500},
+		{"¥5,000,000.00", "5000000.00", `"¥"#,##0.00`, 5000000},
+		{"25.0%", "25.00%", "0.0%", 0.25},
+		{"4.5", "4.5000", "#,##0.0", 4.5},
+	}
+	rec := httptest.NewRecorder()
+	if err := writeWorkbook(rec, "targets", tab); err != nil {
+		t.Fatal(err)
+	}
+	d := openXLSX(t, rec.Body.Bytes())
+	crec := httptest.NewRecorder()
+	writeCSV(crec, "targets", tab)
+	recs, _ := csv.NewReader(strings.NewReader(strings.TrimPrefix(crec.Body.String(), "\uFEFF"))).ReadAll()
+	for i, w := range want {
+		if got := tab.Display(1, tab.Rows[i][1]); got != w.page {
+			t.Errorf("row %d on the page: %q, want %q", i, got, w.page)
+		}
+		if got := recs[i+1][1]; got != w.csv {
+			t.Errorf("row %d in the CSV: %q, want %q", i, got, w.csv)
+		}
+		if got := d.cell("targets", 2, i+2); !got.Number || got.Format != w.format || math.Abs(got.Num-w.num) > 1e-9 {
+			t.Errorf("row %d in the workbook: %+v, want %v as %s", i, got, w.num, w.format)
+		}
+	}
+	if got := d.cell("targets", 3, 3); got.Format != "0.0%" || got.Num != gap || tab.Display(2, tab.Rows[1][2]) != "-93.6%" {
+		t.Errorf("gap: %+v, page %q", got, tab.Display(2, tab.Rows[1][2]))
+	}
+}
