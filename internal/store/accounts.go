@@ -57,8 +57,33 @@ func scanAccount(r rowScanner) (AccountRow, error) {
 // Accounts lists at most q.Limit accounts after q's cursor, by name then
 // id.
 func (s *Store) Accounts(ctx context.Context, q AccountQuery) ([]AccountRow, error) {
-	where := []string{"(a.name > ? OR (a.name = ? AND a.id > ?))"}
-	args := []any{q.AfterName, q.AfterName, q.AfterID}
+	where, args := s.accountWhere(q)
+	where = "(a.name > ? OR (a.name = ? AND a.id > ?)) AND " + where
+	args = append([]any{q.AfterName, q.AfterName, q.AfterID}, args...)
+	args = append(args, q.Limit)
+	if strings.TrimSpace(q.Q) != "" {
+		args = s.planPerText(args)
+	}
+	return orEmpty(scanAll(ctx, s, s.r, "SELECT "+accountCols+" FROM accounts a LEFT JOIN users u ON u.id = a.owner_id WHERE "+
+		where+" ORDER BY a.name, a.id LIMIT ?", args, scanAccount))
+}
+
+// CountAccounts counts the accounts q's filters match (its cursor and
+// limit aside).
+func (s *Store) CountAccounts(ctx context.Context, q AccountQuery) (int64, error) {
+	where, args := s.accountWhere(q)
+	if strings.TrimSpace(q.Q) != "" {
+		args = s.planPerText(args)
+	}
+	var n int64
+	err := s.r.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM accounts a WHERE "+where), args...).Scan(&n)
+	return n, err
+}
+
+// accountWhere is the condition of q's filters on accounts a.
+func (s *Store) accountWhere(q AccountQuery) (string, []any) {
+	where := []string{"1 = 1"}
+	var args []any
 	if v := strings.TrimSpace(q.Q); v != "" {
 		// The persons search's match and indexes (personsearch.go).
 		cond, cargs := s.accountTextCond(v)
@@ -76,12 +101,7 @@ func (s *Store) Accounts(ctx context.Context, q AccountQuery) ([]AccountRow, err
 		where = append(where, "a.owner_id = ?")
 		args = append(args, q.OwnerID)
 	}
-	args = append(args, q.Limit)
-	if strings.TrimSpace(q.Q) != "" {
-		args = s.planPerText(args)
-	}
-	return orEmpty(scanAll(ctx, s, s.r, "SELECT "+accountCols+" FROM accounts a LEFT JOIN users u ON u.id = a.owner_id WHERE "+
-		strings.Join(where, " AND ")+" ORDER BY a.name, a.id LIMIT ?", args, scanAccount))
+	return strings.Join(where, " AND "), args
 }
 
 // AccountByID finds an account.

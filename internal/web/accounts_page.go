@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -68,6 +69,55 @@ type accountsView struct {
 	Next       string // the cursor of the next page
 	Table      *dataTable
 	Error      string
+	query      store.AccountQuery // the filters, for an export
+}
+
+// accountFigures are accounts with their figures over a window.
+func (s *Server) accountFigures(ctx context.Context, rows []store.AccountRow, win model.Window) ([]accountRowJSON, error) {
+	ids := make([]int64, len(rows))
+	for i, a := range rows {
+		ids[i] = a.ID
+	}
+	stats, err := s.store.AccountStatsOf(ctx, ids, win.From, win.To)
+	if err != nil {
+		return nil, err
+	}
+	out := []accountRowJSON{}
+	for _, a := range rows {
+		st := stats[a.ID]
+		out = append(out, accountRowJSON{ID: a.ID, Name: a.Name, NameEN: a.NameEN, Domain: a.Domain, Industry: a.Industry, Size: a.SizeBand,
+			Employees: a.Employees, Region: a.Region, City: a.City, Tier: a.Tier, OwnerID: a.OwnerID, Owner: a.Owner, People: st.People, Leads: st.Leads,
+			MQLs: st.MQLs, OpenPipeline: st.OpenPipeline, WonRevenue: st.WonRevenue, LastTouch: st.LastTouch, Engagement: st.Engagement})
+	}
+	return out, nil
+}
+
+// accountsTable is the list's table without rows.
+func accountsTable(loc Locale, cal model.Calendar) *dataTable {
+	col := func(key string, kind cellKind) column {
+		c := column{Key: key, Label: loc.T("accounts.col." + key), Kind: kind}
+		if tip := "accounts.tip." + key; loc.T(tip) != tip {
+			c.Tip = loc.T(tip)
+		}
+		return c
+	}
+	return &dataTable{ID: "accounts", Title: loc.T("accounts.list_title"), Loc: cal.Loc, Empty: loc.T("accounts.empty"), Columns: []column{
+		col("name", kindText), col("domain", kindText), col("industry", kindText), col("size", kindText), col("region", kindText),
+		col("tier", kindText), col("owner", kindText), col("people", kindInt), col("leads", kindInt), col("mqls", kindInt),
+		col("open_pipeline", kindMoney), col("won_revenue", kindMoney), col("last_touch", kindTime), col("engagement", kindInt),
+	}}
+}
+
+// accountCells is an account as a row of the list.
+func accountCells(loc Locale, a accountRowJSON) []cell {
+	var last any
+	if a.LastTouch != nil {
+		last = *a.LastTouch
+	}
+	region := strings.TrimSpace(strings.Trim(a.Region+" · "+a.City, " ·"))
+	return []cell{{V: campaignName(loc, a.Name, a.NameEN), Href: fmt.Sprintf("/accounts/%d", a.ID)}, {V: a.Domain},
+		{V: a.Industry}, {V: a.Size}, {V: region}, {V: a.Tier}, {V: a.Owner}, {V: a.People}, {V: a.Leads}, {V: a.MQLs},
+		{V: a.OpenPipeline}, {V: a.WonRevenue}, {V: last}, {V: a.Engagement}}
 }
 
 func (accountsView) NavKey() string { return "accounts" }
@@ -130,43 +180,13 @@ func (s *Server) accountsData(r *http.Request, loc Locale) (accountsView, error)
 		last := rows[limit-1]
 		v.Next = encodeAccountCursor(accountCursor{Name: last.Name, ID: last.ID})
 	}
-	ids := make([]int64, len(rows))
-	for i, a := range rows {
-		ids[i] = a.ID
-	}
-	win := f.Period.Window()
-	stats, err := s.store.AccountStatsOf(r.Context(), ids, win.From, win.To)
-	if err != nil {
+	v.query = aq
+	if v.Accounts, err = s.accountFigures(r.Context(), rows, f.Period.Window()); err != nil {
 		return v, err
 	}
-	v.Accounts = []accountRowJSON{}
-	for _, a := range rows {
-		st := stats[a.ID]
-		v.Accounts = append(v.Accounts, accountRowJSON{ID: a.ID, Name: a.Name, NameEN: a.NameEN, Domain: a.Domain, Industry: a.Industry, Size: a.SizeBand,
-			Employees: a.Employees, Region: a.Region, City: a.City, Tier: a.Tier, OwnerID: a.OwnerID, Owner: a.Owner, People: st.People, Leads: st.Leads,
-			MQLs: st.MQLs, OpenPipeline: st.OpenPipeline, WonRevenue: st.WonRevenue, LastTouch: st.LastTouch, Engagement: st.Engagement})
-	}
-	col := func(key string, kind cellKind) column {
-		c := column{Key: key, Label: loc.T("accounts.col." + key), Kind: kind}
-		if tip := "accounts.tip." + key; loc.T(tip) != tip {
-			c.Tip = loc.T(tip)
-		}
-		return c
-	}
-	t := &dataTable{ID: "accounts", Loc: cal.Loc, Empty: loc.T("accounts.empty"), Columns: []column{
-		col("name", kindText), col("domain", kindText), col("industry", kindText), col("size", kindText), col("region", kindText),
-		col("tier", kindText), col("owner", kindText), col("people", kindInt), col("leads", kindInt), col("mqls", kindInt),
-		col("open_pipeline", kindMoney), col("won_revenue", kindMoney), col("last_touch", kindTime), col("engagement", kindInt),
-	}}
+	t := accountsTable(loc, cal)
 	for _, a := range v.Accounts {
-		var last any
-		if a.LastTouch != nil {
-			last = *a.LastTouch
-		}
-		region := strings.TrimSpace(strings.Trim(a.Region+" · "+a.City, " ·"))
-		t.Rows = append(t.Rows, []cell{{V: campaignName(loc, a.Name, a.NameEN), Href: fmt.Sprintf("/accounts/%d", a.ID)}, {V: a.Domain},
-			{V: a.Industry}, {V: a.Size}, {V: region}, {V: a.Tier}, {V: a.Owner}, {V: a.People}, {V: a.Leads}, {V: a.MQLs},
-			{V: a.OpenPipeline}, {V: a.WonRevenue}, {V: last}, {V: a.Engagement}})
+		t.Rows = append(t.Rows, accountCells(loc, a))
 	}
 	// The list is paged by name in SQL; another order sorts the page shown.
 	sortKey := q.Get("accounts_sort")
@@ -198,15 +218,29 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Table.prepare(r, "name", false)
-	if s.exportTable(w, r, "accounts", v.Filter, v.Table) {
+	if s.exportList(w, r, "accounts", exportName("accounts", "", v.Filter), func() (listExport, error) { return s.accountsExport(r, loc, v) }) ||
+		s.exportTable(w, r, "accounts", v.Filter) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "accounts", "accounts.title", v)
 }
 
 func (s *Server) apiAccounts(w http.ResponseWriter, r *http.Request) {
-	v, err := s.accountsData(r, s.catalog.locale(LangEN))
+	format, err := apiFormat(r)
 	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	l := s.fileLocale(r, format)
+	v, err := s.accountsData(r, l)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	if format != formatJSON {
+		e, err := s.accountsExport(r, l, v)
+		if s.apiFailed(w, r, err, "") {
+			return
+		}
+		s.streamList(w, r, true, format, exportName("accounts", "", v.Filter), e)
 		return
 	}
 	var next any
@@ -314,6 +348,7 @@ func (s *Server) accountData(r *http.Request, loc Locale, id int64) (accountView
 			{V: string(p.Stage), Text: loc.Stage(p.Stage)}, {V: p.Grade}, {V: p.Score}, {V: p.Owner}, fc})
 	}
 	v.People = pt
+	pt.Title = loc.T("accounts.people_title")
 	if v.OppsJSON, err = s.store.AccountOpportunities(r.Context(), id); err != nil {
 		return v, err
 	}
@@ -347,6 +382,7 @@ func (s *Server) accountData(r *http.Request, loc Locale, id int64) (accountView
 			{V: o.Owner}, primary, chCell(o.PrimaryFirstChannel), chCell(o.FirstTouchChannel)})
 	}
 	v.Opps = ot
+	ot.Title = loc.T("accounts.opps_title")
 	if v.OrdersJSON, err = s.store.AccountOrders(r.Context(), id); err != nil {
 		return v, err
 	}
@@ -359,7 +395,17 @@ func (s *Server) accountData(r *http.Request, loc Locale, id int64) (accountView
 		rt.Rows = append(rt.Rows, []cell{{V: fmt.Sprintf("#%d", o.ID)}, {V: o.Amount}, {V: cal.Day(o.OrderedAt)}})
 	}
 	v.Orders = rt
+	rt.Title = loc.T("accounts.orders_title")
 	return v, nil
+}
+
+// tables are the account page's tables in its order, sorted as r asks.
+func (v *accountView) tables(r *http.Request) []*dataTable {
+	out := []*dataTable{v.People, v.Opps, v.Orders}
+	for _, t := range out {
+		t.prepare(r, "", false)
+	}
+	return out
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
@@ -376,10 +422,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	}) {
 		return
 	}
-	v.People.prepare(r, "", false)
-	v.Opps.prepare(r, "", false)
-	v.Orders.prepare(r, "", false)
-	if s.exportTable(w, r, "account-"+strconv.FormatInt(id, 10), v.Filter, v.People, v.Opps, v.Orders) {
+	if s.exportTable(w, r, "account-"+strconv.FormatInt(id, 10), v.Filter, v.tables(r)...) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "account", "accounts.detail_title", v)
@@ -391,8 +434,16 @@ func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "id: want an account id")
 		return
 	}
-	v, err := s.accountData(r, s.catalog.locale(LangEN), id)
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	v, err := s.accountData(r, s.fileLocale(r, format), id)
 	if s.apiFailed(w, r, err, fmt.Sprintf("no account %d", id)) {
+		return
+	}
+	if format != formatJSON {
+		s.apiTables(w, r, format, "account-"+strconv.FormatInt(id, 10), v.Filter, v.tables(r)...)
 		return
 	}
 	type personJSON struct {

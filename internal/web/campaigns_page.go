@@ -116,6 +116,7 @@ func (s *Server) campaignsData(r *http.Request, loc Locale) (campaignsView, erro
 	cal := f.Period.Cal
 	v.Table = campaignTable(loc, "campaigns", v.Data.Rows, &v.Data.Total, cal)
 	v.Progs = campaignTable(loc, "programmes", v.Data.Programmes, nil, cal)
+	v.Table.Title, v.Progs.Title = loc.T("campaigns.list_title"), loc.T("campaigns.programmes_title")
 	tot := v.Data.Total
 	v.KPIs = []kpi{
 		{ID: "cost", Label: loc.T("campaigns.col.cost"), Tip: loc.T("campaigns.tip.cost"), Value: formatMoney(tot.Cost), Raw: tot.Cost.String()},
@@ -244,8 +245,18 @@ func (s *Server) campaignsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCampaigns(w http.ResponseWriter, r *http.Request) {
-	v, err := s.campaignsData(r, s.catalog.locale(LangEN))
+	format, err := apiFormat(r)
 	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	v, err := s.campaignsData(r, s.fileLocale(r, format))
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	if format != formatJSON {
+		v.Table.prepare(r, "", false)
+		v.Progs.prepare(r, "", false)
+		s.apiTables(w, r, format, "campaigns", v.Filter, v.Table, v.Progs)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"model": v.Data.Model, "from": v.Data.From, "to": v.Data.To, "currency": "CNY",
@@ -390,6 +401,7 @@ func (s *Server) campaignData(r *http.Request, loc Locale, id int64) (campaignVi
 	}
 
 	v.Children = campaignTable(loc, "children", d.Children, nil, cal)
+	v.Children.Title = loc.T("campaigns.children_title")
 	sp := &dataTable{ID: "spend", Loc: cal.Loc, Empty: loc.T("campaigns.spend_empty"), Columns: []column{
 		{Key: "ad_group", Label: loc.T("campaigns.col.ad_group"), Kind: kindText},
 		{Key: "keyword", Label: loc.T("campaigns.col.keyword"), Kind: kindText},
@@ -404,6 +416,7 @@ func (s *Server) campaignData(r *http.Request, loc Locale, id int64) (campaignVi
 		sp.Rows = append(sp.Rows, []cell{{V: l.AdGroup}, {V: l.Keyword}, {V: l.MatchType}, {V: l.Cost}, {V: l.Impressions}, {V: l.Clicks}, {V: l.CTR}, {V: l.CPC}})
 	}
 	v.Spend = sp
+	sp.Title = loc.T("campaigns.spend_title")
 	as := &dataTable{ID: "assets", Loc: cal.Loc, Empty: loc.T("campaigns.assets_empty"), Columns: []column{
 		{Key: "title", Label: loc.T("campaigns.col.title"), Kind: kindText},
 		{Key: "asset_kind", Label: loc.T("campaigns.col.kind"), Kind: kindText},
@@ -413,6 +426,7 @@ func (s *Server) campaignData(r *http.Request, loc Locale, id int64) (campaignVi
 		as.Rows = append(as.Rows, []cell{{V: campaignName(loc, a.Title, a.TitleEN)}, {V: a.Kind}, {V: a.URL}})
 	}
 	v.Assets = as
+	as.Title = loc.T("campaigns.assets_title")
 
 	base := s.publicBase(r)
 	v.ShortBase = base
@@ -443,6 +457,7 @@ func (s *Server) campaignData(r *http.Request, loc Locale, id int64) (campaignVi
 			{V: "PNG", Text: "PNG · SVG", Href: "/r/" + l.Code + "/qr.png"}, {V: l.CreatedAt}, {V: state}})
 	}
 	v.Links = lt
+	lt.Title = loc.T("campaigns.links_title")
 	v.LinkForm = campaignLinkForm{URL: c.LandingURL, Source: "revloop_link", Medium: "tracked_link"}
 
 	after, _ := strconv.ParseInt(r.URL.Query().Get("members_cursor"), 10, 64)
@@ -452,19 +467,9 @@ func (s *Server) campaignData(r *http.Request, loc Locale, id int64) (campaignVi
 		return v, err
 	}
 	v.MemberN = mp.Total
-	mt := &dataTable{ID: "members", Loc: cal.Loc, Presorted: true, Empty: loc.T("campaigns.members_empty"), Columns: []column{
-		{Key: "person", Label: loc.T("campaigns.col.person"), Kind: kindText},
-		{Key: "account", Label: loc.T("campaigns.col.account"), Kind: kindText},
-		{Key: "stage", Label: loc.T("campaigns.col.stage"), Kind: kindText},
-		{Key: "how", Label: loc.T("campaigns.col.how"), Tip: loc.T("campaigns.tip.how"), Kind: kindText},
-		{Key: "touches", Label: loc.T("campaigns.col.touches"), Kind: kindInt},
-		{Key: "first", Label: loc.T("campaigns.col.first"), Kind: kindTime},
-		{Key: "last", Label: loc.T("campaigns.col.last"), Kind: kindTime},
-	}}
+	mt := membersTable(loc, cal)
 	for _, m := range mp.Members {
-		name := cmpOr(m.Name, cmpOr(m.Email, fmt.Sprintf("#%d", m.PersonID)))
-		mt.Rows = append(mt.Rows, []cell{{V: name, Href: fmt.Sprintf("/persons/%d", m.PersonID)}, {V: m.Account},
-			{V: string(m.Stage), Text: loc.Stage(m.Stage)}, {V: touchTypesText(loc, m.Types)}, {V: m.Touches}, {V: m.First}, {V: m.Last}})
+		mt.Rows = append(mt.Rows, memberCells(loc, m))
 	}
 	if mp.Next != 0 {
 		q := cloneQuery(r.URL.Query(), "export")
@@ -525,7 +530,9 @@ func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) {
 	for _, t := range []*dataTable{v.Children, v.Spend, v.Assets, v.Links, v.Members} {
 		t.prepare(r, "", false)
 	}
-	if s.exportTable(w, r, "campaign-"+v.Campaign.Code, v.Filter, v.Children, v.Spend, v.Assets, v.Links, v.Members) {
+	if s.exportList(w, r, "members", exportName("campaign-"+v.Campaign.Code, "members", v.Filter), func() (listExport, error) {
+		return s.membersExport(r, loc, id, v.Filter)
+	}) || s.exportTable(w, r, "campaign-"+v.Campaign.Code, v.Filter, v.Children, v.Spend, v.Assets, v.Links, v.Members) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "campaign", "campaigns.detail_title", v)
@@ -537,8 +544,16 @@ func (s *Server) apiCampaign(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "id: want a campaign id")
 		return
 	}
-	v, err := s.campaignData(r, s.catalog.locale(LangEN), id)
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	v, err := s.campaignData(r, s.fileLocale(r, format), id)
 	if s.apiFailed(w, r, err, fmt.Sprintf("no campaign %d", id)) {
+		return
+	}
+	if format != formatJSON {
+		s.campaignFiles(w, r, format, id, v)
 		return
 	}
 	var ls []linkJSON
@@ -584,6 +599,10 @@ func (s *Server) apiCampaignMembers(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "id: want a campaign id")
 		return
 	}
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
 	if _, err := s.store.CampaignByID(r.Context(), id); errors.Is(err, store.ErrNotFound) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no campaign %d", id))
 		return
@@ -594,6 +613,10 @@ func (s *Server) apiCampaignMembers(w http.ResponseWriter, r *http.Request) {
 	f, err := s.filterOf(r, nil, "")
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if format != formatJSON {
+		s.campaignMemberFiles(w, r, format, id, f)
 		return
 	}
 	q := r.URL.Query()

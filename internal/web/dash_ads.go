@@ -83,7 +83,11 @@ func (s *Server) adsRequest(r *http.Request) (viewFilter, report.AdsQuery, error
 }
 
 func (s *Server) apiAds(w http.ResponseWriter, r *http.Request) {
-	_, q, err := s.adsRequest(r)
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	f, q, err := s.adsRequest(r)
 	if s.apiFailed(w, r, err, "") {
 		return
 	}
@@ -98,6 +102,12 @@ func (s *Server) apiAds(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		s.apiInternal(w, r, err)
+		return
+	}
+	if format != formatJSON {
+		var v adsView
+		v.lay(s.catalog.locale(langOnly(r)), r, a, q.Period.Cal)
+		s.apiTables(w, r, format, "ads", f, v.tables()...)
 		return
 	}
 	writeJSON(w, http.StatusOK, a)
@@ -171,23 +181,32 @@ func (s *Server) adsPage(w http.ResponseWriter, r *http.Request) {
 	v.Grains = segLinks(r, "grain", a.Grain, []string{report.GrainDay, report.GrainWeek, report.GrainMonth}, func(k string) string { return loc.T("ads.grain." + k) })
 	v.Ranks = segLinks(r, "rank_by", a.RankBy, []string{report.RankCPL, report.RankCostPerMQL}, func(k string) string { return loc.T("ads.rank." + k) })
 	v.MinSpendText = formatMoney(a.MinSpend)
+	v.lay(loc, r, a, q.Period.Cal)
+	if s.exportTable(w, r, "ads", f, v.tables()...) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "ads", "ads.title", v)
+}
+
+// lay builds the dashboard's figures, tables and charts from the report,
+// for the page and for its twin's files alike.
+func (v *adsView) lay(loc Locale, r *http.Request, a report.Ads, cal model.Calendar) {
 	v.KPIs = adsKPIs(loc, a.Total)
 	v.Rows = adsRowsTable(loc, r, "rows", a.Level, a.Rows, &a.Total)
 	v.Best = adsKeywordTable(loc, "best", a.Best, a.RankBy)
 	v.Worst = adsKeywordTable(loc, "worst", a.Worst, a.RankBy)
 	v.Trend, v.TrendC = adsTrendTable(loc, a)
-	for _, t := range []*dataTable{v.Rows, v.Trend, v.Best, v.Worst} {
-		t.Loc = q.Period.Cal.Loc
+	for t, title := range map[*dataTable]string{v.Rows: "ads.by." + a.Level, v.Trend: "ads.trend", v.Best: "ads.best", v.Worst: "ads.worst"} {
+		t.Loc, t.Title = cal.Loc, loc.T(title)
 	}
 	v.Rows.prepare(r, "spend", true)
 	v.Trend.prepare(r, "start", false)
 	v.Best.prepare(r, "", false)
 	v.Worst.prepare(r, "", false)
-	if s.exportTable(w, r, "ads", f, v.Rows, v.Trend, v.Best, v.Worst) {
-		return
-	}
-	s.render(w, r, http.StatusOK, "ads", "ads.title", v)
 }
+
+// tables are the dashboard's tables in the page's order.
+func (v *adsView) tables() []*dataTable { return []*dataTable{v.Rows, v.Trend, v.Best, v.Worst} }
 
 // inLang is a name in the page's language, and the other language's
 // when it differs.

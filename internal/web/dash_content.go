@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/report"
 )
 
@@ -27,13 +28,23 @@ func (s *Server) contentRequest(r *http.Request) (viewFilter, report.ContentQuer
 }
 
 func (s *Server) apiContent(w http.ResponseWriter, r *http.Request) {
-	_, q, err := s.contentRequest(r)
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	f, q, err := s.contentRequest(r)
 	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	c, err := report.Reporter{Store: s.store}.Content(r.Context(), q)
 	if err != nil {
 		s.apiInternal(w, r, err)
+		return
+	}
+	if format != formatJSON {
+		var v contentView
+		v.lay(s.catalog.locale(langOnly(r)), r, c, f.Period.Cal)
+		s.apiTables(w, r, format, "content", f, v.tables()...)
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
@@ -73,22 +84,31 @@ func (s *Server) contentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Data = &c
+	v.lay(loc, r, c, f.Period.Cal)
+	if s.exportTable(w, r, "content", f, v.tables()...) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "content", "content.title", v)
+}
+
+// lay builds the dashboard's figures, tables and charts from the report,
+// for the page and for its twin's files alike.
+func (v *contentView) lay(loc Locale, r *http.Request, c report.Content, cal model.Calendar) {
 	v.KPIs = contentKPIs(loc, c.Total)
 	v.Assets = assetsTable(loc, c)
 	v.Kinds = contentKindsTable(loc, c)
 	v.Months = contentMonthsTable(loc, c.Months)
 	v.Top, v.Trend, v.ByKind = contentCharts(loc, c)
-	for _, t := range []*dataTable{v.Assets, v.Kinds, v.Months} {
-		t.Loc = f.Period.Cal.Loc
+	for t, title := range map[*dataTable]string{v.Assets: "content.assets_title", v.Kinds: "content.by_kind", v.Months: "content.trend"} {
+		t.Loc, t.Title = cal.Loc, loc.T(title)
 	}
 	v.Assets.prepare(r, "leads", true)
 	v.Kinds.prepare(r, "leads", true)
 	v.Months.prepare(r, "month", false)
-	if s.exportTable(w, r, "content", f, v.Assets, v.Kinds, v.Months) {
-		return
-	}
-	s.render(w, r, http.StatusOK, "content", "content.title", v)
 }
+
+// tables are the dashboard's tables in the page's order.
+func (v *contentView) tables() []*dataTable { return []*dataTable{v.Assets, v.Kinds, v.Months} }
 
 // assetKind names a kind of content asset; an unknown kind shows as it is.
 func assetKind(l Locale, kind string) string {

@@ -44,7 +44,11 @@ func (s *Server) eventsRequest(r *http.Request) (viewFilter, report.EventsQuery,
 }
 
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
-	_, q, err := s.eventsRequest(r)
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	f, q, err := s.eventsRequest(r)
 	if s.apiFailed(w, r, err, "") {
 		return
 	}
@@ -55,6 +59,12 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.apiInternal(w, r, err)
+		return
+	}
+	if format != formatJSON {
+		var v eventsView
+		v.lay(s.catalog.locale(langOnly(r)), r, ev, f.Period.Cal)
+		s.apiTables(w, r, format, "events", f, v.tables()...)
 		return
 	}
 	writeJSON(w, http.StatusOK, ev)
@@ -113,28 +123,44 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Data = &ev
+	v.lay(loc, r, ev, f.Period.Cal)
+	if s.exportTable(w, r, "events", f, v.tables()...) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "events", "events.title", v)
+}
+
+// lay builds the dashboard's figures, tables and charts from the report,
+// for the page and for its twin's files alike.
+func (v *eventsView) lay(loc Locale, r *http.Request, ev report.Events, cal model.Calendar) {
 	v.KPIs = eventKPIs(loc, ev.Total, false)
 	v.Events = eventsTable(loc, r, ev)
 	v.Months = eventMonthsTable(loc, ev.Months)
 	v.Trend = eventTrendChart(loc, ev.Months)
 	v.Compare, v.Money = eventCompareCharts(loc, ev.Events)
-	tables := []*dataTable{v.Events, v.Months}
+	v.Events.Title, v.Months.Title = loc.T("events.list"), loc.T("events.trend")
 	if ev.Event != nil {
 		v.Detail = eventDetail(loc, r, *ev.Event)
-		tables = append(tables, v.Detail.Days)
+		v.Detail.Days.Title = loc.T("events.days")
 	}
-	for _, t := range tables {
-		t.Loc = f.Period.Cal.Loc
+	for _, t := range v.tables() {
+		t.Loc = cal.Loc
 	}
 	v.Events.prepare(r, "date", true)
 	v.Months.prepare(r, "month", false)
 	if v.Detail != nil {
 		v.Detail.Days.prepare(r, "day", false)
 	}
-	if s.exportTable(w, r, "events", f, tables...) {
-		return
+}
+
+// tables are the dashboard's tables in the page's order: the events, the
+// months and, with an event detailed, its days.
+func (v *eventsView) tables() []*dataTable {
+	out := []*dataTable{v.Events, v.Months}
+	if v.Detail != nil {
+		out = append(out, v.Detail.Days)
 	}
-	s.render(w, r, http.StatusOK, "events", "events.title", v)
+	return out
 }
 
 // inLanguage is a name in the page's language: the English one on English

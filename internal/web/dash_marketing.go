@@ -54,13 +54,23 @@ func (s *Server) marketingRequest(r *http.Request) (viewFilter, report.DashQuery
 }
 
 func (s *Server) apiMarketing(w http.ResponseWriter, r *http.Request) {
-	_, q, mode, err := s.marketingRequest(r)
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	f, q, mode, err := s.marketingRequest(r)
 	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	m, err := report.LoadMarketing(r.Context(), s.store, q, mode)
 	if err != nil {
 		s.apiInternal(w, r, err)
+		return
+	}
+	if format != formatJSON {
+		var v marketingView
+		v.lay(s.catalog.locale(langOnly(r)), r, m, q.Period.Cal)
+		s.apiTables(w, r, format, "marketing", f, v.tables()...)
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
@@ -110,22 +120,30 @@ func (s *Server) marketingPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Data = &m
 	v.Modes = modeLinks(r, mode)
-	v.KPIs = marketingKPIs(loc, m)
-	v.Funnel, v.FunnelC = funnelTable(loc, m.Funnel)
-	v.Trend, v.TrendC = trendTable(loc, m.Trend)
-	v.Mix, v.MixC = mixTable(loc, m)
-	cal := q.Period.Cal
-	for _, t := range []*dataTable{v.Funnel, v.Trend, v.Mix} {
-		t.Loc = cal.Loc
-	}
-	v.Funnel.prepare(r, "", false)
-	v.Trend.prepare(r, "month", false)
-	v.Mix.prepare(r, "credited_pipeline", true)
-	if s.exportTable(w, r, "marketing", f, v.Funnel, v.Trend, v.Mix) {
+	v.lay(loc, r, m, q.Period.Cal)
+	if s.exportTable(w, r, "marketing", f, v.tables()...) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "marketing", "mkt.title", v)
 }
+
+// lay builds the dashboard's figures, tables and charts from the report,
+// for the page and for its twin's files alike.
+func (v *marketingView) lay(loc Locale, r *http.Request, m report.Marketing, cal model.Calendar) {
+	v.KPIs = marketingKPIs(loc, m)
+	v.Funnel, v.FunnelC = funnelTable(loc, m.Funnel)
+	v.Trend, v.TrendC = trendTable(loc, m.Trend)
+	v.Mix, v.MixC = mixTable(loc, m)
+	for t, title := range map[*dataTable]string{v.Funnel: "mkt.funnel", v.Trend: "mkt.trend", v.Mix: "mkt.mix"} {
+		t.Loc, t.Title = cal.Loc, loc.T(title)
+	}
+	v.Funnel.prepare(r, "", false)
+	v.Trend.prepare(r, "month", false)
+	v.Mix.prepare(r, "credited_pipeline", true)
+}
+
+// tables are the dashboard's tables in the page's order.
+func (v *marketingView) tables() []*dataTable { return []*dataTable{v.Funnel, v.Trend, v.Mix} }
 
 func modeLinks(r *http.Request, mode report.FunnelMode) []modeLink {
 	var out []modeLink

@@ -230,6 +230,11 @@ func (s *Server) salesParts(r *http.Request, l Locale, v *salesView) {
 	}
 	v.Grades = spread("grades", l.T("sales.col.grade"), d.OpenLeads.Grades, gradeName)
 	v.Classes = spread("classes", l.T("sales.col.sdr_class"), d.OpenLeads.SDRClasses, className)
+	v.QueueT.Title = l.T("sales.queue_team")
+	if v.Queue == "mine" {
+		v.QueueT.Title = l.T("sales.queue_mine")
+	}
+	v.Owners.Title, v.Grades.Title, v.Classes.Title = l.T("sales.owners"), l.T("sales.grades"), l.T("sales.classes")
 
 	// Charts.
 	var x []string
@@ -252,6 +257,11 @@ func (s *Server) salesParts(r *http.Request, l Locale, v *salesView) {
 	v.SLA, v.Decide = sla, dec
 	v.GradeC = spreadChart("grades", "pie", l.T("sales.col.open_leads"), d.OpenLeads.Grades, gradeName)
 	v.ClassC = spreadChart("classes", "hbar", l.T("sales.col.open_leads"), d.OpenLeads.SDRClasses, className)
+}
+
+// tables are the dashboard's tables in the page's order.
+func (v *salesView) tables() []*dataTable {
+	return []*dataTable{v.QueueT, v.Owners, v.Grades, v.Classes}
 }
 
 func spreadChart(id, kind, series string, counts []report.ValueCount, name func(string) string) *chart {
@@ -282,7 +292,7 @@ func (s *Server) salesPage(w http.ResponseWriter, r *http.Request) {
 	}) {
 		return
 	}
-	if s.exportTable(w, r, "sales", v.Filter, v.QueueT, v.Owners, v.Grades, v.Classes) {
+	if s.exportTable(w, r, "sales", v.Filter, v.tables()...) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "sales", "sales.title", v)
@@ -297,8 +307,16 @@ type salesJSON struct {
 }
 
 func (s *Server) apiSales(w http.ResponseWriter, r *http.Request) {
-	v, err := s.salesData(r, s.catalog.locale(LangEN))
+	format, err := apiFormat(r)
 	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	v, err := s.salesData(r, s.fileLocale(r, format))
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	if format != formatJSON {
+		s.apiTables(w, r, format, "sales", v.Filter, v.tables()...)
 		return
 	}
 	writeJSON(w, http.StatusOK, salesJSON{From: v.Filter.From, To: v.Filter.To, Queue: v.Queue, SalesDashboard: v.D})

@@ -133,7 +133,7 @@ func (s *Server) importHistory(ctx context.Context, f viewFilter) ([]importRecor
 
 // historyTable is the history as the page's table.
 func historyTable(l Locale, recs []importRecord, loc *time.Location) *dataTable {
-	t := &dataTable{ID: "history", Loc: loc, Empty: l.T("imports.history_empty"), Columns: []column{
+	t := &dataTable{ID: "history", Title: l.T("imports.history_title"), Loc: loc, Empty: l.T("imports.history_empty"), Columns: []column{
 		{Key: "created", Label: l.T("imports.col.created"), Kind: kindTime},
 		{Key: "kind", Label: l.T("imports.col.kind"), Kind: kindText},
 		{Key: "file", Label: l.T("imports.col.file"), Kind: kindText},
@@ -486,6 +486,10 @@ func tooLarge(err error) bool {
 // apiImportHistory answers GET /api/v1/imports/history?from=&to=: the
 // imports page's history as JSON.
 func (s *Server) apiImportHistory(w http.ResponseWriter, r *http.Request) {
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
 	f, err := s.filterOf(r, nil, "")
 	if s.apiFailed(w, r, err, "") {
 		return
@@ -493,6 +497,12 @@ func (s *Server) apiImportHistory(w http.ResponseWriter, r *http.Request) {
 	recs, err := s.importHistory(r.Context(), f)
 	if err != nil {
 		s.apiInternal(w, r, err)
+		return
+	}
+	if format != formatJSON {
+		t := historyTable(s.fileLocale(r, format), recs, f.Period.Cal.Loc)
+		t.prepare(r, "created", true)
+		s.apiTables(w, r, format, "imports", f, t)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": f.From, "to": f.To, "imports": recs})

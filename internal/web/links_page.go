@@ -82,7 +82,7 @@ func (s *Server) linkReports(ctx context.Context, r *http.Request, f viewFilter)
 
 // linksTable is the links as the page's table.
 func linksTable(l Locale, list []linkReport, total links.Totals, loc *time.Location) *dataTable {
-	t := &dataTable{ID: "links", Loc: loc, Empty: l.T("links.empty"), Columns: []column{
+	t := &dataTable{ID: "links", Title: l.T("links.list_title"), Loc: loc, Empty: l.T("links.empty"), Columns: []column{
 		{Key: "short", Label: l.T("links.col.short"), Kind: kindText},
 		{Key: "campaign", Label: l.T("links.col.campaign"), Kind: kindText},
 		{Key: "channel", Label: l.T("links.col.channel"), Tip: l.T("tip.link_channel"), Kind: kindText},
@@ -338,6 +338,10 @@ func posterText(s string) string {
 // apiLinkReport answers GET /api/v1/links/report?from=&to=: the links
 // page's table as JSON.
 func (s *Server) apiLinkReport(w http.ResponseWriter, r *http.Request) {
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
 	f, err := s.filterOf(r, nil, "")
 	if s.apiFailed(w, r, err, "") {
 		return
@@ -345,6 +349,12 @@ func (s *Server) apiLinkReport(w http.ResponseWriter, r *http.Request) {
 	list, total, err := s.linkReports(r.Context(), r, f)
 	if err != nil {
 		s.apiInternal(w, r, err)
+		return
+	}
+	if format != formatJSON {
+		t := linksTable(s.fileLocale(r, format), list, total, f.Period.Cal.Loc)
+		t.prepare(r, "created", true)
+		s.apiTables(w, r, format, "links", f, t)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": f.From, "to": f.To, "links": list,

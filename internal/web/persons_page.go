@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,10 +24,9 @@ import (
 // whole as CSV. docs/persons.md describes it for users.
 
 const (
-	personsPageSize  = 50     // rows of a page unless limit says otherwise
-	personsPageMax   = 200    // the largest limit
-	personsExportMax = 50_000 // rows of a CSV export at most
-	personsQueryMax  = 200    // bytes of a search
+	personsPageSize = 50  // rows of a page unless limit says otherwise
+	personsPageMax  = 200 // the largest limit
+	personsQueryMax = 200 // bytes of a search
 )
 
 // personsRoutes mounts the persons list, the person page and their APIs.
@@ -52,8 +50,7 @@ type personsView struct {
 	Table    *dataTable
 	Owners   []model.RoutingUser
 	Error    string // a filter the user must fix, in their language
-	// ExportCut says the CSV export holds the first personsExportMax rows
-	// of more.
+	// ExportCut says an export holds the first ExportMax rows of more.
 	ExportCut bool
 	ExportMax int
 	Cal       model.Calendar
@@ -69,7 +66,7 @@ type personsParams struct {
 }
 
 // ExportLimit is the most rows an export holds, for the page.
-func (personsView) ExportLimit() string { return formatInt(personsExportMax) }
+func (v personsView) ExportLimit() string { return formatInt(int64(v.ExportMax)) }
 
 // Stages, Grades, Channels and Dates are the choices of the filter form.
 func (personsView) Stages() []model.Stage {
@@ -340,7 +337,7 @@ func (s *Server) personsData(r *http.Request, loc Locale) (*personsView, error) 
 	if err != nil {
 		return nil, err
 	}
-	v := &personsView{Cal: cal, ExportMax: personsExportMax}
+	v := &personsView{Cal: cal, ExportMax: s.exportMax}
 	f, err := s.parseFilter(r, cal, nil, "")
 	v.Filter = f
 	if err != nil {
@@ -369,7 +366,7 @@ func (s *Server) personsData(r *http.Request, loc Locale) (*personsView, error) 
 	} else if v.Total, err = s.store.CountPersons(r.Context(), pq); err != nil {
 		return v, err
 	}
-	v.ExportCut = v.Total > personsExportMax
+	v.ExportCut = v.Total > int64(v.ExportMax)
 	v.Table = personsTable(r, loc, cal, v)
 	return v, nil
 }
@@ -466,12 +463,8 @@ func (s *Server) personsPage(w http.ResponseWriter, r *http.Request) {
 		s.pageInternal(w, r, "persons list", err)
 		return
 	}
-	if exportRequested(r) != "" {
-		if exportRequested(r) != "persons" {
-			s.renderError(w, r, http.StatusNotFound, "error.not_found")
-			return
-		}
-		s.exportPersons(w, r, loc, v)
+	if s.exportList(w, r, "persons", exportName("persons", "", v.Filter), func() (listExport, error) { return s.personsExport(r, loc, v) }) ||
+		s.exportTable(w, r, "persons", v.Filter) {
 		return
 	}
 	s.renderPersons(w, r, http.StatusOK, v)
@@ -503,67 +496,6 @@ func firstPageHref(r *http.Request) string {
 	}
 	q := cloneQuery(r.URL.Query(), "cursor", "export", "lang")
 	return r.URL.Path + "?" + q.Encode()
-}
-
-// exportPersons streams the whole filtered list (from its first row, in
-// the page's order) as CSV, at most personsExportMax rows, a thousand at
-// a time.
-func (s *Server) exportPersons(w http.ResponseWriter, r *http.Request, l Locale, v *personsView) {
-	pq, _, err := s.personsQuery(r, v.Filter)
-	if err != nil {
-		s.pageInternal(w, r, "persons export", err)
-		return
-	}
-	pq.After, pq.Limit = nil, 1000
-	if pq, err = s.store.ResolveSearch(r.Context(), pq); err != nil {
-		s.pageInternal(w, r, "persons export", err)
-		return
-	}
-	name := "persons"
-	if v.Filter.From != "" || v.Filter.To != "" {
-		name += "-" + v.Filter.From + "_" + v.Filter.To
-	}
-	cols := personsColumns(l)
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"; filename*=UTF-8''%s.csv`, asciiName(name), url.PathEscape(name)))
-	h.Set("Cache-Control", "no-store")
-	if v.ExportCut {
-		h.Set("X-Revloop-Export-Truncated", fmt.Sprintf("%d of %d rows", personsExportMax, v.Total))
-	}
-	w.Write([]byte("\uFEFF"))
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	head := make([]string, len(cols))
-	for i, c := range cols {
-		head[i] = safeSpreadsheetText(c.Label)
-	}
-	cw.Write(head)
-	written := 0
-	for written < personsExportMax {
-		pq.Limit = min(1000, personsExportMax-written)
-		rows, next, err := s.store.ListPersons(r.Context(), pq)
-		if err != nil {
-			// The header is out: all that is left is to log and stop.
-			s.log.Error("persons export", "err", err, "rows", written)
-			break
-		}
-		for _, p := range rows {
-			cells := personCells(l, v.Cal, p)
-			rec := make([]string, len(cols))
-			for i := range cols {
-				rec[i] = csvValue(cols[i].Kind, cells[i], v.Cal.Loc)
-			}
-			cw.Write(rec)
-		}
-		written += len(rows)
-		cw.Flush()
-		if next == nil {
-			break
-		}
-		pq.After = next
-	}
-	cw.Flush()
 }
 
 // personListJSON is one person of the list as the API gives it.
@@ -609,8 +541,21 @@ func (s *Server) apiPersons(w http.ResponseWriter, r *http.Request) {
 		s.apiPersonLookup(w, r)
 		return
 	}
-	v, err := s.personsData(r, s.catalog.locale(LangEN))
+	format, err := apiFormat(r)
 	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	l := s.fileLocale(r, format)
+	v, err := s.personsData(r, l)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	if format != formatJSON {
+		e, err := s.personsExport(r, l, v)
+		if s.apiFailed(w, r, err, "") {
+			return
+		}
+		s.streamList(w, r, true, format, exportName("persons", "", v.Filter), e)
 		return
 	}
 	out := personsJSON{Persons: []personListJSON{}, Total: v.Total, Limit: v.Limit, Sort: v.Sort, Dir: dirName(v.Desc), Date: v.Params.DateBy,

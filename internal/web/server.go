@@ -66,6 +66,10 @@ type Server struct {
 	// collector takes every event: the /v1 API, tracked-link clicks and
 	// pixel hits. Nil on a worker, which serves only health and metrics.
 	collector *collect.Collector
+
+	// exportMax bounds the rows of a list's export (listExportMax; the
+	// tests lower it).
+	exportMax int
 }
 
 // maxConcurrentLogins bounds simultaneous password checks: each argon2id
@@ -93,6 +97,7 @@ func New(opts Options) (*Server, error) {
 		metricsToken:    opts.MetricsToken,
 		loginSlots:      make(chan struct{}, maxConcurrentLogins),
 		collector:       a.Collector,
+		exportMax:       listExportMax,
 	}
 	var err error
 	if s.metrics, err = newMetrics(a.Metrics); err != nil {

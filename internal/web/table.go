@@ -17,7 +17,8 @@ import (
 )
 
 // A table of the workspace: every one sorts by any column, follows the
-// page's date range and exports CSV, from the same rows the page shows.
+// page's date range and exports CSV and XLSX (export.go, xlsx.go), from
+// the same rows the page shows.
 
 // cellKind says how a column's values print and sort.
 type cellKind string
@@ -47,16 +48,27 @@ type column struct {
 
 // cell is one value. V holds the raw value (what sorts and what CSV
 // writes); Text, when set, is shown instead of the formatted V; Href makes
-// the cell a link.
+// the cell a link. Kind, when set, is how this cell prints instead of its
+// column's kind (a column of targets holds counts, rates and hours).
 type cell struct {
 	V    any
 	Text string
 	Href string
+	Kind cellKind
+}
+
+// kindIn is how the cell prints in a column of kind col.
+func (c cell) kindIn(col cellKind) cellKind {
+	if c.Kind != "" {
+		return c.Kind
+	}
+	return col
 }
 
 // dataTable is a table with its sort order.
 type dataTable struct {
 	ID      string // unique on the page: the sort and export parameters name it
+	Title   string // the table's heading: its sheet's name in a workbook (the ID when empty)
 	Columns []column
 	Rows    [][]cell
 	Total   []cell // optional, never sorted
@@ -68,9 +80,10 @@ type dataTable struct {
 	Presorted bool
 	// Next is the link to the next page of a paged list ("" on the last).
 	Next string
-	// Links for the headings and the export, set by prepare.
+	// Links for the headings and the exports (CSV, XLSX), set by prepare.
 	sortHref   map[string]string
 	ExportHref string
+	XLSXHref   string
 	Loc        *time.Location
 }
 
@@ -104,12 +117,19 @@ func (t *dataTable) prepare(r *http.Request, defSort string, defDesc bool) {
 		v.Set(dp, dir)
 		t.sortHref[c.Key] = r.URL.Path + "?" + v.Encode()
 	}
-	v := cloneQuery(q, "cursor")
+	v := cloneQuery(q, "cursor", "format")
 	v.Set("export", t.ID)
 	t.ExportHref = r.URL.Path + "?" + v.Encode()
+	v.Set("format", formatXLSX)
+	t.XLSXHref = r.URL.Path + "?" + v.Encode()
 }
 
+// cloneQuery copies a query without the parameters named; dropping
+// export drops its format too.
 func cloneQuery(q url.Values, drop ...string) url.Values {
+	if slices.Contains(drop, "export") {
+		drop = append(slices.Clip(drop), "format")
+	}
 	out := url.Values{}
 	for k, v := range q {
 		if !slices.Contains(drop, k) {
@@ -227,7 +247,7 @@ func (t *dataTable) Display(i int, c cell) string {
 	if c.Text != "" {
 		return c.Text
 	}
-	return formatCell(t.Columns[i].Kind, c.V, t.Loc)
+	return formatCell(c.kindIn(t.Columns[i].Kind), c.V, t.Loc)
 }
 
 // NumClass says whether a column is right-aligned.
@@ -364,34 +384,62 @@ func safeSpreadsheetText(s string) string {
 // writeCSV answers a table as a CSV file Excel opens in UTF-8 (with a
 // byte-order mark), named after the page, the table and the range.
 func writeCSV(w http.ResponseWriter, name string, t *dataTable) {
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"; filename*=UTF-8''%s.csv`, asciiName(name), url.PathEscape(name)))
-	h.Set("Cache-Control", "no-store")
-	w.Write([]byte("\uFEFF"))
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	head := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		head[i] = safeSpreadsheetText(c.Label)
-	}
-	cw.Write(head)
-	write := func(row []cell) {
-		rec := make([]string, len(t.Columns))
-		for i := range t.Columns {
-			if i < len(row) {
-				rec[i] = csvValue(t.Columns[i].Kind, row[i], t.Loc)
-			}
-		}
-		cw.Write(rec)
-	}
+	c := startCSV(w, name, t.Columns, t.Loc)
 	for _, row := range t.Rows {
-		write(row)
+		c.row(row)
 	}
 	if t.Total != nil {
-		write(t.Total)
+		c.row(t.Total)
 	}
-	cw.Flush()
+	c.flush()
+}
+
+// csvFile is a CSV answer being written, a row at a time.
+type csvFile struct {
+	cw   *csv.Writer
+	cols []column
+	loc  *time.Location
+	rec  []string
+}
+
+// startCSV sends the headers of a CSV answer named name (without .csv),
+// its byte-order mark and its heading line.
+func startCSV(w http.ResponseWriter, name string, cols []column, loc *time.Location) *csvFile {
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", attachment(name+".csv"))
+	h.Set("Cache-Control", "no-store")
+	w.Write([]byte("\uFEFF"))
+	c := &csvFile{cw: csv.NewWriter(w), cols: cols, loc: loc, rec: make([]string, len(cols))}
+	c.cw.UseCRLF = true
+	for i, col := range cols {
+		c.rec[i] = safeSpreadsheetText(col.Label)
+	}
+	c.cw.Write(c.rec)
+	return c
+}
+
+// row writes a row (or the total row) of the table.
+func (c *csvFile) row(cells []cell) {
+	for i, col := range c.cols {
+		c.rec[i] = ""
+		if i < len(cells) {
+			c.rec[i] = csvValue(cells[i].kindIn(col.Kind), cells[i], c.loc)
+		}
+	}
+	c.cw.Write(c.rec)
+}
+
+// flush sends what is buffered and reports the first write error.
+func (c *csvFile) flush() error {
+	c.cw.Flush()
+	return c.cw.Error()
+}
+
+// attachment is the Content-Disposition of a file to download: its name
+// in ASCII for old clients and in full (UTF-8) for the rest.
+func attachment(file string) string {
+	return fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, asciiName(file), url.PathEscape(file))
 }
 
 // asciiName keeps letters, digits, dots and dashes of a file name.
@@ -405,31 +453,6 @@ func asciiName(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// exportRequested says whether the request asks for one of the page's
-// tables as CSV, and which.
-func exportRequested(r *http.Request) string { return r.URL.Query().Get("export") }
-
-// exportTable answers ?export=<id> with that table as CSV and reports
-// whether it did; an unknown id is a 404.
-func (s *Server) exportTable(w http.ResponseWriter, r *http.Request, page string, f viewFilter, tables ...*dataTable) bool {
-	id := exportRequested(r)
-	if id == "" {
-		return false
-	}
-	for _, t := range tables {
-		if t != nil && t.ID == id {
-			name := page + "-" + t.ID
-			if f.From != "" || f.To != "" {
-				name += "-" + f.From + "_" + f.To
-			}
-			writeCSV(w, name, t)
-			return true
-		}
-	}
-	s.renderError(w, r, http.StatusNotFound, "error.not_found")
-	return true
 }
 
 // tipHTML is the ⓘ beside a figure's name: its definition, readable on

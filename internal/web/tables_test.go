@@ -19,6 +19,7 @@ var (
 	thRe     = regexp.MustCompile(`<th scope="col" data-col="([\w.-]+)"`)
 	sortRe   = regexp.MustCompile(`<a href="([^"]+)" class="sort">`)
 	exportRe = regexp.MustCompile(`<a class="btn btn-quiet btn-small export" href="([^"]+)" download data-export="([\w-]+)">`)
+	xlsxRe   = regexp.MustCompile(`<a class="btn btn-quiet btn-small export" href="([^"]+)" download data-export-xlsx="([\w-]+)">`)
 	ariaRe   = regexp.MustCompile(`data-col="([\w.-]+)"[^>]*aria-sort="(ascending|descending)"`)
 )
 
@@ -27,7 +28,9 @@ var (
 // detail page of each list: every table on them sorts by each of its
 // sortable columns (the page answers 200 and marks that column sorted,
 // keeping the range) and exports a CSV that Excel opens (UTF-8 with a
-// byte-order mark) with one heading per column of the table.
+// byte-order mark) with one heading per column of the table, and an XLSX
+// workbook that holds the same cells (numbers as numbers) under a frozen
+// heading.
 func TestEveryTableSortsAndExports(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newDemoEnv(t, s)
@@ -60,9 +63,12 @@ func TestEveryTableSortsAndExports(t *testing.T) {
 					t.Errorf("%s: no detail link", page)
 				}
 			}
-			exports := map[string]string{}
+			exports, workbooks := map[string]string{}, map[string]string{}
 			for _, m := range exportRe.FindAllStringSubmatch(body, -1) {
 				exports[m[2]] = html.UnescapeString(m[1])
+			}
+			for _, m := range xlsxRe.FindAllStringSubmatch(body, -1) {
+				workbooks[m[2]] = html.UnescapeString(m[1])
 			}
 			for _, m := range tableRe.FindAllStringSubmatch(body, -1) {
 				id, head := m[1], m[0]
@@ -80,8 +86,24 @@ func TestEveryTableSortsAndExports(t *testing.T) {
 						t.Errorf("%s: export of %s: %d %s", page, id, res.StatusCode, res.Header.Get("Content-Type"))
 					} else if !strings.HasPrefix(csvText, "\ufeff") {
 						t.Errorf("%s: export of %s has no byte-order mark", page, id)
-					} else if rec, err := csv.NewReader(bytes.NewReader([]byte(strings.TrimPrefix(csvText, "\ufeff")))).Read(); err != nil || len(rec) < len(cols) {
-						t.Errorf("%s: export of %s: heading %q (%v), the table has %d columns", page, id, rec, err, len(cols))
+					} else if recs, err := csv.NewReader(bytes.NewReader([]byte(strings.TrimPrefix(csvText, "\ufeff")))).ReadAll(); err != nil || len(recs) == 0 || len(recs[0]) < len(cols) {
+						t.Errorf("%s: export of %s: %q (%v), the table has %d columns", page, id, recs, err, len(cols))
+					} else if href, ok := workbooks[id]; !ok {
+						t.Errorf("%s: table %s has no XLSX export", page, id)
+					} else if href != exports[id]+"&format=xlsx" && !strings.Contains(href, "format=xlsx") {
+						t.Errorf("%s: XLSX export of %s: %s", page, id, href)
+					} else {
+						res, body := get(href)
+						if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != xlsxContentType {
+							t.Errorf("%s: XLSX export of %s: %d %s", page, id, res.StatusCode, res.Header.Get("Content-Type"))
+						} else {
+							d := openXLSX(t, []byte(body))
+							if sheets := d.sheets(); len(sheets) != 1 || !d.frozenHeading(sheets[0]) {
+								t.Errorf("%s: XLSX export of %s: sheets %q, heading frozen: %v", page, id, sheets, len(sheets) == 1 && d.frozenHeading(sheets[0]))
+							} else {
+								sameAsCSV(t, page+" "+id, recs, d, sheets[0])
+							}
+						}
 					}
 				}
 				for _, sm := range sortRe.FindAllStringSubmatch(head, -1) {
