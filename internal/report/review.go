@@ -329,7 +329,7 @@ func (r Reporter) Review(ctx context.Context, q ReviewQuery) (*Review, error) {
 			row.Target = &MetricValue{Unit: m.Unit, Hundredths: float64(t)}
 			row.Gap = model.Gap(float64(t), actual[m.Key])
 			row.Good = model.Good(m.Direction, float64(t), actual[m.Key])
-			row.Explanation = explain(m, row.Good, cur, hist, rv.FollowUp)
+			row.Explanation = explain(m, float64(t)/100, row.Good, cur, hist, rv.FollowUp)
 		}
 		rv.Metrics = append(rv.Metrics, row)
 	}

@@ -50,6 +50,12 @@ type Explanation struct {
 	TotalCurrent  float64  `json:"total_current"`
 	TotalBaseline *float64 `json:"total_baseline"`
 	TotalChange   *float64 `json:"total_change"`
+	// Channels is how many channels the figure came through, now or in
+	// the earlier campaigns.
+	Channels int `json:"channels"`
+	// TargetChange is how far the target was set from the earlier
+	// campaigns' average: (target − average) ÷ average.
+	TargetChange *float64 `json:"target_change"`
 	// Compared is how many earlier campaigns the averages are of.
 	Compared int                  `json:"compared"`
 	Parts    []ExplanationPart    `json:"parts,omitempty"`
@@ -81,7 +87,15 @@ type FollowUpExplanation struct {
 
 // explain gives metric m's first explanation; good says whether its
 // target is met.
-func explain(m model.ReviewMetric, good *bool, cur *scopeFacts, hist []historyFacts, fu CampaignFollowUp) *Explanation {
+func explain(m model.ReviewMetric, target float64, good *bool, cur *scopeFacts, hist []historyFacts, fu CampaignFollowUp) *Explanation {
+	e := explainFigures(m, good, cur, hist, fu)
+	if e.Kind == ExplainChannelChange && e.TotalBaseline != nil {
+		e.TargetChange = change(target, *e.TotalBaseline)
+	}
+	return e
+}
+
+func explainFigures(m model.ReviewMetric, good *bool, cur *scopeFacts, hist []historyFacts, fu CampaignFollowUp) *Explanation {
 	missed := good != nil && !*good
 	counts := func(get func(*scopeFacts) map[string]int64) *Explanation {
 		h := make([]map[string]float64, len(hist))
@@ -119,6 +133,9 @@ func explain(m model.ReviewMetric, good *bool, cur *scopeFacts, hist []historyFa
 			if len(vals) > 0 && len(vals) == len(hist) {
 				b := mean(vals)
 				x.Baseline, x.Change = &b, change(*now, b)
+			}
+			if *now == 0 && (x.Baseline == nil || *x.Baseline == 0) {
+				continue // nothing, before or now: no part of the story
 			}
 			e.Parts = append(e.Parts, x)
 		}
@@ -227,6 +244,7 @@ func channelExplanation(unit model.MetricUnit, cur map[string]float64, hist []ma
 			return e
 		}
 		keys := sortedKeys(cur)
+		e.Channels = len(keys)
 		best := slices.MaxFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(cur[a], cur[b]), cmp.Compare(b, a)) })
 		share := cur[best] / e.TotalCurrent
 		e.Channel, e.Current, e.Share = best, cur[best], &share
@@ -246,6 +264,7 @@ func channelExplanation(unit model.MetricUnit, cur map[string]float64, hist []ma
 		union[k] = 0
 	}
 	keys := sortedKeys(union)
+	e.Channels = len(keys)
 	if len(keys) == 0 {
 		e.Kind = ExplainNone
 		return e
