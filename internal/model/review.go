@@ -177,8 +177,8 @@ type CampaignAction struct {
 	TaskID     int64
 	Action     string
 	OwnerID    int64
-	OwnerName  string // read only: joined from users
-	OwnerEmail string // read only
+	OwnerName  string    // read only: joined from users
+	OwnerEmail string    // read only
 	Due        time.Time // a team day
 	DueAt      time.Time // the last instant of Due in the team's time zone
 	Success    string

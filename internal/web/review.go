@@ -60,9 +60,9 @@ type reviewView struct {
 	Models   []string
 	Campaign model.Campaign
 	R        *report.Review
-	// Tables are every table of the review (reviewTables); T names them.
+	// Tables are every table of the review (reviewTables); Tab names them.
 	Tables  []*dataTable
-	T       map[string]*dataTable
+	Tab     map[string]*dataTable
 	Gaps    []reviewGap
 	Fields  []targetField
 	Users   []model.User
@@ -130,9 +130,9 @@ func (s *Server) reviewData(r *http.Request, loc Locale, id int64) (*reviewView,
 	}
 	v.Compared = strings.Join(names, loc.T("review.list_sep"))
 	v.Tables = reviewTables(loc, rv, f.Period.Cal, v.Now)
-	v.T = map[string]*dataTable{}
+	v.Tab = map[string]*dataTable{}
 	for _, t := range v.Tables {
-		v.T[t.ID] = t
+		v.Tab[t.ID] = t
 	}
 	for _, m := range rv.Metrics {
 		if m.Target == nil {
@@ -745,7 +745,7 @@ func (s *Server) apiReview(w http.ResponseWriter, r *http.Request) {
 	}
 	if format == "csv" {
 		name := "review-" + v.Campaign.Code + "-" + v.Filter.From + "_" + v.Filter.To
-		writeCSV(w, name, v.T["targets"])
+		writeCSV(w, name, v.Tab["targets"])
 		return
 	}
 	rv := v.R
