@@ -161,15 +161,23 @@ type ReviewDeal struct {
 	OpportunityID int64       `json:"opportunity_id,omitempty"`
 }
 
-// ReviewResults is what the campaign brought.
+// ReviewResults is what the campaign brought. The lists of deals hold
+// the MaxReviewDeals largest; the counts and amounts are of them all.
 type ReviewResults struct {
-	LeadStatus    []ReviewStageCount `json:"lead_status"`
-	Funnel        []FunnelStage      `json:"funnel"`
-	Opportunities []ReviewDeal       `json:"influenced_opportunities"`
-	Pipeline      model.Money        `json:"influenced_pipeline"`
-	Orders        []ReviewDeal       `json:"influenced_orders"`
-	OrderAmount   model.Money        `json:"influenced_order_amount"`
+	LeadStatus       []ReviewStageCount `json:"lead_status"`
+	Funnel           []FunnelStage      `json:"funnel"`
+	Opportunities    []ReviewDeal       `json:"influenced_opportunities"`
+	OpportunityCount int                `json:"influenced_opportunity_count"`
+	Pipeline         model.Money        `json:"influenced_pipeline"`
+	Orders           []ReviewDeal       `json:"influenced_orders"`
+	OrderCount       int                `json:"influenced_order_count"`
+	OrderAmount      model.Money        `json:"influenced_order_amount"`
+	DealsTruncated   bool               `json:"deals_truncated"`
 }
+
+// MaxReviewDeals bounds the influenced opportunities (and orders) a review
+// lists.
+const MaxReviewDeals = 500
 
 // Review is a campaign review.
 type Review struct {
@@ -650,14 +658,20 @@ func reviewResults(leads []store.CampaignLead, fig CampaignFigures, cur *scopeFa
 		}
 		res.Funnel = append(res.Funnel, s)
 	}
-	for _, d := range cur.opportunities {
-		res.Opportunities = append(res.Opportunities, ReviewDeal(d))
-		res.Pipeline = store.AddTotal(res.Pipeline, d.Amount)
+	// The deals come largest first.
+	for i, d := range cur.opportunities {
+		if i < MaxReviewDeals {
+			res.Opportunities = append(res.Opportunities, ReviewDeal(d))
+		}
 	}
-	for _, d := range cur.orders {
-		res.Orders = append(res.Orders, ReviewDeal(d))
-		res.OrderAmount = store.AddTotal(res.OrderAmount, d.Amount)
+	for i, d := range cur.orders {
+		if i < MaxReviewDeals {
+			res.Orders = append(res.Orders, ReviewDeal(d))
+		}
 	}
+	res.Pipeline, res.OpportunityCount = cur.influencedPipeline, len(cur.opportunities)
+	res.OrderAmount, res.OrderCount = cur.orderAmount, len(cur.orders)
+	res.DealsTruncated = len(cur.opportunities) > MaxReviewDeals || len(cur.orders) > MaxReviewDeals
 	return res
 }
 

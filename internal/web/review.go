@@ -319,8 +319,8 @@ func reviewTables(loc Locale, rv *report.Review, cal model.Calendar, now time.Ti
 	for _, d := range res.Opportunities {
 		opps.Rows = append(opps.Rows, []cell{{V: d.Name}, {V: d.Account}, {V: d.Stage, Text: oppStageText(loc, d.Stage)}, {V: d.Amount}, {V: d.At}})
 	}
-	if len(res.Opportunities) > 0 {
-		opps.Total = []cell{{V: loc.T("review.total_n", "n", formatInt(int64(len(res.Opportunities))))}, {}, {}, {V: res.Pipeline}, {}}
+	if res.OpportunityCount > 0 {
+		opps.Total = []cell{{V: loc.T("review.total_n", "n", formatInt(int64(res.OpportunityCount)))}, {}, {}, {V: res.Pipeline}, {}}
 	}
 	orders := table("orders", col("account", kindText), col("amount", kindMoney), col("placed", kindTime), col("opportunity_id", kindText))
 	for _, d := range res.Orders {
@@ -330,8 +330,8 @@ func reviewTables(loc Locale, rv *report.Review, cal model.Calendar, now time.Ti
 		}
 		orders.Rows = append(orders.Rows, []cell{{V: d.Account}, {V: d.Amount}, {V: d.At}, opp})
 	}
-	if len(res.Orders) > 0 {
-		orders.Total = []cell{{V: loc.T("review.total_n", "n", formatInt(int64(len(res.Orders))))}, {V: res.OrderAmount}, {}, {}}
+	if res.OrderCount > 0 {
+		orders.Total = []cell{{V: loc.T("review.total_n", "n", formatInt(int64(res.OrderCount)))}, {V: res.OrderAmount}, {}, {}}
 	}
 	return []*dataTable{targets, actions, previous, sources, customers, promoters, interactions, status, funnel, opps, orders}
 }
