@@ -214,4 +214,5 @@ type UserTask struct {
 	CampaignEN   string
 	ActionID     int64
 	PersonName   string
+	Opportunity  string // the opportunity's name, for a task of one
 }

@@ -454,7 +454,8 @@ func (t campaignTree) subtree(id int64) []int64 {
 
 // previousCampaigns are the campaigns a review looks back at for last
 // review's actions: of the same programme (parent) when the campaign has
-// one, else of the same kind; started before it; the latest first.
+// one, else of the same kind (sameKind); started before it; the latest
+// first.
 func previousCampaigns(c model.Campaign, all []model.Campaign, tree campaignTree) []model.Campaign {
 	if c.StartDate.IsZero() {
 		return nil
@@ -468,7 +469,7 @@ func previousCampaigns(c model.Campaign, all []model.Campaign, tree campaignTree
 			if p.ParentID != c.ParentID {
 				continue
 			}
-		} else if p.Kind != c.Kind || len(tree.children[p.ID]) > 0 != (len(tree.children[c.ID]) > 0) {
+		} else if programme := len(tree.children[c.ID]) > 0; len(tree.children[p.ID]) > 0 != programme || !sameKind(c, p, programme) {
 			continue
 		}
 		out = append(out, p)

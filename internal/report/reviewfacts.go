@@ -147,10 +147,19 @@ type historyFacts struct {
 	facts    *scopeFacts
 }
 
+// sameKind says whether p is a campaign of the same kind as c: the same
+// kind, and for a programme (programmes group campaigns of one channel)
+// or a campaign without a kind the same channel.
+func sameKind(c, p model.Campaign, programme bool) bool {
+	if c.Kind != p.Kind {
+		return false
+	}
+	return (c.Kind != "" && !programme) || c.Channel == p.Channel
+}
+
 // history reads the earlier campaigns a review compares with: at most
-// HistoryCampaigns campaigns of the same kind (of the same channel when
-// the campaign has no kind) — programmes when the campaign is one, single
-// campaigns otherwise — that started before it, the latest first, each
+// HistoryCampaigns campaigns of the same kind (sameKind) — programmes when
+// the campaign is one, single campaigns otherwise — that started before it, the latest first, each
 // over as many days from its start as the review's range has (to today at
 // most).
 func (r Reporter) history(ctx context.Context, c model.Campaign, tree campaignTree, q ReviewQuery, col, firstCol string) ([]historyFacts, error) {
@@ -166,7 +175,7 @@ func (r Reporter) history(ctx context.Context, c model.Campaign, tree campaignTr
 			continue
 		case (len(tree.children[p.ID]) > 0) != programme:
 			continue
-		case c.Kind != "" && p.Kind != c.Kind, c.Kind == "" && p.Channel != c.Channel:
+		case !sameKind(c, p, programme):
 			continue
 		}
 		prev = append(prev, p)

@@ -296,14 +296,14 @@ func (s *Store) UserTasks(ctx context.Context, userID int64, done bool, limit in
 	}
 	return orEmpty(scanAll(ctx, s, s.r, `SELECT t.id, t.kind, t.title, COALESCE(t.person_id, 0), COALESCE(t.opportunity_id, 0), COALESCE(t.assignee_id, 0),
 		t.due_at, t.done_at, t.created_at, COALESCE(a.campaign_id, 0), COALESCE(c.name, ''), COALESCE(c.name_en, ''), COALESCE(a.id, 0),
-		COALESCE(p.name, '')
+		COALESCE(p.name, ''), COALESCE(o.name, '')
 		FROM tasks t LEFT JOIN campaign_actions a ON a.task_id = t.id LEFT JOIN campaigns c ON c.id = a.campaign_id
-		LEFT JOIN persons p ON p.id = t.person_id
+		LEFT JOIN persons p ON p.id = t.person_id LEFT JOIN opportunities o ON o.id = t.opportunity_id
 		WHERE t.assignee_id = ? AND `+cond+` ORDER BY `+order+` LIMIT ?`, []any{userID, limit}, func(r rowScanner) (model.UserTask, error) {
 		var t model.UserTask
 		var due, doneAt sql.NullTime
 		err := r.Scan(&t.ID, &t.Kind, &t.Title, &t.PersonID, &t.OpportunityID, &t.AssigneeID, &due, &doneAt, &t.CreatedAt,
-			&t.CampaignID, &t.CampaignName, &t.CampaignEN, &t.ActionID, &t.PersonName)
+			&t.CampaignID, &t.CampaignName, &t.CampaignEN, &t.ActionID, &t.PersonName, &t.Opportunity)
 		t.DueAt, t.DoneAt, t.CreatedAt = nullTimePtr(due), nullTimePtr(doneAt), t.CreatedAt.UTC()
 		return t, err
 	}))

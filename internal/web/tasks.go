@@ -92,6 +92,8 @@ func (s *Server) tasksPage(w http.ResponseWriter, r *http.Request) {
 			}
 		case x.PersonID != 0:
 			about = cell{V: cmpOr(x.PersonName, fmt.Sprintf("#%d", x.PersonID)), Href: fmt.Sprintf("/persons/%d", x.PersonID)}
+		case x.OpportunityID != 0:
+			about = cell{V: cmpOr(x.Opportunity, fmt.Sprintf("#%d", x.OpportunityID))}
 		}
 		var due any
 		if x.DueAt != nil {
