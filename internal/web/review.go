@@ -159,15 +159,6 @@ func (s *Server) reviewData(r *http.Request, loc Locale, id int64) (*reviewView,
 		}
 	}
 	v.Fields = targetFields(loc, rv, nil, nil)
-	users, err := s.store.Users(r.Context(), "")
-	if err != nil {
-		return v, err
-	}
-	for _, u := range users {
-		if u.DisabledAt == nil {
-			v.Users = append(v.Users, u)
-		}
-	}
 	v.ActionForm = map[string]string{}
 	return v, nil
 }
@@ -541,7 +532,10 @@ func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request) {
 	}) {
 		return
 	}
-	s.finishReviewView(r, loc, v)
+	if err := s.finishReviewView(r, loc, v); err != nil {
+		s.pageInternal(w, r, "review page", err)
+		return
+	}
 	if s.exportTable(w, r, "review-"+v.Campaign.Code, v.Filter, v.Tables...) {
 		return
 	}
@@ -549,16 +543,29 @@ func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // finishReviewView sets what depends on who asks and sorts the tables.
-func (s *Server) finishReviewView(r *http.Request, loc Locale, v *reviewView) {
+func (s *Server) finishReviewView(r *http.Request, loc Locale, v *reviewView) error {
 	u, _ := userFrom(r.Context())
 	v.CanEdit = canEditCampaigns(u.Role)
 	v.CanAct = u.Role != model.RoleViewer
+	if v.CanAct {
+		// The owners an action item may have: the enabled users.
+		users, err := s.store.Users(r.Context(), "")
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if u.DisabledAt == nil {
+				v.Users = append(v.Users, u)
+			}
+		}
+	}
 	if n := r.URL.Query().Get("done"); n == "targets" || n == "action" || n == "status" {
 		v.Notice = loc.T("review.done." + n)
 	}
 	for _, t := range v.Tables {
 		t.prepare(r, "", false)
 	}
+	return nil
 }
 
 // reviewRedirect goes back to the review with the range and model kept.
@@ -591,7 +598,10 @@ func (s *Server) reviewFormFailed(w http.ResponseWriter, r *http.Request, id int
 	}) {
 		return
 	}
-	s.finishReviewView(r, loc, v)
+	if err := s.finishReviewView(r, loc, v); err != nil {
+		s.pageInternal(w, r, "review page", err)
+		return
+	}
 	set(loc, v)
 	s.render(w, r, code, "review", "review.title", v)
 }
