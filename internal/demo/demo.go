@@ -96,6 +96,10 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if _, err := rollup.Refresh(ctx, s, asOf); err != nil {
 		return Summary{}, fmt.Errorf("build roll-ups: %w", err)
 	}
+	// Review targets and past reviews' action items, from the figures.
+	if err := seedReviews(ctx, s, asOf); err != nil {
+		return Summary{}, fmt.Errorf("campaign reviews: %w", err)
+	}
 	return sum, nil
 }
 

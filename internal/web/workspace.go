@@ -61,6 +61,7 @@ func workspaceNav() []navGroup {
 			{Key: "persons", Path: "/persons", Roles: everyone},
 			{Key: "accounts", Path: "/accounts", Roles: everyone},
 			{Key: "campaigns", Path: "/campaigns", Roles: everyone},
+			{Key: "tasks", Path: "/tasks", Roles: everyone},
 		}},
 		{Key: "tools", Items: []navItem{
 			{Key: "imports", Path: "/imports", Roles: operators},
