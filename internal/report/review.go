@@ -507,15 +507,11 @@ func (r Reporter) campaignFollowUp(ctx context.Context, q ReviewQuery, leads []s
 	clock := rs.Clock()
 	owners := map[int64]*FollowUpOwner{}
 	for _, a := range as {
-		if !CountsAsDue(a, q.Now) {
+		due := DueOf(a)
+		if !CountsAsDue(due, q.Now) {
 			continue
 		}
-		within := a.FirstFollowUpAt != nil && !a.FirstFollowUpAt.After(a.DueAt)
-		var hours *float64
-		if a.FirstFollowUpAt != nil {
-			h := clock.Between(a.AssignedAt, *a.FirstFollowUpAt).Hours()
-			hours = &h
-		}
+		within, hours := FirstFollowUp(due, clock)
 		o := owners[a.UserID]
 		if o == nil {
 			o = &FollowUpOwner{UserID: a.UserID, Name: a.UserName, Email: a.UserEmail}

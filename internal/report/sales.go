@@ -268,11 +268,7 @@ func Sales(ctx context.Context, s *store.Store, rt *routing.Router, q SalesQuery
 		if !CountsAsDue(a, q.Now) {
 			continue
 		}
-		within := !a.FollowedUpAt.IsZero() && !a.FollowedUpAt.After(a.DueAt)
-		hours := -1.0 // not followed up
-		if !a.FollowedUpAt.IsZero() {
-			hours = clock.Between(a.AssignedAt, a.FollowedUpAt).Hours()
-		}
+		within, hours := FirstFollowUp(a, clock)
 		for _, f := range []*SLAFigures{&d.Follow, &owner(a.UserID).SLAFigures} {
 			f.add(within, hours)
 		}
@@ -376,6 +372,28 @@ func CountsAsDue(a store.DueAssignment, now time.Time) bool {
 		return true
 	}
 	return a.Superseded.IsZero() || a.Superseded.After(a.DueAt)
+}
+
+// FirstFollowUp says whether an assignment due was followed up within
+// its SLA, and after how many business hours (of clock); hours is
+// negative when it was not followed up.
+func FirstFollowUp(a store.DueAssignment, clock *routing.Clock) (within bool, hours float64) {
+	if a.FollowedUpAt.IsZero() {
+		return false, -1
+	}
+	return !a.FollowedUpAt.After(a.DueAt), clock.Between(a.AssignedAt, a.FollowedUpAt).Hours()
+}
+
+// DueOf is what the SLA figures need of an assignment.
+func DueOf(a model.Assignment) store.DueAssignment {
+	d := store.DueAssignment{UserID: a.UserID, AssignedAt: a.AssignedAt, DueAt: a.DueAt}
+	if a.FirstFollowUpAt != nil {
+		d.FollowedUpAt = *a.FirstFollowUpAt
+	}
+	if a.SupersededAt != nil {
+		d.Superseded = *a.SupersededAt
+	}
+	return d
 }
 
 // DecisionKind is what a stage change out of mql or sql means for the

@@ -606,6 +606,19 @@ func optTimeUTC(t *time.Time) any {
 // A NULL scans as the zero time.
 type storedTime struct{ t time.Time }
 
+// storedNullTime reads an optional time like storedTime: nil for NULL.
+type storedNullTime struct{ t *time.Time }
+
+func (st *storedNullTime) Scan(v any) error {
+	if v == nil {
+		st.t = nil
+		return nil
+	}
+	t, err := activityTime(v)
+	st.t = &t
+	return err
+}
+
 func (st *storedTime) Scan(v any) (err error) {
 	if v == nil {
 		st.t = time.Time{}

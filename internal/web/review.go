@@ -239,8 +239,14 @@ func reviewTables(loc Locale, rv *report.Review, cal model.Calendar, now time.Ti
 		}
 		return c
 	}
+	// Each table's title names its sheet in the workbook.
+	titles := map[string]string{"targets": "review.section.targets", "actions": "review.section.actions", "previous_actions": "review.section.previous"}
 	table := func(id string, cols ...column) *dataTable {
-		return &dataTable{ID: id, Loc: cal.Loc, Empty: loc.T("review.empty." + id), Columns: cols}
+		title := titles[id]
+		if title == "" {
+			title = "review.table." + id
+		}
+		return &dataTable{ID: id, Title: loc.T(title), Loc: cal.Loc, Empty: loc.T("review.empty." + id), Columns: cols}
 	}
 	kindName := campaignKindText(loc, rv.Campaign.Kind)
 
@@ -266,6 +272,7 @@ func reviewTables(loc Locale, rv *report.Review, cal model.Calendar, now time.Ti
 
 	actions := actionTable(loc, "actions", rv.Actions, cal, now)
 	previous := actionTable(loc, "previous_actions", rv.PreviousActions, cal, now)
+	actions.Title, previous.Title = loc.T(titles["actions"]), loc.T(titles["previous_actions"])
 
 	pr := rv.Process
 	var totalLeads int64
@@ -739,13 +746,13 @@ func (s *Server) apiReview(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "id: want a campaign id")
 		return
 	}
-	format := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("format")))
-	if format != "" && format != "json" && format != "csv" {
-		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("format %q: want json or csv", clip(format, 40)))
+	format, err := apiFormat(r)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	loc := s.catalog.locale(LangEN)
-	if format == "csv" {
+	if format != formatJSON {
 		// The spreadsheet is for people: in the caller's language.
 		loc = s.catalog.locale(langOnly(r))
 	}
@@ -753,9 +760,11 @@ func (s *Server) apiReview(w http.ResponseWriter, r *http.Request) {
 	if s.apiFailed(w, r, err, fmt.Sprintf("no campaign %d", id)) {
 		return
 	}
-	if format == "csv" {
-		name := "review-" + v.Campaign.Code + "-" + v.Filter.From + "_" + v.Filter.To
-		writeCSV(w, name, v.Tab["targets"])
+	if format != formatJSON {
+		// CSV: the targets against the actuals (or ?table=); XLSX: every
+		// table of the review, a sheet each, the targets first and the
+		// action items second.
+		s.apiTables(w, r, format, "review-"+v.Campaign.Code, v.Filter, v.Tables...)
 		return
 	}
 	rv := v.R

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/csv"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -223,7 +224,7 @@ func TestReviewAPI(t *testing.T) {
 
 		res := e.api(t, "/api/v1/campaigns/1/review?format=csv&"+march)
 		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
-			!strings.Contains(res.Header.Get("Content-Disposition"), "review-web-new-2026-03-01_2026-03-31.csv") {
+			!strings.Contains(res.Header.Get("Content-Disposition"), "review-web-new-targets-2026-03-01_2026-03-31.csv") {
 			t.Fatalf("csv: %d %v", res.StatusCode, res.Header)
 		}
 		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(bodyOf(t, res), "\uFEFF"))).ReadAll()
@@ -240,12 +241,39 @@ func TestReviewAPI(t *testing.T) {
 			t.Errorf("won revenue row %q", won)
 		}
 
+		// The workbook: every table a sheet, the targets first and the
+		// action items second; the won revenue row with numbers in CNY
+		// and the gap as a percentage, exactly.
+		res = e.api(t, "/api/v1/campaigns/1/review?format=xlsx&"+march)
+		if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Disposition"), "review-web-new-2026-03-01_2026-03-31.xlsx") {
+			t.Fatalf("xlsx: %d %v", res.StatusCode, res.Header)
+		}
+		d := openXLSX(t, []byte(bodyOf(t, res)))
+		sheets := d.sheets()
+		if len(sheets) != 11 || sheets[0] != "Targets and results" || sheets[1] != "Action items" {
+			t.Fatalf("sheets %q", sheets)
+		}
+		rows := d.rows(sheets[0])
+		if len(rows) != len(recs) || !d.frozenHeading(sheets[0]) {
+			t.Fatalf("targets sheet: %d rows, CSV %d", len(rows), len(recs))
+		}
+		for i, row := range rows {
+			if row[0] != "Won revenue" {
+				continue
+			}
+			target, actual, gap := d.cell(sheets[0], 3, i+1), d.cell(sheets[0], 4, i+1), d.cell(sheets[0], 5, i+1)
+			if !target.Number || target.Num != 5000000 || !strings.Contains(target.Format, "¥") || !actual.Number || actual.Num != 318272 ||
+				!gap.Number || math.Abs(gap.Num-(-0.9363456)) > 1e-7 || !strings.Contains(gap.Format, "%") {
+				t.Errorf("won revenue cells: target %+v, actual %+v, gap %+v", target, actual, gap)
+			}
+		}
+
 		for _, tc := range []struct {
 			target string
 			code   int
 			saying string
 		}{
-			{"/api/v1/campaigns/1/review?format=xml", 400, `format \"xml\": want json or csv`},
+			{"/api/v1/campaigns/1/review?format=xml", 400, `format \"xml\": want json, csv or xlsx`},
 			{"/api/v1/campaigns/1/review?model=bogus", 400, "model"},
 			{"/api/v1/campaigns/1/review?from=2026-03-31&to=2026-03-01", 400, "from"},
 			{"/api/v1/campaigns/999/review", 404, "no campaign 999"},
