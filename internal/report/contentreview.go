@@ -52,28 +52,28 @@ func (p *ContentPath) add(reached model.Stage) {
 	}
 }
 
-// Downloads are the review's own figures of an asset, a kind or all:
+// DownloaderFigures are the review's own figures of an asset, a kind or all:
 // the persons who downloaded in the range and their path.
-type Downloads struct {
+type DownloaderFigures struct {
 	Downloaders int64       `json:"downloaders"`
 	Path        ContentPath `json:"path"`
 }
 
 // ShareOf is n ÷ the downloaders (four decimals), nil without any: the
 // share of them that reached a stage.
-func (d Downloads) ShareOf(n int64) *float64 { return ratio(n, d.Downloaders) }
+func (d DownloaderFigures) ShareOf(n int64) *float64 { return ratio(n, d.Downloaders) }
 
 // ReviewAsset is one asset in the review.
 type ReviewAsset struct {
 	AssetRow
-	Downloads
+	DownloaderFigures
 }
 
 // ReviewKind is one kind of asset in the review; downloaders are counted
 // once per kind.
 type ReviewKind struct {
 	ContentKind
-	Downloads
+	DownloaderFigures
 }
 
 // Share is one group of downloaders: a value of a trait and how many
@@ -116,7 +116,7 @@ type ContentReview struct {
 	Kinds    []ReviewKind  `json:"kinds"`
 	Total    struct {
 		ContentFigures
-		Downloads
+		DownloaderFigures
 	} `json:"total"`
 	Who ContentWho `json:"who"`
 	// Truncated says the range had more (asset, downloader) pairs than
@@ -157,7 +157,7 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 		reached model.Stage
 		d       *store.Downloader
 	}
-	perAsset := map[int64]*Downloads{}
+	perAsset := map[int64]*DownloaderFigures{}
 	perKind := map[string]map[int64]seen{}
 	all := map[int64]seen{}
 	keep := func(m map[int64]seen, d *store.Downloader) {
@@ -168,7 +168,7 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 	for i := range ds {
 		d := &ds[i]
 		if perAsset[d.ContentID] == nil {
-			perAsset[d.ContentID] = &Downloads{}
+			perAsset[d.ContentID] = &DownloaderFigures{}
 		}
 		a := perAsset[d.ContentID]
 		a.Downloaders++
@@ -180,8 +180,8 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 		keep(perKind[k], d)
 		keep(all, d)
 	}
-	downloadsOf := func(m map[int64]seen) Downloads {
-		var out Downloads
+	downloadsOf := func(m map[int64]seen) DownloaderFigures {
+		var out DownloaderFigures
 		for _, s := range m {
 			out.Downloaders++
 			out.Path.add(s.reached)
@@ -191,7 +191,7 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 	for _, a := range c.Assets {
 		ra := ReviewAsset{AssetRow: a}
 		if d := perAsset[a.ID]; d != nil {
-			ra.Downloads = *d
+			ra.DownloaderFigures = *d
 		}
 		out.Assets = append(out.Assets, ra)
 		if a.ID == q.AssetID {
@@ -200,10 +200,10 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 		}
 	}
 	for _, k := range c.Kinds {
-		out.Kinds = append(out.Kinds, ReviewKind{ContentKind: k, Downloads: downloadsOf(perKind[k.Kind])})
+		out.Kinds = append(out.Kinds, ReviewKind{ContentKind: k, DownloaderFigures: downloadsOf(perKind[k.Kind])})
 	}
 	out.Total.ContentFigures = c.Total
-	out.Total.Downloads = downloadsOf(all)
+	out.Total.DownloaderFigures = downloadsOf(all)
 	if q.AssetID > 0 && out.Asset == nil {
 		// Created after the range and without a figure in it: an empty row.
 		a, err := r.Store.ContentAssetByID(ctx, q.AssetID)

@@ -49,9 +49,11 @@ func (s *Store) ContentDownloaders(ctx context.Context, w model.Window, types []
 		FROM (`+pairs+`) d JOIN persons p ON p.id = d.person_id LEFT JOIN accounts a ON a.id = p.account_id
 		ORDER BY d.content_id, d.person_id LIMIT ?`, append(append([]any{}, args...), MaxDownloaders+1), func(r *sql.Rows) error {
 		var d Downloader
-		if err := r.Scan(&d.ContentID, &d.PersonID, &d.First, &d.Downloads, &d.Title, &d.Industry, &d.SizeBand); err != nil {
+		var first storedTime // an aggregate: SQLite gives it as text
+		if err := r.Scan(&d.ContentID, &d.PersonID, &first, &d.Downloads, &d.Title, &d.Industry, &d.SizeBand); err != nil {
 			return err
 		}
+		d.First = first.t
 		if len(out) == MaxDownloaders {
 			truncated = true
 			return nil

@@ -88,9 +88,9 @@ func (s *Server) contentReviewPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Data = &c
-	figures, downloads := c.Total.ContentFigures, c.Total.Downloads
+	figures, downloads := c.Total.ContentFigures, c.Total.DownloaderFigures
 	if c.Asset != nil {
-		figures, downloads = c.Asset.ContentFigures, c.Asset.Downloads
+		figures, downloads = c.Asset.ContentFigures, c.Asset.DownloaderFigures
 		v.AssetName, _ = inLanguage(loc, c.Asset.Title, c.Asset.TitleEN)
 	}
 	v.KPIs = contentReviewKPIs(loc, figures, downloads, c.Asset != nil)
@@ -124,7 +124,7 @@ func (s *Server) contentReviewPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "content_review", "content_review.title", v)
 }
 
-func contentReviewKPIs(l Locale, f report.ContentFigures, d report.Downloads, asset bool) []kpi {
+func contentReviewKPIs(l Locale, f report.ContentFigures, d report.DownloaderFigures, asset bool) []kpi {
 	count := func(id string, n int64) kpi {
 		return kpi{ID: id, Label: l.T("content_review." + id), Tip: l.T("content_review.tip." + id), Value: formatInt(n), Raw: strconv.FormatInt(n, 10)}
 	}
@@ -161,7 +161,7 @@ func reviewColumns(l Locale, influence bool) []column {
 	return out
 }
 
-func reviewCells(f report.ContentFigures, d report.Downloads, influence bool) []cell {
+func reviewCells(f report.ContentFigures, d report.DownloaderFigures, influence bool) []cell {
 	out := []cell{{V: f.Views}, {V: f.Downloads}, {V: f.DownloadRate}, {V: d.Downloaders},
 		{V: d.Path.Leads}, {V: d.Path.MQLs}, {V: d.Path.SQLs}, {V: d.Path.Opportunities}, {V: d.Path.Customers},
 		{V: f.CreditedPipeline}}
@@ -185,10 +185,10 @@ func reviewAssetsTable(l Locale, r *http.Request, c report.ContentReview) *dataT
 		q := cloneQuery(r.URL.Query(), "export", "lang")
 		q.Set("asset", strconv.FormatInt(a.ID, 10))
 		href := (&url.URL{Path: r.URL.Path, RawQuery: q.Encode(), Fragment: "who"}).String()
-		t.Rows = append(t.Rows, append([]cell{{V: title, Href: href}, {V: a.Kind, Text: assetKind(l, a.Kind)}}, reviewCells(a.ContentFigures, a.Downloads, true)...))
+		t.Rows = append(t.Rows, append([]cell{{V: title, Href: href}, {V: a.Kind, Text: assetKind(l, a.Kind)}}, reviewCells(a.ContentFigures, a.DownloaderFigures, true)...))
 	}
 	if len(c.Assets) > 0 {
-		t.Total = append([]cell{{V: l.T("content_review.total")}, {}}, reviewCells(c.Total.ContentFigures, c.Total.Downloads, true)...)
+		t.Total = append([]cell{{V: l.T("content_review.total")}, {}}, reviewCells(c.Total.ContentFigures, c.Total.DownloaderFigures, true)...)
 	}
 	return t
 }
@@ -199,17 +199,17 @@ func reviewKindsTable(l Locale, c report.ContentReview) *dataTable {
 		{Key: "assets", Label: l.T("content_review.assets"), Kind: kindInt},
 	}, reviewColumns(l, false)...)}
 	for _, k := range c.Kinds {
-		t.Rows = append(t.Rows, append([]cell{{V: k.Kind, Text: assetKind(l, k.Kind)}, {V: int64(k.Assets)}}, reviewCells(k.ContentFigures, k.Downloads, false)...))
+		t.Rows = append(t.Rows, append([]cell{{V: k.Kind, Text: assetKind(l, k.Kind)}, {V: int64(k.Assets)}}, reviewCells(k.ContentFigures, k.DownloaderFigures, false)...))
 	}
 	if len(c.Kinds) > 0 {
-		t.Total = append([]cell{{V: l.T("content_review.total")}, {V: int64(len(c.Assets))}}, reviewCells(c.Total.ContentFigures, c.Total.Downloads, false)...)
+		t.Total = append([]cell{{V: l.T("content_review.total")}, {V: int64(len(c.Assets))}}, reviewCells(c.Total.ContentFigures, c.Total.DownloaderFigures, false)...)
 	}
 	return t
 }
 
 // reviewPathTable is how far the downloaders got: each stage, how many
 // reached it afterwards and their share of the downloaders.
-func reviewPathTable(l Locale, d report.Downloads) *dataTable {
+func reviewPathTable(l Locale, d report.DownloaderFigures) *dataTable {
 	t := &dataTable{ID: "path", Columns: []column{
 		{Key: "stage", Label: l.T("content_review.stage"), Kind: kindText},
 		{Key: "downloaders", Label: l.T("content_review.reached"), Tip: l.T("content_review.tip.reached"), Kind: kindInt},
