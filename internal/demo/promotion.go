@@ -22,7 +22,7 @@ const shareLinkAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456
 // from a hash of n, so that the demo stays deterministic and the codes
 // look like any other.
 func shareLinkCode(n int) string {
-	x := uint64(n)*0x9e3779b97f4a7c15 + 0x94d049bb133111eb
+	x := uint64(n+1) * 0xbf58476d1ce4e5b9 // apart from the steps below, so that codes are not shifts of each other
 	b := make([]byte, 8)
 	for i := range b {
 		// splitmix64: every character from fresh bits.

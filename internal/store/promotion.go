@@ -102,10 +102,19 @@ func (s *Store) PromoterLeads(ctx context.Context, w model.Window, campaignID in
 		cond += " AND t.campaign_id = ?"
 		args = append(args, campaignID)
 	}
+	// Only persons with a promoter touch before the window ends can be
+	// such leads: found from the promoter touches' index, they spare the
+	// first-touch lookup of every other lead of the window.
+	candidates := "1=1"
+	if !w.To.IsZero() {
+		candidates = "y.occurred_at < ?"
+		args = append(args, utc(w.To))
+	}
 	return s.each(ctx, `SELECT t.promoter_id, p.id, p.lead_at, CASE WHEN EXISTS (SELECT 1 FROM stage_changes sc WHERE sc.person_id = p.id
 			AND sc.to_stage IN ('mql', 'sql', 'opportunity', 'customer')) THEN 1 ELSE 0 END
 		FROM persons p JOIN touchpoints t ON t.id = (SELECT x.id FROM touchpoints x WHERE x.person_id = p.id ORDER BY x.occurred_at, x.id LIMIT 1)
-		WHERE p.lead_at IS NOT NULL AND p.merged_into_id IS NULL AND t.promoter_id IS NOT NULL AND t.occurred_at <= p.lead_at AND `+cond,
+		WHERE p.lead_at IS NOT NULL AND p.merged_into_id IS NULL AND t.promoter_id IS NOT NULL AND t.occurred_at <= p.lead_at AND `+cond+`
+		AND p.id IN (SELECT y.person_id FROM touchpoints y WHERE y.promoter_id IS NOT NULL AND `+candidates+`)`,
 		args, func(r *sql.Rows) error {
 			var l PromoterLead
 			var mql int
