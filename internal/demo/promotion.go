@@ -3,6 +3,9 @@ package demo
 import (
 	"cmp"
 	"slices"
+	"strings"
+
+	"github.com/revloop/revloop/internal/model"
 )
 
 // Employee promotion (全员营销): the colleagues who share the employee
@@ -12,7 +15,8 @@ import (
 // hour before its first click, and each of their share clicks is a click
 // of that link. The links page then counts the clicks and leads of every
 // share link, and the promotion leaderboard the links each employee
-// shared, across the routing teams.
+// shared, across the teams: the sales teams of routing, and the
+// marketers' and the other colleagues' own.
 
 // shareLinkAlphabet is the alphabet of tracked link codes (links.NewCode):
 // no look-alike characters.
@@ -34,6 +38,40 @@ func shareLinkCode(n int) string {
 		b[i] = shareLinkAlphabet[z%uint64(len(shareLinkAlphabet))]
 	}
 	return string(b)
+}
+
+// Teams of the colleagues outside sales, whom routing leaves without one.
+const (
+	marketingTeam = "marketing" // 市场部
+	productTeam   = "product"   // 产品与解决方案: the viewers who share
+)
+
+// withEmployeePromotion adds the share links to the load, the link of
+// each share click to the touchpoints, and a team to the marketers and
+// viewers.
+func (g *gen) withEmployeePromotion(steps []loadStep) []loadStep {
+	for i := range steps {
+		s := &steps[i]
+		if s.table != "users" {
+			continue
+		}
+		team := slices.Index(strings.Split(s.cols, ","), "team")
+		if team < 0 {
+			continue
+		}
+		base := s.row
+		s.row = func(i int) []any {
+			row := base(i)
+			switch g.users[i].role {
+			case model.RoleMarketer:
+				row[team] = marketingTeam
+			case model.RoleViewer:
+				row[team] = productTeam
+			}
+			return row
+		}
+	}
+	return g.withPromoterLinks(steps)
 }
 
 // withPromoterLinks adds the share links to the load and the link of each
