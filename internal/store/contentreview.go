@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -44,43 +45,33 @@ func (s *Store) ContentDownloaders(ctx context.Context, w model.Window, types []
 	pairs := `SELECT t.content_id AS content_id, t.person_id AS person_id, MIN(t.occurred_at) AS first_at, COUNT(*) AS n
 		FROM touchpoints t WHERE t.content_id IS NOT NULL AND t.person_id IS NOT NULL AND ` + cond + `
 		GROUP BY t.content_id, t.person_id`
-	index := map[[2]int64]int{}
-	err = s.each(ctx, `SELECT d.content_id, d.person_id, d.first_at, d.n, p.title, COALESCE(a.industry, ''), COALESCE(a.size_band, '')
+	// The furthest stage each downloader entered at or after their first
+	// download, as its position in model.LifecycleStages (side states and
+	// none: -1), read with the pair in one pass.
+	rank := "CASE sc.to_stage"
+	for i, st := range model.LifecycleStages {
+		rank += fmt.Sprintf(" WHEN '%s' THEN %d", st, i)
+	}
+	rank += " ELSE -1 END"
+	err = s.each(ctx, `SELECT d.content_id, d.person_id, d.first_at, d.n, p.title, COALESCE(a.industry, ''), COALESCE(a.size_band, ''),
+			COALESCE((SELECT MAX(`+rank+`) FROM stage_changes sc WHERE sc.person_id = d.person_id AND sc.changed_at >= d.first_at), -1)
 		FROM (`+pairs+`) d JOIN persons p ON p.id = d.person_id LEFT JOIN accounts a ON a.id = p.account_id
-		ORDER BY d.content_id, d.person_id LIMIT ?`, append(append([]any{}, args...), MaxDownloaders+1), func(r *sql.Rows) error {
+		ORDER BY d.content_id, d.person_id LIMIT ?`, append(args, MaxDownloaders+1), func(r *sql.Rows) error {
 		var d Downloader
 		var first storedTime // an aggregate: SQLite gives it as text
-		if err := r.Scan(&d.ContentID, &d.PersonID, &first, &d.Downloads, &d.Title, &d.Industry, &d.SizeBand); err != nil {
+		var reached int
+		if err := r.Scan(&d.ContentID, &d.PersonID, &first, &d.Downloads, &d.Title, &d.Industry, &d.SizeBand, &reached); err != nil {
 			return err
 		}
-		d.First = first.t
 		if len(out) == MaxDownloaders {
 			truncated = true
 			return nil
 		}
-		d.First = d.First.UTC()
-		index[[2]int64{d.ContentID, d.PersonID}] = len(out)
+		d.First = first.t
+		if reached >= 0 && reached < len(model.LifecycleStages) {
+			d.ReachedAfter = model.LifecycleStages[reached]
+		}
 		out = append(out, d)
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	// The stages each downloader entered at or after their first download.
-	err = s.each(ctx, `SELECT d.content_id, d.person_id, sc.to_stage FROM (`+pairs+`) d
-		JOIN stage_changes sc ON sc.person_id = d.person_id AND sc.changed_at >= d.first_at`, args, func(r *sql.Rows) error {
-		var c, p int64
-		var st string
-		if err := r.Scan(&c, &p, &st); err != nil {
-			return err
-		}
-		i, ok := index[[2]int64{c, p}]
-		if !ok { // beyond the bound
-			return nil
-		}
-		if stage := model.Stage(st); stage.Rank() > out[i].ReachedAfter.Rank() {
-			out[i].ReachedAfter = stage
-		}
 		return nil
 	})
 	return out, truncated, err
