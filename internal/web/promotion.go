@@ -446,6 +446,15 @@ func (s *Server) apiMyLinks(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"from": f.From, "to": f.To, "links": list})
 }
 
+// shareLinkJSON is the answer of POST /api/v1/my/links: the link, its
+// campaign's name, the channel its clicks count under, its poster.
+type shareLinkJSON struct {
+	linkJSON
+	CampaignName string        `json:"campaign_name"`
+	Channel      model.Channel `json:"channel"`
+	PosterURL    string        `json:"poster_url"`
+}
+
 // shareRequest is the body of POST /api/v1/my/links.
 type shareRequest struct {
 	Campaign string `json:"campaign"` // the campaign's code
@@ -491,8 +500,13 @@ func (s *Server) apiMyLinkShare(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	base := s.publicBase(r)
-	out := linkReport{linkJSON: linkView(base, link), CampaignName: c.Name, PosterURL: fmt.Sprintf("/my/links/%d/poster", link.ID)}
+	rs, err := process.ChannelRules(r.Context(), s.store)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	out := shareLinkJSON{linkJSON: linkView(s.publicBase(r), link), CampaignName: c.Name, Channel: links.ClickChannel(rs, link, string(c.Channel)),
+		PosterURL: fmt.Sprintf("/my/links/%d/poster", link.ID)}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated

@@ -257,13 +257,13 @@ func TestShareLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got linkReport
+		var got shareLinkJSON
 		decodeJSON(t, e.sendJSON(t, http.MethodPost, "/api/v1/my/links", key, `{"campaign": "baidu-1"}`), http.StatusOK, &got)
 		live, err := s.LiveShareLink(ctx, 1, sales.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Code != live.Code || got.PromoterID != sales.ID || !strings.HasSuffix(got.ShortURL, "/r/"+live.Code) || got.PosterURL != "/my/links/"+strconv.FormatInt(live.ID, 10)+"/poster" {
+		if got.Code != live.Code || got.PromoterID != sales.ID || !strings.HasSuffix(got.ShortURL, "/r/"+live.Code) || got.PosterURL != "/my/links/"+strconv.FormatInt(live.ID, 10)+"/poster" || got.Channel != model.ChannelEmployeeShare || got.CampaignName != "百度搜索" {
 			t.Errorf("API share: %+v, want the live link %s", got, live.Code)
 		}
 		var list struct {
