@@ -129,8 +129,10 @@ type ContentReview struct {
 // store.ErrNotFound.
 func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (ContentReview, error) {
 	out := ContentReview{Assets: []ReviewAsset{}, Kinds: []ReviewKind{}}
+	var chosen model.ContentAsset
 	if q.AssetID > 0 {
-		if _, err := r.Store.ContentAssetByID(ctx, q.AssetID); err != nil {
+		var err error
+		if chosen, err = r.Store.ContentAssetByID(ctx, q.AssetID); err != nil {
 			return out, fmt.Errorf("content review: asset %d: %w", q.AssetID, err)
 		}
 	}
@@ -195,8 +197,8 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 		}
 		out.Assets = append(out.Assets, ra)
 		if a.ID == q.AssetID {
-			chosen := ra
-			out.Asset = &chosen
+			row := ra
+			out.Asset = &row
 		}
 	}
 	for _, k := range c.Kinds {
@@ -206,10 +208,7 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 	out.Total.DownloaderFigures = downloadsOf(all)
 	if q.AssetID > 0 && out.Asset == nil {
 		// Created after the range and without a figure in it: an empty row.
-		a, err := r.Store.ContentAssetByID(ctx, q.AssetID)
-		if err != nil {
-			return out, err
-		}
+		a := chosen
 		row := ReviewAsset{AssetRow: AssetRow{ID: a.ID, Kind: a.Kind, Title: a.Title, TitleEN: a.TitleEN, URL: a.URL, CampaignID: a.CampaignID}}
 		if a.CampaignID != 0 {
 			row.Href = fmt.Sprintf("/campaigns/%d", a.CampaignID)
