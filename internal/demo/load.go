@@ -134,7 +134,8 @@ func (g *gen) load(l store.Loader) error {
 			return []any{t.id, t.kind, t.title, id(t.person), id(t.opp), id(t.assignee), ts(t.due), ts(t.done), ts(t.created)}
 		}},
 	}
-	steps = g.withRouting(steps) // routing.go: teams, absences, assignments, activities, escalations
+	steps = g.withRouting(steps)           // routing.go: teams, absences, assignments, activities, escalations
+	steps = g.withEmployeePromotion(steps) // promotion.go: share links and their clicks, the other colleagues' teams
 	for _, s := range steps {
 		if err := insert(l, s.table, s.cols, s.n, s.row); err != nil {
 			return err

@@ -24,7 +24,7 @@ var ErrNotEmpty = errors.New("database already holds data")
 // explicitly loaded ids on PostgreSQL.
 var tablesWithIDs = []string{"users", "api_keys", "accounts", "campaigns", "ad_groups", "keywords",
 	"content_assets", "persons", "touchpoints", "daily_costs", "opportunities", "orders", "stage_changes", "tasks",
-	"routing_rule_sets", "lifecycle_rule_sets", "assignments", "activities"}
+	"routing_rule_sets", "lifecycle_rule_sets", "assignments", "activities", "tracked_links"}
 
 // Empty reports whether the database holds no business data (users and
 // keys do not count).

@@ -62,6 +62,11 @@ func workspaceNav() []navGroup {
 			{Key: "accounts", Path: "/accounts", Roles: everyone},
 			{Key: "campaigns", Path: "/campaigns", Roles: everyone},
 			{Key: "tasks", Path: "/tasks", Roles: everyone},
+			{Key: "my_links", Path: "/my/links", Roles: everyone},
+		}},
+		{Key: "reviews", Items: []navItem{
+			{Key: "promotion", Path: "/reviews/promotion", Roles: marketers},
+			{Key: "content_review", Path: "/reviews/content", Roles: marketers},
 		}},
 		{Key: "tools", Items: []navItem{
 			{Key: "imports", Path: "/imports", Roles: operators},
