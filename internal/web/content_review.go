@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/report"
@@ -43,12 +44,22 @@ func (s *Server) contentReviewRequest(r *http.Request) (viewFilter, report.Conte
 }
 
 func (s *Server) apiContentReview(w http.ResponseWriter, r *http.Request) {
-	_, q, err := s.contentReviewRequest(r)
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	f, q, err := s.contentReviewRequest(r)
 	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	c, err := report.Reporter{Store: s.store}.ContentReview(r.Context(), q)
 	if s.apiFailed(w, r, err, fmt.Sprintf("content asset %d does not exist", q.AssetID)) {
+		return
+	}
+	if format != formatJSON {
+		// The page's tables, in the caller's language.
+		t := contentReviewTables(s.catalog.locale(langOnly(r)), r, c, f.Period.Cal.Loc)
+		s.apiTables(w, r, format, "content-review", f, t.all()...)
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
@@ -94,10 +105,33 @@ func (s *Server) contentReviewPage(w http.ResponseWriter, r *http.Request) {
 		v.AssetName, _ = inLanguage(loc, c.Asset.Title, c.Asset.TitleEN)
 	}
 	v.KPIs = contentReviewKPIs(loc, figures, downloads, c.Asset != nil)
-	v.Assets = reviewAssetsTable(loc, r, c)
-	v.Kinds = reviewKindsTable(loc, c)
-	v.Path = reviewPathTable(loc, downloads)
-	v.Who = []*dataTable{
+	t := contentReviewTables(loc, r, c, f.Period.Cal.Loc)
+	v.Assets, v.Kinds, v.Path, v.Who = t.assets, t.kinds, t.path, t.who
+	if s.exportTable(w, r, "content-review", f, t.all()...) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "content_review", "content_review.title", v)
+}
+
+// contentReviewTableSet are the content review's tables.
+type contentReviewTableSet struct {
+	assets, kinds, path *dataTable
+	who                 []*dataTable // industries, sizes, seniority, titles
+}
+
+func (t contentReviewTableSet) all() []*dataTable {
+	return append([]*dataTable{t.assets, t.kinds, t.path}, t.who...)
+}
+
+// contentReviewTables builds the content review's tables, sorted as the
+// request asks: one function for the page and its twin's files.
+func contentReviewTables(loc Locale, r *http.Request, c report.ContentReview, tz *time.Location) contentReviewTableSet {
+	downloads := c.Total.DownloaderFigures
+	if c.Asset != nil {
+		downloads = c.Asset.DownloaderFigures
+	}
+	t := contentReviewTableSet{assets: reviewAssetsTable(loc, r, c), kinds: reviewKindsTable(loc, c), path: reviewPathTable(loc, downloads)}
+	t.who = []*dataTable{
 		whoTable(loc, "industries", c.Who.Industries, func(k string) string { return k }),
 		whoTable(loc, "sizes", c.Who.Sizes, func(k string) string { return k }),
 		whoTable(loc, "seniority", c.Who.Seniority, func(k string) string { return loc.T("content_review.seniority." + k) }),
@@ -108,20 +142,20 @@ func (s *Server) contentReviewPage(w http.ResponseWriter, r *http.Request) {
 			return k
 		}),
 	}
-	tables := append([]*dataTable{v.Assets, v.Kinds, v.Path}, v.Who...)
-	for _, t := range tables {
-		t.Loc = f.Period.Cal.Loc
+	t.assets.Title, t.kinds.Title, t.path.Title = loc.T("content_review.assets_title"), loc.T("content_review.kinds_title"), loc.T("content_review.path_title")
+	for _, x := range t.who {
+		x.Title = x.Columns[0].Label
 	}
-	v.Assets.prepare(r, "downloaders", true)
-	v.Kinds.prepare(r, "downloaders", true)
-	v.Path.prepare(r, "", false)
-	for _, t := range v.Who {
-		t.prepare(r, "", false) // as the review orders them: most first, unknown last
+	for _, x := range t.all() {
+		x.Loc = tz
 	}
-	if s.exportTable(w, r, "content-review", f, tables...) {
-		return
+	t.assets.prepare(r, "downloaders", true)
+	t.kinds.prepare(r, "downloaders", true)
+	t.path.prepare(r, "", false)
+	for _, x := range t.who {
+		x.prepare(r, "", false) // as the review orders them: most first, unknown last
 	}
-	s.render(w, r, http.StatusOK, "content_review", "content_review.title", v)
+	return t
 }
 
 func contentReviewKPIs(l Locale, f report.ContentFigures, d report.DownloaderFigures, asset bool) []kpi {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -54,6 +55,24 @@ func TestContentReviewPage(t *testing.T) {
 				t.Errorf("%s: the API differs from the report:\n%s\n%s", c.query, api, b)
 			}
 		}
+
+		// The twin's files: CSV holds the assets table, a row per asset
+		// and the total; the workbook every table, the assets' sheet the
+		// same cells as the CSV.
+		csvRes := e.api(t, "/api/v1/reviews/content?"+dashRange+"&format=csv")
+		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(bodyOf(t, csvRes), "\uFEFF"))).ReadAll()
+		if csvRes.StatusCode != http.StatusOK || err != nil || len(recs) < len(all.Assets)+1 {
+			t.Fatalf("csv: %d, %d records for %d assets, %v", csvRes.StatusCode, len(recs), len(all.Assets), err)
+		}
+		xlsxRes := e.api(t, "/api/v1/reviews/content?"+dashRange+"&format=xlsx")
+		if xlsxRes.StatusCode != http.StatusOK {
+			t.Fatalf("xlsx: %d", xlsxRes.StatusCode)
+		}
+		d := openXLSX(t, []byte(bodyOf(t, xlsxRes)))
+		if sheets := d.sheets(); len(sheets) != 7 {
+			t.Errorf("sheets %q, want the 7 tables", sheets)
+		}
+		sameAsCSV(t, "content review", recs, d, d.sheets()[0])
 
 		// The page of one asset: its figures, its downloaders.
 		cm := e.login(t)

@@ -77,12 +77,23 @@ type promotionJSON struct {
 }
 
 func (s *Server) apiPromotion(w http.ResponseWriter, r *http.Request) {
-	_, q, by, err := s.promotionRequest(r)
+	format, err := apiFormat(r)
+	if s.apiFailed(w, r, err, "") {
+		return
+	}
+	f, q, by, err := s.promotionRequest(r)
 	if s.apiFailed(w, r, err, "") {
 		return
 	}
 	p, err := report.Reporter{Store: s.store}.Promotion(r.Context(), q)
 	if s.apiFailed(w, r, err, fmt.Sprintf("campaign %d does not exist", q.CampaignID)) {
+		return
+	}
+	if format != formatJSON {
+		// The page's table, in the caller's language.
+		t := promotionTable(s.catalog.locale(langOnly(r)), p, by, f.Period.Cal.Loc)
+		t.prepare(r, "rank", false)
+		s.apiTables(w, r, format, "promotion", f, t)
 		return
 	}
 	out := promotionJSON{From: p.From, To: p.To, Model: p.Model, Currency: p.Currency, Campaign: p.Campaign, By: by, Rows: p.Employees, Total: p.Total}
@@ -139,17 +150,22 @@ func (s *Server) promotionPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Bys = segLinks(r, "by", by, []string{report.ByEmployee, report.ByTeam}, func(k string) string { return loc.T("promotion.by." + k) })
 	v.KPIs = promotionKPIs(loc, v.Data.Total)
-	if by == report.ByTeam {
-		v.Table = promotionTeamsTable(loc, *v.Data)
-	} else {
-		v.Table = promotionEmployeesTable(loc, *v.Data)
-	}
-	v.Table.Loc = f.Period.Cal.Loc
+	v.Table = promotionTable(loc, *v.Data, by, f.Period.Cal.Loc)
 	v.Table.prepare(r, "rank", false)
 	if s.exportTable(w, r, "promotion", f, v.Table) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "promotion", "promotion.title", v)
+}
+
+// promotionTable is the leaderboard's table: by employee or by team.
+func promotionTable(l Locale, p report.Promotion, by string, tz *time.Location) *dataTable {
+	t := promotionEmployeesTable(l, p)
+	if by == report.ByTeam {
+		t = promotionTeamsTable(l, p)
+	}
+	t.Loc = tz
+	return t
 }
 
 func promotionKPIs(l Locale, t report.PromotionFigures) []kpi {

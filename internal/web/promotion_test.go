@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -56,6 +57,24 @@ func TestPromotionLeaderboard(t *testing.T) {
 			if want.Total.Links == 0 || want.Total.Visits == 0 || len(want.Employees) < 10 {
 				t.Errorf("%s: the demo shares nothing: %+v", c.query, want.Total)
 			}
+		}
+
+		// The twin's files: the page's table, as CSV and as a workbook
+		// holding the same cells, a row per employee and the total.
+		csvRes := e.api(t, "/api/v1/reviews/promotion?"+dashRange+"&format=csv")
+		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(bodyOf(t, csvRes), "\uFEFF"))).ReadAll()
+		whole, _ := report.Reporter{Store: s}.Promotion(ctx, report.PromotionQuery{Period: p, Model: "linear"})
+		if csvRes.StatusCode != http.StatusOK || err != nil || len(recs) != len(whole.Employees)+2 {
+			t.Fatalf("csv: %d, %d records for %d employees, %v", csvRes.StatusCode, len(recs), len(whole.Employees), err)
+		}
+		xlsxRes := e.api(t, "/api/v1/reviews/promotion?"+dashRange+"&format=xlsx")
+		if xlsxRes.StatusCode != http.StatusOK {
+			t.Fatalf("xlsx: %d", xlsxRes.StatusCode)
+		}
+		d := openXLSX(t, []byte(bodyOf(t, xlsxRes)))
+		sameAsCSV(t, "promotion", recs, d, d.sheets()[0])
+		if res := e.api(t, "/api/v1/reviews/promotion?format=pdf"); res.StatusCode != http.StatusBadRequest || !strings.Contains(bodyOf(t, res), "want json, csv or xlsx") {
+			t.Errorf("format=pdf: %d", res.StatusCode)
 		}
 
 		// The page: the same totals, the table exported.
