@@ -29,7 +29,7 @@ func sharesText(s []report.Share) string {
 func TestContentReviewByHand(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		reviewWorld(t, s)
-		p := march(t, s)
+		p := marchOf(t, s)
 		r := report.Reporter{Store: s}
 		got, err := r.ContentReview(ctx, report.ContentReviewQuery{Period: p, Model: "linear"})
 		if err != nil {

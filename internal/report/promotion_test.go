@@ -171,8 +171,8 @@ func reviewWorld(t *testing.T, s *store.Store) {
 	}
 }
 
-// march is the reviews' range: March 2026 in the team's days.
-func march(t *testing.T, s *store.Store) model.Period {
+// marchOf is the reviews' range: March 2026 in the team's days.
+func marchOf(t *testing.T, s *store.Store) model.Period {
 	t.Helper()
 	cal, err := s.Calendar(ctx)
 	if err != nil {
@@ -194,7 +194,7 @@ func figuresOf(f report.PromotionFigures) wantFigures {
 func TestPromotionByHand(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		reviewWorld(t, s)
-		p := march(t, s)
+		p := marchOf(t, s)
 		r := report.Reporter{Store: s}
 		type emp struct {
 			id, rank int
