@@ -133,8 +133,11 @@ type LiftOutcome struct {
 	AbsoluteCI   *stats.Interval `json:"absolute_ci"`
 	RelativeLift *float64        `json:"relative_lift"`
 	RelativeCI   *stats.Interval `json:"relative_ci"`
-	// Interval names the method of AbsoluteCI.
-	Interval   string         `json:"interval"`
+	// Interval names the method of AbsoluteCI. For rates SatoCI is the
+	// Wald interval of the same difference with Sato's variance, for
+	// comparison: narrower where outcomes are rare, and then too narrow.
+	Interval   string          `json:"interval"`
+	SatoCI     *stats.Interval `json:"sato_ci,omitempty"`
 	Verdict    string         `json:"verdict"`
 	Unadjusted LiftUnadjusted `json:"unadjusted"`
 }
@@ -351,7 +354,7 @@ func verdict(ci stats.Interval) string {
 // baseline eligible, reached).
 func rateOutcome(key string, strata []stats.Stratum, un [4]int64) LiftOutcome {
 	z := stats.Z(liftConf)
-	o := LiftOutcome{Outcome: key, Unit: "rate", Interval: "mantel_haenszel_sato", Verdict: VerdictTooSmall}
+	o := LiftOutcome{Outcome: key, Unit: "rate", Interval: "stratified_newcombe", Verdict: VerdictTooSmall}
 	o.Unadjusted = LiftUnadjusted{CohortPersons: un[0], CohortReached: un[1], BaselinePersons: un[2], BaselineReached: un[3],
 		CohortValue: ratio(un[1], un[0]), BaselineValue: ratio(un[3], un[2])}
 	if iv, ok := stats.Wilson(un[1], un[0], z); ok {
@@ -372,14 +375,14 @@ func rateOutcome(key string, strata []stats.Stratum, un [4]int64) LiftOutcome {
 	}
 	o.Cohort = LiftSide{Persons: m.N1, Reached: m.X1, Value: ptr(m.Rate1)}
 	o.Baseline = LiftSide{Persons: m.N0, Reached: m.X0, Value: ptr(m.Rate0)}
-	o.AbsoluteLift, o.AbsoluteCI = ptr(m.Diff), ptr(m.DiffCI)
+	o.AbsoluteLift, o.AbsoluteCI, o.SatoCI = ptr(m.Diff), ptr(m.NewcombeCI), ptr(m.DiffCI)
 	if m.RatioOK {
 		o.RelativeLift = ptr(m.Ratio - 1)
 		o.RelativeCI = &stats.Interval{Lo: m.RatioCI.Lo - 1, Hi: m.RatioCI.Hi - 1}
 	}
 	reached, missed := m.X1+m.X0, m.N1+m.N0-m.X1-m.X0
 	if m.N1 >= MinLiftGroup && m.N0 >= MinLiftGroup && reached >= MinLiftOutcomes && missed >= MinLiftOutcomes {
-		o.Verdict = verdict(m.DiffCI)
+		o.Verdict = verdict(m.NewcombeCI)
 	}
 	return o
 }

@@ -238,8 +238,8 @@ func TestLiftFindsAKnownEffect(t *testing.T) {
 		closeTo(t, "MQL lift", mql.AbsoluteLift, 0.247059, 5e-7)
 		closeTo(t, "MQL relative lift", mql.RelativeLift, 1.235294, 5e-6)
 		want, _ := stats.MantelHaenszel([]stats.Stratum{{N1: 40, X1: 20, N0: 80, X0: 16}, {N1: 60, X1: 24, N0: 60, X0: 12}}, stats.Z(0.95))
-		if *mql.AbsoluteCI != want.DiffCI || mql.AbsoluteCI.Lo <= 0 || mql.Verdict != report.VerdictLift {
-			t.Errorf("MQL interval %+v (want %+v), verdict %s", mql.AbsoluteCI, want.DiffCI, mql.Verdict)
+		if *mql.AbsoluteCI != want.NewcombeCI || *mql.SatoCI != want.DiffCI || mql.AbsoluteCI.Lo <= 0 || mql.Verdict != report.VerdictLift {
+			t.Errorf("MQL interval %+v (want %+v), verdict %s", mql.AbsoluteCI, want.NewcombeCI, mql.Verdict)
 		}
 		// Unadjusted: every cohort person (the energy one reached MQL) and
 		// every baseline person who could.

@@ -30,12 +30,17 @@ func Wilson(x, n int64, z float64) (Interval, bool) {
 	if n <= 0 || x < 0 || x > n {
 		return Interval{}, false
 	}
-	fn, fx := float64(n), float64(x)
-	p := fx / fn
+	return wilsonAt(float64(x)/float64(n), float64(n), z), true
+}
+
+// wilsonAt is the Wilson interval of a proportion p observed over n
+// trials, n any positive real (an effective size): the p′ with
+// (p − p′)² = z²·p′(1 − p′)/n.
+func wilsonAt(p, n, z float64) Interval {
 	z2 := z * z
-	mid := (2*fx + z2) / (2 * (fn + z2))
-	half := z * math.Sqrt(z2+4*fx*(1-p)) / (2 * (fn + z2))
-	return Interval{Lo: clamp(mid-half, 0, 1), Hi: clamp(mid+half, 0, 1)}, true
+	mid := (p + z2/(2*n)) / (1 + z2/n)
+	half := z / (1 + z2/n) * math.Sqrt(p*(1-p)/n+z2/(4*n*n))
+	return Interval{Lo: clamp(mid-half, 0, 1), Hi: clamp(mid+half, 0, 1)}
 }
 
 // NewcombeDiff is the hybrid score interval of p1 − p0 for two
@@ -80,7 +85,15 @@ type MH struct {
 	// few large ones — matched strata are often of one or two persons.
 	DiffVar float64
 	DiffCI  Interval
-	Ratio   float64
+	// NewcombeCI is the stratified Newcombe interval of Diff: each
+	// group's weighted rate gets a Wilson interval with the effective
+	// size 1 / Σ (w²/N) of its strata (w the normalised MH weights),
+	// whose distances to the rate are combined as in NewcombeDiff (Yan
+	// and Su, Stat. Biopharm. Res. 2:329–335, 2010). A score interval, it
+	// keeps its coverage where few persons have the outcome, which the
+	// Wald interval of DiffVar does not.
+	NewcombeCI Interval
+	Ratio      float64
 	// LogRatioVar is the variance of ln Ratio after Greenland and Robins
 	// (Biometrics 41:55–68, 1985); RatioOK is false when either rate is
 	// 0, which leaves the ratio or its logarithm undefined.
@@ -99,6 +112,8 @@ func MantelHaenszel(strata []Stratum, z float64) (MH, bool) {
 	// Σ X1·N0/N and Σ X0·N1/N; their difference over Σ W is the risk
 	// difference.
 	var r, s, p, q, gr float64
+	type weighted struct{ w, n1, n0 float64 }
+	var used []weighted
 	for _, st := range strata {
 		if st.N1 < 0 || st.N0 < 0 || st.X1 < 0 || st.X0 < 0 || st.X1 > st.N1 || st.X0 > st.N0 {
 			return MH{}, false
@@ -111,6 +126,7 @@ func MantelHaenszel(strata []Stratum, z float64) (MH, bool) {
 		m.Strata++
 		m.N1, m.X1, m.N0, m.X0 = m.N1+st.N1, m.X1+st.X1, m.N0+st.N0, m.X0+st.X0
 		m.Weight += n1 * n0 / n
+		used = append(used, weighted{w: n1 * n0 / n, n1: n1, n0: n0})
 		r += x1 * n0 / n
 		s += x0 * n1 / n
 		// Sato's P and Q terms.
@@ -127,6 +143,17 @@ func MantelHaenszel(strata []Stratum, z float64) (MH, bool) {
 	m.DiffVar = math.Max(0, (m.Diff*p+q)/(m.Weight*m.Weight))
 	half := z * math.Sqrt(m.DiffVar)
 	m.DiffCI = Interval{Lo: clamp(m.Diff-half, -1, 1), Hi: clamp(m.Diff+half, -1, 1)}
+	var inv1, inv0 float64 // Σ w²/N of each group, w normalised
+	for _, u := range used {
+		w := u.w / m.Weight
+		inv1 += w * w / u.n1
+		inv0 += w * w / u.n0
+	}
+	w1, w0 := wilsonAt(m.Rate1, 1/inv1, z), wilsonAt(m.Rate0, 1/inv0, z)
+	m.NewcombeCI = Interval{
+		Lo: clamp(m.Diff-math.Sqrt(sq(m.Rate1-w1.Lo)+sq(w0.Hi-m.Rate0)), -1, 1),
+		Hi: clamp(m.Diff+math.Sqrt(sq(w1.Hi-m.Rate1)+sq(m.Rate0-w0.Lo)), -1, 1),
+	}
 	if r > 0 && s > 0 {
 		m.Ratio = r / s
 		m.LogRatioVar = math.Max(0, gr/(r*s))
@@ -149,8 +176,9 @@ type MeanStratum struct {
 // MeanDiff is a stratified comparison of two means. The strata weigh as
 // in MH (W = N1·N0/(N1+N0)), Mean1 and Mean0 are the groups' means
 // averaged with those weights and Diff their difference. Each group's
-// variance is its pooled within-stratum variance; the interval is
-// Welch's, with Satterthwaite's degrees of freedom (Welch, Biometrika
+// variance is that of all its values, but not less than the two groups'
+// pooled variance; the interval is Welch's, with Satterthwaite's degrees
+// of freedom (Welch, Biometrika
 // 34:28–35, 1947; Satterthwaite, Biometrics Bulletin 2:110–114, 1946).
 type MeanDiff struct {
 	Strata       int
@@ -175,8 +203,7 @@ type MeanDiff struct {
 func StratifiedMeans(strata []MeanStratum, conf float64) (MeanDiff, bool) {
 	var m MeanDiff
 	var sum1, sum0, a, b float64     // weighted mean sums; variance factors
-	var ss1, ss0 float64             // within-stratum sums of squares
-	var tot1, tot0, sq1, sq0 float64 // group totals, for the fallback variance
+	var tot1, tot0, sq1, sq0 float64 // group totals, for the variances
 	for _, st := range strata {
 		if st.N1 <= 0 || st.N0 <= 0 {
 			continue
@@ -190,8 +217,6 @@ func StratifiedMeans(strata []MeanStratum, conf float64) (MeanDiff, bool) {
 		sum0 += w * st.Sum0 / n0
 		a += w * w / n1
 		b += w * w / n0
-		ss1 += math.Max(0, st.SumSq1-st.Sum1*st.Sum1/n1)
-		ss0 += math.Max(0, st.SumSq0-st.Sum0*st.Sum0/n0)
 		tot1, tot0, sq1, sq0 = tot1+st.Sum1, tot0+st.Sum0, sq1+st.SumSq1, sq0+st.SumSq0
 	}
 	if m.Strata == 0 || m.N1 < 2 || m.N0 < 2 {
@@ -199,18 +224,21 @@ func StratifiedMeans(strata []MeanStratum, conf float64) (MeanDiff, bool) {
 	}
 	m.Mean1, m.Mean0 = sum1/m.Weight, sum0/m.Weight
 	m.Diff = m.Mean1 - m.Mean0
-	// A group's variance: pooled within strata when some stratum holds
-	// two or more of its persons, else about the group's own mean (which
-	// then also holds the differences between strata: wider, not wrong).
-	variance := func(ss, tot, sq float64, n int64) (float64, float64) {
-		if df := float64(n) - float64(m.Strata); df >= 1 {
-			return ss / df, df
-		}
-		fn := float64(n)
-		return math.Max(0, sq-tot*tot/fn) / (fn - 1), fn - 1
-	}
-	v1, df1 := variance(ss1, tot1, sq1, m.N1)
-	v0, df0 := variance(ss0, tot0, sq0, m.N0)
+	// A group's variance is that of its values about the group's own
+	// mean. Matched strata are small, often of one person, so a variance
+	// pooled within them rests on the few strata of two or more and
+	// misses the values of the rest; this one also holds the differences
+	// between strata, so it is, if anything, too wide. And it is at least
+	// the two groups' pooled variance: the sample variance of a skewed
+	// amount (pipeline: mostly nothing, now and then millions) in a small
+	// group is often far below the truth exactly when the group's mean
+	// is, and Welch's interval would then claim a difference that is not
+	// there.
+	ss := func(tot, sq float64, n int64) float64 { return math.Max(0, sq-tot*tot/float64(n)) }
+	ss1, ss0 := ss(tot1, sq1, m.N1), ss(tot0, sq0, m.N0)
+	pooled := (ss1 + ss0) / float64(m.N1+m.N0-2)
+	v1, df1 := math.Max(ss1/float64(m.N1-1), pooled), float64(m.N1-1)
+	v0, df0 := math.Max(ss0/float64(m.N0-1), pooled), float64(m.N0-1)
 	w2 := m.Weight * m.Weight
 	e1, e0 := v1*a/w2, v0*b/w2 // the variances of Mean1 and Mean0
 	m.SE = math.Sqrt(e1 + e0)

@@ -139,12 +139,25 @@ func TestMantelHaenszel(t *testing.T) {
 	if m.Strata != 2 || m.N1 != 204 || m.X1 != 30 || m.N0 != 205 || m.X0 != 21 || !m.RatioOK {
 		t.Errorf("sums %+v", m)
 	}
+	// The stratified Newcombe interval, worked by solving each group's
+	// Wilson quadratic (p − p′)² = z²·p′(1 − p′)/n*: with the normalised
+	// weights w = 0.552867 and 0.447133, n1* = 1/Σ w²/N1 = 203.09994 and
+	// n0* = 204.11182; Wilson 0.100713 to 0.196779 around 0.142103 and
+	// 0.071789 to 0.157128 around 0.107202; so 0.0349003 −
+	// √(0.041389² + 0.049925²) = −0.029950 and 0.0349003 +
+	// √(0.054677² + 0.035413²) = 0.100043.
+	near(t, "stratified Newcombe lo", m.NewcombeCI.Lo, -0.029950, 5e-6)
+	near(t, "stratified Newcombe hi", m.NewcombeCI.Hi, 0.100043, 5e-6)
 
 	// One stratum of equal groups: Sato's variance is Wald's,
 	// p1(1−p1)/n1 + p0(1−p0)/n0 = 0.3·0.7/100 + 0.2·0.8/100 = 0.0037.
 	m, _ = MantelHaenszel([]Stratum{{N1: 100, X1: 30, N0: 100, X0: 20}}, Z(0.95))
 	near(t, "one stratum variance", m.DiffVar, 0.0037, 1e-12)
 	near(t, "one stratum RD", m.Diff, 0.1, 1e-12)
+	// … and the stratified Newcombe interval is Newcombe's.
+	nd, _ := NewcombeDiff(30, 100, 20, 100, Z(0.95))
+	near(t, "one stratum Newcombe lo", m.NewcombeCI.Lo, nd.Lo, 1e-12)
+	near(t, "one stratum Newcombe hi", m.NewcombeCI.Hi, nd.Hi, 1e-12)
 
 	// A stratum missing a group carries no weight.
 	m2, _ := MantelHaenszel(append(ugdp, Stratum{N1: 7, X1: 7}, Stratum{N0: 50, X0: 1}), Z(0.95))
@@ -169,18 +182,20 @@ func TestMantelHaenszel(t *testing.T) {
 // values worked by hand.
 //
 // One stratum: the cohort's values 1, 2, 3, 4, 5 (mean 3, variance 2.5),
-// the baseline's 0, 0, 2, 2 (mean 1, variance 4/3). The difference is 2,
-// its variance 2.5/5 + (4/3)/4 = 0.5 + 0.3333 = 0.8333 (SE 0.912871);
-// Satterthwaite's df = 0.8333² / (0.5²/4 + 0.3333²/3) = 0.694444 / 0.099537
-// = 6.976744; t(0.975, 6.976744) = 2.36622 (between 2.447 at 6 and 2.365 at
-// 7 in the table; the value integrated numerically from the t density with
-// Simpson's rule), so the interval is 2 ± 2.16005.
+// the baseline's 0, 0, 2, 2 (mean 1, variance 4/3); their pooled variance
+// is (10 + 4)/(5 + 4 − 2) = 2, which the baseline's is raised to. The
+// difference is 2, its variance 2.5/5 + 2/4 = 1 (SE 1); Satterthwaite's
+// df = 1 / (0.5²/4 + 0.5²/3) = 6.857143; t(0.975, 6.857143) = 2.374647
+// (between 2.447 at 6 and 2.365 at 7 in the table; the value integrated
+// numerically from the t density with Simpson's rule), so the interval
+// is 2 ± 2.374647.
 //
-// Two strata with the same cohort and baseline in each (so that the
-// within-stratum variances pool): weights 5·4/9 each, means 3 and 1
-// again, pooled variances 2·(10)/(10 − 2) = 2.5 and 2·4/(8 − 2) = 4/3,
-// Var = Σ W²(2.5/5 + (4/3)/4)/(ΣW)² = 0.8333/2 = 0.416667, df = 0.416667²
-// / ((0.25)²/8 + (0.166667)²/6) = 0.173611 / 0.012442 = 13.953488.
+// Two strata with the same cohort and baseline in each: weights 5·4/9
+// each, means 3 and 1 again; the groups' variances are those of all
+// their values, 2·10/(10 − 1) = 2.222222 and 2·4/(8 − 1) = 1.142857,
+// the latter raised to the pooled 28/16 = 1.75, so Var = Σ W²/N1/(ΣW)²·
+// 2.222222 + Σ W²/N0/(ΣW)²·1.75 = 0.1·2.222222 + 0.125·1.75 = 0.440972
+// and df = 0.440972² / (0.222222²/9 + 0.21875²/7) = 15.780085.
 func TestStratifiedMeans(t *testing.T) {
 	one := MeanStratum{N1: 5, Sum1: 15, SumSq1: 55, N0: 4, Sum0: 4, SumSq0: 8}
 	m, ok := StratifiedMeans([]MeanStratum{one}, 0.95)
@@ -190,12 +205,10 @@ func TestStratifiedMeans(t *testing.T) {
 	near(t, "mean1", m.Mean1, 3, 1e-12)
 	near(t, "mean0", m.Mean0, 1, 1e-12)
 	near(t, "diff", m.Diff, 2, 1e-12)
-	near(t, "SE", m.SE, 0.912871, 5e-7)
-	near(t, "df", m.DF, 6.976744, 5e-6)
-	tq := TQuantile(0.975, m.DF)
-	near(t, "t", tq, 2.36622, 5e-5)
-	near(t, "lo", m.DiffCI.Lo, 2-tq*0.912871, 5e-6)
-	near(t, "hi", m.DiffCI.Hi, 2+tq*0.912871, 5e-6)
+	near(t, "SE", m.SE, 1, 1e-12)
+	near(t, "df", m.DF, 6.857143, 5e-6)
+	near(t, "lo", m.DiffCI.Lo, 2-2.374647, 5e-6)
+	near(t, "hi", m.DiffCI.Hi, 2+2.374647, 5e-6)
 	near(t, "ratio", m.Ratio, 3, 1e-12)
 	if !m.RatioOK || !(m.RatioCI.Lo < 3 && m.RatioCI.Hi > 3) {
 		t.Errorf("ratio interval %+v", m.RatioCI)
@@ -203,21 +216,20 @@ func TestStratifiedMeans(t *testing.T) {
 
 	m, _ = StratifiedMeans([]MeanStratum{one, one}, 0.95)
 	near(t, "two strata diff", m.Diff, 2, 1e-12)
-	near(t, "two strata SE²", m.SE*m.SE, 0.416667, 5e-7)
-	near(t, "two strata df", m.DF, 13.953488, 5e-6)
+	near(t, "two strata SE²", m.SE*m.SE, 0.440972, 5e-7)
+	near(t, "two strata df", m.DF, 15.780085, 5e-6)
 
-	// Every stratum one person a side: the group variances fall back to
-	// the groups' own, about their means. Cohort 0, 10, 0 (variance
-	// 33.333, df 2), baseline 0, 0, 6 (variance 12, df 2); W = ½ each, so
-	// Var = (Σ W²/N1·v1 + Σ W²/N0·v0)/(ΣW)² = (0.75·33.333 + 0.75·12)/2.25
-	// = 15.111.
+	// Every stratum one person a side. Cohort 0, 10, 0 (variance 33.333,
+	// df 2), baseline 0, 0, 6 (variance 12, raised to the pooled
+	// (66.667 + 24)/4 = 22.667, df 2); W = ½ each, so Var = (0.75·33.333 +
+	// 0.75·22.667)/2.25 = 18.667.
 	single := []MeanStratum{{N1: 1, N0: 1}, {N1: 1, Sum1: 10, SumSq1: 100, N0: 1}, {N1: 1, N0: 1, Sum0: 6, SumSq0: 36}}
 	m, ok = StratifiedMeans(single, 0.95)
 	if !ok {
 		t.Fatal("no comparison of singletons")
 	}
-	near(t, "singleton SE²", m.SE*m.SE, 15.111111, 5e-6)
-	near(t, "singleton df", m.DF, sq(15.111111)/(sq(0.75*33.333333/2.25)/2+sq(0.75*12/2.25)/2), 1e-4)
+	near(t, "singleton SE²", m.SE*m.SE, 18.666667, 5e-6)
+	near(t, "singleton df", m.DF, sq(18.666667)/(sq(0.75*33.333333/2.25)/2+sq(0.75*22.666667/2.25)/2), 1e-4)
 	if _, ok := StratifiedMeans(single[:1], 0.95); ok {
 		t.Error("one person a group should not compare")
 	}
