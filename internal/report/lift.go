@@ -138,8 +138,8 @@ type LiftOutcome struct {
 	// comparison: narrower where outcomes are rare, and then too narrow.
 	Interval   string          `json:"interval"`
 	SatoCI     *stats.Interval `json:"sato_ci,omitempty"`
-	Verdict    string         `json:"verdict"`
-	Unadjusted LiftUnadjusted `json:"unadjusted"`
+	Verdict    string          `json:"verdict"`
+	Unadjusted LiftUnadjusted  `json:"unadjusted"`
 }
 
 // LiftStratum is one stratum with cohort persons.
