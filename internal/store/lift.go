@@ -95,7 +95,7 @@ func (s *Store) LiftStrata(ctx context.Context, p LiftParams) ([]LiftStratum, er
 		WHERE t.occurred_at >= ? AND t.occurred_at < ? AND t.person_id IS NOT NULL AND t.person_id NOT IN (SELECT pid FROM touched)),
 	main AS (SELECT pid, MAX(n * 64 + 63 - rk) AS code FROM (
 		SELECT t.person_id AS pid, ` + channelRank("t.channel") + ` AS rk, COUNT(*) AS n FROM touchpoints t
-		WHERE t.person_id IN (SELECT pid FROM grp) AND t.occurred_at >= ? AND t.occurred_at < ?
+		WHERE t.occurred_at >= ? AND t.occurred_at < ? AND +t.person_id IN (SELECT pid FROM grp)
 		GROUP BY t.person_id, ` + channelRank("t.channel") + `) y GROUP BY pid),
 	reach AS (SELECT sc.person_id AS pid,
 		MIN(CASE WHEN sc.to_stage IN (` + liftMQLStages + `) THEN sc.changed_at END) AS mql_at,
