@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,10 +52,12 @@ type LiftStratum struct {
 }
 
 // channelRank is a channel's place in model.Channels as SQL, any other
-// value as unknown's: the main channel of a person is the one of most
-// touches, of two as many the one listed first, found with one MAX over
-// count·64 + (63 − rank) instead of a window function, whose result
-// SQLite would not index for the joins after it.
+// value as unknown's; channelBase is one more than the places. The main
+// channel of a person is the one of most touches, of two as many the one
+// listed first: one MAX over count·base + (base − 1 − rank) finds both,
+// the place coming back as base − 1 − MAX mod base. (A window function
+// would do it too, but SQLite does not index its result for the joins
+// after it, and PostgreSQL sorts for it.)
 func channelRank(col string) string {
 	var b strings.Builder
 	b.WriteString("CASE " + col)
@@ -69,6 +72,8 @@ func channelRank(col string) string {
 	fmt.Fprintf(&b, " ELSE %d END", unknown)
 	return b.String()
 }
+
+var channelBase = strconv.Itoa(len(model.Channels) + 1)
 
 // liftStages are the stages at or past MQL and at or past opportunity.
 const (
@@ -93,10 +98,10 @@ func (s *Store) LiftStrata(ctx context.Context, p LiftParams) ([]LiftStratum, er
 		UNION ALL
 		SELECT DISTINCT t.person_id AS pid, 0 AS cohort FROM touchpoints t
 		WHERE t.occurred_at >= ? AND t.occurred_at < ? AND t.person_id IS NOT NULL AND t.person_id NOT IN (SELECT pid FROM touched)),
-	main AS (SELECT pid, MAX(n * 64 + 63 - rk) AS code FROM (
-		SELECT t.person_id AS pid, ` + channelRank("t.channel") + ` AS rk, COUNT(*) AS n FROM touchpoints t
-		WHERE t.occurred_at >= ? AND t.occurred_at < ? AND +t.person_id IN (SELECT pid FROM grp)
-		GROUP BY t.person_id, ` + channelRank("t.channel") + `) y GROUP BY pid),
+	main AS (SELECT pid, MAX(n * ` + channelBase + ` + ` + channelBase + ` - 1 - ` + channelRank("channel") + `) AS code FROM (
+		SELECT t.person_id AS pid, t.channel AS channel, COUNT(*) AS n FROM touchpoints t
+		WHERE t.occurred_at >= ? AND t.occurred_at < ? AND t.person_id IS NOT NULL
+		GROUP BY t.person_id, t.channel) y GROUP BY pid),
 	reach AS (SELECT sc.person_id AS pid,
 		MIN(CASE WHEN sc.to_stage IN (` + liftMQLStages + `) THEN sc.changed_at END) AS mql_at,
 		MIN(CASE WHEN sc.to_stage IN (` + liftOppStages + `) THEN sc.changed_at END) AS opp_at
@@ -107,7 +112,7 @@ func (s *Store) LiftStrata(ctx context.Context, p LiftParams) ([]LiftStratum, er
 		AND EXISTS (SELECT 1 FROM opportunity_contacts c WHERE c.opportunity_id = o.id)),
 	pipe AS (SELECT oc.person_id AS pid, SUM(x.share) AS fen FROM opps x JOIN opportunity_contacts oc ON oc.opportunity_id = x.id
 		GROUP BY oc.person_id)
-	SELECT g.cohort, COALESCE(a.industry, ''), COALESCE(a.size_band, ''), COALESCE(a.region, ''), COALESCE(63 - m.code % 64, -1),
+	SELECT g.cohort, COALESCE(a.industry, ''), COALESCE(a.size_band, ''), COALESCE(a.region, ''), COALESCE(` + channelBase + ` - 1 - m.code % ` + channelBase + `, -1),
 		CASE WHEN p.lead_at < ? THEN 1 ELSE 0 END, COUNT(*),
 		SUM(CASE WHEN r.mql_at IS NULL OR r.mql_at >= ? THEN 1 ELSE 0 END),
 		SUM(CASE WHEN r.mql_at >= ? AND r.mql_at < ? THEN 1 ELSE 0 END),
@@ -124,8 +129,23 @@ func (s *Store) LiftStrata(ctx context.Context, p LiftParams) ([]LiftStratum, er
 	ORDER BY 1 DESC, 7 DESC, 2, 3, 4, 5, 6`
 	args := []any{p.CampaignID, from, to, p.CampaignID, from, to, prior, from, from, follow,
 		from, from, from, follow, from, from, follow}
+	// The planner cannot know how many persons each step keeps, guesses
+	// billions of rows for the joins and would then compile the query
+	// (about a second); it runs in a second or two without.
+	var q querier = s.r
+	if s.dialect == Postgres {
+		tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `SELECT set_config('jit', 'off', true)`); err != nil {
+			return nil, err
+		}
+		q = tx
+	}
 	var out []LiftStratum
-	err := s.each(ctx, query, args, func(r *sql.Rows) error {
+	err := s.eachOn(ctx, q, query, args, func(r *sql.Rows) error {
 		var st LiftStratum
 		var cohort, lead, channel int64
 		if err := r.Scan(&cohort, &st.Industry, &st.SizeBand, &st.Region, &channel, &lead, &st.Persons,
