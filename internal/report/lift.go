@@ -83,12 +83,12 @@ type LiftGroupSize struct {
 
 // LiftMatching says how the groups were matched and how well.
 type LiftMatching struct {
-	Method     string   `json:"method"`  // exact_strata
-	Keys       []string `json:"keys"`    // the stratum's parts
-	Weights    string   `json:"weights"` // mantel_haenszel
-	PriorDays  int      `json:"prior_days"`
-	Strata     int      `json:"strata"`        // strata with both groups
-	CohortOnly int      `json:"cohort_strata"` // strata with cohort persons, with a baseline or not
+	Method       string   `json:"method"`  // exact_strata
+	Keys         []string `json:"keys"`    // the stratum's parts
+	Weights      string   `json:"weights"` // mantel_haenszel
+	PriorDays    int      `json:"prior_days"`
+	Strata       int      `json:"strata"`        // strata with both groups
+	CohortStrata int      `json:"cohort_strata"` // strata with cohort persons, with a baseline or not
 	// CohortMatchedShare is the share of the cohort in strata the
 	// baseline also has.
 	CohortMatchedShare *float64 `json:"cohort_matched_share"`
@@ -276,7 +276,7 @@ func summarizeLift(l *Lift, rows []store.LiftStratum) {
 		all.N0, all.Sum0, all.SumSq0 = all.N0+b.Persons, all.Sum0+b.Pipeline, all.SumSq0+b.PipelineSq
 		with = [2]int64{with[0] + c.WithPipeline, with[1] + b.WithPipeline}
 		if c.Persons > 0 {
-			l.Matching.CohortOnly++
+			l.Matching.CohortStrata++
 		}
 		if c.Persons == 0 || b.Persons == 0 {
 			continue

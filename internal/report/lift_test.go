@@ -224,7 +224,7 @@ func TestLiftFindsAKnownEffect(t *testing.T) {
 		if l.Cohort != (report.LiftGroupSize{Persons: 101, Matched: 100}) || l.Baseline != (report.LiftGroupSize{Persons: 141, Matched: 141}) {
 			t.Errorf("groups: cohort %+v, baseline %+v", l.Cohort, l.Baseline)
 		}
-		if l.Matching.Strata != 2 || l.Matching.CohortOnly != 3 {
+		if l.Matching.Strata != 2 || l.Matching.CohortStrata != 3 {
 			t.Errorf("matching %+v", l.Matching)
 		}
 		closeTo(t, "matched share", l.Matching.CohortMatchedShare, 100.0/101, 1e-12)
