@@ -165,21 +165,20 @@ type LiftStratum struct {
 
 // Lift is the answer.
 type Lift struct {
-	CampaignID  int64          `json:"campaign_id"`
-	From        string         `json:"from"` // the event window, team days
-	To          string         `json:"to"`
-	FollowDays  int            `json:"window"`
-	FollowTo    string         `json:"follow_to"` // the last day outcomes count
-	Complete    bool           `json:"complete"`  // the follow window has ended
-	Cohort      LiftGroupSize  `json:"cohort"`
-	Baseline    LiftGroupSize  `json:"baseline"`
-	Matching    LiftMatching   `json:"matching"`
-	MinGroup    int            `json:"min_group"`
-	MinOutcomes int            `json:"min_outcomes"`
-	Outcomes    []LiftOutcome  `json:"outcomes"`
-	Strata      []LiftStratum  `json:"strata"`
-	StrataTotal int            `json:"strata_total"` // strata with cohort persons, listed or not
-	Campaign    model.Campaign `json:"-"`
+	CampaignID  int64         `json:"campaign_id"`
+	From        string        `json:"from"` // the event window, team days
+	To          string        `json:"to"`
+	FollowDays  int           `json:"window"`
+	FollowTo    string        `json:"follow_to"` // the last day outcomes count
+	Complete    bool          `json:"complete"`  // the follow window has ended
+	Cohort      LiftGroupSize `json:"cohort"`
+	Baseline    LiftGroupSize `json:"baseline"`
+	Matching    LiftMatching  `json:"matching"`
+	MinGroup    int           `json:"min_group"`
+	MinOutcomes int           `json:"min_outcomes"`
+	Outcomes    []LiftOutcome `json:"outcomes"`
+	Strata      []LiftStratum `json:"strata"`
+	StrataTotal int           `json:"strata_total"` // strata with cohort persons, listed or not
 }
 
 // LiftWindow is the event window a query asks for: its period, or the
@@ -225,7 +224,7 @@ func (r Reporter) Lift(ctx context.Context, campaignID int64, q LiftQuery) (*Lif
 	if err != nil {
 		return nil, err
 	}
-	l := &Lift{CampaignID: campaignID, Campaign: c, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), FollowDays: q.FollowDays,
+	l := &Lift{CampaignID: campaignID, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), FollowDays: q.FollowDays,
 		FollowTo: followLast.Format(time.DateOnly), Complete: q.Now.IsZero() || !q.Now.Before(p.FollowTo),
 		MinGroup: MinLiftGroup, MinOutcomes: MinLiftOutcomes}
 	summarizeLift(l, rows)
@@ -321,6 +320,9 @@ func summarizeLift(l *Lift, rows []store.LiftStratum) {
 			cmp.Compare(boolInt(a.LeadBefore), boolInt(b.LeadBefore)))
 	})
 	l.StrataTotal = len(l.Strata)
+	if l.Strata == nil {
+		l.Strata = []LiftStratum{}
+	}
 	if len(l.Strata) > MaxLiftStrata {
 		l.Strata = l.Strata[:MaxLiftStrata]
 	}
