@@ -465,6 +465,7 @@ func (g *gen) knownJourney(p *person, scratch []touch) []touch {
 	// Nurture: every touch for twenty weeks, then find where the score
 	// crossed the MQL line.
 	eng := g.nurture(p, lead, ev, scratch[:0])
+	eng = g.boothDemos(p, lead, eng) // brandlift.go
 	fitPoints := 0.0
 	switch a.tier {
 	case "A":

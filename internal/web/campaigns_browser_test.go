@@ -49,6 +49,8 @@ func TestBrowserCampaignsAndAccounts(t *testing.T) {
 		{"zh-CN", "/accounts?" + r, "客户公司", ""},
 		{"en", "/accounts/1?" + r, "甲公司", "#chart-touches[data-drawn]"},
 		{"zh-CN", "/campaigns/new?parent=", "新建活动", ""},
+		{"zh-CN", "/campaigns/2/lift?from=2026-01-10&to=2026-01-11", "人群增益", "#table-strata"},
+		{"en", "/campaigns/2/lift?from=2026-01-10&to=2026-01-11", "Cohort lift", "#table-outcomes"},
 	} {
 		wait := "h1"
 		if p.chart != "" {
