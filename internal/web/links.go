@@ -284,16 +284,26 @@ func (s *Server) apiCreateLink(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, linkView(s.publicBase(r), l))
 }
 
+// apiLinkCampaign finds the campaign a link API names by its code; when
+// it fails it has answered (404 naming the code, 500).
+func (s *Server) apiLinkCampaign(w http.ResponseWriter, r *http.Request, code string) (model.LinkCampaign, bool) {
+	c, err := s.store.LinkCampaignByCode(r.Context(), code)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("campaign %q does not exist", clip(code, 100)))
+		return c, false
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return c, false
+	}
+	return c, true
+}
+
 func (s *Server) apiLinks(w http.ResponseWriter, r *http.Request) {
 	var campaignID int64
 	if code := r.URL.Query().Get("campaign"); code != "" {
-		c, err := s.store.LinkCampaignByCode(r.Context(), code)
-		if errors.Is(err, store.ErrNotFound) {
-			writeJSONError(w, http.StatusNotFound, fmt.Sprintf("campaign %q does not exist", clip(code, 100)))
-			return
-		}
-		if err != nil {
-			s.apiInternal(w, r, err)
+		c, ok := s.apiLinkCampaign(w, r, code)
+		if !ok {
 			return
 		}
 		campaignID = c.ID

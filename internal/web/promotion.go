@@ -497,13 +497,8 @@ func (s *Server) apiMyLinkShare(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "campaign is longer than 200 bytes: it is a campaign code")
 		return
 	}
-	c, err := s.store.LinkCampaignByCode(r.Context(), code)
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("campaign %q does not exist", clip(code, 100)))
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	c, ok := s.apiLinkCampaign(w, r, code)
+	if !ok {
 		return
 	}
 	link, created, err := links.ShareLink(r.Context(), s.store, c.ID, u, s.app.Now())

@@ -532,21 +532,31 @@ func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := s.catalog.locale(langOnly(r))
-	v, err := s.reviewData(r, loc, id)
-	if s.pageFailed(w, r, err, "campaigns.error.not_found", "review page", func(text string) {
-		v.Error = text
-		s.render(w, r, http.StatusBadRequest, "review", "review.title", v)
-	}) {
-		return
-	}
-	if err := s.finishReviewView(r, loc, v); err != nil {
-		s.pageInternal(w, r, "review page", err)
+	v, ok := s.reviewPageData(w, r, loc, id)
+	if !ok {
 		return
 	}
 	if s.exportTable(w, r, "review-"+v.Campaign.Code, v.Filter, v.Tables...) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "review", "review.title", v)
+}
+
+// reviewPageData is the review page's view, finished for who asks; when
+// it fails it has answered (400 with the error on the page, 404, 500).
+func (s *Server) reviewPageData(w http.ResponseWriter, r *http.Request, loc Locale, id int64) (*reviewView, bool) {
+	v, err := s.reviewData(r, loc, id)
+	if s.pageFailed(w, r, err, "campaigns.error.not_found", "review page", func(text string) {
+		v.Error = text
+		s.render(w, r, http.StatusBadRequest, "review", "review.title", v)
+	}) {
+		return nil, false
+	}
+	if err := s.finishReviewView(r, loc, v); err != nil {
+		s.pageInternal(w, r, "review page", err)
+		return nil, false
+	}
+	return v, true
 }
 
 // finishReviewView sets what depends on who asks and sorts the tables.
@@ -598,15 +608,8 @@ func (s *Server) reviewFormFailed(w http.ResponseWriter, r *http.Request, id int
 		}
 	}
 	r.URL.RawQuery = q.Encode()
-	v, err := s.reviewData(r, loc, id)
-	if s.pageFailed(w, r, err, "campaigns.error.not_found", "review page", func(text string) {
-		v.Error = text
-		s.render(w, r, http.StatusBadRequest, "review", "review.title", v)
-	}) {
-		return
-	}
-	if err := s.finishReviewView(r, loc, v); err != nil {
-		s.pageInternal(w, r, "review page", err)
+	v, ok := s.reviewPageData(w, r, loc, id)
+	if !ok {
 		return
 	}
 	set(loc, v)
