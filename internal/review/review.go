@@ -205,7 +205,12 @@ type ActionInput struct {
 type Caller struct {
 	UserID int64  // 0 for an API key of no user
 	Name   string // for the record: an email or an API key's name
+	Role   model.Role
 }
+
+// ErrNotYours refuses a change of an action item's status by a caller who
+// neither owns it nor recorded it, unless a marketer or an admin.
+var ErrNotYours = errors.New("status: only the action item's owner, whoever recorded it, a marketer or an admin may change it")
 
 // CreateAction checks an action item and stores it with its owner's task.
 func (s Service) CreateAction(ctx context.Context, campaignID int64, in ActionInput, by Caller) (model.CampaignAction, error) {
@@ -315,10 +320,26 @@ func ParseStatus(s string) (model.ActionStatus, error) {
 }
 
 // SetActionStatus moves an action item (and its task) to a status.
-func (s Service) SetActionStatus(ctx context.Context, campaignID, id int64, status string) (model.CampaignAction, error) {
+// MayChange says whether a caller may change an action item's status: a
+// marketer or an admin any, anyone else those they own or recorded.
+func MayChange(a model.CampaignAction, by Caller) bool {
+	if by.Role == model.RoleAdmin || by.Role == model.RoleMarketer {
+		return true
+	}
+	return (by.UserID != 0 && a.OwnerID == by.UserID) || (by.Name != "" && a.CreatedBy == by.Name)
+}
+
+func (s Service) SetActionStatus(ctx context.Context, campaignID, id int64, status string, by Caller) (model.CampaignAction, error) {
 	st, err := ParseStatus(status)
 	if err != nil {
 		return model.CampaignAction{}, err
+	}
+	a, err := s.Store.CampaignAction(ctx, campaignID, id)
+	if err != nil {
+		return a, err
+	}
+	if !MayChange(a, by) {
+		return a, ErrNotYours
 	}
 	return s.Store.SetCampaignActionStatus(ctx, campaignID, id, st, s.Now())
 }

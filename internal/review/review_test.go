@@ -140,11 +140,27 @@ func TestCreateAction(t *testing.T) {
 		if _, err := svc.CreateAction(ctx, 999, review.ActionInput{Action: "x", Due: "2026-03-10"}, by); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("an unknown campaign: %v", err)
 		}
-		if _, err := svc.SetActionStatus(ctx, c.ID, a.ID, "finished"); err == nil || !strings.Contains(err.Error(), "want open, done or dropped") {
+		if _, err := svc.SetActionStatus(ctx, c.ID, a.ID, "finished", by); err == nil || !strings.Contains(err.Error(), "want open, done or dropped") {
 			t.Errorf("a bad status: %v", err)
 		}
-		if got, err := svc.SetActionStatus(ctx, c.ID, a.ID, " Dropped "); err != nil || got.Status != model.ActionDropped {
+		// A sales user changes the items they own or recorded, not others';
+		// a marketer any.
+		theirs, err := svc.CreateAction(ctx, c.ID, review.ActionInput{Action: "回访", Owner: json.RawMessage(itoa(other)), Due: "2026-03-10"}, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sales := review.Caller{UserID: other, Name: "other@x.cn", Role: model.RoleSales}
+		if _, err := svc.SetActionStatus(ctx, c.ID, a.ID, "dropped", sales); !errors.Is(err, review.ErrNotYours) {
+			t.Errorf("a sales user closed another's item: %v", err)
+		}
+		if got, err := svc.SetActionStatus(ctx, c.ID, theirs.ID, "done", sales); err != nil || got.Status != model.ActionDone {
+			t.Errorf("the owner: %+v %v", got, err)
+		}
+		if got, err := svc.SetActionStatus(ctx, c.ID, a.ID, " Dropped ", review.Caller{UserID: me, Name: "me@x.cn", Role: model.RoleMarketer}); err != nil || got.Status != model.ActionDropped {
 			t.Errorf("dropped: %+v %v", got, err)
+		}
+		if _, err := svc.SetActionStatus(ctx, c.ID, 99999, "done", by); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("an unknown item: %v", err)
 		}
 	})
 }

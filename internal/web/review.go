@@ -564,6 +564,9 @@ func (s *Server) finishReviewView(r *http.Request, loc Locale, v *reviewView) er
 	u, _ := userFrom(r.Context())
 	v.CanEdit = canEditCampaigns(u.Role)
 	v.CanAct = u.Role != model.RoleViewer
+	// The open items whose status the user may change.
+	by := review.Caller{UserID: u.ID, Name: u.Email, Role: u.Role}
+	v.Open = slices.DeleteFunc(v.Open, func(a model.CampaignAction) bool { return !review.MayChange(a, by) })
 	if v.CanAct {
 		// The owners an action item may have: the enabled users.
 		users, err := s.store.Users(r.Context(), "")
@@ -651,6 +654,8 @@ func (s *Server) reviewTargetsSubmit(w http.ResponseWriter, r *http.Request) {
 			v.TargetError = loc.T("review.error.targets_form")
 		})
 		return
+	case errors.Is(err, review.ErrNotYours):
+		writeJSONError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, review.ErrStale):
 		s.reviewFormFailed(w, r, id, http.StatusConflict, func(loc Locale, v *reviewView) {
 			v.Fields = targetFields(loc, v.R, values, nil)
@@ -714,11 +719,15 @@ func (s *Server) reviewActionStatusSubmit(w http.ResponseWriter, r *http.Request
 		s.renderError(w, r, http.StatusBadRequest, "review.error.no_action")
 		return
 	}
-	_, err = s.reviewService().SetActionStatus(r.Context(), id, aid, r.PostForm.Get("status"))
+	u, _ := userFrom(r.Context())
+	_, err = s.reviewService().SetActionStatus(r.Context(), id, aid, r.PostForm.Get("status"), review.Caller{UserID: u.ID, Name: u.Email, Role: u.Role})
 	var ie *review.InvalidError
 	switch {
 	case errors.As(err, &ie):
 		s.renderError(w, r, http.StatusBadRequest, "review.error.status")
+		return
+	case errors.Is(err, review.ErrNotYours):
+		s.renderError(w, r, http.StatusForbidden, "review.error.not_yours")
 		return
 	case errors.Is(err, store.ErrNotFound):
 		s.renderError(w, r, http.StatusNotFound, "error.not_found")
@@ -832,6 +841,8 @@ func (s *Server) reviewAPIError(w http.ResponseWriter, r *http.Request, err erro
 			fields[f.Field] = f.Msg
 		}
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": ie.Error(), "fields": fields})
+	case errors.Is(err, review.ErrNotYours):
+		writeJSONError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, review.ErrStale):
 		writeJSONError(w, http.StatusConflict, "version: the campaign was changed since you read it; read its targets again (GET) and send their version")
 	case errors.Is(err, store.ErrNotFound):
@@ -941,6 +952,26 @@ func (s *Server) apiCreateAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"action": newActionJSON(a, s.app.Now())})
 }
 
+// requestCaller is who asks, for the review's records and rules: the API
+// key's user and role (named after the key), else the signed-in user.
+func (s *Server) requestCaller(r *http.Request) (review.Caller, error) {
+	if key, ok := bearer(r.Header.Get("Authorization")); ok && key != "" {
+		k, err := s.auth.CheckAPIKey(r.Context(), key)
+		if err != nil {
+			return review.Caller{}, err
+		}
+		return review.Caller{UserID: k.UserID, Name: s.actor(r), Role: k.Role}, nil
+	}
+	u, ok := userFrom(r.Context())
+	if !ok {
+		var err error
+		if u, err = s.sessionUser(r); err != nil {
+			return review.Caller{}, err
+		}
+	}
+	return review.Caller{UserID: u.ID, Name: u.Email, Role: u.Role}, nil
+}
+
 func (s *Server) apiPatchAction(w http.ResponseWriter, r *http.Request) {
 	id, ok := pageID(r)
 	if !ok {
@@ -962,7 +993,12 @@ func (s *Server) apiPatchAction(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "status: required: open, done or dropped")
 		return
 	}
-	a, err := s.reviewService().SetActionStatus(r.Context(), id, aid, *in.Status)
+	by, err := s.requestCaller(r)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	a, err := s.reviewService().SetActionStatus(r.Context(), id, aid, *in.Status, by)
 	if s.reviewAPIError(w, r, err, fmt.Sprintf("no action item %d of campaign %d", aid, id)) {
 		return
 	}

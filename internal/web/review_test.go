@@ -362,6 +362,23 @@ func TestReviewActionsAPI(t *testing.T) {
 			}
 		}
 
+		// 乙's item of another campaign, recorded by a marketer: 甲 (sales)
+		// may not close it, the marketer may.
+		var yi struct {
+			Action actionAnswer `json:"action"`
+		}
+		decodeJSON(t, e.apiJSON(t, http.MethodPost, "/api/v1/campaigns/2/actions", e.marketer,
+			map[string]any{"action": "补录线索来源", "due": "2026-04-12", "owner": "yi@x.cn"}), http.StatusCreated, &yi)
+		yiTarget := "/api/v1/campaigns/2/actions/" + itoa(yi.Action.ID)
+		if res := e.apiJSON(t, http.MethodPatch, yiTarget, e.sales, map[string]any{"status": "dropped"}); res.StatusCode != http.StatusForbidden ||
+			!strings.Contains(bodyOf(t, res), "only the action item's owner") {
+			t.Errorf("甲 closed 乙's item: %d", res.StatusCode)
+		}
+		decodeJSON(t, e.apiJSON(t, http.MethodPatch, yiTarget, e.marketer, map[string]any{"status": "dropped"}), http.StatusOK, &yi)
+		if yi.Action.Status != "dropped" {
+			t.Errorf("the marketer's change: %+v", yi.Action)
+		}
+
 		// 甲's tasks: the done one is gone from the open list.
 		var tasks struct {
 			Open  int `json:"open"`
