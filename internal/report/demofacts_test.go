@@ -114,22 +114,7 @@ func readFacts(t *testing.T, s *store.Store) *facts {
 	}
 	f := &facts{cal: cal, campaigns: map[int64]factCampaign{}, assets: map[int64]factCampaign{}, parents: map[int64]bool{}}
 	db := s.WriterDB()
-	query := func(q string, fn func(r *sql.Rows) error) {
-		t.Helper()
-		rows, err := db.QueryContext(ctx, q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	query := func(q string, fn func(r *sql.Rows) error) { t.Helper(); eachRow(t, db, q, fn) }
 	query(`SELECT id, COALESCE(person_id, 0), COALESCE(campaign_id, 0), COALESCE(content_id, 0), type, occurred_at, watch_seconds FROM touchpoints`,
 		func(r *sql.Rows) error {
 			var x factTouch
@@ -293,4 +278,23 @@ func show(p *float64) string {
 // order and rounds per row.
 func near(got model.Money, want float64, rows int) bool {
 	return math.Abs(float64(got)-want) <= 0.5*float64(rows)+0.01
+}
+
+// eachRow runs a query of a test's independent computation and calls fn
+// with each row; any error fails the test.
+func eachRow(t *testing.T, db *sql.DB, q string, fn func(r *sql.Rows) error) {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -61,22 +61,7 @@ func readReviewFacts(t *testing.T, s *store.Store) *reviewFacts {
 			stage model.Stage
 		}{}}
 	db := s.WriterDB()
-	query := func(q string, fn func(r *sql.Rows) error) {
-		t.Helper()
-		rows, err := db.QueryContext(ctx, q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	query := func(q string, fn func(r *sql.Rows) error) { t.Helper(); eachRow(t, db, q, fn) }
 	query(`SELECT id, team FROM users`, func(r *sql.Rows) error {
 		var id int64
 		var team string

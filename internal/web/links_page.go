@@ -80,25 +80,39 @@ func (s *Server) linkReports(ctx context.Context, r *http.Request, f viewFilter)
 	return out, total, nil
 }
 
+// linkColumns are columns of the link tables (the links page's, an
+// employee's own), by key, in the order given.
+func linkColumns(l Locale, keys ...string) []column {
+	tips := map[string]string{"channel": "tip.link_channel", "clicks": "tip.link_clicks", "leads": "tip.link_leads"}
+	kinds := map[string]cellKind{"created": kindDate, "clicks": kindInt, "leads": kindInt}
+	cols := make([]column, len(keys))
+	for i, k := range keys {
+		c := column{Key: k, Label: l.T("links.col." + k), Kind: kindText}
+		if kind, ok := kinds[k]; ok {
+			c.Kind = kind
+		}
+		if tip, ok := tips[k]; ok {
+			c.Tip = l.T(tip)
+		}
+		cols[i] = c
+	}
+	return cols
+}
+
+// linkStateCell is a link's state: live or revoked.
+func linkStateCell(l Locale, k linkReport) cell {
+	state := "live"
+	if k.RevokedAt != nil {
+		state = "revoked"
+	}
+	return cell{V: state, Text: l.T("links.state." + state)}
+}
+
 // linksTable is the links as the page's table.
 func linksTable(l Locale, list []linkReport, total links.Totals, loc *time.Location) *dataTable {
-	t := &dataTable{ID: "links", Title: l.T("links.list_title"), Loc: loc, Empty: l.T("links.empty"), Columns: []column{
-		{Key: "short", Label: l.T("links.col.short"), Kind: kindText},
-		{Key: "campaign", Label: l.T("links.col.campaign"), Kind: kindText},
-		{Key: "channel", Label: l.T("links.col.channel"), Tip: l.T("tip.link_channel"), Kind: kindText},
-		{Key: "target", Label: l.T("links.col.target"), Kind: kindText},
-		{Key: "utm", Label: l.T("links.col.utm"), Kind: kindText},
-		{Key: "promoter", Label: l.T("links.col.promoter"), Kind: kindText},
-		{Key: "created", Label: l.T("links.col.created"), Kind: kindDate},
-		{Key: "clicks", Label: l.T("links.col.clicks"), Tip: l.T("tip.link_clicks"), Kind: kindInt},
-		{Key: "leads", Label: l.T("links.col.leads"), Tip: l.T("tip.link_leads"), Kind: kindInt},
-		{Key: "state", Label: l.T("links.col.state"), Kind: kindText},
-	}}
+	t := &dataTable{ID: "links", Title: l.T("links.list_title"), Loc: loc, Empty: l.T("links.empty"), Columns: linkColumns(l,
+		"short", "campaign", "channel", "target", "utm", "promoter", "created", "clicks", "leads", "state")}
 	for _, k := range list {
-		state := "live"
-		if k.RevokedAt != nil {
-			state = "revoked"
-		}
 		promoter := k.Promoter
 		if k.CardID != "" {
 			promoter = strings.TrimPrefix(promoter+" · "+k.CardID, " · ")
@@ -119,7 +133,7 @@ func linksTable(l Locale, list []linkReport, total links.Totals, loc *time.Locat
 			{V: promoter},
 			{V: k.CreatedAt.In(loc)},
 			{V: k.Clicks}, {V: k.Leads},
-			{V: state, Text: l.T("links.state." + state)},
+			linkStateCell(l, k),
 		})
 	}
 	if len(list) > 0 {

@@ -295,25 +295,14 @@ func (s *Server) myLinkReports(ctx context.Context, r *http.Request, userID int6
 }
 
 func myLinksTable(l Locale, list []linkReport, loc *time.Location) *dataTable {
-	t := &dataTable{ID: "my_links", Loc: loc, Empty: l.T("promotion.my_links_empty"), Columns: []column{
-		{Key: "short", Label: l.T("links.col.short"), Kind: kindText},
-		{Key: "campaign", Label: l.T("links.col.campaign"), Kind: kindText},
-		{Key: "created", Label: l.T("links.col.created"), Kind: kindDate},
-		{Key: "clicks", Label: l.T("links.col.clicks"), Tip: l.T("tip.link_clicks"), Kind: kindInt},
-		{Key: "leads", Label: l.T("links.col.leads"), Tip: l.T("tip.link_leads"), Kind: kindInt},
-		{Key: "state", Label: l.T("links.col.state"), Kind: kindText},
-	}}
+	t := &dataTable{ID: "my_links", Loc: loc, Empty: l.T("promotion.my_links_empty"), Columns: linkColumns(l, "short", "campaign", "created", "clicks", "leads", "state")}
 	for _, k := range list {
-		state := "live"
-		if k.RevokedAt != nil {
-			state = "revoked"
-		}
 		t.Rows = append(t.Rows, []cell{
 			{V: k.ShortURL, Href: fmt.Sprintf("/my/links?link=%d#shown", k.ID)},
 			{V: k.Campaign, Text: linkCampaignText(k.Campaign, k.CampaignName)},
 			{V: k.CreatedAt.In(loc)},
 			{V: k.Clicks}, {V: k.Leads},
-			{V: state, Text: l.T("links.state." + state)},
+			linkStateCell(l, k),
 		})
 	}
 	return t
