@@ -53,7 +53,10 @@ func TestBrowserReviews(t *testing.T) {
 	shoot("promotion-teams-zh-CN")
 
 	// My share link: pick a campaign, one click, then the poster.
-	run("share", chromedp.SetValue(chromedp.CSS("#share-campaign"), "1"), chromedp.Click(chromedp.CSS("#share-submit")),
+	// (Loaded afresh: the team view's navigation can still be settling
+	// its document, which leaves the form's node stale.)
+	run("share", chromedp.Navigate(base+"/reviews/promotion?"+dashRange+"&lang=zh-CN&by=team"), chromedp.WaitVisible(chromedp.CSS("#share-campaign")),
+		chromedp.SetValue(chromedp.CSS("#share-campaign"), "1"), chromedp.Click(chromedp.CSS("#share-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#shown")))
 	if got := text("#shown-url"); !strings.Contains(got, "/r/") {
 		t.Errorf("share link %q", got)
