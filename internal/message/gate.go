@@ -54,6 +54,24 @@ var personChannels = []string{ChannelEmail, ChannelWeCom}
 
 func personChannel(ch string) bool { return ch == ChannelEmail || ch == ChannelWeCom }
 
+// reachesPerson reports whether r reaches the person: an email, or a
+// WeCom external-contact message. A WeCom app message goes to members
+// (the person's owner), not to the person, and a webhook to a system:
+// neither asks for the person's consent nor counts against their caps.
+func reachesPerson(r Request) bool {
+	switch r.Channel {
+	case ChannelEmail:
+		return true
+	case ChannelWeCom:
+		var step struct {
+			Kind string `json:"kind"`
+		}
+		_ = json.Unmarshal(r.Step, &step)
+		return step.Kind == WeComExternal
+	}
+	return false
+}
+
 // ConsentPolicy is the policy per channel; a channel left out is opt_in.
 type ConsentPolicy map[string]string
 
@@ -216,7 +234,7 @@ func (g *StoreGate) at(r Request) time.Time {
 // Allow checks consent and, when the channel is capped, takes one of the
 // person's slots for r.Key (a retry of the same key takes none).
 func (g *StoreGate) Allow(ctx context.Context, r Request) (bool, string, error) {
-	if !personChannel(r.Channel) {
+	if !reachesPerson(r) {
 		return true, "", nil
 	}
 	policy, caps, err := g.settings(ctx)
@@ -252,7 +270,7 @@ func (g *StoreGate) Allow(ctx context.Context, r Request) (bool, string, error) 
 
 // Record counts a sent message against the person's caps.
 func (g *StoreGate) Record(ctx context.Context, r Request, res Result) error {
-	if !personChannel(r.Channel) || res.Status != Sent {
+	if !reachesPerson(r) || res.Status != Sent {
 		return nil
 	}
 	return g.st.ConfirmSend(ctx, r.Channel, strconv.FormatInt(r.PersonID, 10), r.Key, g.at(r))

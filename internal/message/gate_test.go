@@ -70,9 +70,10 @@ func TestGateConsent(t *testing.T) {
 		set(2, "email", model.ConsentDenied)
 		// person 3 never answered
 		g := message.NewGate(s)
+		external := json.RawMessage(`{"id":"w","type":"wecom","kind":"external","content":"hi"}`)
 		check := func(id int64, ch string, wantOK bool, wantReason string) {
 			t.Helper()
-			ok, reason, err := g.Allow(ctx, message.Request{Key: fmt.Sprintf("k-%d-%s", id, ch), Channel: ch, PersonID: id, Now: now})
+			ok, reason, err := g.Allow(ctx, message.Request{Key: fmt.Sprintf("k-%d-%s", id, ch), Channel: ch, PersonID: id, Now: now, Step: external})
 			if err != nil || ok != wantOK || reason != wantReason {
 				t.Fatalf("person %d on %s: %v %q %v, want %v %q", id, ch, ok, reason, err, wantOK, wantReason)
 			}
@@ -82,6 +83,11 @@ func TestGateConsent(t *testing.T) {
 		check(3, "email", false, message.ReasonNoConsent)
 		check(3, "wecom", false, message.ReasonNoConsent)
 		check(3, "webhook", true, "") // systems, not persons
+		// A WeCom app message goes to the person's owner, not the person.
+		if ok, _, err := g.Allow(ctx, message.Request{Key: "app", Channel: "wecom", PersonID: 3, Now: now,
+			Step: json.RawMessage(`{"id":"w","type":"wecom","kind":"app","content":"call them"}`)}); !ok || err != nil {
+			t.Fatalf("app message about person 3: %v %v", ok, err)
+		}
 		check(99, "email", false, message.ReasonNoPerson)
 
 		// unless_withdrawn lets the unknown through, never the denied.
@@ -113,11 +119,12 @@ func TestGateCaps(t *testing.T) {
 		if err := s.SetSetting(ctx, message.SettingCaps, json.RawMessage(`{"wecom":{"per_day":1,"per_week":2}}`)); err != nil {
 			t.Fatal(err)
 		}
+		external := json.RawMessage(`{"id":"w","type":"wecom","kind":"external","content":"hi"}`)
 		snd := &countingSender{}
 		d := &message.Dispatcher{Gate: message.NewGate(s), Senders: map[string]message.Sender{"wecom": snd}}
 		send := func(key string, at time.Time) message.Result {
 			t.Helper()
-			res, err := d.Send(ctx, message.Request{Key: key, Channel: "wecom", PersonID: 1, Now: at})
+			res, err := d.Send(ctx, message.Request{Key: key, Channel: "wecom", PersonID: 1, Now: at, Step: external})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +153,7 @@ func TestGateCaps(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := d.Send(ctx, message.Request{Key: fmt.Sprintf("race-%d", i), Channel: "wecom", PersonID: 2, Now: now})
+				res, err := d.Send(ctx, message.Request{Key: fmt.Sprintf("race-%d", i), Channel: "wecom", PersonID: 2, Now: now, Step: external})
 				if err != nil {
 					t.Error(err)
 					return
