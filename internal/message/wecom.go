@@ -143,7 +143,9 @@ type weComError struct {
 	API  string
 }
 
-func (e *weComError) Error() string { return fmt.Sprintf("wecom %s: errcode %d: %s", e.API, e.Code, e.Msg) }
+func (e *weComError) Error() string {
+	return fmt.Sprintf("wecom %s: errcode %d: %s", e.API, e.Code, e.Msg)
+}
 
 // tokenInvalid are the errcodes of an invalid or expired access token.
 func tokenInvalid(code int) bool { return code == 40001 || code == 42001 || code == 40014 }
