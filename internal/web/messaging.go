@@ -36,6 +36,7 @@ func (s *Server) messagingRoutes(m *http.ServeMux) error {
 	m.Handle("PUT /api/v1/messaging/settings/{key}", s.requireRole(model.RoleAdmin, s.apiPutMessagingSetting))
 	m.Handle("GET /api/v1/wecom/members", s.requireRole(model.RoleAdmin, s.apiWeComMembers))
 	m.Handle("PUT /api/v1/wecom/members/{user}", s.requireRole(model.RoleAdmin, s.apiPutWeComMember))
+	s.messagingPageRoutes(m)
 	return nil
 }
 

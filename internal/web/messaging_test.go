@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,6 +130,56 @@ func TestWeComMembersAPI(t *testing.T) {
 		}
 		if err := json.NewDecoder(res.Body).Decode(&got); err != nil || len(got.Members) != 1 || got.Members[0].MemberID != "LiNa" || got.Members[0].Email != testEmail {
 			t.Fatalf("members: %+v %v", got, err)
+		}
+	})
+}
+
+// The messaging page: an administrator changes the caps and a member id
+// through its forms; a refused value is shown with its reason; secrets
+// are never in the page; a marketer may not open it.
+func TestMessagingPage(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		box, _ := secret.New(bytes.Repeat([]byte{9}, secret.KeySize))
+		e.srv.secrets = box
+		c := e.loginAs(t, model.RoleAdmin)
+		post := func(target string, form url.Values) *http.Response {
+			return e.do(t, req{method: http.MethodPost, target: target, form: form, cookies: []*http.Cookie{c}})
+		}
+		body := bodyOf(t, e.do(t, req{target: "/settings/messaging?lang=zh-CN", cookies: []*http.Cookie{c}}))
+		for _, want := range []string{"频次上限", `action="/settings/messaging/message.caps"`, `id="cap-email-day"`, `href="/settings/messaging"`, "尚未存储密钥"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+		res := post("/settings/messaging/message.caps", url.Values{"email.per_day": {"1"}, "email.per_week": {"3"}, "wecom.per_day": {"2"}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("caps form: %d %s", res.StatusCode, bodyOf(t, res))
+		}
+		var caps message.Caps
+		if _, err := s.Setting(ctx, message.SettingCaps, &caps); err != nil || caps["email"] != (message.Cap{PerDay: 1, PerWeek: 3}) || caps["wecom"].PerDay != 2 {
+			t.Fatalf("caps stored: %+v %v", caps, err)
+		}
+		res = post("/settings/messaging/message.caps?lang=en", url.Values{"email.per_day": {"500"}})
+		if b := bodyOf(t, res); res.StatusCode != http.StatusBadRequest || !strings.Contains(b, "Not saved: setting message.caps: email.per_day: 500") {
+			t.Fatalf("bad caps: %d %s", res.StatusCode, b)
+		}
+		res = post("/settings/messaging/wecom", url.Values{"corp_id": {"ww1234"}, "agent_id": {"1000002"}, "secret": {"app-secret-XYZ"}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("wecom form: %d %s", res.StatusCode, bodyOf(t, res))
+		}
+		u, _ := s.UserByEmail(ctx, testEmail)
+		res = post("/settings/messaging/members", url.Values{"member." + strconv.FormatInt(u.ID, 10): {"LiNa"}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("members form: %d %s", res.StatusCode, bodyOf(t, res))
+		}
+		body = bodyOf(t, e.do(t, req{target: "/settings/messaging?lang=en", cookies: []*http.Cookie{c}}))
+		if !strings.Contains(body, `value="LiNa"`) || !strings.Contains(body, "A secret is stored") || strings.Contains(body, "app-secret-XYZ") || strings.Contains(body, "v1:") {
+			t.Fatal("page after saving: member id missing or a secret shown")
+		}
+		m := e.loginAs(t, model.RoleMarketer)
+		if res := e.do(t, req{target: "/settings/messaging", cookies: []*http.Cookie{m}}); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("marketer opens the page: %d", res.StatusCode)
 		}
 	})
 }
