@@ -183,7 +183,12 @@ type StoreGate struct {
 	policy ConsentPolicy
 	caps   Caps
 	read   time.Time
+	pruned time.Time // when this gate last deleted old counted sends
 }
+
+// sendsKept is how long counted sends are kept: past the widest window
+// any cap counts (a week), with a day to spare.
+const sendsKept = 8 * 24 * time.Hour
 
 // NewGate makes the gate over st.
 func NewGate(st *store.Store) *StoreGate { return &StoreGate{st: st, now: time.Now} }
@@ -273,7 +278,26 @@ func (g *StoreGate) Record(ctx context.Context, r Request, res Result) error {
 	if !reachesPerson(r) || res.Status != Sent {
 		return nil
 	}
-	return g.st.ConfirmSend(ctx, r.Channel, strconv.FormatInt(r.PersonID, 10), r.Key, g.at(r))
+	if err := g.st.ConfirmSend(ctx, r.Channel, strconv.FormatInt(r.PersonID, 10), r.Key, g.at(r)); err != nil {
+		return err
+	}
+	g.prune(ctx, g.at(r))
+	return nil
+}
+
+// prune deletes the counted sends no window before at reads any more,
+// at most once an hour per gate; a failure waits for the next time.
+func (g *StoreGate) prune(ctx context.Context, at time.Time) {
+	now := g.now()
+	g.mu.Lock()
+	due := now.Sub(g.pruned) >= time.Hour
+	if due {
+		g.pruned = now
+	}
+	g.mu.Unlock()
+	if due {
+		_, _ = g.st.PruneSends(ctx, at.Add(-sendsKept))
+	}
 }
 
 // Release frees the slot Allow took for a message that did not go (failed
