@@ -15,7 +15,8 @@ import (
 // per-member limits, the shared WeCom access token, and the WeCom member
 // ids of users (docs/messaging.md).
 
-// SendLimit is one cap: at most Max sends in the Window before now.
+// SendLimit is one cap: at most Max sends in the Window before now (a
+// Max of 0 or less bounds nothing).
 type SendLimit struct {
 	Window time.Duration
 	Max    int
@@ -78,15 +79,9 @@ func (s *Store) ReserveSend(ctx context.Context, scope, subject, key string, lim
 						in = append(in, t)
 					}
 				}
-				if len(in) >= l.Max {
+				if l.Max > 0 && len(in) >= l.Max {
 					// The send that must leave the window for one more to fit.
-					at := now
-					if l.Max > 0 {
-						at = in[len(in)-l.Max].Add(l.Window)
-					} else {
-						at = now.Add(l.Window)
-					}
-					if at.After(retry) {
+					if at := in[len(in)-l.Max].Add(l.Window); at.After(retry) {
 						retry = at
 					}
 				}
