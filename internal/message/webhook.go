@@ -231,6 +231,15 @@ func (w *Webhook) client(allow []string) (*http.Client, error) {
 			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 				return fmt.Errorf("redirect to a %q URL", req.URL.Scheme)
 			}
+			if req.URL.Host != via[0].URL.Host {
+				// The step's own headers (an API key, say) are for the
+				// host it named, not for one it redirects to.
+				for k := range req.Header {
+					if !keptOnRedirect[k] {
+						req.Header.Del(k)
+					}
+				}
+			}
 			return nil
 		},
 	}
@@ -239,6 +248,12 @@ func (w *Webhook) client(allow []string) (*http.Client, error) {
 	}
 	w.clients[k] = c
 	return c, nil
+}
+
+// keptOnRedirect are the headers sent on to another host.
+var keptOnRedirect = map[string]bool{
+	"Content-Type": true, "User-Agent": true,
+	textproto.CanonicalMIMEHeaderKey(HeaderSignature): true, textproto.CanonicalMIMEHeaderKey(HeaderDelivery): true,
 }
 
 // reservedHeaders may not be set by a step.
@@ -374,7 +389,7 @@ func (w *Webhook) post(ctx context.Context, c *http.Client, step model.JourneySt
 		case errors.Is(err, errTooManyRedirects):
 			return Result{Status: Failed, Reason: "too_many_redirects"}, time.Time{}, nil
 		}
-		return Result{}, time.Time{}, err
+		return Result{}, time.Time{}, redactToken(err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, webhookReadLimit))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -76,6 +77,12 @@ func TestWebhookRefusesLoopbackUnlessAllowed(t *testing.T) {
 		if err != nil || res.Status != message.Failed || res.Reason != "blocked_address" || hits.Load() != 0 {
 			t.Fatalf("loopback by default: %+v %v, %d hits", res, err, hits.Load())
 		}
+		// A name that resolves to loopback is refused after resolution.
+		port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+		res, err = w.Send(ctx, hookRequest("http://localhost:"+port+"/hook"))
+		if err != nil || res.Status != message.Failed || res.Reason != "blocked_address" || hits.Load() != 0 {
+			t.Fatalf("localhost by name: %+v %v, %d hits", res, err, hits.Load())
+		}
 
 		if err := s.SetSetting(ctx, message.SettingWebhookAllow, []string{"127.0.0.0/8"}); err != nil {
 			t.Fatal(err)
@@ -124,6 +131,38 @@ func TestWebhookRedirectToLoopbackRefused(t *testing.T) {
 		res, err := w.Send(ctx, hookRequest(front.URL))
 		if err != nil || res.Status != message.Failed || res.Reason != "blocked_address" || inner.Load() != 0 {
 			t.Fatalf("redirect to 127.0.0.2: %+v %v, %d hits inside", res, err, inner.Load())
+		}
+	})
+}
+
+// A redirect to another host (allowed here) keeps the body, signature and
+// delivery id but not the step's own headers.
+func TestWebhookRedirectDropsStepHeaders(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		ln, err := net.Listen("tcp", "127.0.0.2:0")
+		if err != nil {
+			t.Skip("no 127.0.0.2 here:", err)
+		}
+		var got http.Header
+		var body []byte
+		target := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			got = r.Header.Clone()
+			body, _ = io.ReadAll(r.Body)
+		})}}
+		target.Start()
+		defer target.Close()
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.URL+"/moved", http.StatusPermanentRedirect)
+		}))
+		defer front.Close()
+		w := webhookSetup(t, s, "127.0.0.0/8")
+		res, err := w.Send(ctx, hookRequest(front.URL))
+		if err != nil || res.Status != message.Sent {
+			t.Fatalf("redirect: %+v %v", res, err)
+		}
+		if got.Get("X-Team") != "" || got.Get("X-Revloop-Delivery") != "j7-v2-b-p1-e1" || got.Get("X-Revloop-Signature") == "" || len(body) == 0 {
+			t.Fatalf("after a redirect to another host: headers %v, body %d bytes", got, len(body))
 		}
 	})
 }
