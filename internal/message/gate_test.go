@@ -170,6 +170,40 @@ func TestGateCaps(t *testing.T) {
 	})
 }
 
+// failingSender refuses every message for good.
+type failingSender struct{}
+
+func (failingSender) Send(context.Context, message.Request) (message.Result, error) {
+	return message.Result{Status: message.Failed, Reason: "invalid_user"}, nil
+}
+
+// A message its sender refused gives its cap slot back at once.
+func TestGateReleasesFailed(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		addPerson(t, s, 1)
+		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		if _, err := s.SetConsents(ctx, 1, []model.ConsentSet{{Channel: "email", Status: model.ConsentGranted}}, "test", now); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetSetting(ctx, message.SettingCaps, json.RawMessage(`{"email":{"per_day":1}}`)); err != nil {
+			t.Fatal(err)
+		}
+		g := message.NewGate(s)
+		failing := &message.Dispatcher{Gate: g, Senders: map[string]message.Sender{"email": failingSender{}}}
+		if res, err := failing.Send(ctx, message.Request{Key: "a", Channel: "email", PersonID: 1, Now: now}); err != nil || res.Status != message.Failed {
+			t.Fatalf("failing: %+v %v", res, err)
+		}
+		ok := &message.Dispatcher{Gate: g, Senders: map[string]message.Sender{"email": &countingSender{}}}
+		if res, err := ok.Send(ctx, message.Request{Key: "b", Channel: "email", PersonID: 1, Now: now.Add(time.Minute)}); err != nil || res.Status != message.Sent {
+			t.Fatalf("after a failed one, the slot is free: %+v %v", res, err)
+		}
+		if res, _ := ok.Send(ctx, message.Request{Key: "c", Channel: "email", PersonID: 1, Now: now.Add(2 * time.Minute)}); res.Status != message.Skipped {
+			t.Fatalf("cap of 1 after one sent: %+v", res)
+		}
+	})
+}
+
 func TestParseSettings(t *testing.T) {
 	for _, bad := range []string{`{"sms":"opt_in"}`, `{"email":"maybe"}`, `[]`, `{"email":"opt_in"} {}`} {
 		if _, err := message.ParseConsentPolicy([]byte(bad)); err == nil {
