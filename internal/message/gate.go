@@ -278,7 +278,7 @@ func (g *StoreGate) Record(ctx context.Context, r Request, res Result) error {
 	if !reachesPerson(r) || res.Status != Sent {
 		return nil
 	}
-	if err := g.st.ConfirmSend(ctx, r.Channel, strconv.FormatInt(r.PersonID, 10), r.Key, g.at(r)); err != nil {
+	if err := g.st.ConfirmSend(ctx, r.Channel, strconv.FormatInt(r.PersonID, 10), r.Key, res.ProviderID, g.at(r)); err != nil {
 		return err
 	}
 	g.prune(ctx, g.at(r))

@@ -426,6 +426,14 @@ func (w *WeCom) Send(ctx context.Context, r Request) (Result, error) {
 		path, api = "/cgi-bin/externalcontact/add_msg_template", "externalcontact/add_msg_template"
 	}
 
+	// Sent before with this key (WeCom accepted it, the journey's record
+	// of it was lost): not sent again.
+	if id, sent, err := w.st.SentBefore(ctx, "wecom.member", r.Key+"|"+members[0]); err != nil {
+		return Result{}, err
+	} else if sent {
+		return Result{Status: Sent, ProviderID: id}, nil
+	}
+
 	now := w.Now()
 	var reserved []string
 	release := func() {
@@ -469,7 +477,7 @@ func (w *WeCom) Send(ctx context.Context, r Request) (Result, error) {
 	for i, k := range reserved {
 		// A count not confirmed still holds its slot until the
 		// reservation expires.
-		_ = w.st.ConfirmSend(ctx, "wecom.member", members[i], k, now)
+		_ = w.st.ConfirmSend(ctx, "wecom.member", members[i], k, out.MsgID, now)
 	}
 	if out.InvalidUser != "" {
 		invalid := map[string]bool{}

@@ -164,6 +164,14 @@ func TestWeComAppMessages(t *testing.T) {
 		if !strings.HasPrefix(calls[20], `message/send {"touser":"ZhangSan|WangWu",`) {
 			t.Fatalf("to_user: %s", calls[20])
 		}
+		// The same key again (the journey lost the result): not sent again,
+		// the first send's msgid answered.
+		if res, err := w.Send(ctx, wecomReq("k3", 1, "app", "王先生下载了白皮书，请今天跟进", "")); err != nil || res.Status != message.Sent || res.ProviderID != "m4" {
+			t.Fatalf("resend of k3: %+v %v", res, err)
+		}
+		if _, calls := f.stats(); len(calls) != 21 {
+			t.Fatalf("a resent key reached WeCom: %d calls", len(calls))
+		}
 		// A recipient WeCom does not know: failed for good.
 		if res, err := w.Send(ctx, wecomReq("k-ghost", 1, "app", "hello", "ghost")); err != nil || res.Status != message.Failed || res.Reason != "invalid_user" {
 			t.Fatalf("ghost: %+v %v", res, err)

@@ -101,14 +101,25 @@ func (s *Store) ReserveSend(ctx context.Context, scope, subject, key string, lim
 	return ok, retry, nil
 }
 
-// ConfirmSend marks key's reservation as a send that went: it counts for
-// the whole window from then on. A key without a reservation (a message
-// let through with no cap) is written as confirmed.
-func (s *Store) ConfirmSend(ctx context.Context, scope, subject, key string, now time.Time) error {
+// ConfirmSend marks key's reservation as a send that went, with the
+// provider's id of it ("" when none): it counts for the whole window from
+// then on. A key without a reservation (a message let through with no
+// cap) is written as confirmed.
+func (s *Store) ConfirmSend(ctx context.Context, scope, subject, key, providerID string, now time.Time) error {
 	now = utc(now)
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO message_sends (scope, msg_key, subject, sent_at, confirmed, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (scope, msg_key) DO UPDATE SET confirmed = excluded.confirmed`), scope, key, subject, now, true, now)
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO message_sends (scope, msg_key, subject, sent_at, confirmed, expires_at, provider_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (scope, msg_key) DO UPDATE SET confirmed = excluded.confirmed, provider_id = excluded.provider_id`), scope, key, subject, now, true, now, providerID)
 	return err
+}
+
+// SentBefore reports whether key's send was confirmed, with the
+// provider's id of it: a message sent again after its result was lost.
+func (s *Store) SentBefore(ctx context.Context, scope, key string) (providerID string, sent bool, err error) {
+	err = s.w.QueryRowContext(ctx, s.q("SELECT provider_id FROM message_sends WHERE scope = ? AND msg_key = ? AND confirmed"), scope, key).Scan(&providerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return providerID, err == nil, err
 }
 
 // ReleaseSend drops key's reservation when its message did not go.

@@ -33,11 +33,17 @@ func TestReserveSend(t *testing.T) {
 		if ok, _ := reserve("a", t0); !ok {
 			t.Fatal("first send refused")
 		}
-		if err := s.ConfirmSend(ctx, "email", "7", "a", t0); err != nil {
+		if err := s.ConfirmSend(ctx, "email", "7", "a", "", t0); err != nil {
 			t.Fatal(err)
 		}
 		if ok, _ := reserve("b", t0.Add(time.Hour)); !ok {
 			t.Fatal("second send refused")
+		}
+		if id, sent, err := s.SentBefore(ctx, "email", "a"); err != nil || !sent || id != "" {
+			t.Fatalf("a sent before: %q %v %v", id, sent, err)
+		}
+		if _, sent, err := s.SentBefore(ctx, "email", "b"); err != nil || sent {
+			t.Fatalf("b (reserved only) sent before: %v %v", sent, err)
 		}
 		// b is not confirmed but its reservation holds the slot.
 		ok, retry := reserve("c", t0.Add(2*time.Hour))
@@ -56,7 +62,7 @@ func TestReserveSend(t *testing.T) {
 		if ok, _ := reserve("c", t0.Add(time.Hour+hold+time.Second)); !ok {
 			t.Fatal("expired reservation still counted")
 		}
-		if err := s.ConfirmSend(ctx, "email", "7", "c", t0.Add(time.Hour+hold+time.Second)); err != nil {
+		if err := s.ConfirmSend(ctx, "email", "7", "c", "", t0.Add(time.Hour+hold+time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		// Next day: a and c are in the week (2), a left the day; d fits
@@ -71,7 +77,7 @@ func TestReserveSend(t *testing.T) {
 		if ok, _ := reserve("e", d1); !ok {
 			t.Fatal("released reservation still counted")
 		}
-		if err := s.ConfirmSend(ctx, "email", "7", "e", d1); err != nil {
+		if err := s.ConfirmSend(ctx, "email", "7", "e", "", d1); err != nil {
 			t.Fatal(err)
 		}
 		ok, retry = reserve("f", d1.Add(time.Hour))

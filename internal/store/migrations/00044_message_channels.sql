@@ -14,6 +14,8 @@ CREATE TABLE message_sends (
     sent_at    {{timestamp}} NOT NULL,
     confirmed  BOOLEAN NOT NULL DEFAULT {{bool false}},
     expires_at {{timestamp}} NOT NULL,
+    -- the provider's id of a confirmed send (WeCom's msgid), when it gave one
+    provider_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (scope, msg_key)
 );
 -- The cap check reads one range of this index: a subject's rows of the
