@@ -54,7 +54,11 @@ func serve(ctx context.Context, _ *cli, cfg config.Config, s *store.Store, log *
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Options{App: a, InsecureCookies: cfg.InsecureCookies, MetricsToken: cfg.MetricsToken})
+	box, err := secretBox(cfg.SecretKey, cfg.DB, s, log)
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(web.Options{App: a, InsecureCookies: cfg.InsecureCookies, MetricsToken: cfg.MetricsToken, Secrets: box})
 	if err != nil {
 		return err
 	}

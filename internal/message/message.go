@@ -74,6 +74,12 @@ type Gate interface {
 	Record(ctx context.Context, r Request, res Result) error
 }
 
+// Releaser is a Gate that can give back what Allow took (a frequency
+// cap's slot) for a message its sender refused for good or skipped.
+type Releaser interface {
+	Release(ctx context.Context, r Request) error
+}
+
 // Dispatcher sends a request on its channel after the gate allowed it.
 type Dispatcher struct {
 	Gate    Gate // nil lets every request through
@@ -101,6 +107,13 @@ func (d *Dispatcher) Send(ctx context.Context, r Request) (Result, error) {
 	res, err := s.Send(ctx, r)
 	if err != nil {
 		return Result{}, err
+	}
+	if rel, ok := d.Gate.(Releaser); ok && res.Status != Sent {
+		// Not sent: the slot the gate took is free again. (After a
+		// transient error it stays taken: the message may have gone.)
+		if err := rel.Release(ctx, r); err != nil {
+			return res, fmt.Errorf("message %s: release: %w", r.Key, err)
+		}
 	}
 	if d.Gate != nil && res.Status == Sent {
 		if err := d.Gate.Record(ctx, r, res); err != nil {

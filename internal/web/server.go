@@ -21,6 +21,7 @@ import (
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/report"
+	"github.com/revloop/revloop/internal/secret"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -35,6 +36,9 @@ type Options struct {
 	InsecureCookies bool
 	// MetricsToken, when not empty, is the bearer token /metrics requires.
 	MetricsToken string
+	// Secrets seals the secrets administrators store (the WeCom app
+	// secret, the webhook signing secret); nil when no key is configured.
+	Secrets *secret.Box
 }
 
 // Server serves the API, the pages and the operational endpoints.
@@ -70,6 +74,9 @@ type Server struct {
 	// exportMax bounds the rows of a list's export (listExportMax; the
 	// tests lower it).
 	exportMax int
+
+	// secrets seals stored secrets (Options.Secrets).
+	secrets *secret.Box
 }
 
 // maxConcurrentLogins bounds simultaneous password checks: each argon2id
@@ -98,6 +105,7 @@ func New(opts Options) (*Server, error) {
 		loginSlots:      make(chan struct{}, maxConcurrentLogins),
 		collector:       a.Collector,
 		exportMax:       listExportMax,
+		secrets:         opts.Secrets,
 	}
 	var err error
 	if s.metrics, err = newMetrics(a.Metrics); err != nil {
@@ -155,7 +163,8 @@ func (s *Server) routes() error {
 	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.privacyRoutes, s.linkRoutes, s.settingsRoutes,
 		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes, s.toolsRoutes,
 		s.workspaceRoutes, s.marketingRoutes, s.adsRoutes, s.eventsRoutes, s.contentRoutes, s.personsRoutes, s.salesRoutes,
-		s.campaignRoutes, s.campaignLiftRoutes, s.accountRoutes, s.reviewRoutes, s.taskRoutes, s.promotionRoutes, s.contentReviewRoutes} {
+		s.campaignRoutes, s.campaignLiftRoutes, s.accountRoutes, s.reviewRoutes, s.taskRoutes, s.promotionRoutes, s.contentReviewRoutes,
+		s.messagingRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}
