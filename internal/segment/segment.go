@@ -1,0 +1,131 @@
+// Package segment keeps segments' membership current: saved filters over
+// persons or accounts (model.SegmentCond), evaluated in full when a
+// segment is built, for the changed persons after every burst of
+// processing, and again as time passes for filters that ask about "the
+// last D days". Every enter and leave is logged (store.SegmentChangesAfter)
+// for the readers that act on them.
+package segment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/store"
+)
+
+// changedChunk bounds the persons one incremental transaction evaluates.
+const changedChunk = 2000
+
+// Matches reports whether the person matches a person filter written
+// inline (a journey's branch condition) now. A filter that is not valid is
+// a *model.SegmentFilterError naming the field.
+func Matches(ctx context.Context, s *store.Store, filter json.RawMessage, personID int64) (bool, error) {
+	return MatchesAt(ctx, s, filter, personID, time.Now())
+}
+
+// MatchesAt is Matches with windows of days counted back from now.
+func MatchesAt(ctx context.Context, s *store.Store, filter json.RawMessage, personID int64, now time.Time) (bool, error) {
+	cond, err := model.ParseSegmentFilter(model.SegmentPersons, filter, "filter")
+	if err != nil {
+		return false, err
+	}
+	return s.SegmentMatches(ctx, cond, personID, now)
+}
+
+// Result is what one pass changed.
+type Result struct {
+	Persons  int           `json:"persons"`  // changed persons evaluated (incremental)
+	Segments int           `json:"segments"` // segments built (full)
+	Entered  int           `json:"entered"`
+	Left     int           `json:"left"`
+	Took     time.Duration `json:"took_ns"`
+}
+
+// RefreshChanged re-evaluates every built segment for the persons that
+// changed since the last pass (new events and touches once scored, merges,
+// traits, account fields, lifecycle and qualification moves, owners,
+// consents), then builds the segments whose filter is new or edited. The
+// first pass only sets the watermarks: segments are built in full when
+// they are created.
+func RefreshChanged(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
+	start := time.Now()
+	var res Result
+	from, err := s.SegmentWatermarks(ctx)
+	if err != nil {
+		return res, fmt.Errorf("segments: read watermarks: %w", err)
+	}
+	to, err := s.SegmentHighWater(ctx)
+	if err != nil {
+		return res, fmt.Errorf("segments: high water: %w", err)
+	}
+	if from.Set {
+		ids, err := s.PersonsChangedForSegments(ctx, from, to)
+		if err != nil {
+			return res, fmt.Errorf("segments: changed persons: %w", err)
+		}
+		res.Persons = len(ids)
+		for len(ids) > 0 {
+			part := ids[:min(changedChunk, len(ids))]
+			ids = ids[len(part):]
+			b, err := s.RefreshSegmentsFor(ctx, part, now)
+			if err != nil {
+				return res, fmt.Errorf("segments: evaluate %d changed persons: %w", len(part), err)
+			}
+			res.Entered += b.Entered
+			res.Left += b.Left
+		}
+	}
+	if !from.Set || to != from {
+		if err := s.SetSegmentWatermarks(ctx, to, now); err != nil {
+			return res, fmt.Errorf("segments: store watermarks: %w", err)
+		}
+	}
+	r, err := rebuild(ctx, s, now, false, false)
+	res.Segments, res.Entered, res.Left = r.Segments, res.Entered+r.Entered, res.Left+r.Left
+	res.Took = time.Since(start)
+	return res, err
+}
+
+// RefreshTimed builds again the segments that change as time passes
+// (windows of days; account segments, whose opportunities change outside
+// the person logs), and any not built yet.
+func RefreshTimed(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
+	return rebuild(ctx, s, now, true, false)
+}
+
+// RebuildAll builds every segment again (daily: scores decay without any
+// change being logged).
+func RebuildAll(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
+	return rebuild(ctx, s, now, false, true)
+}
+
+// Rebuild builds one segment in full.
+func Rebuild(ctx context.Context, s *store.Store, id int64, now time.Time) (store.SegmentBuild, error) {
+	return s.RebuildSegment(ctx, id, now)
+}
+
+func rebuild(ctx context.Context, s *store.Store, now time.Time, timed, all bool) (Result, error) {
+	start := time.Now()
+	var res Result
+	ids, err := s.SegmentsToRebuild(ctx, timed, all)
+	if err != nil {
+		return res, fmt.Errorf("segments to build: %w", err)
+	}
+	for _, id := range ids {
+		b, err := s.RebuildSegment(ctx, id, now)
+		if err == store.ErrNotFound {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return res, fmt.Errorf("build segment %d: %w", id, err)
+		}
+		res.Segments++
+		res.Entered += b.Entered
+		res.Left += b.Left
+	}
+	res.Took = time.Since(start)
+	return res, nil
+}
