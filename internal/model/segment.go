@@ -222,7 +222,11 @@ func ParseSegmentFilter(kind string, raw json.RawMessage, prefix string) (*Segme
 	if err := dec.Decode(&c); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return nil, &SegmentFilterError{Path: prefix + "." + te.Field, Msg: fmt.Sprintf("want %s, got a JSON %s", te.Type, te.Value)}
+			p := prefix
+			if te.Field != "" {
+				p += "." + te.Field
+			}
+			return nil, &SegmentFilterError{Path: p, Msg: fmt.Sprintf("want %s, got a JSON %s", te.Type, te.Value)}
 		}
 		return nil, &SegmentFilterError{Path: prefix, Msg: "not a JSON object of conditions: " + strings.TrimPrefix(err.Error(), "json: ")}
 	}
