@@ -16,6 +16,10 @@ import (
 	"github.com/revloop/revloop/internal/store"
 )
 
+// LeaseName is the lease every pass holds, so that on any number of
+// nodes one pass at a time writes membership.
+const LeaseName = "segments"
+
 // changedChunk bounds the persons one incremental transaction evaluates.
 const changedChunk = 2000
 
@@ -51,6 +55,16 @@ type Result struct {
 // first pass only sets the watermarks: segments are built in full when
 // they are created.
 func RefreshChanged(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
+	var res Result
+	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
+		var err error
+		res, err = refreshChanged(ctx, s, now)
+		return err
+	})
+	return res, err
+}
+
+func refreshChanged(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
 	start := time.Now()
 	var res Result
 	from, err := s.SegmentWatermarks(ctx)
@@ -93,18 +107,39 @@ func RefreshChanged(ctx context.Context, s *store.Store, now time.Time) (Result,
 // (windows of days; account segments, whose opportunities change outside
 // the person logs), and any not built yet.
 func RefreshTimed(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
-	return rebuild(ctx, s, now, true, false)
+	return leased(ctx, s, func(ctx context.Context) (Result, error) { return rebuild(ctx, s, now, true, false) })
 }
 
 // RebuildAll builds every segment again (daily: scores decay without any
 // change being logged).
 func RebuildAll(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
-	return rebuild(ctx, s, now, false, true)
+	return leased(ctx, s, func(ctx context.Context) (Result, error) { return rebuild(ctx, s, now, false, true) })
 }
 
-// Rebuild builds one segment in full.
-func Rebuild(ctx context.Context, s *store.Store, id int64, now time.Time) (store.SegmentBuild, error) {
-	return s.RebuildSegment(ctx, id, now)
+func leased(ctx context.Context, s *store.Store, fn func(context.Context) (Result, error)) (Result, error) {
+	var res Result
+	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
+		var err error
+		res, err = fn(ctx)
+		return err
+	})
+	return res, err
+}
+
+// rebuildPatience is how long a rebuild someone asked for waits for a
+// pass in progress.
+const rebuildPatience = 10 * time.Minute
+
+// Rebuild builds one segment in full (now, the time it is evaluated at,
+// is read once the lease is held).
+func Rebuild(ctx context.Context, s *store.Store, id int64, now func() time.Time) (store.SegmentBuild, error) {
+	var b store.SegmentBuild
+	err := s.WithLeaseWait(ctx, LeaseName, rebuildPatience, func(ctx context.Context) error {
+		var err error
+		b, err = s.RebuildSegment(ctx, id, now())
+		return err
+	})
+	return b, err
 }
 
 func rebuild(ctx context.Context, s *store.Store, now time.Time, timed, all bool) (Result, error) {

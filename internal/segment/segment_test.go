@@ -315,7 +315,7 @@ func TestAccountSegments(t *testing.T) {
 		}
 		for i, c := range cases {
 			id := create(t, s, fmt.Sprintf("abm %d", i), "account", c.filter)
-			if _, err := segment.Rebuild(ctx, s, id, now); err != nil {
+			if _, err := segment.Rebuild(ctx, s, id, func() time.Time { return now }); err != nil {
 				t.Fatal(err)
 			}
 			if got := members(t, s, id); !slices.Equal(got, c.want) {
