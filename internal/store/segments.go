@@ -214,7 +214,7 @@ const MaxSegmentSample = 50
 // sample of them (lowest ids first), without storing anything.
 func (s *Store) PreviewSegment(ctx context.Context, kind string, cond *model.SegmentCond, sample int, now time.Time) (SegmentPreview, error) {
 	sample = max(0, min(sample, MaxSegmentSample))
-	from, args := compileSegment(s.dialect, kind, cond, now)
+	from, args := compileSegment(s.dialect, kind, cond, now, true)
 	var p SegmentPreview
 	if err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) `+from), args...).Scan(&p.Count); err != nil {
 		return p, fmt.Errorf("preview segment: %w", err)
@@ -238,7 +238,7 @@ func (s *Store) PreviewSegment(ctx context.Context, kind string, cond *model.Seg
 // SegmentMatches evaluates a person filter for one person now: whether
 // the person (not merged away) matches it.
 func (s *Store) SegmentMatches(ctx context.Context, cond *model.SegmentCond, personID int64, now time.Time) (bool, error) {
-	from, args := compileSegment(s.dialect, model.SegmentPersons, cond, now)
+	from, args := compileSegment(s.dialect, model.SegmentPersons, cond, now, false)
 	var one int
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT 1 `+from+` AND p.id = ?`), append(args, personID)...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -277,7 +277,7 @@ func (s *Store) RebuildSegment(ctx context.Context, id int64, now time.Time) (Se
 		if err != nil {
 			return fmt.Errorf("segment %d: %w: %v", id, ErrSegmentFilter, err)
 		}
-		from, args := compileSegment(s.dialect, g.Kind, cond, now)
+		from, args := compileSegment(s.dialect, g.Kind, cond, now, true)
 		match, err := scanAll(ctx, s, tx, `SELECT `+memberColumn(g.Kind)+` `+from, args, scanValue[int64])
 		if err != nil {
 			return fmt.Errorf("evaluate segment %d: %w", id, err)
@@ -348,7 +348,7 @@ func (s *Store) RefreshSegmentsFor(ctx context.Context, personIDs []int64, now t
 			if g.Kind == model.SegmentAccounts {
 				scope = accounts
 			}
-			from, fargs := compileSegment(s.dialect, g.Kind, cond, now)
+			from, fargs := compileSegment(s.dialect, g.Kind, cond, now, false)
 			col := memberColumn(g.Kind)
 			in, out := 0, 0
 			err = inChunks(scope, func(_ []int64, list string, args []any) error {
@@ -572,8 +572,14 @@ func (s *Store) PersonsChangedForSegments(ctx context.Context, from, to SegmentW
 // of a query over persons p (LEFT JOIN accounts a) or accounts a, and its
 // arguments. Every value is a parameter; every leaf is wrapped so that it
 // is true or false, never NULL, and "not" is exact.
-func compileSegment(d Dialect, kind string, cond *model.SegmentCond, now time.Time) (string, []any) {
-	c := segCompiler{d: d, kind: kind, now: utc(now)}
+//
+// full says the query runs over everyone (a build, a preview): touch
+// conditions are then asked of the touches once (the persons whose touches
+// qualify, through touchpoints_type_time and touchpoints_time_person)
+// rather than of each person's touches in turn, which is what a query
+// over a few persons does.
+func compileSegment(d Dialect, kind string, cond *model.SegmentCond, now time.Time, full bool) (string, []any) {
+	c := segCompiler{d: d, kind: kind, now: utc(now), full: full}
 	var b strings.Builder
 	if kind == model.SegmentAccounts {
 		b.WriteString(`FROM accounts a WHERE `)
@@ -588,6 +594,7 @@ type segCompiler struct {
 	d    Dialect
 	kind string
 	now  time.Time
+	full bool
 	args []any
 }
 
@@ -648,7 +655,7 @@ func (c *segCompiler) column(field string) string {
 	case name == "owner":
 		return prefix + "owner_id"
 	case name == "last_touch_channel":
-		return `(SELECT t.channel FROM touchpoints t WHERE t.person_id = p.id ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1)`
+		return `(SELECT t.channel FROM touchpoints t` + c.byPerson("touchpoints_person_time") + ` WHERE t.person_id = p.id ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1)`
 	case name == "open_opportunities":
 		return `(SELECT COUNT(*) FROM opportunities o WHERE o.account_id = a.id AND o.closed_at IS NULL)`
 	}
@@ -776,7 +783,7 @@ func (c *segCompiler) behaviour(x *model.SegmentCond) string {
 	var q string
 	switch x.Field {
 	case "event":
-		q = `FROM events e WHERE e.person_id = p.id AND e.type = 'track' AND e.name = ` + c.arg(x.Texts[0])
+		q = `FROM events e` + c.byPerson("events_person_time") + ` WHERE e.person_id = p.id AND e.type = 'track' AND e.name = ` + c.arg(x.Texts[0])
 		if x.Days > 0 {
 			q += ` AND e.ts >= ` + c.arg(c.since(x.Days))
 		}
@@ -785,7 +792,10 @@ func (c *segCompiler) behaviour(x *model.SegmentCond) string {
 		if x.Field == "touch_channel" {
 			col = "t.channel"
 		}
-		q = `FROM touchpoints t WHERE t.person_id = p.id AND ` + col + ` = ` + c.arg(x.Texts[0])
+		if c.full {
+			return c.touchSet(x, col)
+		}
+		q = `FROM touchpoints t` + c.byPerson("touchpoints_person_time") + ` WHERE t.person_id = p.id AND ` + col + ` = ` + c.arg(x.Texts[0])
 		if x.Days > 0 {
 			q += ` AND t.occurred_at >= ` + c.arg(c.since(x.Days))
 		}
@@ -801,4 +811,32 @@ func (c *segCompiler) behaviour(x *model.SegmentCond) string {
 		op = " < "
 	}
 	return "(SELECT COUNT(*) " + q + ")" + op + c.arg(int64(x.Min))
+}
+
+// byPerson pins SQLite to the index by person of a per-person subquery:
+// without statistics it may otherwise range over an index by type or
+// time, reading every person's touches for each person.
+func (c *segCompiler) byPerson(index string) string {
+	if c.d == Postgres {
+		return ""
+	}
+	return " INDEXED BY " + index
+}
+
+// touchSet is a touch condition asked of the touches at once: the persons
+// with at least Min matching touches in the window (did), or the others
+// (did not).
+func (c *segCompiler) touchSet(x *model.SegmentCond, col string) string {
+	q := `SELECT t.person_id FROM touchpoints t WHERE ` + col + ` = ` + c.arg(x.Texts[0])
+	if x.Days > 0 {
+		q += ` AND t.occurred_at >= ` + c.arg(c.since(x.Days))
+	}
+	q += ` AND t.person_id IS NOT NULL`
+	if x.Min > 1 {
+		q += ` GROUP BY t.person_id HAVING COUNT(*) >= ` + c.arg(int64(x.Min))
+	}
+	if x.Op == model.OpDidNot {
+		return "p.id NOT IN (" + q + ")"
+	}
+	return "p.id IN (" + q + ")"
 }

@@ -52,7 +52,13 @@ CREATE TABLE segment_watermarks (
     moved_at {{timestamp}} NOT NULL
 );
 
+-- A build asks of the touches of a type in a window which persons they
+-- belong to: this answers from the index alone (touches by channel use
+-- touchpoints_time_person).
+CREATE INDEX touchpoints_type_time ON touchpoints(type, occurred_at, person_id);
+
 -- +goose Down
+DROP INDEX touchpoints_type_time;
 DROP TABLE segment_watermarks;
 DROP TABLE segment_changes;
 DROP TABLE segment_members;
