@@ -476,3 +476,196 @@ type SegmentMember struct {
 	Detail    string    `json:"detail"` // a person's email or stage; an account's industry
 	EnteredAt time.Time `json:"entered_at,omitzero"`
 }
+
+// SegmentFacts is what a person filter reads of one person, loaded by the
+// store for the filter's fields: Values holds fixed fields by name
+// (string, float64 or int64; nil when the field has no value, e.g. an
+// account field of a person without an account), Traits the person's
+// traits, Consents the answers by channel, Counts the matching events or
+// touches of each behaviour condition.
+type SegmentFacts struct {
+	Values   map[string]any
+	Traits   map[string]any // decoded with json.Number for numbers
+	Consents map[string]string
+	Counts   map[*SegmentCond]int
+}
+
+// Eval evaluates a validated person filter over a person's facts, with
+// the same meaning as the SQL a build runs (docs/segments.md): a
+// condition on a field without a value is false, except is_not_set.
+func (c *SegmentCond) Eval(f *SegmentFacts) bool {
+	switch {
+	case c.All != nil:
+		for i := range c.All {
+			if !c.All[i].Eval(f) {
+				return false
+			}
+		}
+		return true
+	case c.Any != nil:
+		for i := range c.Any {
+			if c.Any[i].Eval(f) {
+				return true
+			}
+		}
+		return false
+	case c.Not != nil:
+		return !c.Not.Eval(f)
+	}
+	switch c.Type {
+	case FieldBehaviour:
+		n := f.Counts[c]
+		if c.Op == OpDidNot {
+			return n < c.Min
+		}
+		return n >= c.Min
+	case FieldConsent:
+		st, ok := f.Consents[strings.TrimPrefix(c.Field, "consent.")]
+		if !ok {
+			st = "unknown"
+		}
+		return c.evalText(&st)
+	case FieldTrait:
+		return c.evalTrait(f.Traits[strings.TrimPrefix(c.Field, "trait.")])
+	}
+	v := f.Values[c.Field]
+	switch x := v.(type) {
+	case string:
+		return c.evalText(&x)
+	case float64:
+		return c.evalNumber(&x)
+	case int64:
+		if c.Type == FieldUser {
+			return c.evalUser(&x)
+		}
+		n := float64(x)
+		return c.evalNumber(&n)
+	}
+	switch c.Type {
+	case FieldText:
+		return c.evalText(nil)
+	case FieldUser:
+		return c.evalUser(nil)
+	}
+	return c.evalNumber(nil)
+}
+
+func (c *SegmentCond) evalText(v *string) bool {
+	switch c.Op {
+	case OpIsSet:
+		return v != nil && *v != ""
+	case OpIsNotSet:
+		return v == nil || *v == ""
+	}
+	if v == nil {
+		return false
+	}
+	switch c.Op {
+	case OpEq:
+		return *v == c.Texts[0]
+	case OpNe:
+		return *v != c.Texts[0]
+	case OpIn:
+		return slices.Contains(c.Texts, *v)
+	case OpNotIn:
+		return !slices.Contains(c.Texts, *v)
+	case OpContains:
+		return strings.Contains(*v, c.Texts[0])
+	}
+	return false
+}
+
+func (c *SegmentCond) evalNumber(v *float64) bool {
+	if v == nil || len(c.Numbers) == 0 {
+		return false
+	}
+	x := c.Numbers[0]
+	switch c.Op {
+	case OpEq:
+		return *v == x
+	case OpNe:
+		return *v != x
+	case OpGt:
+		return *v > x
+	case OpGte:
+		return *v >= x
+	case OpLt:
+		return *v < x
+	case OpLte:
+		return *v <= x
+	}
+	return false
+}
+
+func (c *SegmentCond) evalUser(v *int64) bool {
+	switch c.Op {
+	case OpIsSet:
+		return v != nil
+	case OpIsNotSet:
+		return v == nil
+	}
+	if v == nil {
+		return false
+	}
+	has := slices.Contains(c.Numbers, float64(*v))
+	switch c.Op {
+	case OpEq, OpIn:
+		return has
+	case OpNe, OpNotIn:
+		return !has
+	}
+	return false
+}
+
+// evalTrait: text operators see strings, numbers (as written) and
+// booleans as text; number operators see numbers only; absent and null
+// are not set.
+func (c *SegmentCond) evalTrait(v any) bool {
+	switch c.Op {
+	case OpIsSet:
+		return v != nil
+	case OpIsNotSet:
+		return v == nil
+	case OpGt, OpGte, OpLt, OpLte:
+		n, ok := v.(json.Number)
+		if !ok {
+			return false
+		}
+		x, err := n.Float64()
+		if err != nil {
+			return false
+		}
+		return c.evalNumber(&x)
+	}
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case json.Number:
+		s = x.String()
+	case bool:
+		s = "false"
+		if x {
+			s = "true"
+		}
+	default:
+		return false
+	}
+	return c.evalText(&s)
+}
+
+// Walk calls fn for every leaf of the condition.
+func (c *SegmentCond) Walk(fn func(leaf *SegmentCond)) {
+	for i := range c.All {
+		c.All[i].Walk(fn)
+	}
+	for i := range c.Any {
+		c.Any[i].Walk(fn)
+	}
+	if c.Not != nil {
+		c.Not.Walk(fn)
+	}
+	if c.Field != "" {
+		fn(c)
+	}
+}
