@@ -498,7 +498,7 @@ func TestGoAgreesWithSQL(t *testing.T) {
 				`{"field":"consent.email","op":"ne","value":"granted"}`:                                        {1, 2, 3, 4, 5, 6},
 				`{"field":"event","op":"did","value":"Demo Requested","days":1}`:                               {0, 2, 4, 6},
 				`{"field":"trait.n","op":"not_in","value":["5",50]}`:                                           {1, 3},
-				`{"field":"title","op":"contains","value":"销售"}`:                                               {},
+				`{"field":"title","op":"contains","value":"销售"}`:                                               {6}, // identify sets the title
 				`{"not":{"any":[{"field":"trait.n","op":"gte","value":5},{"field":"trait.b","op":"is_set"}]}}`: {2, 4, 5},
 			}[filter]; ok {
 				var w []int64
