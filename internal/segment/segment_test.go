@@ -262,6 +262,24 @@ func TestSegmentsFollowEventsAndTime(t *testing.T) {
 		if _, err := s.Segment(ctx, plans); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("deleted segment reads back: %v", err)
 		}
+
+		// An erased person leaves at once, log included.
+		if _, err := s.ErasePerson(ctx, id["u3"], "test", now); err != nil {
+			t.Fatal(err)
+		}
+		left := members(t, s, never)
+		if len(left) != 0 {
+			t.Fatalf("after the erasure: never has %v", left)
+		}
+		rest, err := s.SegmentChangesAfter(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rest {
+			if c.MemberID == id["u3"] {
+				t.Fatalf("the erased person is still in the log: %+v", c)
+			}
+		}
 	})
 }
 

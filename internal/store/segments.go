@@ -469,8 +469,8 @@ func lockSegments(ctx context.Context, s *Store, tx *sql.Tx) error {
 // that say a person changed.
 type SegmentWatermarks struct {
 	Events, Touchpoints, PersonChanges, StageChanges, QualificationChanges, Assignments int64
-	Consents                                                                           int64 // updated_at, microseconds since 1970
-	Set                                                                                bool  // false: never stored
+	Consents                                                                            int64 // updated_at, microseconds since 1970
+	Set                                                                                 bool  // false: never stored
 }
 
 func (w *SegmentWatermarks) fields() map[string]*int64 {
