@@ -74,8 +74,7 @@ type Result struct {
 // changed since the last pass (new events and touches once scored, merges,
 // traits, account fields, lifecycle and qualification moves, owners,
 // consents), then builds the segments whose filter is new or edited. The
-// first pass only sets the watermarks: segments are built in full when
-// they are created.
+// first pass builds every segment in full and sets the watermarks.
 func RefreshChanged(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
 	var res Result
 	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
@@ -97,24 +96,36 @@ func refreshChanged(ctx context.Context, s *store.Store, now time.Time) (Result,
 	if err != nil {
 		return res, fmt.Errorf("segments: high water: %w", err)
 	}
-	if from.Set {
-		ids, err := s.PersonsChangedForSegments(ctx, from, to)
+	if !from.Set {
+		// The first pass has no watermarks to start from: it builds every
+		// segment in full, which reflects everything up to the high water
+		// read before it.
+		r, err := rebuild(ctx, s, now, false, true)
 		if err != nil {
-			return res, fmt.Errorf("segments: changed persons: %w", err)
+			return r, err
 		}
-		res.Persons = len(ids)
-		for len(ids) > 0 {
-			part := ids[:min(changedChunk, len(ids))]
-			ids = ids[len(part):]
-			b, err := s.RefreshSegmentsFor(ctx, part, now)
-			if err != nil {
-				return res, fmt.Errorf("segments: evaluate %d changed persons: %w", len(part), err)
-			}
-			res.Entered += b.Entered
-			res.Left += b.Left
+		if err := s.SetSegmentWatermarks(ctx, to, now); err != nil {
+			return r, fmt.Errorf("segments: store watermarks: %w", err)
 		}
+		r.Took = time.Since(start)
+		return r, nil
 	}
-	if !from.Set || to != from {
+	ids, err := s.PersonsChangedForSegments(ctx, from, to)
+	if err != nil {
+		return res, fmt.Errorf("segments: changed persons: %w", err)
+	}
+	res.Persons = len(ids)
+	for len(ids) > 0 {
+		part := ids[:min(changedChunk, len(ids))]
+		ids = ids[len(part):]
+		b, err := s.RefreshSegmentsFor(ctx, part, now)
+		if err != nil {
+			return res, fmt.Errorf("segments: evaluate %d changed persons: %w", len(part), err)
+		}
+		res.Entered += b.Entered
+		res.Left += b.Left
+	}
+	if to != from {
 		if err := s.SetSegmentWatermarks(ctx, to, now); err != nil {
 			return res, fmt.Errorf("segments: store watermarks: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
@@ -135,6 +136,32 @@ func TestSegmentsAPI(t *testing.T) {
 		awaitJob(t, e.h, marketer, up.Job.ID)
 		if got := memberIDs(hot.Segment.ID); !slices.Equal(got, []int64{2}) {
 			t.Fatalf("after the edit: members %v, want [2]", got)
+		}
+		// Kept current by the runner: a stage move reaches the members with
+		// the pass that follows processing, without a rebuild.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if w, err := s.SegmentWatermarks(ctx); err != nil || w.Set {
+				break // the pass on start has run
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the segment pass never ran")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if _, err := s.MoveStages(ctx, []model.StageMove{{PersonID: 3, From: model.StageVisitor, To: model.StageMQL, At: time.Now(), Reason: "test"}}); err != nil {
+			t.Fatal(err)
+		}
+		e.srv.app.Jobs.Processed()
+		for !slices.Equal(memberIDs(hot.Segment.ID), []int64{2, 3}) {
+			if time.Now().After(deadline) {
+				t.Fatalf("person 3 never entered: %v", memberIDs(hot.Segment.ID))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		log, err := s.SegmentChangesAfter(ctx, 0, 100)
+		if err != nil || len(log) == 0 || log[len(log)-1].MemberID != 3 || !log[len(log)-1].Entered || log[len(log)-1].SegmentID != hot.Segment.ID {
+			t.Fatalf("change log ends %+v, %v", log, err)
 		}
 		if j := operate(t, e.h, http.MethodPost, fmt.Sprintf("/api/v1/segments/%d/rebuild", hot.Segment.ID), marketer, ""); j.State != model.JobSucceeded {
 			t.Fatalf("rebuild: %+v", j)
