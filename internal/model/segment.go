@@ -334,7 +334,7 @@ func (v *segmentValidator) cond(c *SegmentCond, path string, depth int) error {
 		}
 		return nil
 	}
-	if c.Value == nil {
+	if c.Value == nil || isJSONNull(c.Value) {
 		return fail("value", "%s %s needs a value", c.Field, c.Op)
 	}
 	switch {
@@ -367,6 +367,9 @@ func (v *segmentValidator) cond(c *SegmentCond, path string, depth int) error {
 
 // scalar appends one text or user-id value of c.
 func (v *segmentValidator) scalar(c *SegmentCond, f SegmentField, raw json.RawMessage) error {
+	if isJSONNull(raw) {
+		return fmt.Errorf("null is not a value of %s", c.Field)
+	}
 	if f.Type == FieldUser {
 		var n int64
 		if err := json.Unmarshal(raw, &n); err != nil || n <= 0 {
@@ -433,6 +436,8 @@ func (v *segmentValidator) field(name string) (SegmentField, error) {
 	}
 	return SegmentField{}, fmt.Errorf("%q is not a field of a %s segment (one of %s)", clipText(name, 80), v.kind, strings.Join(names, ", "))
 }
+
+func isJSONNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
 func clipText(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {

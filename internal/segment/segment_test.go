@@ -334,6 +334,8 @@ func TestAccountSegments(t *testing.T) {
 			{`{"field":"open_opportunities","op":"eq","value":0}`, []int64{2, 3}},
 			{`{"any":[{"field":"owner","op":"is_set"},{"field":"employees","op":"lt","value":100}]}`, []int64{1, 3}},
 			{`{"not":{"field":"region","op":"in","value":["华南","华北"]}}`, []int64{3}},
+			{`{"all":[{"field":"employees","op":"gt","value":10.5},{"field":"open_opportunities","op":"lt","value":0.5}]}`, []int64{2}},
+			{`{"field":"engaged_people","op":"gte","value":1.5,"min_engagement":24.5}`, []int64{1}},
 		}
 		for i, c := range cases {
 			id := create(t, s, fmt.Sprintf("abm %d", i), "account", c.filter)
@@ -358,6 +360,7 @@ func TestAccountSegments(t *testing.T) {
 			{`{"field":"account.owner","op":"eq","value":1}`, []int64{1, 2, 3}},
 			{`{"all":[{"field":"touch_channel","op":"did","value":"direct","days":30},{"field":"last_touch_channel","op":"eq","value":"direct"}]}`, []int64{1}},
 			{`{"field":"touch_type","op":"did_not","value":"page_view"}`, []int64{3, 4, 5, 6}},
+			{`{"field":"account.employees","op":"lte","value":3000.5}`, []int64{4, 5, 6}},
 			{`{"all":[]}`, []int64{1, 2, 3, 4, 5, 6}},
 			{`{"any":[]}`, nil},
 		} {
@@ -416,6 +419,9 @@ func TestBadFilters(t *testing.T) {
 		{"person", `{"field":"trait.a","op":"is_set","value":1}`, "filter.value"},
 		{"person", `{"field":"owner","op":"eq","value":"bob"}`, "filter.value"},
 		{"person", `{"field":"stage","op":"eq"}`, "filter.value"},
+		{"person", `{"field":"title","op":"eq","value":null}`, "filter.value"},
+		{"person", `{"field":"score","op":"gt","value":null}`, "filter.value"},
+		{"person", `{"field":"title","op":"in","value":["a",null]}`, "filter.value[1]"},
 		{"person", `{"field":"stage","op":"eq","value":"mql","all":[]}`, "filter"},
 		{"person", `{"all":[{"field":"stage","op":"eq","value":"mql","colour":1}]}`, "filter"},
 		{"person", `{"all":[{"field":"stage","op":"eq","value":"` + strings.Repeat("x", 201) + `"}]}`, "filter.all[0].value"},

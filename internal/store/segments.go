@@ -704,6 +704,11 @@ func (c *segCompiler) compare(e string, x *model.SegmentCond) string {
 		case x.Type == model.FieldUser:
 			return c.arg(int64(x.Numbers[0]))
 		case len(x.Numbers) > 0:
+			if c.d == Postgres {
+				// A count or an integer column would otherwise make the
+				// parameter an integer, refusing 2.5.
+				return "CAST(" + c.arg(x.Numbers[0]) + " AS DOUBLE PRECISION)"
+			}
 			return c.arg(x.Numbers[0])
 		}
 		return c.arg(x.Texts[0])
