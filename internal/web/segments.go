@@ -24,13 +24,13 @@ import (
 
 func (s *Server) segmentRoutes(m *http.ServeMux) error {
 	m.Handle("GET /segments", s.page("segments", s.segmentsPage))
-	m.Handle("GET /segments/new", s.page("segments", s.editorsOnly(s.segmentNewPage)))
+	m.Handle("GET /segments/new", s.page("segments", s.segmentEditorsOnly(s.segmentNewPage)))
 	m.Handle("GET /segments/{id}", s.page("segments", s.segmentPage))
-	m.Handle("POST /segments", s.page("segments", s.editorsOnly(s.segmentSubmit)))
-	m.Handle("POST /segments/{id}", s.page("segments", s.editorsOnly(s.segmentSubmit)))
-	m.Handle("POST /segments/{id}/delete", s.page("segments", s.editorsOnly(s.segmentDeleteSubmit)))
-	m.Handle("POST /segments/{id}/rebuild", s.page("segments", s.editorsOnly(s.segmentRebuildSubmit)))
-	m.Handle("POST /segments/preview", s.page("segments", s.editorsOnly(s.apiSegmentPreview)))
+	m.Handle("POST /segments", s.page("segments", s.segmentEditorsOnly(s.segmentSubmit)))
+	m.Handle("POST /segments/{id}", s.page("segments", s.segmentEditorsOnly(s.segmentSubmit)))
+	m.Handle("POST /segments/{id}/delete", s.page("segments", s.segmentEditorsOnly(s.segmentDeleteSubmit)))
+	m.Handle("POST /segments/{id}/rebuild", s.page("segments", s.segmentEditorsOnly(s.segmentRebuildSubmit)))
+	m.Handle("POST /segments/preview", s.page("segments", s.segmentEditorsOnly(s.apiSegmentPreview)))
 
 	m.Handle("GET /api/v1/segments", s.pageAPI("segments", s.apiSegments))
 	m.Handle("POST /api/v1/segments", s.requireRole(model.RoleMarketer, s.apiCreateSegment))
@@ -41,6 +41,23 @@ func (s *Server) segmentRoutes(m *http.ServeMux) error {
 	m.Handle("GET /api/v1/segments/{id}/members", s.pageAPI("segments", s.apiSegmentMembers))
 	m.Handle("POST /api/v1/segments/{id}/rebuild", s.requireRole(model.RoleMarketer, s.apiRebuildSegment))
 	return nil
+}
+
+// segmentEditorsOnly lets administrators and marketers change segments;
+// others (viewers) get 403 in their language.
+func (s *Server) segmentEditorsOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, _ := userFrom(r.Context())
+		if !canEditSegments(u.Role) {
+			s.renderError(w, r, http.StatusForbidden, "segments.error.forbidden")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func canEditSegments(role model.Role) bool {
+	return role == model.RoleAdmin || role == model.RoleMarketer
 }
 
 // Bounds of a segment's texts and of the API's pages.
@@ -63,13 +80,13 @@ type segmentInput struct {
 func (in *segmentInput) check(kind string) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return errors.New("name: required")
+		return inputError("name", "required")
 	}
 	if utf8.RuneCountInString(in.Name) > model.MaxSegmentNameLen {
-		return fmt.Errorf("name: at most %d characters", model.MaxSegmentNameLen)
+		return inputError("name", fmt.Sprintf("at most %d characters", model.MaxSegmentNameLen))
 	}
 	if utf8.RuneCountInString(in.Description) > maxSegmentDescription {
-		return fmt.Errorf("description: at most %d characters", maxSegmentDescription)
+		return inputError("description", fmt.Sprintf("at most %d characters", maxSegmentDescription))
 	}
 	if kind == "" {
 		if in.Kind == "" {
@@ -77,7 +94,7 @@ func (in *segmentInput) check(kind string) error {
 		}
 		kind = in.Kind
 	} else if in.Kind != "" && in.Kind != kind {
-		return fmt.Errorf("kind: a segment's kind cannot change (it is %s)", kind)
+		return inputError("kind", fmt.Sprintf("a segment's kind cannot change (it is %s)", kind))
 	}
 	_, err := model.ParseSegmentFilter(kind, in.Filter, "filter")
 	return err
@@ -135,7 +152,7 @@ func (s *Server) createSegment(ctx context.Context, in segmentInput, actor strin
 		return model.Segment{}, nil, err
 	}
 	if n >= store.MaxSegments {
-		return model.Segment{}, nil, fmt.Errorf("name: a workspace keeps at most %d segments; delete one first", store.MaxSegments)
+		return model.Segment{}, nil, inputError("name", fmt.Sprintf("a workspace keeps at most %d segments; delete one first", store.MaxSegments))
 	}
 	g, err := s.store.CreateSegment(ctx, model.Segment{Name: in.Name, Description: in.Description, Kind: in.Kind, Filter: in.Filter,
 		CreatedBy: actor}, s.app.Now())
@@ -160,11 +177,14 @@ func (s *Server) startRebuild(ctx context.Context, id int64, actor string) *mode
 	return &j
 }
 
+// inputError is a mistake in a request's field (400), in the form of a
+// filter's errors: the field, then what is wrong.
+func inputError(field, msg string) error { return &model.SegmentFilterError{Path: field, Msg: msg} }
+
 // isSegmentInputError tells a request's mistake (400) from a failure (500).
 func isSegmentInputError(err error) bool {
 	var fe *model.SegmentFilterError
-	return errors.As(err, &fe) || strings.HasPrefix(err.Error(), "name:") || strings.HasPrefix(err.Error(), "description:") ||
-		strings.HasPrefix(err.Error(), "kind:")
+	return errors.As(err, &fe)
 }
 
 func (s *Server) apiCreateSegment(w http.ResponseWriter, r *http.Request) {
@@ -358,7 +378,7 @@ func (s *Server) segmentsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, _ := userFrom(r.Context())
-	v := segmentsView{CanEdit: canEditCampaigns(u.Role)}
+	v := segmentsView{CanEdit: canEditSegments(u.Role)}
 	for _, g := range gs {
 		up := g.UpdatedAt
 		v.Segments = append(v.Segments, segmentRow{ID: g.ID, Name: g.Name, Kind: g.Kind, Members: formatInt(g.MemberCount),
@@ -477,7 +497,7 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	u, _ := userFrom(r.Context())
 	v := s.builderView(r, g)
-	v.CanEdit = canEditCampaigns(u.Role)
+	v.CanEdit = canEditSegments(u.Role)
 	s.render(w, r, http.StatusOK, "segment", "segments.edit_title", v)
 }
 
