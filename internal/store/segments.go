@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -56,6 +57,7 @@ func (s *Store) CreateSegment(ctx context.Context, g model.Segment, now time.Tim
 	if err != nil {
 		return g, err
 	}
+	g.Filter = compactJSON(g.Filter)
 	at := utc(now)
 	id, err := s.insertID(ctx, s.w, `INSERT INTO segments (name, description, kind, filter, timed, version, built_version, member_count,
 		created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, 0, 0, ?, ?, ?)`,
@@ -78,6 +80,7 @@ func (s *Store) UpdateSegment(ctx context.Context, g model.Segment, now time.Tim
 	if err != nil {
 		return g, err
 	}
+	g.Filter = compactJSON(g.Filter)
 	bump := 0
 	if !jsonEqual(old.Filter, g.Filter) {
 		bump = 1
@@ -88,6 +91,15 @@ func (s *Store) UpdateSegment(ctx context.Context, g model.Segment, now time.Tim
 		return g, fmt.Errorf("update segment %d: %w", g.ID, err)
 	}
 	return s.Segment(ctx, g.ID)
+}
+
+// compactJSON stores a filter without the spacing it was sent with.
+func compactJSON(raw json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return raw
+	}
+	return b.Bytes()
 }
 
 func jsonEqual(a, b json.RawMessage) bool {
