@@ -33,6 +33,7 @@ func (a *App) schedule() {
 	jobs.Handle[jobs.TrainModelDaily](r, jobs.Schedule{Every: 24 * time.Hour}, a.trainDaily)
 	jobs.Handle[jobs.AuthCleanup](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.authCleanup)
 	jobs.Handle[jobs.PrivacyRetention](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.privacy)
+	a.segmentJobs()
 	if a.Store.Dialect() == store.SQLite {
 		// An import can grow the write-ahead log by hundreds of MB, which
 		// journal_size_limit cuts back only once a checkpoint completes.
@@ -85,7 +86,11 @@ func (a *App) scoresNew(ctx context.Context) error {
 	if res.Persons > 0 {
 		a.Log.Debug("rescored persons with new activity", "persons", res.Persons, "moved_to_mql", res.MovedToMQL, "took", res.Took)
 	}
-	return a.lifecycleAfter(ctx, res)
+	err = a.lifecycleAfter(ctx, res)
+	if res.Persons > 0 {
+		a.SegmentsChanged(ctx) // segments read events as far as scoring has
+	}
+	return err
 }
 
 // lifecycleAfter runs the lifecycle rules over the persons a rescore

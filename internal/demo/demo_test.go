@@ -179,6 +179,12 @@ func TestGenerateIsConsistent(t *testing.T) {
 				t.Errorf("%d %s", n, z.what)
 			}
 		}
+		// The segments are built: members and their log agree with the counts.
+		if n := w.count(t, `SELECT COUNT(*) FROM segments WHERE built_version = version AND member_count =
+			(SELECT COUNT(*) FROM segment_members m WHERE m.segment_id = segments.id) AND member_count =
+			(SELECT COUNT(*) FROM segment_changes c WHERE c.segment_id = segments.id AND c.entered)`); n != 4 {
+			t.Errorf("%d demo segments built and consistent, want 4", n)
+		}
 		if n := w.count(t, `SELECT COUNT(*) FROM users WHERE role = 'sales' AND territory <> ''`); n != 12 {
 			t.Errorf("%d sales users with a territory, want 12", n)
 		}

@@ -141,3 +141,28 @@ type Import struct {
 }
 
 func (Import) Kind() string { return "op_import" }
+
+// SegmentsNew re-evaluates the segments of the persons that changed
+// (after processing and scoring), and builds new or edited segments.
+type SegmentsNew struct{}
+
+func (SegmentsNew) Kind() string { return "segments_new" }
+
+// SegmentsTimed builds again the segments whose filters ask about a window
+// of days, so that members leave as time passes.
+type SegmentsTimed struct{}
+
+func (SegmentsTimed) Kind() string { return "segments_timed" }
+
+// SegmentsDaily builds every segment again (scores decay).
+type SegmentsDaily struct{}
+
+func (SegmentsDaily) Kind() string { return "segments_daily" }
+
+// RebuildSegment builds one segment in full.
+type RebuildSegment struct {
+	Op
+	SegmentID int64 `json:"segment_id"`
+}
+
+func (RebuildSegment) Kind() string { return "op_rebuild_segment" }

@@ -382,6 +382,8 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 	intoIn, _ := inList("into_id", persons)
 	fromIn, _ := inList("from_id", persons)
 	idIn, _ := inList("id", persons)
+	memberIn, _ := inList("member_id", persons)
+	personSegments := "segment_id IN (SELECT id FROM segments WHERE kind = 'person') AND "
 	// The roll-ups lose the persons' touches, stage history and leads, and
 	// the credits of their touches and conversions (read before they go).
 	facts, err := readPersonFacts(ctx, s, tx, persons, true)
@@ -468,6 +470,9 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 		step{table: "assignments", query: "DELETE FROM assignments WHERE " + pIn, args: pArgs},
 		step{table: "activities", query: "DELETE FROM activities WHERE " + pIn, args: pArgs},
 		step{table: "tasks", query: "DELETE FROM tasks WHERE " + pIn, args: pArgs},
+		step{table: "segment_members", query: "DELETE FROM segment_members WHERE " + personSegments + memberIn, args: pArgs},
+		step{table: "segment_changes", query: "DELETE FROM segment_changes WHERE " + personSegments + memberIn, args: pArgs},
+		step{table: "segments", detach: true, query: "UPDATE segments SET member_count = (SELECT COUNT(*) FROM segment_members m WHERE m.segment_id = segments.id) WHERE kind = 'person'"},
 		step{table: "suppressions", detach: true, query: "UPDATE suppressions SET person_id = NULL WHERE " + pIn, args: pArgs},
 		step{table: "persons", detach: true, query: "UPDATE persons SET merged_into_id = NULL WHERE " + idIn, args: pArgs},
 		step{table: "persons", query: "DELETE FROM persons WHERE " + idIn, args: pArgs},

@@ -61,6 +61,7 @@ func workspaceNav() []navGroup {
 			{Key: "persons", Path: "/persons", Roles: everyone},
 			{Key: "accounts", Path: "/accounts", Roles: everyone},
 			{Key: "campaigns", Path: "/campaigns", Roles: everyone},
+			{Key: "segments", Path: "/segments", Roles: marketers},
 			{Key: "tasks", Path: "/tasks", Roles: everyone},
 			{Key: "my_links", Path: "/my/links", Roles: everyone},
 		}},
