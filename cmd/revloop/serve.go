@@ -16,6 +16,7 @@ import (
 	"github.com/revloop/revloop/internal/config"
 	"github.com/revloop/revloop/internal/demo"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/secret"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/web"
 )
@@ -50,7 +51,14 @@ func serve(ctx context.Context, _ *cli, cfg config.Config, s *store.Store, log *
 	if err != nil {
 		return usageError{"--" + err.Error()}
 	}
-	a, err := app.New(app.Options{Store: s, Role: role, Logger: log, Version: version})
+	box, err := secretBox(cfg, s)
+	if err != nil {
+		return err
+	}
+	if box == nil {
+		log.Warn("no secret key: passwords such as the SMTP server's cannot be stored; set REVLOOP_SECRET_KEY")
+	}
+	a, err := app.New(app.Options{Store: s, Role: role, Logger: log, Version: version, Secrets: box})
 	if err != nil {
 		return err
 	}
@@ -64,6 +72,34 @@ func serve(ctx context.Context, _ *cli, cfg config.Config, s *store.Store, log *
 			ready(url)
 		}
 	})
+}
+
+// secretBox is the box of stored secrets: the --secret-key, else a key
+// file beside a SQLite database (made on first start), else none
+// (PostgreSQL without a key: every node must share one, so it is given).
+func secretBox(cfg config.Config, s *store.Store) (*secret.Box, error) {
+	if cfg.SecretKey != "" {
+		k, err := secret.ParseKey(cfg.SecretKey)
+		if err != nil {
+			return nil, usageError{"--secret-key (REVLOOP_SECRET_KEY): " + err.Error()}
+		}
+		return secret.New(k)
+	}
+	if s.Dialect() != store.SQLite {
+		return nil, nil
+	}
+	path := strings.TrimPrefix(cfg.DB, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" || path == ":memory:" {
+		return nil, nil
+	}
+	k, err := secret.KeyFile(path + ".key")
+	if err != nil {
+		return nil, err
+	}
+	return secret.New(k)
 }
 
 // demoAdminEmail is the login printed by revloop demo.

@@ -25,6 +25,9 @@ type Config struct {
 	MetricsToken    string
 	// Role is what a serving process does: web, worker or all.
 	Role string
+	// SecretKey (base64, 32 bytes) seals the secrets revloop keeps, such
+	// as the SMTP password; empty: a key file beside a SQLite database.
+	SecretKey string
 }
 
 // Defaults.
@@ -88,6 +91,8 @@ func (c *Config) BindServer(b *Binder) {
 		"bearer token /metrics requires (empty: /metrics is open; keep it off the public network then)")
 	b.String(&c.Role, "role", "REVLOOP_ROLE", "all",
 		"what this process does: web (intake, pages, API), worker (background work) or all")
+	b.String(&c.SecretKey, "secret-key", "REVLOOP_SECRET_KEY", "",
+		"base64 32-byte key sealing stored secrets such as the SMTP password (make one: head -c 32 /dev/urandom | base64); empty: the file DB.key beside a SQLite database, none on PostgreSQL")
 }
 
 // BindLog registers the logging settings.

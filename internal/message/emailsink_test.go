@@ -18,6 +18,9 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/revloop/revloop/internal/store"
+	"github.com/revloop/revloop/internal/store/storetest"
 )
 
 // sink is an SMTP server in the test's process: it keeps what it is sent
@@ -238,3 +241,6 @@ func testCertificate(t testing.TB) (*tls.Config, *x509.CertPool) {
 
 // testTLSClient trusts the sink's certificate.
 func testTLSClient(k *sink) *tls.Config { return &tls.Config{RootCAs: k.clientCA} }
+
+// storeForBench is a fresh SQLite store for a benchmark.
+func storeForBench(b *testing.B) *store.Store { return storetest.SQLite(b) }

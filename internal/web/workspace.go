@@ -76,6 +76,7 @@ func workspaceNav() []navGroup {
 		{Key: "admin", Items: []navItem{
 			{Key: "settings", Path: "/settings", Roles: adminsOnly},
 			{Key: "tracking", Path: "/settings/tracking", Roles: operators},
+			{Key: "email", Path: "/settings/email", Roles: adminsOnly},
 			{Key: "users", Path: "/users", Roles: adminsOnly},
 		}},
 	}
