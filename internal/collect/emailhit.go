@@ -25,6 +25,10 @@ type EmailHit struct {
 	MessageKey string // the message's key
 	URL        string // a click's original URL
 	Campaign   string // utm_campaign of the touch (the journey), optional
+	// AnonymousID is the browser's id on revloop's host (a click's rl_aid
+	// cookie), or a fresh one: the recipient's address joins it to the
+	// person.
+	AnonymousID string
 }
 
 // RecordEmail stores the touch an email hit leaves, through the path
@@ -50,7 +54,11 @@ func (c *Collector) RecordEmail(r *http.Request, hit EmailHit) error {
 	if hit.Campaign != "" {
 		camp["name"] = hit.Campaign
 	}
-	msg := map[string]any{"type": "track", "event": hit.Event, "messageId": bound(mid, 200), "properties": props,
+	aid := hit.AnonymousID
+	if aid == "" {
+		aid = links.NewAnonymousID()
+	}
+	msg := map[string]any{"type": "track", "event": hit.Event, "messageId": bound(mid, 200), "anonymousId": aid, "properties": props,
 		"context": map[string]any{"campaign": camp, "traits": map[string]any{"email": hit.Email},
 			"library": map[string]string{"name": "revloop-email"}}}
 	return c.recordHit(r, k.ID, msg)

@@ -480,9 +480,10 @@ func (s *Server) denyEmailConsent(ctx context.Context, person int64, key string)
 }
 
 // emailHit records an open or a click: the message's outcome, and the
-// touch through the collector. Failures are counted and logged; the
-// person still gets the pixel or their page.
-func (s *Server) emailHit(r *http.Request, em *emailMetrics, kind string, tok message.LinkToken) {
+// touch through the collector (aid is the browser's anonymous id, "" for
+// a fresh one). Failures are counted and logged; the person still gets
+// the pixel or their page.
+func (s *Server) emailHit(r *http.Request, em *emailMetrics, kind string, tok message.LinkToken, aid string) {
 	ctx := r.Context()
 	if tok.PersonID == 0 { // a test send: nobody's
 		return
@@ -501,7 +502,7 @@ func (s *Server) emailHit(r *http.Request, em *emailMetrics, kind string, tok me
 		em.hits.WithLabelValues(kind, "recorded").Inc()
 		return
 	}
-	err = s.collector.RecordEmail(r, collect.EmailHit{Event: event, Email: rec.Email, MessageKey: tok.MessageKey, URL: tok.URL})
+	err = s.collector.RecordEmail(r, collect.EmailHit{Event: event, Email: rec.Email, MessageKey: tok.MessageKey, URL: tok.URL, AnonymousID: aid})
 	var rej *collect.Rejection
 	switch {
 	case errors.As(err, &rej):
@@ -527,7 +528,7 @@ func (s *Server) emailOpen(w http.ResponseWriter, r *http.Request, em *emailMetr
 		em.hits.WithLabelValues("open", "bad_token").Inc()
 		return
 	}
-	s.emailHit(r, em, "open", tok)
+	s.emailHit(r, em, "open", tok, "")
 }
 
 // emailClick answers GET /e/c/{token}: a 302 to the URL the token signs,
@@ -540,7 +541,15 @@ func (s *Server) emailClick(w http.ResponseWriter, r *http.Request, em *emailMet
 		s.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
-	s.emailHit(r, em, "click", tok)
+	aid := ""
+	if c, err := r.Cookie(anonCookie); err == nil && links.ValidAnonymousID(c.Value) {
+		aid = c.Value
+	} else {
+		aid = links.NewAnonymousID()
+	}
+	s.emailHit(r, em, "click", tok, aid)
+	http.SetCookie(w, &http.Cookie{Name: anonCookie, Value: aid, Path: "/", MaxAge: 2 * 365 * 24 * 3600,
+		HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer-when-downgrade")
 	http.Redirect(w, r, tok.URL, http.StatusFound)
