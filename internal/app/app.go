@@ -100,8 +100,8 @@ type App struct {
 	Secrets *secret.Box
 	// Email sends email steps over the SMTP server of the email.smtp
 	// setting, on a few reused connections.
-	Email *message.EmailSender
-	Log   *slog.Logger
+	Email   *message.EmailSender
+	Log     *slog.Logger
 	Role    Role
 	Version string
 
