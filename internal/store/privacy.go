@@ -468,6 +468,7 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 		step{table: "assignments", query: "DELETE FROM assignments WHERE " + pIn, args: pArgs},
 		step{table: "activities", query: "DELETE FROM activities WHERE " + pIn, args: pArgs},
 		step{table: "tasks", query: "DELETE FROM tasks WHERE " + pIn, args: pArgs},
+		step{table: "message_events", query: "DELETE FROM message_events WHERE " + pIn, args: pArgs},
 		step{table: "suppressions", detach: true, query: "UPDATE suppressions SET person_id = NULL WHERE " + pIn, args: pArgs},
 		step{table: "persons", detach: true, query: "UPDATE persons SET merged_into_id = NULL WHERE " + idIn, args: pArgs},
 		step{table: "persons", query: "DELETE FROM persons WHERE " + idIn, args: pArgs},
