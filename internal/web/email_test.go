@@ -2,11 +2,14 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	netmail "net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -422,5 +425,80 @@ func TestEmailTestSendAndPage(t *testing.T) {
 	decodeJSON(t, e.call(t, "GET", "/api/v1/settings/email.smtp", e.admin, ""), 200, &v)
 	if v.Host != "127.0.0.1" {
 		t.Errorf("a refused form changed the setting: %+v", v)
+	}
+}
+
+// consentGate lets a message through unless the person denied the
+// channel: the part of the real gate this test needs.
+type consentGate struct{ s *store.Store }
+
+func (g consentGate) Allow(_ context.Context, r message.Request) (bool, string, error) {
+	c, err := g.s.Consent(ctx, r.PersonID, r.Channel)
+	if err != nil {
+		return false, "", err
+	}
+	if c == model.ConsentDenied {
+		return false, "no_consent", nil
+	}
+	return true, "", nil
+}
+
+func (g consentGate) Record(context.Context, message.Request, message.Result) error { return nil }
+
+// The whole loop: a journey's email goes out through the dispatcher; the
+// one-click POST to its List-Unsubscribe URL (as a mail client sends it)
+// unsubscribes the person; the next email step is skipped and nothing
+// more reaches the server.
+func TestEmailOneClickUnsubscribeStopsTheNextSend(t *testing.T) {
+	s := storetest.SQLite(t)
+	e := newEmailEnv(t, s, true)
+	k := newMailSink(t)
+	body := `{"host":"127.0.0.1","port":` + strconv.Itoa(k.port) + `,"tls":"none","from":"news@revloop.example"}`
+	if res := e.call(t, "PUT", "/api/v1/settings/email.smtp", e.admin, body); res.StatusCode != 200 {
+		t.Fatal(bodyOf(t, res))
+	}
+	d := &message.Dispatcher{Gate: consentGate{s}, Senders: map[string]message.Sender{message.ChannelEmail: e.srv.app.Email}}
+	step, _ := json.Marshal(model.JourneyStep{ID: "a", Type: model.StepEmail, Subject: "Hi {{person.first_name}}", Text: "Read this."})
+	send := func(key string) message.Result {
+		t.Helper()
+		res, err := d.Send(ctx, message.Request{Key: key, Channel: message.ChannelEmail, PersonID: 1, JourneyID: 3, Version: 1, StepID: "a", Step: step})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := send("j3-v1-a-1"); res.Status != message.Sent {
+		t.Fatalf("first: %+v", res)
+	}
+	k.mu.Lock()
+	raw := k.msgs[0]
+	k.mu.Unlock()
+	m, err := netmail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Header.Get("Message-Id") != "<j3-v1-a-1@revloop.example>" || m.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+		t.Fatalf("headers: %v", m.Header)
+	}
+	u, err := url.Parse(strings.Trim(m.Header.Get("List-Unsubscribe"), "<>"))
+	if err != nil || u.Host != "m.example.cn" {
+		t.Fatalf("List-Unsubscribe %q", m.Header.Get("List-Unsubscribe"))
+	}
+	res := e.do(t, req{method: "POST", target: u.Path, form: url.Values{"List-Unsubscribe": {"One-Click"}},
+		header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	if res.StatusCode != 200 {
+		t.Fatalf("one-click: %d", res.StatusCode)
+	}
+	if res := send("j3-v1-b-1"); res.Status != message.Skipped || res.Reason != "no_consent" {
+		t.Fatalf("after unsubscribing: %+v", res)
+	}
+	k.mu.Lock()
+	n := len(k.msgs)
+	k.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d messages reached the server", n)
+	}
+	if ok, _ := s.MessageOutcome(ctx, "j3-v1-a-1", store.MessageUnsubscribed); !ok {
+		t.Error("the message's outcome unsubscribed is missing")
 	}
 }
