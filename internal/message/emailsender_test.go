@@ -281,6 +281,12 @@ func TestEmailTemplateErrors(t *testing.T) {
 			t.Errorf("%q %q %q: %v, want %s", c.subject, clipStr(c.html, 30), c.text, err, c.want)
 		}
 	}
+	if err := CheckEmailStep(model.JourneyStep{Subject: "s", Text: "t", From: "nobody"}); err == nil || !strings.HasPrefix(err.Error(), "from: ") {
+		t.Errorf("a bad sender: %v", err)
+	}
+	if err := CheckEmailStep(welcome); err != nil {
+		t.Errorf("welcome: %v", err)
+	}
 	tpl, err := ParseEmailTemplates("{{ person.traits.plan | default:\"免费版\" }}", "", "x")
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -299,4 +300,19 @@ func clipStr(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// CheckEmailStep checks an email step as a journey saves it: its
+// templates (a *TemplateError naming subject, html or text) and its
+// sender when it sets one.
+func CheckEmailStep(step model.JourneyStep) error {
+	if _, err := ParseEmailTemplates(step.Subject, step.HTML, step.Text); err != nil {
+		return err
+	}
+	if step.From != "" {
+		if _, err := parseFrom(step.From); err != nil {
+			return &TemplateError{"from", err.Error()}
+		}
+	}
+	return nil
 }
