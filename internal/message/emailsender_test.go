@@ -340,6 +340,31 @@ func TestEmailStartTLSAuth(t *testing.T) {
 	}
 }
 
+// TLS from the first byte (port 465 style), with a login.
+func TestEmailImplicitTLS(t *testing.T) {
+	s := storetest.SQLite(t)
+	seedPeople(t, s)
+	box := testBox(t)
+	k := newSinkMode(t, true, true, "mailer", "pw")
+	configure(t, s, box, k, TLSImplicit)
+	e := newTestSender(t, s, box, k)
+	for i := range 3 {
+		if res, err := e.Send(ctx, emailRequest(fmt.Sprintf("i%d", i), 1, welcome)); err != nil || res.Status != Sent {
+			t.Fatalf("send: %+v %v", res, err)
+		}
+	}
+	m := k.messages()
+	if len(m) != 3 || !m[0].TLS || m[2].Auth != "mailer" || k.conns.Load() != 1 {
+		t.Fatalf("%d messages, TLS %v, %d connections", len(m), len(m) > 0 && m[0].TLS, k.conns.Load())
+	}
+	// A server whose certificate is not trusted: an error, nothing sent.
+	e2 := NewEmailSender(EmailOptions{Store: s, Secrets: box, Timeout: 5 * time.Second})
+	defer e2.Close()
+	if _, err := e2.Send(ctx, emailRequest("i9", 1, welcome)); err == nil {
+		t.Error("sent to an untrusted certificate")
+	}
+}
+
 // Many messages, from concurrent callers, share a few connections: with
 // MaxConns 2, 40 messages open at most 2.
 func TestEmailConnectionReuse(t *testing.T) {

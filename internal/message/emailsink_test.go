@@ -37,6 +37,7 @@ type sink struct {
 	user     string
 	pass     string
 	discard  bool // keep nothing (benchmarks)
+	implicit bool // TLS from the first byte instead of STARTTLS
 
 	conns    atomic.Int64
 	received atomic.Int64
@@ -55,8 +56,13 @@ type sunk struct {
 }
 
 func newSink(t testing.TB, withTLS bool, user, pass string) *sink {
+	return newSinkMode(t, withTLS, false, user, pass)
+}
+
+// newSinkMode makes a sink; implicit serves TLS from the first byte.
+func newSinkMode(t testing.TB, withTLS, implicit bool, user, pass string) *sink {
 	t.Helper()
-	k := &sink{t: t, user: user, pass: pass}
+	k := &sink{t: t, user: user, pass: pass, implicit: implicit}
 	if withTLS {
 		k.tls, k.clientCA = testCertificate(t)
 	}
@@ -73,6 +79,9 @@ func newSink(t testing.TB, withTLS bool, user, pass string) *sink {
 }
 
 func (k *sink) serve(ln net.Listener) {
+	if k.implicit {
+		ln = tls.NewListener(ln, k.tls)
+	}
 	k.ln = ln
 	k.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		k.mu.Lock()

@@ -337,6 +337,11 @@ func TestEmailBouncesAndSuppressions(t *testing.T) {
 		wantError(t, e.call(t, "POST", b, e.marketer, `{"email":"a@b.cn","type":"hard","message_id":"garbage"}`), 400, "message_id:")
 		wantError(t, e.call(t, "POST", b, e.marketer, `{"reports":[{"email":"a@b.cn","type":"hard"},{"email":"x","type":"hard"}]}`), 400, "reports[1].email")
 		wantError(t, e.call(t, "POST", b, e.marketer, `{"reports":[]}`), 400, "reports: want 1 to 1000")
+		if res := e.call(t, "POST", b, e.marketer, `{"reports":[`+strings.Repeat(`{"email":"a@b.cn","type":"soft"},`, 40000)+`{}]}`); res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("huge batch: %d", res.StatusCode)
+		}
+		many := `{"reports":[` + strings.Repeat(`{"email":"a@b.cn","type":"soft"},`, 1000) + `{"email":"a@b.cn","type":"soft"}]}`
+		wantError(t, e.call(t, "POST", b, e.marketer, many), 400, "reports: want 1 to 1000")
 		if res := e.call(t, "POST", b, e.key, `{"email":"a@b.cn","type":"hard"}`); res.StatusCode != 403 {
 			t.Errorf("viewer: %d", res.StatusCode)
 		}
@@ -393,6 +398,10 @@ func TestEmailTestSendAndPage(t *testing.T) {
 		t.Fatal(bodyOf(t, res))
 	}
 	wantError(t, e.call(t, "POST", "/api/v1/email/test", e.marketer, `{"to":"a@b.cn, c@d.cn","subject":"t","text":"x"}`), 400, "to:")
+	wantError(t, e.call(t, "POST", "/api/v1/email/test", e.marketer, `{"to":"me@x.cn","subject":"{{oops}}","text":"x"}`), 400, "subject: {{oops}}: unknown variable")
+	if res := e.call(t, "POST", "/api/v1/email/test", e.key, `{"to":"me@x.cn","subject":"t","text":"x"}`); res.StatusCode != 403 {
+		t.Errorf("viewer test send: %d", res.StatusCode)
+	}
 	var res message.Result
 	decodeJSON(t, e.call(t, "POST", "/api/v1/email/test", e.marketer, `{"to":"me@x.cn","subject":"测试 {{person.name | default:\"朋友\"}}","text":"hello"}`), 200, &res)
 	if res.Status != message.Sent {
