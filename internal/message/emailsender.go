@@ -513,6 +513,11 @@ func (e *EmailSender) deliver(ctx context.Context, cfg *emailConfig, msg *gomail
 		}
 		code := se.ErrorCode()
 		switch {
+		case code >= 500 && se.Reason == gomail.ErrSMTPMailFrom:
+			// The sender refused (not logged in, a from the server does
+			// not allow): a setting to fix, not this recipient's fault.
+			cfg.pool.put(conn, true)
+			return Result{}, fmt.Errorf("email %s: the server refused the sender (check email.smtp): %w", key, err)
 		case code >= 500:
 			cfg.pool.put(conn, true)
 			return Result{Status: Failed, Reason: clipStr(fmt.Sprintf("smtp %d: %s", code, firstLine(se)), 300)}, nil

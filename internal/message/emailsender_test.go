@@ -432,8 +432,17 @@ func TestEmailRefusals(t *testing.T) {
 	if res, err := e.Send(ctx, emailRequest("r2", 1, welcome)); err == nil {
 		t.Fatalf("4xx: %+v, want an error", res)
 	}
+	// A refused sender is the setting's fault: an error, not a failure of
+	// this message.
 	k.mu.Lock()
 	k.reject = nil
+	k.rejectMail = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "sender not allowed"}
+	k.mu.Unlock()
+	if res, err := e.Send(ctx, emailRequest("r3", 1, welcome)); err == nil || !strings.Contains(err.Error(), "refused the sender") {
+		t.Fatalf("refused sender: %+v %v", res, err)
+	}
+	k.mu.Lock()
+	k.rejectMail = nil
 	k.mu.Unlock()
 	if res, err := e.Send(ctx, emailRequest("r3", 1, welcome)); err != nil || res.Status != Sent {
 		t.Fatalf("after the refusals: %+v %v", res, err)

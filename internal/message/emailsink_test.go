@@ -39,12 +39,13 @@ type sink struct {
 	discard  bool // keep nothing (benchmarks)
 	implicit bool // TLS from the first byte instead of STARTTLS
 
-	conns    atomic.Int64
-	received atomic.Int64
-	mu       sync.Mutex
-	msgs     []sunk
-	live     []*smtp.Conn
-	reject   func(rcpt string) error
+	conns      atomic.Int64
+	received   atomic.Int64
+	mu         sync.Mutex
+	msgs       []sunk
+	live       []*smtp.Conn
+	reject     func(rcpt string) error
+	rejectMail error // refuses every MAIL FROM when set
 }
 
 type sunk struct {
@@ -180,6 +181,12 @@ func (s *sinkSession) Auth(mech string) (sasl.Server, error) {
 func (s *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
 	if s.k.user != "" && s.auth == "" {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+	}
+	s.k.mu.Lock()
+	rm := s.k.rejectMail
+	s.k.mu.Unlock()
+	if rm != nil {
+		return rm
 	}
 	_, isTLS := s.c.TLSConnectionState()
 	s.cur = sunk{From: from, TLS: isTLS, Auth: s.auth}

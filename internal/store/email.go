@@ -293,7 +293,10 @@ func (s *Store) recordMessageEventOn(ctx context.Context, e execer, key, kind st
 	if key == "" || len(key) > 200 {
 		return false, fmt.Errorf("message key: want 1 to 200 characters")
 	}
-	res, err := e.ExecContext(ctx, s.q(`INSERT INTO message_events (message_key, kind, person_id, detail, at) VALUES (?, ?, ?, ?, ?)
+	// A person erased since the message went is no one: the outcome is
+	// kept without them.
+	res, err := e.ExecContext(ctx, s.q(`INSERT INTO message_events (message_key, kind, person_id, detail, at)
+		SELECT ?, ?, (SELECT id FROM persons WHERE id = ?), ?, ?
 		ON CONFLICT (message_key, kind) DO NOTHING`), key, kind, person, clipText(detail, 500), utc(at))
 	if err != nil {
 		return false, err

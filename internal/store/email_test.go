@@ -121,6 +121,13 @@ func TestMessageOutcomes(t *testing.T) {
 		if err != nil || len(ev) != 2 || ev[0].Kind != "opened" || ev[0].At != t0 || ev[1].Kind != "replied" || ev[1].PersonID != 5 {
 			t.Errorf("%+v %v", ev, err)
 		}
+		// An outcome for a person who no longer exists is kept without them.
+		if first, err := s.RecordMessageEvent(ctx, "k3", store.MessageClicked, 404, "https://x.cn", t0); err != nil || !first {
+			t.Errorf("unknown person: %v %v", first, err)
+		}
+		if ev, _ := s.MessageEvents(ctx, "k3"); len(ev) != 1 || ev[0].PersonID != 0 || ev[0].Detail != "https://x.cn" {
+			t.Errorf("%+v", ev)
+		}
 		// The recipient read for an email: the suppression shows.
 		if _, err := s.SuppressEmail(ctx, "ANN@x.cn", store.SuppressComplaint, "", "", t0); err != nil {
 			t.Fatal(err)
