@@ -353,6 +353,12 @@ func TestEmailBouncesAndSuppressions(t *testing.T) {
 		if ok, _ := s.MessageOutcome(ctx, "j1-v1-a-1", store.MessageBounced); !ok {
 			t.Error("bounce not recorded as the message's outcome")
 		}
+		// The next email to the bounced address is skipped.
+		step, _ := json.Marshal(model.JourneyStep{ID: "b", Type: model.StepEmail, Subject: "Again", Text: "x"})
+		if res, err := e.srv.app.Email.Send(ctx, message.Request{Key: "j1-v1-b-1", Channel: message.ChannelEmail, PersonID: 1, Step: step}); err != nil ||
+			res != (message.Result{Status: message.Skipped, Reason: "suppressed"}) {
+			t.Errorf("send after a hard bounce: %+v %v", res, err)
+		}
 		var batch struct{ Reports []store.EmailReportResult }
 		decodeJSON(t, e.call(t, "POST", b, e.marketer, `{"reports":[{"email":"han@jia.cn","type":"soft"},{"email":"han@jia.cn","type":"soft"},{"email":"han@jia.cn","type":"reply","message_id":"j2@x.cn"}]}`), 200, &batch)
 		if len(batch.Reports) != 3 || batch.Reports[1].Suppressed || batch.Reports[2].Outcome != "replied" {
