@@ -63,3 +63,8 @@ func (c *Collector) RecordEmail(r *http.Request, hit EmailHit) error {
 			"library": map[string]string{"name": "revloop-email"}}}
 	return c.recordHit(r, k.ID, msg)
 }
+
+// IsBot says whether a user agent is a crawler's or a scanner's by the
+// collector's bot list (mail security scanners follow every link of a
+// message before its reader does).
+func (c *Collector) IsBot(ua string) bool { return c.bots.IsBot(ua) }

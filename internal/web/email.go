@@ -492,10 +492,17 @@ func (s *Server) emailHit(r *http.Request, em *emailMetrics, kind string, tok me
 	if kind == "click" {
 		outcome, event = store.MessageClicked, collect.EventEmailClicked
 	}
-	if _, err := s.store.RecordMessageEvent(ctx, tok.MessageKey, outcome, tok.PersonID, tok.URL, s.app.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.log.Error("record email "+kind, "key", tok.MessageKey, "err", err)
-		em.hits.WithLabelValues(kind, "error").Inc()
-		return
+	// A scanner's click is no reader's: it is stored as a bot's touch (the
+	// collector flags it) but is not the message's outcome. Opens are kept
+	// whoever loads the image: mail providers' image proxies load it for
+	// their readers.
+	scanner := kind == "click" && s.collector != nil && s.collector.IsBot(r.UserAgent())
+	if !scanner {
+		if _, err := s.store.RecordMessageEvent(ctx, tok.MessageKey, outcome, tok.PersonID, tok.URL, s.app.Now()); err != nil {
+			s.log.Error("record email "+kind, "key", tok.MessageKey, "err", err)
+			em.hits.WithLabelValues(kind, "error").Inc()
+			return
+		}
 	}
 	rec, err := s.store.EmailRecipient(ctx, tok.PersonID)
 	if err != nil || rec.Email == "" || s.collector == nil {

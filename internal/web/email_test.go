@@ -279,6 +279,14 @@ func TestEmailPreviewLinksAndUnsubscribe(t *testing.T) {
 		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/gif" {
 			t.Errorf("pixel: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 		}
+		// A crawler's click redirects but is not the message's outcome.
+		res = e.do(t, req{target: "/e/c/" + click[1], header: map[string]string{"User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}})
+		if res.StatusCode != http.StatusFound {
+			t.Errorf("bot click: %d", res.StatusCode)
+		}
+		if ok, _ := s.MessageOutcome(ctx, "preview", store.MessageClicked); ok {
+			t.Error("a crawler's click counted as the message's click")
+		}
 		res = e.do(t, req{target: "/e/c/" + click[1], header: map[string]string{"User-Agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/120"}})
 		if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "https://example.cn/paper?a=1&b=2" {
 			t.Errorf("click: %d to %q", res.StatusCode, res.Header.Get("Location"))
