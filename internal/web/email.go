@@ -568,6 +568,7 @@ type emailPageView struct {
 	Form         message.SMTPInput // what the form shows (after a refusal: what was sent)
 	FormError    string
 	Notice       string
+	Done         string // what the notice is about: saved, sent, unsuppressed
 	TestError    string
 	Test         emailTestRequest
 	Suppressions []store.EmailSuppression
@@ -580,7 +581,7 @@ func (emailPageView) NavKey() string { return "email" }
 func (s *Server) emailPage(w http.ResponseWriter, r *http.Request) {
 	l := s.catalog.locale(langOnly(r))
 	v := emailPageView{}
-	switch r.URL.Query().Get("done") {
+	switch v.Done = r.URL.Query().Get("done"); v.Done {
 	case "saved":
 		v.Notice = l.T("email.saved")
 	case "sent":
