@@ -10,7 +10,7 @@ import (
 )
 
 // secretBox opens the key that seals the secrets revloop stores (the
-// WeCom app secret, the webhook signing secret): --secret-key or
+// SMTP password, the WeCom app secret, the webhook signing secret): --secret-key or
 // REVLOOP_SECRET_KEY (base64 of 32 bytes) when given; else, beside a
 // SQLite database, the key file <db>.key (made on first start, readable
 // by the owner only). PostgreSQL without a key gives no box: the server
@@ -25,10 +25,13 @@ func secretBox(key, dsn string, s *store.Store, log *slog.Logger) (*secret.Box, 
 		return secret.New(k)
 	}
 	if s.Dialect() != store.SQLite {
-		log.Warn("no --secret-key (REVLOOP_SECRET_KEY): the WeCom and webhook secrets cannot be set")
+		log.Warn("no --secret-key (REVLOOP_SECRET_KEY): the SMTP password and the WeCom and webhook secrets cannot be set")
 		return nil, nil
 	}
 	path := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(dsn), "sqlite://"), "file://"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i] // options of the DSN, not of the file
+	}
 	if path == "" || path == ":memory:" {
 		return nil, nil
 	}

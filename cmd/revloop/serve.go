@@ -50,11 +50,11 @@ func serve(ctx context.Context, _ *cli, cfg config.Config, s *store.Store, log *
 	if err != nil {
 		return usageError{"--" + err.Error()}
 	}
-	a, err := app.New(app.Options{Store: s, Role: role, Logger: log, Version: version})
+	box, err := secretBox(cfg.SecretKey, cfg.DB, s, log)
 	if err != nil {
 		return err
 	}
-	box, err := secretBox(cfg.SecretKey, cfg.DB, s, log)
+	a, err := app.New(app.Options{Store: s, Role: role, Logger: log, Version: version, Secrets: box})
 	if err != nil {
 		return err
 	}

@@ -23,9 +23,11 @@ import (
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/message"
 	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/routing"
+	"github.com/revloop/revloop/internal/secret"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -70,6 +72,12 @@ type Options struct {
 	// Collector tunes the collector; Store, Logger, Registerer and Ingest
 	// are set here.
 	Collector collect.Options
+	// Secrets seals and opens the secrets revloop keeps (the SMTP
+	// password); nil when no secret key is configured.
+	Secrets *secret.Box
+	// Email tunes the email sender; Store, Secrets, Log and Now are set
+	// here.
+	Email message.EmailOptions
 }
 
 // App is revloop's services over one database.
@@ -88,6 +96,11 @@ type App struct {
 	Attribution *report.Attributor
 	// Metrics is the process's Prometheus registry.
 	Metrics *prometheus.Registry
+	// Secrets is the box of stored secrets; nil without a secret key.
+	Secrets *secret.Box
+	// Email sends email steps over the SMTP server of the email.smtp
+	// setting, on a few reused connections.
+	Email   *message.EmailSender
 	Log     *slog.Logger
 	Role    Role
 	Version string
@@ -132,6 +145,10 @@ func New(opts Options) (*App, error) {
 	a.Metrics.MustRegister(breaches)
 	a.Router = &routing.Router{Store: a.Store, Now: a.now, OnBreach: func(n int) { breaches.Add(float64(n)) }}
 	a.Attribution = report.NewAttributor(a.Store, a.Log)
+	a.Secrets = opts.Secrets
+	eo := opts.Email
+	eo.Store, eo.Secrets, eo.Log, eo.Now = a.Store, a.Secrets, a.Log, a.now
+	a.Email = message.NewEmailSender(eo)
 
 	jo := opts.Jobs
 	jo.Work = a.Role.Works()
@@ -189,5 +206,6 @@ func (a *App) Stop(ctx context.Context) error {
 		errs = append(errs, a.Collector.Close(ctx))
 	}
 	errs = append(errs, a.Jobs.Stop(ctx))
+	errs = append(errs, a.Email.Close())
 	return errors.Join(errs...)
 }

@@ -75,6 +75,7 @@ func (s *Store) ExportPerson(ctx context.Context, personID int64, w io.Writer) e
 		{"credits", "SELECT ac.* FROM attribution_credits ac JOIN touchpoints t ON t.id = ac.touch_id WHERE t." + pIn + " ORDER BY ac.kind, ac.conversion_id, ac.touch_id", pArgs},
 		{"conversions", "SELECT * FROM attribution_conversions WHERE " + pIn + " ORDER BY converted_at", pArgs},
 		{"events", "SELECT * FROM events WHERE " + pIn + " ORDER BY id", pArgs},
+		{"message_events", "SELECT * FROM message_events WHERE " + pIn + " ORDER BY at, message_key, kind", pArgs},
 	}
 	bw := bufio.NewWriterSize(w, 32<<10)
 	enc := json.NewEncoder(bw)

@@ -473,6 +473,7 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 		step{table: "segment_members", query: "DELETE FROM segment_members WHERE " + personSegments + memberIn, args: pArgs},
 		step{table: "segment_changes", query: "DELETE FROM segment_changes WHERE " + personSegments + memberIn, args: pArgs},
 		step{table: "segments", detach: true, query: "UPDATE segments SET member_count = (SELECT COUNT(*) FROM segment_members m WHERE m.segment_id = segments.id) WHERE kind = 'person'"},
+		step{table: "message_events", query: "DELETE FROM message_events WHERE " + pIn, args: pArgs},
 		step{table: "suppressions", detach: true, query: "UPDATE suppressions SET person_id = NULL WHERE " + pIn, args: pArgs},
 		step{table: "persons", detach: true, query: "UPDATE persons SET merged_into_id = NULL WHERE " + idIn, args: pArgs},
 		step{table: "persons", query: "DELETE FROM persons WHERE " + idIn, args: pArgs},

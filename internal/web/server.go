@@ -136,7 +136,10 @@ func New(opts Options) (*Server, error) {
 
 // Listening tells the server the base URL it was bound to: links and QR
 // codes fall back to it when no public URL is set.
-func (s *Server) Listening(baseURL string) { s.listenBase.Store(baseURL) }
+func (s *Server) Listening(baseURL string) {
+	s.listenBase.Store(baseURL)
+	s.app.Email.SetBaseURL(baseURL)
+}
 
 // Handler is the whole server as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -164,7 +167,7 @@ func (s *Server) routes() error {
 		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes, s.toolsRoutes,
 		s.workspaceRoutes, s.marketingRoutes, s.adsRoutes, s.eventsRoutes, s.contentRoutes, s.personsRoutes, s.salesRoutes,
 		s.campaignRoutes, s.campaignLiftRoutes, s.accountRoutes, s.reviewRoutes, s.taskRoutes, s.promotionRoutes, s.contentReviewRoutes,
-		s.messagingRoutes, s.segmentRoutes} {
+		s.messagingRoutes, s.segmentRoutes, s.emailRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}

@@ -78,6 +78,7 @@ func workspaceNav() []navGroup {
 			{Key: "settings", Path: "/settings", Roles: adminsOnly},
 			{Key: "tracking", Path: "/settings/tracking", Roles: operators},
 			{Key: "messaging", Path: "/settings/messaging", Roles: adminsOnly},
+			{Key: "email", Path: "/settings/email", Roles: adminsOnly},
 			{Key: "users", Path: "/users", Roles: adminsOnly},
 		}},
 	}

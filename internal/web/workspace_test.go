@@ -39,7 +39,7 @@ func TestNavigationByRole(t *testing.T) {
 		e := newEnv(t, s)
 		want := map[model.Role][]string{
 			model.RoleAdmin: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "segments", "tasks", "my_links",
-				"promotion", "content_review", "imports", "links", "rules", "settings", "tracking", "messaging", "users"},
+				"promotion", "content_review", "imports", "links", "rules", "settings", "tracking", "messaging", "email", "users"},
 			model.RoleMarketer: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "segments", "tasks", "my_links",
 				"promotion", "content_review", "imports", "links", "rules", "tracking"},
 			model.RoleSales:  {"sales", "persons", "accounts", "campaigns", "tasks", "my_links"},
