@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/revloop/revloop/internal/message"
 	"io"
 	"os"
 	"os/signal"
@@ -36,6 +37,8 @@ type cli struct {
 	env            config.Env
 	// stdinIsTerminal is set by tests; otherwise it is read from os.Stdin.
 	stdinIsTerminal *bool
+	// journeySender, set by tests, sends the journeys' messages.
+	journeySender message.Sender
 }
 
 type command struct {
