@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/revloop/revloop/internal/config"
 )
@@ -37,8 +38,10 @@ type cli struct {
 	env            config.Env
 	// stdinIsTerminal is set by tests; otherwise it is read from os.Stdin.
 	stdinIsTerminal *bool
-	// journeySender, set by tests, sends the journeys' messages.
+	// journeySender, set by tests, sends the journeys' messages, and
+	// journeyLease bounds their claims.
 	journeySender message.Sender
+	journeyLease  time.Duration
 }
 
 type command struct {

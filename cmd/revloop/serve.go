@@ -50,7 +50,8 @@ func serve(ctx context.Context, c *cli, cfg config.Config, s *store.Store, log *
 	if err != nil {
 		return usageError{"--" + err.Error()}
 	}
-	a, err := app.New(app.Options{Store: s, Role: role, Logger: log, Version: version, JourneySender: c.journeySender})
+	a, err := app.New(app.Options{Store: s, Role: role, Logger: log, Version: version, JourneySender: c.journeySender,
+		JourneyLease: c.journeyLease})
 	if err != nil {
 		return err
 	}

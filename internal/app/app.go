@@ -81,8 +81,10 @@ type Options struct {
 	JourneyFeed     journey.SegmentFeed
 	JourneyOutcomes journey.Outcomes
 	// JourneyPoll is how often a worker looks for due journey steps
-	// (default a second).
-	JourneyPoll time.Duration
+	// (default a second); JourneyLease how long a claim of steps holds
+	// before another runner may take them over (default 5 minutes).
+	JourneyPoll  time.Duration
+	JourneyLease time.Duration
 }
 
 // App is revloop's services over one database.
@@ -154,7 +156,7 @@ func New(opts Options) (*App, error) {
 	a.Attribution = report.NewAttributor(a.Store, a.Log)
 
 	a.Journeys = journey.NewRunner(a.Store, journey.Options{Sender: opts.JourneySender, Segments: opts.JourneySegments,
-		Feed: opts.JourneyFeed, Outcomes: opts.JourneyOutcomes, Now: a.now, Log: a.Log})
+		Feed: opts.JourneyFeed, Outcomes: opts.JourneyOutcomes, Now: a.now, Log: a.Log, Lease: opts.JourneyLease})
 	a.journeyPoll = opts.JourneyPoll
 	if a.journeyPoll <= 0 {
 		a.journeyPoll = time.Second
