@@ -98,7 +98,7 @@ func TestStatsAgreeWithSQL(t *testing.T) {
 		enter(t, s, j.ID, t0, 1, 2, 3, 4)
 		drain(t, r)
 		clk.Add(49 * time.Hour)
-		drain(t, r) // 1-4 exited
+		drain(t, r)                        // 1-4 exited
 		enter(t, s, j.ID, clk.Now(), 1, 5) // 1 again, 5 first
 		drain(t, r)
 		// Conversions: 1 reaches SQL after entering, 2 reached it before
