@@ -1,6 +1,7 @@
 package journey_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -388,6 +389,67 @@ func TestExpiredLeaseIsReclaimed(t *testing.T) {
 		}
 		if snd.log() != "1:m 1:n" {
 			t.Fatalf("sent %s", snd.log())
+		}
+	})
+}
+
+// feed is a fake segment change feed.
+type feed struct{ changes []journey.SegmentChange }
+
+func (f *feed) ChangesAfter(_ context.Context, after int64, limit int) ([]journey.SegmentChange, error) {
+	var out []journey.SegmentChange
+	for _, c := range f.changes {
+		if c.ID > after && len(out) < limit {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// The segment feed enters those who entered the trigger's segment, once,
+// its cursor moving with the entries; the date pass enters, once a day,
+// those whose date trait (shifted) is today, at the trigger's time in
+// their zone.
+func TestSegmentFeedAndDatePass(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		t0 := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC) // 09:00 in Shanghai
+		addPersons(t, s, 1, 3, "lead", `{"renewal_date":"2026-03-09"}`, t0)
+		addPersons(t, s, 4, 1, "lead", `{"renewal_date":"2026-03-09T00:00:00Z","timezone":"Europe/Berlin"}`, t0)
+		addPersons(t, s, 5, 1, "lead", `{"renewal_date":"2026-04-01"}`, t0)
+		seg := newJourney(t, s, `{"name": "Seg", "trigger": {"segment": 42}, "steps": [{"id": "m", "type": "email", "subject": "s", "text": "t"}]}`, t0)
+		date := newJourney(t, s, `{"name": "Renewal", "trigger": {"date_trait": "renewal_date", "offset_days": -7, "at": "10:00"},
+			"steps": [{"id": "r", "type": "email", "subject": "s", "text": "t"}]}`, t0)
+		f := &feed{changes: []journey.SegmentChange{{ID: 1, SegmentID: 42, PersonID: 1, Entered: true, At: t0},
+			{ID: 2, SegmentID: 7, PersonID: 2, Entered: true, At: t0}, {ID: 3, SegmentID: 42, PersonID: 3, Entered: false, At: t0},
+			{ID: 4, SegmentID: 42, PersonID: 2, Entered: true, At: t0}}}
+		clk := &clock{t: t0}
+		r := journey.NewRunner(s, journey.Options{Sender: &sender{}, Feed: f, Now: clk.Now})
+		if n, err := r.PollSegments(ctx); err != nil || n != 2 {
+			t.Fatalf("segment feed entered %d: %v", n, err)
+		}
+		if c, _ := s.JourneyCursor(ctx, "segment_feed"); c != 4 {
+			t.Fatalf("cursor %d", c)
+		}
+		if n, _ := r.PollSegments(ctx); n != 0 {
+			t.Fatalf("entered %d again", n)
+		}
+		if n, err := r.DatePass(ctx); err != nil || n != 4 {
+			t.Fatalf("date pass entered %d: %v", n, err)
+		}
+		if n, _ := r.DatePass(ctx); n != 0 {
+			t.Fatalf("date pass entered %d again the same day", n)
+		}
+		tl, _ := s.JourneyTimeline(ctx, date.ID, 4)
+		if len(tl.Entries) != 1 || !tl.Entries[0].EnteredAt.Equal(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) {
+			t.Fatalf("person 4 (Berlin, 10:00 = 09:00 UTC): %+v", tl.Entries)
+		}
+		clk.Add(2 * time.Hour) // 03:00 UTC: 10:00 in Shanghai has passed, not yet in Berlin
+		drain(t, r)
+		if got := steps(t, s, date.ID, 1) + " / " + steps(t, s, date.ID, 4); got != "r=done/sent |completed / r=due/ |active" {
+			t.Fatalf("date journey: %s", got)
+		}
+		if got := steps(t, s, seg.ID, 2); got != "m=done/sent |completed" {
+			t.Fatalf("segment journey: %s", got)
 		}
 	})
 }
