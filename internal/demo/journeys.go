@@ -31,9 +31,9 @@ const whitepaperJourney = `{
      "html": "<p>三个与您同行业的客户案例。</p>", "text": "三个与您同行业的客户案例。"},
     {"id": "wait7", "type": "wait", "for": "7d", "name": "等待一周"},
     {"id": "hot", "type": "branch", "name": "已达MQL？", "if": {"stage": "mql"}, "then": "handoff", "else": "digest"},
-    {"id": "handoff", "type": "update", "name": "交给销售", "task": "跟进白皮书线索：预约演示", "next": "done"},
-    {"id": "digest", "type": "wecom", "kind": "external", "name": "企微推送月度精选", "content": "本月精选：B2B营销自动化实践合集"},
-    {"id": "done", "type": "exit"}
+    {"id": "handoff", "type": "update", "name": "交给销售", "task": "跟进白皮书线索：预约演示"},
+    {"id": "done", "type": "exit", "name": "移交销售后退出"},
+    {"id": "digest", "type": "wecom", "kind": "external", "name": "企微推送月度精选", "content": "本月精选：B2B营销自动化实践合集"}
   ]
 }`
 
@@ -48,9 +48,10 @@ const webinarJourney = `{
     {"id": "wait1", "type": "wait", "for": "1d"},
     {"id": "crm", "type": "webhook", "name": "同步至CRM", "url": "https://crm.example.cn/hooks/webinar"},
     {"id": "wait5", "type": "wait", "for": "5d"},
-    {"id": "engaged", "type": "branch", "name": "已达MQL？", "if": {"stage": "mql"}, "then": "sales", "else": "done"},
-    {"id": "sales", "type": "update", "name": "销售电话跟进", "task": "直播后电话跟进", "score_delta": 10},
-    {"id": "done", "type": "exit"}
+    {"id": "engaged", "type": "branch", "name": "已达MQL？", "if": {"stage": "mql"}, "then": "sales", "else": "nudge"},
+    {"id": "nudge", "type": "email", "name": "预约演示邀请", "subject": "一对一演示：30分钟看懂您的获客数据", "text": "点击预约演示。", "next": "stop"},
+    {"id": "stop", "type": "exit"},
+    {"id": "sales", "type": "update", "name": "销售电话跟进", "task": "直播后电话跟进", "score_delta": 10}
   ]
 }`
 
@@ -91,9 +92,16 @@ func seedJourneys(ctx context.Context, s *store.Store, asOf time.Time, scale flo
 		if _, err := s.ActivateJourney(ctx, jr.ID, from.Add(-23*time.Hour)); err != nil {
 			return err
 		}
-		cands, err := s.CampaignTouchedPersons(ctx, j.codes, from, asOf, j.limit)
+		found, err := s.CampaignTouchedPersons(ctx, j.codes, from, asOf, 100*j.limit)
 		if err != nil {
 			return err
+		}
+		// Evenly over the window: some long done, some in flight.
+		var cands []store.JourneyCandidate
+		for i := 0; i < len(found) && len(cands) < j.limit; i++ {
+			if i*j.limit/max(len(found), 1) >= len(cands) {
+				cands = append(cands, found[i])
+			}
 		}
 		entries := make([]store.SeededEntry, len(cands))
 		for i, c := range cands {
@@ -141,9 +149,15 @@ func walkJourney(def *model.JourneyDef, c store.JourneyCandidate, asOf time.Time
 			row.Result = "waited"
 		case model.StepBranch:
 			if c.Stage.Rank() >= st.If.Stage.Rank() {
-				row.Result, next = "then", st.Then
+				row.Result = "then"
+				if st.Then != "" {
+					next = st.Then
+				}
 			} else {
-				row.Result, next = "else", st.Else
+				row.Result = "else"
+				if st.Else != "" {
+					next = st.Else
+				}
 			}
 		case model.StepUpdate:
 			row.Result = "updated"

@@ -167,37 +167,10 @@ func (s *Store) CompleteJourneySteps(ctx context.Context, worker string, now tim
 	}
 	now = utc(now)
 	n := 0
+	ts := s.castArg("TIMESTAMPTZ")
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		n = 0
-		again, err := tx.PrepareContext(ctx, s.q(`UPDATE journey_ledger SET status = 'due', due_at = ?, wait_until = COALESCE(?, wait_until),
-			wait_event = ?, reason = ?, claimed_by = '', lease_until = NULL WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?`))
-		if err != nil {
-			return err
-		}
-		defer again.Close()
-		end, err := tx.PrepareContext(ctx, s.q(`UPDATE journey_ledger SET status = ?, result = ?, reason = ?, next_step = ?, finished_at = ?,
-			claimed_by = '', lease_until = NULL WHERE id = ? AND status = 'running' AND claimed_by = ? AND attempts = ?`))
-		if err != nil {
-			return err
-		}
-		defer end.Close()
-		insert, err := tx.PrepareContext(ctx, s.q(`INSERT INTO journey_ledger (entry_id, journey_id, version, step_id, person_id, entry_no, step_type,
-			status, due_at, message_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'due', ?, ?, ?) ON CONFLICT DO NOTHING`))
-		if err != nil {
-			return err
-		}
-		defer insert.Close()
-		current, err := tx.PrepareContext(ctx, s.q("UPDATE journey_entries SET current_step = ? WHERE id = ? AND state = 'active'"))
-		if err != nil {
-			return err
-		}
-		defer current.Close()
-		finish, err := tx.PrepareContext(ctx, s.q(`UPDATE journey_entries SET state = ?, ended_at = ?, reason = ?, current_step = ''
-			WHERE id = ? AND state = 'active'`))
-		if err != nil {
-			return err
-		}
-		defer finish.Close()
+		var again, ends [][]any
 		for _, d := range done {
 			w := d.Work
 			if d.Again {
@@ -205,56 +178,148 @@ func (s *Store) CompleteJourneySteps(ctx context.Context, worker string, now tim
 				if d.WaitUntil != nil {
 					wait = utc(*d.WaitUntil)
 				}
-				res, err := again.ExecContext(ctx, utc(d.DueAt), wait, d.WaitEvent, clip(d.Reason, 500), w.ID, worker, w.Attempt)
-				if err != nil {
-					return err
-				}
-				if k, _ := res.RowsAffected(); k == 1 {
-					n++
-				}
+				again = append(again, []any{w.ID, w.Attempt, utc(d.DueAt), wait, d.WaitEvent, clip(d.Reason, 500), worker})
 				continue
 			}
-			res, err := end.ExecContext(ctx, d.Status, clip(d.Result, 100), clip(d.Reason, 500), d.Next, now, w.ID, worker, w.Attempt)
-			if err != nil {
-				return err
-			}
-			if k, _ := res.RowsAffected(); k != 1 {
+			ends = append(ends, []any{w.ID, w.Attempt, d.Status, clip(d.Result, 100), clip(d.Reason, 500), d.Next, now, worker})
+		}
+		mine := make(map[int64]bool, len(done))
+		collect := func(r *sql.Rows) error {
+			var id int64
+			err := r.Scan(&id)
+			mine[id] = true
+			return err
+		}
+		// Only rows whose claim is still this worker's (same attempt) change.
+		if err := s.batchRows(ctx, tx, `WITH v (id, attempt, due, wait_until, wait_event, reason, worker) AS (VALUES `,
+			"(CAST(? AS BIGINT), CAST(? AS INTEGER), "+ts+", "+ts+", CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))",
+			`) UPDATE journey_ledger SET status = 'due', due_at = v.due, wait_until = COALESCE(v.wait_until, journey_ledger.wait_until),
+				wait_event = v.wait_event, reason = v.reason, claimed_by = '', lease_until = NULL
+			FROM v WHERE journey_ledger.id = v.id AND journey_ledger.status = 'running' AND journey_ledger.claimed_by = v.worker
+				AND journey_ledger.attempts = v.attempt RETURNING journey_ledger.id`, 7, again, collect); err != nil {
+			return err
+		}
+		if err := s.batchRows(ctx, tx, `WITH v (id, attempt, status, result, reason, next_step, at, worker) AS (VALUES `,
+			"(CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "+ts+", CAST(? AS TEXT))",
+			`) UPDATE journey_ledger SET status = v.status, result = v.result, reason = v.reason, next_step = v.next_step, finished_at = v.at,
+				claimed_by = '', lease_until = NULL
+			FROM v WHERE journey_ledger.id = v.id AND journey_ledger.status = 'running' AND journey_ledger.claimed_by = v.worker
+				AND journey_ledger.attempts = v.attempt RETURNING journey_ledger.id`, 8, ends, collect); err != nil {
+			return err
+		}
+		var inserts [][]any
+		for _, d := range done {
+			w := d.Work
+			if !mine[w.ID] {
 				continue // no longer this worker's claim
 			}
 			n++
+			if d.Again {
+				continue
+			}
 			if d.Update != nil {
 				if err := s.applyJourneyUpdate(ctx, tx, w, *d.Update, now); err != nil {
 					return fmt.Errorf("journey %d step %s person %d: %w", w.JourneyID, w.StepID, w.PersonID, err)
 				}
 			}
-			endState, endReason := d.End, d.EndReason
 			if d.Next != "" {
-				res, err := insert.ExecContext(ctx, w.EntryID, w.JourneyID, w.Version, d.Next, w.PersonID, w.EntryNo, d.NextType, now,
-					JourneyMessageKey(w.JourneyID, w.Version, d.Next, w.PersonID, w.EntryNo), now)
-				if err != nil {
-					return fmt.Errorf("journey ledger: %w", err)
-				}
-				if k, _ := res.RowsAffected(); k == 1 {
-					if _, err := current.ExecContext(ctx, d.Next, w.EntryID); err != nil {
-						return err
-					}
-					continue
-				}
-				endState, endReason = model.EntryExited, "step "+d.Next+" reached a second time"
-			}
-			if endState == "" {
-				endState = model.EntryCompleted
-			}
-			if _, err := finish.ExecContext(ctx, endState, now, clip(endReason, 500), w.EntryID); err != nil {
-				return err
+				inserts = append(inserts, []any{w.EntryID, w.JourneyID, w.Version, d.Next, w.PersonID, w.EntryNo, d.NextType, now,
+					JourneyMessageKey(w.JourneyID, w.Version, d.Next, w.PersonID, w.EntryNo), now})
 			}
 		}
-		return nil
+		inserted := make(map[int64]bool, len(inserts))
+		if err := s.batchRows(ctx, tx, `INSERT INTO journey_ledger (entry_id, journey_id, version, step_id, person_id, entry_no, step_type,
+			status, due_at, message_key, created_at) VALUES `, "(?, ?, ?, ?, ?, ?, ?, 'due', ?, ?, ?)", " ON CONFLICT DO NOTHING RETURNING entry_id",
+			10, inserts, func(r *sql.Rows) error {
+				var id int64
+				err := r.Scan(&id)
+				inserted[id] = true
+				return err
+			}); err != nil {
+			return fmt.Errorf("journey ledger: %w", err)
+		}
+		var moves, finishes [][]any
+		for _, d := range done {
+			w := d.Work
+			if d.Again || !mine[w.ID] {
+				continue
+			}
+			state, reason := d.End, d.EndReason
+			if d.Next != "" {
+				if inserted[w.EntryID] {
+					moves = append(moves, []any{w.EntryID, d.Next})
+					continue
+				}
+				state, reason = model.EntryExited, "step "+d.Next+" reached a second time"
+			}
+			if state == "" {
+				state = model.EntryCompleted
+			}
+			finishes = append(finishes, []any{w.EntryID, state, now, clip(reason, 500)})
+		}
+		if err := s.batchRows(ctx, tx, `WITH v (id, step) AS (VALUES `, "(CAST(? AS BIGINT), CAST(? AS TEXT))",
+			`) UPDATE journey_entries SET current_step = v.step FROM v WHERE journey_entries.id = v.id AND journey_entries.state = 'active'`,
+			2, moves, nil); err != nil {
+			return err
+		}
+		return s.batchRows(ctx, tx, `WITH v (id, state, at, reason) AS (VALUES `, "(CAST(? AS BIGINT), CAST(? AS TEXT), "+ts+", CAST(? AS TEXT))",
+			`) UPDATE journey_entries SET state = v.state, ended_at = v.at, reason = v.reason, current_step = ''
+			FROM v WHERE journey_entries.id = v.id AND journey_entries.state = 'active'`, 4, finishes, nil)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("complete journey steps: %w", err)
 	}
 	return n, nil
+}
+
+// batchRows runs head + (row) per entry + tail inside tx, fn reading what
+// it returns (nil: nothing): on PostgreSQL as multi-row statements (a
+// round trip each), on SQLite as one prepared statement run per row
+// (parsing a long statement costs SQLite more than running it).
+func (s *Store) batchRows(ctx context.Context, tx *sql.Tx, head, row, tail string, width int, rows [][]any, fn func(*sql.Rows) error) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	run := func(q func(args ...any) (*sql.Rows, error), args []any) error {
+		r, err := q(args...)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			if fn != nil {
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+		}
+		return r.Err()
+	}
+	if s.dialect != Postgres {
+		st, err := tx.PrepareContext(ctx, head+row+tail)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, r := range rows {
+			if fn == nil {
+				if _, err := st.ExecContext(ctx, r...); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := run(func(args ...any) (*sql.Rows, error) { return st.QueryContext(ctx, args...) }, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for query, args := range rowStatements(head, row, tail, width, rowsChunk(width), rows) {
+		if err := run(func(args ...any) (*sql.Rows, error) { return tx.QueryContext(ctx, s.q(query), args...) }, args); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyJourneyUpdate applies an update step inside the completion's

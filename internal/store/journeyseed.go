@@ -39,8 +39,9 @@ func (s *Store) CampaignTouchedPersons(ctx context.Context, codes []string, from
 		WHERE f.at >= ? AND f.at < ? ORDER BY f.at, f.person_id LIMIT ?`, args, func(r rowScanner) (JourneyCandidate, error) {
 		var c JourneyCandidate
 		var stage string
-		err := r.Scan(&c.PersonID, &c.At, &stage)
-		c.At, c.Stage = c.At.UTC(), model.Stage(stage)
+		var at storedTime // an aggregate: SQLite gives it as text
+		err := r.Scan(&c.PersonID, &at, &stage)
+		c.At, c.Stage = at.t.UTC(), model.Stage(stage)
 		return c, err
 	})
 }
