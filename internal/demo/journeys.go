@@ -11,7 +11,7 @@ import (
 )
 
 // Two live nurture journeys with their history: a whitepaper nurture
-// entered by the persons the whitepaper ads brought in over the last four
+// entered by the persons the whitepaper ads brought in over the last eight
 // months, and a webinar follow-up entered by the webinars' audience of the
 // last three. Each person's ledger is what a runner would have left by the
 // end of the data: steps due before then are done (an occasional email
@@ -74,7 +74,7 @@ func seedJourneys(ctx context.Context, s *store.Store, asOf time.Time, scale flo
 		days  int
 		limit int
 	}{
-		{whitepaperJourney, []string{"tx-moments", "li-leadgen"}, 120, max(20, int(300*scale))},
+		{whitepaperJourney, []string{"tx-moments", "li-leadgen"}, 240, max(20, int(400*scale))},
 		{webinarJourney, webinars, 90, max(20, int(200*scale))},
 	} {
 		var def model.JourneyDef
