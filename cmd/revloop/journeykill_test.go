@@ -145,7 +145,13 @@ func journeyKill(t *testing.T, dsn string) {
 	}
 
 	a := startNode(t, "A", dsn)
-	waitUntil(t, "a third of the deliveries", func() bool { return delivered() >= persons })
+	// Kill in the middle of a batch: after 2,250 deliveries (a batch is
+	// 500 rows), looking every millisecond.
+	for deadline := time.Now().Add(90 * time.Second); delivered() < persons+persons/8; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d deliveries", delivered())
+		}
+	}
 	a.kill(t)
 	// What the ledger holds done now must never be delivered again.
 	doneAtKill := map[string]bool{}
