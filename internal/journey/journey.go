@@ -200,6 +200,13 @@ func (r *Runner) RunBatch(ctx context.Context) (int, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				// A step not begun by half the lease goes back, due at
+				// once, rather than run so late that the lease may have
+				// run out and another runner sent it too.
+				if r.o.Now().Sub(now) > r.o.Lease/2 {
+					done[i] = store.JourneyStepDone{Work: work[i], Again: true, DueAt: now, Reason: "deferred: the batch ran long"}
+					continue
+				}
 				done[i] = r.runStep(ctx, work[i], now)
 			}
 		}()

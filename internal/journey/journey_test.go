@@ -453,3 +453,32 @@ func TestSegmentFeedAndDatePass(t *testing.T) {
 		}
 	})
 }
+
+// A batch that runs long puts back the steps it has not begun by half the
+// lease, instead of sending them after another runner may have taken them.
+func TestLongBatchDefersTheRest(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		addPersons(t, s, 1, 3, "lead", `{}`, t0)
+		j := newJourney(t, s, `{"name": "Slow", "trigger": {"segment": 3}, "steps": [{"id": "m", "type": "email", "subject": "s", "text": "t"}]}`, t0)
+		enter(t, s, j.ID, t0, 1, 2, 3)
+		clk := &clock{t: t0}
+		snd := &sender{answer: func(message.Request) (message.Result, error) {
+			clk.Add(40 * time.Second) // a slow provider
+			return message.Result{Status: message.Sent}, nil
+		}}
+		r := journey.NewRunner(s, journey.Options{Sender: snd, Now: clk.Now, Lease: time.Minute, Concurrency: 1})
+		if n, err := r.RunBatch(ctx); err != nil || n != 3 || len(snd.sent) != 1 {
+			t.Fatalf("claimed %d, sent %d: %v", n, len(snd.sent), err)
+		}
+		drain(t, r)
+		if got := snd.log(); got != "1:m 2:m 3:m" {
+			t.Fatalf("sent %q", got)
+		}
+		for p := int64(1); p <= 3; p++ {
+			if got := steps(t, s, j.ID, p); got != "m=done/sent |completed" {
+				t.Fatalf("person %d: %s", p, got)
+			}
+		}
+	})
+}

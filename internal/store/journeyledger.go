@@ -139,7 +139,8 @@ type JourneyUpdate struct {
 type JourneyStepDone struct {
 	Work JourneyWork
 	// Again puts the row back, due at DueAt (a retry after a transient
-	// failure, or a wait armed: WaitUntil and WaitEvent set).
+	// failure, or a wait armed: WaitUntil and WaitEvent set; without
+	// WaitUntil an armed wait keeps what it waits for).
 	Again     bool
 	DueAt     time.Time
 	WaitUntil *time.Time
@@ -194,7 +195,8 @@ func (s *Store) CompleteJourneySteps(ctx context.Context, worker string, now tim
 		if err := s.batchRows(ctx, tx, `WITH v (id, attempt, due, wait_until, wait_event, reason, worker) AS (VALUES `,
 			"(CAST(? AS BIGINT), CAST(? AS INTEGER), "+ts+", "+ts+", CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))",
 			`) UPDATE journey_ledger SET status = 'due', due_at = v.due, wait_until = COALESCE(v.wait_until, journey_ledger.wait_until),
-				wait_event = v.wait_event, reason = v.reason, claimed_by = '', lease_until = NULL
+				wait_event = CASE WHEN v.wait_until IS NULL THEN journey_ledger.wait_event ELSE v.wait_event END,
+				reason = v.reason, claimed_by = '', lease_until = NULL
 			FROM v WHERE journey_ledger.id = v.id AND journey_ledger.status = 'running' AND journey_ledger.claimed_by = v.worker
 				AND journey_ledger.attempts = v.attempt RETURNING journey_ledger.id`, 7, again, collect); err != nil {
 			return err
