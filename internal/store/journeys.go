@@ -160,44 +160,88 @@ func enterJourneys(ctx context.Context, s *Store, tx *sql.Tx, ents []journeyEntr
 	if len(ents) == 0 {
 		return 0, nil
 	}
-	last, err := tx.PrepareContext(ctx, s.q(`SELECT entry_no, state FROM journey_entries WHERE journey_id = ? AND person_id = ?
-		ORDER BY entry_no DESC LIMIT 1`))
+	type key struct{ journey, person int64 }
+	type last struct {
+		no    int
+		state string
+	}
+	latest := make(map[key]last, len(ents))
+	var pairs [][]any
+	for _, e := range ents {
+		k := key{e.trig.journeyID, e.person}
+		if _, ok := latest[k]; !ok {
+			latest[k] = last{}
+			pairs = append(pairs, []any{k.journey, k.person})
+		}
+	}
+	err := s.batchRows(ctx, tx, `WITH v (j, p) AS (VALUES `, "(CAST(? AS BIGINT), CAST(? AS BIGINT))",
+		`) SELECT e.journey_id, e.person_id, e.entry_no, e.state FROM journey_entries e JOIN v ON e.journey_id = v.j AND e.person_id = v.p`,
+		2, pairs, func(r *sql.Rows) error {
+			var k key
+			var l last
+			if err := r.Scan(&k.journey, &k.person, &l.no, &l.state); err != nil {
+				return err
+			}
+			if l.no > latest[k].no {
+				latest[k] = l
+			}
+			return nil
+		})
 	if err != nil {
 		return 0, err
 	}
-	defer last.Close()
-	n := 0
+	type entered struct {
+		e  journeyEntrant
+		no int
+	}
+	var list []entered
+	var rows [][]any
 	for _, e := range ents {
-		var no int
-		var state string
-		err := last.QueryRowContext(ctx, e.trig.journeyID, e.person).Scan(&no, &state)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return n, err
-		}
+		k := key{e.trig.journeyID, e.person}
+		l := latest[k]
 		switch e.trig.reentry {
 		case model.ReEntryAlways:
 		case model.ReEntryAfterExit:
-			if no > 0 && state == model.EntryActive {
+			if l.no > 0 && l.state == model.EntryActive {
 				continue
 			}
 		default:
-			if no > 0 {
+			if l.no > 0 {
 				continue
 			}
 		}
-		at := utc(e.at)
-		entryID, err := s.insertID(ctx, tx, `INSERT INTO journey_entries (journey_id, version, person_id, entry_no, entered_at, state, current_step)
-			VALUES (?, ?, ?, ?, ?, 'active', ?)`, e.trig.journeyID, e.trig.version, e.person, no+1, at, e.trig.firstStep)
-		if err != nil {
-			return n, fmt.Errorf("enter journey %d: %w", e.trig.journeyID, err)
-		}
-		if _, err := insertLedgerRow(ctx, s, tx, ledgerRow{entryID: entryID, journeyID: e.trig.journeyID, version: e.trig.version,
-			stepID: e.trig.firstStep, stepType: e.trig.firstType, personID: e.person, entryNo: no + 1, due: at}); err != nil {
-			return n, err
-		}
-		n++
+		latest[k] = last{no: l.no + 1, state: model.EntryActive}
+		list = append(list, entered{e, l.no + 1})
+		rows = append(rows, []any{k.journey, e.trig.version, k.person, l.no + 1, utc(e.at), e.trig.firstStep})
 	}
-	return n, nil
+	type entryKey struct {
+		key
+		no int
+	}
+	ids := make(map[entryKey]int64, len(rows))
+	err = s.batchRows(ctx, tx, `INSERT INTO journey_entries (journey_id, version, person_id, entry_no, entered_at, state, current_step) VALUES `,
+		"(?, ?, ?, ?, ?, 'active', ?)", " RETURNING id, journey_id, person_id, entry_no", 6, rows, func(r *sql.Rows) error {
+			var id int64
+			var k entryKey
+			err := r.Scan(&id, &k.journey, &k.person, &k.no)
+			ids[k] = id
+			return err
+		})
+	if err != nil {
+		return 0, fmt.Errorf("enter journeys: %w", err)
+	}
+	ledger := make([][]any, 0, len(list))
+	for _, x := range list {
+		e, at := x.e, utc(x.e.at)
+		ledger = append(ledger, []any{ids[entryKey{key{e.trig.journeyID, e.person}, x.no}], e.trig.journeyID, e.trig.version, e.trig.firstStep,
+			e.person, x.no, e.trig.firstType, at, JourneyMessageKey(e.trig.journeyID, e.trig.version, e.trig.firstStep, e.person, x.no), at})
+	}
+	err = s.batchRows(ctx, tx, `INSERT INTO journey_ledger (entry_id, journey_id, version, step_id, person_id, entry_no, step_type,
+		status, due_at, message_key, created_at) VALUES `, "(?, ?, ?, ?, ?, ?, ?, 'due', ?, ?, ?)", " ON CONFLICT DO NOTHING", 10, ledger, nil)
+	if err != nil {
+		return 0, fmt.Errorf("enter journeys: %w", err)
+	}
+	return len(list), nil
 }
 
 // ledgerRow is a new row of the ledger.
