@@ -157,9 +157,21 @@ func JourneyMessageKey(journeyID int64, version int, stepID string, personID int
 // refuses: never (once per person), after_exit (not while an entry is
 // active), always. It returns how many entered.
 func enterJourneys(ctx context.Context, s *Store, tx *sql.Tx, ents []journeyEntrant) (int, error) {
-	if len(ents) == 0 {
-		return 0, nil
+	// In chunks, so that a mass entry holds a chunk's rows at a time; each
+	// chunk reads the entries the earlier ones wrote.
+	const chunk = 2000
+	n := 0
+	for start := 0; start < len(ents); start += chunk {
+		k, err := enterChunk(ctx, s, tx, ents[start:min(start+chunk, len(ents))])
+		n += k
+		if err != nil {
+			return n, err
+		}
 	}
+	return n, nil
+}
+
+func enterChunk(ctx context.Context, s *Store, tx *sql.Tx, ents []journeyEntrant) (int, error) {
 	type key struct{ journey, person int64 }
 	type last struct {
 		no    int
