@@ -282,6 +282,11 @@ func (r *Runner) runStep(ctx context.Context, w store.JourneyWork, now time.Time
 		d.Status, d.Result, d.Reason = model.LedgerSkipped, "entry_ended", "the entry had ended"
 		return d
 	}
+	if w.MergedInto != 0 {
+		d.Status, d.Result, d.Reason = model.LedgerSkipped, "merged", fmt.Sprintf("person merged into %d", w.MergedInto)
+		d.End, d.EndReason = model.EntryExited, fmt.Sprintf("person merged into %d", w.MergedInto)
+		return d
+	}
 	step := &def.Steps[idx]
 	setNext := func(id string) {
 		d.Next = id

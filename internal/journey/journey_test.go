@@ -285,6 +285,17 @@ func TestReEntryAndExit(t *testing.T) {
 		if got := steps(t, s, j.ID, 2); got != "w=skipped/exit |exited" {
 			t.Fatalf("person 2: %s", got)
 		}
+		// A person merged into another while waiting leaves the journey.
+		j2 := newJourney(t, s, `{"name": "Merge", "trigger": {"segment": 9}, "steps": [
+			{"id": "w", "type": "wait", "for": "1d"}, {"id": "m", "type": "email", "subject": "s", "text": "t"}]}`, clk.Now())
+		enter(t, s, j2.ID, clk.Now(), 1)
+		drain(t, r)
+		exec(t, s, "UPDATE persons SET merged_into_id = 2 WHERE id = 1")
+		clk.Add(25 * time.Hour)
+		drain(t, r)
+		if got := steps(t, s, j2.ID, 1); got != "w=skipped/merged |exited" {
+			t.Fatalf("merged person 1: %s", got)
+		}
 	})
 }
 

@@ -41,6 +41,9 @@ type JourneyWork struct {
 	MessageKey string
 	EnteredAt  time.Time
 	EntryState string
+	// MergedInto is the person the entry's person was merged into (0:
+	// none); such an entry ends.
+	MergedInto int64
 }
 
 // ClaimJourneySteps takes up to limit due rows of live journeys (due_at
@@ -96,16 +99,17 @@ func (s *Store) ClaimJourneySteps(ctx context.Context, worker string, now time.T
 		}
 		for start := 0; start < len(ids); start += 500 {
 			chunk := ids[start:min(start+500, len(ids))]
-			err := s.eachOn(ctx, tx, "SELECT id, entered_at, state FROM journey_entries WHERE id IN ("+placeholders(len(chunk))+")", chunk,
+			err := s.eachOn(ctx, tx, `SELECT e.id, e.entered_at, e.state, COALESCE(p.merged_into_id, 0) FROM journey_entries e
+				JOIN persons p ON p.id = e.person_id WHERE e.id IN (`+placeholders(len(chunk))+")", chunk,
 				func(r *sql.Rows) error {
-					var id int64
+					var id, merged int64
 					var at time.Time
 					var state string
-					if err := r.Scan(&id, &at, &state); err != nil {
+					if err := r.Scan(&id, &at, &state, &merged); err != nil {
 						return err
 					}
 					for _, i := range byEntry[id] {
-						out[i].EnteredAt, out[i].EntryState = at.UTC(), state
+						out[i].EnteredAt, out[i].EntryState, out[i].MergedInto = at.UTC(), state, merged
 					}
 					return nil
 				})
