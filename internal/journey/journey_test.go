@@ -493,3 +493,31 @@ func TestLongBatchDefersTheRest(t *testing.T) {
 		}
 	})
 }
+
+// The collector's fast path (events stored and processed in one
+// transaction) enters persons too, in that transaction.
+func TestIngestEntersJourneys(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		now := time.Now().UTC().Truncate(time.Second)
+		j := newJourney(t, s, `{"name": "Ingest", "trigger": {"event": "Whitepaper Downloaded"}, "steps": [{"id": "m", "type": "email", "subject": "s", "text": "t"}]}`, now)
+		kid, err := s.CreateWriteKey(ctx, model.WriteKey{Name: "site", Key: "wk_ingest"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []model.Event
+		for i, u := range []string{"x1", "x2", "x1"} {
+			evs = append(evs, model.Event{WriteKeyID: kid, MessageID: fmt.Sprintf("i%d", i), Type: model.EventTrack, Name: "Whitepaper Downloaded",
+				UserID: u, Timestamp: now, ReceivedAt: now, Payload: []byte(`{}`)})
+		}
+		in := process.NewIngester(s, nil, nil, func() { t.Error("the events fell back to the runner") })
+		if n, err := in.Ingest(ctx, evs); err != nil || n != 3 {
+			t.Fatalf("ingested %d: %v", n, err)
+		}
+		if n := count(t, s, fmt.Sprintf("SELECT COUNT(*) FROM journey_entries WHERE journey_id = %d", j.ID)); n != 2 {
+			t.Fatalf("%d entries, want 2", n)
+		}
+		if n := count(t, s, fmt.Sprintf("SELECT COUNT(*) FROM journey_ledger WHERE journey_id = %d AND status = 'due'", j.ID)); n != 2 {
+			t.Fatalf("%d rows due, want 2", n)
+		}
+	})
+}
