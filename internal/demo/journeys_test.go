@@ -22,8 +22,8 @@ func checkJourneys(t *testing.T, w world, end time.Time) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s: entered %d, active %d, completed %d, exited %d; converted %d, opportunities %d, revenue %d fen",
-			j.Name, st.Entered, st.Active, st.Completed, st.Exited, st.Converted, st.Opportunities, st.RevenueFen)
+		t.Logf("%s: entered %d, active %d, completed %d, exited %d; converted %d, opportunities %d, revenue %s yuan",
+			j.Name, st.Entered, st.Active, st.Completed, st.Exited, st.Converted, st.Opportunities, st.Revenue)
 		if j.Status != "live" || st.Entered < 20 || st.Completed+st.Exited == 0 || st.Converted == 0 || st.Opportunities == 0 {
 			t.Errorf("journey %s: %+v, stats %+v", j.Name, j, st)
 		}

@@ -132,7 +132,7 @@ func TestStatsAgreeWithSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 		if st.Entered != 6 || st.Persons != 5 || st.Active != 2 || st.Exited != 4 || st.Completed != 0 || st.Converted != 2 ||
-			st.Opportunities != 2 || st.RevenueFen != 100000 {
+			st.Opportunities != 2 || st.Revenue != 100000 {
 			t.Fatalf("stats %+v", st)
 		}
 		// Independently: per person, the first entry; conversions and
@@ -179,7 +179,7 @@ func TestStatsAgreeWithSQL(t *testing.T) {
 			}
 		}
 		rows.Close()
-		if int64(len(converted)) != st.Converted || int64(len(opps)) != st.Opportunities || revenue != st.RevenueFen {
+		if int64(len(converted)) != st.Converted || int64(len(opps)) != st.Opportunities || revenue != int64(st.Revenue) {
 			t.Fatalf("independent: converted %d opportunities %d revenue %d; stats %+v", len(converted), len(opps), revenue, st)
 		}
 		// Per step: m done 6; w done 4 and waiting 2; x done 4.

@@ -83,7 +83,7 @@ type JourneyStats struct {
 	GoalStage     Stage     `json:"goal_stage"`
 	Converted     int64     `json:"converted"`
 	Opportunities int64     `json:"opportunities"`
-	RevenueFen    int64     `json:"revenue_fen"`
+	Revenue       Money     `json:"revenue"` // yuan with two decimals in JSON
 	At            time.Time `json:"at"`
 }
 

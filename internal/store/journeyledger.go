@@ -492,7 +492,7 @@ func (s *Store) JourneyStats(ctx context.Context, id int64, now time.Time) (mode
 		JOIN opportunity_contacts oc ON oc.person_id = f.person_id
 		JOIN opportunities o ON o.id = oc.opportunity_id AND o.created_at >= f.at)
 		SELECT COUNT(*), COALESCE(SUM(CASE WHEN stage = ? THEN amount_fen ELSE 0 END), 0) FROM o`), id, model.OppStageClosedWon).
-		Scan(&st.Opportunities, &st.RevenueFen)
+		Scan(&st.Opportunities, &st.Revenue)
 	return st, err
 }
 
