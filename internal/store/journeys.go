@@ -232,7 +232,7 @@ func enterChunk(ctx context.Context, s *Store, tx *sql.Tx, ents []journeyEntrant
 	}
 	ids := make(map[entryKey]int64, len(rows))
 	err = s.batchRows(ctx, tx, `INSERT INTO journey_entries (journey_id, version, person_id, entry_no, entered_at, state, current_step) VALUES `,
-		"(?, ?, ?, ?, ?, 'active', ?)", " RETURNING id, journey_id, person_id, entry_no", 6, rows, func(r *sql.Rows) error {
+		"(?, ?, ?, ?, ?, 'active', ?)", " ON CONFLICT DO NOTHING RETURNING id, journey_id, person_id, entry_no", 6, rows, func(r *sql.Rows) error {
 			var id int64
 			var k entryKey
 			err := r.Scan(&id, &k.journey, &k.person, &k.no)
@@ -242,10 +242,17 @@ func enterChunk(ctx context.Context, s *Store, tx *sql.Tx, ents []journeyEntrant
 	if err != nil {
 		return 0, fmt.Errorf("enter journeys: %w", err)
 	}
+	// An entry another transaction made at the same moment (a conflict on
+	// the entry number) is theirs: it is skipped, not an error that would
+	// fail the event processing this runs in.
 	ledger := make([][]any, 0, len(list))
 	for _, x := range list {
 		e, at := x.e, utc(x.e.at)
-		ledger = append(ledger, []any{ids[entryKey{key{e.trig.journeyID, e.person}, x.no}], e.trig.journeyID, e.trig.version, e.trig.firstStep,
+		id, ok := ids[entryKey{key{e.trig.journeyID, e.person}, x.no}]
+		if !ok {
+			continue
+		}
+		ledger = append(ledger, []any{id, e.trig.journeyID, e.trig.version, e.trig.firstStep,
 			e.person, x.no, e.trig.firstType, at, JourneyMessageKey(e.trig.journeyID, e.trig.version, e.trig.firstStep, e.person, x.no), at})
 	}
 	err = s.batchRows(ctx, tx, `INSERT INTO journey_ledger (entry_id, journey_id, version, step_id, person_id, entry_no, step_type,
@@ -253,7 +260,7 @@ func enterChunk(ctx context.Context, s *Store, tx *sql.Tx, ents []journeyEntrant
 	if err != nil {
 		return 0, fmt.Errorf("enter journeys: %w", err)
 	}
-	return len(list), nil
+	return len(ledger), nil
 }
 
 // ledgerRow is a new row of the ledger.
