@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -518,6 +519,55 @@ func TestIngestEntersJourneys(t *testing.T) {
 		}
 		if n := count(t, s, fmt.Sprintf("SELECT COUNT(*) FROM journey_ledger WHERE journey_id = %d AND status = 'due'", j.ID)); n != 2 {
 			t.Fatalf("%d rows due, want 2", n)
+		}
+	})
+}
+
+// Four runners draining one journey at once run every step exactly once
+// (on PostgreSQL they skip each other's claimed rows; on SQLite the one
+// writer takes turns).
+func TestConcurrentRunnersRunEachStepOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		const persons = 600
+		addPersons(t, s, 1, persons, "lead", `{}`, t0)
+		j := newJourney(t, s, `{"name": "Many", "trigger": {"segment": 3}, "steps": [
+			{"id": "a", "type": "webhook", "url": "https://x.example.test/"}, {"id": "b", "type": "email", "subject": "s", "text": "t"}]}`, t0)
+		ids := make([]int64, persons)
+		for i := range ids {
+			ids[i] = int64(i + 1)
+		}
+		enter(t, s, j.ID, t0, ids...)
+		snd := &sender{}
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for i := range 4 {
+			r := journey.NewRunner(s, journey.Options{Sender: snd, Now: func() time.Time { return t0.Add(time.Minute) },
+				Worker: fmt.Sprintf("w%d", i), Batch: 50})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := r.Drain(ctx); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		// What the last batches made due after the others stopped looking.
+		drain(t, journey.NewRunner(s, journey.Options{Sender: snd, Now: func() time.Time { return t0.Add(time.Minute) }}))
+		seen := map[string]int{}
+		for _, r := range snd.sent {
+			seen[r.Key]++
+		}
+		if len(snd.sent) != 2*persons || len(seen) != 2*persons {
+			t.Fatalf("%d sends of %d keys, want %d each once", len(snd.sent), len(seen), 2*persons)
+		}
+		if n := count(t, s, fmt.Sprintf("SELECT COUNT(*) FROM journey_entries WHERE journey_id = %d AND state = 'completed'", j.ID)); n != persons {
+			t.Fatalf("%d completed", n)
 		}
 	})
 }
