@@ -338,6 +338,20 @@ func (r *Runner) runStep(ctx context.Context, w store.JourneyWork, now time.Time
 		}
 		setNext(after)
 	case model.StepWait:
+		if w.WaitUntil == nil && step.UntilEvent != "" {
+			// The event may have come before the wait was armed (while
+			// its row waited to be claimed, or was being claimed): then
+			// the wait is over already.
+			did, err := r.st.PersonDidEventSince(ctx, w.PersonID, step.UntilEvent, w.DueAt)
+			if err != nil {
+				return retry(err, "", "")
+			}
+			if did {
+				d.Status, d.Result = model.LedgerDone, "event"
+				setNext(after)
+				return d
+			}
+		}
 		if w.WaitUntil == nil {
 			wake, err := r.wakeTime(ctx, step, w, now)
 			if err != nil {

@@ -215,6 +215,8 @@ func TestWaitForEvent(t *testing.T) {
 			{"id": "x", "type": "exit"}]}`, now)
 		track("a", "Webinar Registered")
 		track("b", "Webinar Registered")
+		track("c", "Webinar Registered")
+		track("c", "Webinar Attended") // before the wait is armed
 		clk := &clock{t: now.Add(time.Second)}
 		r := journey.NewRunner(s, journey.Options{Now: clk.Now})
 		drain(t, r)
@@ -233,6 +235,11 @@ func TestWaitForEvent(t *testing.T) {
 		}
 		if got := steps(t, s, j.ID, pb); got != "w=done/timeout thanks=done/else x=done/exit |exited" {
 			t.Fatalf("b: %s", got)
+		}
+		var pc int64
+		s.WriterDB().QueryRowContext(ctx, "SELECT person_id FROM identities WHERE value = 'c'").Scan(&pc)
+		if got := steps(t, s, j.ID, pc); got != "w=done/event thanks=done/else x=done/exit |exited" {
+			t.Fatalf("c: %s", got)
 		}
 	})
 }
