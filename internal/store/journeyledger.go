@@ -393,7 +393,7 @@ func (s *Store) applyJourneyUpdate(ctx context.Context, tx *sql.Tx, w JourneyWor
 // result of its latest ledger row and its message key; found is false when
 // the entry never reached the step.
 func (s *Store) JourneyStepOutcome(ctx context.Context, entryID int64, stepID string) (status, result, key string, found bool, err error) {
-	err = s.w.QueryRowContext(ctx, s.q(`SELECT status, result, message_key FROM journey_ledger WHERE entry_id = ? AND step_id = ?
+	err = s.r.QueryRowContext(ctx, s.q(`SELECT status, result, message_key FROM journey_ledger WHERE entry_id = ? AND step_id = ?
 		ORDER BY id DESC LIMIT 1`), entryID, stepID).Scan(&status, &result, &key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", "", false, nil
@@ -405,7 +405,7 @@ func (s *Store) JourneyStepOutcome(ctx context.Context, entryID int64, stepID st
 // after since.
 func (s *Store) PersonDidEventSince(ctx context.Context, personID int64, name string, since time.Time) (bool, error) {
 	var one int
-	err := s.w.QueryRowContext(ctx, s.q(`SELECT 1 FROM events WHERE person_id = ? AND ts >= ? AND name = ? AND type = 'track' LIMIT 1`),
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT 1 FROM events WHERE person_id = ? AND ts >= ? AND name = ? AND type = 'track' LIMIT 1`),
 		personID, utc(since), name).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -417,7 +417,7 @@ func (s *Store) PersonDidEventSince(ctx context.Context, personID int64, name st
 // "timezone" trait ("" when none).
 func (s *Store) JourneyPerson(ctx context.Context, personID int64) (model.Stage, string, error) {
 	var stage, raw string
-	err := s.w.QueryRowContext(ctx, s.q("SELECT stage, traits FROM persons WHERE id = ?"), personID).Scan(&stage, &raw)
+	err := s.r.QueryRowContext(ctx, s.q("SELECT stage, traits FROM persons WHERE id = ?"), personID).Scan(&stage, &raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", ErrNotFound
 	}

@@ -495,7 +495,12 @@ func (s *Store) PauseJourney(ctx context.Context, id int64, now time.Time) (mode
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := s.Journey(ctx, id); err != nil {
+			var one int
+			err := tx.QueryRowContext(ctx, s.q("SELECT 1 FROM journeys WHERE id = ?"), id).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
 				return err
 			}
 			return fmt.Errorf("%w: journey %d is archived", ErrJourneyConflict, id)
@@ -522,7 +527,7 @@ func scanJourney(r rowScanner) (model.Journey, error) {
 
 // Journey returns a journey's record.
 func (s *Store) Journey(ctx context.Context, id int64) (model.Journey, error) {
-	j, err := scanJourney(s.w.QueryRowContext(ctx, s.q("SELECT "+journeyCols+" FROM journeys WHERE id = ?"), id))
+	j, err := scanJourney(s.r.QueryRowContext(ctx, s.q("SELECT "+journeyCols+" FROM journeys WHERE id = ?"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.Journey{}, ErrNotFound
 	}
@@ -572,7 +577,7 @@ func (s *Store) JourneyVersions(ctx context.Context, id int64) ([]model.JourneyV
 // JourneyDefinition returns one version's definition.
 func (s *Store) JourneyDefinition(ctx context.Context, id int64, version int) (model.JourneyDef, error) {
 	var raw string
-	err := s.w.QueryRowContext(ctx, s.q("SELECT definition FROM journey_versions WHERE journey_id = ? AND version = ?"), id, version).Scan(&raw)
+	err := s.r.QueryRowContext(ctx, s.q("SELECT definition FROM journey_versions WHERE journey_id = ? AND version = ?"), id, version).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.JourneyDef{}, ErrNotFound
 	}
@@ -610,7 +615,7 @@ func (s *Store) JourneyDetail(ctx context.Context, id int64, now time.Time) (mod
 // ("segment", "date_trait"), with the trigger's value.
 func (s *Store) JourneyTriggered(ctx context.Context, kind string) (map[int64]string, error) {
 	out := map[int64]string{}
-	err := s.eachOn(ctx, s.w, "SELECT journey_id, value FROM journey_triggers WHERE kind = ?", []any{kind}, func(r *sql.Rows) error {
+	err := s.eachOn(ctx, s.r, "SELECT journey_id, value FROM journey_triggers WHERE kind = ?", []any{kind}, func(r *sql.Rows) error {
 		var id int64
 		var v string
 		err := r.Scan(&id, &v)
@@ -623,7 +628,7 @@ func (s *Store) JourneyTriggered(ctx context.Context, kind string) (map[int64]st
 // JourneyCursor returns a counter or cursor of journey_meta (0 when unset).
 func (s *Store) JourneyCursor(ctx context.Context, name string) (int64, error) {
 	var v int64
-	err := s.w.QueryRowContext(ctx, s.q("SELECT value FROM journey_meta WHERE name = ?"), name).Scan(&v)
+	err := s.r.QueryRowContext(ctx, s.q("SELECT value FROM journey_meta WHERE name = ?"), name).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
