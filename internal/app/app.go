@@ -23,6 +23,7 @@ import (
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/journey"
 	"github.com/revloop/revloop/internal/message"
 	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/report"
@@ -78,6 +79,19 @@ type Options struct {
 	// Email tunes the email sender; Store, Secrets, Log and Now are set
 	// here.
 	Email message.EmailOptions
+	// Journeys are the services journey steps use: the sender of their
+	// messages, segment conditions, the segment change feed and message
+	// outcomes. Each left nil is revloop's own: the channels behind the
+	// consent and frequency-cap gate, the segments, the email events.
+	JourneySender   message.Sender
+	JourneySegments journey.Segments
+	JourneyFeed     journey.SegmentFeed
+	JourneyOutcomes journey.Outcomes
+	// JourneyPoll is how often a worker looks for due journey steps
+	// (default a second); JourneyLease how long a claim of steps holds
+	// before another runner may take them over (default 5 minutes).
+	JourneyPoll  time.Duration
+	JourneyLease time.Duration
 }
 
 // App is revloop's services over one database.
@@ -94,6 +108,9 @@ type App struct {
 	// Attribution answers attribution questions, from the stored credits
 	// or computed on request within bounds.
 	Attribution *report.Attributor
+	// Journeys runs the journeys' steps (on a worker, in a loop and as
+	// the journey_steps job).
+	Journeys *journey.Runner
 	// Metrics is the process's Prometheus registry.
 	Metrics *prometheus.Registry
 	// Secrets is the box of stored secrets; nil without a secret key.
@@ -107,6 +124,10 @@ type App struct {
 
 	now     func() time.Time
 	started bool
+
+	journeyPoll time.Duration
+	journeyStop context.CancelFunc
+	journeyDone chan struct{}
 }
 
 // New builds the services; nothing runs until Start.
@@ -149,6 +170,26 @@ func New(opts Options) (*App, error) {
 	eo := opts.Email
 	eo.Store, eo.Secrets, eo.Log, eo.Now = a.Store, a.Secrets, a.Log, a.now
 	a.Email = message.NewEmailSender(eo)
+
+	jopts := journey.Options{Sender: opts.JourneySender, Segments: opts.JourneySegments,
+		Feed: opts.JourneyFeed, Outcomes: opts.JourneyOutcomes, Now: a.now, Log: a.Log, Lease: opts.JourneyLease}
+	if jopts.Sender == nil {
+		jopts.Sender = a.messageDispatcher()
+	}
+	if jopts.Segments == nil {
+		jopts.Segments = journeySegments{st: a.Store, now: a.now}
+	}
+	if jopts.Feed == nil {
+		jopts.Feed = &journeyFeed{st: a.Store}
+	}
+	if jopts.Outcomes == nil {
+		jopts.Outcomes = journeyOutcomes{st: a.Store}
+	}
+	a.Journeys = journey.NewRunner(a.Store, jopts)
+	a.journeyPoll = opts.JourneyPoll
+	if a.journeyPoll <= 0 {
+		a.journeyPoll = time.Second
+	}
 
 	jo := opts.Jobs
 	jo.Work = a.Role.Works()
@@ -193,6 +234,16 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if a.Role.Works() {
+		// Due journey steps are drained every poll; waits end within a
+		// poll of their time.
+		jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		a.journeyStop, a.journeyDone = cancel, make(chan struct{})
+		go func() {
+			defer close(a.journeyDone)
+			a.Journeys.Run(jctx, a.journeyPoll)
+		}()
+	}
 	a.started = true
 	return nil
 }
@@ -204,6 +255,13 @@ func (a *App) Stop(ctx context.Context) error {
 	var errs []error
 	if a.Collector != nil {
 		errs = append(errs, a.Collector.Close(ctx))
+	}
+	if a.journeyStop != nil {
+		a.journeyStop()
+		select {
+		case <-a.journeyDone:
+		case <-ctx.Done():
+		}
 	}
 	errs = append(errs, a.Jobs.Stop(ctx))
 	errs = append(errs, a.Email.Close())

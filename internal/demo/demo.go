@@ -103,6 +103,14 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if err := seedSegments(ctx, s, asOf); err != nil {
 		return Summary{}, fmt.Errorf("segments: %w", err)
 	}
+	// Two live nurture journeys with their history.
+	scale := opts.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	if err := seedJourneys(ctx, s, asOf, scale); err != nil {
+		return Summary{}, fmt.Errorf("journeys: %w", err)
+	}
 	return sum, nil
 }
 

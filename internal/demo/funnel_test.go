@@ -26,6 +26,7 @@ func TestDemoAtScaleOne(t *testing.T) {
 		checkRouting(t, w)
 		checkSLAShare(t, w)
 		checkWindow(t, w, end)
+		checkJourneys(t, w, end)
 	})
 	t.Run("seed 2", func(t *testing.T) {
 		s, db := openSQLite(t, storetest.SQLiteDSN(t))
