@@ -9,12 +9,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/revloop/revloop/internal/message"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/revloop/revloop/internal/config"
 )
@@ -36,6 +38,10 @@ type cli struct {
 	env            config.Env
 	// stdinIsTerminal is set by tests; otherwise it is read from os.Stdin.
 	stdinIsTerminal *bool
+	// journeySender, set by tests, sends the journeys' messages, and
+	// journeyLease bounds their claims.
+	journeySender message.Sender
+	journeyLease  time.Duration
 }
 
 type command struct {

@@ -40,6 +40,9 @@ const runAsCommandEnv = "REVLOOP_TEST_RUN_AS_COMMAND"
 // until it executes, and Linux counts the parent's peak in the child's.
 func runAsCommand(args []string) int {
 	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: config.OSEnv}
+	if url := os.Getenv(journeySinkEnv); url != "" {
+		c.journeySender, c.journeyLease = &sinkSender{url: url, client: &http.Client{Timeout: 10 * time.Second}}, 3*time.Second
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, args, c)
 	stop()

@@ -45,12 +45,13 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 
 // serve runs the process in its role until ctx ends. ready is called
 // with the base URL.
-func serve(ctx context.Context, _ *cli, cfg config.Config, s *store.Store, log *slog.Logger, ready func(string)) error {
+func serve(ctx context.Context, c *cli, cfg config.Config, s *store.Store, log *slog.Logger, ready func(string)) error {
 	role, err := app.ParseRole(cfg.Role)
 	if err != nil {
 		return usageError{"--" + err.Error()}
 	}
-	a, err := app.New(app.Options{Store: s, Role: role, Logger: log, Version: version})
+	a, err := app.New(app.Options{Store: s, Role: role, Logger: log, Version: version, JourneySender: c.journeySender,
+		JourneyLease: c.journeyLease})
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,8 @@ import (
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/jobs"
+	"github.com/revloop/revloop/internal/journey"
+	"github.com/revloop/revloop/internal/message"
 	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/routing"
@@ -70,6 +72,19 @@ type Options struct {
 	// Collector tunes the collector; Store, Logger, Registerer and Ingest
 	// are set here.
 	Collector collect.Options
+	// Journeys are the services journey steps use: the sender of their
+	// messages (a message.Dispatcher), segment conditions, the segment
+	// change feed and message outcomes. Any may be nil (docs/journeys.md
+	// says what a journey does without it).
+	JourneySender   message.Sender
+	JourneySegments journey.Segments
+	JourneyFeed     journey.SegmentFeed
+	JourneyOutcomes journey.Outcomes
+	// JourneyPoll is how often a worker looks for due journey steps
+	// (default a second); JourneyLease how long a claim of steps holds
+	// before another runner may take them over (default 5 minutes).
+	JourneyPoll  time.Duration
+	JourneyLease time.Duration
 }
 
 // App is revloop's services over one database.
@@ -86,6 +101,9 @@ type App struct {
 	// Attribution answers attribution questions, from the stored credits
 	// or computed on request within bounds.
 	Attribution *report.Attributor
+	// Journeys runs the journeys' steps (on a worker, in a loop and as
+	// the journey_steps job).
+	Journeys *journey.Runner
 	// Metrics is the process's Prometheus registry.
 	Metrics *prometheus.Registry
 	Log     *slog.Logger
@@ -94,6 +112,10 @@ type App struct {
 
 	now     func() time.Time
 	started bool
+
+	journeyPoll time.Duration
+	journeyStop context.CancelFunc
+	journeyDone chan struct{}
 }
 
 // New builds the services; nothing runs until Start.
@@ -132,6 +154,13 @@ func New(opts Options) (*App, error) {
 	a.Metrics.MustRegister(breaches)
 	a.Router = &routing.Router{Store: a.Store, Now: a.now, OnBreach: func(n int) { breaches.Add(float64(n)) }}
 	a.Attribution = report.NewAttributor(a.Store, a.Log)
+
+	a.Journeys = journey.NewRunner(a.Store, journey.Options{Sender: opts.JourneySender, Segments: opts.JourneySegments,
+		Feed: opts.JourneyFeed, Outcomes: opts.JourneyOutcomes, Now: a.now, Log: a.Log, Lease: opts.JourneyLease})
+	a.journeyPoll = opts.JourneyPoll
+	if a.journeyPoll <= 0 {
+		a.journeyPoll = time.Second
+	}
 
 	jo := opts.Jobs
 	jo.Work = a.Role.Works()
@@ -176,6 +205,16 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if a.Role.Works() {
+		// Due journey steps are drained every poll; waits end within a
+		// poll of their time.
+		jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		a.journeyStop, a.journeyDone = cancel, make(chan struct{})
+		go func() {
+			defer close(a.journeyDone)
+			a.Journeys.Run(jctx, a.journeyPoll)
+		}()
+	}
 	a.started = true
 	return nil
 }
@@ -187,6 +226,13 @@ func (a *App) Stop(ctx context.Context) error {
 	var errs []error
 	if a.Collector != nil {
 		errs = append(errs, a.Collector.Close(ctx))
+	}
+	if a.journeyStop != nil {
+		a.journeyStop()
+		select {
+		case <-a.journeyDone:
+		case <-ctx.Done():
+		}
 	}
 	errs = append(errs, a.Jobs.Stop(ctx))
 	return errors.Join(errs...)

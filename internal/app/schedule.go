@@ -33,6 +33,7 @@ func (a *App) schedule() {
 	jobs.Handle[jobs.TrainModelDaily](r, jobs.Schedule{Every: 24 * time.Hour}, a.trainDaily)
 	jobs.Handle[jobs.AuthCleanup](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.authCleanup)
 	jobs.Handle[jobs.PrivacyRetention](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.privacy)
+	jobs.Handle[jobs.JourneySteps](r, jobs.Schedule{AfterProcess: true, Every: time.Minute, RunOnStart: true}, a.journeySteps)
 	if a.Store.Dialect() == store.SQLite {
 		// An import can grow the write-ahead log by hundreds of MB, which
 		// journal_size_limit cuts back only once a checkpoint completes.
@@ -175,4 +176,13 @@ func (a *App) privacy(ctx context.Context) error {
 		a.Log.Info("uploads no import took up deleted", "uploads", n)
 	}
 	return errors.Join(err, derr)
+}
+
+// journeySteps enters persons from the segment feed and the date pass and
+// runs the due journey steps; the worker's loop does the same every
+// second, this run catches what processing started and what a node that
+// stopped left.
+func (a *App) journeySteps(ctx context.Context) error {
+	a.Journeys.Kick()
+	return a.Journeys.Tick(ctx)
 }

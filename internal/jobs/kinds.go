@@ -63,6 +63,12 @@ type RoutingSLA struct{}
 
 func (RoutingSLA) Kind() string { return "routing_sla" }
 
+// JourneySteps runs the due steps of the journeys and enters persons
+// from the segment feed and the date-trait pass.
+type JourneySteps struct{}
+
+func (JourneySteps) Kind() string { return "journey_steps" }
+
 // AuthCleanup deletes expired sessions and old login failures.
 type AuthCleanup struct{}
 

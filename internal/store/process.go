@@ -77,6 +77,9 @@ type ProcessTx struct {
 	// conn is the connection of tx, for COPY (PostgreSQL, ingest); nil
 	// otherwise.
 	conn *sql.Conn
+	// journeyEvents are the batch's track events with their persons, for
+	// the journeys they start or the waits they end (journeys.go).
+	journeyEvents []journeyEvent
 	// unprepared are statements this transaction prepared for itself, to
 	// be prepared for the next ones once it ends (SQLite; see
 	// Store.writerStmts).
@@ -109,6 +112,8 @@ type IdentityKey struct {
 type processedEvent struct {
 	id, person int64
 	ev         *model.Event // the event itself, when the batch stores it (ingest)
+	name       string       // a track event's name, for the journeys it may start or wake
+	at         time.Time
 }
 
 func (p *ProcessTx) stmt(query string) (*sql.Stmt, error) {
@@ -215,7 +220,7 @@ func (s *Store) processBatch(ctx context.Context, limit int, prepare func(p *Pro
 			p.person = 0
 			err := fn(p, ev)
 			if err == nil {
-				p.done = append(p.done, processedEvent{id: ev.ID, person: p.person})
+				p.done = append(p.done, processedEvent{id: ev.ID, person: p.person, name: journeyEventName(ev), at: ev.Timestamp})
 				if careful {
 					err = p.flush()
 				}
@@ -289,6 +294,9 @@ func (p *ProcessTx) flushProcessed() error {
 	var updates []processedEvent
 	var inserts [][]any
 	for _, e := range p.done {
+		if e.name != "" && e.person != 0 {
+			p.journeyEvents = append(p.journeyEvents, journeyEvent{person: e.person, name: e.name, at: e.at})
+		}
 		if e.ev == nil || p.stored[e.id] {
 			updates = append(updates, e)
 			continue
@@ -370,7 +378,7 @@ func (s *Store) IngestProcessed(ctx context.Context, events []model.Event, prepa
 			if err := fn(p, ev); err != nil {
 				return fmt.Errorf("process event %s: %w", ev.MessageID, err)
 			}
-			p.done = append(p.done, processedEvent{id: ev.ID, person: p.person, ev: ev})
+			p.done = append(p.done, processedEvent{id: ev.ID, person: p.person, ev: ev, name: journeyEventName(ev), at: ev.Timestamp})
 		}
 		p.current = nil
 		if err := p.flush(); err != nil {

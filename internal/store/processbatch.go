@@ -329,6 +329,7 @@ func (p *ProcessTx) flush() error {
 		{"write events", p.flushProcessed}, // before the touchpoints that refer to them
 		{"write touchpoints", p.flushTouches},
 		{"move stages", p.flushMoves},
+		{"start journeys", p.flushJourneys},
 	}
 	for _, st := range steps {
 		if err := st.fn(); err != nil {
@@ -356,6 +357,7 @@ func (p *ProcessTx) flushForDirectWrite() error {
 func (p *ProcessTx) reset() {
 	p.newAccounts, p.accountOrder, p.newPersons, p.newIdents = nil, nil, nil, nil
 	p.touches, p.refresh, p.moves, p.done = nil, nil, nil, nil
+	p.journeyEvents = nil
 }
 
 func (p *ProcessTx) flushAccounts() error {
@@ -412,6 +414,7 @@ func (p *ProcessTx) flushNewPersons() error {
 	}
 	stages := map[int64]*moved{}
 	var changes [][]any
+	var newMoves []model.StageMove
 	kept := p.moves[:0]
 	for _, m := range p.moves {
 		bp := p.people[m.PersonID]
@@ -429,6 +432,7 @@ func (p *ProcessTx) flushNewPersons() error {
 			st.leadAt = leadAtOf(m)
 		}
 		changes = append(changes, stageChangeArgs(m))
+		newMoves = append(newMoves, m)
 	}
 	p.moves = kept
 	rows := make([][]any, 0, len(p.newPersons))
@@ -469,7 +473,10 @@ func (p *ProcessTx) flushNewPersons() error {
 		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", 14, rows); err != nil {
 		return err
 	}
-	return writeStageChanges(p.execRows, changes)
+	if err := writeStageChanges(p.execRows, changes); err != nil {
+		return err
+	}
+	return enterOnStages(p.ctx, p.s, p.tx, newMoves)
 }
 
 func traitsJSON(m map[string]any) string {

@@ -92,8 +92,10 @@ func applyStageMoves(ctx context.Context, s *Store, tx *sql.Tx, writeRows rowsWr
 	}
 	var history [][]any
 	var deciding []int64
+	var moved []model.StageMove
 	for i, m := range moves {
 		if applied[i] {
+			moved = append(moved, m)
 			history = append(history, stageChangeArgs(m))
 			if decisionMove(m.From, m.To) {
 				deciding = append(deciding, m.PersonID)
@@ -101,6 +103,9 @@ func applyStageMoves(ctx context.Context, s *Store, tx *sql.Tx, writeRows rowsWr
 		}
 	}
 	if err := writeStageChanges(writeRows, history); err != nil {
+		return nil, err
+	}
+	if err := enterOnStages(ctx, s, tx, moved); err != nil {
 		return nil, err
 	}
 	return applied, s.settleDecisionOwners(ctx, tx, true, deciding...)

@@ -56,6 +56,9 @@ type Store struct {
 		m map[string]*sql.Stmt
 	}
 
+	// journeyCache holds the live journeys' triggers (journeys.go).
+	journeyCache journeyTriggerCache
+
 	// searchCaps, when set (by tests), replace searchCandidateCap and
 	// searchAccountsInline.
 	searchCaps *[2]int
