@@ -68,6 +68,9 @@ func workspaceNav() []navGroup {
 			{Key: "promotion", Path: "/reviews/promotion", Roles: marketers},
 			{Key: "content_review", Path: "/reviews/content", Roles: marketers},
 		}},
+		{Key: "engage", Items: []navItem{
+			{Key: "journeys", Path: "/journeys", Roles: marketers},
+		}},
 		{Key: "tools", Items: []navItem{
 			{Key: "imports", Path: "/imports", Roles: operators},
 			{Key: "links", Path: "/links", Roles: operators},
