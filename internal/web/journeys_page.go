@@ -162,6 +162,9 @@ func (s *Server) journeyPage(w http.ResponseWriter, r *http.Request) {
 	case "moved":
 		v.Notice = loc.T("journeys.done.moved", "n", r.URL.Query().Get("n"))
 	}
+	if s.exportTable(w, r, "journey", viewFilter{}, v.Steps, v.Versions) {
+		return
+	}
 	s.render(w, r, http.StatusOK, "journey", "journeys.title", v)
 }
 

@@ -146,6 +146,10 @@ func TestJourneyPages(t *testing.T) {
 			t.Fatalf("move: %d %s", res.StatusCode, loc)
 		}
 
+		if res := e.do(t, req{target: "/journeys/" + id + "?export=steps", cookies: []*http.Cookie{vc}}); res.StatusCode != http.StatusOK ||
+			!strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || !strings.Contains(bodyOf(t, res), "w2") {
+			t.Errorf("steps export: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
 		body = page(vc, "/journeys/"+id+"/persons/1?lang=en", http.StatusOK)
 		for _, want := range []string{`data-entry="1"`, `data-step="a"`, `data-status="done"`, "Entry 1 · version 2", `data-step="w2"`} {
 			if !strings.Contains(body, want) {

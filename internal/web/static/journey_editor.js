@@ -271,10 +271,11 @@
     if (s.type !== 'branch' && s.type !== 'exit') {
       f.appendChild(field(s, 'next', t('step.next'), null, stepChoices(t('step.next_default'))));
     }
-    var id = field(s, 'id', t('step.id'));
+    var old = s.id;
+    var id = field({ id: s.id }, 'id', t('step.id'));
     id.querySelector('input').addEventListener('change', function (e) {
-      var old = s.id;
       var nu = e.target.value.trim();
+      if (!nu || nu === old) return;
       // a renamed step keeps every reference to it
       def.steps.forEach(function (o) {
         ['next', 'then', 'else'].forEach(function (k) { if (o[k] === old) o[k] = nu; });
