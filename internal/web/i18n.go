@@ -215,3 +215,15 @@ func langLinks(r *http.Request, loc Locale) []LangLink {
 	}
 	return out
 }
+
+// prefixed is every text whose key starts with prefix, keyed by the rest:
+// what a page's script needs of the catalogue.
+func (l Locale) prefixed(prefix string) map[string]string {
+	out := map[string]string{}
+	for k, v := range l.msgs {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			out[rest] = v
+		}
+	}
+	return out
+}

@@ -167,7 +167,7 @@ func (s *Server) routes() error {
 		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes, s.toolsRoutes,
 		s.workspaceRoutes, s.marketingRoutes, s.adsRoutes, s.eventsRoutes, s.contentRoutes, s.personsRoutes, s.salesRoutes,
 		s.campaignRoutes, s.campaignLiftRoutes, s.accountRoutes, s.reviewRoutes, s.taskRoutes, s.promotionRoutes, s.contentReviewRoutes,
-		s.messagingRoutes, s.segmentRoutes, s.emailRoutes, s.journeyRoutes} {
+		s.messagingRoutes, s.segmentRoutes, s.emailRoutes, s.journeyRoutes, s.journeyPageRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}

@@ -61,13 +61,16 @@ func workspaceNav() []navGroup {
 			{Key: "persons", Path: "/persons", Roles: everyone},
 			{Key: "accounts", Path: "/accounts", Roles: everyone},
 			{Key: "campaigns", Path: "/campaigns", Roles: everyone},
-			{Key: "segments", Path: "/segments", Roles: marketers},
 			{Key: "tasks", Path: "/tasks", Roles: everyone},
 			{Key: "my_links", Path: "/my/links", Roles: everyone},
 		}},
 		{Key: "reviews", Items: []navItem{
 			{Key: "promotion", Path: "/reviews/promotion", Roles: marketers},
 			{Key: "content_review", Path: "/reviews/content", Roles: marketers},
+		}},
+		{Key: "engage", Items: []navItem{
+			{Key: "segments", Path: "/segments", Roles: marketers},
+			{Key: "journeys", Path: "/journeys", Roles: marketers},
 		}},
 		{Key: "tools", Items: []navItem{
 			{Key: "imports", Path: "/imports", Roles: operators},

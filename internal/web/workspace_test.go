@@ -38,12 +38,12 @@ func TestNavigationByRole(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s)
 		want := map[model.Role][]string{
-			model.RoleAdmin: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "segments", "tasks", "my_links",
-				"promotion", "content_review", "imports", "links", "rules", "settings", "tracking", "messaging", "email", "users"},
-			model.RoleMarketer: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "segments", "tasks", "my_links",
-				"promotion", "content_review", "imports", "links", "rules", "tracking"},
+			model.RoleAdmin: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "tasks", "my_links",
+				"promotion", "content_review", "segments", "journeys", "imports", "links", "rules", "settings", "tracking", "messaging", "email", "users"},
+			model.RoleMarketer: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "tasks", "my_links",
+				"promotion", "content_review", "segments", "journeys", "imports", "links", "rules", "tracking"},
 			model.RoleSales:  {"sales", "persons", "accounts", "campaigns", "tasks", "my_links"},
-			model.RoleViewer: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "segments", "tasks", "my_links", "promotion", "content_review"},
+			model.RoleViewer: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "tasks", "my_links", "promotion", "content_review", "segments", "journeys"},
 		}
 		for role, keys := range want {
 			c := e.loginAs(t, role)
