@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
+	"github.com/revloop/revloop/internal/journey"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -27,16 +29,36 @@ func (s *Server) journeyRoutes(m *http.ServeMux) error {
 
 // readJourneyDef reads and validates a definition; on failure it has
 // answered 400 (or 413) with the field at fault.
-func readJourneyDef(w http.ResponseWriter, r *http.Request) (model.JourneyDef, bool) {
+func (s *Server) readJourneyDef(w http.ResponseWriter, r *http.Request) (model.JourneyDef, bool) {
 	var def model.JourneyDef
 	if !decodeBody(w, r, &def, "(a journey definition)") {
 		return def, false
 	}
-	if err := def.Validate(); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "invalid journey: "+err.Error())
+	fault, err := s.journeyFault(r.Context(), &def)
+	switch {
+	case err != nil:
+		s.apiInternal(w, r, err)
+		return def, false
+	case fault != nil:
+		writeJSONError(w, http.StatusBadRequest, "invalid journey: "+fault.Error())
 		return def, false
 	}
 	return def, true
+}
+
+// journeyFault is what is wrong with a definition (its own validation,
+// then what its channels and segments say), or err when the check itself
+// failed.
+func (s *Server) journeyFault(ctx context.Context, def *model.JourneyDef) (fault, err error) {
+	if fault := def.Validate(); fault != nil {
+		return fault, nil
+	}
+	err = journey.Check(ctx, s.store, def)
+	var bad *journey.InvalidError
+	if errors.As(err, &bad) {
+		return bad, nil
+	}
+	return nil, err
 }
 
 // journeyError answers a store error of a journey request.
@@ -64,7 +86,7 @@ func (s *Server) apiJourneys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCreateJourney(w http.ResponseWriter, r *http.Request) {
-	def, ok := readJourneyDef(w, r)
+	def, ok := s.readJourneyDef(w, r)
 	if !ok {
 		return
 	}
@@ -99,7 +121,7 @@ func (s *Server) apiPutJourney(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	def, ok := readJourneyDef(w, r)
+	def, ok := s.readJourneyDef(w, r)
 	if !ok {
 		return
 	}

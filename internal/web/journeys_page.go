@@ -557,6 +557,7 @@ func journeyStarter(loc Locale) model.JourneyDef {
 }
 
 func (s *Server) editorView(r *http.Request, v *journeyEditView, def model.JourneyDef) error {
+	ctx := r.Context()
 	loc := s.catalog.locale(langOnly(r))
 	if v.Definition == "" {
 		var buf bytes.Buffer
@@ -573,6 +574,15 @@ func (s *Server) editorView(r *http.Request, v *journeyEditView, def model.Journ
 		v.Options.Stages = append(v.Options.Stages, journeyOption{Key: string(st), Label: loc.Stage(st)})
 	}
 	v.Options.Segments = []journeySegment{}
+	segs, err := s.store.Segments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range segs {
+		if g.Kind == model.SegmentPersons {
+			v.Options.Segments = append(v.Options.Segments, journeySegment{ID: g.ID, Name: g.Name})
+		}
+	}
 	return nil
 }
 
@@ -636,8 +646,13 @@ func (s *Server) postedJourney(w http.ResponseWriter, r *http.Request, v *journe
 	if v.Name != "" {
 		def.Name = v.Name
 	}
-	if err := def.Validate(); err != nil {
-		return fail(loc.T("journeys.error.invalid", "error", err.Error()))
+	fault, err := s.journeyFault(r.Context(), &def)
+	switch {
+	case err != nil:
+		s.pageInternal(w, r, "journey check", err)
+		return def, false
+	case fault != nil:
+		return fail(loc.T("journeys.error.invalid", "error", fault.Error()))
 	}
 	return def, true
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -178,4 +179,39 @@ func movedAt(st model.JourneyStats, version int, step string) int64 {
 		}
 	}
 	return 0
+}
+
+// A journey is checked against what its channels and segments say: an
+// email template that does not parse, an account list as a trigger, a
+// segment that does not exist, an inline filter naming no field — each
+// refused by the API and the editor's form, naming the field.
+func TestJourneyChecks(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnvOver(t, s)
+		mk := e.marketerKey(t)
+		mc := e.loginAs(t, model.RoleMarketer)
+		accounts, err := s.CreateSegment(ctx, model.Segment{Name: "Tier A", Kind: model.SegmentAccounts,
+			Filter: []byte(`{"field": "tier", "op": "eq", "value": "A"}`)}, e.srv.app.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ def, want string }{
+			{`{"name": "x", "trigger": {"event": "E"}, "steps": [{"id": "a", "type": "email", "subject": "Hi {{person.first_name", "text": "x"}]}`, "steps[0] (a): subject"},
+			{fmt.Sprintf(`{"name": "x", "trigger": {"segment": %d}, "steps": [{"id": "a", "type": "exit"}]}`, accounts.ID), "lists accounts"},
+			{`{"name": "x", "trigger": {"segment": 987654}, "steps": [{"id": "a", "type": "exit"}]}`, "trigger: segment: no segment 987654"},
+			{`{"name": "x", "trigger": {"event": "E"}, "steps": [{"id": "a", "type": "branch", "if": {"filter": {"field": "colour", "op": "eq", "value": 1}}}]}`, "steps[0] (a): if: filter"},
+			{`{"name": "x", "trigger": {"event": "E"}, "steps": [{"id": "a", "type": "webhook", "url": "https://u:p@example.test/"}]}`, "steps[0] (a): url"},
+			{`{"name": "x", "trigger": {"event": "E"}, "steps": [{"id": "a", "type": "wecom", "kind": "external", "content": "hi", "to_user": "lisi"}]}`, "steps[0] (a): to_user"},
+		} {
+			res := e.send(t, "POST", "/api/v1/journeys", mk, "application/json", c.def)
+			b := bodyOf(t, res)
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(b, c.want) {
+				t.Errorf("API %s: %d %s, want 400 naming %q", c.def, res.StatusCode, b, c.want)
+			}
+			res = e.do(t, req{method: http.MethodPost, target: "/journeys/new?lang=en", form: url.Values{"name": {"x"}, "definition": {c.def}}, cookies: []*http.Cookie{mc}})
+			if b := bodyOf(t, res); res.StatusCode != http.StatusBadRequest || !strings.Contains(b, html.EscapeString(c.want)) {
+				t.Errorf("form %s: %d, want 400 naming %q", c.def, res.StatusCode, c.want)
+			}
+		}
+	})
 }
