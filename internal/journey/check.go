@@ -99,4 +99,3 @@ func checkSegment(ctx context.Context, st *store.Store, id int64) error {
 	}
 	return nil
 }
-
