@@ -59,7 +59,7 @@ func serve(ctx context.Context, c *cli, cfg config.Config, s *store.Store, log *
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Options{App: a, InsecureCookies: cfg.InsecureCookies, MetricsToken: cfg.MetricsToken, Secrets: box})
+	srv, err := web.New(web.Options{App: a, InsecureCookies: cfg.InsecureCookies, MetricsToken: cfg.MetricsToken})
 	if err != nil {
 		return err
 	}

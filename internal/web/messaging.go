@@ -68,7 +68,7 @@ type messagingView struct {
 
 // messagingSettings reads the settings in force, defaults filled in.
 func (s *Server) messagingSettings(ctx context.Context) (messagingView, error) {
-	v := messagingView{Consent: message.ConsentPolicy{}, Caps: message.Caps{}, AllowRanges: []string{}, SecretsAvailable: s.secrets != nil}
+	v := messagingView{Consent: message.ConsentPolicy{}, Caps: message.Caps{}, AllowRanges: []string{}, SecretsAvailable: s.app.Secrets != nil}
 	var raw json.RawMessage
 	if ok, err := s.store.Setting(ctx, message.SettingConsent, &raw); err != nil {
 		return v, err
@@ -180,10 +180,10 @@ func (s *Server) saveMessagingSetting(ctx context.Context, key string, raw []byt
 			if len(in.Secret) > maxSecretLen || !utf8.ValidString(in.Secret) || strings.TrimSpace(in.Secret) != in.Secret {
 				return bad("secret: at most %d characters, no surrounding spaces", maxSecretLen)
 			}
-			if s.secrets == nil {
+			if s.app.Secrets == nil {
 				return bad("secret: the server has no secret key to seal it with (start it with --secret-key or REVLOOP_SECRET_KEY)")
 			}
-			sealed, err := s.secrets.Seal([]byte(in.Secret))
+			sealed, err := s.app.Secrets.Seal([]byte(in.Secret))
 			if err != nil {
 				return err
 			}
@@ -203,10 +203,10 @@ func (s *Server) saveMessagingSetting(ctx context.Context, key string, raw []byt
 		if len(in.Secret) < minWebhookSecret || len(in.Secret) > maxSecretLen || !utf8.ValidString(in.Secret) {
 			return bad("secret: %d to %d characters", minWebhookSecret, maxSecretLen)
 		}
-		if s.secrets == nil {
+		if s.app.Secrets == nil {
 			return bad("secret: the server has no secret key to seal it with (start it with --secret-key or REVLOOP_SECRET_KEY)")
 		}
-		sealed, err := s.secrets.Seal([]byte(in.Secret))
+		sealed, err := s.app.Secrets.Seal([]byte(in.Secret))
 		if err != nil {
 			return err
 		}

@@ -23,7 +23,7 @@ func TestMessagingSettingsAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.srv.secrets = box
+		e.srv.app.Secrets = box
 		admin, _, err := e.auth.CreateAPIKey(ctx, "admin", model.RoleAdmin)
 		if err != nil {
 			t.Fatal(err)
@@ -88,7 +88,7 @@ func TestMessagingSettingsAPI(t *testing.T) {
 			t.Fatalf("huge body: %d", res.StatusCode)
 		}
 		// Without a secret key, secrets cannot be set.
-		e.srv.secrets = nil
+		e.srv.app.Secrets = nil
 		res = e.send(t, "PUT", "/api/v1/messaging/settings/webhook", admin, "application/json", `{"secret":"whsec-0123456789abcdef"}`)
 		if body := bodyOf(t, res); res.StatusCode != 400 || !strings.Contains(body, "--secret-key") {
 			t.Fatalf("no key: %d %s", res.StatusCode, body)
@@ -141,7 +141,7 @@ func TestMessagingPage(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s)
 		box, _ := secret.New(bytes.Repeat([]byte{9}, secret.KeySize))
-		e.srv.secrets = box
+		e.srv.app.Secrets = box
 		c := e.loginAs(t, model.RoleAdmin)
 		post := func(target string, form url.Values) *http.Response {
 			return e.do(t, req{method: http.MethodPost, target: target, form: form, cookies: []*http.Cookie{c}})

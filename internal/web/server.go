@@ -21,7 +21,6 @@ import (
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/report"
-	"github.com/revloop/revloop/internal/secret"
 	"github.com/revloop/revloop/internal/store"
 )
 
@@ -36,9 +35,6 @@ type Options struct {
 	InsecureCookies bool
 	// MetricsToken, when not empty, is the bearer token /metrics requires.
 	MetricsToken string
-	// Secrets seals the secrets administrators store (the WeCom app
-	// secret, the webhook signing secret); nil when no key is configured.
-	Secrets *secret.Box
 }
 
 // Server serves the API, the pages and the operational endpoints.
@@ -74,9 +70,6 @@ type Server struct {
 	// exportMax bounds the rows of a list's export (listExportMax; the
 	// tests lower it).
 	exportMax int
-
-	// secrets seals stored secrets (Options.Secrets).
-	secrets *secret.Box
 }
 
 // maxConcurrentLogins bounds simultaneous password checks: each argon2id
@@ -105,7 +98,6 @@ func New(opts Options) (*Server, error) {
 		loginSlots:      make(chan struct{}, maxConcurrentLogins),
 		collector:       a.Collector,
 		exportMax:       listExportMax,
-		secrets:         opts.Secrets,
 	}
 	var err error
 	if s.metrics, err = newMetrics(a.Metrics); err != nil {
