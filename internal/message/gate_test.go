@@ -16,8 +16,6 @@ import (
 	"github.com/revloop/revloop/internal/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
-
 // exec runs a statement written with ? placeholders on either engine.
 func exec(t *testing.T, s *store.Store, q string, args ...any) {
 	t.Helper()
