@@ -10,6 +10,7 @@ import (
 	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/predict/predictdb"
 	"github.com/revloop/revloop/internal/privacy"
+	"github.com/revloop/revloop/internal/report"
 	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/scoring"
 	"github.com/revloop/revloop/internal/store"
@@ -59,9 +60,26 @@ func (a *App) rollups(ctx context.Context) error {
 	res, err := rollup.Refresh(ctx, a.Store, a.now())
 	if err == nil && res.Changed() {
 		a.Log.Debug("roll-ups refreshed", "rebuilt", res.Rebuilt, "days", res.Days, "rows", res.Rows, "took", res.Took)
+		// The reviews read lately are computed again now rather than on
+		// their next visit.
+		kf, err := report.Reporter{Store: a.Store, KeepFacts: true}.RefreshFacts(ctx, time.Now().Add(-FactsReadWithin), FactsRefreshLimit, FactsRefreshBudget)
+		if err != nil {
+			a.Log.Warn("review facts not refreshed; they are computed on their next visit", "err", err)
+		} else if kf.Entries > 0 {
+			a.Log.Debug("review facts refreshed", "entries", kf.Entries, "took", kf.Took)
+		}
 	}
 	return err
 }
+
+// The reviews' kept facts the roll-up refresh computes again: those read
+// within FactsReadWithin, at most FactsRefreshLimit of each review, for at
+// most FactsRefreshBudget per refresh.
+const (
+	FactsReadWithin    = 24 * time.Hour
+	FactsRefreshLimit  = 8
+	FactsRefreshBudget = 2 * time.Minute
+)
 
 // RollupsChanged asks for a refresh of the roll-ups now, rather than at
 // the next run after processing or the next minute: after a credit run,

@@ -220,7 +220,7 @@ func (r Reporter) Lift(ctx context.Context, campaignID int64, q LiftQuery) (*Lif
 	followLast := to.AddDate(0, 0, q.FollowDays)
 	p := store.LiftParams{CampaignID: campaignID, From: cal.Start(from), To: cal.Start(to.AddDate(0, 0, 1)),
 		FollowTo: cal.Start(followLast.AddDate(0, 0, 1)), PriorFrom: cal.Start(from.AddDate(0, 0, -LiftPriorDays))}
-	rows, err := r.Store.LiftStrata(ctx, p)
+	rows, err := kept(ctx, r, factsLift, p, r.liftStrata)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +229,18 @@ func (r Reporter) Lift(ctx context.Context, campaignID int64, q LiftQuery) (*Lif
 		MinGroup: MinLiftGroup, MinOutcomes: MinLiftOutcomes}
 	summarizeLift(l, rows)
 	return l, nil
+}
+
+// The kept facts of the cohort lift (facts.go): the strata rows of a
+// question, which depend on nothing else.
+const factsLift = "lift"
+
+func init() {
+	registerFacts(factsLift, func(r Reporter) func(context.Context, store.LiftParams) ([]store.LiftStratum, error) { return r.liftStrata })
+}
+
+func (r Reporter) liftStrata(ctx context.Context, p store.LiftParams) ([]store.LiftStratum, error) {
+	return r.Store.LiftStrata(ctx, p)
 }
 
 // stratumKey is a stratum apart from its group.

@@ -89,7 +89,7 @@ func New(opts Options) (*Server, error) {
 		app:             a,
 		store:           a.Store,
 		auth:            a.Auth,
-		reports:         report.Reporter{Store: a.Store},
+		reports:         report.Reporter{Store: a.Store, KeepFacts: true},
 		attribution:     a.Attribution,
 		log:             a.Log,
 		version:         a.Version,
