@@ -236,7 +236,9 @@ func (r Reporter) Lift(ctx context.Context, campaignID int64, q LiftQuery) (*Lif
 const factsLift = "lift"
 
 func init() {
-	registerFacts(factsLift, func(r Reporter) func(context.Context, store.LiftParams) ([]store.LiftStratum, error) { return r.liftStrata })
+	registerFacts(factsLift, func(r Reporter) func(context.Context, store.LiftParams) ([]store.LiftStratum, error) {
+		return r.liftStrata
+	})
 }
 
 func (r Reporter) liftStrata(ctx context.Context, p store.LiftParams) ([]store.LiftStratum, error) {
