@@ -25,6 +25,7 @@ import (
 	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/report"
+	"github.com/revloop/revloop/internal/review"
 	"github.com/revloop/revloop/internal/routing"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -70,6 +71,9 @@ type Options struct {
 	// Collector tunes the collector; Store, Logger, Registerer and Ingest
 	// are set here.
 	Collector collect.Options
+	// Notify, when set, also delivers each reminder of an action item
+	// outside the app (e.g. by email); see App.Notify.
+	Notify review.NotifyFunc
 }
 
 // App is revloop's services over one database.
@@ -91,6 +95,9 @@ type App struct {
 	Log     *slog.Logger
 	Role    Role
 	Version string
+	// Notify, when set, is handed every new reminder of an action item
+	// (review.Reminders); the in-app notification is made either way.
+	Notify review.NotifyFunc
 
 	now     func() time.Time
 	started bool
@@ -113,7 +120,7 @@ func New(opts Options) (*App, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	a := &App{Store: opts.Store, Log: opts.Logger, Role: opts.Role, Version: opts.Version, now: opts.Now,
+	a := &App{Store: opts.Store, Log: opts.Logger, Role: opts.Role, Version: opts.Version, now: opts.Now, Notify: opts.Notify,
 		Metrics: prometheus.NewRegistry()}
 	a.Auth = auth.New(a.Store)
 	a.Auth.Now = a.now

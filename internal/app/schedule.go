@@ -11,6 +11,7 @@ import (
 	"github.com/revloop/revloop/internal/predict/predictdb"
 	"github.com/revloop/revloop/internal/privacy"
 	"github.com/revloop/revloop/internal/report"
+	"github.com/revloop/revloop/internal/review"
 	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/scoring"
 	"github.com/revloop/revloop/internal/store"
@@ -32,6 +33,7 @@ func (a *App) schedule() {
 	jobs.Handle[jobs.RoutingAssign](r, jobs.Schedule{AfterProcess: true, Every: time.Minute}, a.routingAssign)
 	jobs.Handle[jobs.RoutingSLA](r, jobs.Schedule{Every: time.Minute, RunOnStart: true}, a.routingSLA)
 	jobs.Handle[jobs.TrainModelDaily](r, jobs.Schedule{Every: 24 * time.Hour}, a.trainDaily)
+	jobs.Handle[jobs.ReviewReminders](r, jobs.Schedule{Every: 5 * time.Minute, RunOnStart: true}, a.reminders)
 	jobs.Handle[jobs.AuthCleanup](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.authCleanup)
 	jobs.Handle[jobs.PrivacyRetention](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.privacy)
 	if a.Store.Dialect() == store.SQLite {
@@ -80,6 +82,15 @@ const (
 	FactsRefreshLimit  = 8
 	FactsRefreshBudget = 2 * time.Minute
 )
+
+// reminders reminds the owners of action items due soon or overdue.
+func (a *App) reminders(ctx context.Context) error {
+	res, err := review.Reminders{Store: a.Store, Notify: a.Notify}.Run(ctx, a.now())
+	if err == nil && res.Created+res.Notified+res.Failed > 0 {
+		a.Log.Info("action item reminders", "created", res.Created, "notified", res.Notified, "failed", res.Failed, "last_error", res.LastError)
+	}
+	return err
+}
 
 // RollupsChanged asks for a refresh of the roll-ups now, rather than at
 // the next run after processing or the next minute: after a credit run,

@@ -63,6 +63,12 @@ type RoutingSLA struct{}
 
 func (RoutingSLA) Kind() string { return "routing_sla" }
 
+// ReviewReminders reminds the owners of action items due soon or
+// overdue (an in-app notification, and the notification hook).
+type ReviewReminders struct{}
+
+func (ReviewReminders) Kind() string { return "review_reminders" }
+
 // AuthCleanup deletes expired sessions and old login failures.
 type AuthCleanup struct{}
 
