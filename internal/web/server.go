@@ -155,7 +155,7 @@ func (s *Server) routes() error {
 	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.privacyRoutes, s.linkRoutes, s.settingsRoutes,
 		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes, s.toolsRoutes,
 		s.workspaceRoutes, s.marketingRoutes, s.adsRoutes, s.eventsRoutes, s.contentRoutes, s.personsRoutes, s.salesRoutes,
-		s.campaignRoutes, s.campaignLiftRoutes, s.accountRoutes, s.reviewRoutes, s.taskRoutes, s.notificationRoutes, s.promotionRoutes, s.contentReviewRoutes} {
+		s.campaignRoutes, s.campaignLiftRoutes, s.accountRoutes, s.reviewRoutes, s.taskRoutes, s.notificationRoutes, s.periodReviewRoutes, s.promotionRoutes, s.contentReviewRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}
