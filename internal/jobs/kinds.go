@@ -63,6 +63,12 @@ type RoutingSLA struct{}
 
 func (RoutingSLA) Kind() string { return "routing_sla" }
 
+// ReviewFacts computes again the reviews' kept facts that the roll-up
+// refresh made stale and that people read lately.
+type ReviewFacts struct{}
+
+func (ReviewFacts) Kind() string { return "review_facts" }
+
 // ReviewReminders reminds the owners of action items due soon or
 // overdue (an in-app notification, and the notification hook).
 type ReviewReminders struct{}
