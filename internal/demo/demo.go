@@ -100,6 +100,9 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if err := seedReviews(ctx, s, asOf); err != nil {
 		return Summary{}, fmt.Errorf("campaign reviews: %w", err)
 	}
+	if err := seedPeriods(ctx, s, asOf); err != nil {
+		return Summary{}, fmt.Errorf("period reviews: %w", err)
+	}
 	return sum, nil
 }
 
