@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -34,10 +36,17 @@ func (s *Store) NextReportFactsGeneration(ctx context.Context) error {
 	return err
 }
 
-// ReportFacts reads the body of a current entry; found is false when
-// there is none (or only a stale one). now is recorded as its read time
-// when the one recorded is older than an hour.
-func (s *Store) ReportFacts(ctx context.Context, report, key string, now time.Time) (body string, found bool, err error) {
+// factsKey is the stored key of a question: the SHA-256 of its params.
+func factsKey(params string) string {
+	h := sha256.Sum256([]byte(params))
+	return hex.EncodeToString(h[:])
+}
+
+// ReportFacts reads the body of a current entry for the question params;
+// found is false when there is none (or only a stale one). now is
+// recorded as its read time when the one recorded is older than an hour.
+func (s *Store) ReportFacts(ctx context.Context, report, params string, now time.Time) (body string, found bool, err error) {
+	key := factsKey(params)
 	var read time.Time
 	err = s.r.QueryRowContext(ctx, s.q(`SELECT f.body, f.read_at FROM report_facts f JOIN report_facts_state g ON g.id = 1
 		WHERE f.report = ? AND f.key = ? AND f.generation = g.generation`), report, key).Scan(&body, &read)
@@ -55,13 +64,14 @@ func (s *Store) ReportFacts(ctx context.Context, report, key string, now time.Ti
 	return body, true, nil
 }
 
-// PutReportFacts keeps an entry computed from what generation g saw (read
-// before computing, so that an entry computed while the facts changed is
-// stale at once), and drops the least lately read beyond MaxReportFacts.
-func (s *Store) PutReportFacts(ctx context.Context, report, key string, g int64, body string, now time.Time) error {
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO report_facts (report, key, generation, body, computed_at, read_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (report, key) DO UPDATE SET generation = excluded.generation, body = excluded.body,
-			computed_at = excluded.computed_at, read_at = excluded.read_at`), report, key, g, body, utc(now), utc(now))
+// PutReportFacts keeps an entry for the question params computed from
+// what generation g saw (read before computing, so that an entry computed
+// while the facts changed is stale at once), and drops the least lately
+// read beyond MaxReportFacts.
+func (s *Store) PutReportFacts(ctx context.Context, report, params string, g int64, body string, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO report_facts (report, key, params, generation, body, computed_at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (report, key) DO UPDATE SET params = excluded.params, generation = excluded.generation, body = excluded.body,
+			computed_at = excluded.computed_at, read_at = excluded.read_at`), report, factsKey(params), params, g, body, utc(now), utc(now))
 	if err != nil {
 		return err
 	}
@@ -69,10 +79,10 @@ func (s *Store) PutReportFacts(ctx context.Context, report, key string, g int64,
 	return err
 }
 
-// StaleReportFacts lists the keys of a report's stale entries read since
-// since, the most lately read first, at most limit.
+// StaleReportFacts lists the questions (params) of a report's stale
+// entries read since since, the most lately read first, at most limit.
 func (s *Store) StaleReportFacts(ctx context.Context, report string, since time.Time, limit int) ([]string, error) {
-	return scanAll(ctx, s, s.r, `SELECT f.key FROM report_facts f JOIN report_facts_state g ON g.id = 1
+	return scanAll(ctx, s, s.r, `SELECT f.params FROM report_facts f JOIN report_facts_state g ON g.id = 1
 		WHERE f.report = ? AND f.generation <> g.generation AND f.read_at >= ? ORDER BY f.read_at DESC, f.key LIMIT ?`,
 		[]any{report, utc(since), limit}, func(r rowScanner) (string, error) {
 			var k string

@@ -9,6 +9,7 @@
 CREATE TABLE report_facts (
     report      TEXT NOT NULL,
     key         TEXT NOT NULL,
+    params      TEXT NOT NULL,
     generation  BIGINT NOT NULL,
     body        TEXT NOT NULL,
     computed_at {{timestamp}} NOT NULL,
