@@ -28,7 +28,7 @@ type PeriodQuery struct {
 	Model   string       // a stored attribution model
 	Channel model.Channel
 	Kind    string
-	Now     time.Time
+	Now     time.Time // the follow-up counts the assignments due by the start of its hour
 }
 
 // PeriodReview is the answer.
@@ -103,21 +103,57 @@ func (r Reporter) PeriodReview(ctx context.Context, q PeriodQuery) (*PeriodRevie
 	cur := &scopeFacts{leads: map[string]int64{}, mqls: map[string]int64{}, sqls: map[string]int64{}, opps: map[string]int64{},
 		registrations: map[string]int64{}, attendance: map[string]int64{}, downloads: map[string]int64{},
 		interactions: map[[2]string]int64{}, won: map[string]float64{}, sourced: map[string]float64{}}
-	var leads []store.CampaignLead
 	if len(ids) > 0 {
 		if cur, err = r.scopeFacts(ctx, ids, q.Period, store.CreditColumns[col], store.CreditColumns[firstCol]); err != nil {
 			return nil, err
 		}
-		if leads, err = r.Store.CampaignLeads(ctx, ids, q.Period.Window()); err != nil {
-			return nil, fmt.Errorf("period review: leads: %w", err)
-		}
 	}
-	out.FollowUp, out.SLA, err = r.campaignFollowUp(ctx, ReviewQuery{Now: q.Now}, leads)
+	fu, err := kept(ctx, r, factsPeriodFollowUp, followUpKey{Window: q.Period.Window(), IDs: ids, Now: q.Now.UTC().Truncate(time.Hour)}, r.periodFollowUp)
 	if err != nil {
 		return nil, err
 	}
+	out.FollowUp, out.SLA = fu.FollowUp, fu.SLA
 	inf, pipe := int64(len(cur.opportunities)), cur.influencedPipeline
 	out.Figures.InfluencedOpportunities, out.Figures.InfluencedPipeline = &inf, &pipe
 	out.Metrics = reviewMetricRows(reviewActuals(out.Figures, cur, out.FollowUp), targets, cur, nil, out.FollowUp)
 	return out, nil
+}
+
+// The kept facts of a period review (facts.go): the first follow-up of
+// its campaigns' leads, which reads every lead of the period and their
+// assignments. It counts the assignments due by the start of the hour
+// asked in.
+const factsPeriodFollowUp = "period_follow_up"
+
+func init() {
+	registerFacts(factsPeriodFollowUp, func(r Reporter) func(context.Context, followUpKey) (periodFollowUpFacts, error) {
+		return r.periodFollowUp
+	})
+}
+
+// followUpKey is a period's window, its campaigns and the hour.
+type followUpKey struct {
+	Window model.Window `json:"window"`
+	IDs    []int64      `json:"ids"`
+	Now    time.Time    `json:"now"`
+}
+
+// periodFollowUpFacts are a period's follow-up figures and the SLA.
+type periodFollowUpFacts struct {
+	FollowUp CampaignFollowUp `json:"follow_up"`
+	SLA      string           `json:"sla"`
+}
+
+func (r Reporter) periodFollowUp(ctx context.Context, k followUpKey) (periodFollowUpFacts, error) {
+	var out periodFollowUpFacts
+	var leads []store.CampaignLead
+	if len(k.IDs) > 0 {
+		var err error
+		if leads, err = r.Store.CampaignLeads(ctx, k.IDs, k.Window); err != nil {
+			return out, fmt.Errorf("period review: leads: %w", err)
+		}
+	}
+	var err error
+	out.FollowUp, out.SLA, err = r.campaignFollowUp(ctx, ReviewQuery{Now: k.Now}, leads)
+	return out, err
 }

@@ -93,6 +93,15 @@ func TestPeriodReviewByHand(t *testing.T) {
 			}
 		}
 
+		// With its facts kept, the same answer, computed and read back.
+		keep := report.Reporter{Store: s, KeepFacts: true}
+		for i := 0; i < 2; i++ {
+			kr, err := keep.PeriodReview(ctx, q)
+			if err != nil || !reflect.DeepEqual(kr, pr) {
+				t.Errorf("kept, request %d: %+v %v\nwant %+v", i+1, kr, err, pr)
+			}
+		}
+
 		// The content channel: the whitepaper; no targets of its own.
 		pc, err := r.PeriodReview(ctx, report.PeriodQuery{Period: march(s), Model: "linear", Channel: model.ChannelContent, Now: reviewtest.Now})
 		if err != nil {
