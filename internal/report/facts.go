@@ -95,7 +95,7 @@ type RefreshedFacts struct {
 func (r Reporter) RefreshFacts(ctx context.Context, since time.Time, limit int, budget time.Duration) (RefreshedFacts, error) {
 	start := time.Now()
 	var out RefreshedFacts
-	for _, report := range []string{factsPromotion, factsContent, factsLift, factsPeriodFollowUp} {
+	for _, report := range []string{factsPromotion, factsContent, factsLift, factsPeriodFollowUp, factsDeals} {
 		keys, err := r.Store.StaleReportFacts(ctx, report, since, limit)
 		if err != nil {
 			return out, err

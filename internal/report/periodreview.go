@@ -104,7 +104,7 @@ func (r Reporter) PeriodReview(ctx context.Context, q PeriodQuery) (*PeriodRevie
 		registrations: map[string]int64{}, attendance: map[string]int64{}, downloads: map[string]int64{},
 		interactions: map[[2]string]int64{}, won: map[string]float64{}, sourced: map[string]float64{}}
 	if len(ids) > 0 {
-		if cur, err = r.scopeFacts(ctx, ids, q.Period, store.CreditColumns[col], store.CreditColumns[firstCol]); err != nil {
+		if cur, err = r.scopeFactsOf(ctx, ids, q.Period, store.CreditColumns[col], store.CreditColumns[firstCol], true); err != nil {
 			return nil, err
 		}
 	}
