@@ -143,3 +143,28 @@ func TestNotificationsAPIAndPage(t *testing.T) {
 		}
 	})
 }
+
+// The reminder lead time is a run-time setting: bounded, 400 naming the
+// bounds outside them, and what the reminders read.
+func TestReminderLeadSetting(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		admin, _, err := e.auth.CreateAPIKey(ctx, "admin", model.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			body   string
+			code   int
+			saying string
+		}{{`0`, 400, "0 hours: want 1 to 336"}, {`400`, 400, "want 1 to 336"}, {`"a day"`, 400, ""}, {`72`, 200, `"value":72`}} {
+			res := e.send(t, "PUT", "/api/v1/settings/"+review.SettingReminderLead, admin, "application/json", tc.body)
+			if b := bodyOf(t, res); res.StatusCode != tc.code || !strings.Contains(b, tc.saying) {
+				t.Errorf("%s: %d %s", tc.body, res.StatusCode, b)
+			}
+		}
+		if d, err := review.LeadTime(ctx, s); err != nil || d != 72*time.Hour {
+			t.Errorf("lead time %v %v", d, err)
+		}
+	})
+}
