@@ -19,8 +19,8 @@ import (
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/identity"
 	"github.com/revloop/revloop/internal/model"
-	"github.com/revloop/revloop/internal/review"
 	"github.com/revloop/revloop/internal/privacy"
+	"github.com/revloop/revloop/internal/review"
 )
 
 // runSetting is one run-time setting an administrator may change through
