@@ -18,7 +18,7 @@ CREATE TABLE report_facts (
 );
 CREATE INDEX report_facts_read ON report_facts(read_at);
 CREATE TABLE report_facts_state (
-    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    id         BIGINT PRIMARY KEY CHECK (id = 1),
     generation BIGINT NOT NULL
 );
 INSERT INTO report_facts_state (id, generation) VALUES (1, 1);
