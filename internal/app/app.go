@@ -27,6 +27,7 @@ import (
 	"github.com/revloop/revloop/internal/message"
 	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/report"
+	"github.com/revloop/revloop/internal/review"
 	"github.com/revloop/revloop/internal/routing"
 	"github.com/revloop/revloop/internal/secret"
 	"github.com/revloop/revloop/internal/store"
@@ -92,6 +93,9 @@ type Options struct {
 	// before another runner may take them over (default 5 minutes).
 	JourneyPoll  time.Duration
 	JourneyLease time.Duration
+	// Notify, when set, also delivers each reminder of an action item
+	// outside the app (e.g. by email); see App.Notify.
+	Notify review.NotifyFunc
 }
 
 // App is revloop's services over one database.
@@ -121,6 +125,9 @@ type App struct {
 	Log     *slog.Logger
 	Role    Role
 	Version string
+	// Notify, when set, is handed every new reminder of an action item
+	// (review.Reminders); the in-app notification is made either way.
+	Notify review.NotifyFunc
 
 	now     func() time.Time
 	started bool
@@ -147,7 +154,7 @@ func New(opts Options) (*App, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	a := &App{Store: opts.Store, Log: opts.Logger, Role: opts.Role, Version: opts.Version, now: opts.Now,
+	a := &App{Store: opts.Store, Log: opts.Logger, Role: opts.Role, Version: opts.Version, now: opts.Now, Notify: opts.Notify,
 		Metrics: prometheus.NewRegistry()}
 	a.Auth = auth.New(a.Store)
 	a.Auth.Now = a.now
@@ -170,6 +177,9 @@ func New(opts Options) (*App, error) {
 	eo := opts.Email
 	eo.Store, eo.Secrets, eo.Log, eo.Now = a.Store, a.Secrets, a.Log, a.now
 	a.Email = message.NewEmailSender(eo)
+	if a.Notify == nil {
+		a.Notify = a.emailNotice
+	}
 
 	jopts := journey.Options{Sender: opts.JourneySender, Segments: opts.JourneySegments,
 		Feed: opts.JourneyFeed, Outcomes: opts.JourneyOutcomes, Now: a.now, Log: a.Log, Lease: opts.JourneyLease}

@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -102,4 +105,21 @@ type journeyOutcomes struct{ st *store.Store }
 
 func (o journeyOutcomes) Outcome(ctx context.Context, key, kind string) (bool, error) {
 	return o.st.MessageOutcome(ctx, key, kind)
+}
+
+// emailNotice mails a reminder to its owner over the SMTP server of the
+// email.smtp setting. Without one, reminders stay in the app: that is no
+// failure to retry.
+func (a *App) emailNotice(ctx context.Context, to, subject, text string) error {
+	sum := sha256.Sum256([]byte(to + "\x00" + subject + "\x00" + text))
+	res, err := a.Email.SendNotice(ctx, to, "notice."+hex.EncodeToString(sum[:12]), subject, text)
+	switch {
+	case errors.Is(err, message.ErrNotConfigured):
+		return nil
+	case err != nil:
+		return err
+	case res.Status != message.Sent:
+		return fmt.Errorf("reminder to %s: %s %s", to, res.Status, res.Reason)
+	}
+	return nil
 }

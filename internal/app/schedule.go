@@ -10,6 +10,8 @@ import (
 	"github.com/revloop/revloop/internal/lifecycle"
 	"github.com/revloop/revloop/internal/predict/predictdb"
 	"github.com/revloop/revloop/internal/privacy"
+	"github.com/revloop/revloop/internal/report"
+	"github.com/revloop/revloop/internal/review"
 	"github.com/revloop/revloop/internal/rollup"
 	"github.com/revloop/revloop/internal/scoring"
 	"github.com/revloop/revloop/internal/store"
@@ -31,6 +33,8 @@ func (a *App) schedule() {
 	jobs.Handle[jobs.RoutingAssign](r, jobs.Schedule{AfterProcess: true, Every: time.Minute}, a.routingAssign)
 	jobs.Handle[jobs.RoutingSLA](r, jobs.Schedule{Every: time.Minute, RunOnStart: true}, a.routingSLA)
 	jobs.Handle[jobs.TrainModelDaily](r, jobs.Schedule{Every: 24 * time.Hour}, a.trainDaily)
+	jobs.Handle[jobs.ReviewFacts](r, jobs.Schedule{Every: 5 * time.Minute, RunOnStart: true}, a.reviewFacts)
+	jobs.Handle[jobs.ReviewReminders](r, jobs.Schedule{Every: 5 * time.Minute, RunOnStart: true}, a.reminders)
 	jobs.Handle[jobs.AuthCleanup](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.authCleanup)
 	jobs.Handle[jobs.PrivacyRetention](r, jobs.Schedule{Every: time.Hour, RunOnStart: true}, a.privacy)
 	a.segmentJobs()
@@ -61,6 +65,36 @@ func (a *App) rollups(ctx context.Context) error {
 	res, err := rollup.Refresh(ctx, a.Store, a.now())
 	if err == nil && res.Changed() {
 		a.Log.Debug("roll-ups refreshed", "rebuilt", res.Rebuilt, "days", res.Days, "rows", res.Rows, "took", res.Took)
+	}
+	return err
+}
+
+// The reviews' kept facts the review_facts job computes again: those read
+// within FactsReadWithin, at most FactsRefreshLimit of each review, for at
+// most FactsRefreshBudget per run; the rest are computed on their next
+// visit.
+const (
+	FactsReadWithin    = 24 * time.Hour
+	FactsRefreshLimit  = 8
+	FactsRefreshBudget = time.Minute
+)
+
+// reviewFacts computes again the reviews' kept facts that the roll-up
+// refresh made stale and that people read lately, so that their next
+// visit finds them current.
+func (a *App) reviewFacts(ctx context.Context) error {
+	kf, err := report.Reporter{Store: a.Store, KeepFacts: true}.RefreshFacts(ctx, time.Now().Add(-FactsReadWithin), FactsRefreshLimit, FactsRefreshBudget)
+	if err == nil && kf.Entries > 0 {
+		a.Log.Debug("review facts refreshed", "entries", kf.Entries, "took", kf.Took)
+	}
+	return err
+}
+
+// reminders reminds the owners of action items due soon or overdue.
+func (a *App) reminders(ctx context.Context) error {
+	res, err := review.Reminders{Store: a.Store, Notify: a.Notify}.Run(ctx, a.now())
+	if err == nil && res.Created+res.Notified+res.Failed > 0 {
+		a.Log.Info("action item reminders", "created", res.Created, "notified", res.Notified, "failed", res.Failed, "last_error", res.LastError)
 	}
 	return err
 }

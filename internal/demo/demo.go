@@ -111,6 +111,9 @@ func Generate(ctx context.Context, s *store.Store, opts Options) (Summary, error
 	if err := seedJourneys(ctx, s, asOf, scale); err != nil {
 		return Summary{}, fmt.Errorf("journeys: %w", err)
 	}
+	if err := seedPeriods(ctx, s, asOf); err != nil {
+		return Summary{}, fmt.Errorf("period reviews: %w", err)
+	}
 	return sum, nil
 }
 

@@ -69,6 +69,18 @@ type JourneySteps struct{}
 
 func (JourneySteps) Kind() string { return "journey_steps" }
 
+// ReviewFacts computes again the reviews' kept facts that the roll-up
+// refresh made stale and that people read lately.
+type ReviewFacts struct{}
+
+func (ReviewFacts) Kind() string { return "review_facts" }
+
+// ReviewReminders reminds the owners of action items due soon or
+// overdue (an in-app notification, and the notification hook).
+type ReviewReminders struct{}
+
+func (ReviewReminders) Kind() string { return "review_reminders" }
+
 // AuthCleanup deletes expired sessions and old login failures.
 type AuthCleanup struct{}
 

@@ -342,8 +342,21 @@ func (e *EmailSender) Send(ctx context.Context, r Request) (Result, error) {
 	return e.deliver(ctx, cfg, msg, r.Key)
 }
 
-// ready is the configuration with a usable pool.
+// ready is the configuration with a usable pool and the public address
+// its links need.
 func (e *EmailSender) ready(ctx context.Context) (*emailConfig, error) {
+	cfg, err := e.connected(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.base == "" {
+		return nil, errors.New("email: links need revloop's public address: set links.public_url")
+	}
+	return cfg, nil
+}
+
+// connected is the configuration with a usable pool.
+func (e *EmailSender) connected(ctx context.Context) (*emailConfig, error) {
 	cfg, err := e.config(ctx)
 	if err != nil {
 		return nil, err
@@ -353,9 +366,6 @@ func (e *EmailSender) ready(ctx context.Context) (*emailConfig, error) {
 	}
 	if cfg.err != nil {
 		return nil, fmt.Errorf("email: %w", cfg.err)
-	}
-	if cfg.base == "" {
-		return nil, errors.New("email: links need revloop's public address: set links.public_url")
 	}
 	return cfg, nil
 }
@@ -474,8 +484,10 @@ func (c *emailConfig) compose(r Rendered, name, to, from, key string, now time.T
 	m.Subject(r.Subject)
 	m.SetMessageIDWithValue(MessageIDLocal(key) + "@" + fromHost)
 	m.SetDateWithValue(now)
-	m.SetGenHeader("List-Unsubscribe", "<"+r.UnsubscribeURL+">")
-	m.SetGenHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	if r.UnsubscribeURL != "" { // every marketing email; not a notice to a colleague
+		m.SetGenHeader("List-Unsubscribe", "<"+r.UnsubscribeURL+">")
+		m.SetGenHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
 	switch {
 	case r.Text != "" && r.HTML != "":
 		m.SetBodyString(gomail.TypeTextPlain, r.Text)
@@ -583,6 +595,22 @@ func (e *EmailSender) SendTest(ctx context.Context, to string, personID int64, k
 		return Result{}, err
 	}
 	msg, res := cfg.compose(cfg.render(tpl, rec, key), "", to, "", key, e.o.Now())
+	if msg == nil {
+		return res, nil
+	}
+	return e.deliver(ctx, cfg, msg, key)
+}
+
+// SendNotice sends a plain-text notice to a colleague (the reminder of an
+// action item): no template, no tracking and no unsubscribe link — it is
+// the team's own mail, not marketing. The key makes its Message-ID.
+func (e *EmailSender) SendNotice(ctx context.Context, to, key, subject, text string) (Result, error) {
+	cfg, err := e.connected(ctx) // no links: no public address needed
+	if err != nil {
+		return Result{}, err
+	}
+	r := Rendered{Subject: clipStr(strings.Join(strings.Fields(subject), " "), maxRenderedSubject), Text: text}
+	msg, res := cfg.compose(r, "", to, "", key, e.o.Now())
 	if msg == nil {
 		return res, nil
 	}

@@ -216,3 +216,24 @@ type UserTask struct {
 	PersonName   string
 	Opportunity  string // the opportunity's name, for a task of one
 }
+
+// The kinds of notifications: the reminders of an action item's task.
+const (
+	NotifyTaskDueSoon = "task_due_soon" // due within the reminder lead time
+	NotifyTaskOverdue = "task_overdue"  // past its due time, not done
+)
+
+// Notification is an in-app notification of a user: a reminder of a task
+// (the action item's text as Title, Href to its review), read or not.
+type Notification struct {
+	ID         int64      `json:"id"`
+	UserID     int64      `json:"-"`
+	Kind       string     `json:"kind"`
+	TaskID     int64      `json:"task_id,omitempty"`
+	Title      string     `json:"title"`
+	Href       string     `json:"href"`
+	DueAt      *time.Time `json:"due_at"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ReadAt     *time.Time `json:"read_at"`
+	NotifiedAt *time.Time `json:"-"`
+}

@@ -141,59 +141,20 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 		return out, err
 	}
 	out.From, out.To, out.Model, out.Currency = c.From, c.To, c.Model, c.Currency
-	ds, truncated, err := r.Store.ContentDownloaders(ctx, q.Period.Window(), DownloadTypes)
-	if err != nil {
-		return out, fmt.Errorf("content review: downloaders: %w", err)
-	}
-	out.Truncated = truncated
-
 	kindOf := map[int64]string{}
 	for _, a := range c.Assets {
 		kindOf[a.ID] = a.Kind
 	}
-	// Each person once per asset, per kind and in all: the earliest first
-	// download, whose path is the longest (stages entered after an earlier
-	// moment include those entered after a later one).
-	type seen struct {
-		first   time.Time
-		reached model.Stage
-		d       *store.Downloader
+	f, err := kept(ctx, r, factsContent, contentKey{Window: q.Period.Window(), AssetID: q.AssetID, Kinds: kindOf}, r.contentFacts)
+	if err != nil {
+		return out, err
 	}
-	perAsset := map[int64]*DownloaderFigures{}
-	perKind := map[string]map[int64]seen{}
-	all := map[int64]seen{}
-	keep := func(m map[int64]seen, d *store.Downloader) {
-		if s, ok := m[d.PersonID]; !ok || d.First.Before(s.first) {
-			m[d.PersonID] = seen{first: d.First, reached: d.ReachedAfter, d: d}
-		}
-	}
-	for i := range ds {
-		d := &ds[i]
-		if perAsset[d.ContentID] == nil {
-			perAsset[d.ContentID] = &DownloaderFigures{}
-		}
-		a := perAsset[d.ContentID]
-		a.Downloaders++
-		a.Path.add(d.ReachedAfter)
-		k := kindOf[d.ContentID]
-		if perKind[k] == nil {
-			perKind[k] = map[int64]seen{}
-		}
-		keep(perKind[k], d)
-		keep(all, d)
-	}
-	downloadsOf := func(m map[int64]seen) DownloaderFigures {
-		var out DownloaderFigures
-		for _, s := range m {
-			out.Downloaders++
-			out.Path.add(s.reached)
-		}
-		return out
-	}
+	out.Truncated = f.Truncated
+	perAsset := f.PerAsset
 	for _, a := range c.Assets {
 		ra := ReviewAsset{AssetRow: a}
-		if d := perAsset[a.ID]; d != nil {
-			ra.DownloaderFigures = *d
+		if d, ok := perAsset[a.ID]; ok {
+			ra.DownloaderFigures = d
 		}
 		out.Assets = append(out.Assets, ra)
 		if a.ID == q.AssetID {
@@ -202,10 +163,10 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 		}
 	}
 	for _, k := range c.Kinds {
-		out.Kinds = append(out.Kinds, ReviewKind{ContentKind: k, DownloaderFigures: downloadsOf(perKind[k.Kind])})
+		out.Kinds = append(out.Kinds, ReviewKind{ContentKind: k, DownloaderFigures: f.PerKind[k.Kind]})
 	}
 	out.Total.ContentFigures = c.Total
-	out.Total.DownloaderFigures = downloadsOf(all)
+	out.Total.DownloaderFigures = f.All
 	if q.AssetID > 0 && out.Asset == nil {
 		// Created after the range and without a figure in it: an empty row.
 		a := chosen
@@ -220,17 +181,95 @@ func (r Reporter) ContentReview(ctx context.Context, q ContentReviewQuery) (Cont
 		out.Asset = &row
 	}
 
+	out.Who = f.Who
+	return out, nil
+}
+
+// The kept facts of the content review (facts.go).
+const factsContent = "content_review"
+
+func init() {
+	registerFacts(factsContent, func(r Reporter) func(context.Context, contentKey) (contentFacts, error) { return r.contentFacts })
+}
+
+// contentKey is what the review's downloader facts depend on besides the
+// facts themselves: the window, the chosen asset and each asset's kind.
+type contentKey struct {
+	Window  model.Window     `json:"window"`
+	AssetID int64            `json:"asset_id"`
+	Kinds   map[int64]string `json:"kinds"`
+}
+
+// contentFacts are the review's sums of the downloaders: per asset, per
+// kind, in all, and who the chosen asset's (or everyone's) are.
+type contentFacts struct {
+	PerAsset  map[int64]DownloaderFigures  `json:"per_asset"`
+	PerKind   map[string]DownloaderFigures `json:"per_kind"`
+	All       DownloaderFigures            `json:"all"`
+	Who       ContentWho                   `json:"who"`
+	Truncated bool                         `json:"truncated"`
+}
+
+// contentFacts reads the downloaders of the window and sums them.
+func (r Reporter) contentFacts(ctx context.Context, k contentKey) (contentFacts, error) {
+	out := contentFacts{PerAsset: map[int64]DownloaderFigures{}, PerKind: map[string]DownloaderFigures{}}
+	ds, truncated, err := r.Store.ContentDownloaders(ctx, k.Window, DownloadTypes)
+	if err != nil {
+		return out, fmt.Errorf("content review: downloaders: %w", err)
+	}
+	out.Truncated = truncated
+	// Each person once per asset, per kind and in all: the earliest first
+	// download, whose path is the longest (stages entered after an earlier
+	// moment include those entered after a later one).
+	type seen struct {
+		first   time.Time
+		reached model.Stage
+		d       *store.Downloader
+	}
+	perKind := map[string]map[int64]seen{}
+	all := map[int64]seen{}
+	keep := func(m map[int64]seen, d *store.Downloader) {
+		if s, ok := m[d.PersonID]; !ok || d.First.Before(s.first) {
+			m[d.PersonID] = seen{first: d.First, reached: d.ReachedAfter, d: d}
+		}
+	}
+	for i := range ds {
+		d := &ds[i]
+		a := out.PerAsset[d.ContentID]
+		a.Downloaders++
+		a.Path.add(d.ReachedAfter)
+		out.PerAsset[d.ContentID] = a
+		kind := k.Kinds[d.ContentID]
+		if perKind[kind] == nil {
+			perKind[kind] = map[int64]seen{}
+		}
+		keep(perKind[kind], d)
+		keep(all, d)
+	}
+	downloadsOf := func(m map[int64]seen) DownloaderFigures {
+		var out DownloaderFigures
+		for _, s := range m {
+			out.Downloaders++
+			out.Path.add(s.reached)
+		}
+		return out
+	}
+	for kind, m := range perKind {
+		out.PerKind[kind] = downloadsOf(m)
+	}
+	out.All = downloadsOf(all)
+
 	// Who: the chosen asset's downloaders, or everyone's once.
 	people := all
-	if q.AssetID > 0 {
+	if k.AssetID > 0 {
 		people = map[int64]seen{}
 		for i := range ds {
-			if ds[i].ContentID == q.AssetID {
+			if ds[i].ContentID == k.AssetID {
 				keep(people, &ds[i])
 			}
 		}
 	}
-	out.Who = ContentWho{AssetID: q.AssetID, Downloaders: int64(len(people))}
+	out.Who = ContentWho{AssetID: k.AssetID, Downloaders: int64(len(people))}
 	industries, sizes, seniority, titles := map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
 	for _, s := range people {
 		industries[s.d.Industry]++

@@ -220,14 +220,46 @@ func (r Reporter) Lift(ctx context.Context, campaignID int64, q LiftQuery) (*Lif
 	followLast := to.AddDate(0, 0, q.FollowDays)
 	p := store.LiftParams{CampaignID: campaignID, From: cal.Start(from), To: cal.Start(to.AddDate(0, 0, 1)),
 		FollowTo: cal.Start(followLast.AddDate(0, 0, 1)), PriorFrom: cal.Start(from.AddDate(0, 0, -LiftPriorDays))}
-	rows, err := r.Store.LiftStrata(ctx, p)
+	kl, err := kept(ctx, r, factsLift, liftKey{Params: p, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), FollowDays: q.FollowDays}, r.liftFacts)
 	if err != nil {
 		return nil, err
 	}
-	l := &Lift{CampaignID: campaignID, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), FollowDays: q.FollowDays,
-		FollowTo: followLast.Format(time.DateOnly), Complete: q.Now.IsZero() || !q.Now.Before(p.FollowTo),
-		MinGroup: MinLiftGroup, MinOutcomes: MinLiftOutcomes}
-	summarizeLift(l, rows)
+	l := &kl
+	l.Complete = q.Now.IsZero() || !q.Now.Before(p.FollowTo)
+	return l, nil
+}
+
+// The kept facts of the cohort lift (facts.go): the answer to a
+// question but whether its follow window has ended, which depends on
+// when it is asked.
+const factsLift = "lift"
+
+func init() {
+	registerFacts(factsLift, func(r Reporter) func(context.Context, liftKey) (Lift, error) { return r.liftFacts })
+}
+
+// liftKey is a lift question: its instants and its team days.
+type liftKey struct {
+	Params     store.LiftParams `json:"params"`
+	From       string           `json:"from"`
+	To         string           `json:"to"`
+	FollowDays int              `json:"follow_days"`
+}
+
+// liftFacts computes the answer (Complete left false).
+func (r Reporter) liftFacts(ctx context.Context, k liftKey) (Lift, error) {
+	rows, err := r.Store.LiftStrata(ctx, k.Params)
+	if err != nil {
+		return Lift{}, err
+	}
+	followLast, err := time.Parse(time.DateOnly, k.To)
+	if err != nil {
+		return Lift{}, err
+	}
+	followLast = followLast.AddDate(0, 0, k.FollowDays)
+	l := Lift{CampaignID: k.Params.CampaignID, From: k.From, To: k.To, FollowDays: k.FollowDays,
+		FollowTo: followLast.Format(time.DateOnly), MinGroup: MinLiftGroup, MinOutcomes: MinLiftOutcomes}
+	summarizeLift(&l, rows)
 	return l, nil
 }
 

@@ -112,94 +112,50 @@ func (r Reporter) Promotion(ctx context.Context, q PromotionQuery) (Promotion, e
 		}
 		out.Campaign = &PromotionCampaign{ID: c.ID, Code: c.Code, Name: c.Name}
 	}
-	w := q.Period.Window()
 	users, err := r.Store.Employees(ctx)
 	if err != nil {
 		return out, fmt.Errorf("promotion: users: %w", err)
 	}
-	type facts struct {
-		PromotionFigures
-		pipe, revenue float64
-	}
-	by := map[int64]*facts{}
-	of := func(id int64) *facts {
-		if by[id] == nil {
-			by[id] = &facts{}
-		}
-		return by[id]
-	}
-	links, err := r.Store.PromoterLinksCreated(ctx, w, q.CampaignID)
-	if err != nil {
-		return out, fmt.Errorf("promotion: links: %w", err)
-	}
-	for id, n := range links {
-		of(id).Links = n
-	}
-	// Visitors per employee, per team and in all: the distinct persons of
-	// the pairs.
 	team := map[int64]string{}
 	for _, u := range users {
 		team[u.ID] = u.Team
 	}
-	teamVisitors := map[string]map[int64]bool{}
-	allVisitors := map[int64]bool{}
-	err = r.Store.PromoterVisits(ctx, w, q.CampaignID, func(v store.PromoterVisit) error {
-		f := of(v.Promoter)
-		f.Visits += v.Touches
-		if v.Person == 0 {
-			return nil
-		}
-		f.Visitors++
-		t := team[v.Promoter]
-		if teamVisitors[t] == nil {
-			teamVisitors[t] = map[int64]bool{}
-		}
-		teamVisitors[t][v.Person] = true
-		allVisitors[v.Person] = true
-		return nil
-	})
+	key := promotionKey{Window: q.Period.Window(), Column: col, CampaignID: q.CampaignID, Teams: team}
+	pf, err := kept(ctx, r, factsPromotion, key, r.promotionFacts)
 	if err != nil {
-		return out, fmt.Errorf("promotion: visits: %w", err)
+		return out, err
 	}
-	err = r.Store.PromoterLeads(ctx, w, q.CampaignID, func(l store.PromoterLead) error {
-		f := of(l.Promoter)
-		f.Leads++
-		if l.MQL {
-			f.MQLs++
-		}
-		return nil
-	})
+	links, err := r.Store.PromoterLinksCreated(ctx, key.Window, q.CampaignID)
 	if err != nil {
-		return out, fmt.Errorf("promotion: leads: %w", err)
+		return out, fmt.Errorf("promotion: links: %w", err)
 	}
-	for _, k := range []struct {
-		kind model.ConversionKind
-		dst  func(*facts) *float64
-	}{{model.ConvOpportunity, func(f *facts) *float64 { return &f.pipe }}, {model.ConvWon, func(f *facts) *float64 { return &f.revenue }}} {
-		fen, err := r.Store.PromoterCredits(ctx, k.kind, col, w, q.CampaignID)
-		if err != nil {
-			return out, fmt.Errorf("promotion: %s credits: %w", k.kind, err)
-		}
-		for id, v := range fen {
-			*k.dst(of(id)) += v
-		}
+	by := pf.Promoters
+	if by == nil {
+		by = map[int64]*promoterFacts{}
 	}
+	for id, n := range links {
+		if by[id] == nil {
+			by[id] = &promoterFacts{}
+		}
+		by[id].Links = n
+	}
+	teamVisitors, allVisitors := pf.TeamVisitors, pf.Visitors
 
 	teams := map[string]*TeamRow{}
 	for _, u := range users {
 		f := by[u.ID]
 		if f == nil {
-			f = &facts{}
+			f = &promoterFacts{}
 		}
 		row := PromoterRow{UserID: u.ID, Email: u.Email, Name: u.Name, Team: u.Team, Role: u.Role, Disabled: u.Disabled, PromotionFigures: f.PromotionFigures}
-		row.CreditedPipeline, row.CreditedRevenue = roundedFen(f.pipe), roundedFen(f.revenue)
+		row.CreditedPipeline, row.CreditedRevenue = roundedFen(f.Pipe), roundedFen(f.Revenue)
 		if u.Disabled && row.PromotionFigures == (PromotionFigures{}) {
 			continue
 		}
 		out.Employees = append(out.Employees, row)
 		t := teams[u.Team]
 		if t == nil {
-			t = &TeamRow{Team: u.Team, PromotionFigures: PromotionFigures{Visitors: int64(len(teamVisitors[u.Team]))}}
+			t = &TeamRow{Team: u.Team, PromotionFigures: PromotionFigures{Visitors: teamVisitors[u.Team]}}
 			teams[u.Team] = t
 		}
 		t.Employees++
@@ -209,7 +165,7 @@ func (r Reporter) Promotion(ctx context.Context, q PromotionQuery) (Promotion, e
 		addPromotion(&t.PromotionFigures, row.PromotionFigures)
 		addPromotion(&out.Total, row.PromotionFigures)
 	}
-	out.Total.Visitors = int64(len(allVisitors))
+	out.Total.Visitors = allVisitors
 	for _, t := range teams {
 		out.Teams = append(out.Teams, *t)
 	}
@@ -229,6 +185,102 @@ func (r Reporter) Promotion(ctx context.Context, q PromotionQuery) (Promotion, e
 		out.Teams[i].Rank = i + 1
 		if i > 0 && comparePromotion(out.Teams[i-1].PromotionFigures, out.Teams[i].PromotionFigures) == 0 {
 			out.Teams[i].Rank = out.Teams[i-1].Rank
+		}
+	}
+	return out, nil
+}
+
+// The kept facts of the leaderboard (facts.go).
+const factsPromotion = "promotion"
+
+func init() {
+	registerFacts(factsPromotion, func(r Reporter) func(context.Context, promotionKey) (promotionFacts, error) { return r.promotionFacts })
+}
+
+// promotionKey is what the leaderboard's touch facts depend on besides
+// the facts themselves: the window, the model's column, the campaign and
+// each user's team (visitors are counted once per team).
+type promotionKey struct {
+	Window     model.Window     `json:"window"`
+	Column     int              `json:"column"`
+	CampaignID int64            `json:"campaign_id"`
+	Teams      map[int64]string `json:"teams"`
+}
+
+// promoterFacts are an employee's figures before rounding: their credits
+// in fen as summed.
+type promoterFacts struct {
+	PromotionFigures
+	Pipe    float64 `json:"pipe"`
+	Revenue float64 `json:"revenue"`
+}
+
+// promotionFacts are the leaderboard's sums of touches, leads and
+// credits: per promoter, and the distinct visitors per team and in all.
+type promotionFacts struct {
+	Promoters    map[int64]*promoterFacts `json:"promoters"`
+	TeamVisitors map[string]int64         `json:"team_visitors"`
+	Visitors     int64                    `json:"visitors"`
+}
+
+// promotionFacts reads the leaderboard's facts of the touches, leads and
+// credits (links are counted apart, always afresh).
+func (r Reporter) promotionFacts(ctx context.Context, k promotionKey) (promotionFacts, error) {
+	out := promotionFacts{Promoters: map[int64]*promoterFacts{}, TeamVisitors: map[string]int64{}}
+	of := func(id int64) *promoterFacts {
+		if out.Promoters[id] == nil {
+			out.Promoters[id] = &promoterFacts{}
+		}
+		return out.Promoters[id]
+	}
+	w := k.Window
+	// Visitors per employee, per team and in all: the distinct persons of
+	// the pairs.
+	teamVisitors := map[string]map[int64]bool{}
+	allVisitors := map[int64]bool{}
+	err := r.Store.PromoterVisits(ctx, w, k.CampaignID, func(v store.PromoterVisit) error {
+		f := of(v.Promoter)
+		f.Visits += v.Touches
+		if v.Person == 0 {
+			return nil
+		}
+		f.Visitors++
+		t := k.Teams[v.Promoter]
+		if teamVisitors[t] == nil {
+			teamVisitors[t] = map[int64]bool{}
+		}
+		teamVisitors[t][v.Person] = true
+		allVisitors[v.Person] = true
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("promotion: visits: %w", err)
+	}
+	for t, m := range teamVisitors {
+		out.TeamVisitors[t] = int64(len(m))
+	}
+	out.Visitors = int64(len(allVisitors))
+	err = r.Store.PromoterLeads(ctx, w, k.CampaignID, func(l store.PromoterLead) error {
+		f := of(l.Promoter)
+		f.Leads++
+		if l.MQL {
+			f.MQLs++
+		}
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("promotion: leads: %w", err)
+	}
+	for _, c := range []struct {
+		kind model.ConversionKind
+		dst  func(*promoterFacts) *float64
+	}{{model.ConvOpportunity, func(f *promoterFacts) *float64 { return &f.Pipe }}, {model.ConvWon, func(f *promoterFacts) *float64 { return &f.Revenue }}} {
+		fen, err := r.Store.PromoterCredits(ctx, c.kind, k.Column, w, k.CampaignID)
+		if err != nil {
+			return out, fmt.Errorf("promotion: %s credits: %w", c.kind, err)
+		}
+		for id, v := range fen {
+			*c.dst(of(id)) += v
 		}
 	}
 	return out, nil

@@ -13,8 +13,12 @@ import (
 	"github.com/revloop/revloop/internal/store"
 )
 
-// Reporter answers report questions from a store.
-type Reporter struct{ Store *store.Store }
+// Reporter answers report questions from a store. With KeepFacts it
+// keeps the reviews' facts between requests (facts.go).
+type Reporter struct {
+	Store     *store.Store
+	KeepFacts bool
+}
 
 // Stats are the headline figures.
 type Stats struct {

@@ -286,34 +286,7 @@ func (r Reporter) Review(ctx context.Context, q ReviewQuery) (*Review, error) {
 		return nil, err
 	}
 
-	// The actuals, in hundredths of each metric's unit.
-	actual := map[string]*float64{}
-	set := func(key string, v float64) { actual[key] = &v }
-	count := func(key string, n int64) { set(key, float64(n)*100) }
-	count(model.MetricLeads, fig.Leads)
-	count(model.MetricMQLs, fig.MQLs)
-	count(model.MetricSQLs, fig.SQLs)
-	count(model.MetricOpportunities, fig.Opportunities)
-	set(model.MetricInfluencedPipeline, float64(cur.influencedPipeline))
-	set(model.MetricSourcedPipeline, float64(roundedFen(sum(cur.sourced))))
-	set(model.MetricWonRevenue, float64(fig.CreditedRevenue))
-	count(model.MetricOrders, int64(len(cur.orders)))
-	if fig.CPL != nil {
-		set(model.MetricCostPerLead, float64(*fig.CPL))
-	}
-	if cpm := perMQL(fig.Cost, fig.MQLs); cpm != nil {
-		set(model.MetricCostPerMQL, float64(*cpm))
-	}
-	set(model.MetricCost, float64(fig.Cost))
-	if fig.ROI != nil {
-		set(model.MetricROI, *fig.ROI*100)
-	}
-	if m := rv.FollowUp.Total.MedianBusinessHours; m != nil {
-		set(model.MetricFirstFollowUpHours, *m*100)
-	}
-	count(model.MetricRegistrations, isum(cur.registrations))
-	count(model.MetricAttendance, isum(cur.attendance))
-	count(model.MetricDownloads, isum(cur.downloads))
+	actual := reviewActuals(fig, cur, rv.FollowUp)
 
 	// What the gaps are compared with.
 	hist, err := r.history(ctx, c, tree, q, store.CreditColumns[col], store.CreditColumns[firstCol])
@@ -324,23 +297,7 @@ func (r Reporter) Review(ctx context.Context, q ReviewQuery) (*Review, error) {
 		rv.ComparedWith = append(rv.ComparedWith, h.campaign)
 	}
 
-	target := map[string]int64{}
-	for _, t := range targets {
-		target[t.Metric] = t.Value
-	}
-	for _, m := range model.ReviewMetrics {
-		row := ReviewMetricRow{Metric: m.Key, Direction: m.Direction, Unit: m.Unit}
-		if a := actual[m.Key]; a != nil {
-			row.Actual = &MetricValue{Unit: m.Unit, Hundredths: *a}
-		}
-		if t, ok := target[m.Key]; ok {
-			row.Target = &MetricValue{Unit: m.Unit, Hundredths: float64(t)}
-			row.Gap = model.Gap(float64(t), actual[m.Key])
-			row.Good = model.Good(m.Direction, float64(t), actual[m.Key])
-			row.Explanation = explain(m, float64(t)/100, row.Good, cur, hist, rv.FollowUp)
-		}
-		rv.Metrics = append(rv.Metrics, row)
-	}
+	rv.Metrics = reviewMetricRows(actual, targets, cur, hist, rv.FollowUp)
 
 	rv.Process, err = r.reviewProcess(ctx, scope, win, leads, cur)
 	if err != nil {
@@ -375,6 +332,64 @@ func (r Reporter) Review(ctx context.Context, q ReviewQuery) (*Review, error) {
 		}
 	}
 	return rv, nil
+}
+
+// reviewActuals are a review's actuals, in hundredths of each metric's
+// unit: from the campaigns' figures as the campaigns list has them, the
+// scope's facts and the follow-up. A metric without a value is absent.
+func reviewActuals(fig CampaignFigures, cur *scopeFacts, fu CampaignFollowUp) map[string]*float64 {
+	actual := map[string]*float64{}
+	set := func(key string, v float64) { actual[key] = &v }
+	count := func(key string, n int64) { set(key, float64(n)*100) }
+	count(model.MetricLeads, fig.Leads)
+	count(model.MetricMQLs, fig.MQLs)
+	count(model.MetricSQLs, fig.SQLs)
+	count(model.MetricOpportunities, fig.Opportunities)
+	set(model.MetricInfluencedPipeline, float64(cur.influencedPipeline))
+	set(model.MetricSourcedPipeline, float64(roundedFen(sum(cur.sourced))))
+	set(model.MetricWonRevenue, float64(fig.CreditedRevenue))
+	count(model.MetricOrders, int64(len(cur.orders)))
+	if fig.CPL != nil {
+		set(model.MetricCostPerLead, float64(*fig.CPL))
+	}
+	if cpm := perMQL(fig.Cost, fig.MQLs); cpm != nil {
+		set(model.MetricCostPerMQL, float64(*cpm))
+	}
+	set(model.MetricCost, float64(fig.Cost))
+	if fig.ROI != nil {
+		set(model.MetricROI, *fig.ROI*100)
+	}
+	if m := fu.Total.MedianBusinessHours; m != nil {
+		set(model.MetricFirstFollowUpHours, *m*100)
+	}
+	count(model.MetricRegistrations, isum(cur.registrations))
+	count(model.MetricAttendance, isum(cur.attendance))
+	count(model.MetricDownloads, isum(cur.downloads))
+	return actual
+}
+
+// reviewMetricRows is the target/actual/gap table of the catalogue's
+// metrics, each gap with its first explanation.
+func reviewMetricRows(actual map[string]*float64, targets []model.CampaignTarget, cur *scopeFacts, hist []historyFacts, fu CampaignFollowUp) []ReviewMetricRow {
+	target := map[string]int64{}
+	for _, t := range targets {
+		target[t.Metric] = t.Value
+	}
+	var out []ReviewMetricRow
+	for _, m := range model.ReviewMetrics {
+		row := ReviewMetricRow{Metric: m.Key, Direction: m.Direction, Unit: m.Unit}
+		if a := actual[m.Key]; a != nil {
+			row.Actual = &MetricValue{Unit: m.Unit, Hundredths: *a}
+		}
+		if t, ok := target[m.Key]; ok {
+			row.Target = &MetricValue{Unit: m.Unit, Hundredths: float64(t)}
+			row.Gap = model.Gap(float64(t), actual[m.Key])
+			row.Good = model.Good(m.Direction, float64(t), actual[m.Key])
+			row.Explanation = explain(m, float64(t)/100, row.Good, cur, hist, fu)
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // perMQL is spend ÷ MQLs rounded to the fen, as CPL is; nil without MQLs.

@@ -36,6 +36,12 @@ type scopeFacts struct {
 }
 
 func (r Reporter) scopeFacts(ctx context.Context, ids []int64, p model.Period, col, firstCol string) (*scopeFacts, error) {
+	return r.scopeFactsOf(ctx, ids, p, col, firstCol, false)
+}
+
+// scopeFactsOf is scopeFacts, the influenced deals kept (facts.go) when
+// keptDeals and r.KeepFacts: a period's campaigns influence most deals.
+func (r Reporter) scopeFactsOf(ctx context.Context, ids []int64, p model.Period, col, firstCol string, keptDeals bool) (*scopeFacts, error) {
 	f := &scopeFacts{leads: map[string]int64{}, mqls: map[string]int64{}, sqls: map[string]int64{}, opps: map[string]int64{},
 		registrations: map[string]int64{}, attendance: map[string]int64{}, downloads: map[string]int64{},
 		interactions: map[[2]string]int64{}, won: map[string]float64{}, sourced: map[string]float64{}}
@@ -124,13 +130,17 @@ func (r Reporter) scopeFacts(ctx context.Context, ids []int64, p model.Period, c
 		f.clicks += c.Clicks
 	}
 
-	win := p.Window()
-	if f.opportunities, err = r.Store.InfluencedDeals(ctx, model.ConvOpportunity, ids, win); err != nil {
-		return nil, fmt.Errorf("review: influenced opportunities: %w", err)
+	deals := r.influencedDeals
+	if keptDeals {
+		deals = func(ctx context.Context, k dealsKey) (influenced, error) {
+			return kept(ctx, r, factsDeals, k, r.influencedDeals)
+		}
 	}
-	if f.orders, err = r.Store.InfluencedDeals(ctx, model.ConvOrder, ids, win); err != nil {
-		return nil, fmt.Errorf("review: influenced orders: %w", err)
+	d, err := deals(ctx, dealsKey{Window: p.Window(), IDs: ids})
+	if err != nil {
+		return nil, err
 	}
+	f.opportunities, f.orders = d.Opportunities, d.Orders
 	for _, d := range f.opportunities {
 		f.influencedPipeline = store.AddTotal(f.influencedPipeline, d.Amount)
 	}
@@ -205,6 +215,38 @@ func (r Reporter) history(ctx context.Context, c model.Campaign, tree campaignTr
 		rc := reviewCampaign(p)
 		rc.From, rc.To = calendarDay(from), calendarDay(to)
 		out = append(out, historyFacts{campaign: rc, facts: f})
+	}
+	return out, nil
+}
+
+// The kept facts of a period's influenced deals (facts.go).
+const factsDeals = "influenced_deals"
+
+func init() {
+	registerFacts(factsDeals, func(r Reporter) func(context.Context, dealsKey) (influenced, error) { return r.influencedDeals })
+}
+
+// dealsKey is a window and the campaigns whose influence is read.
+type dealsKey struct {
+	Window model.Window `json:"window"`
+	IDs    []int64      `json:"ids"`
+}
+
+// influenced are the opportunities and orders of a window with a
+// credited touch of the campaigns.
+type influenced struct {
+	Opportunities []store.InfluencedDeal `json:"opportunities"`
+	Orders        []store.InfluencedDeal `json:"orders"`
+}
+
+func (r Reporter) influencedDeals(ctx context.Context, k dealsKey) (influenced, error) {
+	var out influenced
+	var err error
+	if out.Opportunities, err = r.Store.InfluencedDeals(ctx, model.ConvOpportunity, k.IDs, k.Window); err != nil {
+		return out, fmt.Errorf("review: influenced opportunities: %w", err)
+	}
+	if out.Orders, err = r.Store.InfluencedDeals(ctx, model.ConvOrder, k.IDs, k.Window); err != nil {
+		return out, fmt.Errorf("review: influenced orders: %w", err)
 	}
 	return out, nil
 }

@@ -441,6 +441,7 @@ func (f *SLAFigures) add(within bool, hours float64) {
 func (f *SLAFigures) finish() {
 	f.Compliance = rate(f.WithinSLA, f.Due)
 	f.MedianBusinessHours = median(f.hours)
+	f.hours = nil // summed up: what is left is the same computed or kept
 }
 
 func (o *OwnerRow) finish() { o.SLAFigures.finish() }

@@ -304,8 +304,16 @@ func (s Service) owner(ctx context.Context, raw json.RawMessage, by Caller) (int
 		return 0, &FieldError{Field: "owner", Key: "review.error.owner", Msg: err.Error()}
 	case u.DisabledAt != nil:
 		return 0, &FieldError{Field: "owner", Key: "review.error.owner_disabled", Msg: fmt.Sprintf("user %s is disabled", u.Email), Args: []any{"owner", u.Email}}
+	case !MayOwn(u):
+		return 0, &FieldError{Field: "owner", Key: "review.error.owner_viewer", Msg: fmt.Sprintf("user %s is a viewer: an action item's owner must be able to work on the campaign (a marketer, sales or an admin)", u.Email), Args: []any{"owner", u.Email}}
 	}
 	return u.ID, nil
+}
+
+// MayOwn says whether a user may own an action item: enabled, and able
+// to work on a campaign (a marketer, sales or an admin; not a viewer).
+func MayOwn(u model.User) bool {
+	return u.DisabledAt == nil && u.Role != model.RoleViewer
 }
 
 // ParseStatus reads an action item's status.

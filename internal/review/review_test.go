@@ -91,6 +91,7 @@ func TestCreateAction(t *testing.T) {
 		me, _ := s.CreateUser(ctx, model.User{Email: "me@x.cn", Role: model.RoleMarketer, CreatedAt: now})
 		other, _ := s.CreateUser(ctx, model.User{Email: "other@x.cn", Role: model.RoleSales, CreatedAt: now})
 		s.CreateUser(ctx, model.User{Email: "gone@x.cn", Role: model.RoleSales, CreatedAt: now})
+		s.CreateUser(ctx, model.User{Email: "look@x.cn", Role: model.RoleViewer, CreatedAt: now})
 		if _, err := s.WriterDB().ExecContext(ctx, "UPDATE users SET disabled_at = CURRENT_TIMESTAMP WHERE email = 'gone@x.cn'"); err != nil {
 			t.Fatal(err)
 		}
@@ -126,6 +127,7 @@ func TestCreateAction(t *testing.T) {
 			{review.ActionInput{Action: "x", Due: "2026-03-10", Owner: json.RawMessage(`"nobody@x.cn"`)}, by, `owner: no user "nobody@x.cn"`},
 			{review.ActionInput{Action: "x", Due: "2026-03-10", Owner: json.RawMessage(`"gone@x.cn"`)}, by, "owner: user gone@x.cn is disabled"},
 			{review.ActionInput{Action: "x", Due: "2026-03-10", Owner: json.RawMessage(`"bob"`)}, by, "neither a user's email nor a user id"},
+			{review.ActionInput{Action: "x", Due: "2026-03-10", Owner: json.RawMessage(`"look@x.cn"`)}, by, "owner: user look@x.cn is a viewer"},
 			{review.ActionInput{Action: "x", Due: "2026-03-10"}, review.Caller{Name: "api key"}, "owner: name the owner"},
 			{review.ActionInput{Action: "x", Due: "2026-03-10", Status: "half"}, by, `status: "half": want open, done or dropped`},
 			{review.ActionInput{Action: "x", Due: "2026-03-10", Finding: strings.Repeat("f", 201)}, by, "finding: at most 200"},

@@ -60,7 +60,8 @@ type Result struct {
 func (r Result) Changed() bool { return len(r.Rebuilt) > 0 || len(r.Days) > 0 }
 
 // Refresh brings every roll-up up to date, at time now (what the state
-// records as its refresh time). While another refresh runs (here or on
+// records as its refresh time), and when it changed any makes the
+// reviews' kept facts stale (store.NextReportFactsGeneration). While another refresh runs (here or on
 // another node) it does nothing and the error is store.ErrLeaseHeld.
 func Refresh(ctx context.Context, s *store.Store, now time.Time) (Result, error) {
 	start := time.Now()
@@ -68,6 +69,11 @@ func Refresh(ctx context.Context, s *store.Store, now time.Time) (Result, error)
 	err := s.WithLease(ctx, LeaseName, func(ctx context.Context) error {
 		var err error
 		res, err = refresh(ctx, s, now)
+		if err == nil && res.Changed() {
+			// The reviews' kept facts (report/facts.go) are sums of the
+			// same facts: they are stale now.
+			err = s.NextReportFactsGeneration(ctx)
+		}
 		return err
 	})
 	res.Took = time.Since(start)

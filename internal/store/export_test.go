@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/revloop/revloop/internal/model"
+)
 
 // ExecForTest runs a statement on the writer, for tests that need to set up
 // states the API does not allow.
@@ -24,4 +28,10 @@ func (s *Store) MigrateDownForTest(ctx context.Context, version int64) error {
 // so that a test reaches each way a search can go with little data.
 func (s *Store) SetSearchCapsForTest(candidates, accountsInline int) {
 	s.searchCaps = &[2]int{candidates, accountsInline}
+}
+
+// CampaignLeadsReadFor reads CampaignLeads as it does for more campaigns
+// than byMembers (from the window's leads) or fewer (from the members).
+func (s *Store) CampaignLeadsReadFor(ctx context.Context, ids []int64, w model.Window, byMembers int) ([]CampaignLead, error) {
+	return s.campaignLeads(ctx, ids, w, byMembers)
 }

@@ -351,6 +351,14 @@ type CampaignLead struct {
 // the window with their lead source a touch of one of the campaigns: the
 // same leads the leads roll-up counts for them.
 func (s *Store) CampaignLeads(ctx context.Context, campaignIDs []int64, w model.Window) ([]CampaignLead, error) {
+	return s.campaignLeads(ctx, campaignIDs, w, campaignLeadsByMembers)
+}
+
+// campaignLeadsByMembers is how many campaigns CampaignLeads reads from
+// their members; beyond, from the window's leads.
+const campaignLeadsByMembers = 8
+
+func (s *Store) campaignLeads(ctx context.Context, campaignIDs []int64, w model.Window, byMembers int) ([]CampaignLead, error) {
 	if len(campaignIDs) == 0 {
 		return nil, nil
 	}
@@ -358,12 +366,20 @@ func (s *Store) CampaignLeads(ctx context.Context, campaignIDs []int64, w model.
 	inT, targs := inList("t.campaign_id", campaignIDs)
 	cond, wargs := windowClause(w, "p.lead_at")
 	args := append(append(append([]any{}, cargs...), wargs...), targs...)
+	// A few campaigns: their members first (their touches by campaign),
+	// then who of them became leads in the window. Many (a period review
+	// of every campaign): the window's leads first (by lead time), then
+	// whose lead source is one of the campaigns — the members of many
+	// campaigns are most of the touches. The answer is the same.
+	members := "p.id IN (SELECT person_id FROM touchpoints WHERE " + inC + " AND person_id IS NOT NULL) AND "
+	if len(campaignIDs) > byMembers {
+		members, args = "", append(append([]any{}, wargs...), targs...)
+	}
 	var out []CampaignLead
 	err := s.each(ctx, `SELECT p.id, COALESCE(p.account_id, 0), p.lead_at, t.campaign_id, t.channel, t.source, COALESCE(t.promoter_id, 0), p.stage
 		FROM persons p JOIN touchpoints t ON t.id = (SELECT x.id FROM touchpoints x WHERE x.person_id = p.id AND x.occurred_at <= p.lead_at
 			ORDER BY x.occurred_at DESC, x.id DESC LIMIT 1)
-		WHERE p.id IN (SELECT person_id FROM touchpoints WHERE `+inC+` AND person_id IS NOT NULL)
-			AND `+cond+` AND p.lead_at IS NOT NULL AND p.merged_into_id IS NULL AND `+inT+`
+		WHERE `+members+cond+` AND p.lead_at IS NOT NULL AND p.merged_into_id IS NULL AND `+inT+`
 		ORDER BY p.id`, args, func(r *sql.Rows) error {
 		var l CampaignLead
 		var stage string

@@ -52,7 +52,7 @@ func (s *Server) apiContentReview(w http.ResponseWriter, r *http.Request) {
 	if s.apiFailed(w, r, err, "") {
 		return
 	}
-	c, err := report.Reporter{Store: s.store}.ContentReview(r.Context(), q)
+	c, err := s.reports.ContentReview(r.Context(), q)
 	if s.apiFailed(w, r, err, fmt.Sprintf("content asset %d does not exist", q.AssetID)) {
 		return
 	}
@@ -90,7 +90,7 @@ func (s *Server) contentReviewPage(w http.ResponseWriter, r *http.Request) {
 	v.AllHref = r.URL.Path + "?" + cloneQuery(r.URL.Query(), "asset", "export", "lang").Encode()
 	var c report.ContentReview
 	if err == nil {
-		c, err = report.Reporter{Store: s.store}.ContentReview(r.Context(), q)
+		c, err = s.reports.ContentReview(r.Context(), q)
 	}
 	if s.pageFailed(w, r, err, "content_review.error.no_asset", "content review", func(text string) {
 		v.Error = text

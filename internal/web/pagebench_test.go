@@ -153,6 +153,21 @@ func pageBenchTargets(b *testing.B, h http.Handler, session *http.Cookie, key st
 			out = append(out, benchTarget{path: fmt.Sprintf("/%s/%d", list, id)})
 		}
 	}
+	// The reviews' twins, narrowed to a campaign, and the cohort lift of a
+	// month's event, a four weeks' event and an always-on campaign.
+	for _, rg := range ranges {
+		out = append(out, benchTarget{path: "/api/v1/reviews/promotion?" + rg, api: true}, benchTarget{path: "/api/v1/reviews/content?" + rg, api: true})
+	}
+	for _, code := range []string{"evt-retail-expo", "evt-user-conf", "bd-brand", "share-webinar"} {
+		if id := benchCampaign(b, h, key, code); id != 0 {
+			out = append(out,
+				benchTarget{path: fmt.Sprintf("/campaigns/%d/lift", id)},
+				benchTarget{path: fmt.Sprintf("/api/v1/campaigns/%d/lift", id), api: true},
+				benchTarget{path: fmt.Sprintf("/campaigns/%d/review", id)},
+				benchTarget{path: fmt.Sprintf("/reviews/promotion?campaign=%d", id)},
+			)
+		}
+	}
 	return out
 }
 
@@ -176,6 +191,33 @@ func firstID(b *testing.B, h http.Handler, key, list string) int64 {
 			return rows[0].ID
 		}
 	}
+	return 0
+}
+
+// benchCampaign is the id of the campaign of a code, 0 when none.
+func benchCampaign(b *testing.B, h http.Handler, key, code string) int64 {
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/campaigns?limit=500", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var v map[string]json.RawMessage
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &v) != nil {
+		return 0
+	}
+	for _, field := range []string{"campaigns", "items", "rows", "data"} {
+		var rows []struct {
+			ID   int64  `json:"id"`
+			Code string `json:"code"`
+		}
+		if json.Unmarshal(v[field], &rows) == nil {
+			for _, r := range rows {
+				if r.Code == code {
+					return r.ID
+				}
+			}
+		}
+	}
+	b.Logf("no campaign %s", code)
 	return 0
 }
 

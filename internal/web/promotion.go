@@ -85,7 +85,7 @@ func (s *Server) apiPromotion(w http.ResponseWriter, r *http.Request) {
 	if s.apiFailed(w, r, err, "") {
 		return
 	}
-	p, err := report.Reporter{Store: s.store}.Promotion(r.Context(), q)
+	p, err := s.reports.Promotion(r.Context(), q)
 	if s.apiFailed(w, r, err, fmt.Sprintf("campaign %d does not exist", q.CampaignID)) {
 		return
 	}
@@ -134,7 +134,7 @@ func (s *Server) promotionPage(w http.ResponseWriter, r *http.Request) {
 	v.Campaigns = camps
 	if err == nil {
 		var p report.Promotion
-		p, err = report.Reporter{Store: s.store}.Promotion(r.Context(), q)
+		p, err = s.reports.Promotion(r.Context(), q)
 		v.Data = &p
 	}
 	if errors.Is(err, store.ErrNotFound) {

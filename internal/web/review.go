@@ -568,13 +568,14 @@ func (s *Server) finishReviewView(r *http.Request, loc Locale, v *reviewView) er
 	by := review.Caller{UserID: u.ID, Name: u.Email, Role: u.Role}
 	v.Open = slices.DeleteFunc(v.Open, func(a model.CampaignAction) bool { return !review.MayChange(a, by) })
 	if v.CanAct {
-		// The owners an action item may have: the enabled users.
+		// The owners an action item may have: the enabled users who can
+		// work on the campaign (not viewers).
 		users, err := s.store.Users(r.Context(), "")
 		if err != nil {
 			return err
 		}
 		for _, u := range users {
-			if u.DisabledAt == nil {
+			if review.MayOwn(u) {
 				v.Users = append(v.Users, u)
 			}
 		}

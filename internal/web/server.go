@@ -89,7 +89,7 @@ func New(opts Options) (*Server, error) {
 		app:             a,
 		store:           a.Store,
 		auth:            a.Auth,
-		reports:         report.Reporter{Store: a.Store},
+		reports:         report.Reporter{Store: a.Store, KeepFacts: true},
 		attribution:     a.Attribution,
 		log:             a.Log,
 		version:         a.Version,
@@ -158,8 +158,8 @@ func (s *Server) routes() error {
 	for _, mount := range []func(*http.ServeMux) error{s.ingestRoutes, s.oneIDRoutes, s.privacyRoutes, s.linkRoutes, s.settingsRoutes,
 		s.attributionRoutes, s.lifecycleRoutes, s.scoringRoutes, s.predictRoutes, s.routingRoutes, s.userRoutes, s.jobRoutes, s.toolsRoutes,
 		s.workspaceRoutes, s.marketingRoutes, s.adsRoutes, s.eventsRoutes, s.contentRoutes, s.personsRoutes, s.salesRoutes,
-		s.campaignRoutes, s.campaignLiftRoutes, s.accountRoutes, s.reviewRoutes, s.taskRoutes, s.promotionRoutes, s.contentReviewRoutes,
-		s.messagingRoutes, s.segmentRoutes, s.emailRoutes, s.journeyRoutes, s.journeyPageRoutes} {
+		s.campaignRoutes, s.campaignLiftRoutes, s.accountRoutes, s.reviewRoutes, s.taskRoutes, s.notificationRoutes, s.periodReviewRoutes,
+		s.promotionRoutes, s.contentReviewRoutes, s.messagingRoutes, s.segmentRoutes, s.emailRoutes, s.journeyRoutes, s.journeyPageRoutes} {
 		if err := mount(m); err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/revloop/revloop/internal/identity"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/privacy"
+	"github.com/revloop/revloop/internal/review"
 )
 
 // runSetting is one run-time setting an administrator may change through
@@ -46,6 +47,20 @@ func decodeStrict[T any](raw []byte) (T, error) {
 
 func runSettings() map[string]runSetting {
 	return map[string]runSetting{
+		review.SettingReminderLead: {
+			Description: fmt.Sprintf("hours before an action item is due that its owner is reminded (%d to %d)", review.MinReminderLead, review.MaxReminderLead),
+			Default:     review.DefaultReminderLead,
+			check: func(raw []byte) (any, error) {
+				h, err := decodeStrict[int](raw)
+				if err != nil {
+					return nil, err
+				}
+				if h < review.MinReminderLead || h > review.MaxReminderLead {
+					return nil, fmt.Errorf("%d hours: want %d to %d", h, review.MinReminderLead, review.MaxReminderLead)
+				}
+				return h, nil
+			},
+		},
 		collect.SettingAnonymizeIP: {
 			Description: "blank the last octet of IPv4 and the last 80 bits of IPv6 addresses before events are stored; turning it on anonymises the stored ones too (on in new databases)",
 			Default:     false,

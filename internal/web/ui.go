@@ -201,6 +201,8 @@ type pageData struct {
 	Version  string
 	Content  any
 	BodyName string
+	// Unread is the user's unread notifications, for the bell.
+	Unread int
 }
 
 // render writes a page, rendered in full first so that a template error
@@ -215,6 +217,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name, 
 			current = n.NavKey() // a detail page lights its list's entry
 		}
 		d.Nav = navFor(u.Role, current)
+		n, err := s.store.CountUnreadNotifications(r.Context(), u.ID)
+		if err != nil {
+			s.log.Warn("count notifications", "err", err) // the page goes on without the count
+		}
+		d.Unread = n
 	}
 	var buf bytes.Buffer
 	if err := s.pages[name].Execute(&buf, d); err != nil {

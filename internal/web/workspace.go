@@ -67,6 +67,7 @@ func workspaceNav() []navGroup {
 		{Key: "reviews", Items: []navItem{
 			{Key: "promotion", Path: "/reviews/promotion", Roles: marketers},
 			{Key: "content_review", Path: "/reviews/content", Roles: marketers},
+			{Key: "period_review", Path: "/reviews/period", Roles: marketers},
 		}},
 		{Key: "engage", Items: []navItem{
 			{Key: "segments", Path: "/segments", Roles: marketers},

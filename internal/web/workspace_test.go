@@ -39,11 +39,11 @@ func TestNavigationByRole(t *testing.T) {
 		e := newEnv(t, s)
 		want := map[model.Role][]string{
 			model.RoleAdmin: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "tasks", "my_links",
-				"promotion", "content_review", "segments", "journeys", "imports", "links", "rules", "settings", "tracking", "messaging", "email", "users"},
+				"promotion", "content_review", "period_review", "segments", "journeys", "imports", "links", "rules", "settings", "tracking", "messaging", "email", "users"},
 			model.RoleMarketer: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "tasks", "my_links",
-				"promotion", "content_review", "segments", "journeys", "imports", "links", "rules", "tracking"},
+				"promotion", "content_review", "period_review", "segments", "journeys", "imports", "links", "rules", "tracking"},
 			model.RoleSales:  {"sales", "persons", "accounts", "campaigns", "tasks", "my_links"},
-			model.RoleViewer: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "tasks", "my_links", "promotion", "content_review", "segments", "journeys"},
+			model.RoleViewer: {"marketing", "ads", "events", "content", "sales", "persons", "accounts", "campaigns", "tasks", "my_links", "promotion", "content_review", "period_review", "segments", "journeys"},
 		}
 		for role, keys := range want {
 			c := e.loginAs(t, role)
