@@ -3,21 +3,19 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"mime"
-	"net"
 	netmail "net/mail"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/revloop/revloop/internal/app"
 
 	"github.com/revloop/revloop/internal/jobs"
 	"github.com/revloop/revloop/internal/message"
+	"github.com/revloop/revloop/internal/message/smtpsink"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/review"
 	"github.com/revloop/revloop/internal/store"
@@ -88,8 +86,8 @@ func TestAppMailsRemindersOverSMTP(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		sink := newReminderSink(t)
-		if _, err := message.SaveSMTP(ctx, s, nil, message.SMTPInput{Host: "127.0.0.1", Port: sink.port, TLS: "none", From: "revloop@team.example"}); err != nil {
+		sink := smtpsink.New(t)
+		if _, err := message.SaveSMTP(ctx, s, nil, message.SMTPInput{Host: "127.0.0.1", Port: sink.Port, TLS: "none", From: "revloop@team.example"}); err != nil {
 			t.Fatal(err)
 		}
 		owner, err := s.CreateUser(ctx, model.User{Email: "owner@x.cn", Name: "负责人", Role: model.RoleSales, CreatedAt: now})
@@ -117,13 +115,13 @@ func TestAppMailsRemindersOverSMTP(t *testing.T) {
 		}
 		defer a.Stop(context.Background())
 		waitFor(t, "the reminder's email", func() bool {
-			sink.mu.Lock()
-			defer sink.mu.Unlock()
-			return len(sink.msgs) > 0
+			sink.Mu.Lock()
+			defer sink.Mu.Unlock()
+			return len(sink.Msgs) > 0
 		})
-		sink.mu.Lock()
-		msgs := append([]string(nil), sink.msgs...)
-		sink.mu.Unlock()
+		sink.Mu.Lock()
+		msgs := append([]string(nil), sink.Msgs...)
+		sink.Mu.Unlock()
 		m, err := netmail.ReadMessage(strings.NewReader(msgs[0]))
 		if err != nil {
 			t.Fatal(err)
@@ -133,39 +131,4 @@ func TestAppMailsRemindersOverSMTP(t *testing.T) {
 			t.Errorf("%d emails; To %q, Subject %q, List-Unsubscribe %q", len(msgs), m.Header.Get("To"), subject, m.Header.Get("List-Unsubscribe"))
 		}
 	})
-}
-
-// reminderSink is an SMTP server in the test that keeps what it gets.
-type reminderSink struct {
-	port int
-	mu   sync.Mutex
-	msgs []string
-}
-
-func newReminderSink(t *testing.T) *reminderSink {
-	k := &reminderSink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &reminderSession{k: k}, nil }))
-	srv.Domain, srv.AllowInsecureAuth = "sink.test", true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.port = ln.Addr().(*net.TCPAddr).Port
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return k
-}
-
-type reminderSession struct{ k *reminderSink }
-
-func (s *reminderSession) Reset()                               {}
-func (s *reminderSession) Logout() error                        { return nil }
-func (s *reminderSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *reminderSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *reminderSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	s.k.mu.Lock()
-	s.k.msgs = append(s.k.msgs, string(b))
-	s.k.mu.Unlock()
-	return err
 }

@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -348,30 +345,7 @@ const emailLinkKeySetting = "email.link_key"
 // EmailLinkKey is the database's key for signing email links, made on
 // first use; every node of a deployment signs and checks with it.
 func (s *Store) EmailLinkKey(ctx context.Context) ([]byte, error) {
-	var hexKey string
-	ok, err := s.Setting(ctx, emailLinkKeySetting, &hexKey)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return nil, err
-		}
-		raw, _ := json.Marshal(hex.EncodeToString(b))
-		if _, err := s.w.ExecContext(ctx, s.q(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`),
-			emailLinkKeySetting, string(raw), utc(time.Now())); err != nil {
-			return nil, err
-		}
-		if _, err := s.Setting(ctx, emailLinkKeySetting, &hexKey); err != nil {
-			return nil, err
-		}
-	}
-	key, err := hex.DecodeString(hexKey)
-	if err != nil || len(key) < 16 {
-		return nil, fmt.Errorf("setting %s is not a hex key of at least 16 bytes", emailLinkKeySetting)
-	}
-	return key, nil
+	return s.settingKey(ctx, emailLinkKeySetting)
 }
 
 // clipText cuts s to at most n bytes on a rune boundary.

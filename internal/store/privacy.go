@@ -171,8 +171,14 @@ const suppressionKeySetting = "privacy.hash_key"
 // first use. Hashes are keyed so that a copy of the suppressions alone
 // cannot be checked against a list of guessed emails or phone numbers.
 func (s *Store) SuppressionKey(ctx context.Context) ([]byte, error) {
+	return s.settingKey(ctx, suppressionKeySetting)
+}
+
+// settingKey is the random key kept in the setting, made on first use
+// (32 bytes; concurrent first uses agree on the one written first).
+func (s *Store) settingKey(ctx context.Context, setting string) ([]byte, error) {
 	var hexKey string
-	if ok, err := s.Setting(ctx, suppressionKeySetting, &hexKey); err != nil {
+	if ok, err := s.Setting(ctx, setting, &hexKey); err != nil {
 		return nil, err
 	} else if !ok {
 		b := make([]byte, 32)
@@ -181,16 +187,16 @@ func (s *Store) SuppressionKey(ctx context.Context) ([]byte, error) {
 		}
 		raw, _ := json.Marshal(hex.EncodeToString(b))
 		if _, err := s.w.ExecContext(ctx, s.q(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`),
-			suppressionKeySetting, string(raw), utc(time.Now())); err != nil {
+			setting, string(raw), utc(time.Now())); err != nil {
 			return nil, err
 		}
-		if _, err := s.Setting(ctx, suppressionKeySetting, &hexKey); err != nil {
+		if _, err := s.Setting(ctx, setting, &hexKey); err != nil {
 			return nil, err
 		}
 	}
 	key, err := hex.DecodeString(hexKey)
 	if err != nil || len(key) < 16 {
-		return nil, fmt.Errorf("setting %s is not a hex key of at least 16 bytes", suppressionKeySetting)
+		return nil, fmt.Errorf("setting %s is not a hex key of at least 16 bytes", setting)
 	}
 	return key, nil
 }

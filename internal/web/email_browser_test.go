@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/revloop/revloop/internal/auth"
+	"github.com/revloop/revloop/internal/message/smtpsink"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
@@ -31,7 +32,7 @@ func TestBrowserEmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, base := serveForBrowser(t, s, a)
-	k := newMailSink(t)
+	k := smtpsink.New(t)
 	bctx := newBrowser(t, chromium, chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.WindowSize(1300, 1100))
 	watch := watchPage(t, bctx, base)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
@@ -45,7 +46,7 @@ func TestBrowserEmail(t *testing.T) {
 	if got := text("h1"); got != "邮件" {
 		t.Errorf("title %q", got)
 	}
-	run("a bad sender", chromedp.SetValue(css("#smtp-host"), "127.0.0.1"), chromedp.SetValue(css("#smtp-port"), strconv.Itoa(k.port)),
+	run("a bad sender", chromedp.SetValue(css("#smtp-host"), "127.0.0.1"), chromedp.SetValue(css("#smtp-port"), strconv.Itoa(k.Port)),
 		chromedp.SetValue(css("#smtp-tls"), "none"), chromedp.SetValue(css("#smtp-from"), "nobody"),
 		chromedp.Click(css("#smtp-save")), chromedp.WaitVisible(css("#smtp-error")))
 	if got := text("#smtp-error"); !strings.Contains(got, "email.smtp from") {
@@ -59,9 +60,9 @@ func TestBrowserEmail(t *testing.T) {
 	if got := text("#email-notice"); !strings.Contains(got, "测试邮件") {
 		t.Errorf("notice %q", got)
 	}
-	k.mu.Lock()
-	msgs := append([]string(nil), k.msgs...)
-	k.mu.Unlock()
+	k.Mu.Lock()
+	msgs := append([]string(nil), k.Msgs...)
+	k.Mu.Unlock()
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages reached the server", len(msgs))
 	}

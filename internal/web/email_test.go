@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	netmail "net/mail"
@@ -14,60 +12,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/revloop/revloop/internal/auth"
 	"github.com/revloop/revloop/internal/message"
+	"github.com/revloop/revloop/internal/message/smtpsink"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/secret"
 	"github.com/revloop/revloop/internal/store"
 	"github.com/revloop/revloop/internal/store/storetest"
 )
-
-// mailSink is a plain SMTP server in the test that keeps what it gets.
-type mailSink struct {
-	port int
-	mu   sync.Mutex
-	msgs []string
-	rcpt []string
-}
-
-func newMailSink(t *testing.T) *mailSink {
-	k := &mailSink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSinkSession{k: k}, nil }))
-	srv.Domain, srv.AllowInsecureAuth = "sink.test", true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.port = ln.Addr().(*net.TCPAddr).Port
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return k
-}
-
-type mailSinkSession struct{ k *mailSink }
-
-func (s *mailSinkSession) Reset()                               {}
-func (s *mailSinkSession) Logout() error                        { return nil }
-func (s *mailSinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *mailSinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.k.mu.Lock()
-	s.k.rcpt = append(s.k.rcpt, to)
-	s.k.mu.Unlock()
-	return nil
-}
-func (s *mailSinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	s.k.mu.Lock()
-	s.k.msgs = append(s.k.msgs, string(b))
-	s.k.mu.Unlock()
-	return err
-}
 
 // emailEnv is a server over persons with addresses, an admin and a
 // marketer key, and a secret key.
@@ -405,9 +360,9 @@ func TestEmailBouncesAndSuppressions(t *testing.T) {
 func TestEmailTestSendAndPage(t *testing.T) {
 	s := storetest.SQLite(t)
 	e := newEmailEnv(t, s, true)
-	k := newMailSink(t)
+	k := smtpsink.New(t)
 	wantError(t, e.call(t, "POST", "/api/v1/email/test", e.marketer, `{"to":"me@x.cn","subject":"t","text":"x"}`), 502, "no SMTP server")
-	body := `{"host":"127.0.0.1","port":` + strconv.Itoa(k.port) + `,"tls":"none","from":"news@revloop.example"}`
+	body := `{"host":"127.0.0.1","port":` + strconv.Itoa(k.Port) + `,"tls":"none","from":"news@revloop.example"}`
 	if res := e.call(t, "PUT", "/api/v1/settings/email.smtp", e.admin, body); res.StatusCode != 200 {
 		t.Fatal(bodyOf(t, res))
 	}
@@ -421,9 +376,9 @@ func TestEmailTestSendAndPage(t *testing.T) {
 	if res.Status != message.Sent {
 		t.Fatalf("%+v", res)
 	}
-	k.mu.Lock()
-	msgs, rcpt := append([]string(nil), k.msgs...), append([]string(nil), k.rcpt...)
-	k.mu.Unlock()
+	k.Mu.Lock()
+	msgs, rcpt := append([]string(nil), k.Msgs...), append([]string(nil), k.Rcpt...)
+	k.Mu.Unlock()
 	if len(msgs) != 1 || len(rcpt) != 1 || rcpt[0] != "me@x.cn" || !strings.Contains(msgs[0], "List-Unsubscribe-Post: List-Unsubscribe=One-Click") {
 		t.Fatalf("%v %v", rcpt, msgs)
 	}
@@ -475,8 +430,8 @@ func (g consentGate) Record(context.Context, message.Request, message.Result) er
 func TestEmailOneClickUnsubscribeStopsTheNextSend(t *testing.T) {
 	s := storetest.SQLite(t)
 	e := newEmailEnv(t, s, true)
-	k := newMailSink(t)
-	body := `{"host":"127.0.0.1","port":` + strconv.Itoa(k.port) + `,"tls":"none","from":"news@revloop.example"}`
+	k := smtpsink.New(t)
+	body := `{"host":"127.0.0.1","port":` + strconv.Itoa(k.Port) + `,"tls":"none","from":"news@revloop.example"}`
 	if res := e.call(t, "PUT", "/api/v1/settings/email.smtp", e.admin, body); res.StatusCode != 200 {
 		t.Fatal(bodyOf(t, res))
 	}
@@ -493,9 +448,9 @@ func TestEmailOneClickUnsubscribeStopsTheNextSend(t *testing.T) {
 	if res := send("j3-v1-a-1"); res.Status != message.Sent {
 		t.Fatalf("first: %+v", res)
 	}
-	k.mu.Lock()
-	raw := k.msgs[0]
-	k.mu.Unlock()
+	k.Mu.Lock()
+	raw := k.Msgs[0]
+	k.Mu.Unlock()
 	m, err := netmail.ReadMessage(strings.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -515,9 +470,9 @@ func TestEmailOneClickUnsubscribeStopsTheNextSend(t *testing.T) {
 	if res := send("j3-v1-b-1"); res.Status != message.Skipped || res.Reason != "no_consent" {
 		t.Fatalf("after unsubscribing: %+v", res)
 	}
-	k.mu.Lock()
-	n := len(k.msgs)
-	k.mu.Unlock()
+	k.Mu.Lock()
+	n := len(k.Msgs)
+	k.Mu.Unlock()
 	if n != 1 {
 		t.Errorf("%d messages reached the server", n)
 	}

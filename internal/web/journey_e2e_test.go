@@ -19,6 +19,7 @@ import (
 	"github.com/revloop/revloop/internal/collect"
 	"github.com/revloop/revloop/internal/journey"
 	"github.com/revloop/revloop/internal/message"
+	"github.com/revloop/revloop/internal/message/smtpsink"
 	"github.com/revloop/revloop/internal/model"
 	"github.com/revloop/revloop/internal/process"
 	"github.com/revloop/revloop/internal/store"
@@ -48,14 +49,14 @@ var hrefInMail = regexp.MustCompile(`href="(https://m\.example\.cn/e/c/[^"]+)"`)
 func TestJourneyEndToEnd(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newEmailEnv(t, s, true)
-		sink := newMailSink(t)
+		sink := smtpsink.New(t)
 		put := func(key, target, body string) {
 			t.Helper()
 			if res := e.call(t, "PUT", target, key, body); res.StatusCode != http.StatusOK {
 				t.Fatalf("PUT %s: %d %s", target, res.StatusCode, bodyOf(t, res))
 			}
 		}
-		put(e.admin, "/api/v1/settings/email.smtp", `{"host":"127.0.0.1","port":`+strconv.Itoa(sink.port)+`,"tls":"none","from":"news@revloop.example"}`)
+		put(e.admin, "/api/v1/settings/email.smtp", `{"host":"127.0.0.1","port":`+strconv.Itoa(sink.Port)+`,"tls":"none","from":"news@revloop.example"}`)
 		put(e.admin, "/api/v1/messaging/settings/message.caps", `{"email":{"per_day":1}}`)
 		put(e.admin, "/api/v1/messaging/settings/webhook.allow_ranges", `["127.0.0.0/8"]`)
 		put(e.admin, "/api/v1/messaging/settings/webhook", `{"secret":"a-signing-secret-of-some-length"}`)
@@ -128,10 +129,10 @@ func TestJourneyEndToEnd(t *testing.T) {
 		if err != nil || st.Entered != 3 {
 			t.Fatalf("entered %d, want 3: %v", st.Entered, err)
 		}
-		sink.mu.Lock()
-		rcpt := append([]string(nil), sink.rcpt...)
-		msgs := append([]string(nil), sink.msgs...)
-		sink.mu.Unlock()
+		sink.Mu.Lock()
+		rcpt := append([]string(nil), sink.Rcpt...)
+		msgs := append([]string(nil), sink.Msgs...)
+		sink.Mu.Unlock()
 		if strings.Join(sortedCopy(rcpt), ",") != "han@jia.cn,li.lei@jia.cn" {
 			t.Fatalf("first email went to %v", rcpt)
 		}
@@ -186,9 +187,9 @@ func TestJourneyEndToEnd(t *testing.T) {
 		// withdrew. Nothing more reaches the SMTP server.
 		now = now.Add(13 * time.Hour)
 		drain()
-		sink.mu.Lock()
-		n := len(sink.msgs)
-		sink.mu.Unlock()
+		sink.Mu.Lock()
+		n := len(sink.Msgs)
+		sink.Mu.Unlock()
 		if n != 2 {
 			t.Fatalf("after the wait: %d emails, want the first 2 only", n)
 		}

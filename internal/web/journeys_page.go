@@ -168,20 +168,30 @@ func (s *Server) journeyPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "journey", "journeys.title", v)
 }
 
-// journeyView loads a journey's page; on failure it has answered.
-func (s *Server) journeyView(w http.ResponseWriter, r *http.Request) (*journeyView, bool) {
+// pageJourney loads the journey of the page's path with its figures; on
+// failure it has answered (404 for an unknown journey).
+func (s *Server) pageJourney(w http.ResponseWriter, r *http.Request, what string) (model.JourneyDetail, bool) {
 	id, ok := pageID(r)
 	if !ok {
 		s.renderError(w, r, http.StatusNotFound, "error.not_found")
-		return nil, false
+		return model.JourneyDetail{}, false
 	}
 	d, err := s.store.JourneyDetail(r.Context(), id, s.app.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		s.renderError(w, r, http.StatusNotFound, "error.not_found")
-		return nil, false
+		return d, false
 	}
 	if err != nil {
-		s.pageInternal(w, r, "journey page", err)
+		s.pageInternal(w, r, what, err)
+		return d, false
+	}
+	return d, true
+}
+
+// journeyView loads a journey's page; on failure it has answered.
+func (s *Server) journeyView(w http.ResponseWriter, r *http.Request) (*journeyView, bool) {
+	d, ok := s.pageJourney(w, r, "journey page")
+	if !ok {
 		return nil, false
 	}
 	cal, err := s.store.Calendar(r.Context())
@@ -453,22 +463,16 @@ func (s *Server) journeyPersonLookup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) journeyPersonPage(w http.ResponseWriter, r *http.Request) {
-	id, ok := pageID(r)
 	pid, err := strconv.ParseInt(r.PathValue("pid"), 10, 64)
-	if !ok || err != nil || pid <= 0 {
+	if err != nil || pid <= 0 {
 		s.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
-	d, err := s.store.JourneyDetail(r.Context(), id, s.app.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		s.renderError(w, r, http.StatusNotFound, "error.not_found")
+	d, ok := s.pageJourney(w, r, "journey person")
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.pageInternal(w, r, "journey person", err)
-		return
-	}
-	tl, err := s.store.JourneyTimeline(r.Context(), id, pid)
+	tl, err := s.store.JourneyTimeline(r.Context(), d.ID, pid)
 	if err != nil {
 		s.pageInternal(w, r, "journey person", err)
 		return
@@ -598,20 +602,11 @@ func (s *Server) journeyNewPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) journeyEditPage(w http.ResponseWriter, r *http.Request) {
-	id, ok := pageID(r)
+	d, ok := s.pageJourney(w, r, "journey editor")
 	if !ok {
-		s.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
-	d, err := s.store.JourneyDetail(r.Context(), id, s.app.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		s.renderError(w, r, http.StatusNotFound, "error.not_found")
-		return
-	}
-	if err != nil {
-		s.pageInternal(w, r, "journey editor", err)
-		return
-	}
+	id := d.ID
 	v := &journeyEditView{ID: id, Name: d.Name, Live: d.Status == model.JourneyLive, Action: fmt.Sprintf("/journeys/%d/edit", id)}
 	if err := s.editorView(r, v, d.Definition); err != nil {
 		s.pageInternal(w, r, "journey editor", err)
