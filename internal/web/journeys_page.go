@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +65,11 @@ func (s *Server) journeysPage(w http.ResponseWriter, r *http.Request) {
 		s.pageInternal(w, r, "journeys page", err)
 		return
 	}
+	segments, err := s.segmentNames(r.Context())
+	if err != nil {
+		s.pageInternal(w, r, "journeys page", err)
+		return
+	}
 	v := journeysView{Total: len(list), CanEdit: canEditCampaigns(u.Role)}
 	t := &dataTable{ID: "journeys", Loc: cal.Loc, Empty: loc.T("journeys.empty"), Columns: []column{
 		{Key: "name", Label: loc.T("journeys.col.name"), Kind: kindText},
@@ -81,7 +87,7 @@ func (s *Server) journeysPage(w http.ResponseWriter, r *http.Request) {
 		t.Rows = append(t.Rows, []cell{
 			{V: j.Name, Href: fmt.Sprintf("/journeys/%d", j.ID)},
 			{V: j.Status, Text: loc.T("journeys.status." + j.Status)},
-			{V: triggerText(loc, j.Trigger)},
+			{V: triggerText(loc, j.Trigger, segments)},
 			{V: int64(j.LiveVersion)},
 			{V: j.Entered}, {V: j.Active}, {V: j.UpdatedAt},
 		})
@@ -98,14 +104,27 @@ func (s *Server) journeysPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "journeys", "journeys.title", v)
 }
 
+// segmentNames names the segments a journeys' page mentions.
+func (s *Server) segmentNames(ctx context.Context) (map[int64]string, error) {
+	segs, err := s.store.Segments(ctx)
+	out := make(map[int64]string, len(segs))
+	for _, g := range segs {
+		out[g.ID] = g.Name
+	}
+	return out, err
+}
+
 // triggerText says in words who enters a journey.
-func triggerText(loc Locale, tr model.JourneyTrigger) string {
+func triggerText(loc Locale, tr model.JourneyTrigger, segments map[int64]string) string {
 	switch {
 	case tr.Event != "":
 		return loc.T("journeys.trigger.event", "event", tr.Event)
 	case tr.Stage != "":
 		return loc.T("journeys.trigger.stage", "stage", loc.Stage(tr.Stage))
 	case tr.Segment != 0:
+		if name, ok := segments[tr.Segment]; ok {
+			return loc.T("journeys.trigger.segment_named", "name", name)
+		}
 		return loc.T("journeys.trigger.segment", "id", tr.Segment)
 	case tr.DateTrait != "":
 		return loc.T("journeys.trigger.date", "trait", tr.DateTrait, "days", tr.OffsetDays)
@@ -199,9 +218,14 @@ func (s *Server) journeyView(w http.ResponseWriter, r *http.Request) (*journeyVi
 		s.pageInternal(w, r, "journey page", err)
 		return nil, false
 	}
+	segments, err := s.segmentNames(r.Context())
+	if err != nil {
+		s.pageInternal(w, r, "journey page", err)
+		return nil, false
+	}
 	loc := s.catalog.locale(langOnly(r))
 	u, _ := userFrom(r.Context())
-	v := &journeyView{D: d, Trigger: triggerText(loc, d.Definition.Trigger), CanEdit: canEditCampaigns(u.Role)}
+	v := &journeyView{D: d, Trigger: triggerText(loc, d.Definition.Trigger, segments), CanEdit: canEditCampaigns(u.Role)}
 	st := d.Stats
 	var rate *float64
 	if st.Persons > 0 {

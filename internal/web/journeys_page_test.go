@@ -213,5 +213,18 @@ func TestJourneyChecks(t *testing.T) {
 				t.Errorf("form %s: %d, want 400 naming %q", c.def, res.StatusCode, c.want)
 			}
 		}
+		// A journey entered from a segment of persons names it.
+		hot, err := s.CreateSegment(ctx, model.Segment{Name: "High intent <MQL>", Kind: model.SegmentPersons,
+			Filter: []byte(`{"field": "stage", "op": "eq", "value": "mql"}`)}, e.srv.app.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := e.send(t, "POST", "/api/v1/journeys", mk, "application/json", fmt.Sprintf(`{"name": "From a segment", "trigger": {"segment": %d}, "steps": [{"id": "a", "type": "exit"}]}`, hot.ID))
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("segment trigger: %d %s", res.StatusCode, bodyOf(t, res))
+		}
+		if b := bodyOf(t, e.do(t, req{target: "/journeys?lang=en", cookies: []*http.Cookie{mc}})); !strings.Contains(b, "Enters segment “High intent &lt;MQL&gt;”") {
+			t.Errorf("the list does not name the segment")
+		}
 	})
 }
