@@ -76,6 +76,8 @@ func (s *Store) ExportPerson(ctx context.Context, personID int64, w io.Writer) e
 		{"conversions", "SELECT * FROM attribution_conversions WHERE " + pIn + " ORDER BY converted_at", pArgs},
 		{"events", "SELECT * FROM events WHERE " + pIn + " ORDER BY id", pArgs},
 		{"message_events", "SELECT * FROM message_events WHERE " + pIn + " ORDER BY at, message_key, kind", pArgs},
+		{"journey_entries", "SELECT * FROM journey_entries WHERE " + pIn + " ORDER BY entered_at, id", pArgs},
+		{"journey_steps", "SELECT * FROM journey_ledger WHERE " + pIn + " ORDER BY entry_no, created_at, id", pArgs},
 	}
 	bw := bufio.NewWriterSize(w, 32<<10)
 	enc := json.NewEncoder(bw)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -389,6 +390,12 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 	fromIn, _ := inList("from_id", persons)
 	idIn, _ := inList("id", persons)
 	memberIn, _ := inList("member_id", persons)
+	// The frequency caps count a person's sends under the id as text.
+	subjectArgs := make([]any, len(persons))
+	for i, p := range persons {
+		subjectArgs[i] = strconv.FormatInt(p, 10)
+	}
+	subjectIn := "subject IN (" + strings.TrimSuffix(strings.Repeat("?,", len(persons)), ",") + ")"
 	personSegments := "segment_id IN (SELECT id FROM segments WHERE kind = 'person') AND "
 	// The roll-ups lose the persons' touches, stage history and leads, and
 	// the credits of their touches and conversions (read before they go).
@@ -480,6 +487,9 @@ func (s *Store) ErasePerson(ctx context.Context, personID int64, actor string, n
 		step{table: "segment_changes", query: "DELETE FROM segment_changes WHERE " + personSegments + memberIn, args: pArgs},
 		step{table: "segments", detach: true, query: "UPDATE segments SET member_count = (SELECT COUNT(*) FROM segment_members m WHERE m.segment_id = segments.id) WHERE kind = 'person'"},
 		step{table: "message_events", query: "DELETE FROM message_events WHERE " + pIn, args: pArgs},
+		step{table: "message_sends", query: "DELETE FROM message_sends WHERE scope IN ('email', 'wecom') AND " + subjectIn, args: subjectArgs},
+		step{table: "journey_ledger", query: "DELETE FROM journey_ledger WHERE " + pIn, args: pArgs},
+		step{table: "journey_entries", query: "DELETE FROM journey_entries WHERE " + pIn, args: pArgs},
 		step{table: "suppressions", detach: true, query: "UPDATE suppressions SET person_id = NULL WHERE " + pIn, args: pArgs},
 		step{table: "persons", detach: true, query: "UPDATE persons SET merged_into_id = NULL WHERE " + idIn, args: pArgs},
 		step{table: "persons", query: "DELETE FROM persons WHERE " + idIn, args: pArgs},
