@@ -13,6 +13,7 @@ import (
 	"github.com/revloop/revloop/internal/journey"
 	"github.com/revloop/revloop/internal/message"
 	"github.com/revloop/revloop/internal/model"
+	"github.com/revloop/revloop/internal/review"
 	"github.com/revloop/revloop/internal/segment"
 	"github.com/revloop/revloop/internal/store"
 )
@@ -108,14 +109,14 @@ func (o journeyOutcomes) Outcome(ctx context.Context, key, kind string) (bool, e
 }
 
 // emailNotice mails a reminder to its owner over the SMTP server of the
-// email.smtp setting. Without one, reminders stay in the app: that is no
-// failure to retry.
+// email.smtp setting. Without one, the reminder waits in the app (no
+// failure) and goes once a server is set, within the reminders' week.
 func (a *App) emailNotice(ctx context.Context, to, subject, text string) error {
 	sum := sha256.Sum256([]byte(to + "\x00" + subject + "\x00" + text))
 	res, err := a.Email.SendNotice(ctx, to, "notice."+hex.EncodeToString(sum[:12]), subject, text)
 	switch {
 	case errors.Is(err, message.ErrNotConfigured):
-		return nil
+		return fmt.Errorf("%w: %w", review.ErrNoDelivery, err)
 	case err != nil:
 		return err
 	case res.Status != message.Sent:

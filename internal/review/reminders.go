@@ -2,6 +2,7 @@ package review
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,6 +30,11 @@ const (
 	// maxNotifyPerRun bounds the notifications handed to the hook per run.
 	maxNotifyPerRun = 1000
 )
+
+// ErrNoDelivery is what a NotifyFunc returns (wrapped) when nothing can
+// deliver yet (no SMTP server is set): the notification is neither a
+// failure nor delivered, and is offered again on the next runs.
+var ErrNoDelivery = errors.New("no delivery configured")
 
 // NotifyFunc delivers a notification outside revloop (e.g. by email).
 type NotifyFunc func(ctx context.Context, userEmail, subject, text string) error
@@ -101,7 +107,9 @@ func (m Reminders) Run(ctx context.Context, now time.Time) (RemindResult, error)
 	}
 	for _, p := range pending {
 		subject, text := NotificationText(p.Notification)
-		if err := m.Notify(ctx, p.Email, subject, text); err != nil {
+		if err := m.Notify(ctx, p.Email, subject, text); errors.Is(err, ErrNoDelivery) {
+			continue
+		} else if err != nil {
 			res.Failed++
 			res.LastError = err.Error()
 			continue

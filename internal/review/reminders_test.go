@@ -3,6 +3,7 @@ package review_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -81,7 +82,15 @@ func TestReminders(t *testing.T) {
 		fail = true
 		late := time.Date(2026, 3, 11, 16, 30, 0, 0, time.UTC)
 		run(late, review.RemindResult{Created: 2, Failed: 2})
+		// Nothing to deliver with (no SMTP server yet): no failure, and
+		// still offered.
 		fail = false
+		hook := m.Notify
+		m.Notify = func(context.Context, string, string, string) error {
+			return fmt.Errorf("mail: %w", review.ErrNoDelivery)
+		}
+		run(late.Add(30*time.Second), review.RemindResult{})
+		m.Notify = hook
 		run(late.Add(time.Minute), review.RemindResult{Notified: 2})
 		run(late.Add(2*time.Minute), review.RemindResult{})
 		want := []sent{{"ann@x.cn", "行动项即将到期 / Action item due soon: 复盘直播邀约话术"},
